@@ -1,0 +1,271 @@
+//! The JS-facing `AuthFetch` class: converts JS values, delegates to [`Client`], converts errors.
+//! Nothing here decides policy.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use js_sys::{Array, Function, Object, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use crate::client::{Client, Hooks, Stats};
+use crate::errors::{AuthError, Code, Error};
+use crate::js;
+use crate::options::{Options, Value, FUNCTION_KEYS};
+use crate::policy::{is_b64token, safe_return_path};
+use crate::session::Session;
+use crate::storage::Pair;
+use crate::tabs::Watcher;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** What `error.code` says on an `AuthError`. */
+export type AuthErrorCode = "SESSION_EXPIRED" | "REFRESH_FAILED" | "NO_REFRESH_TOKEN" | "INVALID_TOKEN" | "INVALID_OPTIONS";
+/** The error `AuthFetch` rejects or throws with; a caller's abort stays a DOMException `AbortError`. */
+export interface AuthError extends Error { name: "AuthError"; code: AuthErrorCode }
+/** Tokens as `setTokens` takes them. */
+export interface AuthTokens { accessToken: string; refreshToken: string }
+/** Counts since construction. */
+export interface AuthFetchStats { refreshes: number; retried: number; queued: number }
+/** Options of `new AuthFetch(options)`; only `refreshUrl` is required. */
+export interface AuthFetchOptions {
+  refreshUrl: string;
+  loginUrl?: string | null;
+  loginReturnParam?: string | null;
+  storage?: "local" | "session" | "memory";
+  accessTokenKey?: string;
+  refreshTokenKey?: string;
+  authHeader?: string;
+  authScheme?: string;
+  expiredStatuses?: number[];
+  expiredBodyCodes?: Array<number | string>;
+  expiredBodyField?: string;
+  refreshFormat?: "json" | "oauth2";
+  refreshFields?: { refreshToken?: string; accessToken?: string };
+  tokenPaths?: { accessToken?: string; refreshToken?: string; expiresIn?: string };
+  clientId?: string | null;
+  scope?: string | null;
+  refreshTimeoutMs?: number;
+  allowedOrigins?: string[];
+  crossTab?: boolean;
+  refreshAheadMs?: number;
+  fetch?: typeof fetch;
+  onRefresh?: (info: { durationMs: number }) => void;
+  onRefreshError?: (error: AuthError) => void;
+  onLogout?: (info: { reason: AuthErrorCode | "LOGOUT" }) => void;
+  navigate?: (url: string) => void;
+}
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The options object.
+    #[wasm_bindgen(typescript_type = "AuthFetchOptions")]
+    pub type AuthFetchOptions;
+    /// `setTokens`' argument.
+    #[wasm_bindgen(typescript_type = "AuthTokens")]
+    pub type AuthTokens;
+    /// `stats()`' result.
+    #[wasm_bindgen(typescript_type = "AuthFetchStats")]
+    pub type AuthFetchStats;
+    /// A function with `fetch`'s signature.
+    #[wasm_bindgen(typescript_type = "typeof fetch")]
+    pub type FetchFn;
+}
+
+/// A `fetch` that keeps the session alive: attaches the access token, refreshes it once when it
+/// expires (in this tab and across tabs), replays the requests that waited, and sends the user to
+/// the login page when the session is over.
+#[wasm_bindgen]
+pub struct AuthFetch {
+    client: Rc<Client>,
+    bound: Closure<dyn FnMut(JsValue, JsValue) -> Promise>,
+    _watcher: Option<Watcher>,
+}
+
+#[wasm_bindgen]
+impl AuthFetch {
+    /// Validates `options` (throwing an `AuthError` `INVALID_OPTIONS` that names the key) and
+    /// opens the token storage.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: AuthFetchOptions) -> Result<AuthFetch, JsValue> {
+        let options: JsValue = options.into();
+        let entries = match to_value(&options) {
+            Value::Map(entries) => entries,
+            _ => return Err(invalid("the options must be an object, e.g. { refreshUrl: \"/auth/refresh\" }")),
+        };
+        let opts = Options::parse(&entries).map_err(AuthError::into_js)?;
+        let global = js_sys::global();
+        let hook = |k: &str| js::get(&options, k);
+        let fetch = match hook(FUNCTION_KEYS[0]).dyn_into::<Function>() {
+            Ok(f) => f,
+            Err(_) => js::get(&global, "fetch").dyn_into::<Function>().map_err(|_| invalid("there is no global fetch; pass one as the fetch option"))?,
+        };
+        let location = js::get(&global, "location");
+        let page_origin = js::get(&location, "origin").as_string().unwrap_or_else(|| "null".into());
+        let base = js::get(&location, "href").as_string();
+        let resolved = match &base {
+            Some(b) => web_sys::Url::new_with_base(&opts.refresh_url, b),
+            None => web_sys::Url::new(&opts.refresh_url),
+        };
+        let refresh_url = resolved.map(|u| u.href()).map_err(|_| invalid("refreshUrl is not a valid URL"))?;
+        let lock_name = ["seamless-fetch:", &opts.access_key, ":", &refresh_url].concat();
+        let session = Session::shared(opts.storage, &opts.access_key, &opts.refresh_key);
+        let client = Rc::new(Client {
+            hooks: Hooks { fetch, on_refresh: hook(FUNCTION_KEYS[1]), on_refresh_error: hook(FUNCTION_KEYS[2]), on_logout: hook(FUNCTION_KEYS[3]), navigate: hook(FUNCTION_KEYS[4]) },
+            session,
+            refresh_url,
+            page_origin,
+            lock_name,
+            stats: Cell::new(Stats::default()),
+            opts,
+        });
+        client.session.tokens();
+        let watcher = (client.opts.cross_tab && client.opts.storage == crate::options::StorageKind::Local).then(|| {
+            let c = Rc::downgrade(&client);
+            Watcher::new(&client.opts.access_key, move || {
+                if let Some(c) = c.upgrade() {
+                    if c.session.store.read().is_none() && c.session.end() {
+                        c.logout_effects("LOGOUT");
+                    }
+                }
+            })
+        });
+        let c = client.clone();
+        let bound = Closure::<dyn FnMut(JsValue, JsValue) -> Promise>::new(move |input: JsValue, init: JsValue| {
+            let c = c.clone();
+            future_to_promise(async move {
+                let request = js::to_request(&input, &init)?;
+                c.fetch(request).await.map(JsValue::from).map_err(Error::into_js)
+            })
+        });
+        Ok(AuthFetch { client, bound, _watcher: watcher })
+    }
+
+    /// `fetch(input, init)` with the session handled; bound, so it can be passed around as the
+    /// `fetch` of ky, ofetch, openapi-fetch or axios's fetch adapter.
+    #[wasm_bindgen(getter)]
+    pub fn fetch(&self) -> FetchFn {
+        self.bound.as_ref().clone().unchecked_into()
+    }
+
+    /// Stores the tokens after login. Throws `INVALID_TOKEN` for anything that is not a valid
+    /// RFC 6750 token (nothing is stored then).
+    #[wasm_bindgen(js_name = setTokens)]
+    pub fn set_tokens(&self, tokens: AuthTokens) -> Result<(), JsValue> {
+        let tokens: JsValue = tokens.into();
+        let read = |key: &str| js::get(&tokens, key).as_string().filter(|t| is_b64token(t));
+        let (Some(access), Some(refresh)) = (read("accessToken"), read("refreshToken")) else {
+            return Err(AuthError::new(Code::InvalidToken, &["setTokens needs { accessToken, refreshToken }, both valid RFC 6750 tokens (no spaces, line breaks or non-ASCII); nothing was stored"]).into_js());
+        };
+        let session = &self.client.session;
+        let released = session.coord.borrow_mut().reset(Ok(()));
+        session.store.write(&Pair { access, refresh });
+        session.tokens();
+        release(released);
+        Ok(())
+    }
+
+    /// Removes both tokens. A refresh still in flight cannot bring them back.
+    #[wasm_bindgen(js_name = clearTokens)]
+    pub fn clear_tokens(&self) {
+        let session = &self.client.session;
+        let cleared = AuthError::new(Code::NoRefreshToken, &["the tokens were cleared while the request waited"]);
+        let released = session.coord.borrow_mut().reset(Err(cleared));
+        session.store.clear();
+        session.end();
+        release(released);
+    }
+
+    /// Clears the tokens, fires `onLogout` and goes to `loginUrl`.
+    pub fn logout(&self) {
+        self.clear_tokens();
+        self.client.logout_effects("LOGOUT");
+    }
+
+    /// Forces one refresh now, joining one already in flight. Rejects with the refresh's
+    /// `AuthError`.
+    pub fn refresh(&self) -> Promise {
+        let client = self.client.clone();
+        future_to_promise(async move {
+            let Some(stored) = client.session.tokens() else {
+                return Err(AuthError::new(Code::NoRefreshToken, &["refresh() needs stored tokens; call setTokens after login"]).into_js());
+            };
+            match client.refresh_from(&stored.pair.access, &JsValue::UNDEFINED).await {
+                Ok(Ok(())) => Ok(JsValue::UNDEFINED),
+                Ok(Err(e)) => Err(e.into_js()),
+                Err(e) => Err(e.into_js()),
+            }
+        })
+    }
+
+    /// Whether a refresh is running now.
+    #[wasm_bindgen(getter, js_name = isRefreshing)]
+    pub fn is_refreshing(&self) -> bool {
+        self.client.session.coord.borrow().is_refreshing()
+    }
+
+    /// `{refreshes, retried, queued}`: counts since construction; `queued` is the number waiting now.
+    pub fn stats(&self) -> AuthFetchStats {
+        let s = self.client.stats.get();
+        let out = Object::new();
+        js::set(&out, "refreshes", &s.refreshes.into());
+        js::set(&out, "retried", &s.retried.into());
+        js::set(&out, "queued", &s.queued.into());
+        out.unchecked_into()
+    }
+
+    /// For login pages: `value` when it is a path on this origin, else `fallback`. Refuses
+    /// `//evil.com`, `/\evil.com`, absolute URLs, `javascript:` and encoded or control-character
+    /// tricks, so a `?next=` parameter cannot become an open redirect.
+    #[wasm_bindgen(js_name = safeReturnPath)]
+    pub fn safe_return_path(value: JsValue, fallback: String) -> String {
+        match value.as_string() {
+            Some(v) => safe_return_path(&v, &fallback).into(),
+            None => fallback,
+        }
+    }
+}
+
+/// Wakes waiters released by a reset.
+fn release(waiters: Vec<Function>) {
+    for resolve in waiters {
+        let _ = resolve.call0(&JsValue::UNDEFINED);
+    }
+}
+
+fn invalid(what: &str) -> JsValue {
+    AuthError::new(Code::InvalidOptions, &["AuthFetch options: ", what]).into_js()
+}
+
+/// The plain-Rust image of a JS value that option parsing works on.
+fn to_value(v: &JsValue) -> Value {
+    if v.is_undefined() {
+        Value::Undefined
+    } else if v.is_null() {
+        Value::Null
+    } else if let Some(b) = v.as_bool() {
+        Value::Bool(b)
+    } else if let Some(n) = v.as_f64() {
+        Value::Num(n)
+    } else if let Some(s) = v.as_string() {
+        Value::Str(s)
+    } else if v.is_function() {
+        Value::Func
+    } else if Array::is_array(v) {
+        Value::List(Array::from(v).iter().map(|x| to_value(&x)).collect())
+    } else if v.is_object() {
+        let entries = Object::entries(v.unchecked_ref());
+        Value::Map(
+            entries
+                .iter()
+                .map(|e| {
+                    let e = Array::from(&e);
+                    (e.get(0).as_string().unwrap_or_default(), to_value(&e.get(1)))
+                })
+                .collect(),
+        )
+    } else {
+        Value::Func // symbols, bigints: not valid anywhere, and reported by the key's own check
+    }
+}

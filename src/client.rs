@@ -1,0 +1,325 @@
+//! What one `AuthFetch` does with a request: attach the token where allowed, wait while a refresh
+//! runs, refresh once when the token has expired, and replay the request with the new token.
+//!
+//! Each request carries a [`Sent`] record (the token it went out with and how many refreshes had
+//! finished), which is what lets a late 401 be answered without a second refresh. Futures hold an
+//! `Rc<Client>`, never a borrow of the exported object, and no `RefCell` borrow lives across an
+//! `.await` or a call into JS.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use js_sys::{Function, Object};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+use web_sys::{Request, Response};
+
+use crate::coordinator::Outcome;
+use crate::errors::{AuthError, Code, Error};
+use crate::expiry::{clock_offset, should_refresh_ahead};
+use crate::js;
+use crate::options::Options;
+use crate::policy::{origin_allowed, safe_return_path, with_return_param};
+use crate::session::Session;
+use crate::storage::Pair;
+use crate::tabs::{self, Lock};
+use crate::transport;
+
+/// How long a tab whose lock wait was contended waits for the previous holder's tokens to show in
+/// its storage before refreshing itself (Chromium delivers other tabs' writes late).
+const CROSS_TAB_SETTLE_MS: f64 = 1_000.0;
+
+/// The JS functions from the options.
+pub struct Hooks {
+    /// The transport.
+    pub fetch: Function,
+    /// `onRefresh({durationMs})`.
+    pub on_refresh: JsValue,
+    /// `onRefreshError(authError)`.
+    pub on_refresh_error: JsValue,
+    /// `onLogout({reason})`.
+    pub on_logout: JsValue,
+    /// `navigate(url)`, default `location.assign`.
+    pub navigate: JsValue,
+}
+
+/// Counts since construction, as `stats()` reports them.
+#[derive(Clone, Copy, Default)]
+pub struct Stats {
+    /// Refresh calls this instance made to the endpoint.
+    pub refreshes: u32,
+    /// Requests replayed after a refresh.
+    pub retried: u32,
+    /// Requests waiting for a refresh now.
+    pub queued: u32,
+}
+
+/// One `AuthFetch`: its options and hooks, over a possibly shared [`Session`].
+pub struct Client {
+    /// Validated options.
+    pub opts: Options,
+    /// JS callbacks and transport.
+    pub hooks: Hooks,
+    /// Shared state.
+    pub session: Rc<Session>,
+    /// `refreshUrl`, resolved against the page.
+    pub refresh_url: String,
+    /// The page's origin (`"null"` when it has none).
+    pub page_origin: String,
+    /// Name of the cross-tab lock.
+    pub lock_name: String,
+    /// Counters.
+    pub stats: Cell<Stats>,
+}
+
+/// What a request was sent with.
+struct Sent {
+    token: Option<String>,
+    seen: u64,
+}
+
+impl Client {
+    fn count(&self, f: impl FnOnce(&mut Stats)) {
+        let mut s = self.stats.get();
+        f(&mut s);
+        self.stats.set(s);
+    }
+
+    /// Sends `request` on the user's behalf; see the module docs.
+    pub async fn fetch(self: Rc<Self>, request: Request) -> Result<Response, Error> {
+        let url = request.url();
+        let origin = web_sys::Url::new(&url).map(|u| u.origin()).unwrap_or_default();
+        let same_origin = origin == self.page_origin;
+        let managed = origin_allowed(&origin, &self.page_origin, &self.opts.allowed_origins)
+            && strip_query(&url) != strip_query(&self.refresh_url)
+            && !request.headers().has(&self.opts.auth_header).unwrap_or(true);
+        if !managed {
+            return transport::send(&self.hooks.fetch, &request).await;
+        }
+        let signal: JsValue = request.signal().into();
+        let mut retried = false;
+        loop {
+            let sent = self.prepare(&signal).await?;
+            let attempt = request.clone()?;
+            if let Some(token) = &sent.token {
+                attempt.headers().set(&self.opts.auth_header, &self.opts.header_value(token))?;
+            }
+            let response = transport::send(&self.hooks.fetch, &attempt).await?;
+            if same_origin {
+                self.note_clock(&response);
+            }
+            if retried || !transport::is_expired(&self.opts, &response).await || !self.recover(sent, &signal).await? {
+                return Ok(response);
+            }
+            retried = true;
+            self.count(|s| s.retried += 1);
+        }
+    }
+
+    /// Waits out a running refresh, refreshes ahead of expiry if due, and picks the token.
+    async fn prepare(self: &Rc<Self>, signal: &JsValue) -> Result<Sent, Error> {
+        let mut ahead_tried = false;
+        loop {
+            if self.session.coord.borrow().is_refreshing() {
+                self.wait(signal).await?.map_err(Error::Auth)?;
+                continue;
+            }
+            let seen = self.session.coord.borrow().completed();
+            let Some(stored) = self.session.tokens() else {
+                return Ok(Sent { token: None, seen });
+            };
+            let access = stored.pair.access;
+            if !ahead_tried && self.due_for_refresh(&access) {
+                ahead_tried = true;
+                match self.refresh_from(&access, signal).await? {
+                    // A transient failure ahead of expiry is no reason to hold the request: the
+                    // token may still be good. A refused refresh token is.
+                    Err(e) if e.ends_session() => return Err(e.into()),
+                    _ => continue,
+                }
+            }
+            return Ok(Sent { token: Some(access), seen });
+        }
+    }
+
+    /// After an "expired" answer: returns whether to replay the request with the current token.
+    async fn recover(self: &Rc<Self>, sent: Sent, signal: &JsValue) -> Result<bool, Error> {
+        if self.session.coord.borrow().is_refreshing() {
+            self.wait(signal).await?.map_err(Error::Auth)?;
+            return Ok(true);
+        }
+        let since = self.session.coord.borrow().outcome_since(sent.seen);
+        if let Some(outcome) = since {
+            outcome.map_err(Error::Auth)?;
+            return Ok(true);
+        }
+        match (self.session.tokens(), sent.token) {
+            // Never logged in: the 401 belongs to the app (a login form, a public page).
+            (None, None) if !self.session.known() => Ok(false),
+            (None, _) => {
+                let e = AuthError::new(Code::NoRefreshToken, &["the access token was refused and there is no refresh token (logged out elsewhere, or storage was cleared)"]);
+                self.end_session(&e);
+                Err(e.into())
+            }
+            // Tokens changed since this request left (another tab, setTokens): just replay.
+            (Some(now), Some(old)) if now.pair.access != old => Ok(true),
+            (Some(_), None) => Ok(true),
+            (Some(_), Some(old)) => {
+                self.refresh_from(&old, signal).await?.map_err(Error::Auth)?;
+                Ok(true)
+            }
+        }
+    }
+
+    fn due_for_refresh(&self, access: &str) -> bool {
+        self.opts.refresh_ahead_ms > 0.0
+            && self
+                .session
+                .lifetime(access)
+                .is_some_and(|life| should_refresh_ahead(self.session.server_now(), &life, self.opts.refresh_ahead_ms))
+    }
+
+    fn note_clock(&self, response: &Response) {
+        if let Some(offset) = response.headers().get("date").ok().flatten().and_then(|d| clock_offset(&d, js_sys::Date::now())) {
+            self.session.clock_offset.set(offset);
+        }
+    }
+
+    /// Starts a refresh replacing `sent_access` unless one runs, then waits for it.
+    pub async fn refresh_from(self: &Rc<Self>, sent_access: &str, signal: &JsValue) -> Result<Outcome, Error> {
+        let epoch = self.session.coord.borrow_mut().begin();
+        if let Some(epoch) = epoch {
+            spawn_local(self.clone().fly(epoch, sent_access.into()));
+        }
+        self.wait(signal).await
+    }
+
+    /// Waits in the queue for the running refresh and returns its outcome. `Err` only when the
+    /// caller's signal aborts, which also takes the request out of the queue.
+    async fn wait(&self, signal: &JsValue) -> Result<Outcome, Error> {
+        let deferred = js::deferred();
+        let (id, seen) = {
+            let mut coord = self.session.coord.borrow_mut();
+            (coord.enqueue(deferred.resolve()), coord.completed())
+        };
+        let Some(id) = id else {
+            return Ok(Ok(()));
+        };
+        self.count(|s| s.queued += 1);
+        let woken = JsFuture::from(js::abortable(&deferred.promise(), signal)).await;
+        self.count(|s| s.queued -= 1);
+        if let Err(reason) = woken {
+            self.session.coord.borrow_mut().remove(id);
+            return Err(Error::Js(reason));
+        }
+        let outcome = self.session.coord.borrow().outcome_since(seen);
+        Ok(outcome.unwrap_or(Ok(())))
+    }
+
+    /// One refresh flight, run detached from any request so that aborting the request that
+    /// started it does not cancel it for the others.
+    async fn fly(self: Rc<Self>, epoch: u64, sent_access: String) {
+        let started = js_sys::Date::now();
+        let outcome = self.refresh_once(epoch, &sent_access).await;
+        let finished = self.session.coord.borrow_mut().finish(epoch, outcome);
+        let Some((waiters, outcome)) = finished else {
+            return; // tokens were set or cleared meanwhile: this answer is stale
+        };
+        match &outcome {
+            Ok(()) => {
+                let info = Object::new();
+                js::set(&info, "durationMs", &(js_sys::Date::now() - started).into());
+                js::call_hook(&self.hooks.on_refresh, &info);
+            }
+            Err(e) => {
+                js::call_hook(&self.hooks.on_refresh_error, &e.clone().into_js());
+                if e.ends_session() {
+                    self.end_session(e);
+                }
+            }
+        }
+        for resolve in waiters {
+            let _ = resolve.call0(&JsValue::UNDEFINED);
+        }
+    }
+
+    /// Under the cross-tab lock: adopt tokens another tab already refreshed, or spend the refresh
+    /// token and store the answer before the lock (and then the queue) is released.
+    async fn refresh_once(&self, epoch: u64, sent_access: &str) -> Outcome {
+        let lock = if self.opts.cross_tab { Some(Lock::acquire(&self.lock_name, self.opts.lock_timeout_ms()).await) } else { None };
+        let contended = lock.as_ref().is_some_and(|l| l.contended);
+        let mut stored = self.session.tokens();
+        if self.opts.cross_tab {
+            // The previous holder may have written new tokens that this tab cannot see yet, or
+            // only half of them; wait for them rather than spend a refresh token twice.
+            let started = js_sys::Date::now();
+            while let Some(s) = &stored {
+                let stale = contended && s.pair.access == sent_access;
+                let settled = !stale && s.consistent;
+                if settled || js_sys::Date::now() - started >= CROSS_TAB_SETTLE_MS {
+                    break;
+                }
+                tabs::storage_change(self.session.store.access_key(), CROSS_TAB_SETTLE_MS - (js_sys::Date::now() - started)).await;
+                stored = self.session.tokens();
+            }
+        }
+        let Some(stored) = stored else {
+            return Err(AuthError::new(Code::NoRefreshToken, &["no refresh token is stored (logged out, possibly in another tab)"]));
+        };
+        if stored.pair.access != sent_access {
+            return Ok(()); // another tab (or setTokens) already replaced the token
+        }
+        let fresh = transport::call_refresh(&self.opts, &self.hooks.fetch, &self.refresh_url, &stored.pair.refresh, &stored.pair.access).await?;
+        self.count(|s| s.refreshes += 1);
+        if self.session.coord.borrow().epoch() != epoch {
+            return Ok(()); // logged out or new tokens set meanwhile: do not bring this answer back
+        }
+        let pair = Pair { refresh: fresh.refresh.unwrap_or(stored.pair.refresh), access: fresh.access };
+        self.session.store.write(&pair);
+        self.session.set_lifetime(&pair.access, fresh.expires_in);
+        drop(lock);
+        Ok(())
+    }
+
+    /// Clears the tokens; the first caller for this session also fires `onLogout` and redirects.
+    pub fn end_session(&self, reason: &AuthError) {
+        self.session.store.clear();
+        if self.session.end() {
+            self.logout_effects(reason.code.as_str());
+        }
+    }
+
+    /// `onLogout({reason})`, then the redirect to `loginUrl` unless the page is already there.
+    pub fn logout_effects(&self, reason: &str) {
+        let info = Object::new();
+        js::set(&info, "reason", &reason.into());
+        js::call_hook(&self.hooks.on_logout, &info);
+        let (Some(login), Some(window)) = (&self.opts.login_url, web_sys::window()) else {
+            return;
+        };
+        let location = window.location();
+        let (Ok(here), Ok(href)) = (location.pathname(), location.href()) else {
+            return;
+        };
+        if web_sys::Url::new_with_base(login, &href).is_ok_and(|u| u.pathname() == here) {
+            return;
+        }
+        let target = match &self.opts.login_return_param {
+            Some(param) => {
+                let current = [here, location.search().unwrap_or_default(), location.hash().unwrap_or_default()].concat();
+                with_return_param(login, param, safe_return_path(&current, "/"))
+            }
+            None => login.clone(),
+        };
+        if self.hooks.navigate.is_function() {
+            js::call_hook(&self.hooks.navigate, &target.into());
+        } else {
+            let _ = location.assign(&target);
+        }
+    }
+}
+
+/// A URL without its query and fragment, to recognise the refresh endpoint.
+fn strip_query(url: &str) -> &str {
+    url.split(['?', '#']).next().unwrap_or(url)
+}

@@ -1,0 +1,158 @@
+//! The single-flight state: is a refresh running, who waits for it, and what the last one gave.
+//! This is the `isRefreshing` flag and `requests[]` queue of the classic interceptor, made
+//! explicit so the failure cases have names:
+//!
+//! * a request records [`Coordinator::completed`] when it is sent; if it answers "expired" after a
+//!   refresh finished meanwhile, it takes that refresh's outcome instead of starting another;
+//! * [`Coordinator::reset`] (logout, new tokens) moves to a new epoch, so a refresh started in the
+//!   old one cannot bring a cleared session back when its answer arrives late.
+//!
+//! Generic over the waiter so the bookkeeping is tested natively; in the browser a waiter is a
+//! pair of JS promise resolvers.
+
+use crate::errors::AuthError;
+
+/// The outcome every waiter of one refresh receives.
+pub type Outcome = Result<(), AuthError>;
+
+/// Refresh flag, waiting queue and history for one token store.
+pub struct Coordinator<W> {
+    flight: Option<Vec<(u32, W)>>,
+    next_id: u32,
+    completed: u64,
+    last: Option<Outcome>,
+    epoch: u64,
+}
+
+impl<W> Default for Coordinator<W> {
+    fn default() -> Self {
+        Coordinator { flight: None, next_id: 0, completed: 0, last: None, epoch: 0 }
+    }
+}
+
+impl<W> Coordinator<W> {
+    /// Whether a refresh is running now.
+    pub fn is_refreshing(&self) -> bool {
+        self.flight.is_some()
+    }
+
+    /// How many refreshes have finished; a request notes it when sent.
+    pub fn completed(&self) -> u64 {
+        self.completed
+    }
+
+    /// The current epoch, to hand to [`Coordinator::finish`].
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// The outcome of the newest refresh, if one finished after the caller noted `seen`.
+    pub fn outcome_since(&self, seen: u64) -> Option<Outcome> {
+        if self.completed > seen {
+            self.last.clone()
+        } else {
+            None
+        }
+    }
+
+    /// Raises the flag. Returns the epoch the caller must finish with, or `None` when a refresh
+    /// is already running (join that one instead).
+    pub fn begin(&mut self) -> Option<u64> {
+        if self.flight.is_some() {
+            return None;
+        }
+        self.flight = Some(Vec::new());
+        Some(self.epoch)
+    }
+
+    /// Queues a waiter for the running refresh; `None` when none runs.
+    pub fn enqueue(&mut self, waiter: W) -> Option<u32> {
+        let queue = self.flight.as_mut()?;
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1);
+        queue.push((id, waiter));
+        Some(id)
+    }
+
+    /// Takes a waiter out (its caller aborted). Returns it so the caller can settle it.
+    pub fn remove(&mut self, id: u32) -> Option<W> {
+        let queue = self.flight.as_mut()?;
+        let at = queue.iter().position(|(i, _)| *i == id)?;
+        Some(queue.remove(at).1)
+    }
+
+    /// How many wait now.
+    pub fn queued(&self) -> usize {
+        self.flight.as_ref().map_or(0, Vec::len)
+    }
+
+    /// Lowers the flag and hands back the waiters to settle with `outcome`, all of them, so the
+    /// queue always drains. A refresh from an older epoch is stale: its waiters were already
+    /// released by [`Coordinator::reset`] and its outcome is ignored (`None`).
+    pub fn finish(&mut self, epoch: u64, outcome: Outcome) -> Option<(Vec<W>, Outcome)> {
+        if epoch != self.epoch {
+            return None;
+        }
+        self.completed += 1;
+        self.last = Some(outcome.clone());
+        let waiters = self.flight.take().unwrap_or_default();
+        Some((waiters.into_iter().map(|(_, w)| w).collect(), outcome))
+    }
+
+    /// Starts a new epoch (tokens set or cleared). Any running refresh becomes stale; its waiters
+    /// are returned to be released with `outcome` (go on with the new tokens, or fail), and so do
+    /// requests already sent. Requests started afterwards see no history and may refresh again.
+    pub fn reset(&mut self, outcome: Outcome) -> Vec<W> {
+        self.epoch += 1;
+        self.last = Some(outcome);
+        self.completed += 1;
+        self.flight.take().unwrap_or_default().into_iter().map(|(_, w)| w).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::errors::Code;
+
+    #[test]
+    fn one_flight_at_a_time_and_the_queue_drains() {
+        let mut c = Coordinator::<&str>::default();
+        assert_eq!(c.enqueue("early"), None, "no flight, no queue");
+        let epoch = c.begin().unwrap();
+        assert!(c.begin().is_none(), "second begin joins");
+        let a = c.enqueue("a").unwrap();
+        c.enqueue("b").unwrap();
+        assert_eq!(c.queued(), 2);
+        assert_eq!(c.remove(a), Some("a"));
+        assert_eq!(c.remove(a), None);
+        let (waiters, outcome) = c.finish(epoch, Ok(())).unwrap();
+        assert_eq!(waiters, vec!["b"]);
+        assert!(outcome.is_ok());
+        assert_eq!((c.queued(), c.is_refreshing(), c.completed()), (0, false, 1));
+    }
+
+    #[test]
+    fn late_answers_get_the_finished_outcome() {
+        let mut c = Coordinator::<()>::default();
+        let seen = c.completed();
+        let e = c.begin().unwrap();
+        let failure = AuthError::new(Code::RefreshFailed, &["x"]);
+        c.finish(e, Err(failure.clone()));
+        assert_eq!(c.outcome_since(seen), Some(Err(failure)), "in flight during the failure");
+        assert_eq!(c.outcome_since(c.completed()), None, "started after it may try again");
+    }
+
+    #[test]
+    fn reset_makes_a_running_refresh_stale() {
+        let mut c = Coordinator::<u8>::default();
+        let e = c.begin().unwrap();
+        c.enqueue(7);
+        let cleared = AuthError::new(Code::NoRefreshToken, &["cleared"]);
+        assert_eq!(c.reset(Err(cleared.clone())), vec![7]);
+        assert!(!c.is_refreshing());
+        assert!(c.finish(e, Ok(())).is_none(), "the late answer is ignored");
+        assert_eq!(c.outcome_since(0), Some(Err(cleared)), "requests sent before the reset");
+        assert_eq!(c.outcome_since(c.completed()), None, "requests sent after it");
+    }
+}

@@ -1,0 +1,137 @@
+//! The one error type. Every failure the library reports carries a [`Code`] that callers can
+//! switch on; the conversion to a JS `AuthError` happens in exactly one place ([`Error::into_js`]),
+//! so no other module decides what an error looks like to JS.
+//!
+//! Messages are built from static text and non-secret details (a status, an option key, an OAuth
+//! error code). No constructor here takes a token, which is what keeps tokens out of errors.
+
+use wasm_bindgen::JsValue;
+
+/// Machine-readable reason, exposed to JS as `error.code`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Code {
+    /// The refresh endpoint refused the refresh token: the session is over.
+    SessionExpired,
+    /// The refresh could not be completed (network, 5xx, timeout, malformed answer); tokens kept.
+    RefreshFailed,
+    /// A refresh was needed but there is no refresh token to spend.
+    NoRefreshToken,
+    /// A token is not a valid RFC 6750 `b64token` and will not be sent or stored.
+    InvalidToken,
+    /// The options object passed to `new AuthFetch` is wrong.
+    InvalidOptions,
+}
+
+impl Code {
+    /// The string JS sees; part of the public contract.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::SessionExpired => "SESSION_EXPIRED",
+            Code::RefreshFailed => "REFRESH_FAILED",
+            Code::NoRefreshToken => "NO_REFRESH_TOKEN",
+            Code::InvalidToken => "INVALID_TOKEN",
+            Code::InvalidOptions => "INVALID_OPTIONS",
+        }
+    }
+}
+
+/// A failure of the library itself, with a message that says what to fix.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuthError {
+    /// What kind of failure.
+    pub code: Code,
+    /// Human text; never contains a token.
+    pub message: String,
+}
+
+impl AuthError {
+    /// Builds an error from message parts, joined without `format!` to keep formatting
+    /// machinery out of the shipped wasm.
+    pub fn new(code: Code, parts: &[&str]) -> Self {
+        AuthError { code, message: parts.concat() }
+    }
+
+    /// Whether the failure ends the session (tokens cleared, redirect to the login page).
+    pub fn ends_session(&self) -> bool {
+        matches!(self.code, Code::SessionExpired | Code::NoRefreshToken)
+    }
+}
+
+/// What a request can fail with: the library's own error, or a JS value passed through untouched
+/// (a caller's `AbortError`, the transport's `TypeError` on a network failure).
+#[derive(Debug)]
+pub enum Error {
+    /// The library's own failure.
+    Auth(AuthError),
+    /// A JS exception that belongs to the caller or the transport.
+    Js(JsValue),
+}
+
+impl From<AuthError> for Error {
+    fn from(e: AuthError) -> Self {
+        Error::Auth(e)
+    }
+}
+
+impl From<JsValue> for Error {
+    fn from(e: JsValue) -> Self {
+        Error::Js(e)
+    }
+}
+
+impl Error {
+    /// The JS value a promise rejects with or a method throws.
+    pub fn into_js(self) -> JsValue {
+        match self {
+            Error::Js(v) => v,
+            Error::Auth(e) => e.into_js(),
+        }
+    }
+}
+
+impl AuthError {
+    /// An `Error` whose `name` is `"AuthError"` and whose `code` is [`Code::as_str`].
+    pub fn into_js(self) -> JsValue {
+        let err = js_sys::Error::new(&self.message);
+        err.set_name("AuthError");
+        let _ = js_sys::Reflect::set(&err, &JsValue::from_str("code"), &JsValue::from_str(self.code.as_str()));
+        err.into()
+    }
+}
+
+/// Decimal text of a number, without `format!`/`Display`: those pull the formatting machinery
+/// (several KB) into the shipped wasm.
+pub fn decimal(mut n: u64) -> String {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf[i..].iter().map(|&b| b as char).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_writes_numbers() {
+        assert_eq!(decimal(0), "0");
+        assert_eq!(decimal(503), "503");
+        assert_eq!(decimal(u64::MAX), "18446744073709551615");
+    }
+
+    #[test]
+    fn messages_join_parts() {
+        let e = AuthError::new(Code::RefreshFailed, &["the refresh endpoint answered ", "503"]);
+        assert_eq!(e.message, "the refresh endpoint answered 503");
+        assert_eq!(e.code.as_str(), "REFRESH_FAILED");
+        assert!(!e.ends_session());
+        assert!(AuthError::new(Code::SessionExpired, &[]).ends_session());
+    }
+}

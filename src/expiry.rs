@@ -1,0 +1,149 @@
+//! When is the access token about to expire, judged on the server's clock? Tokens carry their
+//! expiry in server time (a JWT `exp`, or `expiresIn` counted from the server's answer), and a
+//! user's clock can be hours off, so every comparison goes through an offset estimated from the
+//! `Date` header of same-origin responses. The server's 401 stays authoritative: this module only
+//! lets a request wait for a refresh it would otherwise trigger one round trip later.
+
+/// Lifetime facts of one access token, in server-clock milliseconds since the epoch.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Lifetime {
+    /// When the token was issued (JWT `iat`) or, failing that, first seen.
+    pub issued_ms: f64,
+    /// When the server stops accepting it.
+    pub expires_ms: f64,
+}
+
+/// Whether a request sent at server time `now_ms` should wait for a refresh first. The window is
+/// `ahead_ms`, capped at half the token's lifetime so that a token living 3 s is not refreshed
+/// before every request.
+pub fn should_refresh_ahead(now_ms: f64, life: &Lifetime, ahead_ms: f64) -> bool {
+    if ahead_ms <= 0.0 {
+        return false;
+    }
+    let window = ahead_ms.min((life.expires_ms - life.issued_ms).max(0.0) / 2.0);
+    now_ms >= life.expires_ms - window
+}
+
+/// A JWT `exp`/`iat` claim in seconds, as milliseconds, when it is a sane date (after 2001, before
+/// the year 5000); anything else means "unknown" rather than "expired" or "never".
+pub fn claim_ms(seconds: f64) -> Option<f64> {
+    (seconds.is_finite() && (1e9..1e11).contains(&seconds)).then_some(seconds * 1000.0)
+}
+
+/// The decoded payload (middle part) of a compact JWT, or `None` when it is not one.
+pub fn jwt_payload(token: &str) -> Option<String> {
+    let mut parts = token.split('.');
+    let (_, payload, _) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || payload.len() > 8192 {
+        return None;
+    }
+    String::from_utf8(base64url_decode(payload)?).ok()
+}
+
+fn base64url_decode(input: &str) -> Option<Vec<u8>> {
+    let input = input.trim_end_matches('=');
+    let mut out = Vec::with_capacity(input.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for b in input.bytes() {
+        let v = match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'-' | b'+' => 62,
+            b'_' | b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | v as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+/// Milliseconds since the epoch of an HTTP `Date` header (RFC 9110 IMF-fixdate,
+/// `Sun, 06 Nov 1994 08:49:37 GMT`). Obsolete formats are not worth their code: servers send this.
+pub fn parse_http_date(s: &str) -> Option<f64> {
+    let b = s.as_bytes();
+    if b.len() != 29 || &b[3..5] != b", " || &b[25..] != b" GMT" {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        b[r].iter().try_fold(0i64, |n, &c| c.is_ascii_digit().then(|| n * 10 + (c - b'0') as i64))
+    };
+    let day = num(5..7)?;
+    const MONTHS: [&[u8]; 12] = [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
+    let month = MONTHS.iter().position(|m| *m == &b[8..11])? as i64 + 1;
+    let year = num(12..16)?;
+    let (h, m, sec) = (num(17..19)?, num(20..22)?, num(23..25)?);
+    if b[7] != b' ' || b[11] != b' ' || b[16] != b' ' || b[19] != b':' || b[22] != b':' || !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    Some(((days * 86400 + h * 3600 + m * 60 + sec) * 1000) as f64)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+/// Server time minus local time, from a `Date` header read at local time `local_ms`. The header
+/// is truncated to the second, so the server's clock was somewhere in the following second: take
+/// the middle.
+pub fn clock_offset(date_header: &str, local_ms: f64) -> Option<f64> {
+    parse_http_date(date_header).map(|server| server + 500.0 - local_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_is_capped_at_half_the_lifetime() {
+        let long = Lifetime { issued_ms: 0.0, expires_ms: 3_600_000.0 };
+        assert!(!should_refresh_ahead(3_500_000.0, &long, 30_000.0));
+        assert!(should_refresh_ahead(3_570_001.0, &long, 30_000.0));
+        assert!(!should_refresh_ahead(3_570_001.0, &long, 0.0), "0 turns it off");
+        let short = Lifetime { issued_ms: 0.0, expires_ms: 3_000.0 };
+        assert!(!should_refresh_ahead(1_000.0, &short, 30_000.0), "a 3 s token is not refreshed at once");
+        assert!(should_refresh_ahead(1_500.0, &short, 30_000.0));
+        assert!(should_refresh_ahead(10_000.0, &short, 30_000.0), "expired counts");
+    }
+
+    #[test]
+    fn claims_must_be_sane() {
+        assert_eq!(claim_ms(1_700_000_000.0), Some(1_700_000_000_000.0));
+        for bad in [f64::NAN, f64::INFINITY, 1e300, -5.0, 0.0, 12.0] {
+            assert_eq!(claim_ms(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn jwt_payloads_decode() {
+        // {"sub":"1","exp":1700000000}
+        let t = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIiwiZXhwIjoxNzAwMDAwMDAwfQ.c2ln";
+        assert_eq!(jwt_payload(t).as_deref(), Some(r#"{"sub":"1","exp":1700000000}"#));
+        assert_eq!(jwt_payload("opaque-token"), None);
+        assert_eq!(jwt_payload("a.b.c.d"), None);
+        assert_eq!(jwt_payload("a.!!!.c"), None);
+    }
+
+    #[test]
+    fn http_dates_parse() {
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777_000.0));
+        assert_eq!(parse_http_date("Thu, 26 Nov 2026 18:09:51 GMT"), Some(1_795_716_591_000.0));
+        for bad in ["", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 06 Nov 1994 25:49:37 GMT"] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
+        }
+        assert_eq!(clock_offset("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_777_000.0), Some(500.0));
+    }
+}

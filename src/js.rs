@@ -1,0 +1,54 @@
+//! Bindings to `js/helpers.js`, the small JS module for everything that needs a callback.
+
+use js_sys::{Function, Promise};
+use wasm_bindgen::prelude::*;
+use web_sys::{Request, Response};
+
+#[wasm_bindgen(module = "/src/js/helpers.js")]
+extern "C" {
+    /// `new Request(input, init)`; throws what the constructor throws.
+    #[wasm_bindgen(js_name = toRequest, catch)]
+    pub fn to_request(input: &JsValue, init: &JsValue) -> Result<Request, JsValue>;
+
+    /// A promise with its resolvers.
+    pub type Deferred;
+    /// A new pending promise.
+    pub fn deferred() -> Deferred;
+    /// The promise.
+    #[wasm_bindgen(method, getter)]
+    pub fn promise(this: &Deferred) -> Promise;
+    /// Its `resolve`.
+    #[wasm_bindgen(method, getter)]
+    pub fn resolve(this: &Deferred) -> Function;
+
+    /// `promise`, or a rejection with the signal's reason when it aborts first.
+    pub fn abortable(promise: &Promise, signal: &JsValue) -> Promise;
+    /// `[status, text]` of `fetch(request)` within `ms`.
+    #[wasm_bindgen(js_name = fetchText)]
+    pub fn fetch_text(fetch: &Function, request: &Request, ms: f64) -> Promise;
+    /// The body text of a clone of `response`, or null.
+    #[wasm_bindgen(js_name = peekText)]
+    pub fn peek_text(response: &Response) -> Promise;
+    /// The exclusive Web Lock `name` as `{release, contended}`, or null.
+    #[wasm_bindgen(js_name = acquireLock)]
+    pub fn acquire_lock(name: &str, ms: f64) -> Promise;
+    /// The next `storage` event for `key`, or `ms`.
+    #[wasm_bindgen(js_name = storageChange)]
+    pub fn storage_change(key: &str, ms: f64) -> Promise;
+    /// Subscribes `f` to `storage` events for `key`; returns the unsubscribe function.
+    #[wasm_bindgen(js_name = watchStorage)]
+    pub fn watch_storage(key: &str, f: &Function) -> Function;
+    /// Calls a user callback, reporting (not propagating) what it throws.
+    #[wasm_bindgen(js_name = callHook)]
+    pub fn call_hook(f: &JsValue, arg: &JsValue);
+}
+
+/// Reads a property, `undefined` when absent or when the getter throws.
+pub fn get(target: &JsValue, key: &str) -> JsValue {
+    js_sys::Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// Sets a property on a fresh object; for results and callback arguments.
+pub fn set(target: &js_sys::Object, key: &str, value: &JsValue) {
+    let _ = js_sys::Reflect::set(target, &JsValue::from_str(key), value);
+}

@@ -1,0 +1,104 @@
+// The few operations the Rust core needs that take a callback: promises, timers, event listeners
+// and the Web Locks API. Keeping them here means the wasm side never creates a Rust closure per
+// request, so nothing leaks and nothing must be `forget`-ed. Every listener and timer added here
+// is removed here.
+
+/** `new Request(input, init)`: one normalised, cloneable copy of whatever fetch() was given. */
+export function toRequest(input, init) {
+  return new Request(input, init);
+}
+
+/** A promise with its resolvers, for the Rust-side queue of waiting requests. */
+export function deferred() {
+  const d = {};
+  d.promise = new Promise((resolve, reject) => { d.resolve = resolve; d.reject = reject; });
+  return d;
+}
+
+/** Settles like `promise`, or rejects with the signal's reason as soon as the caller aborts. */
+export function abortable(promise, signal) {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+/**
+ * Calls `fetch(request)` and reads the body as text, all within `ms`; the request is aborted at the
+ * deadline. Resolves to `[status, text]`. Used for the refresh call only.
+ */
+export function fetchText(fetch, request, ms) {
+  const controller = new AbortController();
+  let timer;
+  const deadline = new Promise((_, reject) => {
+    timer = setTimeout(() => {
+      const reason = new DOMException("timed out", "TimeoutError");
+      controller.abort(reason);
+      reject(reason);
+    }, ms);
+  });
+  const run = Promise.resolve()
+    .then(() => fetch(new Request(request, { signal: controller.signal })))
+    .then((res) => res.text().then((text) => [res.status, text]));
+  run.catch(() => {}); // losing the race to the deadline must not leave an unhandled rejection
+  return Promise.race([run, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** The text of a clone of `response`, or null when it cannot be read. */
+export function peekText(response) {
+  return response.clone().text().catch(() => null);
+}
+
+/** Resolves after `ms`. */
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Takes the exclusive Web Lock `name`, giving up after `ms` (a frozen or closed holder must not
+ * hang this tab). Resolves to `{ release, contended }`, or to null when there are no Web Locks
+ * (insecure context, old browser) or the wait timed out: the caller then goes on without.
+ */
+export function acquireLock(name, ms) {
+  const locks = globalThis.navigator && globalThis.navigator.locks;
+  if (!locks || typeof locks.request !== "function") return Promise.resolve(null);
+  return new Promise((resolve) => {
+    const hold = (contended) => () => new Promise((release) => resolve({ release, contended }));
+    locks.request(name, { ifAvailable: true }, (lock) => {
+      if (lock) return hold(false)();
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), ms);
+      locks.request(name, { signal: controller.signal }, () => { clearTimeout(timer); return hold(true)(); })
+        .catch(() => { clearTimeout(timer); resolve(null); });
+      return undefined;
+    }).catch(() => resolve(null));
+  });
+}
+
+/** Resolves on the next `storage` event for `key` (or a clear) from another tab, or after `ms`. */
+export function storageChange(key, ms) {
+  if (typeof window === "undefined") return sleep(ms);
+  return new Promise((resolve) => {
+    const done = () => { clearTimeout(timer); window.removeEventListener("storage", onEvent); resolve(); };
+    const onEvent = (e) => { if (e.key === key || e.key === null) done(); };
+    const timer = setTimeout(done, ms);
+    window.addEventListener("storage", onEvent);
+  });
+}
+
+/** Calls `fn()` on `storage` events for `key` from other tabs; returns the unsubscribe function. */
+export function watchStorage(key, fn) {
+  if (typeof window === "undefined") return () => {};
+  const onEvent = (e) => { if (e.key === key || e.key === null) fn(); };
+  window.addEventListener("storage", onEvent);
+  return () => window.removeEventListener("storage", onEvent);
+}
+
+/** Calls a user callback; its exception is reported, never allowed to break the library. */
+export function callHook(fn, arg) {
+  if (typeof fn !== "function") return;
+  try { fn(arg); } catch (e) { console.error("seamless-fetch: a callback threw", e); }
+}

@@ -1,0 +1,27 @@
+//! seamless-fetch: a `fetch` wrapper, compiled to WebAssembly, that refreshes short-lived access
+//! tokens seamlessly: one refresh call however many requests find the token expired, every request
+//! queued meanwhile and replayed with the new token, one refresh per browser across tabs, and the
+//! user sent to the login page only when the refresh itself is refused.
+//!
+//! Layout, one concern per module:
+//! * [`api`]: the `#[wasm_bindgen]` class; converts JS values and delegates.
+//! * [`client`]: what happens to one request; [`coordinator`]: the refresh flag and queue;
+//!   [`session`]: the state instances of one page share; [`tabs`]: Web Locks and storage events.
+//! * [`options`], [`policy`], [`expiry`], [`refresh`]: plain-Rust rules, tested natively.
+//! * [`storage`], [`transport`], [`js`]: the browser underneath; [`errors`]: the one error type.
+
+pub mod api;
+pub mod client;
+pub mod coordinator;
+pub mod errors;
+pub mod expiry;
+pub mod js;
+pub mod options;
+pub mod policy;
+pub mod refresh;
+pub mod session;
+pub mod storage;
+pub mod tabs;
+pub mod transport;
+
+pub use api::AuthFetch;

@@ -1,0 +1,442 @@
+//! The options object, checked once at construction. Parsing works on [`Value`], a plain-Rust
+//! image of the JS object, so every rule (unknown keys, wrong types, bad origins) is tested
+//! natively; `api.rs` builds the image and keeps the JS functions aside.
+
+use crate::errors::{AuthError, Code};
+use crate::policy::{is_header_name, is_json_path, normalize_origin};
+use crate::refresh::{Format, TokenPaths};
+
+/// A JS value as far as option parsing cares.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// `undefined`: treated as absent, as JS callers expect of `{loginUrl: undefined}`.
+    Undefined,
+    /// `null`.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// A number.
+    Num(f64),
+    /// A string.
+    Str(String),
+    /// An array.
+    List(Vec<Value>),
+    /// A plain object's own enumerable entries.
+    Map(Vec<(String, Value)>),
+    /// A function (kept by the boundary, not here).
+    Func,
+}
+
+/// Which Web Storage holds the tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StorageKind {
+    /// `localStorage`: survives reloads, shared by tabs.
+    Local,
+    /// `sessionStorage`: one tab, gone when it closes.
+    Session,
+    /// Memory: gone on reload, invisible to other scripts' storage reads.
+    Memory,
+}
+
+/// A value in a JSON body that means "access token expired".
+#[derive(Clone, Debug, PartialEq)]
+pub enum BodyCode {
+    /// e.g. `409`.
+    Num(f64),
+    /// e.g. `"TOKEN_EXPIRED"`.
+    Str(String),
+}
+
+/// Validated options. Defaults are those of the README.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    /// Refresh endpoint, as given (resolved against the page by the boundary).
+    pub refresh_url: String,
+    /// Where the user goes when the session ends; `None` = stay.
+    pub login_url: Option<String>,
+    /// Query parameter that carries the current path to the login page.
+    pub login_return_param: Option<String>,
+    /// Token storage.
+    pub storage: StorageKind,
+    /// Storage key of the access token.
+    pub access_key: String,
+    /// Storage key of the refresh token.
+    pub refresh_key: String,
+    /// Header that carries the access token.
+    pub auth_header: String,
+    /// Scheme before the token (`""` = bare token).
+    pub auth_scheme: String,
+    /// Statuses that mean "access token expired".
+    pub expired_statuses: Vec<u16>,
+    /// JSON body values that mean "access token expired".
+    pub expired_body_codes: Vec<BodyCode>,
+    /// Dotted path of the body field compared with `expired_body_codes`.
+    pub expired_body_field: String,
+    /// Refresh request encoding.
+    pub format: Format,
+    /// Where the new tokens sit in the refresh answer.
+    pub token_paths: TokenPaths,
+    /// Bound on one refresh call.
+    pub refresh_timeout_ms: f64,
+    /// Other origins that receive the access token, normalised.
+    pub allowed_origins: Vec<String>,
+    /// Coordinate refreshes across tabs.
+    pub cross_tab: bool,
+    /// Refresh this long before expiry (0 = off).
+    pub refresh_ahead_ms: f64,
+}
+
+/// Option keys whose value is a function; the boundary picks these up itself.
+pub const FUNCTION_KEYS: [&str; 5] = ["fetch", "onRefresh", "onRefreshError", "onLogout", "navigate"];
+
+const KEYS: [&str; 20] = [
+    "refreshUrl", "loginUrl", "loginReturnParam", "storage", "accessTokenKey", "refreshTokenKey", "authHeader",
+    "authScheme", "expiredStatuses", "expiredBodyCodes", "expiredBodyField", "refreshFormat", "refreshFields",
+    "tokenPaths", "clientId", "scope", "refreshTimeoutMs", "allowedOrigins", "crossTab", "refreshAheadMs",
+];
+
+fn invalid(parts: &[&str]) -> AuthError {
+    let mut all = vec!["AuthFetch options: "];
+    all.extend_from_slice(parts);
+    AuthError::new(Code::InvalidOptions, &all)
+}
+
+/// Looks up option values by key while parsing, so each rule reads as one line.
+struct Reader<'a>(&'a [(String, Value)]);
+
+impl<'a> Reader<'a> {
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v).filter(|v| **v != Value::Undefined)
+    }
+
+    fn string(&self, key: &str, default: &str) -> Result<String, AuthError> {
+        match self.get(key) {
+            None => Ok(default.into()),
+            Some(Value::Str(s)) => Ok(s.clone()),
+            Some(_) => Err(invalid(&[key, " must be a string"])),
+        }
+    }
+
+    fn nonempty(&self, key: &str, default: &str) -> Result<String, AuthError> {
+        let s = self.string(key, default)?;
+        if s.is_empty() {
+            return Err(invalid(&[key, " must not be empty"]));
+        }
+        Ok(s)
+    }
+
+    fn optional_string(&self, key: &str, default: Option<&str>) -> Result<Option<String>, AuthError> {
+        match self.get(key) {
+            None => Ok(default.map(String::from)),
+            Some(Value::Null) => Ok(None),
+            Some(Value::Str(s)) if !s.is_empty() => Ok(Some(s.clone())),
+            Some(_) => Err(invalid(&[key, " must be a non-empty string or null"])),
+        }
+    }
+
+    fn millis(&self, key: &str, default: f64, zero_ok: bool) -> Result<f64, AuthError> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(Value::Num(n)) if n.is_finite() && *n <= 2_147_483_647.0 && (*n > 0.0 || (zero_ok && *n == 0.0)) => Ok(*n),
+            Some(_) => Err(invalid(&[key, if zero_ok { " must be a number of milliseconds, 0 or more" } else { " must be a number of milliseconds above 0" }])),
+        }
+    }
+
+    fn list(&self, key: &str) -> Result<&'a [Value], AuthError> {
+        match self.get(key) {
+            None => Ok(&[]),
+            Some(Value::List(items)) => Ok(items),
+            Some(_) => Err(invalid(&[key, " must be an array"])),
+        }
+    }
+
+    fn object(&self, key: &str, allowed: &[&str]) -> Result<Reader<'a>, AuthError> {
+        match self.get(key) {
+            None => Ok(Reader(&[])),
+            Some(Value::Map(entries)) => {
+                check_keys(key, entries, allowed)?;
+                Ok(Reader(entries))
+            }
+            Some(_) => Err(invalid(&[key, " must be an object"])),
+        }
+    }
+}
+
+fn check_keys(scope: &str, entries: &[(String, Value)], allowed: &[&str]) -> Result<(), AuthError> {
+    for (k, _) in entries {
+        if !allowed.contains(&k.as_str()) {
+            let shown: String = k.chars().take(64).collect();
+            let hint = allowed.iter().find(|a| a.eq_ignore_ascii_case(k));
+            let mut parts = vec!["unknown option \"", scope, if scope.is_empty() { "" } else { "." }, &shown, "\""];
+            if let Some(h) = hint {
+                parts.extend_from_slice(&[" (did you mean \"", h, "\"?)"]);
+            }
+            return Err(invalid(&parts));
+        }
+    }
+    Ok(())
+}
+
+impl Options {
+    /// Parses and validates the options object's entries.
+    pub fn parse(entries: &[(String, Value)]) -> Result<Options, AuthError> {
+        let known: Vec<&str> = KEYS.iter().chain(FUNCTION_KEYS.iter()).copied().collect();
+        check_keys("", entries, &known)?;
+        let r = Reader(entries);
+        for key in FUNCTION_KEYS {
+            if !matches!(r.get(key), None | Some(Value::Func)) {
+                return Err(invalid(&[key, " must be a function"]));
+            }
+        }
+        if r.get("refreshUrl").is_none() {
+            return Err(invalid(&["refreshUrl is required (the URL of your refresh endpoint, e.g. \"/auth/refresh\")"]));
+        }
+        let refresh_url = r.nonempty("refreshUrl", "")?;
+        if refresh_url.chars().any(char::is_control) {
+            return Err(invalid(&["refreshUrl must not contain control characters"]));
+        }
+
+        let storage = match r.string("storage", "local")?.as_str() {
+            "local" => StorageKind::Local,
+            "session" => StorageKind::Session,
+            "memory" => StorageKind::Memory,
+            _ => return Err(invalid(&["storage must be \"local\", \"session\" or \"memory\""])),
+        };
+        let access_key = r.nonempty("accessTokenKey", "token")?;
+        let refresh_key = r.nonempty("refreshTokenKey", "refreshToken")?;
+        if access_key == refresh_key {
+            return Err(invalid(&["accessTokenKey and refreshTokenKey must differ"]));
+        }
+        let auth_header = r.nonempty("authHeader", "Authorization")?;
+        if !is_header_name(&auth_header) {
+            return Err(invalid(&["authHeader must be a valid HTTP header name"]));
+        }
+        let auth_scheme = r.string("authScheme", "Bearer")?;
+        if !auth_scheme.is_empty() && !is_header_name(&auth_scheme) {
+            return Err(invalid(&["authScheme must be a single word such as \"Bearer\", or \"\" for a bare token"]));
+        }
+
+        let mut expired_statuses = Vec::new();
+        let statuses = match r.get("expiredStatuses") {
+            None => &[Value::Num(401.0)][..],
+            Some(_) => r.list("expiredStatuses")?,
+        };
+        for v in statuses {
+            match v {
+                Value::Num(n) if n.fract() == 0.0 && (100.0..=599.0).contains(n) => expired_statuses.push(*n as u16),
+                _ => return Err(invalid(&["expiredStatuses must hold HTTP status numbers (100-599)"])),
+            }
+        }
+        let mut expired_body_codes = Vec::new();
+        for v in r.list("expiredBodyCodes")? {
+            expired_body_codes.push(match v {
+                Value::Num(n) => BodyCode::Num(*n),
+                Value::Str(s) => BodyCode::Str(s.clone()),
+                _ => return Err(invalid(&["expiredBodyCodes must hold numbers or strings"])),
+            });
+        }
+        let expired_body_field = r.nonempty("expiredBodyField", "code")?;
+
+        let oauth2 = match r.string("refreshFormat", "json")?.as_str() {
+            "json" => false,
+            "oauth2" => true,
+            _ => return Err(invalid(&["refreshFormat must be \"json\" or \"oauth2\""])),
+        };
+        let format = if oauth2 {
+            if r.get("refreshFields").is_some() {
+                return Err(invalid(&["refreshFields applies to refreshFormat \"json\" only"]));
+            }
+            Format::OAuth2 { client_id: r.optional_string("clientId", None)?, scope: r.optional_string("scope", None)? }
+        } else {
+            if r.get("clientId").is_some() || r.get("scope").is_some() {
+                return Err(invalid(&["clientId and scope apply to refreshFormat \"oauth2\" only"]));
+            }
+            let fields = r.object("refreshFields", &["refreshToken", "accessToken"])?;
+            Format::Json { refresh_field: fields.nonempty("refreshToken", "refreshToken")?, access_field: fields.nonempty("accessToken", "token")? }
+        };
+        let defaults = if oauth2 { ["access_token", "refresh_token", "expires_in"] } else { ["token", "refreshToken", "expiresIn"] };
+        let paths = r.object("tokenPaths", &["accessToken", "refreshToken", "expiresIn"])?;
+        let token_paths = TokenPaths {
+            access: paths.nonempty("accessToken", defaults[0])?,
+            refresh: paths.nonempty("refreshToken", defaults[1])?,
+            expires_in: paths.nonempty("expiresIn", defaults[2])?,
+        };
+        for p in [&token_paths.access, &token_paths.refresh, &token_paths.expires_in, &expired_body_field] {
+            if !is_json_path(p) {
+                return Err(invalid(&["tokenPaths and expiredBodyField take dotted paths such as \"data.token\""]));
+            }
+        }
+
+        let mut allowed_origins = Vec::new();
+        for v in r.list("allowedOrigins")? {
+            match v {
+                Value::Str(s) => match normalize_origin(s) {
+                    Some(o) => allowed_origins.push(o),
+                    None => {
+                        let shown: String = s.chars().take(100).collect();
+                        return Err(invalid(&["allowedOrigins entry \"", &shown, "\" is not an origin like \"https://api.example.com\" (scheme, host and port only)"]));
+                    }
+                },
+                _ => return Err(invalid(&["allowedOrigins must hold strings"])),
+            }
+        }
+        let cross_tab = match r.get("crossTab") {
+            None => true,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(invalid(&["crossTab must be a boolean"])),
+        };
+
+        Ok(Options {
+            refresh_url,
+            login_url: r.optional_string("loginUrl", Some("/login"))?,
+            login_return_param: r.optional_string("loginReturnParam", None)?,
+            storage,
+            access_key,
+            refresh_key,
+            auth_header,
+            auth_scheme,
+            expired_statuses,
+            expired_body_codes,
+            expired_body_field,
+            format,
+            token_paths,
+            refresh_timeout_ms: r.millis("refreshTimeoutMs", 10_000.0, false)?,
+            allowed_origins,
+            cross_tab,
+            refresh_ahead_ms: r.millis("refreshAheadMs", 30_000.0, true)?,
+        })
+    }
+
+    /// How long to wait for another tab's refresh lock before going on alone: a frozen or
+    /// closed tab must not hang this one. Longer than one refresh, so a live holder finishes.
+    pub fn lock_timeout_ms(&self) -> f64 {
+        self.refresh_timeout_ms + 5_000.0
+    }
+
+    /// The `Authorization` header value for `token`.
+    pub fn header_value(&self, token: &str) -> String {
+        if self.auth_scheme.is_empty() {
+            return token.into();
+        }
+        let mut v = String::with_capacity(self.auth_scheme.len() + 1 + token.len());
+        v.push_str(&self.auth_scheme);
+        v.push(' ');
+        v.push_str(token);
+        v
+    }
+
+    /// Whether a status means "access token expired".
+    pub fn is_expired_status(&self, status: u16) -> bool {
+        self.expired_statuses.contains(&status)
+    }
+}
+
+impl BodyCode {
+    /// Whether a body field's value equals this code.
+    pub fn matches(&self, field: &crate::refresh::Field) -> bool {
+        use crate::refresh::Field;
+        match (self, field) {
+            (BodyCode::Num(a), Field::Num(b)) => a == b,
+            (BodyCode::Str(a), Field::Str(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Value {
+        Value::Str(v.into())
+    }
+    fn parse(extra: Vec<(&str, Value)>) -> Result<Options, AuthError> {
+        let mut entries = vec![("refreshUrl".to_string(), s("/auth/refresh"))];
+        entries.extend(extra.into_iter().map(|(k, v)| (k.to_string(), v)));
+        Options::parse(&entries)
+    }
+
+    #[test]
+    fn defaults_match_the_readme() {
+        let o = parse(vec![]).unwrap();
+        assert_eq!(o.login_url.as_deref(), Some("/login"));
+        assert_eq!((o.access_key.as_str(), o.refresh_key.as_str()), ("token", "refreshToken"));
+        assert_eq!((o.auth_header.as_str(), o.auth_scheme.as_str()), ("Authorization", "Bearer"));
+        assert_eq!(o.expired_statuses, vec![401]);
+        assert!(o.expired_body_codes.is_empty() && o.expired_body_field == "code");
+        assert_eq!(o.format, Format::Json { refresh_field: "refreshToken".into(), access_field: "token".into() });
+        assert_eq!(o.token_paths, TokenPaths { access: "token".into(), refresh: "refreshToken".into(), expires_in: "expiresIn".into() });
+        assert_eq!((o.refresh_timeout_ms, o.refresh_ahead_ms, o.cross_tab), (10_000.0, 30_000.0, true));
+        assert_eq!(o.storage, StorageKind::Local);
+        assert_eq!(o.header_value("t"), "Bearer t");
+        assert!(!o.is_expired_status(403));
+    }
+
+    #[test]
+    fn refresh_url_is_required() {
+        let e = Options::parse(&[]).unwrap_err();
+        assert_eq!(e.code, Code::InvalidOptions);
+        assert!(e.message.contains("refreshUrl is required"));
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_a_hint() {
+        let e = parse(vec![("refreshURL", s("/x"))]).unwrap_err();
+        assert!(e.message.contains("unknown option \"refreshURL\" (did you mean \"refreshUrl\"?)"), "{}", e.message);
+        let e = parse(vec![("tokenPaths", Value::Map(vec![("acessToken".into(), s("a"))]))]).unwrap_err();
+        assert!(e.message.contains("tokenPaths.acessToken"), "{}", e.message);
+    }
+
+    #[test]
+    fn wrong_types_name_the_key() {
+        for (key, v, text) in [
+            ("loginUrl", Value::Num(1.0), "loginUrl must be"),
+            ("storage", s("cookie"), "storage must be"),
+            ("expiredStatuses", Value::List(vec![s("401")]), "expiredStatuses must hold"),
+            ("refreshTimeoutMs", Value::Num(-1.0), "refreshTimeoutMs must be"),
+            ("refreshTimeoutMs", Value::Num(f64::NAN), "refreshTimeoutMs must be"),
+            ("fetch", s("fetch"), "fetch must be a function"),
+            ("crossTab", s("yes"), "crossTab must be a boolean"),
+            ("authHeader", s("Bad Header"), "authHeader must be"),
+            ("allowedOrigins", Value::List(vec![s("https://a.com/path")]), "allowedOrigins entry \"https://a.com/path\""),
+            ("refreshFormat", s("xml"), "refreshFormat must be"),
+            ("tokenPaths", Value::Map(vec![("accessToken".into(), s("a..b"))]), "dotted paths"),
+            ("accessTokenKey", s("refreshToken"), "must differ"),
+        ] {
+            let e = parse(vec![(key, v)]).unwrap_err();
+            assert!(e.message.contains(text), "{key}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn undefined_is_absent_and_null_login_means_no_redirect() {
+        let o = parse(vec![("loginUrl", Value::Null), ("storage", Value::Undefined), ("fetch", Value::Func)]).unwrap();
+        assert_eq!(o.login_url, None);
+        assert_eq!(o.storage, StorageKind::Local);
+    }
+
+    #[test]
+    fn oauth2_defaults_and_exclusive_fields() {
+        let o = parse(vec![("refreshFormat", s("oauth2")), ("clientId", s("spa"))]).unwrap();
+        assert_eq!(o.format, Format::OAuth2 { client_id: Some("spa".into()), scope: None });
+        assert_eq!(o.token_paths.access, "access_token");
+        assert!(parse(vec![("refreshFormat", s("oauth2")), ("refreshFields", Value::Map(vec![]))]).is_err());
+        assert!(parse(vec![("clientId", s("spa"))]).is_err());
+    }
+
+    #[test]
+    fn body_codes_and_origins() {
+        let o = parse(vec![
+            ("expiredBodyCodes", Value::List(vec![Value::Num(409.0), s("TOKEN_EXPIRED")])),
+            ("allowedOrigins", Value::List(vec![s("https://API.example.com:443")])),
+            ("authScheme", s("")),
+        ])
+        .unwrap();
+        use crate::refresh::Field;
+        assert!(o.expired_body_codes[0].matches(&Field::Num(409.0)));
+        assert!(!o.expired_body_codes[0].matches(&Field::Str("409".into())));
+        assert!(o.expired_body_codes[1].matches(&Field::Str("TOKEN_EXPIRED".into())));
+        assert_eq!(o.allowed_origins, vec!["https://api.example.com".to_string()]);
+        assert_eq!(o.header_value("t"), "t");
+    }
+}

@@ -1,0 +1,233 @@
+//! Plain-Rust decisions about untrusted strings: which origin may receive a token, what counts as
+//! a token at all, where a login page may send the user back to, and how values are encoded into
+//! the refresh request. No JS here, so `cargo test` checks all of it natively.
+
+/// Longest token accepted. Real JWTs stay far below; anything longer is garbage or an attack on
+/// header size limits.
+const MAX_TOKEN_LEN: usize = 16 * 1024;
+
+/// Whether `token` may be sent in an `Authorization` header: RFC 6750 §2.1 `b64token`
+/// (`1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`). This refuses CR/LF (header
+/// injection), NUL, spaces and non-ASCII before any request leaves.
+pub fn is_b64token(token: &str) -> bool {
+    let bytes = token.as_bytes();
+    if bytes.is_empty() || bytes.len() > MAX_TOKEN_LEN {
+        return false;
+    }
+    let body_len = bytes.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
+    body_len > 0
+        && bytes[..body_len]
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+}
+
+/// Normalises an origin given in options (`"https://API.example.com:443/"` becomes
+/// `"https://api.example.com"`), the same form the browser's `URL.origin` produces, so a plain
+/// string comparison is then exact. Anything that is not just scheme, host and port is refused:
+/// a path, query, user info or wildcard in an allowlist is almost always a mistake.
+pub fn normalize_origin(input: &str) -> Option<String> {
+    let (scheme, rest) = input.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "https" => "443",
+        "http" => "80",
+        _ => return None,
+    };
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    let (host, port) = if authority.starts_with('[') {
+        let (h, rest) = authority.split_at(authority.find(']')? + 1);
+        (h, if rest.is_empty() { None } else { Some(rest.strip_prefix(':')?) })
+    } else {
+        match authority.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    let host_ok = !host.is_empty()
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'[' | b']' | b':'));
+    let port_ok = port.map_or(true, |p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    if !host_ok || !port_ok {
+        return None;
+    }
+    let mut out = scheme;
+    out.push_str("://");
+    out.push_str(&host.to_ascii_lowercase());
+    if let Some(p) = port.map(|p| p.trim_start_matches('0')).filter(|p| *p != default_port) {
+        out.push(':');
+        out.push_str(if p.is_empty() { "0" } else { p });
+    }
+    Some(out)
+}
+
+/// Whether a request to `origin` (as computed by the browser's URL parser) may carry the access
+/// token: same origin as the page, or listed exactly.
+pub fn origin_allowed(origin: &str, page_origin: &str, allowed: &[String]) -> bool {
+    origin != "null" && (origin == page_origin || allowed.iter().any(|a| a == origin))
+}
+
+/// `value` when it is a path on this origin that is safe to navigate to after login, else
+/// `fallback`. Refuses what browsers would treat as another host (`//evil`, `/\evil`), schemes
+/// (`javascript:`), encoded tricks (`/%2F%2Fevil`), control characters and whitespace.
+pub fn safe_return_path<'a>(value: &'a str, fallback: &'a str) -> &'a str {
+    let b = value.as_bytes();
+    let ok = b.len() <= 2048
+        && b.first() == Some(&b'/')
+        && !matches!(b.get(1), Some(b'/') | Some(b'\\'))
+        && !b.iter().any(|&c| c < 0x21 || c == 0x7f || c == b'\\')
+        && !percent_decoded_starts_with_two_slashes(value);
+    if ok {
+        value
+    } else {
+        fallback
+    }
+}
+
+/// Catches `/%2F…` and `/%5C…`, which some routers decode into `//…` before navigating.
+fn percent_decoded_starts_with_two_slashes(value: &str) -> bool {
+    let lower = value.to_ascii_lowercase();
+    let rest = &lower[1..];
+    rest.starts_with("%2f") || rest.starts_with("%5c") || rest.starts_with("%252f") || rest.starts_with("%255c")
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value (WHATWG URL standard), for the
+/// OAuth 2 refresh body and the login return parameter.
+pub fn form_encode(value: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in value.as_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => out.push(b as char),
+            b' ' => out.push('+'),
+            _ => {
+                out.push('%');
+                out.push(HEX[(b >> 4) as usize] as char);
+                out.push(HEX[(b & 15) as usize] as char);
+            }
+        }
+    }
+}
+
+/// A JSON string literal for `value`, quotes included.
+pub fn json_string(value: &str, out: &mut String) {
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                out.push_str("\\u00");
+                out.push(char::from_digit((c as u32) >> 4, 16).unwrap_or('0'));
+                out.push(char::from_digit((c as u32) & 15, 16).unwrap_or('0'));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// `login_url` with `param=<return path>` added to its query (before any fragment).
+pub fn with_return_param(login_url: &str, param: &str, path: &str) -> String {
+    let (base, fragment) = match login_url.find('#') {
+        Some(i) => login_url.split_at(i),
+        None => (login_url, ""),
+    };
+    let mut out = String::from(base);
+    out.push(if base.contains('?') { '&' } else { '?' });
+    form_encode(param, &mut out);
+    out.push('=');
+    form_encode(path, &mut out);
+    out.push_str(fragment);
+    out
+}
+
+/// Whether a dotted JSON path (`"data.token"`) is well formed: no empty segment.
+pub fn is_json_path(path: &str) -> bool {
+    !path.is_empty() && path.split('.').all(|s| !s.is_empty())
+}
+
+/// RFC 9110 `token`: what a header name may be made of.
+pub fn is_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn b64token_accepts_jwts_and_padding() {
+        assert!(is_b64token("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig-_~+/"));
+        assert!(is_b64token("abc=="));
+    }
+
+    #[test]
+    fn b64token_refuses_injection_and_garbage() {
+        for bad in ["", "a b", "a\r\nX-Evil: 1", "a\0b", "tök", "==", "a=b", "a\tb", "\"a\""] {
+            assert!(!is_b64token(bad), "{bad:?}");
+        }
+        assert!(!is_b64token(&"a".repeat(MAX_TOKEN_LEN + 1)));
+    }
+
+    #[test]
+    fn origins_normalise_like_the_browser() {
+        assert_eq!(normalize_origin("https://API.Example.com:443/").as_deref(), Some("https://api.example.com"));
+        assert_eq!(normalize_origin("http://localhost:8080").as_deref(), Some("http://localhost:8080"));
+        assert_eq!(normalize_origin("HTTP://h:80").as_deref(), Some("http://h"));
+        assert_eq!(normalize_origin("http://[::1]:3000").as_deref(), Some("http://[::1]:3000"));
+        assert_eq!(normalize_origin("http://[::1]").as_deref(), Some("http://[::1]"));
+        for bad in ["api.example.com", "ftp://x", "https://", "https://a/b", "https://u@a", "https://a?x", "https://*.a", "https://a:x", "https://a:123456"] {
+            assert_eq!(normalize_origin(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn only_exact_origins_get_the_token() {
+        let allowed = vec![normalize_origin("https://api.example.com").unwrap()];
+        let page = "https://app.example.com";
+        assert!(origin_allowed("https://app.example.com", page, &allowed));
+        assert!(origin_allowed("https://api.example.com", page, &allowed));
+        // What the browser's URL parser makes of lookalikes:
+        for other in [
+            "https://api.example.com.evil.com",
+            "https://evil.com", // https://api.example.com@evil.com
+            "http://api.example.com",
+            "https://api.example.com:8443",
+            "null",
+        ] {
+            assert!(!origin_allowed(other, page, &allowed), "{other}");
+        }
+    }
+
+    #[test]
+    fn return_paths_stay_on_this_origin() {
+        for good in ["/", "/dashboard", "/a/b?x=1#y", "/a%2Fb"] {
+            assert_eq!(safe_return_path(good, "/home"), good);
+        }
+        for bad in [
+            "//evil.com", "/\\evil.com", "https://evil.com", "javascript:alert(1)", "%2F%2Fevil.com",
+            "/%2F%2Fevil.com", "/%5Cevil.com", "\t/x", " /x", "\u{0}/x", "/x\ny", "", "dashboard", "/a\\b",
+        ] {
+            assert_eq!(safe_return_path(bad, "/home"), "/home", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn encodings() {
+        let mut s = String::new();
+        form_encode("a b&c=d/é", &mut s);
+        assert_eq!(s, "a+b%26c%3Dd%2F%C3%A9");
+        let mut j = String::new();
+        json_string("q\"\\\n", &mut j);
+        assert_eq!(j, "\"q\\\"\\\\\\u000a\"");
+        assert_eq!(with_return_param("/login", "next", "/a?b=1"), "/login?next=%2Fa%3Fb%3D1");
+        assert_eq!(with_return_param("/login?x=1#f", "r", "/"), "/login?x=1&r=%2F#f");
+    }
+
+    #[test]
+    fn names_and_paths() {
+        assert!(is_json_path("data.token") && is_json_path("token"));
+        assert!(!is_json_path("") && !is_json_path("a..b") && !is_json_path(".a"));
+        assert!(is_header_name("Authorization") && is_header_name("X-Auth-Token"));
+        assert!(!is_header_name("Bad Header") && !is_header_name("") && !is_header_name("a:b"));
+    }
+}

@@ -1,0 +1,223 @@
+//! The refresh call as plain data: what body to send for each `refreshFormat`, and what the
+//! endpoint's answer means. The split between "the session is over" and "try again later" lives
+//! here because getting it wrong either logs users out on a flaky network or keeps a dead session
+//! limping along.
+
+use crate::errors::{decimal, AuthError, Code};
+use crate::policy::{form_encode, is_b64token, json_string};
+
+/// Where the tokens sit in a successful refresh answer: dotted JSON paths.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TokenPaths {
+    /// Path of the new access token (required in the answer).
+    pub access: String,
+    /// Path of the rotated refresh token (optional in the answer).
+    pub refresh: String,
+    /// Path of the lifetime in seconds (optional in the answer).
+    pub expires_in: String,
+}
+
+/// How the refresh request is encoded.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Format {
+    /// `POST` a JSON object with the refresh token (and the current access token).
+    Json {
+        /// Body field holding the refresh token.
+        refresh_field: String,
+        /// Body field holding the current access token.
+        access_field: String,
+    },
+    /// RFC 6749 §6: `grant_type=refresh_token&refresh_token=…`.
+    OAuth2 {
+        /// `client_id` for public clients.
+        client_id: Option<String>,
+        /// `scope` to request.
+        scope: Option<String>,
+    },
+}
+
+/// The refresh request body and its content type.
+pub fn request_body(format: &Format, refresh: &str, access: &str) -> (&'static str, String) {
+    let mut body = String::with_capacity(refresh.len() + access.len() + 64);
+    match format {
+        Format::Json { refresh_field, access_field } => {
+            body.push('{');
+            json_string(refresh_field, &mut body);
+            body.push(':');
+            json_string(refresh, &mut body);
+            body.push(',');
+            json_string(access_field, &mut body);
+            body.push(':');
+            json_string(access, &mut body);
+            body.push('}');
+            ("application/json", body)
+        }
+        Format::OAuth2 { client_id, scope } => {
+            body.push_str("grant_type=refresh_token&refresh_token=");
+            form_encode(refresh, &mut body);
+            for (name, value) in [("&client_id=", client_id), ("&scope=", scope)] {
+                if let Some(v) = value {
+                    body.push_str(name);
+                    form_encode(v, &mut body);
+                }
+            }
+            ("application/x-www-form-urlencoded", body)
+        }
+    }
+}
+
+/// One value found (or not) at a path of the answer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Field {
+    /// Nothing there (or `null`).
+    Missing,
+    /// A string.
+    Str(String),
+    /// A number.
+    Num(f64),
+    /// Anything else: an object, an array, a boolean.
+    Other,
+}
+
+/// What the boundary read from the refresh endpoint's answer. `json` is false when the body did
+/// not parse as a JSON object (an HTML error page from a proxy, say).
+#[derive(Clone, Debug)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// Whether the body was a JSON object.
+    pub json: bool,
+    /// Value at the access-token path.
+    pub access: Field,
+    /// Value at the refresh-token path.
+    pub refresh: Field,
+    /// Value at the expires-in path.
+    pub expires_in: Field,
+    /// The OAuth 2 `error` field (RFC 6749 §5.2).
+    pub oauth_error: Field,
+}
+
+/// New tokens from a successful refresh.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fresh {
+    /// The new access token.
+    pub access: String,
+    /// The rotated refresh token, when the server rotated it.
+    pub refresh: Option<String>,
+    /// Lifetime in seconds, when the server said.
+    pub expires_in: Option<f64>,
+}
+
+/// Decides what an answer means. `Err` with [`Code::SessionExpired`] is final (the endpoint refused
+/// the refresh token); [`Code::RefreshFailed`] is transient or a misconfiguration that logging the
+/// user out cannot fix. A malformed token is never returned as fresh, so it is never stored.
+pub fn classify(a: &Answer) -> Result<Fresh, AuthError> {
+    let failed = |parts: &[&str]| AuthError::new(Code::RefreshFailed, parts);
+    let status = decimal(a.status as u64);
+    match a.status {
+        200..=299 => {
+            if !a.json {
+                return Err(failed(&["the refresh endpoint answered ", &status, " without a JSON body"]));
+            }
+            let access = match &a.access {
+                Field::Str(s) if is_b64token(s) => s.clone(),
+                Field::Missing => return Err(failed(&["the refresh answer has no access token at the configured tokenPaths.accessToken"])),
+                _ => return Err(failed(&["the refresh answer holds a malformed access token; it was not stored"])),
+            };
+            let refresh = match &a.refresh {
+                Field::Missing => None,
+                Field::Str(s) if is_b64token(s) => Some(s.clone()),
+                _ => return Err(failed(&["the refresh answer holds a malformed refresh token; it was not stored"])),
+            };
+            let expires_in = match a.expires_in {
+                Field::Num(n) if n.is_finite() && n > 0.0 => Some(n),
+                _ => None,
+            };
+            Ok(Fresh { access, refresh, expires_in })
+        }
+        401 => Err(AuthError::new(Code::SessionExpired, &["the refresh endpoint refused the refresh token (401)"])),
+        400 => match &a.oauth_error {
+            Field::Str(e) if e == "invalid_grant" => {
+                Err(AuthError::new(Code::SessionExpired, &["the refresh endpoint refused the refresh token (400 invalid_grant)"]))
+            }
+            Field::Str(e) => Err(failed(&[
+                "the refresh endpoint answered 400 ",
+                describe_oauth_error(e),
+                ": the refresh request is misconfigured (check refreshFormat, clientId, scope); the session was kept",
+            ])),
+            _ => Err(AuthError::new(Code::SessionExpired, &["the refresh endpoint refused the refresh token (400)"])),
+        },
+        _ => Err(failed(&["the refresh endpoint answered ", &status])),
+    }
+}
+
+/// The server's error code, when it looks like one; server text is otherwise kept out of messages.
+fn describe_oauth_error(e: &str) -> &str {
+    if !e.is_empty() && e.len() <= 40 && e.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+        e
+    } else {
+        "with an unrecognised error code"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16) -> Answer {
+        Answer { status, json: true, access: Field::Missing, refresh: Field::Missing, expires_in: Field::Missing, oauth_error: Field::Missing }
+    }
+
+    #[test]
+    fn bodies() {
+        let json = Format::Json { refresh_field: "refreshToken".into(), access_field: "token".into() };
+        assert_eq!(request_body(&json, "r1", "a1"), ("application/json", r#"{"refreshToken":"r1","token":"a1"}"#.into()));
+        let oauth = Format::OAuth2 { client_id: Some("spa app".into()), scope: None };
+        assert_eq!(
+            request_body(&oauth, "r+/1=", "a"),
+            ("application/x-www-form-urlencoded", "grant_type=refresh_token&refresh_token=r%2B%2F1%3D&client_id=spa+app".into())
+        );
+    }
+
+    #[test]
+    fn success_needs_a_valid_access_token() {
+        let mut a = answer(200);
+        a.access = Field::Str("new".into());
+        a.expires_in = Field::Num(60.0);
+        assert_eq!(classify(&a), Ok(Fresh { access: "new".into(), refresh: None, expires_in: Some(60.0) }));
+        a.refresh = Field::Str("r2".into());
+        assert_eq!(classify(&a).unwrap().refresh.as_deref(), Some("r2"));
+        for bad in [Field::Missing, Field::Str("bad token".into()), Field::Num(1.0)] {
+            a.access = bad;
+            assert_eq!(classify(&a).unwrap_err().code, Code::RefreshFailed);
+        }
+        a.access = Field::Str("ok".into());
+        a.refresh = Field::Str("new\nline".into());
+        assert_eq!(classify(&a).unwrap_err().code, Code::RefreshFailed);
+        let mut html = answer(200);
+        html.json = false;
+        assert_eq!(classify(&html).unwrap_err().code, Code::RefreshFailed);
+    }
+
+    #[test]
+    fn refusals_end_the_session_and_faults_do_not() {
+        assert_eq!(classify(&answer(401)).unwrap_err().code, Code::SessionExpired);
+        assert_eq!(classify(&answer(400)).unwrap_err().code, Code::SessionExpired, "custom backend 400");
+        let mut a = answer(400);
+        a.oauth_error = Field::Str("invalid_grant".into());
+        assert_eq!(classify(&a).unwrap_err().code, Code::SessionExpired);
+        for e in ["invalid_request", "invalid_client", "unsupported_grant_type"] {
+            a.oauth_error = Field::Str(e.into());
+            let err = classify(&a).unwrap_err();
+            assert_eq!(err.code, Code::RefreshFailed);
+            assert!(err.message.contains(e));
+        }
+        a.oauth_error = Field::Str("<script>secret".into());
+        assert!(!classify(&a).unwrap_err().message.contains("secret"));
+        for s in [500, 502, 503, 404, 429] {
+            let e = classify(&answer(s)).unwrap_err();
+            assert_eq!(e.code, Code::RefreshFailed);
+            assert!(e.message.ends_with(&decimal(s as u64)));
+        }
+    }
+}

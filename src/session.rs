@@ -1,0 +1,113 @@
+//! The state shared by every `AuthFetch` of one page that uses the same storage and keys: the
+//! token store, the refresh coordinator, the server-clock estimate and what is known of the
+//! current token's lifetime. Sharing it is what makes two instances share one refresh.
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+
+use js_sys::Function;
+
+use crate::coordinator::Coordinator;
+use crate::expiry::{claim_ms, jwt_payload, Lifetime};
+use crate::options::StorageKind;
+use crate::storage::{Stored, TokenStore};
+
+/// One waiting request: the resolver of the promise it awaits.
+pub type Waiter = Function;
+
+/// Shared per-page session state.
+pub struct Session {
+    /// Where the tokens live.
+    pub store: TokenStore,
+    /// Refresh flag, queue and history.
+    pub coord: RefCell<Coordinator<Waiter>>,
+    /// Server clock minus local clock, in ms.
+    pub clock_offset: Cell<f64>,
+    lifetime: RefCell<Option<(String, Option<Lifetime>)>>,
+    known: Cell<bool>,
+}
+
+thread_local! {
+    static SESSIONS: RefCell<Vec<(String, Weak<Session>)>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Session {
+    /// The session for these keys, shared with any live instance that uses the same ones.
+    pub fn shared(kind: StorageKind, access_key: &str, refresh_key: &str) -> Rc<Session> {
+        let id = [match kind {
+            StorageKind::Local => "l",
+            StorageKind::Session => "s",
+            StorageKind::Memory => "m",
+        }, "\0", access_key, "\0", refresh_key]
+        .concat();
+        SESSIONS.with(|all| {
+            let mut all = all.borrow_mut();
+            all.retain(|(_, w)| w.strong_count() > 0);
+            if let Some(s) = all.iter().find(|(k, _)| *k == id).and_then(|(_, w)| w.upgrade()) {
+                return s;
+            }
+            let s = Rc::new(Session {
+                store: TokenStore::new(kind, access_key, refresh_key),
+                coord: RefCell::new(Coordinator::default()),
+                clock_offset: Cell::new(0.0),
+                lifetime: RefCell::new(None),
+                known: Cell::new(false),
+            });
+            all.push((id, Rc::downgrade(&s)));
+            s
+        })
+    }
+
+    /// The stored tokens; seeing a pair marks the session as known, so that its later
+    /// disappearance reads as "session ended" rather than "never logged in".
+    pub fn tokens(&self) -> Option<Stored> {
+        let stored = self.store.read();
+        if stored.is_some() {
+            self.known.set(true);
+        }
+        stored
+    }
+
+    /// Whether this page has seen a session that has not ended yet.
+    pub fn known(&self) -> bool {
+        self.known.get()
+    }
+
+    /// Marks the session ended; true only for the first caller, who fires `onLogout` and redirects.
+    pub fn end(&self) -> bool {
+        self.known.replace(false)
+    }
+
+    /// Server time now, by the latest estimate.
+    pub fn server_now(&self) -> f64 {
+        js_sys::Date::now() + self.clock_offset.get()
+    }
+
+    /// Records the lifetime the refresh answer gave (`expiresIn`), which beats any JWT claim.
+    pub fn set_lifetime(&self, access: &str, expires_in_s: Option<f64>) {
+        let now = self.server_now();
+        *self.lifetime.borrow_mut() =
+            expires_in_s.map(|s| (access.into(), Some(Lifetime { issued_ms: now, expires_ms: now + s * 1000.0 })));
+    }
+
+    /// What is known of `access`'s lifetime; computed once per token.
+    pub fn lifetime(&self, access: &str) -> Option<Lifetime> {
+        if let Some((t, life)) = &*self.lifetime.borrow() {
+            if t == access {
+                return *life;
+            }
+        }
+        let life = jwt_lifetime(access, self.server_now());
+        *self.lifetime.borrow_mut() = Some((access.into(), life));
+        life
+    }
+}
+
+/// `exp` (and `iat`, else "first seen now") of a JWT; `None` for opaque or odd tokens.
+fn jwt_lifetime(token: &str, now: f64) -> Option<Lifetime> {
+    let payload = js_sys::JSON::parse(&jwt_payload(token)?).ok()?;
+    let claim = |k| crate::js::get(&payload, k).as_f64().and_then(claim_ms);
+    let expires_ms = claim("exp")?;
+    let issued_ms = claim("iat").filter(|i| *i <= expires_ms).unwrap_or(now.min(expires_ms));
+    Some(Lifetime { issued_ms, expires_ms })
+}

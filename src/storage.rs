@@ -1,0 +1,173 @@
+//! Where the two tokens live. Values are plain strings under the configured keys, so an app that
+//! already reads `localStorage.getItem("token")` keeps working. Web Storage is read on every use:
+//! that is how writes by other tabs, or by the app itself, are seen without any cache to go stale.
+//!
+//! Everything read back is untrusted: `""`, `"undefined"`, `"null"`, a value that is not a valid
+//! token, or one token without the other all read as "no session". Storage that throws (quota,
+//! disabled storage, private mode) falls back to memory with one warning.
+//!
+//! A third key, `<accessTokenKey>:pair`, holds a short fingerprint of the pair written last. Other
+//! tabs see our writes one key at a time (Chromium shows them late and in pieces); a fingerprint
+//! that does not match tells them they are looking at half of a write, so they never spend an old
+//! refresh token that belongs with an older access token.
+
+use std::cell::{Cell, RefCell};
+
+use crate::options::StorageKind;
+use crate::policy::is_b64token;
+
+/// An access token and the refresh token written with it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Pair {
+    /// Sent with requests.
+    pub access: String,
+    /// Spent on the refresh endpoint only.
+    pub refresh: String,
+}
+
+/// What storage holds now.
+pub struct Stored {
+    /// The tokens.
+    pub pair: Pair,
+    /// False when the fingerprint says these two came from different writes (another tab is
+    /// midway through writing a new pair).
+    pub consistent: bool,
+}
+
+/// The token store of one set of keys.
+pub struct TokenStore {
+    web: RefCell<Option<web_sys::Storage>>,
+    memory: RefCell<Option<Pair>>,
+    warned: Cell<bool>,
+    access_key: String,
+    refresh_key: String,
+    stamp_key: String,
+}
+
+impl TokenStore {
+    /// Opens the chosen storage; unavailable Web Storage means memory (with a warning).
+    pub fn new(kind: StorageKind, access_key: &str, refresh_key: &str) -> TokenStore {
+        let store = TokenStore {
+            web: RefCell::new(None),
+            memory: RefCell::new(None),
+            warned: Cell::new(false),
+            access_key: access_key.into(),
+            refresh_key: refresh_key.into(),
+            stamp_key: [access_key, ":pair"].concat(),
+        };
+        if kind != StorageKind::Memory {
+            let window = web_sys::window();
+            let web = window.and_then(|w| match kind {
+                StorageKind::Session => w.session_storage().ok().flatten(),
+                _ => w.local_storage().ok().flatten(),
+            });
+            match web {
+                Some(s) => *store.web.borrow_mut() = Some(s),
+                None => store.fall_back(),
+            }
+        }
+        store
+    }
+
+    /// The storage key other tabs' `storage` events name when our access token changes.
+    pub fn access_key(&self) -> &str {
+        &self.access_key
+    }
+
+    /// The tokens, if storage holds a usable pair.
+    pub fn read(&self) -> Option<Stored> {
+        let web = self.web.borrow().clone();
+        let Some(web) = web else {
+            return self.memory.borrow().clone().map(|pair| Stored { pair, consistent: true });
+        };
+        let got = (|| -> Result<_, wasm_bindgen::JsValue> {
+            Ok((web.get_item(&self.access_key)?, web.get_item(&self.refresh_key)?, web.get_item(&self.stamp_key)?))
+        })();
+        match got {
+            Ok((Some(access), Some(refresh), stamp)) if usable(&access) && usable(&refresh) => {
+                let consistent = stamp.map_or(true, |s| s == fingerprint(&access, &refresh));
+                Some(Stored { pair: Pair { access, refresh }, consistent })
+            }
+            Ok(_) => None,
+            Err(_) => {
+                self.fall_back();
+                None
+            }
+        }
+    }
+
+    /// Stores a pair; the fingerprint goes last so a reader never sees it match a half-written pair.
+    pub fn write(&self, pair: &Pair) {
+        let web = self.web.borrow().clone();
+        if let Some(web) = web {
+            let stamp = fingerprint(&pair.access, &pair.refresh);
+            let ok = web.set_item(&self.access_key, &pair.access).is_ok()
+                && web.set_item(&self.refresh_key, &pair.refresh).is_ok()
+                && web.set_item(&self.stamp_key, &stamp).is_ok();
+            if ok {
+                return;
+            }
+            self.remove_web(&web);
+            self.fall_back();
+        }
+        *self.memory.borrow_mut() = Some(pair.clone());
+    }
+
+    /// Removes both tokens (and the fingerprint).
+    pub fn clear(&self) {
+        let web = self.web.borrow().clone();
+        if let Some(web) = web {
+            self.remove_web(&web);
+        }
+        *self.memory.borrow_mut() = None;
+    }
+
+    fn remove_web(&self, web: &web_sys::Storage) {
+        for key in [&self.access_key, &self.refresh_key, &self.stamp_key] {
+            let _ = web.remove_item(key);
+        }
+    }
+
+    fn fall_back(&self) {
+        *self.web.borrow_mut() = None;
+        if !self.warned.replace(true) {
+            web_sys::console::warn_1(&"seamless-fetch: Web Storage is unavailable or full; tokens are kept in memory for this page only".into());
+        }
+    }
+}
+
+/// Whether a stored string can be a token (not a stringified `undefined`/`null`, not garbage).
+fn usable(v: &str) -> bool {
+    v != "undefined" && v != "null" && is_b64token(v)
+}
+
+/// FNV-1a over the pair, in hex. Not a secret and not a MAC: it only tells whether two values were
+/// written together.
+fn fingerprint(access: &str, refresh: &str) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in access.bytes().chain([0u8]).chain(refresh.bytes()) {
+        h = (h ^ b as u64).wrapping_mul(0x100000001b3);
+    }
+    (0..16).rev().map(|i| char::from_digit(((h >> (i * 4)) & 15) as u32, 16).unwrap_or('0')).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stringified_nothing_is_not_a_token() {
+        for bad in ["", "undefined", "null", "a b"] {
+            assert!(!usable(bad), "{bad:?}");
+        }
+        assert!(usable("eyJ.abc.def"));
+    }
+
+    #[test]
+    fn fingerprints_tell_pairs_apart() {
+        assert_eq!(fingerprint("a", "b"), fingerprint("a", "b"));
+        assert_ne!(fingerprint("a", "b"), fingerprint("a", "c"));
+        assert_ne!(fingerprint("ab", ""), fingerprint("a", "b"));
+        assert_eq!(fingerprint("a", "b").len(), 16);
+    }
+}

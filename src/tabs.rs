@@ -1,0 +1,62 @@
+//! Coordination with other tabs: the Web Lock that makes one refresh per browser, and the
+//! `storage` events that tell this tab what another tab did.
+
+use js_sys::Function;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::js;
+
+/// A held (or not obtained) cross-tab refresh lock. Released on drop, so no path can forget it.
+pub struct Lock {
+    release: Option<Function>,
+    /// Another tab held the lock when we asked: it was probably refreshing, and its new tokens may
+    /// not be visible to us yet.
+    pub contended: bool,
+}
+
+impl Lock {
+    /// Takes the lock `name`, waiting at most `ms`. Without Web Locks, or after the wait, returns
+    /// an empty lock and the caller goes on alone: in-tab single flight still holds.
+    pub async fn acquire(name: &str, ms: f64) -> Lock {
+        let got = JsFuture::from(js::acquire_lock(name, ms)).await.unwrap_or(JsValue::NULL);
+        if got.is_null() {
+            return Lock { release: None, contended: false };
+        }
+        Lock { release: js::get(&got, "release").dyn_into().ok(), contended: js::get(&got, "contended").is_truthy() }
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        if let Some(release) = self.release.take() {
+            let _ = release.call0(&JsValue::UNDEFINED);
+        }
+    }
+}
+
+/// Waits for another tab to write `key`, at most `ms`.
+pub async fn storage_change(key: &str, ms: f64) {
+    let _ = JsFuture::from(js::storage_change(key, ms)).await;
+}
+
+/// A `storage` listener that lives as long as this value.
+pub struct Watcher {
+    unsubscribe: Function,
+    _callback: Closure<dyn FnMut()>,
+}
+
+impl Watcher {
+    /// Calls `on_change` whenever another tab changes `key` (or clears storage).
+    pub fn new(key: &str, on_change: impl FnMut() + 'static) -> Watcher {
+        let callback = Closure::<dyn FnMut()>::new(on_change);
+        let unsubscribe = js::watch_storage(key, callback.as_ref().unchecked_ref());
+        Watcher { unsubscribe, _callback: callback }
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.unsubscribe.call0(&JsValue::UNDEFINED);
+    }
+}
