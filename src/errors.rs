@@ -42,13 +42,21 @@ pub struct AuthError {
     pub code: Code,
     /// Human text; never contains a token.
     pub message: String,
+    /// The underlying JS exception (a transport's `TypeError`), exposed as `error.cause`.
+    pub cause: Option<JsValue>,
 }
 
 impl AuthError {
     /// Builds an error from message parts, joined without `format!` to keep formatting
     /// machinery out of the shipped wasm.
     pub fn new(code: Code, parts: &[&str]) -> Self {
-        AuthError { code, message: parts.concat() }
+        AuthError { code, message: parts.concat(), cause: None }
+    }
+
+    /// The same error with `cause` attached.
+    pub fn caused_by(mut self, cause: JsValue) -> Self {
+        self.cause = Some(cause);
+        self
     }
 
     /// Whether the failure ends the session (tokens cleared, redirect to the login page).
@@ -94,6 +102,9 @@ impl AuthError {
     pub fn into_js(self) -> JsValue {
         let err = js_sys::Error::new(&self.message);
         err.set_name("AuthError");
+        if let Some(cause) = &self.cause {
+            err.set_cause(cause);
+        }
         let _ = js_sys::Reflect::set(&err, &JsValue::from_str("code"), &JsValue::from_str(self.code.as_str()));
         err.into()
     }

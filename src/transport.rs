@@ -80,7 +80,7 @@ pub async fn call_refresh(opts: &Options, fetch: &Function, url: &str, refresh_t
         if js::get(&e, "name").as_string().as_deref() == Some("TimeoutError") {
             failed("no answer within refreshTimeoutMs")
         } else {
-            failed("network error")
+            failed("network error").caused_by(e)
         }
     })?;
     let got = Array::from(&got);

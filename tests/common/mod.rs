@@ -1,0 +1,35 @@
+//! Shared by the browser test binaries: each runs JS scenarios (in `tests/support/`) against real
+//! `AuthFetch` objects made by [`make`], in headless Chromium, with real `localStorage`, `fetch`
+//! types and Web Locks.
+
+use js_sys::Function;
+use seamless_fetch::AuthFetch;
+use wasm_bindgen::prelude::*;
+
+/// `options => new AuthFetch(options)`, as the scenarios receive it.
+pub fn make() -> Function {
+    Closure::<dyn FnMut(JsValue) -> Result<JsValue, JsValue>>::new(|options: JsValue| AuthFetch::new(options.unchecked_into()).map(JsValue::from))
+        .into_js_value()
+        .unchecked_into()
+}
+
+/// The message of what a scenario threw.
+pub fn describe(e: &JsValue) -> String {
+    js_sys::Reflect::get(e, &"stack".into()).ok().and_then(|s| s.as_string()).or_else(|| e.as_string()).unwrap_or_else(|| format!("{e:?}"))
+}
+
+/// One `#[wasm_bindgen_test]` per scenario name, each calling the file's `run_scenario`.
+#[macro_export]
+macro_rules! scenarios {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[wasm_bindgen_test::wasm_bindgen_test]
+            async fn $name() {
+                let done = wasm_bindgen_futures::JsFuture::from(run_scenario(stringify!($name), &common::make())).await;
+                if let Err(e) = done {
+                    panic!("{}", common::describe(&e));
+                }
+            }
+        )*
+    };
+}

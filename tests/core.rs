@@ -1,0 +1,48 @@
+//! The foundation's behaviours 1-8, in headless Chromium against an injected fake server.
+mod common;
+
+use wasm_bindgen::prelude::*;
+
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(module = "/tests/support/core.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = run)]
+    fn run_scenario(name: &str, make: &js_sys::Function) -> js_sys::Promise;
+}
+#[wasm_bindgen(module = "/tests/support/harness.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = assert)]
+    fn _harness_is_a_snippet_too(cond: bool, what: &str);
+}
+#[wasm_bindgen(module = "/tests/support/fake_server.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = tick)]
+    fn _fake_server_is_a_snippet_too(ms: f64) -> js_sys::Promise;
+}
+
+scenarios![
+    attaches_token_to_same_origin_only,
+    other_origin_401_is_not_refreshed,
+    fetch_is_bound_and_returns_real_responses,
+    concurrent_expired_requests_share_one_refresh,
+    requests_started_during_a_refresh_wait_and_use_the_new_token,
+    a_late_401_after_the_refresh_is_retried_without_a_second_refresh,
+    bodies_replay_intact,
+    a_retry_that_fails_again_is_returned_not_looped,
+    the_refresh_endpoint_is_never_intercepted,
+    a_refused_refresh_ends_the_session_once,
+    a_400_without_oauth_error_is_a_refusal,
+    no_redirect_when_already_on_the_login_page,
+    rotation_replaces_the_refresh_token_before_the_queue_is_released,
+    without_rotation_the_old_refresh_token_stays,
+    refresh_joins_and_counts,
+    no_refresh_token_means_no_refresh,
+    expired_body_codes_trigger_the_refresh,
+    configurable_header_scheme_paths_and_fields,
+    oauth2_refresh_format,
+    storage_choices,
+    options_are_validated_naming_the_key,
+    set_tokens_validates_and_clear_tokens_removes,
+    logout_clears_and_redirects,
+];

@@ -1,0 +1,345 @@
+// Scenarios of the foundation issue: single flight, queueing, replay, no loop, refusal.
+// Each takes `make(options)` (which builds a real AuthFetch) and throws on a failed check.
+import { FakeServer, json, until } from "./fake_server.js";
+import { assert, eq, rejectsWith, runScenario, setup } from "./harness.js";
+
+export const run = (name, make) => runScenario(scenarios, name, make);
+
+export const scenarios = {
+  async attaches_token_to_same_origin_only(make) {
+    const { api, server } = setup(make);
+    await api.fetch("/api/relative");
+    await api.fetch(new URL("/api/url-object", location.href));
+    await api.fetch(new Request("/api/request-object"));
+    await api.fetch(location.origin + "/api/absolute");
+    await api.fetch("https://other.example/api");
+    await api.fetch("http://" + location.host.replace(/:\d+$/, "") + ":1/api");
+    const auth = server.calls.map((c) => [c.url.startsWith(location.origin) ? c.path : c.url, c.auth]);
+    eq(auth, [
+      ["/api/relative", "Bearer a1"], ["/api/url-object", "Bearer a1"], ["/api/request-object", "Bearer a1"],
+      ["/api/absolute", "Bearer a1"], ["https://other.example/api", null],
+      ["http://" + location.hostname + ":1/api", null],
+    ]);
+  },
+
+  async other_origin_401_is_not_refreshed(make) {
+    const { api, server } = setup(make);
+    server.expire();
+    const res = await api.fetch("https://other.example/api");
+    eq(res.status, 401);
+    eq(server.refreshCalls, 0);
+  },
+
+  async fetch_is_bound_and_returns_real_responses(make) {
+    const { api } = setup(make);
+    const f = api.fetch;
+    assert(f === api.fetch, "the same function every time");
+    const res = await f("/api/me");
+    assert(res instanceof Response, "a real Response");
+    eq((await res.json()).path, "/api/me");
+    const notFound = await f.call(undefined, "/api/404", { method: "DELETE" });
+    eq(notFound.status, 200, "non-2xx and 2xx both resolve; this fake answers 200");
+  },
+
+  async concurrent_expired_requests_share_one_refresh(make) {
+    const { api, server } = setup(make);
+    server.expire();
+    const paths = Array.from({ length: 10 }, (_, i) => "/api/item/" + i);
+    const responses = await Promise.all(paths.map((p) => api.fetch(p)));
+    eq(server.refreshCalls, 1, "one refresh");
+    eq(responses.map((r) => r.status), paths.map(() => 200));
+    for (const p of paths) {
+      eq(server.callsTo(p).map((c) => c.auth), ["Bearer a1", "Bearer a2"], p + " sent once, retried once");
+    }
+    eq(api.stats().retried, 10);
+    eq(api.stats().refreshes, 1);
+    eq(localStorage.getItem("token"), "a2");
+    eq(localStorage.getItem("refreshToken"), "r2");
+  },
+
+  async requests_started_during_a_refresh_wait_and_use_the_new_token(make) {
+    const { api, server } = setup(make);
+    server.expire();
+    const release = server.holdRefresh();
+    const first = api.fetch("/api/first");
+    await until(() => api.isRefreshing, "the refresh to start");
+    const later = ["/api/w1", "/api/w2", "/api/w3"].map((p) => api.fetch(p));
+    await until(() => api.stats().queued === 4, "4 waiting");
+    eq(later.length, 3);
+    eq(server.calls.filter((c) => c.path.startsWith("/api/w")).length, 0, "nothing sent while refreshing");
+    release();
+    const all = await Promise.all([first, ...later]);
+    eq(all.map((r) => r.status), [200, 200, 200, 200]);
+    for (const p of ["/api/w1", "/api/w2", "/api/w3"]) eq(server.callsTo(p).map((c) => c.auth), ["Bearer a2"], p);
+    eq(api.stats().queued, 0);
+    assert(!api.isRefreshing, "flag lowered");
+  },
+
+  async a_late_401_after_the_refresh_is_retried_without_a_second_refresh(make) {
+    const { api, server } = setup(make);
+    const releaseSlow = server.holdPath("/api/slow");
+    const slow = api.fetch("/api/slow");
+    await until(() => server.callsTo("/api/slow").length === 1, "slow request sent");
+    server.expire();
+    eq((await api.fetch("/api/fast")).status, 200);
+    eq(server.refreshCalls, 1);
+    releaseSlow();
+    eq((await slow).status, 200);
+    eq(server.refreshCalls, 1, "no second refresh");
+    eq(server.callsTo("/api/slow").map((c) => c.auth), ["Bearer a1", "Bearer a2"]);
+  },
+
+  async bodies_replay_intact(make) {
+    const { api, server } = setup(make);
+    server.expire();
+    const form = new FormData();
+    form.append("name", "Ada");
+    form.append("file", new Blob(["file bytes"], { type: "text/plain" }), "a.txt");
+    const cases = {
+      "/api/json": { method: "POST", headers: { "content-type": "application/json", "x-custom": "kept" }, body: JSON.stringify({ a: 1, s: "é" }) },
+      "/api/blob": { method: "PUT", body: new Blob(["blob body"], { type: "application/octet-stream" }) },
+      "/api/form": { method: "POST", body: form },
+      "/api/params": { method: "POST", body: new URLSearchParams({ q: "a b", n: "1" }) },
+      "/api/buffer": { method: "PATCH", body: new TextEncoder().encode("bytes").buffer },
+    };
+    await Promise.all(Object.entries(cases).map(([p, init]) => api.fetch(p, init)));
+    server.expire();
+    const req = new Request(location.origin + "/api/request", { method: "POST", body: "from a Request", headers: { "x-custom": "req" } });
+    await api.fetch(req);
+    for (const p of [...Object.keys(cases), "/api/request"]) {
+      const [a, b] = server.callsTo(p);
+      assert(a && b, p + " sent twice");
+      eq(b.method, a.method, p + " method");
+      eq(b.body, a.body, p + " body");
+      eq(b.contentType, a.contentType, p + " content-type");
+      eq(b.headers.get("x-custom"), a.headers.get("x-custom"), p + " headers");
+      assert(a.body && a.body.length > 0, p + " had a body");
+      eq([a.auth, b.auth], p === "/api/request" ? ["Bearer a2", "Bearer a3"] : ["Bearer a1", "Bearer a2"], p + " tokens");
+    }
+    assert(server.callsTo("/api/form")[1].body.includes("file bytes"), "multipart file replayed");
+  },
+
+  async a_retry_that_fails_again_is_returned_not_looped(make) {
+    const { api, server } = setup(make);
+    server.expire();
+    server.valid.add = () => {}; // the server accepts no token at all, even fresh ones
+    const res = await api.fetch("/api/never");
+    eq(res.status, 401, "the second 401 goes back to the caller");
+    eq(server.refreshCalls, 1);
+    eq(server.callsTo("/api/never").length, 2);
+  },
+
+  async the_refresh_endpoint_is_never_intercepted(make) {
+    const { api, server } = setup(make);
+    server.refreshAnswer = () => json(401, { error: "nope" });
+    const res = await api.fetch("/auth/refresh?x=1", { method: "POST", body: "{}" });
+    eq(res.status, 401);
+    eq(server.refreshCalls, 1, "only the caller's own call");
+    eq(server.calls[0].auth, null, "no access token on it");
+    eq(localStorage.getItem("token"), "a1", "session untouched");
+  },
+
+  async a_refused_refresh_ends_the_session_once(make) {
+    const logouts = [], navigations = [], errors = [];
+    const { api, server } = setup(make, {
+      onLogout: (i) => logouts.push(i), navigate: (u) => navigations.push(u), onRefreshError: (e) => errors.push(e.code),
+    });
+    server.expire();
+    server.refreshAnswer = () => json(401, { error: "revoked" });
+    const results = await Promise.allSettled(["/a", "/b", "/c", "/d", "/e"].map((p) => api.fetch("/api" + p)));
+    for (const r of results) {
+      eq(r.status, "rejected");
+      eq(r.reason.name, "AuthError");
+      eq(r.reason.code, "SESSION_EXPIRED");
+      assert(r.reason instanceof Error, "an Error");
+    }
+    eq(server.refreshCalls, 1);
+    eq(localStorage.getItem("token"), null);
+    eq(localStorage.getItem("refreshToken"), null);
+    eq(logouts, [{ reason: "SESSION_EXPIRED" }]);
+    eq(navigations, ["/login"]);
+    eq(errors, ["SESSION_EXPIRED"]);
+    eq(api.stats().queued, 0);
+    assert(!api.isRefreshing, "flag lowered");
+  },
+
+  async a_400_without_oauth_error_is_a_refusal(make) {
+    const { api, server } = setup(make, { loginUrl: null });
+    server.expire();
+    server.refreshAnswer = () => json(400, { message: "bad refresh token" });
+    await rejectsWith(api.fetch("/api/x"), "SESSION_EXPIRED");
+    eq(localStorage.getItem("refreshToken"), null);
+  },
+
+  async no_redirect_when_already_on_the_login_page(make) {
+    const navigations = [];
+    const { api, server } = setup(make, { loginUrl: location.pathname + "?again=1", navigate: (u) => navigations.push(u) });
+    server.expire();
+    server.refreshAnswer = () => json(401, {});
+    await rejectsWith(api.fetch("/api/x"), "SESSION_EXPIRED");
+    eq(navigations, []);
+  },
+
+  async rotation_replaces_the_refresh_token_before_the_queue_is_released(make) {
+    const { api, server } = setup(make);
+    server.expire();
+    const seen = [];
+    const inner = server.fetch;
+    server.fetch = (input, init) => {
+      const r = new Request(input, init);
+      if (r.headers.get("authorization") === "Bearer a2") seen.push(localStorage.getItem("refreshToken"));
+      return inner(r);
+    };
+    await Promise.all([api.fetch("/api/1"), api.fetch("/api/2")]);
+    eq(seen, ["r2", "r2"], "stored before any retry went out");
+  },
+
+  async without_rotation_the_old_refresh_token_stays(make) {
+    const { api, server } = setup(make);
+    server.rotate = false;
+    server.expire();
+    eq((await api.fetch("/api/x")).status, 200);
+    eq(localStorage.getItem("token"), "a2");
+    eq(localStorage.getItem("refreshToken"), "r1");
+  },
+
+  async refresh_joins_and_counts(make) {
+    const refreshed = [];
+    const { api, server } = setup(make, { onRefresh: (i) => refreshed.push(typeof i.durationMs) });
+    const release = server.holdRefresh();
+    const a = api.refresh();
+    const b = api.refresh();
+    await until(() => server.refreshCalls === 1, "refresh sent");
+    assert(api.isRefreshing, "isRefreshing while in flight");
+    release();
+    await Promise.all([a, b]);
+    eq(server.refreshCalls, 1, "the second refresh() joined the first");
+    eq(refreshed, ["number"]);
+    eq(api.stats(), { refreshes: 1, retried: 0, queued: 0 });
+  },
+
+  async no_refresh_token_means_no_refresh(make) {
+    const { api, server } = setup(make, { loginUrl: null }, { tokens: false });
+    server.expire();
+    const anonymous = await api.fetch("/api/public");
+    eq(anonymous.status, 401, "never logged in: the 401 is the app's");
+    eq(anonymous.headers.get("authorization"), null);
+    eq(server.calls[0].auth, null);
+    await rejectsWith(api.refresh(), "NO_REFRESH_TOKEN");
+    eq(server.refreshCalls, 0);
+  },
+
+  async expired_body_codes_trigger_the_refresh(make) {
+    const { api, server } = setup(make, { expiredBodyCodes: [409] });
+    server.expire();
+    server.expiredAsBody = true;
+    const res = await api.fetch("/api/classic");
+    eq(res.status, 200);
+    eq((await res.json()).ok, true, "the caller reads the retried body whole");
+    eq(server.refreshCalls, 1);
+    const plain = await api.fetch("/api/ok");
+    eq((await plain.json()).ok, true, "bodies of fine answers are still readable");
+  },
+
+  async configurable_header_scheme_paths_and_fields(make) {
+    const server = new FakeServer();
+    server.authHeader = "x-token";
+    server.scheme = "";
+    server.refreshAnswer = (call) => {
+      const sent = JSON.parse(call.body);
+      eq(sent, { rt: "r1", at: "a1" });
+      server.valid.add("n2");
+      return json(200, { data: { access: "n2", refresh: "m2" } });
+    };
+    localStorage.setItem("acc", "a1");
+    localStorage.setItem("ref", "r1");
+    const api = make({
+      refreshUrl: "/auth/refresh", fetch: server.fetch, accessTokenKey: "acc", refreshTokenKey: "ref",
+      authHeader: "X-Token", authScheme: "", refreshFields: { refreshToken: "rt", accessToken: "at" },
+      tokenPaths: { accessToken: "data.access", refreshToken: "data.refresh" },
+    });
+    eq((await api.fetch("/api/x")).status, 200);
+    eq(server.calls[0].auth, "a1", "bare token in X-Token");
+    eq(server.calls[0].headers.get("authorization"), null);
+    await api.refresh();
+    eq(server.refreshCalls, 1);
+    eq([localStorage.getItem("acc"), localStorage.getItem("ref")], ["n2", "m2"]);
+  },
+
+  async oauth2_refresh_format(make) {
+    const server = new FakeServer();
+    server.refreshAnswer = (call) => {
+      eq(call.contentType, "application/x-www-form-urlencoded");
+      eq(call.body, "grant_type=refresh_token&refresh_token=r1&client_id=spa&scope=read+write");
+      server.valid.add("o2");
+      return json(200, { access_token: "o2", token_type: "Bearer", expires_in: 300, refresh_token: "p2" });
+    };
+    localStorage.setItem("token", "a1");
+    localStorage.setItem("refreshToken", "r1");
+    const api = make({ refreshUrl: "/auth/refresh", fetch: server.fetch, refreshFormat: "oauth2", clientId: "spa", scope: "read write" });
+    server.expire();
+    eq((await api.fetch("/api/x")).status, 200);
+    eq([localStorage.getItem("token"), localStorage.getItem("refreshToken")], ["o2", "p2"]);
+  },
+
+  async storage_choices(make) {
+    for (const storage of ["session", "memory"]) {
+      localStorage.clear();
+      sessionStorage.clear();
+      const server = new FakeServer();
+      const api = make({ refreshUrl: "/auth/refresh", fetch: server.fetch, storage });
+      api.setTokens({ accessToken: "a1", refreshToken: "r1" });
+      eq(localStorage.getItem("token"), null, storage + ": not in localStorage");
+      eq(sessionStorage.getItem("token"), storage === "session" ? "a1" : null, storage);
+      server.expire();
+      eq((await api.fetch("/api/x")).status, 200, storage);
+      eq(server.callsTo("/api/x").map((c) => c.auth), ["Bearer a1", "Bearer a2"], storage);
+      sessionStorage.clear();
+    }
+  },
+
+  async options_are_validated_naming_the_key(make) {
+    const cases = [
+      [{}, "refreshUrl is required"],
+      [{ refreshUrl: "/r", refreshURL: "/r" }, "unknown option \"refreshURL\" (did you mean \"refreshUrl\"?)"],
+      [{ refreshUrl: "/r", expiredStatuses: "401" }, "expiredStatuses must be an array"],
+      [{ refreshUrl: "/r", fetch: "nope" }, "fetch must be a function"],
+      [{ refreshUrl: "/r", storage: "cookies" }, "storage must be"],
+      [{ refreshUrl: 5 }, "refreshUrl must be a string"],
+    ];
+    for (const [options, text] of cases) {
+      let thrown = null;
+      try { make(options); } catch (e) { thrown = e; }
+      assert(thrown, JSON.stringify(options) + " should throw");
+      eq(thrown.name, "AuthError");
+      eq(thrown.code, "INVALID_OPTIONS");
+      assert(thrown.message.includes(text), thrown.message + " should say " + text);
+    }
+    let thrown = null;
+    try { make("/auth/refresh"); } catch (e) { thrown = e; }
+    assert(thrown && thrown.message.includes("must be an object"), "a bare string is refused");
+  },
+
+  async set_tokens_validates_and_clear_tokens_removes(make) {
+    const { api } = setup(make, {}, { tokens: false });
+    for (const bad of [{}, { accessToken: "a b", refreshToken: "r" }, { accessToken: "a", refreshToken: 5 }, { accessToken: "a\nX: y", refreshToken: "r" }]) {
+      let thrown = null;
+      try { api.setTokens(bad); } catch (e) { thrown = e; }
+      eq(thrown && thrown.code, "INVALID_TOKEN", JSON.stringify(bad));
+    }
+    eq(localStorage.getItem("token"), null, "nothing stored");
+    api.setTokens({ accessToken: "a1", refreshToken: "r1" });
+    eq([localStorage.getItem("token"), localStorage.getItem("refreshToken")], ["a1", "r1"], "plain strings");
+    api.clearTokens();
+    eq([localStorage.getItem("token"), localStorage.getItem("refreshToken")], [null, null]);
+  },
+
+  async logout_clears_and_redirects(make) {
+    const navigations = [], logouts = [];
+    const { api } = setup(make, { navigate: (u) => navigations.push(u), onLogout: (i) => logouts.push(i.reason) });
+    api.logout();
+    eq(localStorage.getItem("token"), null);
+    eq(navigations, ["/login"]);
+    eq(logouts, ["LOGOUT"]);
+  },
+};

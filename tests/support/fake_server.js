@@ -1,0 +1,88 @@
+// A fake auth backend behind an injected `fetch`, for the browser unit tests. It is the server side
+// of every race the tests stage: it counts refresh calls, records what each request carried, and
+// can hold refresh answers or API answers back until the test releases them.
+
+export function json(status, body, headers = {}) {
+  return new Response(typeof body === "string" ? body : JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
+}
+
+export function deferred() {
+  let resolve;
+  const promise = new Promise((r) => { resolve = r; });
+  return { promise, resolve };
+}
+
+export const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+
+/** Resolves once `cond()` holds, polling; fails the test after `ms`. */
+export async function until(cond, what, ms = 3000) {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > ms) throw new Error("timed out waiting for " + what);
+    await tick(2);
+  }
+}
+
+export class FakeServer {
+  constructor({ refreshPath = "/auth/refresh", access = "a1", refresh = "r1" } = {}) {
+    this.refreshPath = refreshPath;
+    this.valid = new Set([access]);
+    this.refreshToken = refresh;
+    this.generation = 1;
+    this.calls = [];
+    this.refreshCalls = 0;
+    this.refreshGate = null;      // a deferred that holds refresh answers back
+    this.refreshAnswer = null;    // (call) => Response | Promise<Response>, replaces the default
+    this.apiGates = new Map();    // path -> deferred that holds that path's answers back
+    this.expiredAsBody = false;   // answer expired tokens with 200 {"code":409}
+    this.rotate = true;
+    this.authHeader = "authorization"; // where the server reads the token, and with which scheme
+    this.scheme = "Bearer ";
+    this.fetch = this.fetch.bind(this);
+  }
+
+  /** The access token the server accepts now is no longer accepted. */
+  expire() { this.valid.clear(); }
+
+  holdRefresh() { this.refreshGate = deferred(); return () => { const g = this.refreshGate; this.refreshGate = null; g.resolve(); }; }
+
+  holdPath(path) { const g = deferred(); this.apiGates.set(path, g); return () => { this.apiGates.delete(path); g.resolve(); }; }
+
+  callsTo(path) { return this.calls.filter((c) => c.path === path); }
+
+  async fetch(input, init) {
+    const req = new Request(input, init);
+    const url = new URL(req.url);
+    const call = {
+      url: req.url, path: url.pathname, method: req.method,
+      auth: req.headers.get(this.authHeader), headers: req.headers,
+      contentType: req.headers.get("content-type"),
+      body: req.method === "GET" || req.method === "HEAD" ? null : await req.text(),
+      signal: req.signal,
+    };
+    this.calls.push(call);
+    if (url.pathname === this.refreshPath) {
+      this.refreshCalls++;
+      if (this.refreshGate) await this.refreshGate.promise;
+      if (this.refreshAnswer) return this.refreshAnswer(call);
+      const sent = JSON.parse(call.body);
+      if (sent.refreshToken !== this.refreshToken) return json(401, { error: "invalid_grant" });
+      this.generation++;
+      const access = "a" + this.generation;
+      this.valid.add(access);
+      if (this.rotate) this.refreshToken = "r" + this.generation;
+      return json(200, this.rotate ? { token: access, refreshToken: this.refreshToken } : { token: access });
+    }
+    const gate = this.apiGates.get(url.pathname);
+    call.tokenAtSend = call.auth;
+    if (gate) await gate.promise;
+    const token = call.auth && call.auth.startsWith(this.scheme) ? call.auth.slice(this.scheme.length) : null;
+    if (!this.valid.has(token)) {
+      return this.expiredAsBody ? json(200, { code: 409, message: "token expired" }) : json(401, { error: "expired" });
+    }
+    return json(200, { ok: true, path: url.pathname, method: req.method, body: call.body });
+  }
+}

@@ -1,0 +1,59 @@
+// Assertions and set-up shared by the browser scenarios. A scenario throws on the first failed
+// check; the Rust test that ran it then fails with that message.
+import { FakeServer } from "./fake_server.js";
+
+export function assert(cond, what) {
+  if (!cond) throw new Error("check failed: " + what);
+}
+
+export function eq(actual, expected, what = "value") {
+  const a = JSON.stringify(actual), e = JSON.stringify(expected);
+  if (a !== e) throw new Error(what + ": expected " + e + ", got " + a);
+}
+
+/** Awaits `promise` and checks it rejects with an AuthError of `code`; returns the error. */
+export async function rejectsWith(promise, code) {
+  let error = null;
+  try { await promise; } catch (e) { error = e; }
+  assert(error !== null, "expected a rejection with " + code);
+  eq(error.name, code === "AbortError" ? "AbortError" : "AuthError", "error name");
+  if (code !== "AbortError") eq(error.code, code, "error code");
+  return error;
+}
+
+/**
+ * Fresh storage, a fake server and an AuthFetch on it. Tokens a1/r1 are stored unless
+ * `tokens: false`. `navigate` is a no-op unless given: a real redirect would unload the test page.
+ */
+export function setup(make, options = {}, { tokens = true, server = new FakeServer() } = {}) {
+  localStorage.clear();
+  sessionStorage.clear();
+  if (tokens) {
+    localStorage.setItem("token", "a1");
+    localStorage.setItem("refreshToken", "r1");
+  }
+  const api = make({ refreshUrl: "/auth/refresh", fetch: (input, init) => server.fetch(input, init), navigate: () => {}, ...options });
+  return { api, server };
+}
+
+/** Runs one scenario by name and frees every AuthFetch it made, pass or fail. */
+export async function runScenario(scenarios, name, make) {
+  const scenario = scenarios[name];
+  if (!scenario) throw new Error("no scenario named " + name);
+  const unhandled = [];
+  const onUnhandled = (e) => unhandled.push(e.reason);
+  window.addEventListener("unhandledrejection", onUnhandled);
+  const made = [];
+  try {
+    await scenario((options) => { const api = make(options); made.push(api); return api; });
+    await new Promise((r) => setTimeout(r, 0));
+    eq(unhandled.map(String), [], "unhandled promise rejections");
+  } catch (e) {
+    throw new Error(String((e && e.stack) || e) + (e && e.cause ? "\ncaused by: " + (e.cause.stack || e.cause) : ""));
+  } finally {
+    window.removeEventListener("unhandledrejection", onUnhandled);
+    for (const api of made) api.free();
+    localStorage.clear();
+    sessionStorage.clear();
+  }
+}
