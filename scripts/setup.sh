@@ -1,37 +1,41 @@
 #!/usr/bin/env bash
-# Installs what the build and the tests need, skipping whatever is already there,
-# so the second run costs a few checks. Safe to run again at any time.
+# Installs what the build, the demo and the tests need, skipping whatever is already there, so a
+# second run costs a few checks. Usage: scripts/setup.sh [rust] [browsers] [node] (default: all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock 2>/dev/null || true)
-: "${WASM_BINDGEN_VERSION:=0.2.130}"
-
-log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
+want() { [ $# -eq 0 ] && return 0; for w in "${PARTS[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
+PARTS=("$@"); [ ${#PARTS[@]} -gt 0 ] || PARTS=(rust browsers node)
+log() { printf '[setup] %s\n' "$*"; }
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 
-need_apt=()
-command -v chromium >/dev/null     || need_apt+=(chromium)
-command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
-command -v wasm-opt >/dev/null     || need_apt+=(binaryen)
-if [ "${WITH_FIREFOX:-1}" = 1 ]; then command -v firefox-esr >/dev/null || need_apt+=(firefox-esr); fi
-if [ ${#need_apt[@]} -gt 0 ]; then
-  log "apt-get install ${need_apt[*]}"
+apt_missing=()
+need() { command -v "$1" >/dev/null || apt_missing+=("$2"); }
+want browsers && { need chromium chromium; need chromedriver chromium-driver; need firefox-esr firefox-esr; }
+if [ ${#apt_missing[@]} -gt 0 ]; then
+  log "apt-get install ${apt_missing[*]}"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${apt_missing[@]}" >/dev/null
 fi
 
-rustup target list --installed | grep -qx wasm32-unknown-unknown || { log "rustup target add wasm32-unknown-unknown"; rustup target add wasm32-unknown-unknown; }
-command -v wasm-pack >/dev/null || { log "cargo install wasm-pack"; cargo install wasm-pack --locked; }
-if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION\b"; then
-  # No --locked: wasm-bindgen-cli's own lock pins a crate this registry lacks.
-  log "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
-  cargo install wasm-bindgen-cli --version "=$WASM_BINDGEN_VERSION" --force
+if want rust; then
+  rustup target list --installed | grep -qx wasm32-unknown-unknown || { log "rustup target add wasm32-unknown-unknown"; rustup target add wasm32-unknown-unknown; }
+  command -v wasm-pack >/dev/null || { log "cargo install wasm-pack"; cargo install wasm-pack --locked; }
+  # The test runner must match the wasm-bindgen version in Cargo.lock exactly.
+  wb=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+  if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $wb"; then
+    # Without --locked: wasm-bindgen-cli's own lock pins a crate this registry lacks.
+    log "cargo install wasm-bindgen-cli $wb"
+    cargo install wasm-bindgen-cli --version "=$wb" --force
+  fi
 fi
-if [ "${WITH_FIREFOX:-1}" = 1 ]; then
-  command -v geckodriver >/dev/null || { log "cargo install geckodriver"; cargo install geckodriver --locked || cargo install geckodriver; }
+if want browsers; then
+  command -v geckodriver >/dev/null || { log "cargo install geckodriver"; cargo install geckodriver --locked; }
 fi
-if [ -f package.json ] && [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
-  log "npm ci"; npm ci --no-audit --no-fund --loglevel=error
+if want node; then
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+    log "npm ci"
+    npm ci --no-audit --no-fund --loglevel=error
+    touch node_modules
+  fi
 fi
-log "tools ready"

@@ -1,0 +1,63 @@
+// Shared by the end-to-end tests: the real demo server on 127.0.0.1 (a random free port) and
+// Debian's Chromium driven by playwright-core.
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const resultsDir = resolve(root, "test-results");
+mkdirSync(resultsDir, { recursive: true });
+
+/** Starts www/server.mjs with `args`; resolves to { url, log(), post(path), stop() }. */
+export function startServer(args = []) {
+  const child = spawn(process.execPath, [resolve(root, "www/server.mjs"), "--port", "0", ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolveStart, reject) => {
+    let out = "";
+    child.on("exit", (code) => reject(new Error("demo server exited with " + code + ": " + out)));
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = /http:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
+      if (!m) return;
+      const url = m[0];
+      const call = async (method, path) => (await fetch(url + path.slice(1), { method })).json();
+      resolveStart({
+        url,
+        log: () => call("GET", "/demo/log"),
+        post: (path) => call("POST", path),
+        stop: () => new Promise((r) => { child.removeAllListeners("exit"); child.on("exit", r); child.kill("SIGTERM"); }),
+      });
+    });
+  });
+}
+
+/** Headless Chromium from Debian, flags as this machine needs them (root, no network). */
+export function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+}
+
+/** Records console messages and page errors, for the checks that no token ever shows up there. */
+export function watchConsole(page, into) {
+  page.on("console", (m) => into.push(m.text()));
+  page.on("pageerror", (e) => into.push(String(e)));
+}
+
+/** Signs in through the login form and waits for the dashboard. */
+export async function login(page, base, query = "") {
+  await page.goto(base + "login?next=" + encodeURIComponent("/" + query));
+  await page.fill("input[name=username]", "demo");
+  await page.fill("input[name=password]", "demo");
+  await page.click("button[type=submit]");
+  await page.waitForSelector("body[data-ready=true]");
+}
+
+/** Waits for the dashboard's summary line of the current burst and returns it. */
+export async function burstSummary(page) {
+  await page.waitForFunction(() => /succeeded/.test(document.getElementById("summary").textContent), null, { timeout: 15000 });
+  return page.textContent("#summary");
+}

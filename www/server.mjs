@@ -1,0 +1,239 @@
+// The demo backend: a small but honest auth server on 127.0.0.1. Access tokens are real HS256 JWTs
+// (signed by `jose`) that live a few seconds; refresh tokens are opaque, single-use and rotated on
+// every refresh, and reusing one revokes its whole family, as real auth servers do (RFC 9700
+// §4.14.2). It also serves the demo page and the built package from ../pkg.
+//
+//   node www/server.mjs [--port 8080] [--access-ttl 8] [--latency 150]
+//   (or PORT, ACCESS_TTL, LATENCY in the environment; --port 0 picks a free port)
+
+import { createServer } from "node:http";
+import { readFile, stat } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { extname, join, normalize, resolve, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { SignJWT, jwtVerify } from "jose";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const arg = (name, env, fallback) => {
+  const i = process.argv.indexOf("--" + name);
+  const raw = i > 0 ? process.argv[i + 1] : process.env[env];
+  const n = raw === undefined ? fallback : Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number, got ${raw}`);
+  return n;
+};
+const config = {
+  port: arg("port", "PORT", 8080),
+  accessTtl: arg("access-ttl", "ACCESS_TTL", 8),
+  latency: arg("latency", "LATENCY", 150),
+};
+const USER = { username: "demo", password: "demo" };
+const MAX_BODY = 64 * 1024;
+const secret = randomBytes(32);
+
+// Server state. Refresh tokens: id -> { family, user, used }. Families: id -> { revoked }.
+const refreshTokens = new Map();
+const families = new Map();
+let expiredBefore = 0; // access tokens issued at or before this instant (ms) are refused: POST /demo/expire
+const log = { logins: 0, refreshes: 0, refused: 0, reuse: 0, revoked: 0, api: 0, expired: 0, echoes: [] };
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const newId = () => randomBytes(24).toString("base64url");
+
+async function issue(user, family) {
+  const now = Math.floor(Date.now() / 1000);
+  const token = await new SignJWT({ fam: family, iatMs: Date.now() })
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject(user).setIssuedAt(now).setExpirationTime(now + config.accessTtl).setJti(newId())
+    .sign(secret);
+  const refreshToken = newId();
+  refreshTokens.set(refreshToken, { family, user, used: false });
+  return { token, refreshToken, expiresIn: config.accessTtl };
+}
+
+/** The verified claims of the request's bearer token, or null (missing, bad, expired, revoked). */
+async function authenticate(req) {
+  const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(req.headers.authorization || "");
+  if (!m) return null;
+  try {
+    const { payload } = await jwtVerify(m[1], secret, { algorithms: ["HS256"] });
+    if (payload.iatMs <= expiredBefore) return null;
+    return families.get(payload.fam)?.revoked ? null : payload;
+  } catch {
+    return null;
+  }
+}
+
+function send(res, status, body, headers = {}) {
+  const text = body === undefined ? "" : JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store", ...headers });
+  res.end(text);
+}
+const fail = (res, status, error, message) => send(res, status, { error, message });
+
+async function readJson(req) {
+  const chunks = [];
+  let size = 0;
+  for await (const c of req) {
+    size += c.length;
+    if (size > MAX_BODY) throw Object.assign(new Error("body too large"), { status: 413 });
+    chunks.push(c);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (!text) return {};
+  try {
+    const v = JSON.parse(text);
+    if (v === null || typeof v !== "object" || Array.isArray(v)) throw new Error();
+    return v;
+  } catch {
+    throw Object.assign(new Error("the body must be a JSON object"), { status: 400 });
+  }
+}
+
+async function readText(req) {
+  const chunks = [];
+  let size = 0;
+  for await (const c of req) {
+    size += c.length;
+    if (size > MAX_BODY) throw Object.assign(new Error("body too large"), { status: 413 });
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+const routes = {
+  "POST /auth/login": async (req, res) => {
+    const { username, password } = await readJson(req);
+    if (typeof username !== "string" || typeof password !== "string") return fail(res, 400, "invalid_request", "username and password must be strings");
+    if (username !== USER.username || password !== USER.password) return fail(res, 401, "invalid_credentials", "wrong username or password");
+    const family = newId();
+    families.set(family, { revoked: false });
+    log.logins++;
+    send(res, 200, await issue(username, family));
+  },
+
+  "POST /auth/refresh": async (req, res) => {
+    const { refreshToken } = await readJson(req);
+    await sleep(config.latency);
+    if (typeof refreshToken !== "string" || !refreshToken) return fail(res, 400, "invalid_request", "refreshToken must be a non-empty string");
+    const entry = refreshTokens.get(refreshToken);
+    if (!entry || families.get(entry.family)?.revoked) {
+      log.refused++;
+      return fail(res, 401, "invalid_grant", "unknown or revoked refresh token");
+    }
+    if (entry.used) {
+      // Reuse: someone spent this token before. Treat it as theft and end the whole family.
+      families.get(entry.family).revoked = true;
+      log.reuse++;
+      log.refused++;
+      return fail(res, 401, "invalid_grant", "refresh token reuse detected; the session was revoked");
+    }
+    entry.used = true;
+    log.refreshes++;
+    send(res, 200, await issue(entry.user, entry.family));
+  },
+
+  "POST /auth/logout": async (req, res) => {
+    const { refreshToken } = await readJson(req);
+    const entry = typeof refreshToken === "string" && refreshTokens.get(refreshToken);
+    if (entry) families.get(entry.family).revoked = true;
+    send(res, 200, { ok: true });
+  },
+
+  // Demo control: end every session on the server, as an admin or a password change would.
+  "POST /auth/revoke": async (req, res) => {
+    for (const f of families.values()) f.revoked = true;
+    log.revoked++;
+    send(res, 200, { ok: true });
+  },
+
+  "GET /api/me": api(async (claims) => ({ user: claims.sub, expiresAt: claims.exp * 1000 })),
+  "GET /api/items": api(async (claims, req) => {
+    const id = new URL(req.url, "http://x").searchParams.get("id") || "0";
+    if (!/^\d{1,6}$/.test(id)) throw Object.assign(new Error("id must be a number"), { status: 400 });
+    return { id: Number(id), name: "Item " + id };
+  }),
+  "POST /api/echo": api(async (claims, req) => {
+    const body = await readText(req);
+    log.echoes.push({ body, contentType: req.headers["content-type"] || null });
+    return { received: body, contentType: req.headers["content-type"] || null };
+  }),
+
+  // Demo control for tests: every access token issued so far stops working now, as if expired.
+  "POST /demo/expire": async (req, res) => {
+    expiredBefore = Date.now();
+    send(res, 200, { ok: true });
+  },
+  "GET /demo/log": async (req, res) => send(res, 200, { ...log, accessTtl: config.accessTtl }),
+  "POST /demo/reset": async (req, res) => {
+    Object.assign(log, { logins: 0, refreshes: 0, refused: 0, reuse: 0, revoked: 0, api: 0, expired: 0, echoes: [] });
+    send(res, 200, { ok: true });
+  },
+};
+
+/** A protected endpoint: latency, then 401 (or the classic `200 {"code":409}`) without a valid token. */
+function api(handler) {
+  return async (req, res) => {
+    await sleep(config.latency);
+    const claims = await authenticate(req);
+    log.api++;
+    if (!claims) {
+      log.expired++;
+      if (req.headers["x-expired-style"] === "409") return send(res, 200, { code: 409, message: "token expired" });
+      return fail(res, 401, "invalid_token", "the access token is missing, expired or revoked");
+    }
+    send(res, 200, await handler(claims, req));
+  };
+}
+
+const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css", ".wasm": "application/wasm", ".json": "application/json", ".png": "image/png", ".svg": "image/svg+xml", ".ts": "text/plain" };
+const PAGES = { "/": "index.html", "/login": "login.html" };
+const ROOTS = { "/pkg/": resolve(here, "../pkg"), "/": here };
+
+async function serveStatic(req, res, path) {
+  let file;
+  if (PAGES[path]) file = join(here, PAGES[path]);
+  else {
+    const prefix = path.startsWith("/pkg/") ? "/pkg/" : "/";
+    const root = ROOTS[prefix];
+    file = normalize(join(root, decodeURIComponent(path.slice(prefix.length))));
+    if (!file.startsWith(root + "/") || file.endsWith(".mjs") && prefix === "/") return fail(res, 404, "not_found", "no such file");
+  }
+  try {
+    if (!(await stat(file)).isFile()) throw new Error();
+    const body = await readFile(file);
+    res.writeHead(200, {
+      "content-type": TYPES[extname(file)] || "application/octet-stream",
+      "cache-control": "no-store",
+      // What the package needs from a page's CSP: wasm compilation, and nothing else unusual.
+      "content-security-policy": "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:",
+    });
+    res.end(body);
+  } catch {
+    fail(res, 404, "not_found", path.startsWith("/pkg/") ? "the package is not built: run ./scripts/demo.sh" : "no such file");
+  }
+}
+
+const server = createServer(async (req, res) => {
+  let path;
+  try {
+    path = new URL(req.url, "http://localhost").pathname;
+  } catch {
+    return fail(res, 400, "invalid_request", "bad URL");
+  }
+  const route = routes[req.method + " " + path];
+  try {
+    if (route) return await route(req, res);
+    if (Object.keys(routes).some((k) => k.endsWith(" " + path))) return fail(res, 405, "method_not_allowed", "method not allowed");
+    if (req.method === "GET" || req.method === "HEAD") return await serveStatic(req, res, path);
+    fail(res, 404, "not_found", "no such endpoint");
+  } catch (e) {
+    if (!res.headersSent) fail(res, e.status || 500, e.status ? "invalid_request" : "server_error", e.status ? e.message : "internal error");
+    if (!e.status) console.error(e);
+  }
+});
+
+server.listen(config.port, "127.0.0.1", () => {
+  const { port } = server.address();
+  console.log(`seamless-fetch demo: http://127.0.0.1:${port}/  (user demo / password demo, access tokens live ${config.accessTtl}s)`);
+});
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => server.close(() => process.exit(0)));

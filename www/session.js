@@ -1,0 +1,47 @@
+// The demo's one AuthFetch, with a transport that reports every request the library sends, so the
+// page can draw what the library did. Nothing here is needed in a real app except the options.
+import init, { AuthFetch } from "/pkg/seamless_fetch.js";
+
+await init();
+
+/** Listeners for what happens on the wire: {type: "send"|"answer"|"refresh"|"refreshed"|"logout", ...}. */
+export const wire = new EventTarget();
+const emit = (detail) => wire.dispatchEvent(new CustomEvent("wire", { detail }));
+
+async function reportingFetch(input, init) {
+  const req = new Request(input, init);
+  const path = new URL(req.url).pathname;
+  const id = req.headers.get("x-demo-req");
+  const refresh = path === "/auth/refresh";
+  emit({ type: "send", id, path, refresh, withToken: req.headers.has("authorization"), at: performance.now() });
+  let res;
+  try {
+    res = await fetch(req);
+  } catch (e) {
+    emit({ type: "answer", id, path, refresh, status: 0, expired: false, at: performance.now() });
+    throw e;
+  }
+  let expired = res.status === 401;
+  if (!refresh && res.ok && (res.headers.get("content-type") || "").includes("json")) {
+    expired = (await res.clone().json().catch(() => ({}))).code === 409;
+  }
+  emit({ type: "answer", id, path, refresh, status: res.status, expired, at: performance.now() });
+  return res;
+}
+
+// ?ahead=0 turns refresh-ahead off, to watch the reactive path (401, one refresh, replay).
+const ahead = new URLSearchParams(location.search).get("ahead");
+
+export const api = new AuthFetch({
+  refreshUrl: "/auth/refresh",
+  loginUrl: "/login",
+  loginReturnParam: "next",
+  expiredBodyCodes: [409],
+  refreshAheadMs: ahead === null ? undefined : Number(ahead),
+  fetch: reportingFetch,
+  onRefresh: ({ durationMs }) => emit({ type: "refreshed", ok: true, durationMs, at: performance.now() }),
+  onRefreshError: (e) => emit({ type: "refreshed", ok: false, code: e.code, message: e.message, at: performance.now() }),
+  onLogout: ({ reason }) => emit({ type: "logout", reason, at: performance.now() }),
+});
+
+export { AuthFetch };
