@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test: native unit tests, the browser tests (wasm-bindgen-test in headless Chromium),
+# the package build, and the end-to-end tests (Playwright against the real demo server, started by
+# the tests themselves on a free 127.0.0.1 port). Installs whatever is missing first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}"
+export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-180}"
+
+echo "== native unit tests: cargo test"
+cargo test --quiet
+
+echo "== browser tests: wasm-pack test, headless Chromium"
+wasm-pack test --headless --chrome --mode no-install
+
+echo "== package build"
+SKIP_SETUP=1 bash scripts/build.sh
+
+echo "== end-to-end: demo server + Playwright (headless Chromium)"
+node --test --test-concurrency=1 tests/e2e/
+echo "screenshots are in $(pwd)/test-results/"
