@@ -120,12 +120,12 @@ impl AuthFetch {
             stats: Cell::new(Stats::default()),
             opts,
         });
-        client.session.tokens();
+        let _ = client.session.tokens();
         let watcher = (client.opts.cross_tab && client.opts.storage == crate::options::StorageKind::Local).then(|| {
             let c = Rc::downgrade(&client);
             Watcher::new(&client.opts.access_key, move || {
                 if let Some(c) = c.upgrade() {
-                    if c.session.store.read().is_none() && c.session.end() {
+                    if matches!(c.session.store.read(), Ok(None)) && c.session.end() {
                         c.logout_effects("LOGOUT");
                     }
                 }
@@ -161,7 +161,7 @@ impl AuthFetch {
         let session = &self.client.session;
         let released = session.coord.borrow_mut().reset(Ok(()));
         session.store.write(&Pair { access, refresh });
-        session.tokens();
+        let _ = session.tokens();
         release(released);
         Ok(())
     }
@@ -188,8 +188,10 @@ impl AuthFetch {
     pub fn refresh(&self) -> Promise {
         let client = self.client.clone();
         future_to_promise(async move {
-            let Some(stored) = client.session.tokens() else {
-                return Err(AuthError::new(Code::NoRefreshToken, &["refresh() needs stored tokens; call setTokens after login"]).into_js());
+            let stored = match client.session.tokens() {
+                Ok(Some(stored)) => stored,
+                Ok(None) => return Err(AuthError::new(Code::NoRefreshToken, &["refresh() needs stored tokens; call setTokens after login"]).into_js()),
+                Err(e) => return Err(e.into_js()),
             };
             match client.refresh_from(&stored.pair.access, &JsValue::UNDEFINED).await {
                 Ok(Ok(())) => Ok(JsValue::UNDEFINED),

@@ -96,10 +96,15 @@ impl Client {
         if !managed {
             return transport::send(&self.hooks.fetch, &request).await;
         }
-        let signal: JsValue = request.signal().into();
+        let abort = request.signal();
+        let signal: JsValue = abort.clone().into();
         let mut retried = false;
         loop {
             let sent = self.prepare(&signal).await?;
+            // As fetch itself does, and so that a transport which ignores signals cannot send it.
+            if abort.aborted() {
+                return Err(Error::Js(abort.reason()));
+            }
             let attempt = request.clone()?;
             if let Some(token) = &sent.token {
                 attempt.headers().set(&self.opts.auth_header, &self.opts.header_value(token))?;
@@ -125,7 +130,7 @@ impl Client {
                 continue;
             }
             let seen = self.session.coord.borrow().completed();
-            let Some(stored) = self.session.tokens() else {
+            let Some(stored) = self.session.tokens()? else {
                 return Ok(Sent { token: None, seen });
             };
             let access = stored.pair.access;
@@ -153,7 +158,7 @@ impl Client {
             outcome.map_err(Error::Auth)?;
             return Ok(true);
         }
-        match (self.session.tokens(), sent.token) {
+        match (self.session.tokens()?, sent.token) {
             // Never logged in: the 401 belongs to the app (a login form, a public page).
             (None, None) if !self.session.known() => Ok(false),
             (None, _) => {
@@ -248,7 +253,7 @@ impl Client {
     async fn refresh_once(&self, epoch: u64, sent_access: &str) -> Outcome {
         let lock = if self.opts.cross_tab { Some(Lock::acquire(&self.lock_name, self.opts.lock_timeout_ms()).await) } else { None };
         let contended = lock.as_ref().is_some_and(|l| l.contended);
-        let mut stored = self.session.tokens();
+        let mut stored = self.session.tokens()?;
         if self.opts.cross_tab {
             // The previous holder may have written new tokens that this tab cannot see yet, or
             // only half of them; wait for them rather than spend a refresh token twice.
@@ -260,7 +265,7 @@ impl Client {
                     break;
                 }
                 tabs::storage_change(self.session.store.access_key(), CROSS_TAB_SETTLE_MS - (js_sys::Date::now() - started)).await;
-                stored = self.session.tokens();
+                stored = self.session.tokens()?;
             }
         }
         let Some(stored) = stored else {

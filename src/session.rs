@@ -8,6 +8,7 @@ use std::rc::{Rc, Weak};
 use js_sys::Function;
 
 use crate::coordinator::Coordinator;
+use crate::errors::AuthError;
 use crate::expiry::{claim_ms, jwt_payload, Lifetime};
 use crate::options::StorageKind;
 use crate::storage::{Stored, TokenStore};
@@ -60,12 +61,12 @@ impl Session {
 
     /// The stored tokens; seeing a pair marks the session as known, so that its later
     /// disappearance reads as "session ended" rather than "never logged in".
-    pub fn tokens(&self) -> Option<Stored> {
-        let stored = self.store.read();
+    pub fn tokens(&self) -> Result<Option<Stored>, AuthError> {
+        let stored = self.store.read()?;
         if stored.is_some() {
             self.known.set(true);
         }
-        stored
+        Ok(stored)
     }
 
     /// Whether this page has seen a session that has not ended yet.

@@ -2,9 +2,10 @@
 //! already reads `localStorage.getItem("token")` keeps working. Web Storage is read on every use:
 //! that is how writes by other tabs, or by the app itself, are seen without any cache to go stale.
 //!
-//! Everything read back is untrusted: `""`, `"undefined"`, `"null"`, a value that is not a valid
-//! token, or one token without the other all read as "no session". Storage that throws (quota,
-//! disabled storage, private mode) falls back to memory with one warning.
+//! Everything read back is untrusted: `""`, `"undefined"`, `"null"` or one token without the other
+//! read as "no session"; a value that is there but is not a valid token is an `INVALID_TOKEN`
+//! error, so it is never sent. Storage that throws (quota, disabled storage, private mode) falls
+//! back to memory with one warning.
 //!
 //! A third key, `<accessTokenKey>:pair`, holds a short fingerprint of the pair written last. Other
 //! tabs see our writes one key at a time (Chromium shows them late and in pieces); a fingerprint
@@ -13,6 +14,7 @@
 
 use std::cell::{Cell, RefCell};
 
+use crate::errors::{AuthError, Code};
 use crate::options::StorageKind;
 use crate::policy::is_b64token;
 
@@ -74,24 +76,29 @@ impl TokenStore {
         &self.access_key
     }
 
-    /// The tokens, if storage holds a usable pair.
-    pub fn read(&self) -> Option<Stored> {
+    /// The tokens, if storage holds a pair; an error if it holds something that is not a token.
+    pub fn read(&self) -> Result<Option<Stored>, AuthError> {
         let web = self.web.borrow().clone();
         let Some(web) = web else {
-            return self.memory.borrow().clone().map(|pair| Stored { pair, consistent: true });
+            return Ok(self.memory.borrow().clone().map(|pair| Stored { pair, consistent: true }));
         };
         let got = (|| -> Result<_, wasm_bindgen::JsValue> {
             Ok((web.get_item(&self.access_key)?, web.get_item(&self.refresh_key)?, web.get_item(&self.stamp_key)?))
         })();
         match got {
-            Ok((Some(access), Some(refresh), stamp)) if usable(&access) && usable(&refresh) => {
+            Ok((Some(access), Some(refresh), stamp)) if present(&access) && present(&refresh) => {
+                if !is_b64token(&access) || !is_b64token(&refresh) {
+                    return Err(AuthError::new(Code::InvalidToken, &[
+                        "the stored tokens are not valid RFC 6750 tokens (line breaks, spaces, quotes or non-ASCII); nothing was sent. Store tokens with setTokens",
+                    ]));
+                }
                 let consistent = stamp.map_or(true, |s| s == fingerprint(&access, &refresh));
-                Some(Stored { pair: Pair { access, refresh }, consistent })
+                Ok(Some(Stored { pair: Pair { access, refresh }, consistent }))
             }
-            Ok(_) => None,
+            Ok(_) => Ok(None),
             Err(_) => {
                 self.fall_back();
-                None
+                Ok(None)
             }
         }
     }
@@ -136,9 +143,9 @@ impl TokenStore {
     }
 }
 
-/// Whether a stored string can be a token (not a stringified `undefined`/`null`, not garbage).
-fn usable(v: &str) -> bool {
-    v != "undefined" && v != "null" && is_b64token(v)
+/// Whether a stored string is there at all (a stringified `undefined`/`null` is not).
+fn present(v: &str) -> bool {
+    !v.is_empty() && v != "undefined" && v != "null"
 }
 
 /// FNV-1a over the pair, in hex. Not a secret and not a MAC: it only tells whether two values were
@@ -156,11 +163,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stringified_nothing_is_not_a_token() {
-        for bad in ["", "undefined", "null", "a b"] {
-            assert!(!usable(bad), "{bad:?}");
+    fn stringified_nothing_is_absent() {
+        for bad in ["", "undefined", "null"] {
+            assert!(!present(bad), "{bad:?}");
         }
-        assert!(usable("eyJ.abc.def"));
+        assert!(present("eyJ.abc.def") && present("a b"));
     }
 
     #[test]

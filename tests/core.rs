@@ -8,7 +8,7 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 #[wasm_bindgen(module = "/tests/support/core.js")]
 extern "C" {
     #[wasm_bindgen(js_name = run)]
-    fn run_scenario(name: &str, make: &js_sys::Function) -> js_sys::Promise;
+    fn run_scenario(name: &str, make: &js_sys::Function, tools: &JsValue) -> js_sys::Promise;
 }
 #[wasm_bindgen(module = "/tests/support/harness.js")]
 extern "C" {

@@ -13,6 +13,13 @@ pub fn make() -> Function {
         .unchecked_into()
 }
 
+/// What scenarios may inspect besides the API: `{ memory }`, this module's wasm memory.
+pub fn tools() -> JsValue {
+    let tools = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&tools, &"memory".into(), &wasm_bindgen::memory());
+    tools.into()
+}
+
 /// The message of what a scenario threw.
 pub fn describe(e: &JsValue) -> String {
     js_sys::Reflect::get(e, &"stack".into()).ok().and_then(|s| s.as_string()).or_else(|| e.as_string()).unwrap_or_else(|| format!("{e:?}"))
@@ -25,7 +32,7 @@ macro_rules! scenarios {
         $(
             #[wasm_bindgen_test::wasm_bindgen_test]
             async fn $name() {
-                let done = wasm_bindgen_futures::JsFuture::from(run_scenario(stringify!($name), &common::make())).await;
+                let done = wasm_bindgen_futures::JsFuture::from(run_scenario(stringify!($name), &common::make(), &common::tools())).await;
                 if let Err(e) = done {
                     panic!("{}", common::describe(&e));
                 }

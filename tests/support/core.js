@@ -3,7 +3,7 @@
 import { FakeServer, json, until } from "./fake_server.js";
 import { assert, eq, rejectsWith, runScenario, setup } from "./harness.js";
 
-export const run = (name, make) => runScenario(scenarios, name, make);
+export const run = (name, make, tools) => runScenario(scenarios, name, make, tools);
 
 export const scenarios = {
   async attaches_token_to_same_origin_only(make) {

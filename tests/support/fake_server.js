@@ -39,6 +39,7 @@ export class FakeServer {
     this.apiGates = new Map();    // path -> deferred that holds that path's answers back
     this.expiredAsBody = false;   // answer expired tokens with 200 {"code":409}
     this.rotate = true;
+    this.prefix = "";             // prepended to rotated tokens, to make them easy to search for
     this.authHeader = "authorization"; // where the server reads the token, and with which scheme
     this.scheme = "Bearer ";
     this.fetch = this.fetch.bind(this);
@@ -71,9 +72,9 @@ export class FakeServer {
       const sent = JSON.parse(call.body);
       if (sent.refreshToken !== this.refreshToken) return json(401, { error: "invalid_grant" });
       this.generation++;
-      const access = "a" + this.generation;
+      const access = this.prefix + "a" + this.generation;
       this.valid.add(access);
-      if (this.rotate) this.refreshToken = "r" + this.generation;
+      if (this.rotate) this.refreshToken = this.prefix + "r" + this.generation;
       return json(200, this.rotate ? { token: access, refreshToken: this.refreshToken } : { token: access });
     }
     const gate = this.apiGates.get(url.pathname);

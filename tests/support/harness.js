@@ -37,7 +37,7 @@ export function setup(make, options = {}, { tokens = true, server = new FakeServ
 }
 
 /** Runs one scenario by name and frees every AuthFetch it made, pass or fail. */
-export async function runScenario(scenarios, name, make) {
+export async function runScenario(scenarios, name, make, tools) {
   const scenario = scenarios[name];
   if (!scenario) throw new Error("no scenario named " + name);
   const unhandled = [];
@@ -45,7 +45,7 @@ export async function runScenario(scenarios, name, make) {
   window.addEventListener("unhandledrejection", onUnhandled);
   const made = [];
   try {
-    await scenario((options) => { const api = make(options); made.push(api); return api; });
+    await scenario((options) => { const api = make(options); made.push(api); return api; }, tools);
     await new Promise((r) => setTimeout(r, 0));
     eq(unhandled.map(String), [], "unhandled promise rejections");
   } catch (e) {

@@ -1,0 +1,43 @@
+//! The hardening issue: token safety, refresh faults, aborts, storage faults, and no leaks, in
+//! headless Chromium against an injected fake server.
+mod common;
+
+use wasm_bindgen::prelude::*;
+
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(module = "/tests/support/hardening.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = run)]
+    fn run_scenario(name: &str, make: &js_sys::Function, tools: &JsValue) -> js_sys::Promise;
+}
+#[wasm_bindgen(module = "/tests/support/harness.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = assert)]
+    fn _harness_is_a_snippet_too(cond: bool, what: &str);
+}
+#[wasm_bindgen(module = "/tests/support/fake_server.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = tick)]
+    fn _fake_server_is_a_snippet_too(ms: f64) -> js_sys::Promise;
+}
+
+scenarios![
+    tokens_go_only_to_allowed_origins,
+    the_refresh_token_goes_to_the_refresh_url_only,
+    invalid_tokens_are_refused_before_any_request,
+    no_token_in_errors_logs_or_callbacks,
+    safe_return_paths,
+    the_login_redirect_carries_the_current_path,
+    refresh_failures_are_told_apart,
+    a_timeout_is_prompt,
+    requests_in_flight_during_a_failure_share_it,
+    aborting_a_queued_request_rejects_it_at_once,
+    logout_during_a_refresh_is_final,
+    forbidden_is_not_expired,
+    storage_that_throws_falls_back_to_memory,
+    junk_in_storage_reads_as_no_session,
+    storage_cleared_from_outside_ends_at_the_login_page,
+    a_thousand_requests_wait_for_one_slow_refresh,
+    ten_thousand_refresh_cycles_leave_memory_flat,
+];

@@ -1,0 +1,352 @@
+// Scenarios of the hardening issue: token safety, faults, bad input, and no leaks.
+import { FakeServer, json, until } from "./fake_server.js";
+import { assert, eq, rejectsWith, runScenario, setup } from "./harness.js";
+
+export const run = (name, make, tools) => runScenario(scenarios, name, make, tools);
+
+/** Every console line while it is installed (still printed too). */
+function captureConsole() {
+  const lines = [];
+  const original = {};
+  for (const k of ["log", "info", "warn", "error", "debug"]) {
+    original[k] = console[k];
+    console[k] = (...args) => {
+      lines.push(k + ": " + args.map((a) => (a instanceof Error ? a.stack + " " + a.message : String(a))).join(" "));
+      original[k].apply(console, args);
+    };
+  }
+  return { lines, restore: () => Object.assign(console, original) };
+}
+
+/** All the text an error carries: name, message, code, stack, cause, own properties. */
+function errorText(e) {
+  if (!e || typeof e !== "object") return String(e);
+  return [e.name, e.message, e.code, e.stack, e.cause && (e.cause.stack || String(e.cause)), JSON.stringify(e)].join("\n");
+}
+
+/** Replaces Storage.prototype[method] with one that throws `error` until the returned undo is called. */
+function breakStorage(method, error) {
+  const original = Storage.prototype[method];
+  Storage.prototype[method] = function () { throw error; };
+  return () => { Storage.prototype[method] = original; };
+}
+
+const failures = {
+  "network error": { answer: () => Promise.reject(new TypeError("Failed to fetch")), code: "REFRESH_FAILED", says: "network error" },
+  "500": { answer: () => json(500, { error: "boom" }), code: "REFRESH_FAILED", says: "500" },
+  "503": { answer: () => json(503, "Service Unavailable"), code: "REFRESH_FAILED", says: "503" },
+  "400 invalid_request": { answer: () => json(400, { error: "invalid_request" }), code: "REFRESH_FAILED", says: "invalid_request" },
+  "400 invalid_client": { answer: () => json(400, { error: "invalid_client" }), code: "REFRESH_FAILED", says: "invalid_client" },
+  "400 unsupported_grant_type": { answer: () => json(400, { error: "unsupported_grant_type" }), code: "REFRESH_FAILED", says: "unsupported_grant_type" },
+  "200 HTML": { answer: () => new Response("<html>proxy error</html>", { status: 200, headers: { "content-type": "text/html" } }), code: "REFRESH_FAILED", says: "without a JSON body" },
+  "200 JSON without token": { answer: () => json(200, { ok: true }), code: "REFRESH_FAILED", says: "no access token" },
+  "200 malformed access token": { answer: () => json(200, { token: "bad token\r\nX-Evil: 1", refreshToken: "r9" }), code: "REFRESH_FAILED", says: "malformed access token" },
+  "200 malformed refresh token": { answer: () => json(200, { token: "a9", refreshToken: "bad\u0000token" }), code: "REFRESH_FAILED", says: "malformed refresh token" },
+  "401": { answer: () => json(401, { error: "invalid_grant" }), code: "SESSION_EXPIRED", says: "401" },
+  "400 invalid_grant": { answer: () => json(400, { error: "invalid_grant" }), code: "SESSION_EXPIRED", says: "invalid_grant" },
+  "400 without OAuth error": { answer: () => json(400, { message: "refresh token expired" }), code: "SESSION_EXPIRED", says: "400" },
+};
+
+export const scenarios = {
+  async tokens_go_only_to_allowed_origins(make) {
+    const { api, server } = setup(make, { allowedOrigins: ["https://api.example.com"] });
+    const allowed = "https://api.example.com/v1/me";
+    const lookalikes = [
+      "https://api.example.com.evil.com/v1/me", "https://api.example.com@evil.com/v1/me", "http://api.example.com/v1/me",
+      "https://api.example.com:8443/v1/me", "https://evil.com/v1/me", "https://API.EXAMPLE.COM.evil.com/",
+    ];
+    eq((await api.fetch(allowed)).status, 200);
+    server.expire();
+    for (const url of lookalikes) {
+      const res = await api.fetch(url).catch((e) => e); // URLs with credentials are refused by new Request()
+      assert(res instanceof Response ? res.status === 401 : res instanceof TypeError, url + " passes through untouched");
+    }
+    for (const call of server.calls.slice(1)) eq(call.auth, null, call.url + " got no token");
+    eq(server.refreshCalls, 0, "no refresh on other origins' 401");
+    eq((await api.fetch(allowed)).status, 200, "the allowed origin refreshes");
+    eq(server.refreshCalls, 1);
+  },
+
+  async the_refresh_token_goes_to_the_refresh_url_only(make) {
+    const { api, server } = setup(make, { allowedOrigins: ["https://api.example.com"] });
+    server.prefix = "SECRET";
+    server.expire();
+    await Promise.all(["/api/x", "https://api.example.com/y", "https://other.example/z"].map((u) => api.fetch(u, { method: "POST", body: "{}" })));
+    server.expire();
+    await api.fetch("/api/again");
+    eq(server.refreshCalls, 2);
+    for (const call of server.calls) {
+      const text = call.url + " " + [...call.headers].join(" ") + " " + call.body;
+      const refreshTokens = ["r1", "SECRETr2"];
+      if (call.path === "/auth/refresh") {
+        assert(refreshTokens.some((t) => call.body.includes(t)), "the refresh call carries the refresh token");
+        eq(call.auth, null, "and no Authorization header");
+      } else {
+        for (const t of refreshTokens) assert(!text.includes(t), call.url + " must not carry the refresh token");
+      }
+    }
+  },
+
+  async invalid_tokens_are_refused_before_any_request(make) {
+    for (const bad of ["a1\r\nX-Evil: 1", "tök", "a 1", "\"a1\"", "a1\u0000"]) {
+      const { api, server } = setup(make);
+      localStorage.setItem("token", bad);
+      const e = await rejectsWith(api.fetch("/api/x"), "INVALID_TOKEN");
+      assert(!errorText(e).includes(bad), "the error does not repeat the token");
+      eq(server.calls.length, 0, JSON.stringify(bad) + ": nothing sent");
+      let thrown = null;
+      try { api.setTokens({ accessToken: bad, refreshToken: "r1" }); } catch (err) { thrown = err; }
+      eq(thrown && thrown.code, "INVALID_TOKEN", "setTokens refuses " + JSON.stringify(bad));
+    }
+  },
+
+  async no_token_in_errors_logs_or_callbacks(make) {
+    const captured = captureConsole();
+    const seen = [];
+    try {
+      const secrets = ["SECRETaccess1", "SECRETrefresh1"];
+      const server = new FakeServer({ access: secrets[0], refresh: secrets[1] });
+      server.prefix = "SECRET";
+      localStorage.setItem("token", secrets[0]);
+      localStorage.setItem("refreshToken", secrets[1]);
+      const hooks = {
+        onRefresh: (...a) => seen.push(a), onRefreshError: (...a) => seen.push(a), onLogout: (...a) => seen.push(a), navigate: (...a) => seen.push(a),
+      };
+      const api = make({ refreshUrl: "/auth/refresh", fetch: server.fetch, refreshTimeoutMs: 50, ...hooks });
+      eq((await api.fetch("/api/ok")).status, 200);
+      server.expire();
+      await api.fetch("/api/refreshes"); // success: onRefresh
+      const errors = [];
+      for (const answer of [() => Promise.reject(new TypeError("Failed to fetch")), () => json(503, {}), () => new Promise(() => {}), () => json(200, { token: "bad token" }), () => json(401, {})]) {
+        server.refreshAnswer = answer;
+        server.expire();
+        errors.push(await api.fetch("/api/fails").catch((e) => e));
+        if (!localStorage.getItem("token")) { localStorage.setItem("token", secrets[0]); localStorage.setItem("refreshToken", secrets[1]); }
+      }
+      localStorage.setItem("token", "SECRET bad");
+      errors.push(await api.fetch("/api/invalid").catch((e) => e));
+      try { api.setTokens({ accessToken: "SECRET\n", refreshToken: "SECRETx" }); } catch (e) { errors.push(e); }
+      const undo = breakStorage("setItem", new DOMException("full", "QuotaExceededError"));
+      try { make({ refreshUrl: "/auth/refresh", fetch: server.fetch, accessTokenKey: "k2" }).setTokens({ accessToken: "SECRETm", refreshToken: "SECRETn" }); } finally { undo(); }
+      eq(errors.map((e) => e.code), ["REFRESH_FAILED", "REFRESH_FAILED", "REFRESH_FAILED", "REFRESH_FAILED", "SESSION_EXPIRED", "INVALID_TOKEN", "INVALID_TOKEN"]);
+      const texts = [...errors.map(errorText), ...captured.lines, ...seen.map((a) => JSON.stringify(a) + String(a))];
+      assert(captured.lines.some((l) => l.includes("memory")), "the storage warning was logged");
+      for (const t of texts) assert(!t.includes("SECRET"), "leaked a token: " + t);
+    } finally {
+      captured.restore();
+    }
+  },
+
+  async safe_return_paths(make) {
+    const { api } = setup(make);
+    const AuthFetch = api.constructor;
+    for (const good of ["/", "/dashboard?tab=2#x", "/a/b"]) eq(AuthFetch.safeReturnPath(good, "/home"), good, good);
+    for (const bad of ["//evil.com", "/\\evil.com", "https://evil.com", "javascript:alert(1)", "%2F%2Fevil.com", "/%2F%2Fevil.com", "\u0000/x", " /x", "\t//evil.com", null, undefined, 42, ""]) {
+      eq(AuthFetch.safeReturnPath(bad, "/home"), "/home", JSON.stringify(bad));
+    }
+  },
+
+  async the_login_redirect_carries_the_current_path(make) {
+    const navigations = [];
+    const { api, server } = setup(make, { loginReturnParam: "next", navigate: (u) => navigations.push(u) });
+    server.expire();
+    server.refreshAnswer = () => json(401, {});
+    await rejectsWith(api.fetch("/api/x"), "SESSION_EXPIRED");
+    const here = location.pathname + location.search + location.hash;
+    eq(navigations, ["/login?next=" + encodeURIComponent(here).replace(/%20/g, "+")]);
+  },
+
+  async refresh_failures_are_told_apart(make) {
+    for (const [name, f] of Object.entries(failures)) {
+      const navigations = [], logouts = [];
+      const { api, server } = setup(make, { navigate: (u) => navigations.push(u), onLogout: (i) => logouts.push(i.reason) });
+      server.expire();
+      server.refreshAnswer = f.answer;
+      const results = await Promise.allSettled([api.fetch("/api/a"), api.fetch("/api/b")]);
+      for (const r of results) {
+        eq(r.status, "rejected", name);
+        eq(r.reason.code, f.code, name);
+        assert(r.reason.message.includes(f.says), name + ": message '" + r.reason.message + "' should say " + f.says);
+      }
+      eq(server.refreshCalls, 1, name + ": one refresh");
+      const final = f.code === "SESSION_EXPIRED";
+      eq([localStorage.getItem("token"), localStorage.getItem("refreshToken")], final ? [null, null] : ["a1", "r1"], name + ": tokens " + (final ? "cleared" : "kept, nothing malformed stored"));
+      eq(navigations, final ? ["/login"] : [], name + ": redirect");
+      eq(logouts, final ? ["SESSION_EXPIRED"] : [], name + ": onLogout");
+      eq(api.stats().queued, 0, name);
+    }
+  },
+
+  async a_timeout_is_prompt(make) {
+    const { api, server } = setup(make, { refreshTimeoutMs: 150 });
+    server.expire();
+    let signal = null;
+    server.refreshAnswer = (call) => { signal = call.signal; return new Promise(() => {}); };
+    const started = Date.now();
+    const e = await rejectsWith(api.fetch("/api/x"), "REFRESH_FAILED");
+    const took = Date.now() - started;
+    assert(e.message.includes("refreshTimeoutMs"), e.message);
+    assert(took < 2000, "rejected after " + took + " ms");
+    assert(signal && signal.aborted, "the refresh request was aborted");
+    eq(localStorage.getItem("refreshToken"), "r1");
+  },
+
+  async requests_in_flight_during_a_failure_share_it(make) {
+    const { api, server } = setup(make);
+    const releaseSlow = server.holdPath("/api/slow");
+    const slow = api.fetch("/api/slow");
+    await until(() => server.callsTo("/api/slow").length === 1, "slow request sent");
+    server.expire();
+    server.refreshAnswer = () => json(503, {});
+    await rejectsWith(api.fetch("/api/fast"), "REFRESH_FAILED");
+    releaseSlow();
+    await rejectsWith(slow, "REFRESH_FAILED");
+    eq(server.refreshCalls, 1, "the late 401 did not start a second refresh");
+    server.refreshAnswer = null;
+    eq((await api.fetch("/api/later")).status, 200, "a request started after the failure tries again");
+    eq(server.refreshCalls, 2);
+  },
+
+  async aborting_a_queued_request_rejects_it_at_once(make) {
+    const { api, server } = setup(make);
+    server.expire();
+    const release = server.holdRefresh();
+    const starter = new AbortController(), waiter = new AbortController();
+    const first = api.fetch("/api/first", { signal: starter.signal });
+    await until(() => api.isRefreshing, "refresh started");
+    const queued = api.fetch("/api/queued", { signal: waiter.signal });
+    const other = api.fetch("/api/other");
+    await until(() => api.stats().queued === 3, "three waiting");
+    waiter.abort();
+    await rejectsWith(queued, "AbortError");
+    eq(api.stats().queued, 2, "taken out of the queue at once");
+    starter.abort();
+    await rejectsWith(first, "AbortError");
+    assert(api.isRefreshing, "aborting the request that started it does not cancel the refresh");
+    release();
+    eq((await other).status, 200);
+    eq(server.refreshCalls, 1);
+    eq(server.callsTo("/api/queued").length, 0, "the aborted request was never sent");
+    eq(api.stats().queued, 0);
+    await rejectsWith(api.fetch("/api/x", { signal: AbortSignal.abort() }), "AbortError");
+  },
+
+  async logout_during_a_refresh_is_final(make) {
+    for (const end of ["logout", "clearTokens"]) {
+      const { api, server } = setup(make);
+      server.expire();
+      const release = server.holdRefresh();
+      const pending = api.fetch("/api/x");
+      await until(() => api.isRefreshing, "refresh started");
+      api[end]();
+      await rejectsWith(pending, "NO_REFRESH_TOKEN");
+      release();
+      await until(() => server.generation === 2, "the late refresh answer arrived");
+      await new Promise((r) => setTimeout(r, 20));
+      eq([localStorage.getItem("token"), localStorage.getItem("refreshToken")], [null, null], end + ": the late answer did not bring the session back");
+    }
+    const { api, server } = setup(make);
+    server.expire();
+    const release = server.holdRefresh();
+    const pending = api.fetch("/api/x");
+    await until(() => api.isRefreshing, "refresh started");
+    api.setTokens({ accessToken: "fresh", refreshToken: "freshR" });
+    server.valid.add("fresh");
+    release();
+    eq((await pending).status, 200, "the waiting request goes on with the new login");
+    await new Promise((r) => setTimeout(r, 20));
+    eq(localStorage.getItem("token"), "fresh", "a newer login beats the late refresh answer");
+  },
+
+  async forbidden_is_not_expired(make) {
+    const { api, server } = setup(make);
+    const inner = server.fetch;
+    server.fetch = async (input, init) => (new Request(input, init).url.endsWith("/api/admin") ? json(403, { error: "insufficient_scope" }) : inner(input, init));
+    eq((await api.fetch("/api/admin")).status, 403);
+    eq(server.refreshCalls, 0);
+  },
+
+  async storage_that_throws_falls_back_to_memory(make) {
+    const captured = captureConsole();
+    try {
+      for (const [method, error] of [["setItem", new DOMException("quota", "QuotaExceededError")], ["getItem", new DOMException("denied", "SecurityError")]]) {
+        localStorage.clear();
+        const undo = breakStorage(method, error);
+        try {
+          const server = new FakeServer();
+          const api = make({ refreshUrl: "/auth/refresh", fetch: server.fetch, accessTokenKey: "t-" + method, refreshTokenKey: "r-" + method });
+          api.setTokens({ accessToken: "a1", refreshToken: "r1" });
+          server.expire();
+          eq((await api.fetch("/api/x")).status, 200, method + ": works from memory");
+          eq(server.callsTo("/api/x").map((c) => c.auth), ["Bearer a1", "Bearer a2"], method);
+          api.setTokens({ accessToken: "a3", refreshToken: "r3" });
+        } finally {
+          undo();
+        }
+      }
+      eq(captured.lines.filter((l) => l.startsWith("warn:") && l.includes("memory")).length, 2, "one warning per store");
+    } finally {
+      captured.restore();
+    }
+  },
+
+  async junk_in_storage_reads_as_no_session(make) {
+    for (const [token, refresh] of [["", "r1"], ["undefined", "undefined"], ["null", "null"], ["a1", null], [null, "r1"], ["a1", ""]]) {
+      const { api, server } = setup(make, {}, { tokens: false });
+      if (token !== null) localStorage.setItem("token", token);
+      if (refresh !== null) localStorage.setItem("refreshToken", refresh);
+      const res = await api.fetch("/api/x");
+      eq(res.status, 401, JSON.stringify([token, refresh]) + ": sent without a token");
+      eq(server.calls[0].auth, null);
+      eq(server.refreshCalls, 0);
+    }
+  },
+
+  async storage_cleared_from_outside_ends_at_the_login_page(make) {
+    const navigations = [];
+    const { api, server } = setup(make, { navigate: (u) => navigations.push(u) });
+    eq((await api.fetch("/api/x")).status, 200);
+    localStorage.clear();
+    server.expire();
+    await rejectsWith(api.fetch("/api/y"), "NO_REFRESH_TOKEN");
+    await rejectsWith(api.fetch("/api/z"), "NO_REFRESH_TOKEN").catch(() => {});
+    eq(navigations, ["/login"]);
+  },
+
+  async a_thousand_requests_wait_for_one_slow_refresh(make) {
+    for (const outcome of ["success", "failure"]) {
+      const { api, server } = setup(make);
+      server.expire();
+      const release = server.holdRefresh();
+      if (outcome === "failure") server.refreshAnswer = () => json(503, {});
+      const all = Array.from({ length: 1000 }, (_, i) => api.fetch("/api/n" + i));
+      await until(() => api.stats().queued === 1000, "1,000 waiting", 10000);
+      const started = performance.now();
+      release();
+      const results = await Promise.allSettled(all);
+      const took = performance.now() - started;
+      console.log(`1,000 queued requests, refresh ${outcome}: all settled ${took.toFixed(0)} ms after the refresh answered`);
+      if (outcome === "success") eq(results.filter((r) => r.status === "fulfilled" && r.value.status === 200).length, 1000);
+      else eq(results.filter((r) => r.status === "rejected" && r.reason.code === "REFRESH_FAILED").length, 1000);
+      eq(server.refreshCalls, 1);
+      eq(api.stats().queued, 0, "the queue drained");
+      assert(!api.isRefreshing, "flag lowered");
+    }
+  },
+
+  async ten_thousand_refresh_cycles_leave_memory_flat(make, tools) {
+    const { api, server } = setup(make);
+    const bytes = () => tools.memory.buffer.byteLength;
+    const cycle = async () => { server.expire(); const r = await api.fetch("/api/x"); eq(r.status, 200); server.calls.length = 0; };
+    for (let i = 0; i < 100; i++) await cycle();
+    const after100 = bytes();
+    const heap100 = performance.memory ? performance.memory.usedJSHeapSize : 0;
+    for (let i = 100; i < 10000; i++) await cycle();
+    const after10k = bytes();
+    eq(server.refreshCalls, 10000);
+    eq(api.stats(), { refreshes: 10000, retried: 10000, queued: 0 });
+    const heap10k = performance.memory ? performance.memory.usedJSHeapSize : 0;
+    console.log(`wasm memory after 100 refresh cycles: ${after100} B; after 10,000: ${after10k} B; JS heap ${(heap100 / 1e6).toFixed(1)} MB -> ${(heap10k / 1e6).toFixed(1)} MB (not collected)`);
+    eq(after10k, after100, "wasm memory after 10,000 cycles vs after 100");
+  },
+};
