@@ -42,23 +42,13 @@ export const scenarios = {
   },
 
   async concurrent_expired_requests_share_one_refresh(make) {
-    const { api, server } = setup(make);
-    server.expire();
-    const paths = Array.from({ length: 10 }, (_, i) => "/api/item/" + i);
-    const responses = await Promise.all(paths.map((p) => api.fetch(p)));
-    eq(server.refreshCalls, 1, "one refresh");
-    eq(responses.map((r) => r.status), paths.map(() => 200));
-    for (const p of paths) {
-      eq(server.callsTo(p).map((c) => c.auth), ["Bearer a1", "Bearer a2"], p + " sent once, retried once");
-    }
-    eq(api.stats().retried, 10);
-    eq(api.stats().refreshes, 1);
-    eq(localStorage.getItem("token"), "a2");
-    eq(localStorage.getItem("refreshToken"), "r2");
+    // crossTab off too: the Web Lock alone would also serialise refreshes, so this proves the
+    // in-tab single flight on its own.
+    for (const crossTab of [true, false]) await oneRefreshForMany(make, crossTab);
   },
 
   async requests_started_during_a_refresh_wait_and_use_the_new_token(make) {
-    const { api, server } = setup(make);
+    const { api, server } = setup(make, { crossTab: false });
     server.expire();
     const release = server.holdRefresh();
     const first = api.fetch("/api/first");
@@ -343,3 +333,20 @@ export const scenarios = {
     eq(logouts, ["LOGOUT"]);
   },
 };
+
+/** N concurrent requests finding the token expired: one refresh, each replayed once. */
+async function oneRefreshForMany(make, crossTab) {
+  const { api, server } = setup(make, { crossTab });
+  server.expire();
+  const paths = Array.from({ length: 10 }, (_, i) => "/api/item/" + i);
+  const responses = await Promise.all(paths.map((p) => api.fetch(p)));
+  eq(server.refreshCalls, 1, "one refresh, crossTab " + crossTab);
+  eq(responses.map((r) => r.status), paths.map(() => 200));
+  for (const p of paths) {
+    eq(server.callsTo(p).map((c) => c.auth), ["Bearer a1", "Bearer a2"], p + " sent once, retried once");
+  }
+  eq(api.stats().retried, 10);
+  eq(api.stats().refreshes, 1);
+  eq(localStorage.getItem("token"), "a2");
+  eq(localStorage.getItem("refreshToken"), "r2");
+}
