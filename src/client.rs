@@ -176,8 +176,11 @@ impl Client {
         }
     }
 
+    /// Whether the token expires within the refresh-ahead window. Never before the server's clock
+    /// is known: a local clock hours off must not trigger a refresh on every request.
     fn due_for_refresh(&self, access: &str) -> bool {
         self.opts.refresh_ahead_ms > 0.0
+            && self.session.clock_offset.get().is_some()
             && self
                 .session
                 .lifetime(access)
@@ -186,7 +189,7 @@ impl Client {
 
     fn note_clock(&self, response: &Response) {
         if let Some(offset) = response.headers().get("date").ok().flatten().and_then(|d| clock_offset(&d, js_sys::Date::now())) {
-            self.session.clock_offset.set(offset);
+            self.session.clock_offset.set(Some(offset));
         }
     }
 

@@ -308,9 +308,9 @@ impl Options {
     }
 
     /// How long to wait for another tab's refresh lock before going on alone: a frozen or
-    /// closed tab must not hang this one. Longer than one refresh, so a live holder finishes.
+    /// closed tab must not hang this one. A live holder's refresh ends within `refreshTimeoutMs`.
     pub fn lock_timeout_ms(&self) -> f64 {
-        self.refresh_timeout_ms + 5_000.0
+        self.refresh_timeout_ms + 1_000.0
     }
 
     /// The `Authorization` header value for `token`.

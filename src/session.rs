@@ -22,8 +22,8 @@ pub struct Session {
     pub store: TokenStore,
     /// Refresh flag, queue and history.
     pub coord: RefCell<Coordinator<Waiter>>,
-    /// Server clock minus local clock, in ms.
-    pub clock_offset: Cell<f64>,
+    /// Server clock minus local clock, in ms; `None` until a same-origin `Date` header is seen.
+    pub clock_offset: Cell<Option<f64>>,
     lifetime: RefCell<Option<(String, Option<Lifetime>)>>,
     known: Cell<bool>,
 }
@@ -50,7 +50,7 @@ impl Session {
             let s = Rc::new(Session {
                 store: TokenStore::new(kind, access_key, refresh_key),
                 coord: RefCell::new(Coordinator::default()),
-                clock_offset: Cell::new(0.0),
+                clock_offset: Cell::new(None),
                 lifetime: RefCell::new(None),
                 known: Cell::new(false),
             });
@@ -79,9 +79,9 @@ impl Session {
         self.known.replace(false)
     }
 
-    /// Server time now, by the latest estimate.
+    /// Server time now, by the latest estimate (local time until there is one).
     pub fn server_now(&self) -> f64 {
-        js_sys::Date::now() + self.clock_offset.get()
+        js_sys::Date::now() + self.clock_offset.get().unwrap_or(0.0)
     }
 
     /// Records the lifetime the refresh answer gave (`expiresIn`), which beats any JWT claim.

@@ -40,6 +40,7 @@ export class FakeServer {
     this.expiredAsBody = false;   // answer expired tokens with 200 {"code":409}
     this.rotate = true;
     this.prefix = "";             // prepended to rotated tokens, to make them easy to search for
+    this.skewMs = null;           // when set, API answers carry a Date header this far from the local clock
     this.authHeader = "authorization"; // where the server reads the token, and with which scheme
     this.scheme = "Bearer ";
     this.fetch = this.fetch.bind(this);
@@ -84,6 +85,7 @@ export class FakeServer {
     if (!this.valid.has(token)) {
       return this.expiredAsBody ? json(200, { code: 409, message: "token expired" }) : json(401, { error: "expired" });
     }
-    return json(200, { ok: true, path: url.pathname, method: req.method, body: call.body });
+    const date = this.skewMs === null ? {} : { date: new Date(Date.now() + this.skewMs).toUTCString() };
+    return json(200, { ok: true, path: url.pathname, method: req.method, body: call.body }, date);
   }
 }

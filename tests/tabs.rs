@@ -1,0 +1,40 @@
+//! The many-tabs issue: the cross-tab lock, storage events, shared instances, refresh ahead of
+//! expiry on the server clock; headless Chromium, real Web Locks and localStorage.
+mod common;
+
+use wasm_bindgen::prelude::*;
+
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(module = "/tests/support/tabs.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = run)]
+    fn run_scenario(name: &str, make: &js_sys::Function, tools: &JsValue) -> js_sys::Promise;
+}
+#[wasm_bindgen(module = "/tests/support/harness.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = assert)]
+    fn _harness_is_a_snippet_too(cond: bool, what: &str);
+}
+#[wasm_bindgen(module = "/tests/support/fake_server.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = tick)]
+    fn _fake_server_is_a_snippet_too(ms: f64) -> js_sys::Promise;
+}
+
+scenarios![
+    adopts_tokens_another_tab_refreshed_while_it_held_the_lock,
+    waits_for_tokens_that_show_late_after_a_contended_lock,
+    a_frozen_lock_holder_does_not_hang_the_tab,
+    without_web_locks_it_still_refreshes_once,
+    cross_tab_off_takes_no_lock,
+    tokens_from_another_tab_are_used_by_the_next_request,
+    logout_in_another_tab_ends_this_one,
+    two_instances_share_one_refresh,
+    refreshes_ahead_of_a_jwt_expiry,
+    short_lived_tokens_are_not_refreshed_before_every_request,
+    expires_in_from_the_refresh_answer_counts,
+    the_server_clock_decides_not_the_local_one,
+    odd_jwts_mean_expiry_unknown,
+    refresh_ahead_zero_turns_it_off,
+];
