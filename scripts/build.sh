@@ -12,7 +12,7 @@ if [ "$cargo_version" != "$template_version" ]; then
   exit 1
 fi
 
-wasm-pack build --target web --release --mode no-install --no-pack --out-dir pkg >/dev/null 2>build.log || { cat build.log >&2; rm -f build.log; exit 1; }
+wasm-pack build --target web --release --mode no-install --no-pack --out-dir pkg -- --no-default-features >/dev/null 2>build.log || { cat build.log >&2; rm -f build.log; exit 1; }
 rm -f build.log pkg/.gitignore
 node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \

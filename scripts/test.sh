@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Runs every test: native unit tests, the browser tests (wasm-bindgen-test in headless Chromium),
+# Runs every test: native unit tests, the browser tests (wasm-bindgen-test in headless Chromium
+# and Firefox),
 # the package build, and the end-to-end tests (Playwright against the real demo server, started by
 # the tests themselves on a free 127.0.0.1 port). Installs whatever is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# Both drivers are on PATH; wasm-pack needs to be told which is which.
 export CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}"
+export GECKODRIVER="${GECKODRIVER:-$(command -v geckodriver)}"
 export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-180}"
 
 echo "== native unit tests: cargo test"
@@ -13,6 +16,9 @@ cargo test --quiet
 
 echo "== browser tests: wasm-pack test, headless Chromium"
 wasm-pack test --headless --chrome --mode no-install
+
+echo "== browser tests: wasm-pack test, headless Firefox"
+wasm-pack test --headless --firefox --mode no-install
 
 echo "== package build"
 SKIP_SETUP=1 bash scripts/build.sh

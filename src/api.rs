@@ -1,8 +1,10 @@
 //! The JS-facing `AuthFetch` class: converts JS values, delegates to [`Client`], converts errors.
 //! Nothing here decides policy.
 
-use std::cell::Cell;
-use std::rc::Rc;
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::Cell;
 
 use js_sys::{Array, Function, Object, Promise};
 use wasm_bindgen::prelude::*;

@@ -6,8 +6,9 @@
 //! `Rc<Client>`, never a borrow of the exported object, and no `RefCell` borrow lives across an
 //! `.await` or a call into JS.
 
-use std::cell::Cell;
-use std::rc::Rc;
+use alloc::rc::Rc;
+use alloc::string::String;
+use core::cell::Cell;
 
 use js_sys::{Function, Object};
 use wasm_bindgen::prelude::*;

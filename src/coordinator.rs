@@ -10,6 +10,8 @@
 //! Generic over the waiter so the bookkeeping is tested natively; in the browser a waiter is a
 //! pair of JS promise resolvers.
 
+use alloc::vec::Vec;
+
 use crate::errors::AuthError;
 
 /// The outcome every waiter of one refresh receives.

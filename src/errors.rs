@@ -5,6 +5,7 @@
 //! Messages are built from static text and non-secret details (a status, an option key, an OAuth
 //! error code). No constructor here takes a token, which is what keeps tokens out of errors.
 
+use alloc::string::String;
 use wasm_bindgen::JsValue;
 
 /// Machine-readable reason, exposed to JS as `error.code`.

@@ -4,6 +4,9 @@
 //! `Date` header of same-origin responses. The server's 401 stays authoritative: this module only
 //! lets a request wait for a refresh it would otherwise trigger one round trip later.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 /// Lifetime facts of one access token, in server-clock milliseconds since the epoch.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Lifetime {
@@ -71,7 +74,7 @@ pub fn parse_http_date(s: &str) -> Option<f64> {
     if b.len() != 29 || &b[3..5] != b", " || &b[25..] != b" GMT" {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+    let num = |r: core::ops::Range<usize>| -> Option<i64> {
         b[r].iter().try_fold(0i64, |n, &c| c.is_ascii_digit().then(|| n * 10 + (c - b'0') as i64))
     };
     let day = num(5..7)?;

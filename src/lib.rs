@@ -10,6 +10,10 @@
 //! * [`options`], [`policy`], [`expiry`], [`refresh`]: plain-Rust rules, tested natively.
 //! * [`storage`], [`transport`], [`js`]: the browser underneath; [`errors`]: the one error type.
 
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
 pub mod api;
 pub mod client;
 pub mod coordinator;
@@ -25,3 +29,16 @@ pub mod tabs;
 pub mod transport;
 
 pub use api::AuthFetch;
+
+/// The shipped build's runtime: std's allocator, without std's panic machinery. A panic here can
+/// only be a bug; it traps (a `RuntimeError: unreachable` in JS) instead of formatting a message.
+#[cfg(all(target_arch = "wasm32", not(feature = "std")))]
+mod runtime {
+    #[global_allocator]
+    static ALLOC: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+
+    #[panic_handler]
+    fn panic(_: &core::panic::PanicInfo) -> ! {
+        core::arch::wasm32::unreachable()
+    }
+}

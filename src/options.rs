@@ -2,6 +2,10 @@
 //! image of the JS object, so every rule (unknown keys, wrong types, bad origins) is tested
 //! natively; `api.rs` builds the image and keeps the JS functions aside.
 
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
 use crate::errors::{AuthError, Code};
 use crate::policy::{is_header_name, is_json_path, normalize_origin};
 use crate::refresh::{Format, TokenPaths};
@@ -223,7 +227,7 @@ impl Options {
         };
         for v in statuses {
             match v {
-                Value::Num(n) if n.fract() == 0.0 && (100.0..=599.0).contains(n) => expired_statuses.push(*n as u16),
+                Value::Num(n) if (100.0..=599.0).contains(n) && *n == (*n as u16) as f64 => expired_statuses.push(*n as u16),
                 _ => return Err(invalid(&["expiredStatuses must hold HTTP status numbers (100-599)"])),
             }
         }

@@ -2,6 +2,8 @@
 //! a token at all, where a login page may send the user back to, and how values are encoded into
 //! the refresh request. No JS here, so `cargo test` checks all of it natively.
 
+use alloc::string::String;
+
 /// Longest token accepted. Real JWTs stay far below; anything longer is garbage or an attack on
 /// header size limits.
 const MAX_TOKEN_LEN: usize = 16 * 1024;

@@ -3,6 +3,7 @@
 //! here because getting it wrong either logs users out on a flaky network or keeps a dead session
 //! limping along.
 
+use alloc::string::String;
 use crate::errors::{decimal, AuthError, Code};
 use crate::policy::{form_encode, is_b64token, json_string};
 

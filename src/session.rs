@@ -2,8 +2,10 @@
 //! token store, the refresh coordinator, the server-clock estimate and what is known of the
 //! current token's lifetime. Sharing it is what makes two instances share one refresh.
 
-use std::cell::{Cell, RefCell};
-use std::rc::{Rc, Weak};
+use alloc::rc::{Rc, Weak};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::{Cell, RefCell};
 
 use js_sys::Function;
 
@@ -28,9 +30,18 @@ pub struct Session {
     known: Cell<bool>,
 }
 
-thread_local! {
-    static SESSIONS: RefCell<Vec<(String, Weak<Session>)>> = const { RefCell::new(Vec::new()) };
-}
+/// Live sessions by storage kind and keys, so instances with the same keys share one.
+struct Registry(RefCell<Vec<(String, Weak<Session>)>>);
+
+// SAFETY: the crate targets wasm32-unknown-unknown without the `atomics` feature, where everything
+// runs on the page's one thread (native builds exist only for `cargo test` of the plain-Rust
+// modules, which never reach the registry).
+unsafe impl Sync for Registry {}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+compile_error!("seamless-fetch is single-threaded; build without the atomics target feature");
+
+static SESSIONS: Registry = Registry(RefCell::new(Vec::new()));
 
 impl Session {
     /// The session for these keys, shared with any live instance that uses the same ones.
@@ -41,8 +52,8 @@ impl Session {
             StorageKind::Memory => "m",
         }, "\0", access_key, "\0", refresh_key]
         .concat();
-        SESSIONS.with(|all| {
-            let mut all = all.borrow_mut();
+        {
+            let mut all = SESSIONS.0.borrow_mut();
             all.retain(|(_, w)| w.strong_count() > 0);
             if let Some(s) = all.iter().find(|(k, _)| *k == id).and_then(|(_, w)| w.upgrade()) {
                 return s;
@@ -56,7 +67,7 @@ impl Session {
             });
             all.push((id, Rc::downgrade(&s)));
             s
-        })
+        }
     }
 
     /// The stored tokens; seeing a pair marks the session as known, so that its later

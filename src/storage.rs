@@ -12,7 +12,8 @@
 //! that does not match tells them they are looking at half of a write, so they never spend an old
 //! refresh token that belongs with an older access token.
 
-use std::cell::{Cell, RefCell};
+use alloc::string::String;
+use core::cell::{Cell, RefCell};
 
 use crate::errors::{AuthError, Code};
 use crate::options::StorageKind;
