@@ -23,6 +23,9 @@ wasm-pack test --headless --firefox --mode no-install
 echo "== package build"
 SKIP_SETUP=1 bash scripts/build.sh
 
-echo "== end-to-end: demo server + Playwright (headless Chromium)"
+echo "== TypeScript: a consumer file type-checks against the package's types"
+node_modules/.bin/tsc -p tests/types
+
+echo "== end-to-end: demo server + Playwright (headless Chromium), Vite consumer app"
 node --test --test-concurrency=1 tests/e2e/
 echo "screenshots are in $(pwd)/test-results/"

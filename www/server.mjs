@@ -3,7 +3,7 @@
 // every refresh, and reusing one revokes its whole family, as real auth servers do (RFC 9700
 // §4.14.2). It also serves the demo page and the built package from ../pkg.
 //
-//   node www/server.mjs [--port 8080] [--access-ttl 8] [--latency 150]
+//   node www/server.mjs [--port 8080] [--access-ttl 8] [--latency 150] [--serve /prefix/=dir]
 //   (or PORT, ACCESS_TTL, LATENCY in the environment; --port 0 picks a free port)
 
 import { createServer } from "node:http";
@@ -188,14 +188,20 @@ function api(handler) {
 const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css", ".wasm": "application/wasm", ".json": "application/json", ".png": "image/png", ".svg": "image/svg+xml", ".ts": "text/plain" };
 const PAGES = { "/": "index.html", "/login": "login.html" };
 const ROOTS = { "/pkg/": resolve(here, "../pkg"), "/": here };
+// --serve /prefix/=dir mounts another folder (the tests' Vite-built consumer app, the benchmark page).
+for (let i = 2; i < process.argv.length; i++) {
+  const m = process.argv[i] === "--serve" && /^(\/[\w-]+\/)=(.+)$/.exec(process.argv[i + 1] || "");
+  if (m) ROOTS[m[1]] = resolve(m[2]);
+}
 
 async function serveStatic(req, res, path) {
   let file;
   if (PAGES[path]) file = join(here, PAGES[path]);
   else {
-    const prefix = path.startsWith("/pkg/") ? "/pkg/" : "/";
+    const prefix = Object.keys(ROOTS).find((p) => p !== "/" && path.startsWith(p)) || "/";
     const root = ROOTS[prefix];
-    file = normalize(join(root, decodeURIComponent(path.slice(prefix.length))));
+    const rel = decodeURIComponent(path.slice(prefix.length));
+    file = normalize(join(root, rel === "" || rel.endsWith("/") ? rel + "index.html" : rel));
     if (!file.startsWith(root + "/") || file.endsWith(".mjs") && prefix === "/") return fail(res, 404, "not_found", "no such file");
   }
   try {

@@ -1,0 +1,13 @@
+// A consumer app as users build one: Vite bundles seamless-fetch (the built pkg/) with the
+// libraries people hand its fetch to. Built into target/consumer, served by the demo server.
+import { resolve } from "node:path";
+import { defineConfig } from "vite";
+
+const root = resolve(import.meta.dirname, "../..");
+export default defineConfig({
+  root: import.meta.dirname,
+  base: "/consumer/",
+  logLevel: "warn",
+  resolve: { alias: { "seamless-fetch": resolve(root, "pkg/seamless_fetch.js") } },
+  build: { outDir: resolve(root, "target/consumer"), emptyOutDir: true, target: "es2022" },
+});

@@ -1,0 +1,34 @@
+// A consumer app bundled by Vite (tests/consumer) imports the built package and hands api.fetch to
+// ky, ofetch, openapi-fetch and axios's fetch adapter; each call meets an expired token.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { resolve } from "node:path";
+import { launch, startServer } from "./helpers.mjs";
+
+const root = resolve(import.meta.dirname, "../..");
+let server, browser;
+
+before(async () => {
+  execFileSync(process.execPath, [resolve(root, "node_modules/vite/bin/vite.js"), "build", "--config", resolve(root, "tests/consumer/vite.config.js")], { cwd: root, stdio: "inherit" });
+  server = await startServer(["--access-ttl", "600", "--latency", "20", "--serve", "/consumer/=" + resolve(root, "target/consumer")]);
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test("api.fetch serves ky, ofetch, openapi-fetch and axios (fetch adapter), refreshing in the middle", async () => {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(server.url + "consumer/");
+  await page.waitForFunction(() => window.results, null, { timeout: 20000 });
+  const results = await page.evaluate(() => window.results);
+  assert.deepEqual(errors, []);
+  assert.equal(results.fatal, undefined, results.fatal);
+  for (const name of ["ky", "ofetch", "openapi-fetch", "axios fetch adapter"]) {
+    assert.deepEqual(results[name], { user: "demo", refreshes: 1 }, name);
+  }
+});
