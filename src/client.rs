@@ -20,7 +20,7 @@ use crate::errors::{AuthError, Code, Error};
 use crate::expiry::{clock_offset, should_refresh_ahead};
 use crate::js;
 use crate::options::Options;
-use crate::policy::{origin_allowed, safe_return_path, with_return_param};
+use crate::policy::{origin_allowed, origin_of, safe_return_path, with_return_param};
 use crate::session::Session;
 use crate::storage::Pair;
 use crate::tabs::{self, Lock};
@@ -89,9 +89,9 @@ impl Client {
     /// Sends `request` on the user's behalf; see the module docs.
     pub async fn fetch(self: Rc<Self>, request: Request) -> Result<Response, Error> {
         let url = request.url();
-        let origin = web_sys::Url::new(&url).map(|u| u.origin()).unwrap_or_default();
+        let origin = origin_of(&url).unwrap_or("null");
         let same_origin = origin == self.page_origin;
-        let managed = origin_allowed(&origin, &self.page_origin, &self.opts.allowed_origins)
+        let managed = origin_allowed(origin, &self.page_origin, &self.opts.allowed_origins)
             && strip_query(&url) != strip_query(&self.refresh_url)
             && !request.headers().has(&self.opts.auth_header).unwrap_or(true);
         if !managed {
@@ -99,6 +99,9 @@ impl Client {
         }
         let abort = request.signal();
         let signal: JsValue = abort.clone().into();
+        // A request without a body can be sent again as it is; one with a body is cloned for each
+        // attempt so that the replay still has it.
+        let bodyless = matches!(request.method().as_str(), "GET" | "HEAD");
         let mut retried = false;
         loop {
             let sent = self.prepare(&signal).await?;
@@ -106,7 +109,7 @@ impl Client {
             if abort.aborted() {
                 return Err(Error::Js(abort.reason()));
             }
-            let attempt = request.clone()?;
+            let attempt = if bodyless { Clone::clone(&request) } else { request.clone()? };
             if let Some(token) = &sent.token {
                 attempt.headers().set(&self.opts.auth_header, &self.opts.header_value(token))?;
             }

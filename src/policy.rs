@@ -61,8 +61,20 @@ pub fn normalize_origin(input: &str) -> Option<String> {
     Some(out)
 }
 
-/// Whether a request to `origin` (as computed by the browser's URL parser) may carry the access
-/// token: same origin as the page, or listed exactly.
+/// The origin of an absolute URL as the browser's URL parser serialises it (`Request.url` always
+/// is: lower-case host, no default port, a path): everything before the path. `None` for anything
+/// but http(s), and for URLs with credentials, which no allowlist entry can match.
+pub fn origin_of(url: &str) -> Option<&str> {
+    let authority = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
+    let host_len = authority.bytes().position(|b| matches!(b, b'/' | b'?' | b'#')).unwrap_or(authority.len());
+    if authority.as_bytes()[..host_len].contains(&b'@') {
+        return None;
+    }
+    url.get(..url.len() - authority.len() + host_len)
+}
+
+/// Whether a request to `origin` may carry the access token: same origin as the page, or listed
+/// exactly.
 pub fn origin_allowed(origin: &str, page_origin: &str, allowed: &[String]) -> bool {
     origin != "null" && (origin == page_origin || allowed.iter().any(|a| a == origin))
 }
@@ -197,6 +209,18 @@ mod tests {
             "null",
         ] {
             assert!(!origin_allowed(other, page, &allowed), "{other}");
+        }
+    }
+
+    #[test]
+    fn origins_of_normalised_urls() {
+        assert_eq!(origin_of("https://api.example.com/v1?x#y"), Some("https://api.example.com"));
+        assert_eq!(origin_of("http://127.0.0.1:8080/"), Some("http://127.0.0.1:8080"));
+        assert_eq!(origin_of("https://api.example.com.evil.com/"), Some("https://api.example.com.evil.com"));
+        assert_eq!(origin_of("https://api.example.com@evil.com/"), None);
+        assert_eq!(origin_of("http://[::1]:3000/x"), Some("http://[::1]:3000"));
+        for other in ["data:text/plain,x", "blob:https://a/b", "ftp://a/", "javascript:x"] {
+            assert_eq!(origin_of(other), None, "{other}");
         }
     }
 

@@ -1,0 +1,120 @@
+// The in-browser half of the benchmark: every peer does the same work on the same transports, in
+// one page of one Chromium. bench/run.mjs calls these functions and aggregates medians.
+
+const JSON_HEADERS = { "content-type": "application/json" };
+const OK_BODY = '{"ok":true}';
+
+/**
+ * An auth server that lives in memory and answers at once (or after `refreshDelay` ms for the
+ * refresh): the wrappers' own cost, with no network in the way. It rotates tokens like a real one.
+ */
+function memoryServer({ refreshDelay = 0 } = {}) {
+  const s = { access: "a1", refresh: "r1", gen: 1, refreshCalls: 0 };
+  s.expire = () => { s.gen++; s.access = "a" + s.gen + "x"; }; // the stored token no longer matches
+  s.fetch = async (input, init) => {
+    const url = typeof input === "string" ? input : input.url;
+    if (url.endsWith("/auth/refresh")) {
+      s.refreshCalls++;
+      const body = JSON.parse(init && init.body !== undefined ? init.body : await input.text());
+      if (refreshDelay) await new Promise((r) => setTimeout(r, refreshDelay));
+      if (body.refreshToken !== s.refresh) return new Response('{"error":"invalid_grant"}', { status: 401, headers: JSON_HEADERS });
+      s.gen++;
+      s.access = "a" + s.gen;
+      s.refresh = "r" + s.gen;
+      return new Response(JSON.stringify({ token: s.access, refreshToken: s.refresh }), { status: 200, headers: JSON_HEADERS });
+    }
+    const headers = init && init.headers !== undefined ? init.headers : input.headers;
+    const auth = headers instanceof Headers ? headers.get("authorization") : headers.Authorization || headers.authorization;
+    if (auth !== "Bearer " + s.access) return new Response('{"error":"expired"}', { status: 401, headers: JSON_HEADERS });
+    return new Response(OK_BODY, { status: 200, headers: JSON_HEADERS });
+  };
+  localStorage.clear();
+  localStorage.setItem("token", s.access);
+  localStorage.setItem("refreshToken", s.refresh);
+  return s;
+}
+
+const load = (peer) => import(`./peers/${peer}.js`);
+const gc = () => { if (globalThis.gc) globalThis.gc(); };
+const heap = () => (performance.memory ? performance.memory.usedJSHeapSize : 0);
+
+async function timeSequential(client, url, n) {
+  for (let i = 0; i < 200; i++) await client.get(url); // warm up JITs and caches
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await client.get(url);
+  return ((performance.now() - t0) * 1000) / n; // µs per request
+}
+
+async function loginForReal() {
+  const res = await fetch("/auth/login", { method: "POST", headers: JSON_HEADERS, body: JSON.stringify({ username: "demo", password: "demo" }) });
+  const { token, refreshToken } = await res.json();
+  localStorage.clear();
+  localStorage.setItem("token", token);
+  localStorage.setItem("refreshToken", refreshToken);
+}
+
+window.bench = {
+  /** µs per request, sequential, valid token, in-memory transport. */
+  async happyMemory(peer, n) {
+    const server = memoryServer();
+    const client = await (await load(peer)).create({ fetch: server.fetch });
+    return timeSequential(client, location.origin + "/api/me", n);
+  },
+
+  /** µs per request, sequential, valid token, against the loopback HTTP server. */
+  async happyLoopback(peer, n) {
+    await loginForReal();
+    const client = await (await load(peer)).create({ fetch: (i, o) => fetch(i, o) });
+    return timeSequential(client, "/api/me", n);
+  },
+
+  /** ms for n concurrent plain requests on the in-memory transport: the storm's yardstick. */
+  async plainConcurrent(n) {
+    const server = memoryServer();
+    const client = await (await load("raw")).create({ fetch: server.fetch });
+    await Promise.all(Array.from({ length: 200 }, () => client.get("/api/me"))); // the same warm-up
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: n }, () => client.get("/api/me")));
+    return performance.now() - t0;
+  },
+
+  /** n concurrent requests that all find the token expired; the refresh answers after `delay` ms. */
+  async storm(peer, n, delay) {
+    const server = memoryServer({ refreshDelay: delay });
+    const client = await (await load(peer)).create({ fetch: server.fetch });
+    const storm = (k) => Promise.allSettled(Array.from({ length: k }, () => client.get(location.origin + "/api/me")));
+    server.expire();
+    await storm(200); // warm-up: the same storm, smaller, so that JIT compilation is not what is measured
+    server.refreshCalls = 0;
+    server.expire();
+    const t0 = performance.now();
+    const results = await storm(n);
+    const ms = performance.now() - t0;
+    const ok = results.filter((r) => r.status === "fulfilled" && r.value && r.value.ok).length;
+    return { refreshCalls: server.refreshCalls, lost: n - ok, ms };
+  },
+
+  /** JS heap (after gc) and wasm memory after 100 and after `n` refresh cycles. */
+  async memoryCycles(peer, n) {
+    const server = memoryServer();
+    const client = await (await load(peer)).create({ fetch: server.fetch });
+    const cycle = async () => { server.expire(); await client.get(location.origin + "/api/me"); };
+    for (let i = 0; i < 100; i++) await cycle();
+    gc();
+    const at100 = { heap: heap(), wasm: client.wasmBytes ? client.wasmBytes() : null };
+    for (let i = 100; i < n; i++) await cycle();
+    gc();
+    const atN = { heap: heap(), wasm: client.wasmBytes ? client.wasmBytes() : null };
+    return { at100, atN, refreshCalls: server.refreshCalls };
+  },
+};
+
+// ?init=peer: time from import to a ready client, in a fresh page.
+const initPeer = new URLSearchParams(location.search).get("init");
+if (initPeer) {
+  const t0 = performance.now();
+  const mod = await load(initPeer);
+  await mod.create({ fetch: (i, o) => fetch(i, o) });
+  window.initMs = performance.now() - t0;
+}
+window.benchReady = true;

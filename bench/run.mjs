@@ -1,0 +1,190 @@
+// The benchmark: seamless-fetch against raw fetch, axios + axios-auth-refresh and ky with a
+// hand-written refresh hook, in one headless Chromium, on the same work. Prints a table, writes
+// bench/results/results.json and chart.svg, and refreshes the table in README.md.
+// Run it with ./scripts/bench.sh (which builds the release package first).
+import { build } from "esbuild";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync, readdirSync } from "node:fs";
+import { gzipSync, brotliCompressSync, constants } from "node:zlib";
+import { resolve } from "node:path";
+import { createServer } from "node:http";
+import { extname } from "node:path";
+import { launch } from "../tests/e2e/helpers.mjs";
+
+const here = import.meta.dirname;
+const root = resolve(here, "..");
+const dist = resolve(here, "dist");
+const results = resolve(here, "results");
+const N = Number(process.env.BENCH_N || 10000);
+const TIMED = ["raw", "seamless", "axios", "ky"];
+const SIZED = ["seamless", "axios", "ky", "classic"];
+const NAMES = { raw: "raw fetch", seamless: "seamless-fetch", axios: "axios + axios-auth-refresh", ky: "ky + refresh hook", classic: "classic axios interceptor" };
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const log = (...a) => console.error("[bench]", ...a);
+
+// ---- bundle every peer as an app would ship it: ESM, minified ---------------------------------
+mkdirSync(resolve(dist, "peers"), { recursive: true });
+mkdirSync(results, { recursive: true });
+await build({
+  entryPoints: [...new Set([...TIMED, ...SIZED])].map((p) => resolve(here, "peers", p + ".js")),
+  outdir: resolve(dist, "peers"),
+  bundle: true, minify: true, format: "esm", target: "es2022", logLevel: "warning",
+  alias: { "seamless-fetch": resolve(root, "pkg/seamless_fetch.js") },
+  logOverride: { "duplicate-object-key": "silent" }, // wasm-bindgen's glue repeats one import key
+});
+copyFileSync(resolve(root, "pkg/seamless_fetch_bg.wasm"), resolve(dist, "peers/seamless_fetch_bg.wasm"));
+for (const f of readdirSync(resolve(here, "page"))) copyFileSync(resolve(here, "page", f), resolve(dist, f));
+
+const sizeOf = (files) => {
+  const bufs = files.map((f) => readFileSync(f));
+  return {
+    min: bufs.reduce((n, b) => n + b.length, 0),
+    gzip: bufs.reduce((n, b) => n + gzipSync(b, { level: 9 }).length, 0),
+    brotli: bufs.reduce((n, b) => n + brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length, 0),
+  };
+};
+const sizes = Object.fromEntries(SIZED.map((p) => [p, sizeOf([resolve(dist, "peers", p + ".js"), ...(p === "seamless" ? [resolve(dist, "peers/seamless_fetch_bg.wasm")] : [])])]));
+sizes.seamlessWasm = sizeOf([resolve(dist, "peers/seamless_fetch_bg.wasm")]);
+
+// ---- run ------------------------------------------------------------------------------------------
+const server = await benchServer();
+const browser = await launch({ extraArgs: ["--js-flags=--expose-gc", "--enable-precise-memory-info"] });
+const browserVersion = browser.version();
+const out = { date: new Date().toISOString().slice(0, 10), browser: "Chromium " + browserVersion, n: N, sizes, happyMemory: {}, happyLoopback: {}, storm: {}, memory: {}, init: {} };
+
+async function inPage(fn, ...args) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(server.url + "bench/");
+  await page.waitForFunction(() => window.benchReady);
+  try {
+    return await page.evaluate(([fn, args]) => window.bench[fn](...args), [fn, args]);
+  } finally {
+    await context.close();
+  }
+}
+
+try {
+  for (const [row, runs, args] of [["happyMemory", 5, [N]], ["happyLoopback", 3, [N]]]) {
+    const samples = Object.fromEntries(TIMED.map((p) => [p, []]));
+    for (let r = 0; r < runs; r++) for (const p of TIMED) {
+      samples[p].push(await inPage(row, p, ...args));
+      log(row, p, "run", r + 1, samples[p].at(-1).toFixed(1), "µs");
+    }
+    for (const p of TIMED) out[row][p] = { us: median(samples[p]), samples: samples[p] };
+  }
+  const plain = [];
+  for (let r = 0; r < 5; r++) plain.push(await inPage("plainConcurrent", 1000));
+  out.plain1000Ms = median(plain);
+  for (const p of TIMED) {
+    const runs = [];
+    for (let r = 0; r < 5; r++) runs.push(await inPage("storm", p, 1000, 50));
+    out.storm[p] = { refreshCalls: Math.max(...runs.map((x) => x.refreshCalls)), lost: Math.max(...runs.map((x) => x.lost)), ms: median(runs.map((x) => x.ms)) };
+    log("storm", p, JSON.stringify(out.storm[p]));
+  }
+  for (const p of ["seamless", "axios", "ky"]) {
+    out.memory[p] = await inPage("memoryCycles", p, N);
+    log("memory", p, JSON.stringify(out.memory[p]));
+  }
+  for (const p of TIMED) {
+    const times = [];
+    for (let r = 0; r < 7; r++) {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(server.url + "bench/?init=" + p);
+      await page.waitForFunction(() => window.initMs !== undefined);
+      times.push(await page.evaluate(() => window.initMs));
+      await context.close();
+    }
+    out.init[p] = median(times);
+  }
+} finally {
+  await browser.close();
+  await server.stop();
+}
+
+// ---- report ---------------------------------------------------------------------------------------
+const kb = (b) => (b / 1024).toFixed(1) + " KB";
+const ratio = (row, p) => (out[row][p].us / out[row].raw.us).toFixed(2) + "×";
+const mem = (m) => `${(m.at100.heap / 1e6).toFixed(1)} → ${(m.atN.heap / 1e6).toFixed(1)} MB` + (m.at100.wasm ? `; wasm ${m.at100.wasm / 1024} → ${m.atN.wasm / 1024} KB` : "");
+const rows = TIMED.map((p) => [
+  NAMES[p],
+  `${out.happyMemory[p].us.toFixed(1)} µs (${ratio("happyMemory", p)})`,
+  `${out.happyLoopback[p].us.toFixed(0)} µs (${ratio("happyLoopback", p)})`,
+  p === "raw" ? `no refresh: ${out.storm.raw.lost} answered 401` : `${out.storm[p].refreshCalls} refresh, ${out.storm[p].lost} lost, last at ${out.storm[p].ms.toFixed(0)} ms`,
+  out.memory[p] ? mem(out.memory[p]) : "n/a",
+  p === "raw" ? "0" : `${kb(sizes[p].gzip)} (br ${kb(sizes[p].brotli)})`,
+  `${out.init[p].toFixed(1)} ms`,
+]);
+rows.push([NAMES.classic, "", "", "", "", `${kb(sizes.classic.gzip)} (br ${kb(sizes.classic.brotli)})`, ""]);
+const header = ["", `1a. happy path, in-memory (${N} sequential)`, `1b. happy path, loopback HTTP (${N} sequential)`, "2. storm: 1,000 expired at once, refresh takes 50 ms", `3. JS heap after 100 → ${N} refresh cycles`, "4. size, minified + gzip", "5. import → ready"];
+const md = [header, header.map(() => "---"), ...rows].map((r) => "| " + r.join(" | ") + " |").join("\n");
+
+const s = out.storm.seamless, budget = 50 + 2 * out.plain1000Ms;
+const memFlat = out.memory.seamless.atN.wasm === out.memory.seamless.at100.wasm;
+const targets = [
+  [`1a: below axios + axios-auth-refresh`, out.happyMemory.seamless.us < out.happyMemory.axios.us],
+  [`1b: within 10% of raw fetch (${ratio("happyLoopback", "seamless")})`, out.happyLoopback.seamless.us <= 1.1 * out.happyLoopback.raw.us],
+  [`2: exactly 1 refresh, 0 lost, last within 50 ms + 2 × ${out.plain1000Ms.toFixed(1)} ms = ${budget.toFixed(0)} ms (took ${s.ms.toFixed(0)} ms)`, s.refreshCalls === 1 && s.lost === 0 && s.ms <= budget],
+  [`3: wasm memory flat after ${N} refresh cycles`, memFlat],
+  [`4: ${kb(sizes.seamless.gzip)} gzipped, at most 16 KB and below axios + axios-auth-refresh (${kb(sizes.axios.gzip)})`, sizes.seamless.gzip <= 16 * 1024 && sizes.seamless.gzip < sizes.axios.gzip],
+];
+out.targets = targets.map(([what, met]) => ({ what, met }));
+const targetText = targets.map(([what, met]) => `- ${met ? "met" : "**not met**"}: ${what}`).join("\n");
+
+writeFileSync(resolve(results, "results.json"), JSON.stringify(out, null, 2) + "\n");
+writeFileSync(resolve(results, "chart.svg"), chart(out));
+const section = `<!-- bench:start -->\nMeasured ${out.date} in headless ${out.browser} on this project's CI machine (2 cores), medians; ratios are to raw fetch in the same run.\n\n${md}\n\nTargets:\n${targetText}\n\n![benchmark chart](bench/results/chart.svg)\n<!-- bench:end -->`;
+const readme = readFileSync(resolve(root, "README.md"), "utf8");
+if (readme.includes("<!-- bench:start -->")) writeFileSync(resolve(root, "README.md"), readme.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, section));
+console.log(md + "\n\n" + targetText);
+console.log(`\nwrote bench/results/results.json, bench/results/chart.svg and the README table (${out.browser}, ${out.date})`);
+
+/**
+ * The loopback server of row 1b: answers at once, so that what is measured is the client. (The
+ * demo server verifies a JWT on every request, which would drown the difference in noise.)
+ */
+function benchServer() {
+  const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm" };
+  const json = (res, status, body) => { res.writeHead(status, { "content-type": "application/json" }); res.end(JSON.stringify(body)); };
+  const http = createServer((req, res) => {
+    const path = new URL(req.url, "http://x").pathname;
+    if (path === "/auth/login") return json(res, 200, { token: "bench-a", refreshToken: "bench-r" });
+    if (path === "/api/me") return req.headers.authorization === "Bearer bench-a" ? json(res, 200, { ok: true }) : json(res, 401, { error: "expired" });
+    const file = resolve(dist, (path.replace(/^\/bench\//, "") || "index.html").replace(/\.\./g, ""));
+    try {
+      const body = readFileSync(file);
+      res.writeHead(200, { "content-type": types[extname(file)] || "application/octet-stream" });
+      res.end(body);
+    } catch {
+      json(res, 404, { error: "not_found" });
+    }
+  });
+  return new Promise((ready) => http.listen(0, "127.0.0.1", () => ready({
+    url: `http://127.0.0.1:${http.address().port}/`,
+    stop: () => new Promise((done) => { http.closeAllConnections(); http.close(done); }),
+  })));
+}
+
+/** Four small bar charts side by side, one per comparable figure. */
+function chart(o) {
+  const panels = [
+    ["in-memory, µs / request", TIMED.map((p) => [NAMES[p], o.happyMemory[p].us])],
+    ["loopback HTTP, µs / request", TIMED.map((p) => [NAMES[p], o.happyLoopback[p].us])],
+    ["size, KB min + gzip", SIZED.map((p) => [NAMES[p], o.sizes[p].gzip / 1024])],
+    ["import → ready, ms", TIMED.map((p) => [NAMES[p], o.init[p]])],
+  ];
+  const W = 320, H = 150, pad = 8, label = 150;
+  const colors = { "seamless-fetch": "#4f46e5" };
+  const parts = panels.map(([title, bars], i) => {
+    const x0 = (i % 2) * (W + 20), y0 = Math.floor(i / 2) * (H + 30);
+    const max = Math.max(...bars.map((b) => b[1])) || 1;
+    const bh = (H - 30) / bars.length - 6;
+    const rects = bars.map(([name, v], j) => {
+      const y = y0 + 26 + j * (bh + 6), w = ((W - label - 50) * v) / max;
+      return `<text x="${x0 + label - 6}" y="${y + bh / 2 + 4}" text-anchor="end">${name}</text><rect x="${x0 + label}" y="${y}" width="${w.toFixed(1)}" height="${bh.toFixed(1)}" rx="3" fill="${colors[name] || "#94a3b8"}"/><text x="${(x0 + label + w + 4).toFixed(1)}" y="${y + bh / 2 + 4}">${v < 10 ? v.toFixed(1) : v.toFixed(0)}</text>`;
+    }).join("");
+    return `<text x="${x0 + pad}" y="${y0 + 16}" font-weight="600">${title}</text>${rects}`;
+  }).join("");
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W + 20}" height="${2 * (H + 30) + 20}" font-family="system-ui, sans-serif" font-size="11" fill="#1d2233"><rect width="100%" height="100%" fill="#fff"/>${parts}<text x="8" y="${2 * (H + 30) + 12}" fill="#6b7185">${o.browser}, ${o.date}; medians</text></svg>\n`;
+}
