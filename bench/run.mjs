@@ -43,14 +43,18 @@ const sizeOf = (files) => {
     brotli: bufs.reduce((n, b) => n + brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length, 0),
   };
 };
-const sizes = Object.fromEntries(SIZED.map((p) => [p, sizeOf([resolve(dist, "peers", p + ".js"), ...(p === "seamless" ? [resolve(dist, "peers/seamless_fetch_bg.wasm")] : [])])]));
-sizes.seamlessWasm = sizeOf([resolve(dist, "peers/seamless_fetch_bg.wasm")]);
+const measuredSizes = Object.fromEntries(SIZED.map((p) => [p, sizeOf([resolve(dist, "peers", p + ".js"), ...(p === "seamless" ? [resolve(dist, "peers/seamless_fetch_bg.wasm")] : [])])]));
+measuredSizes.seamlessWasm = sizeOf([resolve(dist, "peers/seamless_fetch_bg.wasm")]);
 
-// ---- run ------------------------------------------------------------------------------------------
+// ---- run (or, with --report-only, re-render the report from the last results.json) ----------------
+const reportOnly = process.argv.includes("--report-only");
+const out = reportOnly ? JSON.parse(readFileSync(resolve(results, "results.json"), "utf8")) : await measure();
+
+async function measure() {
 const server = await benchServer();
 const browser = await launch({ extraArgs: ["--js-flags=--expose-gc", "--enable-precise-memory-info"] });
 const browserVersion = browser.version();
-const out = { date: new Date().toISOString().slice(0, 10), browser: "Chromium " + browserVersion, n: N, sizes, happyMemory: {}, happyLoopback: {}, storm: {}, memory: {}, init: {} };
+const out = { date: new Date().toISOString().slice(0, 10), browser: "Chromium " + browserVersion, n: N, sizes: measuredSizes, happyMemory: {}, happyLoopback: {}, storm: {}, memory: {}, init: {} };
 
 async function inPage(fn, ...args) {
   const context = await browser.newContext();
@@ -102,11 +106,15 @@ try {
   await browser.close();
   await server.stop();
 }
+return out;
+}
 
 // ---- report ---------------------------------------------------------------------------------------
+const { sizes } = out;
 const kb = (b) => (b / 1024).toFixed(1) + " KB";
 const ratio = (row, p) => (out[row][p].us / out[row].raw.us).toFixed(2) + "×";
 const mem = (m) => `${(m.at100.heap / 1e6).toFixed(1)} → ${(m.atN.heap / 1e6).toFixed(1)} MB` + (m.at100.wasm ? `; wasm ${m.at100.wasm / 1024} → ${m.atN.wasm / 1024} KB` : "");
+const n = out.n;
 const rows = TIMED.map((p) => [
   NAMES[p],
   `${out.happyMemory[p].us.toFixed(1)} µs (${ratio("happyMemory", p)})`,
@@ -117,7 +125,7 @@ const rows = TIMED.map((p) => [
   `${out.init[p].toFixed(1)} ms`,
 ]);
 rows.push([NAMES.classic, "", "", "", "", `${kb(sizes.classic.gzip)} (br ${kb(sizes.classic.brotli)})`, ""]);
-const header = ["", `1a. happy path, in-memory (${N} sequential)`, `1b. happy path, loopback HTTP (${N} sequential)`, "2. storm: 1,000 expired at once, refresh takes 50 ms", `3. JS heap after 100 → ${N} refresh cycles`, "4. size, minified + gzip", "5. import → ready"];
+const header = ["", `1a. happy path, in-memory (${n} sequential)`, `1b. happy path, loopback HTTP (${n} sequential)`, "2. storm: 1,000 expired at once, refresh takes 50 ms", `3. JS heap after 100 → ${n} refresh cycles`, "4. size, minified + gzip", "5. import → ready"];
 const md = [header, header.map(() => "---"), ...rows].map((r) => "| " + r.join(" | ") + " |").join("\n");
 
 const s = out.storm.seamless, budget = 50 + 2 * out.plain1000Ms;
@@ -126,7 +134,7 @@ const targets = [
   [`1a: below axios + axios-auth-refresh`, out.happyMemory.seamless.us < out.happyMemory.axios.us],
   [`1b: within 10% of raw fetch (${ratio("happyLoopback", "seamless")})`, out.happyLoopback.seamless.us <= 1.1 * out.happyLoopback.raw.us],
   [`2: exactly 1 refresh, 0 lost, last within 50 ms + 2 × ${out.plain1000Ms.toFixed(1)} ms = ${budget.toFixed(0)} ms (took ${s.ms.toFixed(0)} ms)`, s.refreshCalls === 1 && s.lost === 0 && s.ms <= budget],
-  [`3: wasm memory flat after ${N} refresh cycles`, memFlat],
+  [`3: wasm memory flat after ${n} refresh cycles`, memFlat],
   [`4: ${kb(sizes.seamless.gzip)} gzipped, at most 16 KB and below axios + axios-auth-refresh (${kb(sizes.axios.gzip)})`, sizes.seamless.gzip <= 16 * 1024 && sizes.seamless.gzip < sizes.axios.gzip],
 ];
 out.targets = targets.map(([what, met]) => ({ what, met }));
@@ -174,7 +182,7 @@ function chart(o) {
     ["size, KB min + gzip", SIZED.map((p) => [NAMES[p], o.sizes[p].gzip / 1024])],
     ["import → ready, ms", TIMED.map((p) => [NAMES[p], o.init[p]])],
   ];
-  const W = 320, H = 150, pad = 8, label = 150;
+  const W = 350, H = 150, pad = 8, label = 180;
   const colors = { "seamless-fetch": "#4f46e5" };
   const parts = panels.map(([title, bars], i) => {
     const x0 = (i % 2) * (W + 20), y0 = Math.floor(i / 2) * (H + 30);

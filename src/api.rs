@@ -81,7 +81,10 @@ extern "C" {
 #[wasm_bindgen]
 pub struct AuthFetch {
     client: Rc<Client>,
-    bound: Closure<dyn FnMut(JsValue, JsValue) -> Promise>,
+    /// The bound `fetch`. The JS function owns its Rust closure (freed when the function is
+    /// garbage-collected), so `new AuthFetch(o).fetch` handed to another library keeps working
+    /// after the `AuthFetch` object itself is gone.
+    bound: Function,
     _watcher: Option<Watcher>,
 }
 
@@ -113,6 +116,7 @@ impl AuthFetch {
         let refresh_url = resolved.map(|u| u.href()).map_err(|_| invalid("refreshUrl is not a valid URL"))?;
         let lock_name = ["seamless-fetch:", &opts.access_key, ":", &refresh_url].concat();
         let session = Session::shared(opts.storage, &opts.access_key, &opts.refresh_key);
+        session.users.set(session.users.get() + 1);
         let client = Rc::new(Client {
             hooks: Hooks { fetch, on_refresh: hook(FUNCTION_KEYS[1]), on_refresh_error: hook(FUNCTION_KEYS[2]), on_logout: hook(FUNCTION_KEYS[3]), navigate: hook(FUNCTION_KEYS[4]) },
             session,
@@ -140,7 +144,9 @@ impl AuthFetch {
                 let request = js::to_request(&input, &init)?;
                 c.fetch(request).await.map(JsValue::from).map_err(Error::into_js)
             })
-        });
+        })
+        .into_js_value()
+        .unchecked_into();
         Ok(AuthFetch { client, bound, _watcher: watcher })
     }
 
@@ -148,7 +154,7 @@ impl AuthFetch {
     /// `fetch` of ky, ofetch, openapi-fetch or axios's fetch adapter.
     #[wasm_bindgen(getter)]
     pub fn fetch(&self) -> FetchFn {
-        self.bound.as_ref().clone().unchecked_into()
+        self.bound.clone().unchecked_into()
     }
 
     /// Stores the tokens after login. Throws `INVALID_TOKEN` for anything that is not a valid
@@ -228,6 +234,13 @@ impl AuthFetch {
             Some(v) => safe_return_path(&v, &fallback).into(),
             None => fallback,
         }
+    }
+}
+
+impl Drop for AuthFetch {
+    fn drop(&mut self) {
+        let users = &self.client.session.users;
+        users.set(users.get().saturating_sub(1));
     }
 }
 

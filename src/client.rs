@@ -110,8 +110,12 @@ impl Client {
                 return Err(Error::Js(abort.reason()));
             }
             let attempt = if bodyless { Clone::clone(&request) } else { request.clone()? };
-            if let Some(token) = &sent.token {
-                attempt.headers().set(&self.opts.auth_header, &self.opts.header_value(token))?;
+            match &sent.token {
+                Some(token) => attempt.headers().set(&self.opts.auth_header, &self.opts.header_value(token))?,
+                // A bodyless request is reused: a replay after the tokens were removed must not
+                // carry the old one.
+                None if retried => attempt.headers().delete(&self.opts.auth_header)?,
+                None => {}
             }
             let response = transport::send(&self.hooks.fetch, &attempt).await?;
             if same_origin {

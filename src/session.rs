@@ -28,6 +28,9 @@ pub struct Session {
     pub clock_offset: Cell<Option<f64>>,
     lifetime: RefCell<Option<(String, Option<Lifetime>)>>,
     known: Cell<bool>,
+    /// Live `AuthFetch` objects on this session. A session whose objects were all freed is not
+    /// handed to new ones, even while a bound `fetch` of theirs still runs on it.
+    pub users: Cell<u32>,
 }
 
 /// Live sessions by storage kind and keys, so instances with the same keys share one.
@@ -54,7 +57,7 @@ impl Session {
         .concat();
         {
             let mut all = SESSIONS.0.borrow_mut();
-            all.retain(|(_, w)| w.strong_count() > 0);
+            all.retain(|(_, w)| w.upgrade().is_some_and(|s| s.users.get() > 0));
             if let Some(s) = all.iter().find(|(k, _)| *k == id).and_then(|(_, w)| w.upgrade()) {
                 return s;
             }
@@ -64,6 +67,7 @@ impl Session {
                 clock_offset: Cell::new(None),
                 lifetime: RefCell::new(None),
                 known: Cell::new(false),
+                users: Cell::new(0),
             });
             all.push((id, Rc::downgrade(&s)));
             s

@@ -10,26 +10,18 @@ extern "C" {
     #[wasm_bindgen(js_name = run)]
     fn run_scenario(name: &str, make: &js_sys::Function, tools: &JsValue) -> js_sys::Promise;
 }
-#[wasm_bindgen(module = "/tests/support/harness.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = assert)]
-    fn _harness_is_a_snippet_too(cond: bool, what: &str);
-}
-#[wasm_bindgen(module = "/tests/support/fake_server.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = tick)]
-    fn _fake_server_is_a_snippet_too(ms: f64) -> js_sys::Promise;
-}
 
 scenarios![
     attaches_token_to_same_origin_only,
     other_origin_401_is_not_refreshed,
+    the_bound_fetch_outlives_its_auth_fetch,
     fetch_is_bound_and_returns_real_responses,
     concurrent_expired_requests_share_one_refresh,
     requests_started_during_a_refresh_wait_and_use_the_new_token,
     a_late_401_after_the_refresh_is_retried_without_a_second_refresh,
     bodies_replay_intact,
     a_retry_that_fails_again_is_returned_not_looped,
+    a_replay_after_the_tokens_vanished_carries_no_token,
     the_refresh_endpoint_is_never_intercepted,
     a_refused_refresh_ends_the_session_once,
     a_400_without_oauth_error_is_a_refusal,

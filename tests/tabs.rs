@@ -11,16 +11,6 @@ extern "C" {
     #[wasm_bindgen(js_name = run)]
     fn run_scenario(name: &str, make: &js_sys::Function, tools: &JsValue) -> js_sys::Promise;
 }
-#[wasm_bindgen(module = "/tests/support/harness.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = assert)]
-    fn _harness_is_a_snippet_too(cond: bool, what: &str);
-}
-#[wasm_bindgen(module = "/tests/support/fake_server.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = tick)]
-    fn _fake_server_is_a_snippet_too(ms: f64) -> js_sys::Promise;
-}
 
 scenarios![
     adopts_tokens_another_tab_refreshed_while_it_held_the_lock,

@@ -71,14 +71,7 @@ function send(res, status, body, headers = {}) {
 const fail = (res, status, error, message) => send(res, status, { error, message });
 
 async function readJson(req) {
-  const chunks = [];
-  let size = 0;
-  for await (const c of req) {
-    size += c.length;
-    if (size > MAX_BODY) throw Object.assign(new Error("body too large"), { status: 413 });
-    chunks.push(c);
-  }
-  const text = Buffer.concat(chunks).toString("utf8");
+  const text = await readText(req);
   if (!text) return {};
   try {
     const v = JSON.parse(text);

@@ -6,6 +6,19 @@ use js_sys::Function;
 use seamless_fetch::AuthFetch;
 use wasm_bindgen::prelude::*;
 
+// The scenario modules import these two; binding them here makes wasm-bindgen copy them next to
+// the scenarios, where those relative imports find them.
+#[wasm_bindgen(module = "/tests/support/harness.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = assert)]
+    fn _harness_is_a_snippet_too(cond: bool, what: &str);
+}
+#[wasm_bindgen(module = "/tests/support/fake_server.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = tick)]
+    fn _fake_server_is_a_snippet_too(ms: f64) -> js_sys::Promise;
+}
+
 /// `options => new AuthFetch(options)`, as the scenarios receive it.
 pub fn make() -> Function {
     Closure::<dyn FnMut(JsValue) -> Result<JsValue, JsValue>>::new(|options: JsValue| AuthFetch::new(options.unchecked_into()).map(JsValue::from))
@@ -22,7 +35,12 @@ pub fn tools() -> JsValue {
 
 /// The message of what a scenario threw.
 pub fn describe(e: &JsValue) -> String {
-    js_sys::Reflect::get(e, &"stack".into()).ok().and_then(|s| s.as_string()).or_else(|| e.as_string()).unwrap_or_else(|| format!("{e:?}"))
+    let get = |k: &str| js_sys::Reflect::get(e, &k.into()).ok().and_then(|s| s.as_string());
+    match (get("message"), get("stack")) {
+        (Some(message), Some(stack)) => format!("{message}\n{stack}"),
+        (Some(message), None) => message,
+        _ => e.as_string().unwrap_or_else(|| format!("{e:?}")),
+    }
 }
 
 /// One `#[wasm_bindgen_test]` per scenario name, each calling the file's `run_scenario`.

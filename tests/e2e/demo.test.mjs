@@ -131,3 +131,26 @@ test("no token ever appears on the console", async () => {
     assert.ok(!line.includes(token) && !line.includes(refresh), "console line leaks a token: " + line);
   }
 });
+
+test("bad input to the demo server gets a clear 4xx JSON error, and the server stays up", async () => {
+  const call = (path, init) => fetch(server.url + path.slice(1), init).then(async (r) => [r.status, await r.json()]);
+  const cases = [
+    ["/auth/login", { method: "POST", body: "{not json" }, 400],
+    ["/auth/login", { method: "POST", body: "[1,2]" }, 400],
+    ["/auth/login", { method: "POST", body: JSON.stringify({ username: 5, password: [] }) }, 400],
+    ["/auth/login", { method: "POST", body: JSON.stringify({ username: "demo", password: "wrong" }) }, 401],
+    ["/auth/refresh", { method: "POST", body: JSON.stringify({ refreshToken: 42 }) }, 400],
+    ["/auth/refresh", { method: "POST", body: "x".repeat(70 * 1024) }, 413],
+    ["/api/items?id=../../etc", { headers: { authorization: "Bearer nope" } }, 401],
+    ["/api/me", { method: "DELETE" }, 405],
+    ["/no/such/endpoint", { method: "POST" }, 404],
+    ["/..%2f..%2fetc/passwd", {}, 404],
+  ];
+  for (const [path, init, status] of cases) {
+    const [got, body] = await call(path, init);
+    assert.equal(got, status, path);
+    assert.equal(typeof body.error, "string", path + " says what went wrong");
+    assert.equal(typeof body.message, "string", path);
+  }
+  assert.equal((await call("/demo/log", {}))[0], 200, "still serving");
+});

@@ -30,6 +30,19 @@ export const scenarios = {
     eq(server.refreshCalls, 0);
   },
 
+  async the_bound_fetch_outlives_its_auth_fetch(make) {
+    // Own keys: the function keeps its session alive past this scenario, until it is collected.
+    const { server } = setup(make, {}, { tokens: false });
+    localStorage.setItem("outlive-t", "a1");
+    localStorage.setItem("outlive-r", "r1");
+    const api = make({ refreshUrl: "/auth/refresh", fetch: (i, n) => server.fetch(i, n), navigate: () => {}, accessTokenKey: "outlive-t", refreshTokenKey: "outlive-r" });
+    const f = api.fetch; // e.g. ky.create({ fetch: new AuthFetch(o).fetch }): nothing else keeps api
+    api.free();
+    server.expire();
+    eq((await f("/api/x")).status, 200, "still works, refresh included");
+    eq(server.refreshCalls, 1);
+  },
+
   async fetch_is_bound_and_returns_real_responses(make) {
     const { api } = setup(make);
     const f = api.fetch;
@@ -117,6 +130,15 @@ export const scenarios = {
     eq(res.status, 401, "the second 401 goes back to the caller");
     eq(server.refreshCalls, 1);
     eq(server.callsTo("/api/never").length, 2);
+  },
+
+  async a_replay_after_the_tokens_vanished_carries_no_token(make) {
+    // onRefresh runs before the queue is released: the tokens disappear just before the replay.
+    const { api, server } = setup(make, { onRefresh: () => localStorage.clear() });
+    server.expire();
+    const res = await api.fetch("/api/x");
+    eq(res.status, 401, "replayed without a token, and that answer goes back");
+    eq(server.callsTo("/api/x").map((c) => c.auth), ["Bearer a1", null]);
   },
 
   async the_refresh_endpoint_is_never_intercepted(make) {

@@ -49,10 +49,12 @@ export async function runScenario(scenarios, name, make, tools) {
     await new Promise((r) => setTimeout(r, 0));
     eq(unhandled.map(String), [], "unhandled promise rejections");
   } catch (e) {
-    throw new Error(String((e && e.stack) || e) + (e && e.cause ? "\ncaused by: " + (e.cause.stack || e.cause) : ""));
+    // Firefox's stack does not repeat the message; give both.
+    const text = (x) => (x && x.message !== undefined ? x.name + ": " + x.message + "\n" + x.stack : String(x));
+    throw new Error(text(e) + (e && e.cause ? "\ncaused by: " + text(e.cause) : ""));
   } finally {
     window.removeEventListener("unhandledrejection", onUnhandled);
-    for (const api of made) api.free();
+    for (const api of made) if (api.__wbg_ptr) api.free(); // a scenario may have freed one already
     localStorage.clear();
     sessionStorage.clear();
   }
