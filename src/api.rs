@@ -13,7 +13,7 @@ use wasm_bindgen_futures::future_to_promise;
 use crate::client::{Client, Hooks, Stats};
 use crate::errors::{AuthError, Code, Error};
 use crate::js;
-use crate::options::{Options, Value, FUNCTION_KEYS};
+use crate::options::{Options, StorageKind, Value};
 use crate::policy::{is_b64token, safe_return_path};
 use crate::session::Session;
 use crate::storage::Pair;
@@ -102,7 +102,7 @@ impl AuthFetch {
         let opts = Options::parse(&entries).map_err(AuthError::into_js)?;
         let global = js_sys::global();
         let hook = |k: &str| js::get(&options, k);
-        let fetch = match hook(FUNCTION_KEYS[0]).dyn_into::<Function>() {
+        let fetch = match hook("fetch").dyn_into::<Function>() {
             Ok(f) => f,
             Err(_) => js::get(&global, "fetch").dyn_into::<Function>().map_err(|_| invalid("there is no global fetch; pass one as the fetch option"))?,
         };
@@ -118,7 +118,7 @@ impl AuthFetch {
         let session = Session::shared(opts.storage, &opts.access_key, &opts.refresh_key);
         session.users.set(session.users.get() + 1);
         let client = Rc::new(Client {
-            hooks: Hooks { fetch, on_refresh: hook(FUNCTION_KEYS[1]), on_refresh_error: hook(FUNCTION_KEYS[2]), on_logout: hook(FUNCTION_KEYS[3]), navigate: hook(FUNCTION_KEYS[4]) },
+            hooks: Hooks { fetch, on_refresh: hook("onRefresh"), on_refresh_error: hook("onRefreshError"), on_logout: hook("onLogout"), navigate: hook("navigate") },
             session,
             refresh_url,
             page_origin,
@@ -127,7 +127,7 @@ impl AuthFetch {
             opts,
         });
         let _ = client.session.tokens();
-        let watcher = (client.opts.cross_tab && client.opts.storage == crate::options::StorageKind::Local).then(|| {
+        let watcher = (client.opts.cross_tab && client.opts.storage == StorageKind::Local).then(|| {
             let c = Rc::downgrade(&client);
             Watcher::new(&client.opts.access_key, move || {
                 if let Some(c) = c.upgrade() {

@@ -11,6 +11,7 @@
 //! * [`storage`], [`transport`], [`js`]: the browser underneath; [`errors`]: the one error type.
 
 #![cfg_attr(not(test), no_std)]
+#![warn(missing_docs)]
 
 extern crate alloc;
 
