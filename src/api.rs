@@ -201,7 +201,7 @@ impl AuthFetch {
                 Ok(None) => return Err(AuthError::new(Code::NoRefreshToken, &["refresh() needs stored tokens; call setTokens after login"]).into_js()),
                 Err(e) => return Err(e.into_js()),
             };
-            match client.refresh_from(&stored.pair.access, &JsValue::UNDEFINED).await {
+            match client.refresh_from(&stored.access, &JsValue::UNDEFINED).await {
                 Ok(Ok(())) => Ok(JsValue::UNDEFINED),
                 Ok(Err(e)) => Err(e.into_js()),
                 Err(e) => Err(e.into_js()),

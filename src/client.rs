@@ -141,7 +141,7 @@ impl Client {
             let Some(stored) = self.session.tokens()? else {
                 return Ok(Sent { token: None, seen });
             };
-            let access = stored.pair.access;
+            let access = stored.access;
             if !ahead_tried && self.due_for_refresh(&access) {
                 ahead_tried = true;
                 match self.refresh_from(&access, signal).await? {
@@ -175,7 +175,7 @@ impl Client {
                 Err(e.into())
             }
             // Tokens changed since this request left (another tab, setTokens): just replay.
-            (Some(now), Some(old)) if now.pair.access != old => Ok(true),
+            (Some(now), Some(old)) if now.access != old => Ok(true),
             (Some(_), None) => Ok(true),
             (Some(_), Some(old)) => {
                 self.refresh_from(&old, signal).await?.map_err(Error::Auth)?;
@@ -270,8 +270,8 @@ impl Client {
             // only half of them; wait for them rather than spend a refresh token twice.
             let started = js_sys::Date::now();
             while let Some(s) = &stored {
-                let stale = contended && s.pair.access == sent_access;
-                let settled = !stale && s.consistent;
+                let stale = contended && s.access == sent_access;
+                let settled = !stale && self.session.store.is_consistent(s);
                 if settled || js_sys::Date::now() - started >= CROSS_TAB_SETTLE_MS {
                     break;
                 }
@@ -282,15 +282,15 @@ impl Client {
         let Some(stored) = stored else {
             return Err(AuthError::new(Code::NoRefreshToken, &["no refresh token is stored (logged out, possibly in another tab)"]));
         };
-        if stored.pair.access != sent_access {
+        if stored.access != sent_access {
             return Ok(()); // another tab (or setTokens) already replaced the token
         }
-        let fresh = transport::call_refresh(&self.opts, &self.hooks.fetch, &self.refresh_url, &stored.pair.refresh, &stored.pair.access).await?;
+        let fresh = transport::call_refresh(&self.opts, &self.hooks.fetch, &self.refresh_url, &stored.refresh, &stored.access).await?;
         self.count(|s| s.refreshes += 1);
         if self.session.coord.borrow().epoch() != epoch {
             return Ok(()); // logged out or new tokens set meanwhile: do not bring this answer back
         }
-        let pair = Pair { refresh: fresh.refresh.unwrap_or(stored.pair.refresh), access: fresh.access };
+        let pair = Pair { refresh: fresh.refresh.unwrap_or(stored.refresh), access: fresh.access };
         self.session.store.write(&pair);
         self.session.set_lifetime(&pair.access, fresh.expires_in);
         drop(lock);

@@ -13,7 +13,7 @@ use crate::coordinator::Coordinator;
 use crate::errors::AuthError;
 use crate::expiry::{claim_ms, jwt_payload, Lifetime};
 use crate::options::StorageKind;
-use crate::storage::{Stored, TokenStore};
+use crate::storage::{Pair, TokenStore};
 
 /// One waiting request: the resolver of the promise it awaits.
 pub type Waiter = Function;
@@ -76,7 +76,7 @@ impl Session {
 
     /// The stored tokens; seeing a pair marks the session as known, so that its later
     /// disappearance reads as "session ended" rather than "never logged in".
-    pub fn tokens(&self) -> Result<Option<Stored>, AuthError> {
+    pub fn tokens(&self) -> Result<Option<Pair>, AuthError> {
         let stored = self.store.read()?;
         if stored.is_some() {
             self.known.set(true);

@@ -28,15 +28,6 @@ pub struct Pair {
     pub refresh: String,
 }
 
-/// What storage holds now.
-pub struct Stored {
-    /// The tokens.
-    pub pair: Pair,
-    /// False when the fingerprint says these two came from different writes (another tab is
-    /// midway through writing a new pair).
-    pub consistent: bool,
-}
-
 /// The token store of one set of keys.
 pub struct TokenStore {
     web: RefCell<Option<web_sys::Storage>>,
@@ -78,23 +69,20 @@ impl TokenStore {
     }
 
     /// The tokens, if storage holds a pair; an error if it holds something that is not a token.
-    pub fn read(&self) -> Result<Option<Stored>, AuthError> {
+    pub fn read(&self) -> Result<Option<Pair>, AuthError> {
         let web = self.web.borrow().clone();
         let Some(web) = web else {
-            return Ok(self.memory.borrow().clone().map(|pair| Stored { pair, consistent: true }));
+            return Ok(self.memory.borrow().clone());
         };
-        let got = (|| -> Result<_, wasm_bindgen::JsValue> {
-            Ok((web.get_item(&self.access_key)?, web.get_item(&self.refresh_key)?, web.get_item(&self.stamp_key)?))
-        })();
+        let got = (|| -> Result<_, wasm_bindgen::JsValue> { Ok((web.get_item(&self.access_key)?, web.get_item(&self.refresh_key)?)) })();
         match got {
-            Ok((Some(access), Some(refresh), stamp)) if present(&access) && present(&refresh) => {
+            Ok((Some(access), Some(refresh))) if present(&access) && present(&refresh) => {
                 if !is_b64token(&access) || !is_b64token(&refresh) {
                     return Err(AuthError::new(Code::InvalidToken, &[
                         "the stored tokens are not valid RFC 6750 tokens (line breaks, spaces, quotes or non-ASCII); nothing was sent. Store tokens with setTokens",
                     ]));
                 }
-                let consistent = stamp.map_or(true, |s| s == fingerprint(&access, &refresh));
-                Ok(Some(Stored { pair: Pair { access, refresh }, consistent }))
+                Ok(Some(Pair { access, refresh }))
             }
             Ok(_) => Ok(None),
             Err(_) => {
@@ -102,6 +90,13 @@ impl TokenStore {
                 Ok(None)
             }
         }
+    }
+
+    /// False when the stored fingerprint says `pair` came from two different writes (another tab
+    /// is midway through writing a new pair). Read only before spending a refresh token.
+    pub fn is_consistent(&self, pair: &Pair) -> bool {
+        let stamp = self.web.borrow().as_ref().and_then(|web| web.get_item(&self.stamp_key).ok().flatten());
+        stamp.map_or(true, |s| s == fingerprint(&pair.access, &pair.refresh))
     }
 
     /// Stores a pair; the fingerprint goes last so a reader never sees it match a half-written pair.

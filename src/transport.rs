@@ -39,7 +39,7 @@ pub async fn is_expired(opts: &Options, response: &Response) -> bool {
 }
 
 fn is_json(response: &Response) -> bool {
-    response.headers().get("content-type").ok().flatten().is_some_and(|ct| ct.to_ascii_lowercase().contains("json"))
+    response.headers().get("content-type").ok().flatten().is_some_and(|ct| ct.as_bytes().windows(4).any(|w| w.eq_ignore_ascii_case(b"json")))
 }
 
 /// The value at a dotted path of a parsed JSON body.
