@@ -3,7 +3,6 @@
 
 use alloc::rc::Rc;
 use alloc::string::String;
-use alloc::vec::Vec;
 use core::cell::Cell;
 
 use js_sys::{Array, Function, Object, Promise};
@@ -15,7 +14,7 @@ use crate::errors::{AuthError, Code, Error};
 use crate::js;
 use crate::options::{Options, StorageKind, Value};
 use crate::policy::{is_b64token, safe_return_path};
-use crate::session::Session;
+use crate::session::{wake, Session};
 use crate::storage::Pair;
 use crate::tabs::Watcher;
 
@@ -170,7 +169,7 @@ impl AuthFetch {
         let released = session.coord.borrow_mut().reset(Ok(()));
         session.store.write(&Pair { access, refresh });
         let _ = session.tokens();
-        release(released);
+        wake(released);
         Ok(())
     }
 
@@ -182,7 +181,7 @@ impl AuthFetch {
         let released = session.coord.borrow_mut().reset(Err(cleared));
         session.store.clear();
         session.end();
-        release(released);
+        wake(released);
     }
 
     /// Clears the tokens, fires `onLogout` and goes to `loginUrl`.
@@ -241,13 +240,6 @@ impl Drop for AuthFetch {
     fn drop(&mut self) {
         let users = &self.client.session.users;
         users.set(users.get().saturating_sub(1));
-    }
-}
-
-/// Wakes waiters released by a reset.
-fn release(waiters: Vec<Function>) {
-    for resolve in waiters {
-        let _ = resolve.call0(&JsValue::UNDEFINED);
     }
 }
 

@@ -21,7 +21,7 @@ use crate::expiry::{clock_offset, should_refresh_ahead};
 use crate::js;
 use crate::options::Options;
 use crate::policy::{origin_allowed, origin_of, safe_return_path, with_return_param};
-use crate::session::Session;
+use crate::session::{wake, Session};
 use crate::storage::Pair;
 use crate::tabs::{self, Lock};
 use crate::transport;
@@ -254,9 +254,7 @@ impl Client {
                 }
             }
         }
-        for resolve in waiters {
-            let _ = resolve.call0(&JsValue::UNDEFINED);
-        }
+        wake(waiters);
     }
 
     /// Under the cross-tab lock: adopt tokens another tab already refreshed, or spend the refresh

@@ -18,6 +18,14 @@ use crate::storage::{Pair, TokenStore};
 /// One waiting request: the resolver of the promise it awaits.
 pub type Waiter = Function;
 
+/// Wakes released waiters; each then reads the outcome from the coordinator. Called with no
+/// `RefCell` borrow held, since resolving calls into JS.
+pub fn wake(waiters: Vec<Waiter>) {
+    for resolve in waiters {
+        let _ = resolve.call0(&wasm_bindgen::JsValue::UNDEFINED);
+    }
+}
+
 /// Shared per-page session state.
 pub struct Session {
     /// Where the tokens live.
