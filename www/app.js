@@ -91,9 +91,14 @@ function render() {
   }
 }
 
-function frame() {
-  if (dirty || (burst && [...burst.requests.values()].some((r) => r.end === undefined))) render();
-  updateStats();
+// Redrawn at most every 100 ms: drawing on every frame would slow down the very requests it shows.
+let lastDraw = 0;
+function frame(now) {
+  if (now - lastDraw > 100) {
+    lastDraw = now;
+    if (dirty || (burst && [...burst.requests.values()].some((r) => r.end === undefined))) render();
+    updateStats();
+  }
   requestAnimationFrame(frame);
 }
 
