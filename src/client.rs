@@ -214,9 +214,10 @@ impl Client {
     /// caller's signal aborts, which also takes the request out of the queue.
     async fn wait(&self, signal: &JsValue) -> Result<Outcome, Error> {
         let deferred = js::deferred();
+        let resolve = deferred.resolve(); // a call into JS: made before the coordinator is borrowed
         let (id, seen) = {
             let mut coord = self.session.coord.borrow_mut();
-            (coord.enqueue(deferred.resolve()), coord.completed())
+            (coord.enqueue(resolve), coord.completed())
         };
         let Some(id) = id else {
             return Ok(Ok(()));

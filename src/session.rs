@@ -63,23 +63,25 @@ impl Session {
             StorageKind::Memory => "m",
         }, "\0", access_key, "\0", refresh_key]
         .concat();
-        {
+        let existing = {
             let mut all = SESSIONS.0.borrow_mut();
             all.retain(|(_, w)| w.upgrade().is_some_and(|s| s.users.get() > 0));
-            if let Some(s) = all.iter().find(|(k, _)| *k == id).and_then(|(_, w)| w.upgrade()) {
-                return s;
-            }
-            let s = Rc::new(Session {
-                store: TokenStore::new(kind, access_key, refresh_key),
-                coord: RefCell::new(Coordinator::default()),
-                clock_offset: Cell::new(None),
-                lifetime: RefCell::new(None),
-                known: Cell::new(false),
-                users: Cell::new(0),
-            });
-            all.push((id, Rc::downgrade(&s)));
-            s
+            all.iter().find(|(k, _)| *k == id).and_then(|(_, w)| w.upgrade())
+        };
+        if let Some(s) = existing {
+            return s;
         }
+        // Opening the store calls into JS: no registry borrow is held meanwhile.
+        let s = Rc::new(Session {
+            store: TokenStore::new(kind, access_key, refresh_key),
+            coord: RefCell::new(Coordinator::default()),
+            clock_offset: Cell::new(None),
+            lifetime: RefCell::new(None),
+            known: Cell::new(false),
+            users: Cell::new(0),
+        });
+        SESSIONS.0.borrow_mut().push((id, Rc::downgrade(&s)));
+        s
     }
 
     /// The stored tokens; seeing a pair marks the session as known, so that its later

@@ -95,7 +95,8 @@ impl TokenStore {
     /// False when the stored fingerprint says `pair` came from two different writes (another tab
     /// is midway through writing a new pair). Read only before spending a refresh token.
     pub fn is_consistent(&self, pair: &Pair) -> bool {
-        let stamp = self.web.borrow().as_ref().and_then(|web| web.get_item(&self.stamp_key).ok().flatten());
+        let web = self.web.borrow().clone();
+        let stamp = web.and_then(|web| web.get_item(&self.stamp_key).ok().flatten());
         stamp.map_or(true, |s| s == fingerprint(&pair.access, &pair.refresh))
     }
 
