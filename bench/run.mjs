@@ -142,7 +142,7 @@ const targetText = targets.map(([what, met]) => `- ${met ? "met" : "**not met**"
 
 writeFileSync(resolve(results, "results.json"), JSON.stringify(out, null, 2) + "\n");
 writeFileSync(resolve(results, "chart.svg"), chart(out));
-const section = `<!-- bench:start -->\nMeasured ${out.date} in headless ${out.browser} on this project's CI machine (2 cores), medians; ratios are to raw fetch in the same run.\n\n${md}\n\nTargets:\n${targetText}\n\n![benchmark chart](bench/results/chart.svg)\n<!-- bench:end -->`;
+const section = `<!-- bench:start -->\nMeasured ${out.date} in headless ${out.browser} on a 2-core machine of the kind CI runs on, medians; ratios are to raw fetch in the same run.\n\n${md}\n\nTargets:\n${targetText}\n\n![benchmark chart](bench/results/chart.svg)\n<!-- bench:end -->`;
 const readme = readFileSync(resolve(root, "README.md"), "utf8");
 if (readme.includes("<!-- bench:start -->")) writeFileSync(resolve(root, "README.md"), readme.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, section));
 console.log(md + "\n\n" + targetText);
