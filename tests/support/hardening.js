@@ -237,7 +237,7 @@ export const scenarios = {
       server.expire();
       const release = server.holdRefresh();
       const pending = api.fetch("/api/x");
-      await until(() => api.isRefreshing, "refresh started");
+      await until(() => server.refreshCalls === 1, "the refresh call reached the server");
       api[end]();
       await rejectsWith(pending, "NO_REFRESH_TOKEN");
       release();
@@ -249,7 +249,7 @@ export const scenarios = {
     server.expire();
     const release = server.holdRefresh();
     const pending = api.fetch("/api/x");
-    await until(() => api.isRefreshing, "refresh started");
+    await until(() => server.refreshCalls === 1, "the refresh call reached the server");
     api.setTokens({ accessToken: "fresh", refreshToken: "freshR" });
     server.valid.add("fresh");
     release();
