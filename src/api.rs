@@ -214,13 +214,14 @@ impl AuthFetch {
         self.client.session.coord.borrow().is_refreshing()
     }
 
-    /// `{refreshes, retried, queued}`: counts since construction; `queued` is the number waiting now.
+    /// `{refreshes, retried, queued}`: counts since construction; `queued` is the number of requests
+    /// waiting for the running refresh now (of every instance sharing this session).
     pub fn stats(&self) -> AuthFetchStats {
         let s = self.client.stats.get();
         let out = Object::new();
         js::set(&out, "refreshes", &s.refreshes.into());
         js::set(&out, "retried", &s.retried.into());
-        js::set(&out, "queued", &s.queued.into());
+        js::set(&out, "queued", &(self.client.session.coord.borrow().queued() as u32).into());
         out.unchecked_into()
     }
 

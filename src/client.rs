@@ -44,15 +44,13 @@ pub struct Hooks {
     pub navigate: JsValue,
 }
 
-/// Counts since construction, as `stats()` reports them.
+/// Counts since construction, as `stats()` reports them (its `queued` comes from the coordinator).
 #[derive(Clone, Copy, Default)]
 pub struct Stats {
     /// Refresh calls this instance made to the endpoint.
     pub refreshes: u32,
     /// Requests replayed after a refresh.
     pub retried: u32,
-    /// Requests waiting for a refresh now.
-    pub queued: u32,
 }
 
 /// One `AuthFetch`: its options and hooks, over a possibly shared [`Session`].
@@ -222,9 +220,7 @@ impl Client {
         let Some(id) = id else {
             return Ok(Ok(()));
         };
-        self.count(|s| s.queued += 1);
         let woken = JsFuture::from(js::abortable(&deferred.promise(), signal)).await;
-        self.count(|s| s.queued -= 1);
         if let Err(reason) = woken {
             self.session.coord.borrow_mut().remove(id);
             return Err(Error::Js(reason));
