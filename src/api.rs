@@ -12,7 +12,7 @@ use wasm_bindgen_futures::future_to_promise;
 use crate::client::{Client, Hooks, Stats};
 use crate::errors::{AuthError, Code, Error};
 use crate::js;
-use crate::options::{Options, StorageKind, Value};
+use crate::options::{Options, Value};
 use crate::policy::{is_b64token, safe_return_path};
 use crate::session::{wake, Session};
 use crate::storage::Pair;
@@ -106,13 +106,17 @@ impl AuthFetch {
             Err(_) => js::get(&global, "fetch").dyn_into::<Function>().map_err(|_| invalid("there is no global fetch; pass one as the fetch option"))?,
         };
         let location = js::get(&global, "location");
-        let page_origin = js::get(&location, "origin").as_string().unwrap_or_else(|| "null".into());
         let base = js::get(&location, "href").as_string();
-        let resolved = match &base {
-            Some(b) => web_sys::Url::new_with_base(&opts.refresh_url, b),
-            None => web_sys::Url::new(&opts.refresh_url),
-        };
-        let refresh_url = resolved.map(|u| u.href()).map_err(|_| invalid("refreshUrl is not a valid URL"))?;
+        let refresh_url = match &base {
+            Some(b) => web_sys::Url::new_with_base(&opts.refresh_url, b).map_err(|_| invalid("refreshUrl is not a valid URL")),
+            None => web_sys::Url::new(&opts.refresh_url).map_err(|_| {
+                invalid("refreshUrl must be an absolute URL such as \"https://api.example.com/auth/refresh\" here: there is no page (Node, SSR) to resolve a relative one against")
+            }),
+        }?;
+        // Without a page (Node), the refresh endpoint's origin plays the page's part: it is the
+        // API the tokens were issued for. Other origins still need `allowedOrigins`.
+        let page_origin = js::get(&location, "origin").as_string().unwrap_or_else(|| refresh_url.origin());
+        let refresh_url = refresh_url.href();
         let lock_name = ["seamless-fetch:", &opts.access_key, ":", &refresh_url].concat();
         let session = Session::shared(opts.storage, &opts.access_key, &opts.refresh_key);
         session.users.set(session.users.get() + 1);
@@ -126,11 +130,12 @@ impl AuthFetch {
             opts,
         });
         let _ = client.session.tokens();
-        let watcher = (client.opts.cross_tab && client.opts.storage == StorageKind::Local).then(|| {
+        let watcher = client.opts.cross_tab.then(|| {
             let c = Rc::downgrade(&client);
             Watcher::new(&client.opts.access_key, move || {
+                // A logout in another tab is a logout here: exactly as if `clearTokens()` ran.
                 if let Some(c) = c.upgrade() {
-                    if matches!(c.session.store.read(), Ok(None)) && c.session.end() {
+                    if matches!(c.session.store.read(), Ok(None)) && c.session.clear() {
                         c.logout_effects("LOGOUT");
                     }
                 }
@@ -176,12 +181,7 @@ impl AuthFetch {
     /// Removes both tokens. A refresh still in flight cannot bring them back.
     #[wasm_bindgen(js_name = clearTokens)]
     pub fn clear_tokens(&self) {
-        let session = &self.client.session;
-        let cleared = AuthError::new(Code::NoRefreshToken, &["the tokens were cleared while the request waited"]);
-        let released = session.coord.borrow_mut().reset(Err(cleared));
-        session.store.clear();
-        session.end();
-        wake(released);
+        self.client.session.clear();
     }
 
     /// Clears the tokens, fires `onLogout` and goes to `loginUrl`.
@@ -276,6 +276,6 @@ fn to_value(v: &JsValue) -> Value {
                 .collect(),
         )
     } else {
-        Value::Func // symbols, bigints: not valid anywhere, and reported by the key's own check
+        Value::Other // symbols, bigints
     }
 }

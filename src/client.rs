@@ -88,7 +88,6 @@ impl Client {
     pub async fn fetch(self: Rc<Self>, request: Request) -> Result<Response, Error> {
         let url = request.url();
         let origin = origin_of(&url).unwrap_or("null");
-        let same_origin = origin == self.page_origin;
         let managed = origin_allowed(origin, &self.page_origin, &self.opts.allowed_origins)
             && strip_query(&url) != strip_query(&self.refresh_url)
             && !request.headers().has(&self.opts.auth_header).unwrap_or(true);
@@ -116,9 +115,9 @@ impl Client {
                 None => {}
             }
             let response = transport::send(&self.hooks.fetch, &attempt).await?;
-            if same_origin {
-                self.note_clock(&response);
-            }
+            // The origins that judge the token tell the server's clock (a cross-origin `Date`
+            // is readable only where the server exposes it, and in Node, which has no page).
+            self.note_clock(&response);
             if retried || !transport::is_expired(&self.opts, &response).await || !self.recover(sent, &signal).await? {
                 return Ok(response);
             }
@@ -129,27 +128,28 @@ impl Client {
 
     /// Waits out a running refresh, refreshes ahead of expiry if due, and picks the token.
     async fn prepare(self: &Rc<Self>, signal: &JsValue) -> Result<Sent, Error> {
-        let mut ahead_tried = false;
+        let mut waited = false;
         loop {
-            if self.session.coord.borrow().is_refreshing() {
-                self.wait(signal).await?.map_err(Error::Auth)?;
-                continue;
-            }
             let seen = self.session.coord.borrow().completed();
             let Some(stored) = self.session.tokens()? else {
                 return Ok(Sent { token: None, seen });
             };
-            let access = stored.access;
-            if !ahead_tried && self.due_for_refresh(&access) {
-                ahead_tried = true;
-                match self.refresh_from(&access, signal).await? {
-                    // A transient failure ahead of expiry is no reason to hold the request: the
-                    // token may still be good. A refused refresh token is.
-                    Err(e) if e.ends_session() => return Err(e.into()),
-                    _ => continue,
-                }
+            let refreshing = self.session.coord.borrow().is_refreshing();
+            let outcome = if refreshing {
+                self.wait(signal).await?
+            } else if !waited && self.due_for_refresh(&stored.access) {
+                self.refresh_from(&stored.access, signal).await?
+            } else {
+                return Ok(Sent { token: Some(stored.access), seen });
+            };
+            waited = true;
+            match outcome {
+                // One rule for the request that started a refresh and those that queued behind
+                // it: after a transient failure, a token that has not expired yet is still good,
+                // so send it. A refused refresh token, or an expired access token, is not.
+                Err(e) if e.ends_session() || !self.still_valid(&stored.access) => return Err(e.into()),
+                _ => continue,
             }
-            return Ok(Sent { token: Some(access), seen });
         }
     }
 
@@ -191,6 +191,12 @@ impl Client {
                 .session
                 .lifetime(access)
                 .is_some_and(|life| should_refresh_ahead(self.session.server_now(), &life, self.opts.refresh_ahead_ms))
+    }
+
+    /// Whether `access` is known, on the server's clock, not to have expired yet.
+    fn still_valid(&self, access: &str) -> bool {
+        self.session.clock_offset.get().is_some()
+            && self.session.lifetime(access).is_some_and(|life| self.session.server_now() < life.expires_ms)
     }
 
     fn note_clock(&self, response: &Response) {
@@ -257,7 +263,7 @@ impl Client {
     /// Under the cross-tab lock: adopt tokens another tab already refreshed, or spend the refresh
     /// token and store the answer before the lock (and then the queue) is released.
     async fn refresh_once(&self, epoch: u64, sent_access: &str) -> Outcome {
-        let lock = if self.opts.cross_tab { Some(Lock::acquire(&self.lock_name, self.opts.lock_timeout_ms()).await) } else { None };
+        let lock = if self.opts.cross_tab { Some(Lock::acquire(&self.lock_name, self.lock_budget_ms()).await) } else { None };
         let contended = lock.as_ref().is_some_and(|l| l.contended);
         let mut stored = self.session.tokens()?;
         if self.opts.cross_tab {
@@ -274,22 +280,35 @@ impl Client {
                 stored = self.session.tokens()?;
             }
         }
-        let Some(stored) = stored else {
-            return Err(AuthError::new(Code::NoRefreshToken, &["no refresh token is stored (logged out, possibly in another tab)"]));
+        let Some(spent) = stored else {
+            return Err(logged_out_elsewhere());
         };
-        if stored.access != sent_access {
+        if spent.access != sent_access {
             return Ok(()); // another tab (or setTokens) already replaced the token
         }
-        let fresh = transport::call_refresh(&self.opts, &self.hooks.fetch, &self.refresh_url, &stored.refresh, &stored.access).await?;
+        let fresh = transport::call_refresh(&self.opts, &self.hooks.fetch, &self.refresh_url, &spent.refresh, &spent.access).await?;
         self.count(|s| s.refreshes += 1);
         if self.session.coord.borrow().epoch() != epoch {
             return Ok(()); // logged out or new tokens set meanwhile: do not bring this answer back
         }
-        let pair = Pair { refresh: fresh.refresh.unwrap_or(stored.refresh), access: fresh.access };
+        // Storage is shared with other tabs (and the app) that this tab may not hear from: write
+        // only over the pair that was spent, so that a logout or a new login elsewhere stands.
+        match self.session.tokens()? {
+            Some(now) if now == spent => {}
+            Some(_) => return Ok(()),
+            None => return Err(logged_out_elsewhere()),
+        }
+        let pair = Pair { refresh: fresh.refresh.unwrap_or(spent.refresh), access: fresh.access };
         self.session.store.write(&pair);
         self.session.set_lifetime(&pair.access, fresh.expires_in);
         drop(lock);
         Ok(())
+    }
+
+    /// How long to wait for each tab that holds or waits for the refresh lock ahead of this one:
+    /// a holder may settle and then refresh. Past that the holder is taken for frozen or closed.
+    fn lock_budget_ms(&self) -> f64 {
+        CROSS_TAB_SETTLE_MS + self.opts.refresh_timeout_ms + 1_000.0
     }
 
     /// Clears the tokens; the first caller for this session also fires `onLogout` and redirects.
@@ -301,33 +320,44 @@ impl Client {
     }
 
     /// `onLogout({reason})`, then the redirect to `loginUrl` unless the page is already there.
+    /// Without a window (a worker) there is no page to compare or return to, but a `navigate`
+    /// hook still hears where the user should go.
     pub fn logout_effects(&self, reason: &str) {
         let info = Object::new();
         js::set(&info, "reason", &reason.into());
         js::call_hook(&self.hooks.on_logout, &info);
-        let (Some(login), Some(window)) = (&self.opts.login_url, web_sys::window()) else {
+        let Some(login) = &self.opts.login_url else {
             return;
         };
-        let location = window.location();
-        let (Ok(here), Ok(href)) = (location.pathname(), location.href()) else {
-            return;
-        };
-        if web_sys::Url::new_with_base(login, &href).is_ok_and(|u| u.pathname() == here) {
-            return;
-        }
-        let target = match &self.opts.login_return_param {
-            Some(param) => {
-                let current = [here, location.search().unwrap_or_default(), location.hash().unwrap_or_default()].concat();
-                with_return_param(login, param, safe_return_path(&current, "/"))
-            }
+        let location = web_sys::window().map(|w| w.location());
+        let target = match &location {
             None => login.clone(),
+            Some(location) => {
+                let (Ok(here), Ok(href)) = (location.pathname(), location.href()) else {
+                    return;
+                };
+                if web_sys::Url::new_with_base(login, &href).is_ok_and(|u| u.pathname() == here) {
+                    return;
+                }
+                match &self.opts.login_return_param {
+                    Some(param) => {
+                        let current = [here, location.search().unwrap_or_default(), location.hash().unwrap_or_default()].concat();
+                        with_return_param(login, param, safe_return_path(&current, "/"))
+                    }
+                    None => login.clone(),
+                }
+            }
         };
         if self.hooks.navigate.is_function() {
             js::call_hook(&self.hooks.navigate, &target.into());
-        } else {
+        } else if let Some(location) = location {
             let _ = location.assign(&target);
         }
     }
+}
+
+fn logged_out_elsewhere() -> AuthError {
+    AuthError::new(Code::NoRefreshToken, &["no refresh token is stored (logged out, possibly in another tab)"])
 }
 
 /// A URL without its query and fragment, to recognise the refresh endpoint.

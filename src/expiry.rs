@@ -1,7 +1,7 @@
 //! When is the access token about to expire, judged on the server's clock? Tokens carry their
 //! expiry in server time (a JWT `exp`, or `expiresIn` counted from the server's answer), and a
 //! user's clock can be hours off, so every comparison goes through an offset estimated from the
-//! `Date` header of same-origin responses. The server's 401 stays authoritative: this module only
+//! `Date` header of the responses to managed requests. The server's 401 stays authoritative: this module only
 //! lets a request wait for a refresh it would otherwise trigger one round trip later.
 
 use alloc::string::String;
@@ -10,21 +10,43 @@ use alloc::vec::Vec;
 /// Lifetime facts of one access token, in server-clock milliseconds since the epoch.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Lifetime {
-    /// When the token was issued (JWT `iat`) or, failing that, first seen.
+    /// When its life began as far as this page can tell: when it arrived, for a token that
+    /// replaced another here (a refresh, another tab's write, `setTokens`); else JWT `iat` or,
+    /// failing that, when it was first seen.
     pub issued_ms: f64,
     /// When the server stops accepting it.
     pub expires_ms: f64,
 }
 
+/// How far the server-clock estimate can be off: a `Date` header is truncated to the second and
+/// [`clock_offset`] takes the middle of that second. Refresh-ahead errs late by this much: the
+/// server's 401 stays authoritative, so erring late costs one round trip at most, while erring
+/// early spends a refresh token that was not needed.
+pub const CLOCK_ERROR_MS: f64 = 500.0;
+
+impl Lifetime {
+    /// The lifetime of a token seen at server time `now_ms` with claims `iat` and `exp` (ms).
+    /// A token that replaced another one here has just been issued, whatever its `iat` says:
+    /// whole-second claims can make a 3 s token issued late in its second look 0.9 s older.
+    pub fn observed(iat_ms: Option<f64>, expires_ms: f64, now_ms: f64, replaced: bool) -> Lifetime {
+        let issued_ms = match iat_ms.filter(|i| *i <= expires_ms) {
+            Some(iat) if !replaced => iat,
+            Some(iat) => iat.max(now_ms.min(expires_ms)),
+            None => now_ms.min(expires_ms),
+        };
+        Lifetime { issued_ms, expires_ms }
+    }
+}
+
 /// Whether a request sent at server time `now_ms` should wait for a refresh first. The window is
 /// `ahead_ms`, capped at half the token's lifetime so that a token living 3 s is not refreshed
-/// before every request.
+/// before every request, and `now_ms` is taken [`CLOCK_ERROR_MS`] early.
 pub fn should_refresh_ahead(now_ms: f64, life: &Lifetime, ahead_ms: f64) -> bool {
     if ahead_ms <= 0.0 {
         return false;
     }
     let window = ahead_ms.min((life.expires_ms - life.issued_ms).max(0.0) / 2.0);
-    now_ms >= life.expires_ms - window
+    now_ms - CLOCK_ERROR_MS >= life.expires_ms - window
 }
 
 /// A JWT `exp`/`iat` claim in seconds, as milliseconds, when it is a sane date (after 2001, before
@@ -110,16 +132,58 @@ pub fn clock_offset(date_header: &str, local_ms: f64) -> Option<f64> {
 mod tests {
     use super::*;
 
+    const E: f64 = CLOCK_ERROR_MS;
+
     #[test]
     fn window_is_capped_at_half_the_lifetime() {
         let long = Lifetime { issued_ms: 0.0, expires_ms: 3_600_000.0 };
         assert!(!should_refresh_ahead(3_500_000.0, &long, 30_000.0));
-        assert!(should_refresh_ahead(3_570_001.0, &long, 30_000.0));
-        assert!(!should_refresh_ahead(3_570_001.0, &long, 0.0), "0 turns it off");
+        assert!(should_refresh_ahead(3_570_000.0 + E, &long, 30_000.0));
+        assert!(!should_refresh_ahead(3_570_000.0 + E, &long, 0.0), "0 turns it off");
         let short = Lifetime { issued_ms: 0.0, expires_ms: 3_000.0 };
         assert!(!should_refresh_ahead(1_000.0, &short, 30_000.0), "a 3 s token is not refreshed at once");
-        assert!(should_refresh_ahead(1_500.0, &short, 30_000.0));
+        assert!(should_refresh_ahead(1_500.0 + E, &short, 30_000.0));
         assert!(should_refresh_ahead(10_000.0, &short, 30_000.0), "expired counts");
+    }
+
+    #[test]
+    fn the_clock_error_errs_late() {
+        let life = Lifetime { issued_ms: 0.0, expires_ms: 60_000.0 };
+        assert!(!should_refresh_ahead(30_000.0 + E - 1.0, &life, 30_000.0), "within the estimate's error of the window: not yet");
+        assert!(should_refresh_ahead(30_000.0 + E, &life, 30_000.0));
+    }
+
+    /// The DRF + SimpleJWT case: a 3 s token issued at 10.9 s carries `iat = 10, exp = 13`.
+    #[test]
+    fn whole_second_claims_of_a_token_received_late_in_its_second() {
+        let (iat, exp) = (10_000.0, 13_000.0);
+        for estimate_error in [-E, 0.0, E] {
+            let received = 10_950.0 + estimate_error; // as this page's server-clock estimate has it
+            let life = Lifetime::observed(Some(iat), exp, received, true);
+            assert_eq!(life.issued_ms, received, "life counts from its arrival");
+            // The replays leave right after the refresh answer, and a while later.
+            for sent in [received, received + 300.0, received + 500.0] {
+                assert!(!should_refresh_ahead(sent, &life, 30_000.0), "error {estimate_error}, sent {sent}: too early");
+            }
+            // Never before half of the 2.05 s it has really left, as seen here.
+            let half = 10_950.0 + (exp - 10_950.0) / 2.0;
+            assert!(!should_refresh_ahead(half + estimate_error, &life, 30_000.0), "error {estimate_error}: half its life");
+            assert!(should_refresh_ahead(exp + estimate_error, &life, 30_000.0), "error {estimate_error}: at expiry");
+        }
+        // Judged by its claims (the old rule), the same replays would refresh a second time.
+        let by_claims = Lifetime { issued_ms: iat, expires_ms: exp };
+        assert!(should_refresh_ahead(10_950.0 + E + 1_100.0, &by_claims, 30_000.0));
+        assert!(!should_refresh_ahead(10_950.0 + E + 1_100.0, &Lifetime::observed(Some(iat), exp, 10_950.0 + E, true), 30_000.0));
+    }
+
+    #[test]
+    fn a_token_found_at_start_keeps_its_claimed_age() {
+        let life = Lifetime::observed(Some(0.0), 60_000.0, 50_000.0, false);
+        assert_eq!(life.issued_ms, 0.0, "10 s left of 60: due, as before");
+        assert!(should_refresh_ahead(50_000.0, &life, 30_000.0));
+        assert_eq!(Lifetime::observed(None, 60_000.0, 50_000.0, false).issued_ms, 50_000.0, "no iat: first seen");
+        assert_eq!(Lifetime::observed(Some(70_000.0), 60_000.0, 50_000.0, false).issued_ms, 50_000.0, "iat after exp is ignored");
+        assert_eq!(Lifetime::observed(Some(0.0), 60_000.0, 90_000.0, true).issued_ms, 60_000.0, "never issued after it expired");
     }
 
     #[test]

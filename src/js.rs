@@ -26,9 +26,10 @@ extern "C" {
     /// `[status, text]` of `fetch(request)` within `ms`.
     #[wasm_bindgen(js_name = fetchText)]
     pub fn fetch_text(fetch: &Function, request: &Request, ms: f64) -> Promise;
-    /// The body text of a clone of `response`, or null.
+    /// The body text of a clone of `response`, or null when it is longer than `limit` bytes
+    /// (declared or read) or cannot be read.
     #[wasm_bindgen(js_name = peekText)]
-    pub fn peek_text(response: &Response) -> Promise;
+    pub fn peek_text(response: &Response, limit: f64) -> Promise;
     /// The exclusive Web Lock `name` as `{release, contended}`, or null.
     #[wasm_bindgen(js_name = acquireLock)]
     pub fn acquire_lock(name: &str, ms: f64) -> Promise;

@@ -29,6 +29,8 @@ pub enum Value {
     Map(Vec<(String, Value)>),
     /// A function (kept by the boundary, not here).
     Func,
+    /// Anything else (a `Symbol`, a `BigInt`): valid for no option.
+    Other,
 }
 
 /// Which Web Storage holds the tokens.
@@ -84,7 +86,7 @@ pub struct Options {
     pub refresh_timeout_ms: f64,
     /// Other origins that receive the access token, normalised.
     pub allowed_origins: Vec<String>,
-    /// Coordinate refreshes across tabs.
+    /// Coordinate refreshes across tabs: only where tabs share the tokens (`localStorage`).
     pub cross_tab: bool,
     /// Refresh this long before expiry (0 = off).
     pub refresh_ahead_ms: f64,
@@ -306,15 +308,11 @@ impl Options {
             token_paths,
             refresh_timeout_ms: r.millis("refreshTimeoutMs", 10_000.0, false)?,
             allowed_origins,
-            cross_tab,
+            // Tabs that cannot see each other's tokens have nothing to coordinate: with session or
+            // memory storage, the lock would only make unrelated tabs queue and settle.
+            cross_tab: cross_tab && storage == StorageKind::Local,
             refresh_ahead_ms: r.millis("refreshAheadMs", 30_000.0, true)?,
         })
-    }
-
-    /// How long to wait for another tab's refresh lock before going on alone: a frozen or
-    /// closed tab must not hang this one. A live holder's refresh ends within `refreshTimeoutMs`.
-    pub fn lock_timeout_ms(&self) -> f64 {
-        self.refresh_timeout_ms + 1_000.0
     }
 
     /// The `Authorization` header value for `token`.
@@ -400,6 +398,10 @@ mod tests {
             ("refreshTimeoutMs", Value::Num(-1.0), "refreshTimeoutMs must be"),
             ("refreshTimeoutMs", Value::Num(f64::NAN), "refreshTimeoutMs must be"),
             ("fetch", s("fetch"), "fetch must be a function"),
+            ("fetch", Value::Other, "fetch must be a function"),
+            ("onLogout", Value::Other, "onLogout must be a function"),
+            ("loginUrl", Value::Other, "loginUrl must be"),
+            ("refreshTimeoutMs", Value::Other, "refreshTimeoutMs must be"),
             ("crossTab", s("yes"), "crossTab must be a boolean"),
             ("authHeader", s("Bad Header"), "authHeader must be"),
             ("allowedOrigins", Value::List(vec![s("https://a.com/path")]), "allowedOrigins entry \"https://a.com/path\""),
@@ -410,6 +412,16 @@ mod tests {
             let e = parse(vec![(key, v)]).unwrap_err();
             assert!(e.message.contains(text), "{key}: {}", e.message);
         }
+    }
+
+    #[test]
+    fn cross_tab_only_where_tabs_share_the_tokens() {
+        assert!(parse(vec![]).unwrap().cross_tab);
+        for kind in ["session", "memory"] {
+            assert!(!parse(vec![("storage", s(kind))]).unwrap().cross_tab, "{kind}");
+            assert!(!parse(vec![("storage", s(kind)), ("crossTab", Value::Bool(true))]).unwrap().cross_tab, "{kind}");
+        }
+        assert!(!parse(vec![("crossTab", Value::Bool(false))]).unwrap().cross_tab);
     }
 
     #[test]

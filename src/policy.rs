@@ -166,9 +166,31 @@ pub fn is_header_name(name: &str) -> bool {
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
+/// Whether a `Content-Type` names one JSON document (`application/json`, `application/*+json`),
+/// the only kind of answer worth peeking into for an "expired" code. Streams that merely carry
+/// JSON (`application/x-ndjson`, `text/event-stream`, `application/json-seq`) must reach the
+/// caller untouched, as they arrive.
+pub fn is_json_document(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim().as_bytes();
+    let Some(subtype) = essence.len().checked_sub(12).filter(|_| essence[..12].eq_ignore_ascii_case(b"application/")).map(|_| &essence[12..]) else {
+        return false;
+    };
+    subtype.eq_ignore_ascii_case(b"json") || (subtype.len() > 5 && subtype[subtype.len() - 5..].eq_ignore_ascii_case(b"+json"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_json_documents_are_peeked_into() {
+        for yes in ["application/json", "Application/JSON; charset=utf-8", " application/problem+json", "application/vnd.api+json;v=1"] {
+            assert!(is_json_document(yes), "{yes}");
+        }
+        for no in ["application/x-ndjson", "text/event-stream", "application/json-seq", "text/json", "application/+json", "application/jsonx", "", "application/", "json", "\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}"] {
+            assert!(!is_json_document(no), "{no}");
+        }
+    }
 
     #[test]
     fn b64token_accepts_jwts_and_padding() {

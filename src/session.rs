@@ -10,7 +10,7 @@ use core::cell::{Cell, RefCell};
 use js_sys::Function;
 
 use crate::coordinator::Coordinator;
-use crate::errors::AuthError;
+use crate::errors::{AuthError, Code};
 use crate::expiry::{claim_ms, jwt_payload, Lifetime};
 use crate::options::StorageKind;
 use crate::storage::{Pair, TokenStore};
@@ -32,7 +32,7 @@ pub struct Session {
     pub store: TokenStore,
     /// Refresh flag, queue and history.
     pub coord: RefCell<Coordinator<Waiter>>,
-    /// Server clock minus local clock, in ms; `None` until a same-origin `Date` header is seen.
+    /// Server clock minus local clock, in ms; `None` until a managed response's `Date` header is seen.
     pub clock_offset: Cell<Option<f64>>,
     lifetime: RefCell<Option<(String, Option<Lifetime>)>>,
     known: Cell<bool>,
@@ -104,36 +104,50 @@ impl Session {
         self.known.replace(false)
     }
 
+    /// The tokens are gone, by `clearTokens()` here or a logout in another tab: removes them,
+    /// makes a running refresh stale (its answer must not log the user back in) and fails its
+    /// waiters with "cleared". Returns [`Session::end`]'s answer.
+    pub fn clear(&self) -> bool {
+        let cleared = AuthError::new(Code::NoRefreshToken, &["the tokens were cleared while the request waited"]);
+        let released = self.coord.borrow_mut().reset(Err(cleared));
+        self.store.clear();
+        let first = self.end();
+        wake(released);
+        first
+    }
+
     /// Server time now, by the latest estimate (local time until there is one).
     pub fn server_now(&self) -> f64 {
         js_sys::Date::now() + self.clock_offset.get().unwrap_or(0.0)
     }
 
-    /// Records the lifetime the refresh answer gave (`expiresIn`), which beats any JWT claim.
+    /// Records the lifetime of a token this page just received by a refresh: the answer's
+    /// `expiresIn`, which beats any JWT claim, or else the JWT's, counted from now.
     pub fn set_lifetime(&self, access: &str, expires_in_s: Option<f64>) {
         let now = self.server_now();
-        *self.lifetime.borrow_mut() =
-            expires_in_s.map(|s| (access.into(), Some(Lifetime { issued_ms: now, expires_ms: now + s * 1000.0 })));
+        let life = match expires_in_s {
+            Some(s) => Some(Lifetime { issued_ms: now, expires_ms: now + s * 1000.0 }),
+            None => jwt_lifetime(access, now, true),
+        };
+        *self.lifetime.borrow_mut() = Some((access.into(), life));
     }
 
-    /// What is known of `access`'s lifetime; computed once per token.
+    /// What is known of `access`'s lifetime; computed once per token. A token that replaced
+    /// another one seen here counts its life from now (see [`Lifetime::observed`]).
     pub fn lifetime(&self, access: &str) -> Option<Lifetime> {
-        if let Some((t, life)) = &*self.lifetime.borrow() {
-            if t == access {
-                return *life;
-            }
-        }
-        let life = jwt_lifetime(access, self.server_now());
+        let replaced = match &*self.lifetime.borrow() {
+            Some((t, life)) if t == access => return *life,
+            other => other.is_some(),
+        };
+        let life = jwt_lifetime(access, self.server_now(), replaced);
         *self.lifetime.borrow_mut() = Some((access.into(), life));
         life
     }
 }
 
-/// `exp` (and `iat`, else "first seen now") of a JWT; `None` for opaque or odd tokens.
-fn jwt_lifetime(token: &str, now: f64) -> Option<Lifetime> {
+/// `exp` and `iat` of a JWT; `None` for opaque or odd tokens.
+fn jwt_lifetime(token: &str, now: f64, replaced: bool) -> Option<Lifetime> {
     let payload = js_sys::JSON::parse(&jwt_payload(token)?).ok()?;
     let claim = |k| crate::js::get(&payload, k).as_f64().and_then(claim_ms);
-    let expires_ms = claim("exp")?;
-    let issued_ms = claim("iat").filter(|i| *i <= expires_ms).unwrap_or(now.min(expires_ms));
-    Some(Lifetime { issued_ms, expires_ms })
+    Some(Lifetime::observed(claim("iat"), claim("exp")?, now, replaced))
 }

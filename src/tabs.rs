@@ -16,8 +16,9 @@ pub struct Lock {
 }
 
 impl Lock {
-    /// Takes the lock `name`, waiting at most `ms`. Without Web Locks, or after the wait, returns
-    /// an empty lock and the caller goes on alone: in-tab single flight still holds.
+    /// Takes the lock `name`, waiting at most `ms` for each holder ahead. Without Web Locks
+    /// returns an empty, uncontended lock and the caller goes on alone (in-tab single flight still
+    /// holds); after the wait, an empty contended one.
     pub async fn acquire(name: &str, ms: f64) -> Lock {
         let got = JsFuture::from(js::acquire_lock(name, ms)).await.unwrap_or(JsValue::NULL);
         if got.is_null() {

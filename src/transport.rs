@@ -10,6 +10,7 @@ use web_sys::{Request, Response};
 use crate::errors::{AuthError, Code, Error};
 use crate::js;
 use crate::options::Options;
+use crate::policy::is_json_document;
 use crate::refresh::{self, Answer, Field};
 
 /// Calls `fetch(request)` and waits for the response head.
@@ -21,25 +22,27 @@ pub async fn send(fetch: &Function, request: &Request) -> Result<Response, Error
     })
 }
 
-/// Whether a response says "access token expired": one of `expiredStatuses`, or a JSON body whose
-/// `expiredBodyField` is one of `expiredBodyCodes` (the classic `200 {"code":409}`). The body is
-/// read from a clone, so the caller still gets it whole.
+/// The most of an answer's body read to look for an "expired" code: such answers are a few bytes,
+/// and a large document must not be buffered (or held back from the caller) for it.
+const PEEK_LIMIT: f64 = 64.0 * 1024.0;
+
+/// Whether a response says "access token expired": one of `expiredStatuses`, or a small JSON
+/// document whose `expiredBodyField` is one of `expiredBodyCodes` (the classic
+/// `200 {"code":409}`). The body is read from a clone, so the caller still gets it whole; any
+/// other answer goes to the caller at once.
 pub async fn is_expired(opts: &Options, response: &Response) -> bool {
     if opts.is_expired_status(response.status()) {
         return true;
     }
-    if opts.expired_body_codes.is_empty() || !is_json(response) {
+    let content_type = response.headers().get("content-type").ok().flatten().unwrap_or_default();
+    if opts.expired_body_codes.is_empty() || !is_json_document(&content_type) {
         return false;
     }
-    let text = JsFuture::from(js::peek_text(response)).await.unwrap_or(JsValue::NULL);
+    let text = JsFuture::from(js::peek_text(response, PEEK_LIMIT)).await.unwrap_or(JsValue::NULL);
     let Some(field) = text.as_string().and_then(|t| js_sys::JSON::parse(&t).ok()).map(|body| field_at(&body, &opts.expired_body_field)) else {
         return false;
     };
     opts.expired_body_codes.iter().any(|c| c.matches(&field))
-}
-
-fn is_json(response: &Response) -> bool {
-    response.headers().get("content-type").ok().flatten().is_some_and(|ct| ct.as_bytes().windows(4).any(|w| w.eq_ignore_ascii_case(b"json")))
 }
 
 /// The value at a dotted path of a parsed JSON body.

@@ -31,6 +31,7 @@ scenarios![
     refresh_joins_and_counts,
     no_refresh_token_means_no_refresh,
     expired_body_codes_trigger_the_refresh,
+    streams_and_large_answers_reach_the_caller_untouched,
     configurable_header_scheme_paths_and_fields,
     oauth2_refresh_format,
     storage_choices,

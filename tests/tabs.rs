@@ -16,6 +16,11 @@ scenarios![
     adopts_tokens_another_tab_refreshed_while_it_held_the_lock,
     waits_for_tokens_that_show_late_after_a_contended_lock,
     a_frozen_lock_holder_does_not_hang_the_tab,
+    a_wait_past_the_lock_budget_still_adopts_the_holders_tokens,
+    the_lock_wait_is_budgeted_per_holder,
+    a_logout_in_another_tab_stands_against_a_refresh_in_flight,
+    only_local_storage_coordinates_tabs,
+    a_transient_failure_ahead_of_expiry_lets_every_waiting_request_go,
     without_web_locks_it_still_refreshes_once,
     cross_tab_off_takes_no_lock,
     tokens_from_another_tab_are_used_by_the_next_request,
@@ -26,5 +31,6 @@ scenarios![
     expires_in_from_the_refresh_answer_counts,
     the_server_clock_decides_not_the_local_one,
     odd_jwts_mean_expiry_unknown,
+    three_second_jwts_with_whole_second_claims_refresh_once_per_expiry,
     refresh_ahead_zero_turns_it_off,
 ];

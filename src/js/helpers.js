@@ -47,9 +47,32 @@ export function fetchText(fetch, request, ms) {
   return Promise.race([run, deadline]).finally(() => clearTimeout(timer));
 }
 
-/** The text of a clone of `response`, or null when it cannot be read. */
-export function peekText(response) {
-  return response.clone().text().catch(() => null);
+/**
+ * The text of a clone of `response`, or null when it cannot be read or is longer than `limit`
+ * bytes: a declared length over the limit is not read at all, and an undeclared one is read only
+ * up to it (then the clone is cancelled; the caller's copy is untouched).
+ */
+export function peekText(response, limit) {
+  const declared = response.headers.get("content-length");
+  if (declared !== null && !(Number(declared) <= limit)) return Promise.resolve(null);
+  const body = response.clone().body;
+  if (!body) return Promise.resolve("");
+  const reader = body.getReader();
+  const chunks = [];
+  let size = 0;
+  const next = () => reader.read().then(({ done, value }) => {
+    if (done) {
+      const all = new Uint8Array(size);
+      let at = 0;
+      for (const c of chunks) { all.set(c, at); at += c.length; }
+      return new TextDecoder().decode(all);
+    }
+    size += value.length;
+    if (size > limit) { reader.cancel().catch(() => {}); return null; }
+    chunks.push(value);
+    return next();
+  });
+  return next().catch(() => null);
 }
 
 /** Resolves after `ms`. */
@@ -58,21 +81,28 @@ export function sleep(ms) {
 }
 
 /**
- * Takes the exclusive Web Lock `name`, giving up after `ms` (a frozen or closed holder must not
- * hang this tab). Resolves to `{ release, contended }`, or to null when there are no Web Locks
- * (insecure context, old browser) or the wait timed out: the caller then goes on without.
+ * Takes the exclusive Web Lock `name`. Resolves to `{ release, contended }`, or to null when there
+ * are no Web Locks (insecure context, old browser): the caller then goes on without. The wait is
+ * budgeted at `ms` for each tab that holds or waits for the lock ahead of this one; past that the
+ * holder is taken for frozen or closed, and this resolves to `{ release: null, contended: true }`,
+ * so the caller still looks for the tokens that holder may have written before it refreshes.
  */
 export function acquireLock(name, ms) {
   const locks = globalThis.navigator && globalThis.navigator.locks;
   if (!locks || typeof locks.request !== "function") return Promise.resolve(null);
   return new Promise((resolve) => {
-    const hold = (contended) => () => new Promise((release) => resolve({ release, contended }));
+    const hold = () => new Promise((release) => resolve({ release, contended: true }));
     locks.request(name, { ifAvailable: true }, (lock) => {
-      if (lock) return hold(false)();
-      const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(), ms);
-      locks.request(name, { signal: controller.signal }, () => { clearTimeout(timer); return hold(true)(); })
-        .catch(() => { clearTimeout(timer); resolve(null); });
+      if (lock) return new Promise((release) => resolve({ release, contended: false }));
+      const ahead = typeof locks.query === "function"
+        ? locks.query().then((s) => s.held.concat(s.pending).filter((l) => l.name === name).length, () => 1)
+        : Promise.resolve(1);
+      ahead.then((n) => {
+        const controller = new AbortController();
+        const timer = setTimeout(() => controller.abort(), ms * Math.max(1, n));
+        locks.request(name, { signal: controller.signal }, () => { clearTimeout(timer); return hold(); })
+          .catch(() => { clearTimeout(timer); resolve({ release: null, contended: true }); });
+      });
       return undefined;
     }).catch(() => resolve(null));
   });

@@ -251,6 +251,47 @@ export const scenarios = {
     eq(server.refreshCalls, 1);
     const plain = await api.fetch("/api/ok");
     eq((await plain.json()).ok, true, "bodies of fine answers are still readable");
+    server.expire();
+    const inner = server.fetch;
+    server.fetch = async (input, init) => {
+      const res = await inner(input, init);
+      return res.status === 200 && (await res.clone().json()).code === 409 ? json(200, await res.json(), { "content-type": "application/problem+json" }) : res;
+    };
+    eq((await api.fetch("/api/problem")).status, 200);
+    eq(server.refreshCalls, 2, "an application/*+json document is peeked into too");
+  },
+
+  async streams_and_large_answers_reach_the_caller_untouched(make) {
+    const { api, server } = setup(make, { expiredBodyCodes: [409] });
+    const inner = server.fetch;
+    const encoder = new TextEncoder();
+    server.fetch = async (input, init) => {
+      const path = new URL(new Request(input, init).url).pathname;
+      if (path === "/api/stream") {
+        // One line, then the stream stays open, as a live feed does.
+        const body = new ReadableStream({ start(c) { c.enqueue(encoder.encode('{"code":409}\n')); } });
+        return new Response(body, { headers: { "content-type": "application/x-ndjson" } });
+      }
+      if (path === "/api/big") {
+        const text = JSON.stringify({ code: 409, pad: "x".repeat(70 * 1024) });
+        return new Response(text, { headers: { "content-type": "application/json", "content-length": String(text.length) } });
+      }
+      if (path === "/api/big-undeclared") {
+        const text = JSON.stringify({ code: 409, pad: "x".repeat(70 * 1024) });
+        const body = new ReadableStream({ start(c) { for (let i = 0; i < text.length; i += 8192) c.enqueue(encoder.encode(text.slice(i, i + 8192))); c.close(); } });
+        return new Response(body, { headers: { "content-type": "application/json" } });
+      }
+      return inner(input, init);
+    };
+    const res = await Promise.race([api.fetch("/api/stream"), new Promise((r) => setTimeout(() => r("still held"), 2000))]);
+    assert(res instanceof Response, "the streaming answer reached the caller while the stream is open, got " + res);
+    const first = await res.body.getReader().read();
+    eq(new TextDecoder().decode(first.value), '{"code":409}\n', "the caller reads the stream from its start");
+    for (const path of ["/api/big", "/api/big-undeclared"]) {
+      const big = await api.fetch(path);
+      eq((await big.text()).length, 70 * 1024 + 21, path + ": the caller gets the whole body");
+    }
+    eq(server.refreshCalls, 0, "none of them was taken for an expired answer");
   },
 
   async configurable_header_scheme_paths_and_fields(make) {
@@ -318,11 +359,14 @@ export const scenarios = {
       [{ refreshUrl: "/r", fetch: "nope" }, "fetch must be a function"],
       [{ refreshUrl: "/r", storage: "cookies" }, "storage must be"],
       [{ refreshUrl: 5 }, "refreshUrl must be a string"],
+      [{ refreshUrl: "/r", fetch: Symbol("fetch") }, "fetch must be a function"],
+      [{ refreshUrl: "/r", onLogout: 1n }, "onLogout must be a function"],
+      [{ refreshUrl: "/r", refreshTimeoutMs: 10n }, "refreshTimeoutMs must be"],
     ];
     for (const [options, text] of cases) {
       let thrown = null;
       try { make(options); } catch (e) { thrown = e; }
-      assert(thrown, JSON.stringify(options) + " should throw");
+      assert(thrown, "options with keys " + Object.keys(options) + " should throw (expected: " + text + ")");
       eq(thrown.name, "AuthError");
       eq(thrown.code, "INVALID_OPTIONS");
       assert(thrown.message.includes(text), thrown.message + " should say " + text);

@@ -22,10 +22,13 @@ export async function rejectsWith(promise, code) {
 }
 
 /**
- * Fresh storage, a fake server and an AuthFetch on it. Tokens a1/r1 are stored unless
- * `tokens: false`. `navigate` is a no-op unless given: a real redirect would unload the test page.
+ * A fresh world: the scenario's earlier AuthFetch objects freed (so a leg of a looping scenario
+ * cannot pass by sharing a live session with the leg before), fresh storage, a fake server and an
+ * AuthFetch on it. Tokens a1/r1 are stored unless `tokens: false`. `navigate` is a no-op unless
+ * given: a real redirect would unload the test page.
  */
 export function setup(make, options = {}, { tokens = true, server = new FakeServer() } = {}) {
+  make.freeAll();
   localStorage.clear();
   sessionStorage.clear();
   if (tokens) {
@@ -44,8 +47,11 @@ export async function runScenario(scenarios, name, make, tools) {
   const onUnhandled = (e) => unhandled.push(e.reason);
   window.addEventListener("unhandledrejection", onUnhandled);
   const made = [];
+  const tracked = (options) => { const api = make(options); made.push(api); return api; };
+  // A scenario may have freed one already.
+  tracked.freeAll = () => { for (const api of made.splice(0)) if (api.__wbg_ptr) api.free(); };
   try {
-    await scenario((options) => { const api = make(options); made.push(api); return api; }, tools);
+    await scenario(tracked, tools);
     await new Promise((r) => setTimeout(r, 0));
     eq(unhandled.map(String), [], "unhandled promise rejections");
   } catch (e) {
@@ -54,7 +60,7 @@ export async function runScenario(scenarios, name, make, tools) {
     throw new Error(text(e) + (e && e.cause ? "\ncaused by: " + text(e.cause) : ""));
   } finally {
     window.removeEventListener("unhandledrejection", onUnhandled);
-    for (const api of made) if (api.__wbg_ptr) api.free(); // a scenario may have freed one already
+    tracked.freeAll();
     localStorage.clear();
     sessionStorage.clear();
   }

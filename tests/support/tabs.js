@@ -1,8 +1,8 @@
 // Scenarios of the many-tabs issue: the cross-tab Web Lock, storage events, shared instances, and
 // refresh ahead of expiry on the server's clock. "Another tab" is played by this page holding the
 // same Web Lock and writing storage, as a second tab would; the real two-tab run is in tests/e2e.
-import { FakeServer, json, until } from "./fake_server.js";
-import { eq, runScenario, setup } from "./harness.js";
+import { FakeServer, json, tick, until } from "./fake_server.js";
+import { assert, eq, rejectsWith, runScenario, setup } from "./harness.js";
 
 export const run = (name, make, tools) => runScenario(scenarios, name, make, tools);
 
@@ -17,6 +17,19 @@ const b64url = (o) => btoa(JSON.stringify(o)).replace(/=+$/, "").replace(/\+/g, 
 /** An unsigned JWT whose claims are given in seconds relative to `nowMs`. */
 const jwt = (claims) => b64url({ alg: "HS256", typ: "JWT" }) + "." + (typeof claims === "string" ? claims : b64url(claims)) + ".c2ln";
 const secs = (ms) => Math.floor(ms / 1000);
+
+/** What another tab's write looks like here: the write, then the `storage` event it causes. */
+function writeAsAnotherTab(pairs) {
+  for (const [key, value] of Object.entries(pairs)) {
+    const oldValue = localStorage.getItem(key);
+    if (value === null) localStorage.removeItem(key);
+    else localStorage.setItem(key, value);
+    window.dispatchEvent(new StorageEvent("storage", { key, oldValue, newValue: value, storageArea: localStorage }));
+  }
+}
+
+/** The cross-tab lock budget per holder for `refreshTimeoutMs` (settle 1 s + refresh + 1 s). */
+const budget = (refreshTimeoutMs) => 1000 + refreshTimeoutMs + 1000;
 
 /** setup() with the server accepting `token` as the stored access token. */
 function withAccess(make, token, options = {}, skewMs = 0) {
@@ -53,10 +66,13 @@ export const scenarios = {
     release(); // the other tab is done, but its write is not visible here yet
     await new Promise((r) => setTimeout(r, 300));
     server.valid.add("a2");
-    localStorage.setItem("token", "a2");
-    localStorage.setItem("refreshToken", "r2");
+    const written = performance.now();
+    writeAsAnotherTab({ refreshToken: "r2", token: "a2" });
     eq((await pending).status, 200);
+    const waited = performance.now() - written;
     eq(server.refreshCalls, 0, "did not spend r1 a second time");
+    // The storage event ends the wait; without it the tab would sit out the rest of its 1 s.
+    assert(waited < 400, "woken by the storage event, not by the 1 s timeout: " + waited.toFixed(0) + " ms");
   },
 
   async a_frozen_lock_holder_does_not_hang_the_tab(make) {
@@ -69,6 +85,107 @@ export const scenarios = {
     } finally {
       release();
     }
+  },
+
+  async a_wait_past_the_lock_budget_still_adopts_the_holders_tokens(make) {
+    const { api, server } = setup(make, { refreshTimeoutMs: 100 });
+    server.expire();
+    const release = await holdLock(); // a holder that never lets go
+    try {
+      const pending = api.fetch("/api/x");
+      await tick(budget(100) + 400); // past the budget, within the 1 s settle that follows it
+      server.valid.add("a2");
+      writeAsAnotherTab({ refreshToken: "r2", token: "a2" });
+      eq((await pending).status, 200);
+      eq(server.refreshCalls, 0, "a timed-out wait is contended: the holder's tokens are adopted");
+    } finally {
+      release();
+    }
+  },
+
+  async the_lock_wait_is_budgeted_per_holder(make) {
+    const { api, server } = setup(make, { refreshTimeoutMs: 100 });
+    server.expire();
+    const releaseFirst = await holdLock();
+    // A second tab queues for the lock behind the first; when its turn comes it refreshes.
+    const second = navigator.locks.request(lockName(), async () => {
+      await tick(100);
+      server.valid.add("a2");
+      localStorage.setItem("refreshToken", "r2");
+      localStorage.setItem("token", "a2");
+    });
+    const pending = api.fetch("/api/x");
+    // Two holders ahead: past one budget and the settle after it, within two budgets.
+    await tick(budget(100) + 1400);
+    eq(server.refreshCalls, 0, "still waiting for the lock");
+    releaseFirst();
+    await second;
+    eq((await pending).status, 200);
+    eq(server.refreshCalls, 0, "waited for both holders and adopted the second one's tokens");
+  },
+
+  async a_logout_in_another_tab_stands_against_a_refresh_in_flight(make) {
+    for (const crossTab of [true, false]) {
+      const logouts = [];
+      const { api, server } = setup(make, { crossTab, onLogout: (i) => logouts.push(i.reason) });
+      server.expire();
+      const release = server.holdRefresh();
+      const pending = api.fetch("/api/x");
+      await until(() => server.refreshCalls === 1, "the refresh call reached the server");
+      // Another tab logs out while this tab's refresh call is on the wire. With crossTab off
+      // this tab hears no event, and finds out only by reading storage.
+      if (crossTab) writeAsAnotherTab({ token: null, refreshToken: null, "token:pair": null });
+      else localStorage.clear();
+      release();
+      await rejectsWith(pending, "NO_REFRESH_TOKEN");
+      await until(() => server.generation === 2, "the refresh answer arrived");
+      await tick(20);
+      eq([localStorage.getItem("token"), localStorage.getItem("refreshToken")], [null, null], "crossTab " + crossTab + ": still logged out");
+      eq(logouts.length, 1, "crossTab " + crossTab + ": one onLogout");
+    }
+    // A new login in another tab while the refresh is on the wire wins as well.
+    const { api, server } = setup(make);
+    server.expire();
+    const release = server.holdRefresh();
+    const pending = api.fetch("/api/x");
+    await until(() => server.refreshCalls === 1, "the refresh call reached the server");
+    server.valid.add("b1");
+    writeAsAnotherTab({ token: "b1", refreshToken: "s1", "token:pair": null });
+    release();
+    eq((await pending).status, 200);
+    eq(server.callsTo("/api/x").map((c) => c.auth), ["Bearer a1", "Bearer b1"], "replayed with the other tab's login");
+    eq([localStorage.getItem("token"), localStorage.getItem("refreshToken")], ["b1", "s1"], "the refresh answer did not overwrite it");
+  },
+
+  async only_local_storage_coordinates_tabs(make) {
+    for (const storage of ["session", "memory"]) {
+      const { api, server } = setup(make, { storage }, { tokens: false });
+      api.setTokens({ accessToken: "a1", refreshToken: "r1" });
+      server.expire();
+      const release = server.holdRefresh();
+      const pending = api.fetch("/api/x");
+      await until(() => server.refreshCalls === 1, "the refresh call reached the server");
+      const { held, pending: queued } = await navigator.locks.query();
+      eq(held.concat(queued).filter((l) => l.name === lockName()).length, 0, storage + ": no cross-tab lock");
+      release();
+      eq((await pending).status, 200, storage);
+    }
+  },
+
+  async a_transient_failure_ahead_of_expiry_lets_every_waiting_request_go(make) {
+    const now = Date.now();
+    const token = jwt({ iat: secs(now) - 50, exp: secs(now) + 10 });
+    const { api, server } = withAccess(make, token);
+    eq((await api.fetch("/api/clock")).status, 200, "learns the server clock");
+    server.refreshAnswer = () => json(503, {});
+    const release = server.holdRefresh();
+    const all = [1, 2, 3, 4, 5].map((i) => api.fetch("/api/" + i));
+    await until(() => server.refreshCalls === 1, "the refresh ahead started");
+    release();
+    const results = await Promise.allSettled(all);
+    eq(results.map((r) => r.status === "fulfilled" ? r.value.status : r.reason.code), [200, 200, 200, 200, 200], "all sent with the still-valid token");
+    eq(server.refreshCalls, 1);
+    for (let i = 1; i <= 5; i++) eq(server.callsTo("/api/" + i).map((c) => c.auth), ["Bearer " + token], "/api/" + i);
   },
 
   async without_web_locks_it_still_refreshes_once(make) {
@@ -119,8 +236,14 @@ export const scenarios = {
       window.dispatchEvent(new StorageEvent("storage", { key: "token", oldValue: "a1", newValue: null, storageArea: localStorage }));
       eq(logouts, crossTab ? ["LOGOUT"] : [], "onLogout, crossTab " + crossTab);
       eq(navigations, crossTab ? ["/login"] : [], "redirect, crossTab " + crossTab);
-      await api.fetch("/api/2");
-      eq(server.callsTo("/api/2")[0].auth, null, "the old token is no longer sent");
+      if (crossTab) {
+        eq((await api.fetch("/api/2")).status, 401, "the session had ended: the 401 is the app's");
+      } else {
+        // Nothing told this tab; the next refused request finds the tokens gone and ends it.
+        await rejectsWith(api.fetch("/api/2"), "NO_REFRESH_TOKEN");
+        eq(logouts, ["NO_REFRESH_TOKEN"], "onLogout once the loss is seen");
+      }
+      eq(server.callsTo("/api/2").map((c) => c.auth), [null], "the old token is no longer sent");
     }
   },
 
@@ -158,7 +281,8 @@ export const scenarios = {
     await api.refresh();
     await api.fetch("/api/soon");
     eq(server.refreshCalls, 1, "fresh for 2 s: not yet");
-    await new Promise((r) => setTimeout(r, 1200));
+    // Half of expiresIn, plus the 0.5 s the server-clock estimate may be off (it errs late).
+    await new Promise((r) => setTimeout(r, 1800));
     await api.fetch("/api/later");
     eq(server.refreshCalls, 2, "past half of expiresIn: refreshed first");
     eq(server.callsTo("/api/later").map((c) => c.auth), ["Bearer e2"]);
@@ -185,6 +309,44 @@ export const scenarios = {
       const { api, server } = withAccess(make, token);
       for (let i = 0; i < 3; i++) await api.fetch("/api/" + i);
       eq(server.refreshCalls, 0, token + ": no refresh ahead");
+    }
+  },
+
+  async three_second_jwts_with_whole_second_claims_refresh_once_per_expiry(make) {
+    // As DRF + SimpleJWT issue them: whole-second iat/exp, a 3 s life, a Date header on every
+    // answer, no refresh-token rotation; the server refuses a token once its exp has passed.
+    const server = new FakeServer();
+    const date = () => ({ date: new Date().toUTCString() });
+    const expOf = (auth) => {
+      try { return JSON.parse(atob(auth.slice(7).split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).exp * 1000; } catch { return 0; }
+    };
+    const issue = () => { const iat = secs(Date.now()); return jwt({ iat, exp: iat + 3, n: server.refreshCalls }); };
+    server.fetch = async (input, init) => {
+      const req = new Request(input, init);
+      if (new URL(req.url).pathname === "/auth/refresh") {
+        server.refreshCalls++;
+        return json(200, { token: issue() }, date());
+      }
+      const ok = expOf(req.headers.get("authorization") || "") > Date.now();
+      return ok ? json(200, { ok: true }, date()) : json(401, { error: "expired" }, date());
+    };
+    const { api } = setup(make, {}, { tokens: false, server });
+    api.setTokens({ accessToken: issue(), refreshToken: "r1" });
+    const burst = () => Promise.all([
+      ...Array.from({ length: 20 }, (_, i) => api.fetch("/api/get/" + i)),
+      ...Array.from({ length: 5 }, (_, i) => api.fetch("/api/post/" + i, { method: "POST", body: "b" + i })),
+    ]);
+    for (let round = 1; round <= 4; round++) {
+      const token = localStorage.getItem("token");
+      // After expiry, late in a second: the new token's claims then make it look ~0.9 s older.
+      while (Date.now() < expOf("Bearer " + token) + 50 || Date.now() % 1000 < 850) await tick(5);
+      const before = server.refreshCalls;
+      eq((await burst()).map((r) => r.status), Array(25).fill(200), "round " + round);
+      await tick(300);
+      eq((await burst()).map((r) => r.status), Array(25).fill(200), "round " + round + ", 300 ms later");
+      await tick(300);
+      eq((await burst()).map((r) => r.status), Array(25).fill(200), "round " + round + ", 600 ms later");
+      eq(server.refreshCalls - before, 1, "round " + round + ": one refresh for the expiry");
     }
   },
 
