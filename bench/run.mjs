@@ -29,7 +29,7 @@ await build({
   entryPoints: [...new Set([...TIMED, ...SIZED])].map((p) => resolve(here, "peers", p + ".js")),
   outdir: resolve(dist, "peers"),
   bundle: true, minify: true, format: "esm", target: "es2022", logLevel: "warning",
-  alias: { "seamless-fetch": resolve(root, "pkg/seamless_fetch.js") },
+  alias: { "seamless-fetch": resolve(root, "pkg/index.js") },
   logOverride: { "duplicate-object-key": "silent" }, // wasm-bindgen's glue repeats one import key
 });
 copyFileSync(resolve(root, "pkg/seamless_fetch_bg.wasm"), resolve(dist, "peers/seamless_fetch_bg.wasm"));
@@ -90,17 +90,23 @@ try {
     out.memory[p] = await inPage("memoryCycles", p, N);
     log("memory", p, JSON.stringify(out.memory[p]));
   }
-  for (const p of TIMED) {
-    const times = [];
-    for (let r = 0; r < 7; r++) {
+  // Start-up is noisy: 11 fresh pages per peer, interleaved so that a slow spell of the machine
+  // falls on every peer alike; medians of the total and of each part.
+  const samples = Object.fromEntries(TIMED.map((p) => [p, []]));
+  for (let r = 0; r < 11; r++) {
+    for (const p of TIMED) {
       const context = await browser.newContext();
       const page = await context.newPage();
       await page.goto(server.url + "bench/?init=" + p);
       await page.waitForFunction(() => window.initMs !== undefined);
-      times.push(await page.evaluate(() => window.initMs));
+      samples[p].push(await page.evaluate(() => ({ ms: window.initMs, parts: window.initParts })));
       await context.close();
     }
-    out.init[p] = median(times);
+  }
+  out.initParts = {};
+  for (const p of TIMED) {
+    out.init[p] = median(samples[p].map((x) => x.ms));
+    out.initParts[p] = Object.fromEntries(Object.keys(samples[p][0].parts).map((k) => [k, samples[p][0].parts[k] === null ? null : median(samples[p].map((x) => x.parts[k]))]));
   }
 } finally {
   await browser.close();
@@ -135,17 +141,25 @@ const targets = [
   [`1b: within 10% of raw fetch (${ratio("happyLoopback", "seamless")})`, out.happyLoopback.seamless.us <= 1.1 * out.happyLoopback.raw.us],
   [`2: exactly 1 refresh, 0 lost, last within 50 ms + 2 × ${out.plain1000Ms.toFixed(1)} ms = ${budget.toFixed(0)} ms (took ${s.ms.toFixed(0)} ms)`, s.refreshCalls === 1 && s.lost === 0 && s.ms <= budget],
   [`3: wasm memory flat after ${n} refresh cycles`, memFlat],
-  [`4: ${kb(sizes.seamless.gzip)} gzipped, at most 16 KB and below axios + axios-auth-refresh (${kb(sizes.axios.gzip)})`, sizes.seamless.gzip <= 16 * 1024 && sizes.seamless.gzip < sizes.axios.gzip],
+  [`4: ${kb(sizes.seamless.gzip)} gzipped, at most 20 KB and below axios + axios-auth-refresh (${kb(sizes.axios.gzip)})`, sizes.seamless.gzip <= 20 * 1024 && sizes.seamless.gzip < sizes.axios.gzip],
+  [`4, stretch: at most 16 KB`, sizes.seamless.gzip <= 16 * 1024],
+  [`5: import → ready no slower than axios + axios-auth-refresh (${out.init.seamless.toFixed(1)} against ${out.init.axios.toFixed(1)} ms)`, out.init.seamless <= out.init.axios],
+  [`5, stretch: within 1.5× of ky (${(out.init.seamless / out.init.ky).toFixed(2)}×)`, out.init.seamless <= 1.5 * out.init.ky],
 ];
+const part = (v) => (v === null ? "–" : v.toFixed(1) + " ms");
+const partsText = TIMED.map((p) => {
+  const x = out.initParts[p];
+  return `- ${NAMES[p]}: fetch JS ${part(x.fetchJs)}, fetch wasm ${part(x.fetchWasm)}, compile + instantiate + evaluate ${part(x.compileAndEvaluate)}, construct ${part(x.construct)}`;
+}).join("\n");
 out.targets = targets.map(([what, met]) => ({ what, met }));
 const targetText = targets.map(([what, met]) => `- ${met ? "met" : "**not met**"}: ${what}`).join("\n");
 
 writeFileSync(resolve(results, "results.json"), JSON.stringify(out, null, 2) + "\n");
 writeFileSync(resolve(results, "chart.svg"), chart(out));
-const section = `<!-- bench:start -->\nMeasured ${out.date} in headless ${out.browser} on a 2-core machine of the kind CI runs on, medians; ratios are to raw fetch in the same run.\n\n${md}\n\nTargets:\n${targetText}\n\n![benchmark chart](bench/results/chart.svg)\n<!-- bench:end -->`;
+const section = `<!-- bench:start -->\nMeasured ${out.date} in headless ${out.browser} on a 2-core machine of the kind CI runs on, medians; ratios are to raw fetch in the same run.\n\n${md}\n\nWhere start-up goes (medians of 11 fresh pages each, interleaved; \`performance.mark\` and Resource Timing):\n${partsText}\n\nTargets:\n${targetText}\n\n![benchmark chart](bench/results/chart.svg)\n<!-- bench:end -->`;
 const readme = readFileSync(resolve(root, "README.md"), "utf8");
 if (readme.includes("<!-- bench:start -->")) writeFileSync(resolve(root, "README.md"), readme.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, section));
-console.log(md + "\n\n" + targetText);
+console.log(md + "\n\n" + partsText + "\n\n" + targetText);
 console.log(`\nwrote bench/results/results.json, bench/results/chart.svg and the README table (${out.browser}, ${out.date})`);
 
 /**

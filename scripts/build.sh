@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the npm package into pkg/: wasm-pack's release build, wasm-opt -Oz, and pkg-template/
-# laid over it, then prints what the browser downloads.
+# Builds the npm package into pkg/: the release wasm (core and alloc rebuilt with panics that abort
+# at once, no location strings, no Debug formatting), wasm-bindgen's `--target web` glue, wasm-opt
+# -Oz, and pkg-template/ laid over it; then prints what the browser downloads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "${SKIP_SETUP:-0}" = 1 ] || bash scripts/setup.sh rust node
@@ -12,10 +13,16 @@ if [ "$cargo_version" != "$template_version" ]; then
   exit 1
 fi
 
-wasm-pack build --target web --release --mode no-install --no-pack --out-dir pkg -- --no-default-features >/dev/null 2>build.log || { cat build.log >&2; rm -f build.log; exit 1; }
-rm -f build.log pkg/.gitignore
-node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+# -Zbuild-std on the stable toolchain (RUSTC_BOOTSTRAP, as Firefox and Linux build): it changes only
+# how the shipped .wasm is compiled, never what a consumer needs. Its own target dir keeps the
+# test builds' cache apart.
+RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none" \
+  cargo build --quiet --release --target wasm32-unknown-unknown --no-default-features \
+  -Zbuild-std=core,alloc --target-dir target/shipped
+rm -rf pkg
+wasm-bindgen --target web --out-dir pkg target/shipped/wasm32-unknown-unknown/release/seamless_fetch.wasm
+node_modules/.bin/wasm-opt -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   pkg/seamless_fetch_bg.wasm -o pkg/seamless_fetch_bg.wasm
-cp pkg-template/package.json pkg-template/README.md pkg/
+cp pkg-template/package.json pkg-template/README.md pkg-template/index.js pkg-template/node.js LICENSE CHANGELOG.md SECURITY.md pkg/
 node scripts/size.mjs pkg

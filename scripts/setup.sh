@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the build, the demo and the tests need, skipping whatever is already there, so a
-# second run costs a few checks. Usage: scripts/setup.sh [rust] [browsers] [node] (default: all).
+# second run costs a few checks. Usage: scripts/setup.sh [rust] [browsers] [node] [size] (default:
+# rust, browsers and node; size, for scripts/size-report.sh, only when asked).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +21,8 @@ fi
 
 if want rust; then
   rustup target list --installed | grep -qx wasm32-unknown-unknown || { log "rustup target add wasm32-unknown-unknown"; rustup target add wasm32-unknown-unknown; }
+  # The shipped build rebuilds core and alloc (-Zbuild-std), which needs their sources.
+  rustup component list --installed | grep -q '^rust-src' || { log "rustup component add rust-src"; rustup component add rust-src; }
   command -v wasm-pack >/dev/null || { log "cargo install wasm-pack"; cargo install wasm-pack --locked; }
   # The test runner must match the wasm-bindgen version in Cargo.lock exactly.
   wb=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
@@ -28,6 +31,9 @@ if want rust; then
     log "cargo install wasm-bindgen-cli $wb"
     cargo install wasm-bindgen-cli --version "=$wb" --force
   fi
+fi
+if want size; then
+  command -v twiggy >/dev/null || { log "cargo install twiggy"; cargo install twiggy --locked; }
 fi
 if want browsers; then
   command -v geckodriver >/dev/null || { log "cargo install geckodriver"; cargo install geckodriver --locked; }

@@ -6,7 +6,8 @@ import { gzipSync, brotliCompressSync, constants } from "node:zlib";
 
 const dir = process.argv[2] || "pkg";
 const files = (d) => readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? files(join(d, f)) : [join(d, f)]));
-const shipped = files(dir).filter((f) => /\.(wasm|js)$/.test(f));
+// node.js is the Node entry: no browser downloads it.
+const shipped = files(dir).filter((f) => /\.(wasm|js)$/.test(f) && !f.endsWith("node.js"));
 const measure = (bufs) => {
   const buf = Buffer.concat(bufs);
   return {

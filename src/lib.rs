@@ -31,12 +31,14 @@ pub mod transport;
 
 pub use api::AuthFetch;
 
-/// The shipped build's runtime: std's allocator, without std's panic machinery. A panic here can
+/// The shipped build's runtime: a small allocator, without std's panic machinery. A panic here can
 /// only be a bug; it traps (a `RuntimeError: unreachable` in JS) instead of formatting a message.
 #[cfg(all(target_arch = "wasm32", not(feature = "std")))]
 mod runtime {
+    // SAFETY: the crate is single-threaded (see `session.rs`: the atomics target feature is refused).
     #[global_allocator]
-    static ALLOC: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+    static ALLOC: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+        unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
 
     #[panic_handler]
     fn panic(_: &core::panic::PanicInfo) -> ! {

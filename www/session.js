@@ -1,8 +1,6 @@
 // The demo's one AuthFetch, with a transport that reports every request the library sends, so the
 // page can draw what the library did. Nothing here is needed in a real app except the options.
-import init, { AuthFetch } from "/pkg/seamless_fetch.js";
-
-await init();
+import { AuthFetch } from "/pkg/index.js";
 
 /** Listeners for what happens on the wire: {type: "send"|"answer"|"refresh"|"refreshed"|"logout", ...}. */
 export const wire = new EventTarget();

@@ -109,12 +109,26 @@ window.bench = {
   },
 };
 
-// ?init=peer: time from import to a ready client, in a fresh page.
+// ?init=peer: time from import to a ready client, in a fresh page, and where it goes: fetching the
+// peer's JS, fetching the wasm (if any), what is left of the import after that (compiling and
+// instantiating the wasm, evaluating the JS), and constructing the client.
 const initPeer = new URLSearchParams(location.search).get("init");
 if (initPeer) {
-  const t0 = performance.now();
+  const at = (name) => performance.mark(name).startTime;
+  const t0 = at("import-start");
   const mod = await load(initPeer);
+  const imported = at("imported");
   await mod.create({ fetch: (i, o) => fetch(i, o) });
-  window.initMs = performance.now() - t0;
+  const ready = at("ready");
+  const resources = performance.getEntriesByType("resource");
+  const js = resources.find((r) => r.name.includes("/peers/" + initPeer + ".js"));
+  const wasm = resources.find((r) => r.name.endsWith(".wasm"));
+  window.initParts = {
+    fetchJs: js ? js.responseEnd - t0 : null,
+    fetchWasm: wasm ? wasm.responseEnd - wasm.startTime : null,
+    compileAndEvaluate: imported - (wasm ? wasm.responseEnd : js ? js.responseEnd : t0),
+    construct: ready - imported,
+  };
+  window.initMs = ready - t0;
 }
 window.benchReady = true;

@@ -2,7 +2,7 @@
 import init, { AuthFetch } from "seamless-fetch";
 
 export async function create({ fetch }) {
-  const wasm = await init();
+  const wasm = await init(); // already instantiated on import; returns that instance
   const api = new AuthFetch({ refreshUrl: "/auth/refresh", loginUrl: null, fetch });
   return {
     name: "seamless-fetch",

@@ -1,7 +1,7 @@
 // Runs in the browser: api.fetch handed to ky, ofetch, openapi-fetch and axios's fetch adapter,
 // each with a refresh in the middle (the server expires every access token first). Results go to
 // window.results for the end-to-end test to read.
-import init, { AuthFetch } from "seamless-fetch";
+import { AuthFetch } from "seamless-fetch"; // ready on import: no init()
 import ky from "ky";
 import { createFetch } from "ofetch";
 import createClient from "openapi-fetch";
@@ -33,7 +33,6 @@ const clients = {
 };
 
 async function main() {
-  await init();
   const api = new AuthFetch({ refreshUrl: "/auth/refresh", loginUrl: null, refreshAheadMs: 0 });
   await login(api);
   const results = {};

@@ -8,6 +8,8 @@ export default defineConfig({
   root: import.meta.dirname,
   base: "/consumer/",
   logLevel: "warn",
-  resolve: { alias: { "seamless-fetch": resolve(root, "pkg/seamless_fetch.js") } },
-  build: { outDir: resolve(root, "target/consumer"), emptyOutDir: true, target: "es2022" },
+  // The built package folder, resolved through its package.json `exports` as an installed one is.
+  resolve: { alias: { "seamless-fetch": resolve(root, "pkg") } },
+  // Vite's default target (baseline-widely-available) takes the entry's top-level await as it is.
+  build: { outDir: resolve(root, "target/consumer"), emptyOutDir: true },
 });

@@ -1,8 +1,11 @@
 // Type-checked by `tsc -p tests/types` in the test command: the package's types describe the
 // options and errors precisely enough to catch mistakes (the @ts-expect-error lines must fail).
-import init, { AuthFetch, type AuthError, type AuthErrorCode, type AuthFetchOptions } from "seamless-fetch";
+import { AuthFetch, type AuthError, type AuthErrorCode, type AuthFetchOptions } from "seamless-fetch";
+import init, { initSync } from "seamless-fetch/manual";
 
-await init();
+// The manual entry: for apps that load the .wasm themselves (CDN, strict CSP, edge runtimes).
+await init({ module_or_path: "/assets/seamless_fetch_bg.wasm" });
+initSync({ module: new WebAssembly.Module(new Uint8Array()) });
 
 const options: AuthFetchOptions = {
   refreshUrl: "/auth/refresh",

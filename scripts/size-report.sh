@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Where the shipped wasm's bytes go: the release build exactly as scripts/build.sh makes it, but
+# kept with function names (wasm-opt -g), broken down by twiggy. The names section itself is left
+# out of the figures. Usage: scripts/size-report.sh [rows] (default 30). docs/size.md holds a run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh rust node size
+SKIP_SETUP=1 bash scripts/build.sh >/dev/null
+out=target/size
+rm -rf "$out" && mkdir -p "$out"
+wasm-bindgen --target web --out-dir "$out" target/shipped/wasm32-unknown-unknown/release/seamless_fetch.wasm
+node_modules/.bin/wasm-opt -Oz --converge -g --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+  --enable-mutable-globals --enable-reference-types --enable-multivalue \
+  "$out/seamless_fetch_bg.wasm" -o "$out/named.wasm"
+echo "shipped wasm: $(stat -c %s pkg/seamless_fetch_bg.wasm) B raw, $(gzip -9 -c pkg/seamless_fetch_bg.wasm | wc -c) B gzip"
+echo
+echo "largest items (twiggy top; bytes before compression):"
+twiggy top -n "${1:-30}" "$out/named.wasm" | grep -v '"function names" subsection' | sed -E 's/\[[0-9a-f]{16}\]//g' | cut -c1-160
+echo
+echo "by crate (bytes before compression, every item, grouped by the path's first segment):"
+twiggy top -n 100000 -f csv "$out/named.wasm" | node -e '
+  const rows = require("fs").readFileSync(0, "utf8").trim().split("\n").slice(1);
+  const by = {};
+  for (const r of rows) {
+    const m = /^"?(.*?)"?,(\d+),/.exec(r);
+    if (!m || m[1].includes("function names")) continue;
+    const name = m[1].replace(/\[[0-9a-f]{16}\]/g, "").replace(/^<+/, "");
+    const key = /^authfetch_/.test(name) ? "seamless_fetch (AuthFetch methods, with what is inlined into them)" : /^data segment/.test(name) ? "(string and table data)" : /^(import|export|type|table|elem|global|memory|code section|wasm magic)/.test(name) ? "(module structure)" : (/^([a-z_]+)::/.exec(name) || [, "(wasm-bindgen shims and other)"])[1];
+    by[key] = (by[key] || 0) + Number(m[2]);
+  }
+  for (const [k, v] of Object.entries(by).sort((a, b) => b[1] - a[1])) console.log("  " + String(v).padStart(7) + " B  " + k);
+'

@@ -1,0 +1,59 @@
+// The package as a user installs it: `npm pack` of pkg/, installed into a fresh project, imported
+// with no init() (a) in plain Node and (b) in a dedicated Web Worker in Chromium, each running an
+// expired-token -> refresh -> replay cycle and a refused refresh against the real demo server.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { launch, startServer } from "./helpers.mjs";
+
+const root = resolve(import.meta.dirname, "../..");
+let project, server, browser;
+
+before(async () => {
+  project = mkdtempSync(join(tmpdir(), "seamless-fetch-consumer-"));
+  const [{ filename }] = JSON.parse(execFileSync("npm", ["pack", "--json", "--pack-destination", project], { cwd: resolve(root, "pkg"), encoding: "utf8" }));
+  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "fresh-consumer", private: true, type: "module" }));
+  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", join(project, filename)], { cwd: project, stdio: "inherit" });
+  for (const f of readdirSync(resolve(root, "tests/package"))) copyFileSync(resolve(root, "tests/package", f), join(project, f));
+  server = await startServer(["--access-ttl", "600", "--latency", "0", "--serve", "/installed/=" + project]);
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test("plain Node: import, no init(), a refresh cycle, a refusal, flat memory on the shipped build", () => {
+  const out = JSON.parse(execFileSync(process.execPath, [join(project, "node-cycle.mjs"), server.url], { cwd: project, encoding: "utf8" }).trim().split("\n").pop());
+  assert.equal(out.relative.code, "INVALID_OPTIONS");
+  assert.match(out.relative.message, /refreshUrl must be an absolute URL/);
+  assert.equal(out.warnings.length, 1, "one warning for storage: \"local\" without Web Storage");
+  assert.match(out.warnings[0], /tokens are kept in memory/);
+  assert.deepEqual(out.cycle, { status: 200, user: "demo", stats: { refreshes: 1, retried: 1, queued: 0 } });
+  assert.equal(out.echo, "kept");
+  assert.equal(out.refused, "SESSION_EXPIRED");
+  assert.deepEqual(out.logouts, ["SESSION_EXPIRED"]);
+  assert.deepEqual(out.navigations, ["/login"], "navigate is called without a window");
+  console.log(`shipped build, 10,000 refresh cycles in Node: wasm memory ${out.memory.after100} B after 100, ${out.memory.after10k} B after 10,000`);
+  assert.equal(out.memory.refreshes, 10000);
+  assert.equal(out.memory.after10k, out.memory.after100, "wasm memory after 10,000 cycles vs after 100");
+});
+
+test("dedicated Web Worker in Chromium: import by path, no init(), a refresh cycle, a refusal", async () => {
+  browser = await launch();
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(server.url + "installed/worker.html");
+  await page.waitForFunction(() => window.results, null, { timeout: 20000 });
+  const out = await page.evaluate(() => window.results);
+  assert.deepEqual(errors, []);
+  assert.equal(out.fatal, undefined, out.fatal);
+  assert.deepEqual(out.cycle, { status: 200, user: "demo", stats: { refreshes: 1, retried: 1, queued: 0 } });
+  assert.equal(out.warnings.length, 1, "one warning: no Web Storage in a worker");
+  assert.equal(out.refused, "SESSION_EXPIRED");
+  assert.deepEqual(out.logouts, ["SESSION_EXPIRED"]);
+  assert.deepEqual(out.navigations, ["/login"], "navigate is called without a window");
+});
