@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: native unit tests, the browser tests (wasm-bindgen-test in headless Chromium
-# and Firefox),
-# the package build, and the end-to-end tests (Playwright against the real demo server, started by
-# the tests themselves on a free 127.0.0.1 port). Installs whatever is missing first.
+# and Firefox), the package build and its release check (packed as published, publint, attw), and
+# the end-to-end tests (Playwright against the real demo server, started by the tests themselves on
+# a free 127.0.0.1 port; the packed package in plain Node and in a Web Worker). Installs whatever
+# is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -22,6 +23,9 @@ wasm-pack test --headless --firefox --mode no-install
 
 echo "== package build"
 SKIP_SETUP=1 bash scripts/build.sh
+
+echo "== release check: the tarball as published, publint, @arethetypeswrong/cli"
+node scripts/check-package.mjs pkg
 
 echo "== TypeScript: a consumer file type-checks against the package's types"
 node_modules/.bin/tsc -p tests/types
