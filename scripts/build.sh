@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the npm package into pkg/: the release wasm (core and alloc rebuilt with panics that abort
 # at once, no location strings, no Debug formatting), wasm-bindgen's `--target web` glue, wasm-opt
-# -Oz, and pkg-template/ laid over it; then prints what the browser downloads.
+# -Oz, short import and export names (scripts/minify-names.mjs), and pkg-template/ laid over it;
+# then prints what the browser downloads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "${SKIP_SETUP:-0}" = 1 ] || bash scripts/setup.sh rust node
@@ -24,5 +25,9 @@ wasm-bindgen --target web --out-dir pkg target/shipped/wasm32-unknown-unknown/re
 node_modules/.bin/wasm-opt -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   pkg/seamless_fetch_bg.wasm -o pkg/seamless_fetch_bg.wasm
+# Short names for what links the wasm to the glue; the wasm's own .d.ts would then be stale (the
+# package exports the .wasm as an asset, not as a module).
+node scripts/minify-names.mjs pkg
+rm pkg/seamless_fetch_bg.wasm.d.ts
 cp pkg-template/package.json pkg-template/README.md pkg-template/index.js pkg-template/node.js LICENSE CHANGELOG.md SECURITY.md pkg/
 node scripts/size.mjs pkg
