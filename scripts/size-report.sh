@@ -15,7 +15,7 @@ node_modules/.bin/wasm-opt -Oz --converge -g --enable-bulk-memory --enable-nontr
 echo "shipped wasm: $(stat -c %s pkg/seamless_fetch_bg.wasm) B raw, $(gzip -9 -c pkg/seamless_fetch_bg.wasm | wc -c) B gzip"
 echo
 echo "largest items (twiggy top; bytes before compression):"
-twiggy top -n "${1:-30}" "$out/named.wasm" | grep -v '"function names" subsection' | sed -E 's/\[[0-9a-f]{16}\]//g' | cut -c1-160
+twiggy top -n "${1:-30}" "$out/named.wasm" | grep -v '"function names" subsection' | sed -E 's/\[[0-9a-f]{16}\]//g' | node -e 'process.stdin.pipe(new (require("stream").Transform)({ transform(c, _, done) { this.buf = (this.buf || "") + c; const lines = this.buf.split("\n"); this.buf = lines.pop(); done(null, lines.map((l) => [...l].slice(0, 160).join("") + "\n").join("")); }, flush(done) { done(null, this.buf || ""); } })).pipe(process.stdout)'
 echo
 echo "by crate (bytes before compression, every item, grouped by the path's first segment):"
 twiggy top -n 100000 -f csv "$out/named.wasm" | node -e '
