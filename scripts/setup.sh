@@ -12,7 +12,7 @@ SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 
 apt_missing=()
 need() { command -v "$1" >/dev/null || apt_missing+=("$2"); }
-want browsers && { need chromium chromium; need chromedriver chromium-driver; need firefox-esr firefox-esr; }
+want browsers && { need chromium chromium; need chromedriver chromium-driver; need firefox-esr firefox-esr; need WebKitWebDriver webkit2gtk-driver; need xvfb-run xvfb; }
 if [ ${#apt_missing[@]} -gt 0 ]; then
   log "apt-get install ${apt_missing[*]}"
   $SUDO apt-get update -qq

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: native unit tests, the browser tests (wasm-bindgen-test in headless Chromium
-# and Firefox), the package build and its release check (packed as published, publint, attw), and
+# Runs every test: native unit tests, the browser tests (wasm-bindgen-test in headless Chromium,
+# Firefox and WebKit), the package build and its release check (packed as published, publint, attw), and
 # the end-to-end tests (Playwright against the real demo server, started by the tests themselves on
 # a free 127.0.0.1 port; the packed package in plain Node and in a Web Worker). Installs whatever
 # is missing first.
@@ -20,6 +20,17 @@ wasm-pack test --headless --chrome --mode no-install
 
 echo "== browser tests: wasm-pack test, headless Firefox"
 wasm-pack test --headless --firefox --mode no-install
+
+echo "== browser tests: wasm-bindgen-test-runner, WebKit (WebKitGTK's MiniBrowser under Xvfb)"
+# wasm-pack drives Safari's safaridriver only; WebKitGTK's WebDriver speaks the same protocol, so
+# the runner is called directly with a config that names the MiniBrowser binary.
+minibrowser=$(dpkg -L libwebkit2gtk-4.1-0 2>/dev/null | grep '/MiniBrowser$' | head -1)
+[ -n "$minibrowser" ] || { echo "WebKitGTK's MiniBrowser not found (package libwebkit2gtk-4.1-0, brought by webkit2gtk-driver)" >&2; exit 1; }
+mkdir -p target/webkit
+printf '{ "webkitgtk:browserOptions": { "binary": "%s", "args": ["--automation", "--headless"] } }\n' "$minibrowser" > target/webkit/webdriver.json
+SAFARIDRIVER="$(command -v WebKitWebDriver)" WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/target/webkit/webdriver.json" \
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  xvfb-run -a cargo test --target wasm32-unknown-unknown
 
 echo "== package build"
 SKIP_SETUP=1 bash scripts/build.sh

@@ -90,9 +90,11 @@ export function sleep(ms) {
 export function acquireLock(name, ms) {
   const locks = globalThis.navigator && globalThis.navigator.locks;
   if (!locks || typeof locks.request !== "function") return Promise.resolve(null);
-  return new Promise((resolve) => {
-    const hold = () => new Promise((release) => resolve({ release, contended: true }));
-    locks.request(name, { ifAvailable: true }, (lock) => {
+  // This page's own last hold must be gone first: WebKit processes a release asynchronously, and
+  // an `ifAvailable` request made right after it would take this page for another tab.
+  return Promise.resolve(releasing.get(name)).then(() => new Promise((resolve) => {
+    const held = (request) => releasing.set(name, request.then(() => {}, () => {}));
+    const first = locks.request(name, { ifAvailable: true }, (lock) => {
       if (lock) return new Promise((release) => resolve({ release, contended: false }));
       const ahead = typeof locks.query === "function"
         ? locks.query().then((s) => s.held.concat(s.pending).filter((l) => l.name === name).length, () => 1)
@@ -100,13 +102,22 @@ export function acquireLock(name, ms) {
       ahead.then((n) => {
         const controller = new AbortController();
         const timer = setTimeout(() => controller.abort(), ms * Math.max(1, n));
-        locks.request(name, { signal: controller.signal }, () => { clearTimeout(timer); return hold(); })
-          .catch(() => { clearTimeout(timer); resolve({ release: null, contended: true }); });
+        const waited = locks.request(name, { signal: controller.signal }, () => {
+          clearTimeout(timer);
+          held(waited);
+          return new Promise((release) => resolve({ release, contended: true }));
+        });
+        waited.catch(() => { clearTimeout(timer); resolve({ release: null, contended: true }); });
       });
       return undefined;
-    }).catch(() => resolve(null));
-  });
+    });
+    held(first);
+    first.catch(() => resolve(null));
+  }));
 }
+
+/** Lock name -> settles once this page's latest hold of that lock has been released. */
+const releasing = new Map();
 
 /** Resolves on the next `storage` event for `key` (or a clear) from another tab, or after `ms`. */
 export function storageChange(key, ms) {
