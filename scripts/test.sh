@@ -27,7 +27,7 @@ echo "== browser tests: wasm-bindgen-test-runner, WebKit (WebKitGTK's MiniBrowse
 minibrowser=$(dpkg -L libwebkit2gtk-4.1-0 2>/dev/null | grep '/MiniBrowser$' | head -1)
 [ -n "$minibrowser" ] || { echo "WebKitGTK's MiniBrowser not found (package libwebkit2gtk-4.1-0, brought by webkit2gtk-driver)" >&2; exit 1; }
 mkdir -p target/webkit
-printf '{ "webkitgtk:browserOptions": { "binary": "%s", "args": ["--automation", "--headless"] } }\n' "$minibrowser" > target/webkit/webdriver.json
+printf '{ "webkitgtk:browserOptions": { "binary": "%s", "args": ["--automation"] } }\n' "$minibrowser" > target/webkit/webdriver.json
 SAFARIDRIVER="$(command -v WebKitWebDriver)" WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/target/webkit/webdriver.json" \
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   xvfb-run -a cargo test --target wasm32-unknown-unknown

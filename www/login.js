@@ -17,3 +17,5 @@ form.addEventListener("submit", async (e) => {
   const next = new URLSearchParams(location.search).get("next");
   location.assign(AuthFetch.safeReturnPath(next, "/"));
 });
+form.querySelector("button[type=submit]").disabled = false;
+document.body.dataset.ready = "true";

@@ -50,9 +50,12 @@ export function watchConsole(page, into) {
 /** Signs in through the login form and waits for the dashboard. */
 export async function login(page, base, query = "") {
   await page.goto(base + "login?next=" + encodeURIComponent("/" + query));
+  await page.waitForSelector("body[data-ready=true]");
   await page.fill("input[name=username]", "demo");
   await page.fill("input[name=password]", "demo");
   await page.click("button[type=submit]");
+  // The login page is marked ready too: wait for the dashboard itself.
+  await page.waitForURL((url) => url.pathname === "/");
   await page.waitForSelector("body[data-ready=true]");
 }
 
