@@ -176,6 +176,7 @@ impl Client {
             (Some(now), Some(old)) if now.access != old => Ok(true),
             (Some(_), None) => Ok(true),
             (Some(_), Some(old)) => {
+                *self.session.refused.borrow_mut() = Some(old.clone());
                 self.refresh_from(&old, signal).await?.map_err(Error::Auth)?;
                 Ok(true)
             }
@@ -193,9 +194,11 @@ impl Client {
                 .is_some_and(|life| should_refresh_ahead(self.session.server_now(), &life, self.opts.refresh_ahead_ms))
     }
 
-    /// Whether `access` is known, on the server's clock, not to have expired yet.
+    /// Whether `access` is known, on the server's clock, not to have expired yet, and the server
+    /// has not refused it already.
     fn still_valid(&self, access: &str) -> bool {
-        self.session.clock_offset.get().is_some()
+        self.session.refused.borrow().as_deref() != Some(access)
+            && self.session.clock_offset.get().is_some()
             && self.session.lifetime(access).is_some_and(|life| self.session.server_now() < life.expires_ms)
     }
 

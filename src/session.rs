@@ -36,6 +36,9 @@ pub struct Session {
     pub clock_offset: Cell<Option<f64>>,
     lifetime: RefCell<Option<(String, Option<Lifetime>)>>,
     known: Cell<bool>,
+    /// The access token the server last answered "expired" to: whatever its `exp` says, it is
+    /// not worth sending again.
+    pub refused: RefCell<Option<String>>,
     /// Live `AuthFetch` objects on this session. A session whose objects were all freed is not
     /// handed to new ones, even while a bound `fetch` of theirs still runs on it.
     pub users: Cell<u32>,
@@ -78,6 +81,7 @@ impl Session {
             clock_offset: Cell::new(None),
             lifetime: RefCell::new(None),
             known: Cell::new(false),
+            refused: RefCell::new(None),
             users: Cell::new(0),
         });
         SESSIONS.0.borrow_mut().push((id, Rc::downgrade(&s)));

@@ -22,6 +22,7 @@ scenarios![
     only_local_storage_coordinates_tabs,
     a_transient_failure_ahead_of_expiry_lets_every_waiting_request_go,
     back_to_back_refreshes_do_not_wait_on_their_own_lock,
+    a_transient_failure_after_the_server_refused_the_token_holds_the_queue_back,
     without_web_locks_it_still_refreshes_once,
     cross_tab_off_takes_no_lock,
     tokens_from_another_tab_are_used_by_the_next_request,

@@ -109,9 +109,10 @@ window.bench = {
   },
 };
 
-// ?init=peer: time from import to a ready client, in a fresh page, and where it goes: fetching the
-// peer's JS, fetching the wasm (if any), what is left of the import after that (compiling and
-// instantiating the wasm, evaluating the JS), and constructing the client.
+// ?init=peer: time from import to a ready client, in a fresh page, and where it goes, in order:
+// fetching the peer's JS, evaluating it until it asks for the wasm (for peers without one, until
+// the import resolves), fetching the wasm, compiling and instantiating it (what is left of the
+// import after the wasm arrived), and constructing the client. The parts add up to the total.
 const initPeer = new URLSearchParams(location.search).get("init");
 if (initPeer) {
   const at = (name) => performance.mark(name).startTime;
@@ -123,10 +124,12 @@ if (initPeer) {
   const resources = performance.getEntriesByType("resource");
   const js = resources.find((r) => r.name.includes("/peers/" + initPeer + ".js"));
   const wasm = resources.find((r) => r.name.endsWith(".wasm"));
+  const jsEnd = js ? js.responseEnd : t0;
   window.initParts = {
-    fetchJs: js ? js.responseEnd - t0 : null,
+    fetchJs: jsEnd - t0,
+    evaluateJs: (wasm ? wasm.startTime : imported) - jsEnd,
     fetchWasm: wasm ? wasm.responseEnd - wasm.startTime : null,
-    compileAndEvaluate: imported - (wasm ? wasm.responseEnd : js ? js.responseEnd : t0),
+    compileWasm: wasm ? imported - wasm.responseEnd : null,
     construct: ready - imported,
   };
   window.initMs = ready - t0;

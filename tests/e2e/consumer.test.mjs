@@ -4,7 +4,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { resolve } from "node:path";
-import { launch, startServer } from "./helpers.mjs";
+import { launch, pageResults, startServer } from "./helpers.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
 let server, browser;
@@ -20,14 +20,7 @@ after(async () => {
 });
 
 test("api.fetch serves ky, ofetch, openapi-fetch and axios (fetch adapter), refreshing in the middle", async () => {
-  const page = await browser.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(String(e)));
-  await page.goto(server.url + "consumer/");
-  await page.waitForFunction(() => window.results, null, { timeout: 20000 });
-  const results = await page.evaluate(() => window.results);
-  assert.deepEqual(errors, []);
-  assert.equal(results.fatal, undefined, results.fatal);
+  const results = await pageResults(browser, server.url + "consumer/");
   for (const name of ["ky", "ofetch", "openapi-fetch", "axios fetch adapter"]) {
     assert.deepEqual(results[name], { user: "demo", refreshes: 1 }, name);
   }

@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -39,6 +40,22 @@ export function launch({ extraArgs = [] } = {}) {
     headless: true,
     args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", ...extraArgs],
   });
+}
+
+/**
+ * Opens `url` in a new page of `browser` and waits for the page's `window.results`; fails on any
+ * page error or a `results.fatal`. Resolves to the results.
+ */
+export async function pageResults(browser, url) {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(url);
+  await page.waitForFunction(() => window.results, null, { timeout: 20000 });
+  const results = await page.evaluate(() => window.results);
+  assert.deepEqual(errors, []);
+  assert.equal(results.fatal, undefined, results.fatal);
+  return results;
 }
 
 /** Records console messages and page errors, for the checks that no token ever shows up there. */

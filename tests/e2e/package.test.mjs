@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { launch, startServer } from "./helpers.mjs";
+import { launch, pageResults, startServer } from "./helpers.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
 let project, server, browser;
@@ -43,14 +43,7 @@ test("plain Node: import, no init(), a refresh cycle, a refusal, flat memory on 
 
 test("dedicated Web Worker in Chromium: import by path, no init(), a refresh cycle, a refusal", async () => {
   browser = await launch();
-  const page = await browser.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(String(e)));
-  await page.goto(server.url + "installed/worker.html");
-  await page.waitForFunction(() => window.results, null, { timeout: 20000 });
-  const out = await page.evaluate(() => window.results);
-  assert.deepEqual(errors, []);
-  assert.equal(out.fatal, undefined, out.fatal);
+  const out = await pageResults(browser, server.url + "installed/worker.html");
   assert.deepEqual(out.cycle, { status: 200, user: "demo", stats: { refreshes: 1, retried: 1, queued: 0 } });
   assert.equal(out.warnings.length, 1, "one warning: no Web Storage in a worker");
   assert.equal(out.refused, "SESSION_EXPIRED");

@@ -214,6 +214,27 @@ export const scenarios = {
     assert(durations.every((d) => d < 300), "no refresh waited on its own lock: " + durations.map(Math.round).join(", ") + " ms");
   },
 
+  async a_transient_failure_after_the_server_refused_the_token_holds_the_queue_back(make) {
+    // The token's exp says it has 10 s left, but the server has refused it (revoked early, or a
+    // clock is off): requests queued behind that refresh must not be sent with it again.
+    const now = Date.now();
+    const token = jwt({ iat: secs(now) - 50, exp: secs(now) + 10 });
+    const { api, server } = withAccess(make, token, { refreshAheadMs: 0 });
+    eq((await api.fetch("/api/clock")).status, 200, "learns the server clock");
+    server.expire();
+    server.refreshAnswer = () => json(503, {});
+    const release = server.holdRefresh();
+    const first = api.fetch("/api/first");
+    await until(() => server.refreshCalls === 1, "the refresh after the 401");
+    const queued = [1, 2, 3, 4].map((i) => api.fetch("/api/q" + i));
+    await until(() => api.stats().queued === 5, "all five waiting");
+    release();
+    const results = await Promise.allSettled([first, ...queued]);
+    eq(results.map((r) => r.status === "fulfilled" ? r.value.status : r.reason.code), Array(5).fill("REFRESH_FAILED"));
+    eq(server.refreshCalls, 1, "no second refresh");
+    for (let i = 1; i <= 4; i++) eq(server.callsTo("/api/q" + i).length, 0, "/api/q" + i + " not sent with the refused token");
+  },
+
   async without_web_locks_it_still_refreshes_once(make) {
     const original = Object.getOwnPropertyDescriptor(Navigator.prototype, "locks");
     Object.defineProperty(Navigator.prototype, "locks", { configurable: true, get: () => undefined });
