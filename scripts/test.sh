@@ -41,6 +41,6 @@ node scripts/check-package.mjs pkg
 echo "== TypeScript: a consumer file type-checks against the package's types"
 node_modules/.bin/tsc -p tests/types
 
-echo "== end-to-end: demo server + Playwright (headless Chromium), Vite consumer app"
+echo "== end-to-end: demo server + Playwright (Chromium), WebKit via WebDriver, Vite consumer app, the packed package in Node and a worker"
 node --test --test-concurrency=1 tests/e2e/
 echo "screenshots are in $(pwd)/test-results/"
