@@ -18,7 +18,10 @@ const b64url = (o) => btoa(JSON.stringify(o)).replace(/=+$/, "").replace(/\+/g, 
 const jwt = (claims) => b64url({ alg: "HS256", typ: "JWT" }) + "." + (typeof claims === "string" ? claims : b64url(claims)) + ".c2ln";
 const secs = (ms) => Math.floor(ms / 1000);
 
-/** What another tab's write looks like here: the write, then the `storage` event it causes. */
+/**
+ * What another tab's write looks like here: the write, then the `storage` event it causes (a page
+ * gets none for its own writes).
+ */
 function writeAsAnotherTab(pairs) {
   for (const [key, value] of Object.entries(pairs)) {
     const oldValue = localStorage.getItem(key);
@@ -277,10 +280,7 @@ export const scenarios = {
       const logouts = [], navigations = [];
       const { api, server } = setup(make, { crossTab, onLogout: (i) => logouts.push(i.reason), navigate: (u) => navigations.push(u) });
       eq((await api.fetch("/api/1")).status, 200);
-      localStorage.removeItem("token");
-      localStorage.removeItem("refreshToken");
-      // Another tab's removal reaches this one as a storage event (a page gets none for its own writes).
-      window.dispatchEvent(new StorageEvent("storage", { key: "token", oldValue: "a1", newValue: null, storageArea: localStorage }));
+      writeAsAnotherTab({ token: null, refreshToken: null });
       eq(logouts, crossTab ? ["LOGOUT"] : [], "onLogout, crossTab " + crossTab);
       eq(navigations, crossTab ? ["/login"] : [], "redirect, crossTab " + crossTab);
       if (crossTab) {
