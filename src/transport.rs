@@ -34,8 +34,11 @@ pub async fn is_expired(opts: &Options, response: &Response) -> bool {
     if opts.is_expired_status(response.status()) {
         return true;
     }
+    if opts.expired_body_codes.is_empty() {
+        return false;
+    }
     let content_type = response.headers().get("content-type").ok().flatten().unwrap_or_default();
-    if opts.expired_body_codes.is_empty() || !is_json_document(&content_type) {
+    if !is_json_document(&content_type) {
         return false;
     }
     let text = JsFuture::from(js::peek_text(response, PEEK_LIMIT)).await.unwrap_or(JsValue::NULL);
