@@ -85,7 +85,7 @@ const replaceExactly = (pattern, replacement, expected, what) => {
 };
 for (const [mod, short] of modules) {
   // The import object's keys, `"<module>": importN,`, not the `import ... from "<module>"` lines.
-  const key = new RegExp(`${JSON.stringify(mod).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?=: import\\d+,)`, "g");
+  const key = new RegExp(`${escape(JSON.stringify(mod))}(?=: import\\d+,)`, "g");
   replaceExactly(key, JSON.stringify(short), null, "import module " + mod);
 }
 for (const [field, short] of fields) replaceExactly(new RegExp(`(?<![\\w$])${escape(field)}(?=: function\\()`, "g"), short, 1, "import " + field);
