@@ -12,8 +12,9 @@ use wasm_bindgen_futures::future_to_promise;
 use crate::client::{Client, Hooks, Stats};
 use crate::errors::{AuthError, Code, Error};
 use crate::js;
-use crate::options::{Options, Value};
+use crate::options::{Options, Source, Value};
 use crate::policy::{is_b64token, safe_return_path};
+use crate::refresher::Refresher;
 use crate::session::{wake, Session};
 use crate::storage::Pair;
 use crate::tabs::Watcher;
@@ -84,6 +85,8 @@ pub struct AuthFetch {
     /// garbage-collected), so `new AuthFetch(o).fetch` handed to another library keeps working
     /// after the `AuthFetch` object itself is gone.
     bound: Function,
+    /// This instance's `onTokens`, taken off the session's listeners when it is freed.
+    on_tokens: Option<Function>,
     _watcher: Option<Watcher>,
 }
 
@@ -98,7 +101,7 @@ impl AuthFetch {
             Value::Map(entries) => entries,
             _ => return Err(invalid("the options must be an object, e.g. { refreshUrl: \"/auth/refresh\" }")),
         };
-        let opts = Options::parse(&entries).map_err(AuthError::into_js)?;
+        let mut opts = Options::parse(&entries).map_err(AuthError::into_js)?;
         let global = js_sys::global();
         let hook = |k: &str| js::get(&options, k);
         let fetch = match hook("fetch").dyn_into::<Function>() {
@@ -107,23 +110,42 @@ impl AuthFetch {
         };
         let location = js::get(&global, "location");
         let base = js::get(&location, "href").as_string();
-        let refresh_url = match &base {
-            Some(b) => web_sys::Url::new_with_base(&opts.refresh_url, b).map_err(|_| invalid("refreshUrl is not a valid URL")),
-            None => web_sys::Url::new(&opts.refresh_url).map_err(|_| {
+        let resolve = |url: &str| match &base {
+            Some(b) => web_sys::Url::new_with_base(url, b).map_err(|_| invalid("refreshUrl is not a valid URL")),
+            None => web_sys::Url::new(url).map_err(|_| {
                 invalid("refreshUrl must be an absolute URL such as \"https://api.example.com/auth/refresh\" here: there is no page (Node, SSR) to resolve a relative one against")
             }),
-        }?;
+        };
         // Without a page (Node), the refresh endpoint's origin plays the page's part: it is the
         // API the tokens were issued for. Other origins still need `allowedOrigins`.
-        let page_origin = js::get(&location, "origin").as_string().unwrap_or_else(|| refresh_url.origin());
-        let refresh_url = refresh_url.href();
-        let lock_name = ["seamless-fetch:", &opts.access_key, ":", &refresh_url].concat();
-        let session = Session::shared(opts.storage, &opts.access_key, &opts.refresh_key);
+        let mut page_origin = js::get(&location, "origin").as_string();
+        let refresher = match core::mem::replace(&mut opts.source, Source::Function) {
+            Source::Endpoint { url, format } => {
+                let url = resolve(&url)?;
+                page_origin.get_or_insert_with(|| url.origin());
+                Refresher::Endpoint { url: url.href(), format, headers: hook("refreshHeaders") }
+            }
+            Source::Function => Refresher::Function(hook("refresh").unchecked_into()),
+        };
+        let page_origin = page_origin.unwrap_or_else(|| "null".into());
+        let lock_name = ["seamless-fetch:", &opts.access_key, ":", refresher.url().unwrap_or("")].concat();
+        let session = Session::shared(opts.storage, &opts.access_key, &opts.refresh_key, opts.cookie);
         session.users.set(session.users.get() + 1);
+        let on_tokens = hook("onTokens").dyn_into::<Function>().ok();
+        if let Some(listener) = &on_tokens {
+            session.listeners.borrow_mut().push(listener.clone());
+        }
         let client = Rc::new(Client {
-            hooks: Hooks { fetch, on_refresh: hook("onRefresh"), on_refresh_error: hook("onRefreshError"), on_logout: hook("onLogout"), navigate: hook("navigate") },
+            hooks: Hooks {
+                fetch,
+                on_refresh: hook("onRefresh"),
+                on_refresh_error: hook("onRefreshError"),
+                on_logout: hook("onLogout"),
+                navigate: hook("navigate"),
+                is_expired: hook("isExpired"),
+            },
             session,
-            refresh_url,
+            refresher,
             page_origin,
             lock_name,
             stats: Cell::new(Stats::default()),
@@ -135,8 +157,10 @@ impl AuthFetch {
             Watcher::new(&client.opts.access_key, move || {
                 // A logout in another tab is a logout here: exactly as if `clearTokens()` ran.
                 if let Some(c) = c.upgrade() {
-                    if matches!(c.session.store.read(), Ok(None)) && c.session.clear() {
-                        c.logout_effects("LOGOUT");
+                    match c.session.store.read() {
+                        Ok(None) if c.session.clear() => c.logout_effects("LOGOUT"),
+                        Ok(Some(_)) => c.session.announce("tab"),
+                        _ => {}
                     }
                 }
             })
@@ -144,14 +168,16 @@ impl AuthFetch {
         let c = client.clone();
         let bound = Closure::<dyn FnMut(JsValue, JsValue) -> Promise>::new(move |input: JsValue, init: JsValue| {
             let c = c.clone();
+            // Decided now, while the app's refresh function may still be on the stack.
+            let own_refresh = c.session.is_own_refresh(&init);
             future_to_promise(async move {
                 let request = js::to_request(&input, &init)?;
-                c.fetch(request).await.map(JsValue::from).map_err(Error::into_js)
+                c.fetch(request, own_refresh).await.map(JsValue::from).map_err(Error::into_js)
             })
         })
         .into_js_value()
         .unchecked_into();
-        Ok(AuthFetch { client, bound, _watcher: watcher })
+        Ok(AuthFetch { client, bound, on_tokens, _watcher: watcher })
     }
 
     /// `fetch(input, init)` with the session handled; bound, so it can be passed around as the
@@ -162,20 +188,44 @@ impl AuthFetch {
     }
 
     /// Stores the tokens after login. Throws `INVALID_TOKEN` for anything that is not a valid
-    /// RFC 6750 token (nothing is stored then).
+    /// RFC 6750 token (nothing is stored then). In a cookie session only `accessToken` is taken.
     #[wasm_bindgen(js_name = setTokens)]
     pub fn set_tokens(&self, tokens: AuthTokens) -> Result<(), JsValue> {
         let tokens: JsValue = tokens.into();
         let read = |key: &str| js::get(&tokens, key).as_string().filter(|t| is_b64token(t));
-        let (Some(access), Some(refresh)) = (read("accessToken"), read("refreshToken")) else {
-            return Err(AuthError::new(Code::InvalidToken, &["setTokens needs { accessToken, refreshToken }, both valid RFC 6750 tokens (no spaces, line breaks or non-ASCII); nothing was stored"]).into_js());
+        let cookie = self.client.opts.cookie;
+        let pair = match (read("accessToken"), read("refreshToken")) {
+            (Some(access), None) if cookie && !js::get(&tokens, "refreshToken").is_truthy() => Pair { access, refresh: None },
+            (Some(access), Some(refresh)) if !cookie => Pair { access, refresh: Some(refresh) },
+            _ => return Err(bad_tokens(cookie)),
         };
         let session = &self.client.session;
         let released = session.coord.borrow_mut().reset(Ok(()));
-        session.store.write(&Pair { access, refresh });
+        session.store.write(&pair);
         let _ = session.tokens();
         wake(released);
+        session.announce("set");
         Ok(())
+    }
+
+    /// The access token to hand a WebSocket, an `EventSource` or another SDK: refreshed first
+    /// (joining any refresh in flight, here or in another tab) when it has expired or would
+    /// expire within `minValidityMs` on the server's clock. `null` when there is no session.
+    #[wasm_bindgen(js_name = getAccessToken)]
+    pub fn get_access_token(&self, options: JsValue) -> Promise {
+        let client = self.client.clone();
+        let min = js::get(&options, "minValidityMs");
+        future_to_promise(async move {
+            let min = match min.as_f64() {
+                None if min.is_undefined() => 0.0,
+                Some(ms) if ms >= 0.0 && ms <= 2_147_483_647.0 => ms,
+                _ => return Err(AuthError::new(Code::InvalidOptions, &["getAccessToken: minValidityMs must be a number of milliseconds, 0 or more"]).into_js()),
+            };
+            match client.access_token(min).await {
+                Ok(token) => Ok(token.map_or(JsValue::NULL, JsValue::from)),
+                Err(e) => Err(e.into_js()),
+            }
+        })
     }
 
     /// Removes both tokens. A refresh still in flight cannot bring them back.
@@ -196,11 +246,16 @@ impl AuthFetch {
         let client = self.client.clone();
         future_to_promise(async move {
             let stored = match client.session.tokens() {
-                Ok(Some(stored)) => stored,
+                Ok(Some(stored)) => Some(stored.access),
+                // A cookie session is refreshed from the cookie alone: how a page starts one.
+                Ok(None) if client.opts.cookie => {
+                    client.session.expect();
+                    None
+                }
                 Ok(None) => return Err(AuthError::new(Code::NoRefreshToken, &["refresh() needs stored tokens; call setTokens after login"]).into_js()),
                 Err(e) => return Err(e.into_js()),
             };
-            match client.refresh_from(&stored.access, &JsValue::UNDEFINED).await {
+            match client.refresh_from(stored.as_deref(), &JsValue::UNDEFINED).await {
                 Ok(Ok(())) => Ok(JsValue::UNDEFINED),
                 Ok(Err(e)) => Err(e.into_js()),
                 Err(e) => Err(e.into_js()),
@@ -239,13 +294,28 @@ impl AuthFetch {
 
 impl Drop for AuthFetch {
     fn drop(&mut self) {
-        let users = &self.client.session.users;
-        users.set(users.get().saturating_sub(1));
+        let session = &self.client.session;
+        session.users.set(session.users.get().saturating_sub(1));
+        if let Some(mine) = &self.on_tokens {
+            let mut listeners = session.listeners.borrow_mut();
+            if let Some(at) = listeners.iter().position(|l| l == mine) {
+                listeners.remove(at);
+            }
+        }
     }
 }
 
 fn invalid(what: &str) -> JsValue {
     AuthError::new(Code::InvalidOptions, &["AuthFetch options: ", what]).into_js()
+}
+
+fn bad_tokens(cookie: bool) -> JsValue {
+    let needs = if cookie {
+        "setTokens needs { accessToken } only: with refreshTokenIn \"cookie\" the refresh token stays in its HttpOnly cookie"
+    } else {
+        "setTokens needs { accessToken, refreshToken }, both valid RFC 6750 tokens (no spaces, line breaks or non-ASCII)"
+    };
+    AuthError::new(Code::InvalidToken, &[needs, "; nothing was stored"]).into_js()
 }
 
 /// The plain-Rust image of a JS value that option parsing works on.

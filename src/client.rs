@@ -21,10 +21,17 @@ use crate::expiry::{clock_offset, should_refresh_ahead};
 use crate::js;
 use crate::options::Options;
 use crate::policy::{origin_allowed, origin_of, safe_return_path, with_return_param};
+use crate::refresher::Refresher;
 use crate::session::{wake, Session};
 use crate::storage::Pair;
 use crate::tabs::{self, Lock};
 use crate::transport;
+
+/// The request header that sets how one request is handled, for callers that cannot pass anything
+/// else through (ky, ofetch, openapi-fetch and axios rebuild `init`, but keep headers): `no-token`
+/// sends it untouched, `no-refresh` sends it with the token but returns an "expired" answer as
+/// it is. Removed before the request is sent.
+pub const CONTROL_HEADER: &str = "x-seamless-fetch";
 
 /// How long a tab whose lock wait was contended waits for the previous holder's tokens to show in
 /// its storage before refreshing itself (Chromium delivers other tabs' writes late).
@@ -42,6 +49,8 @@ pub struct Hooks {
     pub on_logout: JsValue,
     /// `navigate(url)`, default `location.assign`.
     pub navigate: JsValue,
+    /// `isExpired(response)`.
+    pub is_expired: JsValue,
 }
 
 /// Counts since construction, as `stats()` reports them (its `queued` comes from the coordinator).
@@ -61,8 +70,8 @@ pub struct Client {
     pub hooks: Hooks,
     /// Shared state.
     pub session: Rc<Session>,
-    /// `refreshUrl`, resolved against the page.
-    pub refresh_url: String,
+    /// How tokens are refreshed.
+    pub refresher: Refresher,
     /// The page's origin (`"null"` when it has none).
     pub page_origin: String,
     /// Name of the cross-tab lock.
@@ -84,13 +93,26 @@ impl Client {
         self.stats.set(s);
     }
 
-    /// Sends `request` on the user's behalf; see the module docs.
-    pub async fn fetch(self: Rc<Self>, request: Request) -> Result<Response, Error> {
+    /// Sends `request` on the user's behalf; see the module docs. `own_refresh`: the request
+    /// comes from the app's `refresh` function, so it is the refresh and goes straight out.
+    pub async fn fetch(self: Rc<Self>, request: Request, own_refresh: bool) -> Result<Response, Error> {
+        let headers = request.headers();
+        let control = headers.get(CONTROL_HEADER).ok().flatten();
+        if control.is_some() {
+            headers.delete(CONTROL_HEADER)?;
+        }
+        let no_refresh = match control.as_deref() {
+            None => false,
+            Some("no-refresh") => true,
+            Some("no-token") => return transport::send(&self.hooks.fetch, &request).await,
+            Some(_) => return Err(AuthError::new(Code::InvalidOptions, &["the x-seamless-fetch request header takes \"no-token\" or \"no-refresh\""]).into()),
+        };
         let url = request.url();
         let origin = origin_of(&url).unwrap_or("null");
-        let managed = origin_allowed(origin, &self.page_origin, &self.opts.allowed_origins)
-            && strip_query(&url) != strip_query(&self.refresh_url)
-            && !request.headers().has(&self.opts.auth_header).unwrap_or(true);
+        let managed = !own_refresh
+            && origin_allowed(origin, &self.page_origin, &self.opts.allowed_origins)
+            && self.refresher.url().map_or(true, |r| strip_query(&url) != strip_query(r))
+            && !headers.has(&self.opts.auth_header).unwrap_or(true);
         if !managed {
             return transport::send(&self.hooks.fetch, &request).await;
         }
@@ -101,7 +123,7 @@ impl Client {
         let bodyless = matches!(request.method().as_str(), "GET" | "HEAD");
         let mut retried = false;
         loop {
-            let sent = self.prepare(&signal).await?;
+            let sent = self.prepare(&signal, !no_refresh).await?;
             // As fetch itself does, and so that a transport which ignores signals cannot send it.
             if abort.aborted() {
                 return Err(Error::Js(abort.reason()));
@@ -118,7 +140,7 @@ impl Client {
             // The origins that judge the token tell the server's clock (a cross-origin `Date`
             // is readable only where the server exposes it, and in Node, which has no page).
             self.note_clock(&response);
-            if retried || !transport::is_expired(&self.opts, &response).await || !self.recover(sent, &signal).await? {
+            if retried || no_refresh || !transport::is_expired(&self.opts, &response, &self.hooks.is_expired).await || !self.recover(sent, &signal).await? {
                 return Ok(response);
             }
             retried = true;
@@ -126,28 +148,26 @@ impl Client {
         }
     }
 
-    /// Waits out a running refresh, refreshes ahead of expiry if due, and picks the token.
-    async fn prepare(self: &Rc<Self>, signal: &JsValue) -> Result<Sent, Error> {
+    /// Waits out a running refresh, refreshes ahead of expiry if due (and `ahead`), and picks the
+    /// token.
+    async fn prepare(self: &Rc<Self>, signal: &JsValue, ahead: bool) -> Result<Sent, Error> {
         let mut waited = false;
         loop {
             let seen = self.session.coord.borrow().completed();
-            let Some(stored) = self.session.tokens()? else {
-                return Ok(Sent { token: None, seen });
-            };
+            let stored = self.session.tokens()?;
             let refreshing = self.session.coord.borrow().is_refreshing();
-            let outcome = if refreshing {
-                self.wait(signal).await?
-            } else if !waited && self.due_for_refresh(&stored.access) {
-                self.refresh_from(&stored.access, signal).await?
-            } else {
-                return Ok(Sent { token: Some(stored.access), seen });
+            let outcome = match &stored {
+                // Even without a token: a cookie session's first refresh brings one.
+                _ if refreshing => self.wait(signal).await?,
+                Some(s) if ahead && !waited && self.due_for_refresh(&s.access) => self.refresh_from(Some(&s.access), signal).await?,
+                _ => return Ok(Sent { token: stored.map(|s| s.access), seen }),
             };
             waited = true;
             match outcome {
                 // One rule for the request that started a refresh and those that queued behind
                 // it: after a transient failure, a token that has not expired yet is still good,
                 // so send it. A refused refresh token, or an expired access token, is not.
-                Err(e) if e.ends_session() || !self.still_valid(&stored.access) => return Err(e.into()),
+                Err(e) if e.ends_session() || !stored.is_some_and(|s| self.still_valid(&s.access)) => return Err(e.into()),
                 _ => continue,
             }
         }
@@ -165,6 +185,13 @@ impl Client {
             return Ok(true);
         }
         match (self.session.tokens()?, sent.token) {
+            // A cookie session can be live with no token on this page (memory storage after a
+            // reload): the cookie is what the refresh spends.
+            (None, None) if self.opts.cookie => {
+                self.session.expect();
+                self.refresh_from(None, signal).await?.map_err(Error::Auth)?;
+                Ok(true)
+            }
             // Never logged in: the 401 belongs to the app (a login form, a public page).
             (None, None) if !self.session.known() => Ok(false),
             (None, _) => {
@@ -177,7 +204,7 @@ impl Client {
             (Some(_), None) => Ok(true),
             (Some(_), Some(old)) => {
                 *self.session.refused.borrow_mut() = Some(old.clone());
-                self.refresh_from(&old, signal).await?.map_err(Error::Auth)?;
+                self.refresh_from(Some(&old), signal).await?.map_err(Error::Auth)?;
                 Ok(true)
             }
         }
@@ -208,13 +235,46 @@ impl Client {
         }
     }
 
-    /// Starts a refresh replacing `sent_access` unless one runs, then waits for it.
-    pub async fn refresh_from(self: &Rc<Self>, sent_access: &str, signal: &JsValue) -> Result<Outcome, Error> {
+    /// Starts a refresh replacing `sent_access` (`None`: a cookie session without a token here)
+    /// unless one runs, then waits for it.
+    pub async fn refresh_from(self: &Rc<Self>, sent_access: Option<&str>, signal: &JsValue) -> Result<Outcome, Error> {
         let epoch = self.session.coord.borrow_mut().begin();
         if let Some(epoch) = epoch {
-            spawn_local(self.clone().fly(epoch, sent_access.into()));
+            spawn_local(self.clone().fly(epoch, sent_access.map(String::from)));
         }
         self.wait(signal).await
+    }
+
+    /// `getAccessToken`: the token a socket or another SDK should use now, refreshed first (joining
+    /// a refresh in flight) when it has expired or expires within `min_validity_ms` on the
+    /// server's clock. `None` when there is no session.
+    pub async fn access_token(self: &Rc<Self>, min_validity_ms: f64) -> Result<Option<String>, Error> {
+        let none = JsValue::UNDEFINED;
+        let refreshing = self.session.coord.borrow().is_refreshing();
+        let outcome = if refreshing {
+            self.wait(&none).await?
+        } else {
+            let stored = self.session.tokens()?;
+            let due = match &stored {
+                // A cookie session may be live without a token here; a refusal then means "none".
+                None => self.opts.cookie,
+                Some(s) => {
+                    self.session.refused.borrow().as_deref() == Some(s.access.as_str())
+                        || self.session.lifetime(&s.access).is_some_and(|life| self.session.server_now() + min_validity_ms >= life.expires_ms)
+                }
+            };
+            if !due {
+                return Ok(stored.map(|s| s.access));
+            }
+            self.refresh_from(stored.as_ref().map(|s| s.access.as_str()), &none).await?
+        };
+        let stored = self.session.tokens()?;
+        match outcome {
+            Err(e) if e.ends_session() => Ok(None),
+            // As for requests: after a transient failure a token that has not expired is still good.
+            Err(e) if !stored.as_ref().is_some_and(|s| self.still_valid(&s.access)) => Err(e.into()),
+            _ => Ok(stored.map(|s| s.access)),
+        }
     }
 
     /// Waits in the queue for the running refresh and returns its outcome. `Err` only when the
@@ -240,9 +300,9 @@ impl Client {
 
     /// One refresh flight, run detached from any request so that aborting the request that
     /// started it does not cancel it for the others.
-    async fn fly(self: Rc<Self>, epoch: u64, sent_access: String) {
+    async fn fly(self: Rc<Self>, epoch: u64, sent_access: Option<String>) {
         let started = js_sys::Date::now();
-        let outcome = self.refresh_once(epoch, &sent_access).await;
+        let outcome = self.refresh_once(epoch, sent_access.as_deref()).await;
         let finished = self.session.coord.borrow_mut().finish(epoch, outcome);
         let Some((waiters, outcome)) = finished else {
             return; // tokens were set or cleared meanwhile: this answer is stale
@@ -264,9 +324,9 @@ impl Client {
     }
 
     /// Under the cross-tab lock: adopt tokens another tab already refreshed, or spend the refresh
-    /// token and store the answer before the lock (and then the queue) is released.
-    async fn refresh_once(&self, epoch: u64, sent_access: &str) -> Outcome {
-        let lock = if self.opts.cross_tab { Some(Lock::acquire(&self.lock_name, self.lock_budget_ms()).await) } else { None };
+    /// token (or cookie) and store the answer before the lock (and then the queue) is released.
+    async fn refresh_once(&self, epoch: u64, sent_access: Option<&str>) -> Outcome {
+        let lock = if self.opts.lock { Some(Lock::acquire(&self.lock_name, self.lock_budget_ms()).await) } else { None };
         let contended = lock.as_ref().is_some_and(|l| l.contended);
         let mut stored = self.session.tokens()?;
         if self.opts.cross_tab {
@@ -274,7 +334,7 @@ impl Client {
             // only half of them; wait for them rather than spend a refresh token twice.
             let started = js_sys::Date::now();
             while let Some(s) = &stored {
-                let stale = contended && s.access == sent_access;
+                let stale = contended && Some(s.access.as_str()) == sent_access;
                 let settled = !stale && self.session.store.is_consistent(s);
                 if settled || js_sys::Date::now() - started >= CROSS_TAB_SETTLE_MS {
                     break;
@@ -283,13 +343,17 @@ impl Client {
                 stored = self.session.tokens()?;
             }
         }
-        let Some(spent) = stored else {
-            return Err(logged_out_elsewhere());
-        };
-        if spent.access != sent_access {
-            return Ok(()); // another tab (or setTokens) already replaced the token
+        match &stored {
+            // Removed meanwhile: a logout. Only a cookie session refreshes from nothing, and only
+            // when it had nothing to begin with.
+            None if sent_access.is_some() || !self.opts.cookie => return Err(logged_out_elsewhere()),
+            Some(s) if Some(s.access.as_str()) != sent_access => {
+                self.session.announce("tab");
+                return Ok(()); // another tab (or setTokens) already replaced the token
+            }
+            _ => {}
         }
-        let fresh = transport::call_refresh(&self.opts, &self.hooks.fetch, &self.refresh_url, &spent.refresh, &spent.access).await?;
+        let fresh = self.refresher.call(&self.opts, &self.hooks.fetch, &self.session, stored.as_ref()).await?;
         self.count(|s| s.refreshes += 1);
         if self.session.coord.borrow().epoch() != epoch {
             return Ok(()); // logged out or new tokens set meanwhile: do not bring this answer back
@@ -297,13 +361,14 @@ impl Client {
         // Storage is shared with other tabs (and the app) that this tab may not hear from: write
         // only over the pair that was spent, so that a logout or a new login elsewhere stands.
         match self.session.tokens()? {
-            Some(now) if now == spent => {}
+            now if now == stored => {}
             Some(_) => return Ok(()),
             None => return Err(logged_out_elsewhere()),
         }
-        let pair = Pair { refresh: fresh.refresh.unwrap_or(spent.refresh), access: fresh.access };
+        let pair = Pair { refresh: fresh.refresh.or_else(|| stored.and_then(|s| s.refresh)), access: fresh.access };
         self.session.store.write(&pair);
         self.session.set_lifetime(&pair.access, fresh.expires_in);
+        self.session.announce("refresh");
         drop(lock);
         Ok(())
     }
@@ -317,6 +382,7 @@ impl Client {
     /// Clears the tokens; the first caller for this session also fires `onLogout` and redirects.
     pub fn end_session(&self, reason: &AuthError) {
         self.session.store.clear();
+        self.session.announce("clear");
         if self.session.end() {
             self.logout_effects(reason.code.as_str());
         }
@@ -360,7 +426,7 @@ impl Client {
 }
 
 fn logged_out_elsewhere() -> AuthError {
-    AuthError::new(Code::NoRefreshToken, &["no refresh token is stored (logged out, possibly in another tab)"])
+    AuthError::new(Code::NoRefreshToken, &["the tokens were removed before the refresh could spend them (logged out, possibly in another tab)"])
 }
 
 /// A URL without its query and fragment, to recognise the refresh endpoint.

@@ -23,9 +23,19 @@ extern "C" {
 
     /// `promise`, or a rejection with the signal's reason when it aborts first.
     pub fn abortable(promise: &Promise, signal: &JsValue) -> Promise;
-    /// `[status, text]` of `fetch(request)` within `ms`.
+    /// `[status, text]` of `fetch(request)` within `ms`, or `[-1, error]`.
     #[wasm_bindgen(js_name = fetchText)]
     pub fn fetch_text(fetch: &Function, request: &Request, ms: f64) -> Promise;
+    /// Calls the app's refresh function within `ms`: `{signal, done}`, `done` as `fetch_text`'s
+    /// but `[0, value]` for a value that is not a Response.
+    #[wasm_bindgen(js_name = runRefresh)]
+    pub fn run_refresh(f: &Function, refresh_token: Option<&str>, access_token: Option<&str>, ms: f64) -> JsValue;
+    /// The refresh endpoint's `Request`, with `refreshHeaders` and, for a cookie session, credentials.
+    #[wasm_bindgen(js_name = refreshRequest, catch)]
+    pub fn refresh_request(url: &str, content_type: &str, body: &str, headers: &JsValue, include: bool) -> Result<Request, JsValue>;
+    /// Whether the app's `isExpired` says `true` of a clone of `response`.
+    #[wasm_bindgen(js_name = askExpired)]
+    pub fn ask_expired(f: &JsValue, response: &Response) -> Promise;
     /// The body text of a clone of `response`, or null when it is longer than `limit` bytes
     /// (declared or read) or cannot be read.
     #[wasm_bindgen(js_name = peekText)]

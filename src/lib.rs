@@ -7,6 +7,7 @@
 //! * [`api`]: the `#[wasm_bindgen]` class; converts JS values and delegates.
 //! * [`client`]: what happens to one request; [`coordinator`]: the refresh flag and queue;
 //!   [`session`]: the state instances of one page share; [`tabs`]: Web Locks and storage events.
+//! * [`refresher`]: the one seam where a refresh is obtained (the endpoint, or the app's function).
 //! * [`options`], [`policy`], [`expiry`], [`refresh`]: plain-Rust rules, tested natively.
 //! * [`storage`], [`transport`], [`js`]: the browser underneath; [`errors`]: the one error type.
 
@@ -24,6 +25,7 @@ pub mod js;
 pub mod options;
 pub mod policy;
 pub mod refresh;
+pub mod refresher;
 pub mod session;
 pub mod storage;
 pub mod tabs;

@@ -53,11 +53,27 @@ pub enum BodyCode {
     Str(String),
 }
 
+/// Where a refresh comes from. Every strategy is called at one place, `Refresher::call`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    /// `POST` to `refreshUrl` (as given; the boundary resolves it against the page).
+    Endpoint {
+        /// `refreshUrl`.
+        url: String,
+        /// Body encoding.
+        format: Format,
+    },
+    /// The app's own `refresh` function (kept by the boundary).
+    Function,
+}
+
 /// Validated options. Defaults are those of the README.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Options {
-    /// Refresh endpoint, as given (resolved against the page by the boundary).
-    pub refresh_url: String,
+    /// How tokens are refreshed.
+    pub source: Source,
+    /// The refresh token lives in an `HttpOnly` cookie: the library never reads, stores or sends one.
+    pub cookie: bool,
     /// Where the user goes when the session ends; `None` = stay.
     pub login_url: Option<String>,
     /// Query parameter that carries the current path to the login page.
@@ -78,25 +94,26 @@ pub struct Options {
     pub expired_body_codes: Vec<BodyCode>,
     /// Dotted path of the body field compared with `expired_body_codes`.
     pub expired_body_field: String,
-    /// Refresh request encoding.
-    pub format: Format,
     /// Where the new tokens sit in the refresh answer.
     pub token_paths: TokenPaths,
     /// Bound on one refresh call.
     pub refresh_timeout_ms: f64,
     /// Other origins that receive the access token, normalised.
     pub allowed_origins: Vec<String>,
-    /// Coordinate refreshes across tabs: only where tabs share the tokens (`localStorage`).
+    /// Tabs share the tokens (`localStorage`): adopt what another tab refreshed, hear its logout.
     pub cross_tab: bool,
+    /// Take the cross-tab lock around a refresh: where tabs share the tokens, and wherever they
+    /// share a rotating refresh cookie, which two tabs must never spend at once.
+    pub lock: bool,
     /// Refresh this long before expiry (0 = off).
     pub refresh_ahead_ms: f64,
 }
 
 /// Option keys whose value is a function; the boundary picks these up itself.
-pub const FUNCTION_KEYS: [&str; 5] = ["fetch", "onRefresh", "onRefreshError", "onLogout", "navigate"];
+pub const FUNCTION_KEYS: [&str; 8] = ["fetch", "refresh", "isExpired", "onRefresh", "onRefreshError", "onLogout", "onTokens", "navigate"];
 
-const KEYS: [&str; 20] = [
-    "refreshUrl", "loginUrl", "loginReturnParam", "storage", "accessTokenKey", "refreshTokenKey", "authHeader",
+const KEYS: [&str; 22] = [
+    "refreshUrl", "refreshTokenIn", "refreshHeaders", "loginUrl", "loginReturnParam", "storage", "accessTokenKey", "refreshTokenKey", "authHeader",
     "authScheme", "expiredStatuses", "expiredBodyCodes", "expiredBodyField", "refreshFormat", "refreshFields",
     "tokenPaths", "clientId", "scope", "refreshTimeoutMs", "allowedOrigins", "crossTab", "refreshAheadMs",
 ];
@@ -194,13 +211,29 @@ impl Options {
                 return Err(invalid(&[key, " must be a function"]));
             }
         }
-        if r.get("refreshUrl").is_none() {
-            return Err(invalid(&["refreshUrl is required (the URL of your refresh endpoint, e.g. \"/auth/refresh\")"]));
+        let by_function = r.get("refresh").is_some();
+        if by_function == r.get("refreshUrl").is_some() {
+            return Err(invalid(&[
+                "give exactly one of refreshUrl (the URL of your refresh endpoint, e.g. \"/auth/refresh\") and refresh (a function that returns a Response or { accessToken })",
+            ]));
         }
-        let refresh_url = r.nonempty("refreshUrl", "")?;
-        if refresh_url.chars().any(char::is_control) {
-            return Err(invalid(&["refreshUrl must not contain control characters"]));
+        if by_function {
+            for key in ["refreshFormat", "refreshFields", "clientId", "scope", "refreshHeaders"] {
+                if r.get(key).is_some() {
+                    return Err(invalid(&[key, " applies to refreshUrl only; a refresh function builds its own request"]));
+                }
+            }
         }
+        match r.get("refreshHeaders") {
+            None | Some(Value::Func) => {}
+            Some(Value::Map(entries)) if entries.iter().all(|(k, v)| is_header_name(k) && matches!(v, Value::Str(_))) => {}
+            Some(_) => return Err(invalid(&["refreshHeaders must be an object of header names to strings, or a function returning one"])),
+        }
+        let cookie = match r.string("refreshTokenIn", "storage")?.as_str() {
+            "storage" => false,
+            "cookie" => true,
+            _ => return Err(invalid(&["refreshTokenIn must be \"storage\" or \"cookie\""])),
+        };
 
         let storage = match r.string("storage", "local")?.as_str() {
             "local" => StorageKind::Local,
@@ -292,8 +325,18 @@ impl Options {
             Some(_) => return Err(invalid(&["crossTab must be a boolean"])),
         };
 
+        let source = if by_function {
+            Source::Function
+        } else {
+            let url = r.nonempty("refreshUrl", "")?;
+            if url.chars().any(char::is_control) {
+                return Err(invalid(&["refreshUrl must not contain control characters"]));
+            }
+            Source::Endpoint { url, format }
+        };
         Ok(Options {
-            refresh_url,
+            source,
+            cookie,
             login_url: r.optional_string("loginUrl", Some("/login"))?,
             login_return_param: r.optional_string("loginReturnParam", None)?,
             storage,
@@ -304,13 +347,13 @@ impl Options {
             expired_statuses,
             expired_body_codes,
             expired_body_field,
-            format,
             token_paths,
             refresh_timeout_ms: r.millis("refreshTimeoutMs", 10_000.0, false)?,
             allowed_origins,
             // Tabs that cannot see each other's tokens have nothing to coordinate: with session or
             // memory storage, the lock would only make unrelated tabs queue and settle.
             cross_tab: cross_tab && storage == StorageKind::Local,
+            lock: cross_tab && (storage == StorageKind::Local || cookie),
             refresh_ahead_ms: r.millis("refreshAheadMs", 30_000.0, true)?,
         })
     }
@@ -366,7 +409,9 @@ mod tests {
         assert_eq!((o.auth_header.as_str(), o.auth_scheme.as_str()), ("Authorization", "Bearer"));
         assert_eq!(o.expired_statuses, vec![401]);
         assert!(o.expired_body_codes.is_empty() && o.expired_body_field == "code");
-        assert_eq!(o.format, Format::Json { refresh_field: "refreshToken".into(), access_field: "token".into() });
+        let json = Format::Json { refresh_field: "refreshToken".into(), access_field: "token".into() };
+        assert_eq!(o.source, Source::Endpoint { url: "/auth/refresh".into(), format: json });
+        assert!(!o.cookie && o.lock);
         assert_eq!(o.token_paths, TokenPaths { access: "token".into(), refresh: "refreshToken".into(), expires_in: "expiresIn".into() });
         assert_eq!((o.refresh_timeout_ms, o.refresh_ahead_ms, o.cross_tab), (10_000.0, 30_000.0, true));
         assert_eq!(o.storage, StorageKind::Local);
@@ -375,10 +420,44 @@ mod tests {
     }
 
     #[test]
-    fn refresh_url_is_required() {
-        let e = Options::parse(&[]).unwrap_err();
-        assert_eq!(e.code, Code::InvalidOptions);
-        assert!(e.message.contains("refreshUrl is required"));
+    fn exactly_one_of_refresh_url_and_refresh() {
+        let both = [("refreshUrl".to_string(), s("/r")), ("refresh".to_string(), Value::Func)];
+        for entries in [&[][..], &both[..]] {
+            let e = Options::parse(entries).unwrap_err();
+            assert_eq!(e.code, Code::InvalidOptions);
+            assert!(e.message.contains("exactly one of refreshUrl") && e.message.contains("and refresh ("), "{}", e.message);
+        }
+        let o = Options::parse(&both[1..]).unwrap();
+        assert_eq!(o.source, Source::Function);
+        assert_eq!(o.token_paths.access, "token", "a Response from the function is read as a refreshUrl answer");
+        for (key, v) in [("refreshFormat", s("oauth2")), ("refreshFields", Value::Map(vec![])), ("clientId", s("c")), ("scope", s("s")), ("refreshHeaders", Value::Func)] {
+            let e = Options::parse(&[both[1].clone(), (key.to_string(), v)]).unwrap_err();
+            assert!(e.message.contains(&[key, " applies to refreshUrl only"].concat()), "{}", e.message);
+        }
+        let e = Options::parse(&[("refresh".to_string(), s("/r"))]).unwrap_err();
+        assert!(e.message.contains("refresh must be a function"), "{}", e.message);
+    }
+
+    #[test]
+    fn cookie_sessions_and_refresh_headers() {
+        assert!(parse(vec![("refreshTokenIn", s("cookie"))]).unwrap().cookie);
+        assert!(!parse(vec![("refreshTokenIn", s("storage"))]).unwrap().cookie);
+        assert!(parse(vec![("refreshTokenIn", s("header"))]).unwrap_err().message.contains("refreshTokenIn must be"));
+        // Tabs that keep the access token to themselves still share the rotating cookie.
+        let o = parse(vec![("refreshTokenIn", s("cookie")), ("storage", s("memory"))]).unwrap();
+        assert!(o.lock && !o.cross_tab);
+        assert!(!parse(vec![("refreshTokenIn", s("cookie")), ("crossTab", Value::Bool(false))]).unwrap().lock);
+        assert!(!parse(vec![("storage", s("memory"))]).unwrap().lock);
+        for ok in [Value::Func, Value::Map(vec![("X-CSRF-Token".into(), s("t"))])] {
+            assert!(parse(vec![("refreshHeaders", ok)]).is_ok());
+        }
+        for bad in [s("x"), Value::Map(vec![("X-CSRF-Token".into(), Value::Num(1.0))]), Value::Map(vec![("bad header".into(), s("t"))])] {
+            assert!(parse(vec![("refreshHeaders", bad)]).unwrap_err().message.contains("refreshHeaders must be"));
+        }
+        for key in ["isExpired", "onTokens"] {
+            assert!(parse(vec![(key, Value::Func)]).is_ok());
+            assert!(parse(vec![(key, Value::Bool(true))]).unwrap_err().message.contains(&[key, " must be a function"].concat()));
+        }
     }
 
     #[test]
@@ -434,7 +513,7 @@ mod tests {
     #[test]
     fn oauth2_defaults_and_exclusive_fields() {
         let o = parse(vec![("refreshFormat", s("oauth2")), ("clientId", s("spa"))]).unwrap();
-        assert_eq!(o.format, Format::OAuth2 { client_id: Some("spa".into()), scope: None });
+        assert_eq!(o.source, Source::Endpoint { url: "/auth/refresh".into(), format: Format::OAuth2 { client_id: Some("spa".into()), scope: None } });
         assert_eq!(o.token_paths.access, "access_token");
         assert!(parse(vec![("refreshFormat", s("oauth2")), ("refreshFields", Value::Map(vec![]))]).is_err());
         assert!(parse(vec![("clientId", s("spa"))]).is_err());

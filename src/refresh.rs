@@ -37,26 +37,29 @@ pub enum Format {
     },
 }
 
-/// The refresh request body and its content type.
-pub fn request_body(format: &Format, refresh: &str, access: &str) -> (&'static str, String) {
-    let mut body = String::with_capacity(refresh.len() + access.len() + 64);
+/// The refresh request body and its content type. A token that is absent (a refresh token kept in
+/// an `HttpOnly` cookie, a cookie session without an access token yet) is left out, not sent empty.
+pub fn request_body(format: &Format, refresh: Option<&str>, access: Option<&str>) -> (&'static str, String) {
+    let mut body = String::with_capacity(refresh.map_or(0, str::len) + access.map_or(0, str::len) + 64);
     match format {
         Format::Json { refresh_field, access_field } => {
-            body.push('{');
-            json_string(refresh_field, &mut body);
-            body.push(':');
-            json_string(refresh, &mut body);
-            body.push(',');
-            json_string(access_field, &mut body);
-            body.push(':');
-            json_string(access, &mut body);
+            for (field, value) in [(refresh_field, refresh), (access_field, access)] {
+                if let Some(v) = value {
+                    body.push(if body.is_empty() { '{' } else { ',' });
+                    json_string(field, &mut body);
+                    body.push(':');
+                    json_string(v, &mut body);
+                }
+            }
+            if body.is_empty() {
+                body.push('{');
+            }
             body.push('}');
             ("application/json", body)
         }
         Format::OAuth2 { client_id, scope } => {
-            body.push_str("grant_type=refresh_token&refresh_token=");
-            form_encode(refresh, &mut body);
-            for (name, value) in [("&client_id=", client_id), ("&scope=", scope)] {
+            body.push_str("grant_type=refresh_token");
+            for (name, value) in [("&refresh_token=", refresh), ("&client_id=", client_id.as_deref()), ("&scope=", scope.as_deref())] {
                 if let Some(v) = value {
                     body.push_str(name);
                     form_encode(v, &mut body);
@@ -172,12 +175,21 @@ mod tests {
     #[test]
     fn bodies() {
         let json = Format::Json { refresh_field: "refreshToken".into(), access_field: "token".into() };
-        assert_eq!(request_body(&json, "r1", "a1"), ("application/json", r#"{"refreshToken":"r1","token":"a1"}"#.into()));
+        assert_eq!(request_body(&json, Some("r1"), Some("a1")), ("application/json", r#"{"refreshToken":"r1","token":"a1"}"#.into()));
         let oauth = Format::OAuth2 { client_id: Some("spa app".into()), scope: None };
         assert_eq!(
-            request_body(&oauth, "r+/1=", "a"),
+            request_body(&oauth, Some("r+/1="), Some("a")),
             ("application/x-www-form-urlencoded", "grant_type=refresh_token&refresh_token=r%2B%2F1%3D&client_id=spa+app".into())
         );
+    }
+
+    #[test]
+    fn cookie_sessions_send_no_refresh_token() {
+        let json = Format::Json { refresh_field: "refreshToken".into(), access_field: "token".into() };
+        assert_eq!(request_body(&json, None, Some("a1")).1, r#"{"token":"a1"}"#);
+        assert_eq!(request_body(&json, None, None).1, "{}");
+        let oauth = Format::OAuth2 { client_id: Some("spa".into()), scope: Some("api".into()) };
+        assert_eq!(request_body(&oauth, None, Some("a1")).1, "grant_type=refresh_token&client_id=spa&scope=api");
     }
 
     #[test]

@@ -7,7 +7,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
 
-use js_sys::Function;
+use js_sys::{Function, Object};
+use wasm_bindgen::JsValue;
 
 use crate::coordinator::Coordinator;
 use crate::errors::{AuthError, Code};
@@ -42,6 +43,18 @@ pub struct Session {
     /// Live `AuthFetch` objects on this session. A session whose objects were all freed is not
     /// handed to new ones, even while a bound `fetch` of theirs still runs on it.
     pub users: Cell<u32>,
+    /// The `onTokens` listeners of every instance on this session: a change is announced once,
+    /// to all of them, whichever instance (or tab) made it.
+    pub listeners: RefCell<Vec<Function>>,
+    /// The access token last announced, so that one change is announced once however many ways
+    /// this page hears of it (a refresh here, then the storage event of the same write).
+    announced: RefCell<Option<String>>,
+    /// While the app's `refresh` function runs: the `signal` it was given, and whether the call is
+    /// still in its synchronous part. Requests it makes through `api.fetch` go straight out: they
+    /// are the refresh, and must not queue behind it.
+    pub own_refresh: RefCell<Option<JsValue>>,
+    /// See `own_refresh`.
+    pub calling_refresh: Cell<bool>,
 }
 
 /// Live sessions by storage kind and keys, so instances with the same keys share one.
@@ -59,12 +72,12 @@ static SESSIONS: Registry = Registry(RefCell::new(Vec::new()));
 
 impl Session {
     /// The session for these keys, shared with any live instance that uses the same ones.
-    pub fn shared(kind: StorageKind, access_key: &str, refresh_key: &str) -> Rc<Session> {
+    pub fn shared(kind: StorageKind, access_key: &str, refresh_key: &str, cookie: bool) -> Rc<Session> {
         let id = [match kind {
             StorageKind::Local => "l",
             StorageKind::Session => "s",
             StorageKind::Memory => "m",
-        }, "\0", access_key, "\0", refresh_key]
+        }, if cookie { "c" } else { "" }, "\0", access_key, "\0", refresh_key]
         .concat();
         let existing = {
             let mut all = SESSIONS.0.borrow_mut();
@@ -75,14 +88,20 @@ impl Session {
             return s;
         }
         // Opening the store calls into JS: no registry borrow is held meanwhile.
+        let store = TokenStore::new(kind, access_key, refresh_key, cookie);
+        let announced = store.read().ok().flatten().map(|p| p.access);
         let s = Rc::new(Session {
-            store: TokenStore::new(kind, access_key, refresh_key),
+            store,
             coord: RefCell::new(Coordinator::default()),
             clock_offset: Cell::new(None),
             lifetime: RefCell::new(None),
             known: Cell::new(false),
             refused: RefCell::new(None),
             users: Cell::new(0),
+            listeners: RefCell::new(Vec::new()),
+            announced: RefCell::new(announced),
+            own_refresh: RefCell::new(None),
+            calling_refresh: Cell::new(false),
         });
         SESSIONS.0.borrow_mut().push((id, Rc::downgrade(&s)));
         s
@@ -117,7 +136,37 @@ impl Session {
         self.store.clear();
         let first = self.end();
         wake(released);
+        self.announce("clear");
         first
+    }
+
+    /// Marks a session as there to be ended: in a cookie session the page may hold no token at
+    /// all and still be logged in, so a refused refresh must end it as it would a stored one.
+    pub fn expect(&self) {
+        self.known.set(true);
+    }
+
+    /// Calls every `onTokens` listener with `{reason, expiresAt}` if the stored access token is not
+    /// the one announced last. Listeners get no token: one that needs it calls `getAccessToken()`.
+    pub fn announce(&self, reason: &str) {
+        let access = self.store.read().ok().flatten().map(|p| p.access);
+        if *self.announced.borrow() == access {
+            return;
+        }
+        let expires_at = access.as_deref().and_then(|a| self.lifetime(a)).map_or(JsValue::NULL, |l| l.expires_ms.into());
+        *self.announced.borrow_mut() = access;
+        let listeners = self.listeners.borrow().clone();
+        for listener in listeners {
+            let info = Object::new();
+            crate::js::set(&info, "reason", &reason.into());
+            crate::js::set(&info, "expiresAt", &expires_at);
+            crate::js::call_hook(&listener, &info);
+        }
+    }
+
+    /// Whether a request given `init` comes from the app's `refresh` function (see `own_refresh`).
+    pub fn is_own_refresh(&self, init: &JsValue) -> bool {
+        self.calling_refresh.get() || self.own_refresh.borrow().as_ref().is_some_and(|signal| *signal == crate::js::get(init, "signal"))
     }
 
     /// Server time now, by the latest estimate (local time until there is one).

@@ -24,8 +24,8 @@ use crate::policy::is_b64token;
 pub struct Pair {
     /// Sent with requests.
     pub access: String,
-    /// Spent on the refresh endpoint only.
-    pub refresh: String,
+    /// Spent on the refresh endpoint only; `None` in a cookie session, where the browser holds it.
+    pub refresh: Option<String>,
 }
 
 /// The token store of one set of keys.
@@ -33,18 +33,21 @@ pub struct TokenStore {
     web: RefCell<Option<web_sys::Storage>>,
     memory: RefCell<Option<Pair>>,
     warned: Cell<bool>,
+    cookie: bool,
     access_key: String,
     refresh_key: String,
     stamp_key: String,
 }
 
 impl TokenStore {
-    /// Opens the chosen storage; unavailable Web Storage means memory (with a warning).
-    pub fn new(kind: StorageKind, access_key: &str, refresh_key: &str) -> TokenStore {
+    /// Opens the chosen storage; unavailable Web Storage means memory (with a warning). With
+    /// `cookie`, only the access token is kept: the refresh token is in a cookie JS cannot read.
+    pub fn new(kind: StorageKind, access_key: &str, refresh_key: &str, cookie: bool) -> TokenStore {
         let store = TokenStore {
             web: RefCell::new(None),
             memory: RefCell::new(None),
             warned: Cell::new(false),
+            cookie,
             access_key: access_key.into(),
             refresh_key: refresh_key.into(),
             stamp_key: [access_key, ":pair"].concat(),
@@ -74,10 +77,14 @@ impl TokenStore {
         let Some(web) = web else {
             return Ok(self.memory.borrow().clone());
         };
-        let got = (|| -> Result<_, wasm_bindgen::JsValue> { Ok((web.get_item(&self.access_key)?, web.get_item(&self.refresh_key)?)) })();
+        let got = (|| -> Result<_, wasm_bindgen::JsValue> {
+            let access = web.get_item(&self.access_key)?;
+            let refresh = if self.cookie { None } else { web.get_item(&self.refresh_key)? };
+            Ok((access, refresh))
+        })();
         match got {
-            Ok((Some(access), Some(refresh))) if present(&access) && present(&refresh) => {
-                if !is_b64token(&access) || !is_b64token(&refresh) {
+            Ok((Some(access), refresh)) if present(&access) && (self.cookie || refresh.as_deref().is_some_and(present)) => {
+                if !is_b64token(&access) || !refresh.as_deref().map_or(true, is_b64token) {
                     return Err(AuthError::new(Code::InvalidToken, &[
                         "the stored tokens are not valid RFC 6750 tokens (line breaks, spaces, quotes or non-ASCII); nothing was sent. Store tokens with setTokens",
                     ]));
@@ -97,17 +104,16 @@ impl TokenStore {
     pub fn is_consistent(&self, pair: &Pair) -> bool {
         let web = self.web.borrow().clone();
         let stamp = web.and_then(|web| web.get_item(&self.stamp_key).ok().flatten());
-        stamp.map_or(true, |s| s == fingerprint(&pair.access, &pair.refresh))
+        stamp.map_or(true, |s| s == fingerprint(pair))
     }
 
     /// Stores a pair; the fingerprint goes last so a reader never sees it match a half-written pair.
     pub fn write(&self, pair: &Pair) {
         let web = self.web.borrow().clone();
         if let Some(web) = web {
-            let stamp = fingerprint(&pair.access, &pair.refresh);
             let ok = web.set_item(&self.access_key, &pair.access).is_ok()
-                && web.set_item(&self.refresh_key, &pair.refresh).is_ok()
-                && web.set_item(&self.stamp_key, &stamp).is_ok();
+                && pair.refresh.as_ref().map_or(true, |r| web.set_item(&self.refresh_key, r).is_ok())
+                && web.set_item(&self.stamp_key, &fingerprint(pair)).is_ok();
             if ok {
                 return;
             }
@@ -126,9 +132,13 @@ impl TokenStore {
         *self.memory.borrow_mut() = None;
     }
 
+    /// Removes the keys this store owns (in a cookie session, the refresh key is not one of them).
     fn remove_web(&self, web: &web_sys::Storage) {
-        for key in [&self.access_key, &self.refresh_key, &self.stamp_key] {
+        for key in [&self.access_key, &self.stamp_key] {
             let _ = web.remove_item(key);
+        }
+        if !self.cookie {
+            let _ = web.remove_item(&self.refresh_key);
         }
     }
 
@@ -147,9 +157,9 @@ fn present(v: &str) -> bool {
 
 /// FNV-1a over the pair, in hex. Not a secret and not a MAC: it only tells whether two values were
 /// written together.
-fn fingerprint(access: &str, refresh: &str) -> String {
+fn fingerprint(pair: &Pair) -> String {
     let mut h: u64 = 0xcbf29ce484222325;
-    for b in access.bytes().chain([0u8]).chain(refresh.bytes()) {
+    for b in pair.access.bytes().chain([0u8]).chain(pair.refresh.as_deref().unwrap_or_default().bytes()) {
         h = (h ^ b as u64).wrapping_mul(0x100000001b3);
     }
     (0..16).rev().map(|i| char::from_digit(((h >> (i * 4)) & 15) as u32, 16).unwrap_or('0')).collect()
@@ -169,9 +179,11 @@ mod tests {
 
     #[test]
     fn fingerprints_tell_pairs_apart() {
-        assert_eq!(fingerprint("a", "b"), fingerprint("a", "b"));
-        assert_ne!(fingerprint("a", "b"), fingerprint("a", "c"));
-        assert_ne!(fingerprint("ab", ""), fingerprint("a", "b"));
-        assert_eq!(fingerprint("a", "b").len(), 16);
+        let f = |a: &str, r: Option<&str>| fingerprint(&Pair { access: a.into(), refresh: r.map(String::from) });
+        assert_eq!(f("a", Some("b")), f("a", Some("b")));
+        assert_ne!(f("a", Some("b")), f("a", Some("c")));
+        assert_ne!(f("ab", Some("")), f("a", Some("b")));
+        assert_ne!(f("a", None), f("b", None));
+        assert_eq!(f("a", Some("b")).len(), 16);
     }
 }

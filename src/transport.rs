@@ -1,8 +1,7 @@
-//! Talking to the network through the configured `fetch`: sending a request, reading what the
-//! policy needs from a response, and the refresh call itself. Errors from the transport pass
-//! through untouched except on the refresh call, where they become `REFRESH_FAILED`.
+//! Talking to the network through the configured `fetch`: sending a request and reading what the
+//! policy needs from a response. Errors from the transport pass through untouched.
 
-use js_sys::{Array, Function, Object, Promise};
+use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, Response};
@@ -11,7 +10,7 @@ use crate::errors::{AuthError, Code, Error};
 use crate::js;
 use crate::options::Options;
 use crate::policy::is_json_document;
-use crate::refresh::{self, Answer, Field};
+use crate::refresh::Field;
 
 /// Calls `fetch(request)` and waits for the response head.
 pub async fn send(fetch: &Function, request: &Request) -> Result<Response, Error> {
@@ -26,14 +25,19 @@ pub async fn send(fetch: &Function, request: &Request) -> Result<Response, Error
 /// and a large document must not be buffered (or held back from the caller) for it.
 const PEEK_LIMIT: f64 = 64.0 * 1024.0;
 
-/// Whether a response says "access token expired": one of `expiredStatuses`, or a small JSON
+/// Whether a response says "access token expired": one of `expiredStatuses`, a small JSON
 /// document whose `expiredBodyField` is one of `expiredBodyCodes` (the classic
-/// `200 {"code":409}`). The body is read from a clone, so the caller still gets it whole; any
-/// other answer goes to the caller at once.
-pub async fn is_expired(opts: &Options, response: &Response) -> bool {
-    if opts.is_expired_status(response.status()) {
+/// `200 {"code":409}`), or the app's own `isExpired(response)`. Bodies are read from clones, so
+/// the caller still gets the answer whole.
+pub async fn is_expired(opts: &Options, response: &Response, ask: &JsValue) -> bool {
+    if opts.is_expired_status(response.status()) || has_expired_code(opts, response).await {
         return true;
     }
+    ask.is_function() && JsFuture::from(js::ask_expired(ask, response)).await.is_ok_and(|v| v.is_truthy())
+}
+
+/// Only a small JSON document is read: any other answer goes to the caller at once.
+async fn has_expired_code(opts: &Options, response: &Response) -> bool {
     if opts.expired_body_codes.is_empty() {
         return false;
     }
@@ -49,7 +53,7 @@ pub async fn is_expired(opts: &Options, response: &Response) -> bool {
 }
 
 /// The value at a dotted path of a parsed JSON body.
-fn field_at(body: &JsValue, path: &str) -> Field {
+pub fn field_at(body: &JsValue, path: &str) -> Field {
     let mut v = body.clone();
     for segment in path.split('.') {
         if !v.is_object() {
@@ -68,40 +72,3 @@ fn field_at(body: &JsValue, path: &str) -> Field {
     }
 }
 
-/// Calls the refresh endpoint with `refresh_token` (and the current access token, in JSON
-/// format) and returns the new tokens. Never intercepted, never retried: its failure is final for
-/// this round and classified by [`refresh::classify`].
-pub async fn call_refresh(opts: &Options, fetch: &Function, url: &str, refresh_token: &str, access: &str) -> Result<refresh::Fresh, AuthError> {
-    let (content_type, body) = refresh::request_body(&opts.format, refresh_token, access);
-    let headers = Object::new();
-    js::set(&headers, "Content-Type", &content_type.into());
-    js::set(&headers, "Accept", &"application/json".into());
-    let init = Object::new();
-    js::set(&init, "method", &"POST".into());
-    js::set(&init, "headers", &headers);
-    js::set(&init, "body", &body.into());
-    let failed = |why: &str| AuthError::new(Code::RefreshFailed, &["the refresh request failed: ", why]);
-    let request = js::to_request(&url.into(), &init).map_err(|_| failed("refreshUrl is not a valid URL"))?;
-    let got = JsFuture::from(js::fetch_text(fetch, &request, opts.refresh_timeout_ms)).await.map_err(|e| {
-        if js::get(&e, "name").as_string().as_deref() == Some("TimeoutError") {
-            failed("no answer within refreshTimeoutMs")
-        } else {
-            failed("network error").caused_by(e)
-        }
-    })?;
-    let got = Array::from(&got);
-    let status = got.get(0).as_f64().unwrap_or(0.0) as u16;
-    let body = got.get(1).as_string().and_then(|t| js_sys::JSON::parse(&t).ok()).filter(|b| b.is_object() && !Array::is_array(b));
-    let answer = match &body {
-        Some(b) => Answer {
-            status,
-            json: true,
-            access: field_at(b, &opts.token_paths.access),
-            refresh: field_at(b, &opts.token_paths.refresh),
-            expires_in: field_at(b, &opts.token_paths.expires_in),
-            oauth_error: field_at(b, "error"),
-        },
-        None => Answer { status, json: false, access: Field::Missing, refresh: Field::Missing, expires_in: Field::Missing, oauth_error: Field::Missing },
-    };
-    refresh::classify(&answer)
-}

@@ -1,4 +1,4 @@
-//! The browser test binaries (`tests/{core,tabs,hardening}.rs`) name their scenarios by hand, and
+//! The browser test binaries (`tests/{core,tabs,hardening,backends}.rs`) name their scenarios by hand, and
 //! the scenarios themselves live in `tests/support/*.js`. A scenario missing from the Rust list
 //! would never run; a name missing from the JS object fails only in a browser. This native test
 //! checks that the two agree.
@@ -26,7 +26,7 @@ fn js_names(file: &str) -> BTreeSet<String> {
 
 #[test]
 fn rust_lists_and_js_scenarios_match() {
-    for name in ["core", "tabs", "hardening"] {
+    for name in ["core", "tabs", "hardening", "backends"] {
         let rust = rust_names(&format!("tests/{name}.rs"));
         let js = js_names(&format!("tests/support/{name}.js"));
         assert!(rust.len() > 10, "{name}: parsed only {} names", rust.len());

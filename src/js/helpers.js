@@ -27,10 +27,11 @@ export function abortable(promise, signal) {
 }
 
 /**
- * Calls `fetch(request)` and reads the body as text, all within `ms`; the request is aborted at the
- * deadline. Resolves to `[status, text]`. Used for the refresh call only.
+ * Runs `start(signal)` within `ms`, aborting the signal at the deadline. `done` never rejects: it
+ * resolves to `[status, text]` when `start` gave a Response, `[0, value]` when it gave anything
+ * else, and `[-1, error]` when it threw, rejected or ran out of time.
  */
-export function fetchText(fetch, request, ms) {
+function within(ms, start) {
   const controller = new AbortController();
   let timer;
   const deadline = new Promise((_, reject) => {
@@ -40,11 +41,40 @@ export function fetchText(fetch, request, ms) {
       reject(reason);
     }, ms);
   });
-  const run = Promise.resolve()
-    .then(() => fetch(new Request(request, { signal: controller.signal })))
-    .then((res) => res.text().then((text) => [res.status, text]));
+  let run;
+  try { run = Promise.resolve(start(controller.signal)); } catch (e) { run = Promise.reject(e); }
+  run = run.then((r) => (r && typeof r.text === "function" && typeof r.status === "number" ? r.text().then((text) => [r.status, text]) : [0, r]));
   run.catch(() => {}); // losing the race to the deadline must not leave an unhandled rejection
-  return Promise.race([run, deadline]).finally(() => clearTimeout(timer));
+  const done = Promise.race([run, deadline]).then((x) => x, (e) => [-1, e]).finally(() => clearTimeout(timer));
+  return { signal: controller.signal, done };
+}
+
+/** `[status, text]` of `fetch(request)` within `ms` (see `within`). Used for the refresh call only. */
+export function fetchText(fetch, request, ms) {
+  return within(ms, (signal) => fetch(new Request(request, { signal }))).done;
+}
+
+/** Calls the app's refresh function within `ms`: `{ signal, done }` (see `within`). */
+export function runRefresh(fn, refreshToken, accessToken, ms) {
+  return within(ms, (signal) => fn({ refreshToken, accessToken, signal }));
+}
+
+/**
+ * The refresh endpoint's request: `refreshHeaders` (an object, or a function called now) on top of
+ * the content type; with a cookie session, sent with credentials. Throws what `Headers` throws.
+ */
+export function refreshRequest(url, contentType, body, extra, include) {
+  const headers = new Headers({ "content-type": contentType, accept: "application/json" });
+  const more = typeof extra === "function" ? extra() : extra;
+  if (more) new Headers(more).forEach((v, k) => headers.set(k, v));
+  return new Request(url, { method: "POST", headers, body, credentials: include ? "include" : "same-origin" });
+}
+
+/** Whether the app's `isExpired(response)` says so, given a clone; what it throws counts as no. */
+export function askExpired(fn, response) {
+  return Promise.resolve()
+    .then(() => fn(response.clone()))
+    .then((v) => v === true, (e) => { console.error("seamless-fetch: isExpired threw", e); return false; });
 }
 
 /**

@@ -368,7 +368,8 @@ export const scenarios = {
 
   async options_are_validated_naming_the_key(make) {
     const cases = [
-      [{}, "refreshUrl is required"],
+      [{}, "give exactly one of refreshUrl"],
+      [{ refreshUrl: "/r", refresh: async () => ({}) }, "give exactly one of refreshUrl"],
       [{ refreshUrl: "/r", refreshURL: "/r" }, "unknown option \"refreshURL\" (did you mean \"refreshUrl\"?)"],
       [{ refreshUrl: "/r", expiredStatuses: "401" }, "expiredStatuses must be an array"],
       [{ refreshUrl: "/r", fetch: "nope" }, "fetch must be a function"],

@@ -55,6 +55,7 @@ export class FakeServer {
     this.skewMs = null;           // when set, API answers carry a Date header this far from the local clock
     this.authHeader = "authorization"; // where the server reads the token, and with which scheme
     this.scheme = "Bearer ";
+    this.cookie = false;          // the refresh token is an HttpOnly cookie: this.refreshToken plays the browser's jar
     this.fetch = this.fetch.bind(this);
   }
 
@@ -72,7 +73,7 @@ export class FakeServer {
     const url = new URL(req.url);
     const call = {
       url: req.url, path: url.pathname, method: req.method,
-      auth: req.headers.get(this.authHeader), headers: req.headers,
+      auth: req.headers.get(this.authHeader), headers: req.headers, credentials: req.credentials,
       contentType: req.headers.get("content-type"),
       // null for no body; "<unreadable>" where the engine cannot read it (see canReadBlobForms).
       body: req.method === "GET" || req.method === "HEAD" ? null : await req.text().catch(() => "<unreadable>"),
@@ -84,7 +85,10 @@ export class FakeServer {
       if (this.refreshGate) await this.refreshGate.promise;
       if (this.refreshAnswer) return this.refreshAnswer(call);
       const sent = JSON.parse(call.body);
-      if (sent.refreshToken !== this.refreshToken) return json(401, { error: "invalid_grant" });
+      // A cookie reaches the server only on a credentialed request; a refresh token in the body
+      // of a cookie session would be a leak.
+      const spent = this.cookie ? (call.credentials === "include" && !("refreshToken" in sent) ? this.refreshToken : null) : sent.refreshToken;
+      if (spent === null || spent !== this.refreshToken) return json(401, { error: "invalid_grant" });
       this.generation++;
       const access = this.prefix + "a" + this.generation;
       this.valid.add(access);

@@ -21,6 +21,24 @@ export async function rejectsWith(promise, code) {
   return error;
 }
 
+const b64url = (o) => btoa(JSON.stringify(o)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+/** An unsigned JWT whose claims are given in seconds relative to `nowMs`. */
+export const jwt = (claims) => b64url({ alg: "HS256", typ: "JWT" }) + "." + (typeof claims === "string" ? claims : b64url(claims)) + ".c2ln";
+export const secs = (ms) => Math.floor(ms / 1000);
+
+/**
+ * What another tab's write looks like here: the write, then the `storage` event it causes (a page
+ * gets none for its own writes).
+ */
+export function writeAsAnotherTab(pairs) {
+  for (const [key, value] of Object.entries(pairs)) {
+    const oldValue = localStorage.getItem(key);
+    if (value === null) localStorage.removeItem(key);
+    else localStorage.setItem(key, value);
+    window.dispatchEvent(new StorageEvent("storage", { key, oldValue, newValue: value, storageArea: localStorage }));
+  }
+}
+
 /**
  * A fresh world: the scenario's earlier AuthFetch objects freed (so a leg of a looping scenario
  * cannot pass by sharing a live session with the leg before), fresh storage, a fake server and an

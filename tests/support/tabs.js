@@ -2,7 +2,7 @@
 // refresh ahead of expiry on the server's clock. "Another tab" is played by this page holding the
 // same Web Lock and writing storage, as a second tab would; the real two-tab run is in tests/e2e.
 import { FakeServer, json, tick, until } from "./fake_server.js";
-import { assert, eq, rejectsWith, runScenario, setup } from "./harness.js";
+import { assert, eq, jwt, rejectsWith, runScenario, secs, setup, writeAsAnotherTab } from "./harness.js";
 
 export const run = (name, make, tools) => runScenario(scenarios, name, make, tools);
 
@@ -11,24 +11,6 @@ const lockName = () => "seamless-fetch:token:" + new URL("/auth/refresh", locati
 /** Holds the refresh lock as another tab mid-refresh would; resolves to its release function. */
 function holdLock() {
   return new Promise((held) => navigator.locks.request(lockName(), () => new Promise((release) => held(release))));
-}
-
-const b64url = (o) => btoa(JSON.stringify(o)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
-/** An unsigned JWT whose claims are given in seconds relative to `nowMs`. */
-const jwt = (claims) => b64url({ alg: "HS256", typ: "JWT" }) + "." + (typeof claims === "string" ? claims : b64url(claims)) + ".c2ln";
-const secs = (ms) => Math.floor(ms / 1000);
-
-/**
- * What another tab's write looks like here: the write, then the `storage` event it causes (a page
- * gets none for its own writes).
- */
-function writeAsAnotherTab(pairs) {
-  for (const [key, value] of Object.entries(pairs)) {
-    const oldValue = localStorage.getItem(key);
-    if (value === null) localStorage.removeItem(key);
-    else localStorage.setItem(key, value);
-    window.dispatchEvent(new StorageEvent("storage", { key, oldValue, newValue: value, storageArea: localStorage }));
-  }
 }
 
 /** The cross-tab lock budget per holder for `refreshTimeoutMs` (settle 1 s + refresh + 1 s). */

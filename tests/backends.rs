@@ -1,0 +1,33 @@
+//! Any backend: a refresh function, cookie sessions, refreshHeaders, getAccessToken, onTokens,
+//! isExpired and per-request control, in a real browser against an injected fake server.
+mod common;
+
+use wasm_bindgen::prelude::*;
+
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(module = "/tests/support/backends.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = run)]
+    fn run_scenario(name: &str, make: &js_sys::Function, tools: &JsValue) -> js_sys::Promise;
+}
+
+scenarios![
+    a_refresh_function_runs_once_for_every_waiting_request,
+    a_refresh_function_without_a_refresh_token_keeps_the_old_one,
+    a_refresh_function_may_return_a_response_made_through_api_fetch,
+    a_refresh_function_response_is_judged_as_an_endpoint_answer,
+    refresh_function_failures_are_classified,
+    a_refresh_function_that_hangs_is_aborted_at_refresh_timeout,
+    a_refresh_function_answer_after_logout_is_dropped,
+    cookie_sessions_never_hold_a_refresh_token,
+    a_cookie_session_starts_from_nothing_after_a_reload,
+    a_refused_cookie_ends_the_session_once,
+    cookie_sessions_take_the_lock_even_with_memory_storage,
+    refresh_headers_go_with_every_refresh,
+    get_access_token_refreshes_only_when_it_must,
+    get_access_token_after_a_refusal_is_null,
+    on_tokens_tells_every_instance_once_and_never_the_token,
+    is_expired_adds_the_apps_own_test_on_a_clone,
+    per_request_control_through_a_header,
+];
