@@ -1,4 +1,4 @@
-import { api, wire } from "/session.js";
+import { api, cookieMode, tokens, wire } from "/session.js";
 
 const $ = (id) => document.getElementById(id);
 const mode409 = $("mode409");
@@ -149,7 +149,7 @@ $("post").addEventListener("click", async () => {
   note(data.received === payload ? "POST body arrived intact: " + data.received : "POST body changed!", data.received === payload ? "good" : "bad");
 });
 
-$("tab").addEventListener("click", () => window.open("/", "_blank"));
+$("tab").addEventListener("click", () => window.open(location.pathname + location.search, "_blank"));
 
 $("revoke").addEventListener("click", async () => {
   await fetch("/auth/revoke", { method: "POST" });
@@ -157,9 +157,43 @@ $("revoke").addEventListener("click", async () => {
 });
 
 $("logout").addEventListener("click", async () => {
-  const refreshToken = localStorage.getItem("refreshToken");
-  await fetch("/auth/logout", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ refreshToken }) }).catch(() => {});
+  // The server ends the session first: in cookie mode it names it by the access token (the page
+  // has no refresh token) and removes the cookie.
+  const refreshToken = cookieMode ? undefined : localStorage.getItem("refreshToken");
+  await api.fetch("/auth/logout", { method: "POST", headers: { "content-type": "application/json", "x-seamless-fetch": "no-refresh" }, body: JSON.stringify({ refreshToken }) }).catch(() => {});
   api.logout();
+});
+
+// ---- live feed: getAccessToken + onTokens -------------------------------------------------------
+const feed = { socket: null, ticks: 0, connections: 0 };
+function showFeed(text) {
+  $("feed").textContent = text;
+  $("feed").dataset.ticks = feed.ticks;
+  $("feed").dataset.connections = feed.connections;
+}
+
+async function connectFeed() {
+  // A token good for at least another second: a socket opened with one about to expire would be
+  // closed again at once.
+  const token = await api.getAccessToken({ minValidityMs: 1000 }).catch((e) => { note("live feed: " + e.code, "bad"); return null; });
+  if (!token) return showFeed("no session");
+  const socket = new WebSocket(location.origin.replace(/^http/, "ws") + "/live");
+  feed.socket = socket;
+  socket.addEventListener("open", () => { socket.send(JSON.stringify({ token })); feed.connections++; showFeed(`connection ${feed.connections}: waiting for ticks`); });
+  socket.addEventListener("message", (m) => { feed.ticks++; showFeed(`connection ${feed.connections} · tick ${JSON.parse(m.data).n} · ${feed.ticks} ticks in all`); });
+  socket.addEventListener("close", (e) => {
+    if (feed.socket !== socket) return;
+    feed.socket = null;
+    if (e.code !== 4001) return showFeed("closed (" + e.code + ")");
+    note("live feed: the server closed it (token expired); reconnecting with a fresh token", "refresh");
+    connectFeed();
+  });
+}
+
+tokens.addEventListener("change", ({ detail: { reason, expiresAt } }) => {
+  const left = expiresAt === null ? "" : `, valid ${Math.round((expiresAt - Date.now()) / 1000)} s`;
+  note(`onTokens: ${reason}${left}`, reason === "clear" ? "bad" : "good");
+  if (reason === "clear" && feed.socket) { const s = feed.socket; feed.socket = null; s.close(); showFeed("session over"); }
 });
 
 // ---- header: token life and counters ------------------------------------------------------------
@@ -191,6 +225,10 @@ if (!me || !me.ok) {
   location.replace("/login?next=" + encodeURIComponent(location.pathname + location.search));
 } else {
   note("signed in as " + (await me.json()).user);
+  $("session-mode").textContent = cookieMode
+    ? "Cookie session: the refresh token is an HttpOnly cookie; Web Storage holds the access token only."
+    : "Token session: both tokens in localStorage. Open /?mode=cookie for a cookie session.";
+  connectFeed();
   window.addEventListener("storage", (e) => { if (e.key === "token" && e.newValue) note("another tab stored new tokens; this tab uses them"); });
   document.body.dataset.ready = "true";
   requestAnimationFrame(frame);

@@ -3,6 +3,13 @@
 // every refresh, and reusing one revokes its whole family, as real auth servers do (RFC 9700
 // §4.14.2). It also serves the demo page and the built package from ../pkg.
 //
+// Two ways to hold the refresh token: in the JSON answer (the app stores it), or, for a login with
+// `"mode": "cookie"`, in an HttpOnly cookie the page's JavaScript never sees (the "backend for
+// frontend" pattern): `SameSite=Strict`, `Path` limited to the refresh route, `Secure` over https,
+// and a CSRF double-submit check (the readable `csrf` cookie must come back as `x-csrf-token`).
+// The live feed (WebSocket at /live) takes the access token in its first message and closes the
+// connection with code 4001 when that token expires.
+//
 //   node www/server.mjs [--port 8080] [--access-ttl 8] [--latency 150] [--serve /prefix/=dir]
 //   (or PORT, ACCESS_TTL, LATENCY in the environment; --port 0 picks a free port)
 
@@ -12,6 +19,7 @@ import { randomBytes } from "node:crypto";
 import { extname, join, normalize, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SignJWT, jwtVerify } from "jose";
+import { WebSocketServer } from "ws";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name, env, fallback) => {
@@ -34,7 +42,7 @@ const secret = randomBytes(32);
 const refreshTokens = new Map();
 const families = new Map();
 let expiredBefore = 0; // access tokens issued at or before this instant (ms) are refused: POST /demo/expire
-const log = { logins: 0, refreshes: 0, refused: 0, reuse: 0, revoked: 0, api: 0, expired: 0, echoes: [] };
+const log = { logins: 0, refreshes: 0, refused: 0, reuse: 0, revoked: 0, api: 0, expired: 0, echoes: [], csrf: 0, refreshBodies: [], live: { connections: 0, expiredCloses: 0, refused: 0 } };
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const newId = () => randomBytes(24).toString("base64url");
@@ -53,9 +61,13 @@ async function issue(user, family) {
 /** The verified claims of the request's bearer token, or null (missing, bad, expired, revoked). */
 async function authenticate(req) {
   const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(req.headers.authorization || "");
-  if (!m) return null;
+  return m ? verify(m[1]) : null;
+}
+
+/** The claims of a valid access token, or null. */
+async function verify(token) {
   try {
-    const { payload } = await jwtVerify(m[1], secret, { algorithms: ["HS256"] });
+    const { payload } = await jwtVerify(token, secret, { algorithms: ["HS256"] });
     if (payload.iatMs <= expiredBefore) return null;
     return families.get(payload.fam)?.revoked ? null : payload;
   } catch {
@@ -63,12 +75,28 @@ async function authenticate(req) {
   }
 }
 
+const secure = (req) => (req.headers["x-forwarded-proto"] || (req.socket.encrypted ? "https" : "http")) === "https";
+/** The HttpOnly refresh cookie, sent back only to the refresh route. */
+const refreshCookie = (req, value, maxAge = 30 * 24 * 3600) =>
+  `rt=${value}; HttpOnly; SameSite=Strict; Path=/auth/refresh; Max-Age=${maxAge}` + (secure(req) ? "; Secure" : "");
+/** The CSRF double-submit cookie: readable by the page, which repeats it in x-csrf-token. */
+const csrfCookie = (req) => `csrf=${newId()}; SameSite=Strict; Path=/` + (secure(req) ? "; Secure" : "");
+
+function readCookies(req) {
+  const out = {};
+  for (const part of (req.headers.cookie || "").split(";")) {
+    const at = part.indexOf("=");
+    if (at > 0) out[part.slice(0, at).trim()] = part.slice(at + 1).trim();
+  }
+  return out;
+}
+
 function send(res, status, body, headers = {}) {
   const text = body === undefined ? "" : JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store", ...headers });
   res.end(text);
 }
-const fail = (res, status, error, message) => send(res, status, { error, message });
+const fail = (res, status, error, message, headers) => send(res, status, { error, message }, headers);
 
 async function readJson(req) {
   const text = await readText(req);
@@ -95,41 +123,58 @@ async function readText(req) {
 
 const routes = {
   "POST /auth/login": async (req, res) => {
-    const { username, password } = await readJson(req);
+    const { username, password, mode } = await readJson(req);
     if (typeof username !== "string" || typeof password !== "string") return fail(res, 400, "invalid_request", "username and password must be strings");
     if (username !== USER.username || password !== USER.password) return fail(res, 401, "invalid_credentials", "wrong username or password");
     const family = newId();
     families.set(family, { revoked: false });
     log.logins++;
-    send(res, 200, await issue(username, family));
+    const tokens = await issue(username, family);
+    if (mode !== "cookie") return send(res, 200, tokens);
+    send(res, 200, { token: tokens.token, expiresIn: tokens.expiresIn }, { "set-cookie": [refreshCookie(req, tokens.refreshToken), csrfCookie(req)] });
   },
 
   "POST /auth/refresh": async (req, res) => {
-    const { refreshToken } = await readJson(req);
+    const body = await readJson(req);
+    log.refreshBodies.push(Object.keys(body).sort().join(","));
     await sleep(config.latency);
+    const cookies = readCookies(req);
+    const fromCookie = body.refreshToken === undefined && cookies.rt !== undefined;
+    if (fromCookie && (!cookies.csrf || req.headers["x-csrf-token"] !== cookies.csrf)) {
+      log.csrf++;
+      return fail(res, 403, "csrf", "the x-csrf-token header must repeat the csrf cookie");
+    }
+    const refreshToken = fromCookie ? cookies.rt : body.refreshToken;
+    const refused = (message) => {
+      log.refused++;
+      // A refused cookie is of no further use to anyone: remove it.
+      fail(res, 401, "invalid_grant", message, fromCookie ? { "set-cookie": refreshCookie(req, "", 0) } : {});
+    };
     if (typeof refreshToken !== "string" || !refreshToken) return fail(res, 400, "invalid_request", "refreshToken must be a non-empty string");
     const entry = refreshTokens.get(refreshToken);
-    if (!entry || families.get(entry.family)?.revoked) {
-      log.refused++;
-      return fail(res, 401, "invalid_grant", "unknown or revoked refresh token");
-    }
+    if (!entry || families.get(entry.family)?.revoked) return refused("unknown or revoked refresh token");
     if (entry.used) {
       // Reuse: someone spent this token before. Treat it as theft and end the whole family.
       families.get(entry.family).revoked = true;
       log.reuse++;
-      log.refused++;
-      return fail(res, 401, "invalid_grant", "refresh token reuse detected; the session was revoked");
+      return refused("refresh token reuse detected; the session was revoked");
     }
     entry.used = true;
     log.refreshes++;
-    send(res, 200, await issue(entry.user, entry.family));
+    const tokens = await issue(entry.user, entry.family);
+    if (!fromCookie) return send(res, 200, tokens);
+    send(res, 200, { token: tokens.token, expiresIn: tokens.expiresIn }, { "set-cookie": refreshCookie(req, tokens.refreshToken) });
   },
 
+  // Ends the session of the refresh token in the body, or of the bearer token (cookie sessions:
+  // the page has no refresh token to name, and the cookie is not sent outside the refresh route).
   "POST /auth/logout": async (req, res) => {
     const { refreshToken } = await readJson(req);
     const entry = typeof refreshToken === "string" && refreshTokens.get(refreshToken);
     if (entry) families.get(entry.family).revoked = true;
-    send(res, 200, { ok: true });
+    const claims = await authenticate(req);
+    if (claims) families.get(claims.fam).revoked = true;
+    send(res, 200, { ok: true }, { "set-cookie": refreshCookie(req, "", 0) });
   },
 
   // Demo control: end every session on the server, as an admin or a password change would.
@@ -158,7 +203,7 @@ const routes = {
   },
   "GET /demo/log": async (req, res) => send(res, 200, { ...log, accessTtl: config.accessTtl }),
   "POST /demo/reset": async (req, res) => {
-    Object.assign(log, { logins: 0, refreshes: 0, refused: 0, reuse: 0, revoked: 0, api: 0, expired: 0, echoes: [] });
+    Object.assign(log, { logins: 0, refreshes: 0, refused: 0, reuse: 0, revoked: 0, api: 0, expired: 0, echoes: [], csrf: 0, refreshBodies: [], live: { connections: 0, expiredCloses: 0, refused: 0 } });
     send(res, 200, { ok: true });
   },
 };
@@ -229,6 +274,28 @@ const server = createServer(async (req, res) => {
     if (!res.headersSent) fail(res, e.status || 500, e.status ? "invalid_request" : "server_error", e.status ? e.message : "internal error");
     if (!e.status) console.error(e);
   }
+});
+
+// The live feed: the first message carries the access token; a tick every 250 ms; the connection
+// is closed with 4001 when the token expires (or 4001 at once for a token that is not valid).
+const live = new WebSocketServer({ server, path: "/live", maxPayload: 4096 });
+live.on("connection", (socket) => {
+  let ticker = null, expiry = null;
+  const stop = () => { clearInterval(ticker); clearTimeout(expiry); };
+  socket.on("close", stop);
+  socket.once("message", async (data) => {
+    let token = null;
+    try { token = JSON.parse(String(data)).token; } catch {}
+    const claims = typeof token === "string" ? await verify(token) : null;
+    if (!claims) {
+      log.live.refused++;
+      return socket.close(4001, "token expired or invalid");
+    }
+    log.live.connections++;
+    let n = 0;
+    ticker = setInterval(() => socket.send(JSON.stringify({ n: ++n, at: Date.now() })), 250);
+    expiry = setTimeout(() => { log.live.expiredCloses++; socket.close(4001, "token expired"); }, Math.max(0, claims.exp * 1000 - Date.now()));
+  });
 });
 
 server.listen(config.port, "127.0.0.1", () => {

@@ -28,10 +28,25 @@ async function reportingFetch(input, init) {
 }
 
 // ?ahead=0 turns refresh-ahead off, to watch the reactive path (401, one refresh, replay).
-const ahead = new URLSearchParams(location.search).get("ahead");
+const params = new URLSearchParams(location.search);
+const ahead = params.get("ahead");
+
+/**
+ * ?mode=cookie: the refresh token lives in an HttpOnly cookie the page never sees (also read from
+ * the login page's `next`, so that the login starts the kind of session the dashboard expects).
+ */
+export const cookieMode = params.get("mode") === "cookie" || new URLSearchParams((params.get("next") || "").split("?")[1] || "").get("mode") === "cookie";
+
+/** The CSRF double-submit value: the server's readable `csrf` cookie, repeated as a header. */
+const csrf = () => ({ "x-csrf-token": (/(?:^|; )csrf=([^;]*)/.exec(document.cookie) || [])[1] || "" });
+
+/** Listeners for token changes (onTokens): {reason, expiresAt}. No token is ever in them. */
+export const tokens = new EventTarget();
 
 export const api = new AuthFetch({
   refreshUrl: "/auth/refresh",
+  ...(cookieMode ? { refreshTokenIn: "cookie", refreshHeaders: csrf } : {}),
+  onTokens: (change) => tokens.dispatchEvent(new CustomEvent("change", { detail: change })),
   loginUrl: "/login",
   loginReturnParam: "next",
   expiredBodyCodes: [409],

@@ -1,6 +1,8 @@
 // Runs in the browser: api.fetch handed to ky, ofetch, openapi-fetch and axios's fetch adapter,
-// each with a refresh in the middle (the server expires every access token first). Results go to
-// window.results for the end-to-end test to read.
+// each with a refresh in the middle (the server expires every access token first), then the
+// per-request control header through each: `no-token` with a valid token (the answer is 401 only
+// if the token was left out), `no-refresh` with an expired one (401 back, and no refresh). Results
+// go to window.results for the end-to-end test to read.
 import { AuthFetch } from "seamless-fetch"; // ready on import: no init()
 import ky from "ky";
 import { createFetch } from "ofetch";
@@ -15,6 +17,17 @@ async function login(api) {
   const { token, refreshToken } = await res.json();
   api.setTokens({ accessToken: token, refreshToken });
 }
+
+const noToken = { "x-seamless-fetch": "no-token" };
+const noRefresh = { "x-seamless-fetch": "no-refresh" };
+
+/** Each library's own way to send one GET /api/me with `headers` and get the status back. */
+const statusOf = {
+  ky: (api, headers) => ky.get("/api/me", { fetch: api.fetch, headers, throwHttpErrors: false, retry: 0 }).then((r) => r.status),
+  ofetch: (api, headers) => createFetch({ fetch: api.fetch }).raw("/api/me", { headers, ignoreResponseError: true, retry: 0 }).then((r) => r.status),
+  "openapi-fetch": (api, headers) => createClient({ baseUrl: location.origin, fetch: api.fetch }).GET("/api/me", { headers }).then((r) => r.response.status),
+  "axios fetch adapter": (api, headers) => axios.create({ adapter: "fetch", env: { fetch: api.fetch } }).get("/api/me", { headers, validateStatus: () => true }).then((r) => r.status),
+};
 
 const clients = {
   ky: async (api) => (await ky.get("/api/me", { fetch: api.fetch }).json()).user,
@@ -41,7 +54,12 @@ async function main() {
     const before = (await serverLog()).refreshes;
     try {
       const user = await call(api);
-      results[name] = { user, refreshes: (await serverLog()).refreshes - before };
+      const refreshes = (await serverLog()).refreshes - before;
+      const noTokenStatus = await statusOf[name](api, noToken);
+      await control("/demo/expire");
+      const noRefreshStatus = await statusOf[name](api, noRefresh);
+      const after = (await serverLog()).refreshes;
+      results[name] = { user, refreshes, noToken: noTokenStatus, noRefresh: noRefreshStatus, refreshedByNoRefresh: after - before - refreshes };
     } catch (e) {
       results[name] = { error: String(e && (e.stack || e)) };
     }

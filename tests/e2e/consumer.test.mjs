@@ -19,9 +19,11 @@ after(async () => {
   await server?.stop();
 });
 
-test("api.fetch serves ky, ofetch, openapi-fetch and axios (fetch adapter), refreshing in the middle", async () => {
+test("api.fetch serves ky, ofetch, openapi-fetch and axios (fetch adapter), refreshing in the middle; the control header passes through each", async () => {
   const results = await pageResults(browser, server.url + "consumer/");
   for (const name of ["ky", "ofetch", "openapi-fetch", "axios fetch adapter"]) {
-    assert.deepEqual(results[name], { user: "demo", refreshes: 1 }, name);
+    // noToken 401 with a valid token: the token was left out. noRefresh 401 with no refresh: the
+    // expired answer came back as it was.
+    assert.deepEqual(results[name], { user: "demo", refreshes: 1, noToken: 401, noRefresh: 401, refreshedByNoRefresh: 0 }, name);
   }
 });
