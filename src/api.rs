@@ -25,13 +25,25 @@ const TS_TYPES: &'static str = r#"
 export type AuthErrorCode = "SESSION_EXPIRED" | "REFRESH_FAILED" | "NO_REFRESH_TOKEN" | "INVALID_TOKEN" | "INVALID_OPTIONS";
 /** The error `AuthFetch` rejects or throws with; a caller's abort stays a DOMException `AbortError`. */
 export interface AuthError extends Error { name: "AuthError"; code: AuthErrorCode }
-/** Tokens as `setTokens` takes them. */
-export interface AuthTokens { accessToken: string; refreshToken: string }
+/** Tokens as `setTokens` takes them: both, or with `refreshTokenIn: "cookie"` the access token only. */
+export interface AuthTokens { accessToken: string; refreshToken?: string }
 /** Counts since construction. */
 export interface AuthFetchStats { refreshes: number; retried: number; queued: number }
-/** Options of `new AuthFetch(options)`; only `refreshUrl` is required. */
-export interface AuthFetchOptions {
-  refreshUrl: string;
+/** What a `refresh` function is given. `refreshToken` is null in a cookie session; `accessToken` when there is none yet. */
+export interface RefreshArgs { refreshToken: string | null; accessToken: string | null; signal: AbortSignal }
+/** What a `refresh` function may return instead of a `Response`. `expiresIn` is in seconds. */
+export interface RefreshedTokens { accessToken: string; refreshToken?: string; expiresIn?: number }
+/** Resolves to the endpoint's `Response` (judged as a `refreshUrl` answer) or the new tokens; rejects with `{ code: "SESSION_EXPIRED" }` to end the session. */
+export type RefreshFunction = (args: RefreshArgs) => Promise<Response | RefreshedTokens> | Response | RefreshedTokens;
+/** What `onTokens` hears. `expiresAt`: the new token's expiry, epoch ms on the server's clock, when known. Never a token. */
+export interface TokenChange { reason: "refresh" | "set" | "clear" | "tab"; expiresAt: number | null }
+/** Values of the `x-seamless-fetch` request header: send without the token, or with it but without refresh and replay. */
+export type SeamlessFetchControl = "no-token" | "no-refresh";
+/** Headers for the refresh request, or a function called for each refresh that returns them. */
+export type RefreshHeaders = Record<string, string> | (() => Record<string, string>);
+/** Options every `AuthFetch` takes. */
+export interface AuthFetchBaseOptions {
+  refreshTokenIn?: "storage" | "cookie";
   loginUrl?: string | null;
   loginReturnParam?: string | null;
   storage?: "local" | "session" | "memory";
@@ -42,11 +54,8 @@ export interface AuthFetchOptions {
   expiredStatuses?: number[];
   expiredBodyCodes?: Array<number | string>;
   expiredBodyField?: string;
-  refreshFormat?: "json" | "oauth2";
-  refreshFields?: { refreshToken?: string; accessToken?: string };
+  isExpired?: (response: Response) => boolean | Promise<boolean>;
   tokenPaths?: { accessToken?: string; refreshToken?: string; expiresIn?: string };
-  clientId?: string | null;
-  scope?: string | null;
   refreshTimeoutMs?: number;
   allowedOrigins?: string[];
   crossTab?: boolean;
@@ -55,8 +64,31 @@ export interface AuthFetchOptions {
   onRefresh?: (info: { durationMs: number }) => void;
   onRefreshError?: (error: AuthError) => void;
   onLogout?: (info: { reason: AuthErrorCode | "LOGOUT" }) => void;
+  onTokens?: (change: TokenChange) => void;
   navigate?: (url: string) => void;
 }
+/** Refresh through an endpoint. */
+export interface AuthFetchEndpointOptions extends AuthFetchBaseOptions {
+  refreshUrl: string;
+  refresh?: never;
+  refreshFormat?: "json" | "oauth2";
+  refreshFields?: { refreshToken?: string; accessToken?: string };
+  refreshHeaders?: RefreshHeaders;
+  clientId?: string | null;
+  scope?: string | null;
+}
+/** Refresh through a function of the app's own. */
+export interface AuthFetchFunctionOptions extends AuthFetchBaseOptions {
+  refresh: RefreshFunction;
+  refreshUrl?: never;
+  refreshFormat?: never;
+  refreshFields?: never;
+  refreshHeaders?: never;
+  clientId?: never;
+  scope?: never;
+}
+/** Options of `new AuthFetch(options)`: exactly one of `refreshUrl` and `refresh` is required. */
+export type AuthFetchOptions = AuthFetchEndpointOptions | AuthFetchFunctionOptions;
 "#;
 
 #[wasm_bindgen]
@@ -73,6 +105,9 @@ extern "C" {
     /// A function with `fetch`'s signature.
     #[wasm_bindgen(typescript_type = "typeof fetch")]
     pub type FetchFn;
+    /// `getAccessToken`'s argument.
+    #[wasm_bindgen(typescript_type = "{ minValidityMs?: number }")]
+    pub type GetAccessTokenOptions;
 }
 
 /// A `fetch` that keeps the session alive: attaches the access token, refreshes it once when it
@@ -211,10 +246,10 @@ impl AuthFetch {
     /// The access token to hand a WebSocket, an `EventSource` or another SDK: refreshed first
     /// (joining any refresh in flight, here or in another tab) when it has expired or would
     /// expire within `minValidityMs` on the server's clock. `null` when there is no session.
-    #[wasm_bindgen(js_name = getAccessToken)]
-    pub fn get_access_token(&self, options: JsValue) -> Promise {
+    #[wasm_bindgen(js_name = getAccessToken, unchecked_return_type = "Promise<string | null>")]
+    pub fn get_access_token(&self, options: Option<GetAccessTokenOptions>) -> Promise {
         let client = self.client.clone();
-        let min = js::get(&options, "minValidityMs");
+        let min = options.map_or(JsValue::UNDEFINED, |o| js::get(&o, "minValidityMs"));
         future_to_promise(async move {
             let min = match min.as_f64() {
                 None if min.is_undefined() => 0.0,
@@ -242,6 +277,7 @@ impl AuthFetch {
 
     /// Forces one refresh now, joining one already in flight. Rejects with the refresh's
     /// `AuthError`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn refresh(&self) -> Promise {
         let client = self.client.clone();
         future_to_promise(async move {

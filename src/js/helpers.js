@@ -56,7 +56,7 @@ export function fetchText(fetch, request, ms) {
 
 /** Calls the app's refresh function within `ms`: `{ signal, done }` (see `within`). */
 export function runRefresh(fn, refreshToken, accessToken, ms) {
-  return within(ms, (signal) => fn({ refreshToken, accessToken, signal }));
+  return within(ms, (signal) => fn({ refreshToken: refreshToken ?? null, accessToken: accessToken ?? null, signal }));
 }
 
 /**

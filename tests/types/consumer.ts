@@ -1,6 +1,6 @@
 // Type-checked by `tsc -p tests/types` in the test command: the package's types describe the
 // options and errors precisely enough to catch mistakes (the @ts-expect-error lines must fail).
-import { AuthFetch, type AuthError, type AuthErrorCode, type AuthFetchOptions } from "seamless-fetch";
+import { AuthFetch, type AuthError, type AuthErrorCode, type AuthFetchOptions, type RefreshFunction, type SeamlessFetchControl, type TokenChange } from "seamless-fetch";
 import init, { initSync } from "seamless-fetch/manual";
 
 // The manual entry: for apps that load the .wasm themselves (CDN, strict CSP, edge runtimes).
@@ -40,7 +40,29 @@ new AuthFetch({ refreshUrl: "/r", storage: "cookie" });
 new AuthFetch({ refreshUrl: "/r", expiredStatuses: ["401"] });
 // @ts-expect-error unknown codes are not AuthErrorCodes
 const wrong: AuthErrorCode = "EXPIRED";
-// @ts-expect-error setTokens needs both tokens
-api.setTokens({ accessToken: "a" });
+// @ts-expect-error setTokens needs an access token
+api.setTokens({ refreshToken: "r" });
 
-void [res, viaUrl, passed, refreshes, retried, queued, busy, back, handle, code, wrong];
+// Any backend: a refresh function, cookie sessions, refresh headers, token events, per-request control.
+const viaFunction: RefreshFunction = async ({ refreshToken, signal }) =>
+  fetch("/graphql", { method: "POST", body: JSON.stringify({ refreshToken }), signal });
+const sdk = new AuthFetch({ refresh: async () => ({ accessToken: "a", expiresIn: 60 }), onTokens: ({ reason, expiresAt }: TokenChange) => console.log(reason, expiresAt) });
+const cookie = new AuthFetch({ refreshUrl: "/auth/refresh", refreshTokenIn: "cookie", storage: "memory", refreshHeaders: () => ({ "x-csrf-token": "t" }) });
+cookie.setTokens({ accessToken: "a" });
+new AuthFetch({ refresh: viaFunction, isExpired: (r) => r.headers.get("token-expired") === "true" });
+const token: string | null = await sdk.getAccessToken({ minValidityMs: 5000 });
+const token2: string | null = await sdk.getAccessToken();
+const control: SeamlessFetchControl = "no-refresh";
+await api.fetch("/api/poll", { headers: { "x-seamless-fetch": control } });
+// @ts-expect-error exactly one of refreshUrl and refresh
+new AuthFetch({ refreshUrl: "/r", refresh: viaFunction });
+// @ts-expect-error refreshFormat applies to refreshUrl only
+new AuthFetch({ refresh: viaFunction, refreshFormat: "oauth2" });
+// @ts-expect-error refreshTokenIn takes "storage" | "cookie"
+new AuthFetch({ refreshUrl: "/r", refreshTokenIn: "header" });
+// @ts-expect-error getAccessToken may give null
+const sure: string = await sdk.getAccessToken();
+// @ts-expect-error onTokens hears reasons, not tokens
+new AuthFetch({ refreshUrl: "/r", onTokens: (t: string) => t });
+
+void [res, viaUrl, passed, refreshes, retried, queued, busy, back, handle, code, wrong, token, token2, sure];
