@@ -3,7 +3,7 @@
 // and checks a CSRF double-submit header; two real tabs share it through the cross-tab lock.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { launch, login, startServer, watchConsole } from "./helpers.mjs";
+import { expiryRounds, launch, login, startServer, watchConsole } from "./helpers.mjs";
 
 const ROUNDS = Number(process.env.COOKIE_ROUNDS || 15);
 let server, browser;
@@ -17,29 +17,12 @@ after(async () => {
   await server?.stop();
 });
 
-const fire = (page, round) => page.evaluate(async (round) => {
-  const { api } = await import("/session.js");
-  const all = Array.from({ length: 10 }, (_, i) => api.fetch(`/api/items?id=${round * 100 + i}`).then((r) => r.status, (e) => e.code || e.name));
-  return Promise.all(all);
-}, round);
-
 test(`cookie session, two tabs, ${ROUNDS} expiries: one refresh each time, no refresh token anywhere JS can read`, async () => {
   const context = await browser.newContext();
   const tabs = [await context.newPage(), await context.newPage()];
   const consoleLines = [];
   for (const t of tabs) watchConsole(t, consoleLines);
-  await login(tabs[0], server.url, "?mode=cookie&ahead=0");
-  await tabs[1].goto(server.url + "?mode=cookie&ahead=0");
-  await tabs[1].waitForSelector("body[data-ready=true]");
-  await server.post("/demo/reset");
-  for (let round = 1; round <= ROUNDS; round++) {
-    await server.post("/demo/expire");
-    const results = await Promise.all(tabs.map((t) => fire(t, round)));
-    const log = await server.log();
-    assert.deepEqual(results, [Array(10).fill(200), Array(10).fill(200)], `round ${round}: all 20 succeed`);
-    assert.equal(log.reuse, 0, `round ${round}: no refresh cookie spent twice`);
-    assert.equal(log.refreshes, round, `round ${round}: exactly one refresh reached the server`);
-  }
+  await expiryRounds(server, tabs, "?mode=cookie&ahead=0", ROUNDS);
   const log = await server.log();
   assert.equal(log.csrf, 0, "every refresh carried the CSRF header");
   assert.deepEqual([...new Set(log.refreshBodies)], ["token"], "refresh bodies held the access token only, never a refresh token");

@@ -81,3 +81,31 @@ export async function burstSummary(page) {
   await page.waitForFunction(() => /succeeded/.test(document.getElementById("summary").textContent), null, { timeout: 15000 });
   return page.textContent("#summary");
 }
+
+/**
+ * Signs in on the first of two demo tabs (pages of one context) and opens the dashboard with
+ * `query` on the second; then, `rounds` times, expires every token and fires ten requests from
+ * each tab at once. Each round, all 20 must succeed with exactly one refresh reaching the server
+ * and no refresh token (or cookie) spent twice.
+ */
+export async function expiryRounds(server, tabs, query, rounds) {
+  await login(tabs[0], server.url, query);
+  await tabs[1].goto(server.url + query);
+  await tabs[1].waitForSelector("body[data-ready=true]");
+  await server.post("/demo/reset");
+  for (let round = 1; round <= rounds; round++) {
+    await server.post("/demo/expire");
+    const results = await Promise.all(tabs.map((t) => fire(t, round)));
+    const log = await server.log();
+    assert.deepEqual(results, [Array(10).fill(200), Array(10).fill(200)], `round ${round}: all 20 succeed`);
+    assert.equal(log.reuse, 0, `round ${round}: nothing spent twice`);
+    assert.equal(log.refreshes, round, `round ${round}: exactly one refresh reached the server`);
+  }
+}
+
+/** Ten requests at once from a demo tab, through its AuthFetch; resolves to their statuses. */
+const fire = (page, round) => page.evaluate(async (round) => {
+  const { api } = await import("/session.js");
+  const all = Array.from({ length: 10 }, (_, i) => api.fetch(`/api/items?id=${round * 100 + i}`).then((r) => r.status, (e) => e.code || e.name));
+  return Promise.all(all);
+}, round);
