@@ -237,6 +237,7 @@ impl AuthFetch {
         let session = &self.client.session;
         let released = session.coord.borrow_mut().reset(Ok(()));
         session.store.write(&pair);
+        session.clear_backoff();
         let _ = session.tokens();
         wake(released);
         session.announce("set");

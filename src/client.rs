@@ -212,6 +212,7 @@ impl Client {
 
     /// Whether the token expires within the refresh-ahead window. Never before the server's clock
     /// is known: a local clock hours off must not trigger a refresh on every request.
+    /// Nor while the refresh endpoint is backing off: the token is still good meanwhile.
     fn due_for_refresh(&self, access: &str) -> bool {
         self.opts.refresh_ahead_ms > 0.0
             && self.session.clock_offset.get().is_some()
@@ -219,6 +220,7 @@ impl Client {
                 .session
                 .lifetime(access)
                 .is_some_and(|life| should_refresh_ahead(self.session.server_now(), &life, self.opts.refresh_ahead_ms))
+            && self.session.backoff_wait() <= 0.0
     }
 
     /// Whether `access` is known, on the server's clock, not to have expired yet, and the server
@@ -302,7 +304,12 @@ impl Client {
     /// started it does not cancel it for the others.
     async fn fly(self: Rc<Self>, epoch: u64, sent_access: Option<String>) {
         let started = js_sys::Date::now();
-        let outcome = self.refresh_once(epoch, sent_access.as_deref()).await;
+        let gate = self.next_attempt(sent_access.as_deref()).await;
+        let attempted = gate.is_ok();
+        let outcome = match gate {
+            Ok(()) => self.refresh_once(epoch, sent_access.as_deref()).await,
+            Err(e) => Err(e),
+        };
         let finished = self.session.coord.borrow_mut().finish(epoch, outcome);
         let Some((waiters, outcome)) = finished else {
             return; // tokens were set or cleared meanwhile: this answer is stale
@@ -313,6 +320,8 @@ impl Client {
                 js::set(&info, "durationMs", &(js_sys::Date::now() - started).into());
                 js::call_hook(&self.hooks.on_refresh, &info);
             }
+            // Held back by the back-off: nothing happened that the app has not heard of already.
+            Err(_) if !attempted => {}
             Err(e) => {
                 js::call_hook(&self.hooks.on_refresh_error, &e.clone().into_js());
                 if e.ends_session() {
@@ -321,6 +330,30 @@ impl Client {
             }
         }
         wake(waiters);
+    }
+
+    /// Holds the flight while the back-off after failures (this tab's or another's) or being
+    /// offline forbids an attempt, if that ends within `refreshTimeoutMs`; otherwise fails it at
+    /// once with `REFRESH_FAILED`, `retryAfterMs` and `offline` saying why. Coming back online
+    /// ends the wait at once.
+    async fn next_attempt(&self, sent_access: Option<&str>) -> Outcome {
+        let deadline = js_sys::Date::now() + self.opts.refresh_timeout_ms;
+        loop {
+            // Tokens another tab (or setTokens) brought need no attempt: refresh_once adopts them.
+            if self.session.tokens()?.map(|s| s.access).as_deref() != sent_access {
+                return Ok(());
+            }
+            let wait = self.session.backoff_wait();
+            let offline = js::offline();
+            if wait <= 0.0 && !offline {
+                return Ok(());
+            }
+            let left = deadline - js_sys::Date::now();
+            if left <= 0.0 || wait > left {
+                return Err(held_back(wait, offline));
+            }
+            let _ = JsFuture::from(js::pause(if offline { left } else { wait })).await;
+        }
     }
 
     /// Under the cross-tab lock: adopt tokens another tab already refreshed, or spend the refresh
@@ -353,8 +386,27 @@ impl Client {
             }
             _ => {}
         }
-        let fresh = self.refresher.call(&self.opts, &self.hooks.fetch, &self.session, stored.as_ref()).await?;
-        self.count(|s| s.refreshes += 1);
+        // Another tab may have failed while this one waited for the lock: one attempt per window.
+        let wait = self.session.backoff_wait();
+        if wait > 0.0 {
+            return Err(held_back(wait, false));
+        }
+        let called = self.refresher.call(&self.opts, &self.hooks.fetch, &self.session, stored.as_ref()).await;
+        let fresh = match called {
+            Ok(fresh) => {
+                self.count(|s| s.refreshes += 1);
+                fresh
+            }
+            Err(e) if e.ends_session() => {
+                self.session.clear_backoff();
+                return Err(e);
+            }
+            Err(e) => {
+                // Recorded before the lock is released, so the next tab to take it sees it.
+                let wait = self.session.note_failure(e.retry_after_ms);
+                return Err(AuthError { retry_after_ms: Some(wait), ..e });
+            }
+        };
         if self.session.coord.borrow().epoch() != epoch {
             return Ok(()); // logged out or new tokens set meanwhile: do not bring this answer back
         }
@@ -367,6 +419,7 @@ impl Client {
         }
         let pair = Pair { refresh: fresh.refresh.or_else(|| stored.and_then(|s| s.refresh)), access: fresh.access };
         self.session.store.write(&pair);
+        self.session.clear_backoff();
         self.session.set_lifetime(&pair.access, fresh.expires_in);
         self.session.announce("refresh");
         drop(lock);
@@ -423,6 +476,14 @@ impl Client {
             let _ = location.assign(&target);
         }
     }
+}
+
+fn held_back(wait_ms: f64, offline: bool) -> AuthError {
+    let why = if offline { "the browser is offline" } else { "the refresh endpoint failed just before; the next attempt waits (see retryAfterMs)" };
+    let mut e = AuthError::new(Code::RefreshFailed, &["the refresh was not attempted: ", why]);
+    e.retry_after_ms = (wait_ms > 0.0).then_some(wait_ms);
+    e.offline = offline;
+    e
 }
 
 fn logged_out_elsewhere() -> AuthError {

@@ -45,13 +45,18 @@ pub struct AuthError {
     pub message: String,
     /// The underlying JS exception (a transport's `TypeError`), exposed as `error.cause`.
     pub cause: Option<JsValue>,
+    /// For a refresh that failed or was not attempted: how long until the next attempt may go
+    /// out (back-off, `Retry-After`), exposed as `error.retryAfterMs`.
+    pub retry_after_ms: Option<f64>,
+    /// The refresh was not attempted because the browser is offline (`error.offline`).
+    pub offline: bool,
 }
 
 impl AuthError {
     /// Builds an error from message parts, joined without `format!` to keep formatting
     /// machinery out of the shipped wasm.
     pub fn new(code: Code, parts: &[&str]) -> Self {
-        AuthError { code, message: parts.concat(), cause: None }
+        AuthError { code, message: parts.concat(), cause: None, retry_after_ms: None, offline: false }
     }
 
     /// The same error with `cause` attached.
@@ -106,9 +111,22 @@ impl AuthError {
         if let Some(cause) = &self.cause {
             err.set_cause(cause);
         }
-        let _ = js_sys::Reflect::set(&err, &JsValue::from_str("code"), &JsValue::from_str(self.code.as_str()));
+        let set = |k: &str, v: JsValue| js_sys::Reflect::set(&err, &JsValue::from_str(k), &v);
+        let _ = set("code", JsValue::from_str(self.code.as_str()));
+        if let Some(ms) = self.retry_after_ms {
+            let _ = set("retryAfterMs", JsValue::from_f64(ceil_ms(ms)));
+        }
+        if self.offline {
+            let _ = set("offline", JsValue::TRUE);
+        }
         err.into()
     }
+}
+
+/// Whole milliseconds, rounded up (`f64::ceil` needs std).
+fn ceil_ms(ms: f64) -> f64 {
+    let whole = ms as i64 as f64; // saturating; a wait is at most a minute
+    if whole < ms { whole + 1.0 } else { whole }
 }
 
 /// Decimal text of a number, without `format!`/`Display`: those pull the formatting machinery

@@ -49,6 +49,13 @@ extern "C" {
     /// Subscribes `f` to `storage` events for `key`; returns the unsubscribe function.
     #[wasm_bindgen(js_name = watchStorage)]
     pub fn watch_storage(key: &str, f: &Function) -> Function;
+    /// Whether `navigator.onLine` is `false`.
+    pub fn offline() -> bool;
+    /// When the `online` event last fired (epoch ms, 0 if never).
+    #[wasm_bindgen(js_name = onlineAt)]
+    pub fn online_at() -> f64;
+    /// Resolves after `ms`, or on the `online` event.
+    pub fn pause(ms: f64) -> Promise;
     /// Calls a user callback, reporting (not propagating) what it throws.
     #[wasm_bindgen(js_name = callHook)]
     pub fn call_hook(f: &JsValue, arg: &JsValue);

@@ -8,7 +8,7 @@
 //! * [`client`]: what happens to one request; [`coordinator`]: the refresh flag and queue;
 //!   [`session`]: the state instances of one page share; [`tabs`]: Web Locks and storage events.
 //! * [`refresher`]: the one seam where a refresh is obtained (the endpoint, or the app's function).
-//! * [`options`], [`policy`], [`expiry`], [`refresh`]: plain-Rust rules, tested natively.
+//! * [`options`], [`policy`], [`expiry`], [`refresh`], [`backoff`]: plain-Rust rules, tested natively.
 //! * [`storage`], [`transport`], [`js`]: the browser underneath; [`errors`]: the one error type.
 
 #![cfg_attr(not(test), no_std)]
@@ -17,6 +17,7 @@
 extern crate alloc;
 
 pub mod api;
+pub mod backoff;
 pub mod client;
 pub mod coordinator;
 pub mod errors;

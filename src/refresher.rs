@@ -8,6 +8,7 @@ use js_sys::{Array, Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
+use crate::backoff::retry_after_ms;
 use crate::errors::{AuthError, Code};
 use crate::js;
 use crate::options::Options;
@@ -65,8 +66,10 @@ impl Refresher {
             }
         };
         let got = Array::from(&got.unwrap_or(JsValue::NULL));
-        // [status, body text] for a Response; [0, value] for what a function returned; [-1, error].
+        // [status, body text, Retry-After] for a Response; [0, value] for what a function
+        // returned; [-1, error].
         let (status, value) = (got.get(0).as_f64().unwrap_or(-1.0), got.get(1));
+        let retry_after = got.get(2).as_string().filter(|_| status == 429.0 || status == 503.0).and_then(|v| retry_after_ms(&v, session.server_now()));
         if status < 0.0 {
             return Err(match (js::get(&value, "name").as_string().as_deref(), js::get(&value, "code").as_string().as_deref()) {
                 (Some("TimeoutError"), _) => failed("no answer within refreshTimeoutMs"),
@@ -93,7 +96,8 @@ impl Refresher {
             refresh: field_at(&answer, paths[1]),
             expires_in: field_at(&answer, paths[2]),
             oauth_error: field_at(&answer, "error"),
-        })?;
+        })
+        .map_err(|e| AuthError { retry_after_ms: retry_after, ..e })?;
         // In a cookie session a refresh token in the answer is not ours to keep.
         Ok(if opts.cookie { refresh::Fresh { refresh: None, ..fresh } } else { fresh })
     }

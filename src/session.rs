@@ -10,6 +10,7 @@ use core::cell::{Cell, RefCell};
 use js_sys::{Function, Object};
 use wasm_bindgen::JsValue;
 
+use crate::backoff::Backoff;
 use crate::coordinator::Coordinator;
 use crate::errors::{AuthError, Code};
 use crate::expiry::{claim_ms, jwt_payload, Lifetime};
@@ -55,6 +56,8 @@ pub struct Session {
     pub own_refresh: RefCell<Option<JsValue>>,
     /// See `own_refresh`.
     pub calling_refresh: Cell<bool>,
+    /// Transient refresh failures in a row, and when the next attempt may go out.
+    backoff: Cell<Backoff>,
 }
 
 /// Live sessions by storage kind and keys, so instances with the same keys share one.
@@ -102,6 +105,7 @@ impl Session {
             announced: RefCell::new(announced),
             own_refresh: RefCell::new(None),
             calling_refresh: Cell::new(false),
+            backoff: Cell::new(Backoff::default()),
         });
         SESSIONS.0.borrow_mut().push((id, Rc::downgrade(&s)));
         s
@@ -161,6 +165,33 @@ impl Session {
             crate::js::set(&info, "reason", &reason.into());
             crate::js::set(&info, "expiresAt", &expires_at);
             crate::js::call_hook(&listener, &info);
+        }
+    }
+
+    /// How long the next refresh attempt must still wait: this page's back-off or the one another
+    /// tab stored, whichever ends later.
+    pub fn backoff_wait(&self) -> f64 {
+        let shared = self.store.read_backoff().as_deref().and_then(Backoff::decode).unwrap_or_default();
+        let backoff = self.backoff.get().max(shared);
+        self.backoff.set(backoff);
+        backoff.wait_ms(js_sys::Date::now(), crate::js::online_at())
+    }
+
+    /// Records a transient refresh failure (with the server's `Retry-After`, if any) for this page
+    /// and other tabs; returns the wait it imposes.
+    pub fn note_failure(&self, retry_after_ms: Option<f64>) -> f64 {
+        let now = js_sys::Date::now();
+        let shared = self.store.read_backoff().as_deref().and_then(Backoff::decode).unwrap_or_default();
+        let backoff = self.backoff.get().max(shared).after_failure(now, retry_after_ms, js_sys::Math::random());
+        self.backoff.set(backoff);
+        self.store.write_backoff(Some(&backoff.encode()));
+        backoff.until_ms - now
+    }
+
+    /// Ends the back-off: a refresh succeeded, new tokens were set, or the session ended.
+    pub fn clear_backoff(&self) {
+        if self.backoff.replace(Backoff::default()).failures > 0 || self.store.read_backoff().is_some() {
+            self.store.write_backoff(None);
         }
     }
 

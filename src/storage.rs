@@ -37,6 +37,7 @@ pub struct TokenStore {
     access_key: String,
     refresh_key: String,
     stamp_key: String,
+    backoff_key: String,
 }
 
 impl TokenStore {
@@ -51,6 +52,7 @@ impl TokenStore {
             access_key: access_key.into(),
             refresh_key: refresh_key.into(),
             stamp_key: [access_key, ":pair"].concat(),
+            backoff_key: [access_key, ":backoff"].concat(),
         };
         if kind != StorageKind::Memory {
             let window = web_sys::window();
@@ -121,6 +123,24 @@ impl TokenStore {
             self.fall_back();
         }
         *self.memory.borrow_mut() = Some(pair.clone());
+    }
+
+    /// The refresh back-off other tabs stored (see `backoff.rs`); untrusted text.
+    pub fn read_backoff(&self) -> Option<String> {
+        let web = self.web.borrow().clone();
+        web.and_then(|web| web.get_item(&self.backoff_key).ok().flatten())
+    }
+
+    /// Shares this page's back-off with other tabs (`None` removes it). Best effort: a tab that
+    /// cannot see it only backs off on its own.
+    pub fn write_backoff(&self, value: Option<&str>) {
+        let web = self.web.borrow().clone();
+        if let Some(web) = web {
+            let _ = match value {
+                Some(v) => web.set_item(&self.backoff_key, v),
+                None => web.remove_item(&self.backoff_key),
+            };
+        }
     }
 
     /// Removes both tokens (and the fingerprint).

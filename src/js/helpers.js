@@ -28,7 +28,7 @@ export function abortable(promise, signal) {
 
 /**
  * Runs `start(signal)` within `ms`, aborting the signal at the deadline. `done` never rejects: it
- * resolves to `[status, text]` when `start` gave a Response, `[0, value]` when it gave anything
+ * resolves to `[status, text, retryAfter]` when `start` gave a Response, `[0, value]` when it gave anything
  * else, and `[-1, error]` when it threw, rejected or ran out of time.
  */
 function within(ms, start) {
@@ -43,7 +43,9 @@ function within(ms, start) {
   });
   let run;
   try { run = Promise.resolve(start(controller.signal)); } catch (e) { run = Promise.reject(e); }
-  run = run.then((r) => (r && typeof r.text === "function" && typeof r.status === "number" ? r.text().then((text) => [r.status, text]) : [0, r]));
+  run = run.then((r) => (r && typeof r.text === "function" && typeof r.status === "number"
+    ? r.text().then((text) => [r.status, text, (r.headers && typeof r.headers.get === "function" && r.headers.get("retry-after")) || null])
+    : [0, r]));
   run.catch(() => {}); // losing the race to the deadline must not leave an unhandled rejection
   const done = Promise.race([run, deadline]).then((x) => x, (e) => [-1, e]).finally(() => clearTimeout(timer));
   return { signal: controller.signal, done };
@@ -108,6 +110,29 @@ export function peekText(response, limit) {
 /** Resolves after `ms`. */
 export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+const events = typeof globalThis.addEventListener === "function" ? globalThis : null;
+let lastOnline = 0;
+if (events) events.addEventListener("online", () => { lastOnline = Date.now(); });
+
+/** Whether the browser says it is offline (never true where `navigator.onLine` is unknown). */
+export function offline() {
+  return globalThis.navigator !== undefined && globalThis.navigator.onLine === false;
+}
+
+/** When the browser last came back online (epoch ms; 0: not since this module loaded). */
+export function onlineAt() {
+  return lastOnline;
+}
+
+/** Resolves after `ms`, or as soon as the browser comes back online. */
+export function pause(ms) {
+  return new Promise((resolve) => {
+    const done = () => { clearTimeout(timer); if (events) events.removeEventListener("online", done); resolve(); };
+    const timer = setTimeout(done, ms);
+    if (events) events.addEventListener("online", done);
+  });
 }
 
 /**
