@@ -10,8 +10,12 @@
 // The live feed (WebSocket at /live) takes the access token in its first message and closes the
 // connection with code 4001 when that token expires.
 //
-//   node www/server.mjs [--port 8080] [--access-ttl 8] [--latency 150] [--serve /prefix/=dir]
-//   (or PORT, ACCESS_TTL, LATENCY in the environment; --port 0 picks a free port)
+//   node www/server.mjs [--port 8080] [--access-ttl 8] [--latency 150] [--chaos 0] [--serve /prefix/=dir]
+//   (or PORT, ACCESS_TTL, LATENCY, CHAOS in the environment; --port 0 picks a free port)
+//
+// --chaos P (0 to 1) disrupts that share of refresh calls, each time one of: a 500, a 429 with
+// `Retry-After: 1`, a dropped connection, or an answer 1-3 s late. Disruptions happen before the
+// refresh token is spent, so a client that retries is not taken for a thief (scripts/soak.sh).
 
 import { createServer } from "node:http";
 import { readFile, stat } from "node:fs/promises";
@@ -33,6 +37,7 @@ const config = {
   port: arg("port", "PORT", 8080),
   accessTtl: arg("access-ttl", "ACCESS_TTL", 8),
   latency: arg("latency", "LATENCY", 150),
+  chaos: arg("chaos", "CHAOS", 0),
 };
 const USER = { username: "demo", password: "demo" };
 const MAX_BODY = 64 * 1024;
@@ -42,7 +47,8 @@ const secret = randomBytes(32);
 const refreshTokens = new Map();
 const families = new Map();
 let expiredBefore = 0; // access tokens issued at or before this instant (ms) are refused: POST /demo/expire
-const log = { logins: 0, refreshes: 0, refused: 0, reuse: 0, revoked: 0, api: 0, expired: 0, echoes: [], csrf: 0, refreshBodies: [], live: { connections: 0, expiredCloses: 0, refused: 0 } };
+const freshLog = () => ({ logins: 0, refreshes: 0, refused: 0, reuse: 0, revoked: 0, api: 0, expired: 0, echoes: [], csrf: 0, refreshBodies: [], refreshCalls: 0, live: { connections: 0, expiredCloses: 0, refused: 0 }, chaos: { 500: 0, 429: 0, drop: 0, slow: 0 } });
+const log = freshLog();
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const newId = () => randomBytes(24).toString("base64url");
@@ -137,7 +143,16 @@ const routes = {
   "POST /auth/refresh": async (req, res) => {
     const body = await readJson(req);
     log.refreshBodies.push(Object.keys(body).sort().join(","));
+    log.refreshCalls++;
     await sleep(config.latency);
+    if (Math.random() < config.chaos) {
+      const kind = ["500", "429", "drop", "slow"][Math.floor(Math.random() * 4)];
+      log.chaos[kind]++;
+      if (kind === "500") return fail(res, 500, "server_error", "injected failure");
+      if (kind === "429") return fail(res, 429, "rate_limited", "injected rate limit", { "retry-after": "1" });
+      if (kind === "drop") return req.socket.destroy();
+      await sleep(1000 + Math.random() * 2000);
+    }
     const cookies = readCookies(req);
     const fromCookie = body.refreshToken === undefined && cookies.rt !== undefined;
     if (fromCookie && (!cookies.csrf || req.headers["x-csrf-token"] !== cookies.csrf)) {
@@ -203,7 +218,7 @@ const routes = {
   },
   "GET /demo/log": async (req, res) => send(res, 200, { ...log, accessTtl: config.accessTtl }),
   "POST /demo/reset": async (req, res) => {
-    Object.assign(log, { logins: 0, refreshes: 0, refused: 0, reuse: 0, revoked: 0, api: 0, expired: 0, echoes: [], csrf: 0, refreshBodies: [], live: { connections: 0, expiredCloses: 0, refused: 0 } });
+    Object.assign(log, freshLog());
     send(res, 200, { ok: true });
   },
 };

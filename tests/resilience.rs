@@ -1,0 +1,22 @@
+//! Resilience when the auth server struggles: back-off, Retry-After, offline, tabs sharing the
+//! back-off, and no retry of a refused refresh; in a real browser against an injected fake server.
+mod common;
+
+use wasm_bindgen::prelude::*;
+
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(module = "/tests/support/resilience.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = run)]
+    fn run_scenario(name: &str, make: &js_sys::Function, tools: &JsValue) -> js_sys::Promise;
+}
+
+scenarios![
+    retry_after_holds_every_request_to_one_attempt,
+    failures_in_a_row_are_spaced_as_documented,
+    a_window_longer_than_refresh_timeout_fails_at_once,
+    offline_means_no_attempt_and_online_ends_the_wait,
+    tabs_share_one_attempt_per_window,
+    a_refused_refresh_is_never_retried,
+];

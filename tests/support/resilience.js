@@ -1,0 +1,161 @@
+// Scenarios of the resilience issue: back-off after transient refresh failures, Retry-After,
+// offline, the back-off shared with other tabs, and no retry of a refused refresh. They wait
+// through real back-off windows (up to ~16 s for five failures in a row).
+import { FakeServer, json, tick, until } from "./fake_server.js";
+import { assert, eq, rejectsWith, runScenario, setup, writeAsAnotherTab } from "./harness.js";
+
+export const run = (name, make, tools) => runScenario(scenarios, name, make, tools);
+
+/** The refresh endpoint answers with `answers[i]` on its i-th call, then succeeds; records when. */
+function scripted(server, answers) {
+  const at = [];
+  server.refreshAnswer = () => {
+    at.push(performance.now());
+    const next = answers[at.length - 1];
+    if (next) return next();
+    server.valid.add("a2");
+    return json(200, { token: "a2", refreshToken: "r2" });
+  };
+  return at;
+}
+
+/** Makes `navigator.onLine` say `online` (the page's own property shadows the real one). */
+function setOnline(online) {
+  Object.defineProperty(navigator, "onLine", { configurable: true, get: () => online });
+  if (online) window.dispatchEvent(new Event("online"));
+}
+
+export const scenarios = {
+  async retry_after_holds_every_request_to_one_attempt(make) {
+    const { api, server } = setup(make);
+    const at = scripted(server, [() => json(503, { error: "busy" }, { "retry-after": "2" })]);
+    server.expire();
+    const first = await rejectsWith(api.fetch("/api/first"), "REFRESH_FAILED");
+    assert(first.retryAfterMs > 1900 && first.retryAfterMs <= 2000, "the failure says when to retry: " + first.retryAfterMs);
+    // A busy page: a request every 50 ms through the window. They wait for the next attempt
+    // (it comes within refreshTimeoutMs) instead of each calling the endpoint.
+    const started = performance.now();
+    const busy = [];
+    while (performance.now() - started < 2300) {
+      busy.push(api.fetch("/api/poll"));
+      await tick(50);
+    }
+    const statuses = (await Promise.all(busy)).map((r) => r.status);
+    eq(at.length, 2, "one attempt in the window, then one after it");
+    assert(at[1] - at[0] >= 1990, "the second attempt waited out Retry-After: " + Math.round(at[1] - at[0]) + " ms");
+    eq(statuses, statuses.map(() => 200), "every request of the window recovered");
+    eq(localStorage.getItem("token:backoff"), null, "a success ends the back-off");
+  },
+
+  async failures_in_a_row_are_spaced_as_documented(make) {
+    const { api, server } = setup(make, { refreshTimeoutMs: 30_000 });
+    const failure = () => Promise.reject(new TypeError("Failed to fetch"));
+    const at = scripted(server, [failure, failure, failure, failure, failure]);
+    server.expire();
+    // One request at a time, each sent as soon as the last settled: every one that finds the
+    // endpoint backing off waits for the next attempt.
+    const codes = [];
+    while (at.length < 6) codes.push(await api.fetch("/api/x").then((r) => r.status, (e) => e.code));
+    eq(codes, ["REFRESH_FAILED", "REFRESH_FAILED", "REFRESH_FAILED", "REFRESH_FAILED", "REFRESH_FAILED", 200]);
+    const gaps = at.slice(1).map((t, i) => Math.round(t - at[i]));
+    // 1 s, 2 s, 4 s, 8 s, each with equal jitter: between half and all of it.
+    [1000, 2000, 4000, 8000, 16000].slice(0, 5).forEach((base, i) => {
+      assert(gaps[i] >= base / 2 - 5 && gaps[i] <= base + 150, `gap ${i + 1} is ${gaps[i]} ms, not within [${base / 2}, ${base}]`);
+    });
+    console.log("five network failures: attempts spaced " + gaps.join(", ") + " ms");
+  },
+
+  async a_window_longer_than_refresh_timeout_fails_at_once(make) {
+    const { api, server } = setup(make, { refreshTimeoutMs: 300 });
+    scripted(server, [() => json(429, {}, { "retry-after": "5" })]);
+    server.expire();
+    await rejectsWith(api.fetch("/api/a"), "REFRESH_FAILED");
+    const started = performance.now();
+    const e = await rejectsWith(api.fetch("/api/b"), "REFRESH_FAILED");
+    assert(performance.now() - started < 100, "no wait");
+    assert(e.retryAfterMs > 4000 && e.retryAfterMs <= 5000, "retryAfterMs " + e.retryAfterMs);
+    assert(e.message.includes("not attempted"), e.message);
+    eq(server.refreshCalls, 1, "no second call");
+    const stored = localStorage.getItem("token:backoff");
+    assert(/^1,\d+,\d+$/.test(stored), "the back-off is shared through storage: " + stored);
+    await rejectsWith(api.getAccessToken(), "REFRESH_FAILED");
+    api.setTokens({ accessToken: "a1", refreshToken: "r1" });
+    eq(localStorage.getItem("token:backoff"), null, "setTokens ends the back-off");
+    eq((await api.fetch("/api/c")).status, 200);
+    eq(server.refreshCalls, 2);
+  },
+
+  async offline_means_no_attempt_and_online_ends_the_wait(make) {
+    try {
+      const { api, server } = setup(make, { refreshTimeoutMs: 200 });
+      server.expire();
+      setOnline(false);
+      const e = await rejectsWith(api.fetch("/api/x"), "REFRESH_FAILED");
+      eq([e.offline, server.refreshCalls], [true, 0], "offline: not attempted");
+      // Back online while a request waits out a long back-off: the attempt goes out at once.
+      const ctx = setup(make, { refreshTimeoutMs: 60_000 });
+      setOnline(true);
+      const at = scripted(ctx.server, [() => json(503, {}, { "retry-after": "30" })]);
+      ctx.server.expire();
+      await rejectsWith(ctx.api.fetch("/api/first"), "REFRESH_FAILED");
+      const waiting = ctx.api.fetch("/api/waits");
+      await tick(300);
+      eq(at.length, 1, "still backing off");
+      const back = performance.now();
+      window.dispatchEvent(new Event("online"));
+      eq((await waiting).status, 200);
+      assert(performance.now() - back < 1000, "answered right after the online event");
+      eq(at.length, 2);
+    } finally {
+      delete navigator.onLine;
+    }
+  },
+
+  async tabs_share_one_attempt_per_window(make) {
+    // Another tab failed a moment ago and says so in storage: this tab does not call at all.
+    const { api, server } = setup(make, { refreshTimeoutMs: 300 });
+    server.expire();
+    const now = Date.now();
+    writeAsAnotherTab({ "token:backoff": `2,${now},${now + 1500}` });
+    const e = await rejectsWith(api.fetch("/api/x"), "REFRESH_FAILED");
+    assert(e.retryAfterMs > 1000 && e.retryAfterMs <= 1500, "waits for the other tab's window: " + e.retryAfterMs);
+    eq(server.refreshCalls, 0);
+    // Garbage in that key is ignored, not trusted.
+    for (const garbage of ["9,9,99999999999999999999999", "1,2", "x", `0,${now},${now + 9000}`]) {
+      const fresh = setup(make, { refreshTimeoutMs: 300 });
+      fresh.server.expire();
+      writeAsAnotherTab({ "token:backoff": garbage });
+      eq((await fresh.api.fetch("/api/y")).status, 200, garbage);
+      eq(fresh.server.refreshCalls, 1, garbage);
+    }
+
+    // This tab waits for the lock while the other tab's attempt fails: it does not try again.
+    const other = setup(make, { refreshTimeoutMs: 5000 });
+    other.server.expire();
+    const lockName = "seamless-fetch:token:" + new URL("/auth/refresh", location.href).href;
+    let release;
+    await new Promise((held) => navigator.locks.request(lockName, () => new Promise((r) => { release = r; held(); })));
+    const pending = other.api.fetch("/api/z");
+    await tick(100);
+    const t = Date.now();
+    writeAsAnotherTab({ "token:backoff": `1,${t},${t + 4000}` });
+    release();
+    const err = await rejectsWith(pending, "REFRESH_FAILED");
+    eq(other.server.refreshCalls, 0, "one attempt per window between the tabs");
+    assert(err.retryAfterMs > 2000, "and says how long: " + err.retryAfterMs);
+  },
+
+  async a_refused_refresh_is_never_retried(make) {
+    const logouts = [];
+    const { api, server } = setup(make, { onLogout: (i) => logouts.push(i.reason), refreshTimeoutMs: 2000 });
+    scripted(server, [() => json(503, {}), () => json(401, { error: "invalid_grant" })]);
+    server.expire();
+    await rejectsWith(api.fetch("/api/a"), "REFRESH_FAILED");
+    await rejectsWith(api.fetch("/api/b"), "SESSION_EXPIRED"); // waited out the back-off, then refused
+    eq(localStorage.getItem("token:backoff"), null, "the back-off ends with the session");
+    for (const p of ["/api/c", "/api/d"]) eq((await api.fetch(p)).status, 401, "logged out: the app's 401");
+    await tick(1200);
+    eq(server.refreshCalls, 2, "nothing retried the refused refresh");
+    eq(logouts, ["SESSION_EXPIRED"]);
+  },
+};
