@@ -132,7 +132,7 @@ impl AuthFetch {
     #[wasm_bindgen(constructor)]
     pub fn new(options: AuthFetchOptions) -> Result<AuthFetch, JsValue> {
         let options: JsValue = options.into();
-        let entries = match to_value(&options) {
+        let entries = match to_value(&options, 0) {
             Value::Map(entries) => entries,
             _ => return Err(invalid("the options must be an object, e.g. { refreshUrl: \"/auth/refresh\" }")),
         };
@@ -355,8 +355,18 @@ fn bad_tokens(cookie: bool) -> JsValue {
     AuthError::new(Code::InvalidToken, &[needs, "; nothing was stored"]).into_js()
 }
 
+/// How deep and how wide an options value is read. Options nest two levels; anything past these
+/// bounds is `Value::Other` (an error naming the key), never a recursion that could exhaust the
+/// wasm stack, which traps and leaves the instance's stack pointer behind.
+const MAX_DEPTH: u32 = 4;
+const MAX_ENTRIES: u32 = 256;
+
 /// The plain-Rust image of a JS value that option parsing works on.
-fn to_value(v: &JsValue) -> Value {
+fn to_value(v: &JsValue, depth: u32) -> Value {
+    let nested = v.is_object() && !v.is_function();
+    if nested && (depth >= MAX_DEPTH || js::get(v, "length").as_f64().is_some_and(|n| n > MAX_ENTRIES as f64)) {
+        return Value::Other;
+    }
     if v.is_undefined() {
         Value::Undefined
     } else if v.is_null() {
@@ -370,15 +380,18 @@ fn to_value(v: &JsValue) -> Value {
     } else if v.is_function() {
         Value::Func
     } else if Array::is_array(v) {
-        Value::List(Array::from(v).iter().map(|x| to_value(&x)).collect())
+        Value::List(Array::from(v).iter().map(|x| to_value(&x, depth + 1)).collect())
     } else if v.is_object() {
         let entries = Object::entries(v.unchecked_ref());
+        if entries.length() > MAX_ENTRIES {
+            return Value::Other;
+        }
         Value::Map(
             entries
                 .iter()
                 .map(|e| {
                     let e = Array::from(&e);
-                    (e.get(0).as_string().unwrap_or_default(), to_value(&e.get(1)))
+                    (e.get(0).as_string().unwrap_or_default(), to_value(&e.get(1), depth + 1))
                 })
                 .collect(),
         )

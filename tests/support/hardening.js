@@ -354,4 +354,42 @@ export const scenarios = {
     console.log(`wasm memory after 100 refresh cycles: ${after100} B; after 10,000: ${after10k} B; JS heap ${(heap100 / 1e6).toFixed(1)} MB -> ${(heap10k / 1e6).toFixed(1)} MB (not collected)`);
     eq(after10k, after100, "wasm memory after 10,000 cycles vs after 100");
   },
+
+  async hostile_values_from_js_are_refused_and_never_trap(make) {
+    // Lone surrogates (invalid UTF-16) reach Rust as U+FFFD; huge, deeply nested and out-of-range
+    // values must come back as errors. A trap (a Rust panic in the shipped build) would break every
+    // later call of the page: the last request proves the instance still works.
+    const { api, server } = setup(make);
+    const codeOf = (f) => { try { f(); return "ok"; } catch (e) { return e.name === "AuthError" ? e.code : e.name + ": " + e.message; } };
+    eq(codeOf(() => api.setTokens({ accessToken: "a\uD800", refreshToken: "r1" })), "INVALID_TOKEN");
+    eq(codeOf(() => api.setTokens({ accessToken: "a".repeat(1 << 20), refreshToken: "r1" })), "INVALID_TOKEN");
+    eq(codeOf(() => make({ refreshUrl: "/r", ["\uDC00key"]: 1 })), "INVALID_OPTIONS");
+    eq(codeOf(() => make({ refreshUrl: "/r", refreshTimeoutMs: 1e300 })), "INVALID_OPTIONS");
+    eq(codeOf(() => make({ refreshUrl: "/r", expiredStatuses: [401.5, -0] })), "INVALID_OPTIONS");
+    let deep = {};
+    for (let i = 0; i < 2000; i++) deep = { tokenPaths: deep };
+    eq(codeOf(() => make({ refreshUrl: "/r", tokenPaths: deep })), "INVALID_OPTIONS");
+    eq(api.constructor.safeReturnPath("/\uD800/x", "/home").startsWith("/"), true);
+    localStorage.setItem("token", "\uDC00abc");
+    await rejectsWith(api.fetch("/api/x"), "INVALID_TOKEN");
+    await rejectsWith(api.getAccessToken({ minValidityMs: Number.MAX_VALUE }), "INVALID_OPTIONS");
+    for (const answer of [
+      () => new Response('{"token":"\\uD800"}', { headers: { "content-type": "application/json" } }),
+      () => new Response("[".repeat(200_000), { headers: { "content-type": "application/json" } }),
+      () => new Response(JSON.parse("[".repeat(5000) + "]".repeat(5000)).length ? "{}" : "{}"),
+      () => json(200, { token: { toString: null } }),
+      () => json(503, {}, { "retry-after": "9".repeat(400) }),
+      () => json(429, {}, { "retry-after": "Sun, 06 Nov 99999 08:49:37 GMT" }),
+    ]) {
+      api.setTokens({ accessToken: "a1", refreshToken: "r1" });
+      server.expire();
+      server.refreshAnswer = answer;
+      await rejectsWith(api.fetch("/api/y"), "REFRESH_FAILED");
+    }
+    server.refreshAnswer = null;
+    server.skewMs = 0;
+    api.setTokens({ accessToken: "a1", refreshToken: "r1" });
+    server.valid.add("a1");
+    eq((await api.fetch("/api/still-works")).status, 200, "the instance is alive");
+  },
 };

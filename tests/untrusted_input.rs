@@ -1,0 +1,214 @@
+//! Property tests: every plain-Rust function that reads something from outside (stored values,
+//! tokens, JWT payloads, `Date` and `Retry-After` headers, refresh answers, paths, URLs, return
+//! paths, options) is run over arbitrary and adversarial input, asserting that it does not panic
+//! (in the shipped build a panic traps the instance and can leave the session's `RefCell`s
+//! borrowed for good) and that it gives the documented answer.
+//!
+//! `PROPTEST_CASES` sets the cases per property (default here: 2,000); the README gives the count
+//! of the last full run. Native only: the browser builds run the same functions.
+#![cfg(not(target_arch = "wasm32"))]
+
+use proptest::prelude::*;
+use seamless_fetch::backoff::{delay_ms, retry_after_ms, Backoff, CAP_MS};
+use seamless_fetch::errors::decimal;
+use seamless_fetch::expiry::{claim_ms, clock_offset, jwt_payload, parse_http_date, should_refresh_ahead, Lifetime};
+use seamless_fetch::options::{Options, Value};
+use seamless_fetch::policy::*;
+use seamless_fetch::refresh::{classify, request_body, Answer, Field, Format};
+
+fn config() -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(2_000);
+    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
+}
+
+/// Strings as they come from outside: anything, text shaped like what each parser expects (so
+/// that the edges of almost-valid input are reached, not only noise), and the odd huge one.
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => any::<String>(),
+        2 => "[ -~]{0,80}",
+        1 => "[0-9]{1,25}",
+        1 => "[0-9]{1,17},[0-9]{1,17},[0-9]{1,17}",
+        1 => "[/\\\\%2FfC5c.a-z]{0,8}[ -~]{0,20}",
+        1 => "[A-Za-z0-9_-]{0,40}\\.[A-Za-z0-9_=+/-]{0,80}\\.[A-Za-z0-9_-]{0,10}",
+        1 => "(Mon|Sun|Xyz), [0-9]{1,3} (Jan|Nov|Feb|Foo) [0-9]{1,6} [0-9]{1,3}:[0-9]{1,3}:[0-9]{1,3} (GMT|UTC)",
+        1 => "(https?|ftp|javascript)://[a-zA-Z0-9.\\[\\]:@-]{0,30}(/[ -~]{0,10})?",
+        1 => ".{0,3}".prop_map(|s| s.repeat(40_000)),
+        1 => Just(String::new()),
+    ]
+}
+
+/// Numbers as JS hands them over: anything an f64 holds, and the edges.
+fn number() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        3 => any::<f64>(),
+        1 => prop_oneof![Just(f64::NAN), Just(f64::INFINITY), Just(f64::NEG_INFINITY), Just(f64::MAX), Just(f64::MIN), Just(-0.0), Just(1e300)],
+        2 => -1e13..1e13f64,
+    ]
+}
+
+fn field() -> impl Strategy<Value = Field> {
+    prop_oneof![Just(Field::Missing), text().prop_map(Field::Str), number().prop_map(Field::Num), Just(Field::Other)]
+}
+
+/// Option values nested a few levels, with the keys the parser knows and some it does not.
+fn value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Undefined),
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        number().prop_map(Value::Num),
+        text().prop_map(Value::Str),
+        Just(Value::Func),
+        Just(Value::Other),
+    ];
+    leaf.prop_recursive(4, 64, 8, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..8).prop_map(Value::List),
+            prop::collection::vec((key(), inner), 0..8).prop_map(Value::Map),
+        ]
+    })
+}
+
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => prop::sample::select(vec![
+            "refreshUrl", "refresh", "refreshTokenIn", "refreshHeaders", "loginUrl", "loginReturnParam", "storage",
+            "accessTokenKey", "refreshTokenKey", "authHeader", "authScheme", "expiredStatuses", "expiredBodyCodes",
+            "expiredBodyField", "isExpired", "refreshFormat", "refreshFields", "tokenPaths", "clientId", "scope",
+            "refreshTimeoutMs", "allowedOrigins", "crossTab", "refreshAheadMs", "fetch", "onTokens", "accessToken",
+            "refreshToken", "expiresIn",
+        ])
+        .prop_map(String::from),
+        1 => text(),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn tokens_and_headers(s in text()) {
+        if is_b64token(&s) {
+            prop_assert!(!s.is_empty() && s.len() <= 16 * 1024 && s.is_ascii() && !s.contains(' '));
+        }
+        let _ = is_header_name(&s);
+        let _ = is_json_path(&s);
+        let _ = is_json_document(&s);
+    }
+
+    #[test]
+    fn origins_and_urls(s in text(), page in text(), allowed in prop::collection::vec(text(), 0..4)) {
+        if let Some(o) = normalize_origin(&s) {
+            prop_assert!(o.contains("://"), "{o}");
+            prop_assert_eq!(normalize_origin(&o), Some(o.clone()), "normalising is idempotent");
+        }
+        let origin = origin_of(&s);
+        let _ = origin_allowed(origin.unwrap_or("null"), &page, &allowed);
+    }
+
+    #[test]
+    fn return_paths_never_leave_the_origin(v in text(), param in text(), login in text()) {
+        let out = safe_return_path(&v, "/home");
+        prop_assert!(out == "/home" || out == v);
+        if out == v {
+            prop_assert!(v.starts_with('/') && !v.starts_with("//") && !v.starts_with("/\\"), "{v:?}");
+        }
+        let _ = with_return_param(&login, &param, out);
+    }
+
+    #[test]
+    fn encoders_escape_everything(s in text()) {
+        let mut form = String::new();
+        form_encode(&s, &mut form);
+        prop_assert!(form.bytes().all(|b| b.is_ascii_alphanumeric() || b"%+-._~*".contains(&b)), "{form}");
+        let mut json = String::new();
+        json_string(&s, &mut json);
+        prop_assert!(json.starts_with('"') && json.ends_with('"') && json.len() >= 2);
+        prop_assert!(!json.chars().any(|c| (c as u32) < 0x20), "no raw control characters");
+    }
+
+    #[test]
+    fn jwt_payloads_and_claims(s in text(), n in number()) {
+        let _ = jwt_payload(&s);
+        if let Some(ms) = claim_ms(n) {
+            prop_assert!(ms.is_finite() && ms > 0.0);
+        }
+    }
+
+    #[test]
+    fn dates_and_clock_offsets(s in text(), now in number()) {
+        if let Some(ms) = parse_http_date(&s) {
+            prop_assert!(ms.is_finite());
+        }
+        if let Some(offset) = clock_offset(&s, now) {
+            prop_assert!(offset.is_finite());
+        }
+    }
+
+    #[test]
+    fn lifetimes(iat in proptest::option::of(number()), exp in number(), now in number(), replaced in any::<bool>(), ahead in number()) {
+        let life = Lifetime::observed(iat, exp, now, replaced);
+        let _ = should_refresh_ahead(now, &life, ahead);
+    }
+
+    #[test]
+    fn back_off_state_from_storage_and_headers(s in text(), now in number(), failures in any::<u32>(), random in number(), retry in proptest::option::of(number())) {
+        if let Some(b) = Backoff::decode(&s) {
+            prop_assert!(b.failures > 0 && b.until_ms >= b.since_ms && b.until_ms - b.since_ms <= CAP_MS);
+            prop_assert_eq!(Backoff::decode(&b.encode()), Some(b));
+        }
+        if let Some(ms) = retry_after_ms(&s, now) {
+            prop_assert!((0.0..=CAP_MS).contains(&ms), "{ms}");
+        }
+        let d = delay_ms(failures, random);
+        prop_assert!((FIRST_HALF..=CAP_MS).contains(&d), "{d}");
+        let next = Backoff { failures, since_ms: 0.0, until_ms: 0.0 }.after_failure(now, retry, random);
+        let wait = next.wait_ms(now, 0.0);
+        prop_assert!(wait.is_nan() || (0.0..=CAP_MS).contains(&wait));
+    }
+
+    #[test]
+    fn refresh_answers(status in prop_oneof![200u16..300, any::<u16>(), Just(400u16), Just(401u16)], json in any::<bool>(), access in field(), refresh in field(), expires in field(), error in field()) {
+        let answer = Answer { status, json, access, refresh, expires_in: expires, oauth_error: error };
+        if let Ok(fresh) = classify(&answer) {
+            prop_assert!((200..300).contains(&status) && json && is_b64token(&fresh.access));
+            prop_assert!(fresh.refresh.as_deref().map_or(true, is_b64token));
+            prop_assert!(fresh.expires_in.map_or(true, |e| e.is_finite() && e > 0.0));
+        }
+    }
+
+    #[test]
+    fn refresh_bodies(refresh in proptest::option::of(text()), access in proptest::option::of(text()), field in text()) {
+        let json = Format::Json { refresh_field: field.clone(), access_field: field };
+        let oauth = Format::OAuth2 { client_id: refresh.clone(), scope: access.clone() };
+        for format in [json, oauth] {
+            let _ = request_body(&format, refresh.as_deref(), access.as_deref());
+        }
+    }
+
+    #[test]
+    fn options(entries in prop::collection::vec((key(), value()), 0..12)) {
+        if let Ok(o) = Options::parse(&entries) {
+            prop_assert!(o.refresh_timeout_ms.is_finite() && o.refresh_timeout_ms > 0.0);
+            prop_assert!(o.refresh_ahead_ms.is_finite() && o.refresh_ahead_ms >= 0.0);
+            prop_assert!(is_header_name(&o.auth_header));
+            prop_assert!(o.access_key != o.refresh_key);
+        }
+    }
+
+    #[test]
+    fn options_with_a_valid_base(extra in prop::collection::vec((key(), value()), 0..6)) {
+        let mut entries = vec![("refreshUrl".to_string(), Value::Str("/auth/refresh".into()))];
+        entries.extend(extra);
+        let _ = Options::parse(&entries);
+    }
+
+    #[test]
+    fn numbers_as_text(n in any::<u64>()) {
+        prop_assert_eq!(decimal(n), n.to_string());
+    }
+}
+
+/// The shortest wait `delay_ms` gives: half of the first.
+const FIRST_HALF: f64 = seamless_fetch::backoff::FIRST_MS / 2.0;
