@@ -2,17 +2,14 @@
 // hand-written refresh hook, in one headless Chromium, on the same work. Prints a table, writes
 // bench/results/results.json and chart.svg, and refreshes the table in README.md.
 // Run it with ./scripts/bench.sh (which builds the release package first).
-import { build } from "esbuild";
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync, readdirSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { gzipSync, brotliCompressSync, constants } from "node:zlib";
 import { resolve } from "node:path";
-import { createServer } from "node:http";
-import { extname } from "node:path";
 import { launch } from "../tests/e2e/helpers.mjs";
+import { benchServer, bundlePeers, dist } from "./serve.mjs";
 
 const here = import.meta.dirname;
 const root = resolve(here, "..");
-const dist = resolve(here, "dist");
 const results = resolve(here, "results");
 const N = Number(process.env.BENCH_N || 10000);
 const TIMED = ["raw", "seamless", "axios", "ky"];
@@ -22,18 +19,8 @@ const NAMES = { raw: "raw fetch", seamless: "seamless-fetch", axios: "axios + ax
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 const log = (...a) => console.error("[bench]", ...a);
 
-// ---- bundle every peer as an app would ship it: ESM, minified ---------------------------------
-mkdirSync(resolve(dist, "peers"), { recursive: true });
+await bundlePeers([...new Set([...TIMED, ...SIZED])]);
 mkdirSync(results, { recursive: true });
-await build({
-  entryPoints: [...new Set([...TIMED, ...SIZED])].map((p) => resolve(here, "peers", p + ".js")),
-  outdir: resolve(dist, "peers"),
-  bundle: true, minify: true, format: "esm", target: "es2022", logLevel: "warning",
-  alias: { "seamless-fetch": resolve(root, "pkg/index.js") },
-  logOverride: { "duplicate-object-key": "silent" }, // wasm-bindgen's glue repeats one import key
-});
-copyFileSync(resolve(root, "pkg/seamless_fetch_bg.wasm"), resolve(dist, "peers/seamless_fetch_bg.wasm"));
-for (const f of readdirSync(resolve(here, "page"))) copyFileSync(resolve(here, "page", f), resolve(dist, f));
 
 const sizeOf = (files) => {
   const bufs = files.map((f) => readFileSync(f));
@@ -161,32 +148,6 @@ const readme = readFileSync(resolve(root, "README.md"), "utf8");
 if (readme.includes("<!-- bench:start -->")) writeFileSync(resolve(root, "README.md"), readme.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, section));
 console.log(md + "\n\n" + partsText + "\n\n" + targetText);
 console.log(`\nwrote bench/results/results.json, bench/results/chart.svg and the README table (${out.browser}, ${out.date})`);
-
-/**
- * The loopback server of row 1b: answers at once, so that what is measured is the client. (The
- * demo server verifies a JWT on every request, which would drown the difference in noise.)
- */
-function benchServer() {
-  const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm" };
-  const json = (res, status, body) => { res.writeHead(status, { "content-type": "application/json" }); res.end(JSON.stringify(body)); };
-  const http = createServer((req, res) => {
-    const path = new URL(req.url, "http://x").pathname;
-    if (path === "/auth/login") return json(res, 200, { token: "bench-a", refreshToken: "bench-r" });
-    if (path === "/api/me") return req.headers.authorization === "Bearer bench-a" ? json(res, 200, { ok: true }) : json(res, 401, { error: "expired" });
-    const file = resolve(dist, (path.replace(/^\/bench\//, "") || "index.html").replace(/\.\./g, ""));
-    try {
-      const body = readFileSync(file);
-      res.writeHead(200, { "content-type": types[extname(file)] || "application/octet-stream" });
-      res.end(body);
-    } catch {
-      json(res, 404, { error: "not_found" });
-    }
-  });
-  return new Promise((ready) => http.listen(0, "127.0.0.1", () => ready({
-    url: `http://127.0.0.1:${http.address().port}/`,
-    stop: () => new Promise((done) => { http.closeAllConnections(); http.close(done); }),
-  })));
-}
 
 /** Four small bar charts side by side, one per comparable figure. */
 function chart(o) {

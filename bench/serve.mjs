@@ -1,0 +1,51 @@
+// What the benchmark and the profile share: the peers bundled as an app would ship them (ESM,
+// minified) into bench/dist/, and the loopback server that serves that page and answers the API.
+import { build } from "esbuild";
+import { copyFileSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { createServer } from "node:http";
+import { extname, resolve } from "node:path";
+
+const here = import.meta.dirname;
+const root = resolve(here, "..");
+export const dist = resolve(here, "dist");
+
+/** Bundles `peers` (names in bench/peers/) and copies the page and the package's wasm. */
+export async function bundlePeers(peers) {
+  mkdirSync(resolve(dist, "peers"), { recursive: true });
+  await build({
+    entryPoints: peers.map((p) => resolve(here, "peers", p + ".js")),
+    outdir: resolve(dist, "peers"),
+    bundle: true, minify: true, format: "esm", target: "es2022", logLevel: "warning",
+    alias: { "seamless-fetch": resolve(root, "pkg/index.js") },
+    logOverride: { "duplicate-object-key": "silent" }, // wasm-bindgen's glue repeats one import key
+  });
+  copyFileSync(resolve(root, "pkg/seamless_fetch_bg.wasm"), resolve(dist, "peers/seamless_fetch_bg.wasm"));
+  for (const f of readdirSync(resolve(here, "page"))) copyFileSync(resolve(here, "page", f), resolve(dist, f));
+}
+
+/**
+ * The loopback server of row 1b: answers at once, so that what is measured is the client. (The
+ * demo server verifies a JWT on every request, which would drown the difference in noise.)
+ */
+export function benchServer() {
+  const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm" };
+  const json = (res, status, body) => { res.writeHead(status, { "content-type": "application/json" }); res.end(JSON.stringify(body)); };
+  const http = createServer((req, res) => {
+    const path = new URL(req.url, "http://x").pathname;
+    if (path === "/auth/login") return json(res, 200, { token: "bench-a", refreshToken: "bench-r" });
+    if (path === "/api/me") return req.headers.authorization === "Bearer bench-a" ? json(res, 200, { ok: true }) : json(res, 401, { error: "expired" });
+    const file = resolve(dist, (path.replace(/^\/bench\//, "") || "index.html").replace(/\.\./g, ""));
+    try {
+      const body = readFileSync(file);
+      res.writeHead(200, { "content-type": types[extname(file)] || "application/octet-stream" });
+      res.end(body);
+    } catch {
+      json(res, 404, { error: "not_found" });
+    }
+  });
+  return new Promise((ready) => http.listen(0, "127.0.0.1", () => ready({
+    url: `http://127.0.0.1:${http.address().port}/`,
+    stop: () => new Promise((done) => { http.closeAllConnections(); http.close(done); }),
+  })));
+}
+
