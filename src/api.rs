@@ -13,6 +13,7 @@ use crate::client::{Client, Hooks, Stats};
 use crate::errors::{AuthError, Code, Error};
 use crate::js;
 use crate::options::{Options, Source, Value};
+use crate::outgoing::Outgoing;
 use crate::policy::{is_b64token, safe_return_path};
 use crate::refresher::Refresher;
 use crate::session::{wake, Session};
@@ -206,8 +207,8 @@ impl AuthFetch {
             // Decided now, while the app's refresh function may still be on the stack.
             let own_refresh = c.session.is_own_refresh(&init);
             future_to_promise(async move {
-                let request = js::to_request(&input, &init)?;
-                c.fetch(request, own_refresh).await.map(JsValue::from).map_err(Error::into_js)
+                let out = Outgoing::new(&input, &init)?;
+                c.fetch(out, own_refresh).await.map(JsValue::from).map_err(Error::into_js)
             })
         })
         .into_js_value()

@@ -13,13 +13,14 @@ use core::cell::Cell;
 use js_sys::{Function, Object};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
-use web_sys::{Request, Response};
+use web_sys::Response;
 
 use crate::coordinator::Outcome;
 use crate::errors::{AuthError, Code, Error};
 use crate::expiry::{clock_offset, should_refresh_ahead};
 use crate::js;
 use crate::options::Options;
+use crate::outgoing::Outgoing;
 use crate::policy::{origin_allowed, origin_of, safe_return_path, with_return_param};
 use crate::refresher::Refresher;
 use crate::session::{wake, Session};
@@ -93,10 +94,10 @@ impl Client {
         self.stats.set(s);
     }
 
-    /// Sends `request` on the user's behalf; see the module docs. `own_refresh`: the request
-    /// comes from the app's `refresh` function, so it is the refresh and goes straight out.
-    pub async fn fetch(self: Rc<Self>, request: Request, own_refresh: bool) -> Result<Response, Error> {
-        let headers = request.headers();
+    /// Sends `out` on the user's behalf; see the module docs. `own_refresh`: the request comes
+    /// from the app's `refresh` function, so it is the refresh and goes straight out.
+    pub async fn fetch(self: Rc<Self>, out: Outgoing, own_refresh: bool) -> Result<Response, Error> {
+        let headers = out.headers();
         let control = headers.get(CONTROL_HEADER).ok().flatten();
         if control.is_some() {
             headers.delete(CONTROL_HEADER)?;
@@ -104,39 +105,30 @@ impl Client {
         let no_refresh = match control.as_deref() {
             None => false,
             Some("no-refresh") => true,
-            Some("no-token") => return transport::send(&self.hooks.fetch, &request).await,
+            Some("no-token") => return transport::send(&self.hooks.fetch, out.as_is()).await,
             Some(_) => return Err(AuthError::new(Code::InvalidOptions, &["the x-seamless-fetch request header takes \"no-token\" or \"no-refresh\""]).into()),
         };
-        let url = request.url();
+        let url = out.url();
         let origin = origin_of(&url).unwrap_or("null");
         let managed = !own_refresh
             && origin_allowed(origin, &self.page_origin, &self.opts.allowed_origins)
             && self.refresher.url().map_or(true, |r| strip_query(&url) != strip_query(r))
             && !headers.has(&self.opts.auth_header).unwrap_or(true);
         if !managed {
-            return transport::send(&self.hooks.fetch, &request).await;
+            return transport::send(&self.hooks.fetch, out.as_is()).await;
         }
-        let abort = request.signal();
-        let signal: JsValue = abort.clone().into();
-        // A request without a body can be sent again as it is; one with a body is cloned for each
-        // attempt so that the replay still has it.
-        let bodyless = matches!(request.method().as_str(), "GET" | "HEAD");
+        let abort = out.signal();
+        let signal: JsValue = abort.clone().map_or(JsValue::UNDEFINED, JsValue::from);
         let mut retried = false;
         loop {
             let sent = self.prepare(&signal, !no_refresh).await?;
             // As fetch itself does, and so that a transport which ignores signals cannot send it.
-            if abort.aborted() {
+            if let Some(abort) = abort.as_ref().filter(|a| a.aborted()) {
                 return Err(Error::Js(abort.reason()));
             }
-            let attempt = if bodyless { Clone::clone(&request) } else { request.clone()? };
-            match &sent.token {
-                Some(token) => attempt.headers().set(&self.opts.auth_header, &self.opts.header_value(token))?,
-                // A bodyless request is reused: a replay after the tokens were removed must not
-                // carry the old one.
-                None if retried => attempt.headers().delete(&self.opts.auth_header)?,
-                None => {}
-            }
-            let response = transport::send(&self.hooks.fetch, &attempt).await?;
+            let value = sent.token.as_deref().map(|t| self.opts.header_value(t));
+            let attempt = out.attempt(&self.opts.auth_header, value.as_deref(), !retried)?;
+            let response = transport::send(&self.hooks.fetch, attempt).await?;
             // The origins that judge the token tell the server's clock (a cross-origin `Date`
             // is readable only where the server exposes it, and in Node, which has no page).
             self.note_clock(&response);

@@ -10,6 +10,13 @@ extern "C" {
     #[wasm_bindgen(js_name = toRequest, catch)]
     pub fn to_request(input: &JsValue, init: &JsValue) -> Result<Request, JsValue>;
 
+    /// `[url, headers]` of a `fetch(input, init)` that needs no `Request`, or null.
+    #[wasm_bindgen(js_name = plainParts)]
+    pub fn plain_parts(input: &JsValue, init: &JsValue) -> JsValue;
+    /// `init` with `headers` in place of its own.
+    #[wasm_bindgen(js_name = withHeaders)]
+    pub fn with_headers(init: &JsValue, headers: &web_sys::Headers) -> JsValue;
+
     /// A promise with its resolvers.
     pub type Deferred;
     /// A new pending promise.
@@ -61,8 +68,14 @@ extern "C" {
     pub fn call_hook(f: &JsValue, arg: &JsValue);
 }
 
-/// Reads a property, `undefined` when absent or when the getter throws.
+/// Reads a property, `undefined` when absent, when the getter throws, or when `target` is not an
+/// object. That last case is checked first rather than caught: each exception caught through
+/// wasm-bindgen's glue left about 11 bytes of wasm memory behind (1,310,720 -> 1,769,472 B over
+/// 40,000 requests whose `init` was `undefined`, in `tests/support/hardening.js`).
 pub fn get(target: &JsValue, key: &str) -> JsValue {
+    if !target.is_object() && !target.is_function() {
+        return JsValue::UNDEFINED;
+    }
     js_sys::Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 

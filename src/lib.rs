@@ -9,7 +9,7 @@
 //!   [`session`]: the state instances of one page share; [`tabs`]: Web Locks and storage events.
 //! * [`refresher`]: the one seam where a refresh is obtained (the endpoint, or the app's function).
 //! * [`options`], [`policy`], [`expiry`], [`refresh`], [`backoff`]: plain-Rust rules, tested natively.
-//! * [`storage`], [`transport`], [`js`]: the browser underneath; [`errors`]: the one error type.
+//! * [`storage`], [`outgoing`], [`transport`], [`js`]: the browser underneath; [`errors`]: the one error type.
 
 #![cfg_attr(not(test), no_std)]
 #![warn(missing_docs)]
@@ -24,6 +24,7 @@ pub mod errors;
 pub mod expiry;
 pub mod js;
 pub mod options;
+pub mod outgoing;
 pub mod policy;
 pub mod refresh;
 pub mod refresher;

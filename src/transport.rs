@@ -4,7 +4,7 @@
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Request, Response};
+use web_sys::Response;
 
 use crate::errors::{AuthError, Code, Error};
 use crate::js;
@@ -12,9 +12,9 @@ use crate::options::Options;
 use crate::policy::is_json_document;
 use crate::refresh::Field;
 
-/// Calls `fetch(request)` and waits for the response head.
-pub async fn send(fetch: &Function, request: &Request) -> Result<Response, Error> {
-    let pending = fetch.call1(&JsValue::UNDEFINED, request)?;
+/// Calls `fetch(input, init)` and waits for the response head.
+pub async fn send(fetch: &Function, (input, init): (JsValue, JsValue)) -> Result<Response, Error> {
+    let pending = fetch.call2(&JsValue::UNDEFINED, &input, &init)?;
     let response = JsFuture::from(Promise::resolve(&pending)).await?;
     response.dyn_into::<Response>().map_err(|_| {
         AuthError::new(Code::InvalidOptions, &["the fetch option returned something that is not a Response"]).into()

@@ -8,6 +8,29 @@ export function toRequest(input, init) {
   return new Request(input, init);
 }
 
+/**
+ * `[absoluteUrl, headersCopy]` for `fetch(input, init)` that can be sent again as it is, without
+ * building a Request: a string or URL input, and a body that is absent or reusable (not a stream).
+ * null otherwise, and for anything `fetch` would refuse (the Request path then throws its error).
+ */
+export function plainParts(input, init) {
+  if (typeof input !== "string" && !(input instanceof URL)) return null;
+  try {
+    const body = init == null ? undefined : init.body;
+    if (body != null && !(typeof body === "string" || body instanceof URLSearchParams || body instanceof ArrayBuffer || ArrayBuffer.isView(body)
+      || (typeof Blob !== "undefined" && body instanceof Blob) || (typeof FormData !== "undefined" && body instanceof FormData))) return null;
+    const base = globalThis.location && globalThis.location.href;
+    return [new URL(input, base).href, new Headers(init == null ? undefined : init.headers)];
+  } catch {
+    return null;
+  }
+}
+
+/** `init` with `headers` in place of its own (a shallow copy; the caller's object is untouched). */
+export function withHeaders(init, headers) {
+  return Object.assign({}, init, { headers });
+}
+
 /** A promise with its resolvers, for the Rust-side queue of waiting requests. */
 export function deferred() {
   const d = {};

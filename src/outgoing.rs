@@ -1,0 +1,104 @@
+//! A request as the caller gave it, ready to be sent once or twice (the replay after a refresh).
+//!
+//! Building a `Request` is the most expensive thing a request through the library used to do
+//! (about 10 µs of Chromium's time per call, `bench/profile.mjs`). Most calls do not need one: a
+//! string or `URL` input with a body that is absent or can be sent again as it is (a string,
+//! `URLSearchParams`, `Blob`, `ArrayBuffer`, a typed array, `FormData`) goes out as
+//! `fetch(input, init)` with a copy of its headers. A `Request` input, or a stream body that can
+//! be read only once, keeps the `Request` path: cloned for each attempt.
+
+use alloc::string::String;
+
+use js_sys::Array;
+use wasm_bindgen::prelude::*;
+use web_sys::{AbortSignal, Headers, Request};
+
+use crate::js;
+
+/// What to send.
+pub enum Outgoing {
+    /// A `Request`: cloned (or, without a body, reused) for each attempt.
+    Request(Request),
+    /// `fetch(input, init)`, with `headers` (a copy of `init.headers`) in place of the caller's.
+    Parts {
+        /// The caller's string or `URL`.
+        input: JsValue,
+        /// The caller's `init` (or `undefined`).
+        init: JsValue,
+        /// The absolute URL `input` resolves to.
+        url: String,
+        /// A copy of `init.headers`, which the library may change.
+        headers: Headers,
+    },
+}
+
+impl Outgoing {
+    /// Reads `fetch`'s arguments; throws what `fetch` would throw for arguments it refuses.
+    pub fn new(input: &JsValue, init: &JsValue) -> Result<Outgoing, JsValue> {
+        let parts = js::plain_parts(input, init);
+        if parts.is_null() {
+            return js::to_request(input, init).map(Outgoing::Request);
+        }
+        let parts: Array = parts.unchecked_into();
+        Ok(Outgoing::Parts { input: input.clone(), init: init.clone(), url: parts.get(0).as_string().unwrap_or_default(), headers: parts.get(1).unchecked_into() })
+    }
+
+    /// The absolute URL.
+    pub fn url(&self) -> String {
+        match self {
+            Outgoing::Request(r) => r.url(),
+            Outgoing::Parts { url, .. } => url.clone(),
+        }
+    }
+
+    /// The headers the library reads and changes.
+    pub fn headers(&self) -> Headers {
+        match self {
+            Outgoing::Request(r) => r.headers(),
+            Outgoing::Parts { headers, .. } => headers.clone(),
+        }
+    }
+
+    /// The caller's abort signal, if any.
+    pub fn signal(&self) -> Option<AbortSignal> {
+        match self {
+            Outgoing::Request(r) => Some(r.signal()),
+            Outgoing::Parts { init, .. } => js::get(init, "signal").dyn_into().ok(),
+        }
+    }
+
+    /// `fetch`'s arguments for sending it once, untouched but for header changes already made.
+    pub fn as_is(&self) -> (JsValue, JsValue) {
+        match self {
+            Outgoing::Request(request) => (request.into(), JsValue::UNDEFINED),
+            Outgoing::Parts { input, init, headers, .. } => (input.clone(), js::with_headers(init, headers)),
+        }
+    }
+
+    /// `fetch`'s arguments for one attempt, with header `name` set to `value`, or removed when
+    /// `None` (a replay after the tokens were removed must not carry the old one). `first`: the
+    /// first attempt, which may hand over the caller's own objects.
+    pub fn attempt(&self, name: &str, value: Option<&str>, first: bool) -> Result<(JsValue, JsValue), JsValue> {
+        let (args, headers) = match self {
+            Outgoing::Request(request) => {
+                // A request without a body can be sent again as it is; one with a body is cloned
+                // for each attempt so that the replay still has it.
+                let bodyless = matches!(request.method().as_str(), "GET" | "HEAD");
+                let attempt = if bodyless { Clone::clone(request) } else { request.clone()? };
+                let headers = attempt.headers();
+                ((attempt.into(), JsValue::UNDEFINED), headers)
+            }
+            Outgoing::Parts { input, init, headers, .. } => {
+                // The transport may keep the first attempt's headers; a replay gets its own.
+                let headers = if first { headers.clone() } else { Headers::new_with_headers(headers)? };
+                ((input.clone(), js::with_headers(init, &headers)), headers)
+            }
+        };
+        match value {
+            Some(v) => headers.set(name, v)?,
+            None if !first => headers.delete(name)?,
+            None => {}
+        }
+        Ok(args)
+    }
+}
