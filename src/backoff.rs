@@ -87,8 +87,8 @@ impl Backoff {
 
 /// The wait after `failures` failures in a row, before any `Retry-After`: see the module docs.
 pub fn delay_ms(failures: u32, random: f64) -> f64 {
-    let doublings = failures.saturating_sub(1).min(16) as i32;
-    let base = (FIRST_MS * 2f64.powi(doublings)).min(CAP_MS);
+    let doublings = failures.saturating_sub(1).min(16);
+    let base = (FIRST_MS * (1u32 << doublings) as f64).min(CAP_MS);
     let random = if (0.0..=1.0).contains(&random) { random } else { 0.5 };
     base / 2.0 + base / 2.0 * random
 }
