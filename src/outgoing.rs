@@ -5,7 +5,8 @@
 //! string or `URL` input with a body that is absent or can be sent again as it is (a string,
 //! `URLSearchParams`, `Blob`, `ArrayBuffer`, a typed array, `FormData`) goes out as
 //! `fetch(input, init)` with a copy of its headers. A `Request` input, or a stream body that can
-//! be read only once, keeps the `Request` path: cloned for each attempt.
+//! be read only once, keeps the `Request` path: cloned for each attempt. Either way the request
+//! goes to the absolute URL whose origin decided whether it carries the token.
 
 use alloc::string::String;
 
@@ -19,13 +20,14 @@ use crate::js;
 pub enum Outgoing {
     /// A `Request`: cloned (or, without a body, reused) for each attempt.
     Request(Request),
-    /// `fetch(input, init)`, with `headers` (a copy of `init.headers`) in place of the caller's.
+    /// `fetch(url, init)`, with `headers` (a copy of `init.headers`) in place of the caller's.
     Parts {
-        /// The caller's string or `URL`.
+        /// The absolute URL the caller's input resolves to, as a JS string: what is sent, and
+        /// whose origin decides about the token.
         input: JsValue,
         /// The caller's `init` (or `undefined`).
         init: JsValue,
-        /// The absolute URL `input` resolves to.
+        /// `input`, read into Rust.
         url: String,
         /// A copy of `init.headers`, which the library may change.
         headers: Headers,
@@ -40,7 +42,8 @@ impl Outgoing {
             return js::to_request(input, init).map(Outgoing::Request);
         }
         let parts: Array = parts.unchecked_into();
-        Ok(Outgoing::Parts { input: input.clone(), init: init.clone(), url: parts.get(0).as_string().unwrap_or_default(), headers: parts.get(1).unchecked_into() })
+        let href = parts.get(0);
+        Ok(Outgoing::Parts { url: href.as_string().unwrap_or_default(), input: href, init: init.clone(), headers: parts.get(1).unchecked_into() })
     }
 
     /// The absolute URL.

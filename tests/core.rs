@@ -13,6 +13,7 @@ extern "C" {
 
 scenarios![
     attaches_token_to_same_origin_only,
+    a_base_element_pointing_elsewhere_gets_no_token,
     other_origin_401_is_not_refreshed,
     the_bound_fetch_outlives_its_auth_fetch,
     fetch_is_bound_and_returns_real_responses,

@@ -22,6 +22,28 @@ export const scenarios = {
     ]);
   },
 
+  async a_base_element_pointing_elsewhere_gets_no_token(make) {
+    // fetch resolves a relative URL against the document's base URL, not the page's location.
+    const { api, server } = setup(make);
+    await api.fetch("/api/before");
+    eq(server.calls[0].auth, "Bearer a1");
+    const base = document.createElement("base");
+    base.href = "https://other.example/app/";
+    document.head.append(base);
+    try {
+      await api.fetch("/api/x");
+      await api.fetch("/api/x"); // the second time from what was resolved before
+      await api.fetch("relative");
+    } finally {
+      base.remove();
+    }
+    await api.fetch("/api/x");
+    eq(server.calls.slice(1).map((c) => [c.url, c.auth]), [
+      ["https://other.example/api/x", null], ["https://other.example/api/x", null], ["https://other.example/app/relative", null],
+      [location.origin + "/api/x", "Bearer a1"],
+    ]);
+  },
+
   async other_origin_401_is_not_refreshed(make) {
     const { api, server } = setup(make);
     server.expire();
