@@ -22,7 +22,8 @@ RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocati
   -Zbuild-std=core,alloc --target-dir target/shipped
 rm -rf pkg
 wasm-bindgen --target web --out-dir pkg target/shipped/wasm32-unknown-unknown/release/seamless_fetch.wasm
-node_modules/.bin/wasm-opt -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+# KEEP_NAMES=1 keeps function names in the wasm (wasm-opt -g), for bench/profile.mjs; never shipped.
+node_modules/.bin/wasm-opt -Oz --converge ${KEEP_NAMES:+-g} --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   pkg/seamless_fetch_bg.wasm -o pkg/seamless_fetch_bg.wasm
 # Short names for what links the wasm to the glue; the wasm's own .d.ts would then be stale (the
