@@ -29,7 +29,7 @@ const soak = (page, { ms, workers, bound }) => page.evaluate(async ({ ms, worker
   const memory = (await init()).memory;
   const unhandled = [];
   window.addEventListener("unhandledrejection", (e) => unhandled.push(String(e.reason)));
-  const out = { requests: 0, ok: 0, posts: 0, bodiesIntact: 0, bodiesChanged: 0, failures: {}, statuses: {}, unsettled: 0, maxMs: 0 };
+  const out = { requests: 0, ok: 0, posts: 0, bodiesIntact: 0, bodiesChanged: 0, failures: {}, reasons: {}, statuses: {}, unsettled: 0, maxMs: 0 };
   const memoryStart = memory.buffer.byteLength;
   const end = performance.now() + ms;
   const one = async (n) => {
@@ -54,6 +54,8 @@ const soak = (page, { ms, workers, bound }) => page.evaluate(async ({ ms, worker
       if (e.message === "unsettled") out.unsettled++;
       const key = e.code || e.name;
       out.failures[key] = (out.failures[key] || 0) + 1;
+      const why = key + ": " + String(e.message).slice(0, 90);
+      out.reasons[why] = (out.reasons[why] || 0) + 1;
     } finally {
       clearTimeout(timer);
       out.maxMs = Math.max(out.maxMs, performance.now() - started);
@@ -85,11 +87,12 @@ test(`soak: two tabs, ${SECONDS} s, tokens living 1-2 s, refresh chaos ${CHAOS}`
   const results = await Promise.all(tabs.map((t) => soak(t, { ms: SECONDS * 1000, workers: 4, bound: BOUND_MS })));
   const log = await server.log();
   const sum = (k) => results.reduce((n, r) => n + r[k], 0);
-  const failures = {};
+  const failures = {}, reasons = {};
   for (const r of results) for (const [k, v] of Object.entries(r.failures)) failures[k] = (failures[k] || 0) + v;
+  for (const r of results) for (const [k, v] of Object.entries(r.reasons)) reasons[k] = (reasons[k] || 0) + v;
   const figures = {
     requests: sum("requests"), ok: sum("ok"), posts: sum("posts"), bodiesIntact: sum("bodiesIntact"),
-    failures, statuses: results.map((r) => r.statuses), maxMs: Math.round(Math.max(...results.map((r) => r.maxMs))),
+    failures, reasons, statuses: results.map((r) => r.statuses), maxMs: Math.round(Math.max(...results.map((r) => r.maxMs))),
     refreshCalls: log.refreshCalls, refreshes: log.refreshes, injected: log.chaos, reuse: log.reuse, refused: log.refused,
     memory: results.map((r) => r.memory), lost: sum("unsettled"),
   };
