@@ -2,17 +2,9 @@
 //! isExpired and per-request control, in a real browser against an injected fake server.
 mod common;
 
-use wasm_bindgen::prelude::*;
-
-wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
-
-#[wasm_bindgen(module = "/tests/support/backends.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = run)]
-    fn run_scenario(name: &str, make: &js_sys::Function, tools: &JsValue) -> js_sys::Promise;
-}
-
+// wasm_bindgen_test_configure!(run_in_browser) is in the scenarios! expansion.
 scenarios![
+    "/tests/support/backends.js";
     a_refresh_function_runs_once_for_every_waiting_request,
     a_refresh_function_without_a_refresh_token_keeps_the_old_one,
     a_refresh_function_may_return_a_response_made_through_api_fetch,

@@ -1,17 +1,9 @@
 //! The foundation's behaviours 1-8, in headless Chromium against an injected fake server.
 mod common;
 
-use wasm_bindgen::prelude::*;
-
-wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
-
-#[wasm_bindgen(module = "/tests/support/core.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = run)]
-    fn run_scenario(name: &str, make: &js_sys::Function, tools: &JsValue) -> js_sys::Promise;
-}
-
+// wasm_bindgen_test_configure!(run_in_browser) is in the scenarios! expansion.
 scenarios![
+    "/tests/support/core.js";
     attaches_token_to_same_origin_only,
     a_base_element_pointing_elsewhere_gets_no_token,
     other_origin_401_is_not_refreshed,

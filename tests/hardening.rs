@@ -2,17 +2,9 @@
 //! headless Chromium against an injected fake server.
 mod common;
 
-use wasm_bindgen::prelude::*;
-
-wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
-
-#[wasm_bindgen(module = "/tests/support/hardening.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = run)]
-    fn run_scenario(name: &str, make: &js_sys::Function, tools: &JsValue) -> js_sys::Promise;
-}
-
+// wasm_bindgen_test_configure!(run_in_browser) is in the scenarios! expansion.
 scenarios![
+    "/tests/support/hardening.js";
     tokens_go_only_to_allowed_origins,
     the_refresh_token_goes_to_the_refresh_url_only,
     invalid_tokens_are_refused_before_any_request,

@@ -2,17 +2,9 @@
 //! back-off, and no retry of a refused refresh; in a real browser against an injected fake server.
 mod common;
 
-use wasm_bindgen::prelude::*;
-
-wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
-
-#[wasm_bindgen(module = "/tests/support/resilience.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = run)]
-    fn run_scenario(name: &str, make: &js_sys::Function, tools: &JsValue) -> js_sys::Promise;
-}
-
+// wasm_bindgen_test_configure!(run_in_browser) is in the scenarios! expansion.
 scenarios![
+    "/tests/support/resilience.js";
     retry_after_holds_every_request_to_one_attempt,
     failures_in_a_row_are_spaced_as_documented,
     a_window_longer_than_refresh_timeout_fails_at_once,

@@ -10,6 +10,7 @@ use std::fs;
 fn rust_names(file: &str) -> BTreeSet<String> {
     let text = fs::read_to_string(file).unwrap();
     let start = text.find("scenarios![").expect("a scenarios! list") + "scenarios![".len();
+    let start = start + text[start..].find(';').expect("the module path, then ';'") + 1;
     let end = start + text[start..].find("];").expect("the list's end");
     text[start..end].split(',').map(str::trim).filter(|n| !n.is_empty()).map(String::from).collect()
 }

@@ -2,17 +2,9 @@
 //! expiry on the server clock; headless Chromium, real Web Locks and localStorage.
 mod common;
 
-use wasm_bindgen::prelude::*;
-
-wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
-
-#[wasm_bindgen(module = "/tests/support/tabs.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = run)]
-    fn run_scenario(name: &str, make: &js_sys::Function, tools: &JsValue) -> js_sys::Promise;
-}
-
+// wasm_bindgen_test_configure!(run_in_browser) is in the scenarios! expansion.
 scenarios![
+    "/tests/support/tabs.js";
     adopts_tokens_another_tab_refreshed_while_it_held_the_lock,
     waits_for_tokens_that_show_late_after_a_contended_lock,
     a_frozen_lock_holder_does_not_hang_the_tab,

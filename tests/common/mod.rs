@@ -43,10 +43,19 @@ pub fn describe(e: &JsValue) -> String {
     }
 }
 
-/// One `#[wasm_bindgen_test]` per scenario name, each calling the file's `run_scenario`.
+/// The browser binary for one scenario module: configures the browser run, binds the module's
+/// `run`, and makes one `#[wasm_bindgen_test]` per scenario name, each calling it.
 #[macro_export]
 macro_rules! scenarios {
-    ($($name:ident),* $(,)?) => {
+    ($module:literal; $($name:ident),* $(,)?) => {
+        wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+        #[wasm_bindgen::prelude::wasm_bindgen(module = $module)]
+        extern "C" {
+            #[wasm_bindgen(js_name = run)]
+            fn run_scenario(name: &str, make: &js_sys::Function, tools: &wasm_bindgen::JsValue) -> js_sys::Promise;
+        }
+
         $(
             #[wasm_bindgen_test::wasm_bindgen_test]
             async fn $name() {
