@@ -1,23 +1,15 @@
 // Cookie sessions and the live feed, end to end: the demo server keeps the refresh token in an
 // HttpOnly, SameSite=Strict cookie scoped to the refresh route, rotates it with reuse detection
 // and checks a CSRF double-submit header; two real tabs share it through the cross-tab lock.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { expiryRounds, launch, login, startServer, watchConsole } from "./helpers.mjs";
+import { demoWorld, expiryRounds, login, startServer, watchConsole } from "./helpers.mjs";
 
 const ROUNDS = Number(process.env.COOKIE_ROUNDS || 15);
-let server, browser;
-
-before(async () => {
-  server = await startServer(["--access-ttl", "600", "--latency", "30"]);
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const world = demoWorld(["--access-ttl", "600", "--latency", "30"]);
 
 test(`cookie session, two tabs, ${ROUNDS} expiries: one refresh each time, no refresh token anywhere JS can read`, async () => {
+  const { server, browser } = world;
   const context = await browser.newContext();
   const tabs = [await context.newPage(), await context.newPage()];
   const consoleLines = [];
@@ -43,6 +35,7 @@ test(`cookie session, two tabs, ${ROUNDS} expiries: one refresh each time, no re
 });
 
 test("cookie session in memory: a reload starts from the cookie alone; a revoked cookie ends at /login", async () => {
+  const { server, browser } = world;
   const context = await browser.newContext();
   const page = await context.newPage();
   await login(page, server.url, "?mode=cookie");
@@ -65,6 +58,7 @@ test("cookie session in memory: a reload starts from the cookie alone; a revoked
 });
 
 test("the live feed reconnects with a fresh token each time the server closes it for expiry", async () => {
+  const { browser } = world;
   const short = await startServer(["--access-ttl", "2", "--latency", "20"]);
   const context = await browser.newContext();
   const page = await context.newPage();

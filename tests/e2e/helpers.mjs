@@ -5,6 +5,7 @@ import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
+import { after, before } from "node:test";
 import { chromium } from "playwright-core";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -31,6 +32,23 @@ export function startServer(args = []) {
       });
     });
   });
+}
+
+/**
+ * For a test file: the demo server started with `args` and a browser, both ready before its tests
+ * and closed after them. Read `world.server` and `world.browser` inside the tests.
+ */
+export function demoWorld(args) {
+  const world = {};
+  before(async () => {
+    world.server = await startServer(args);
+    world.browser = await launch();
+  });
+  after(async () => {
+    await world.browser?.close();
+    await world.server?.stop();
+  });
+  return world;
 }
 
 /** Headless Chromium from Debian, flags as this machine needs them (root, no network). */

@@ -2,23 +2,15 @@
 // when a refresh token is spent twice: the cross-tab lock must make exactly one refresh per expiry.
 // Repeated many times in a row, because the race it guards against (Chromium shows one tab's
 // storage writes to another late) only bites now and then.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { expiryRounds, launch, login, startServer } from "./helpers.mjs";
+import { demoWorld, expiryRounds, login } from "./helpers.mjs";
 
 const ROUNDS = Number(process.env.TAB_ROUNDS || 30);
-let server, browser;
-
-before(async () => {
-  server = await startServer(["--access-ttl", "600", "--latency", "30"]);
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const world = demoWorld(["--access-ttl", "600", "--latency", "30"]);
 
 test(`two tabs, ${ROUNDS} expiries in a row: one refresh each time, every request succeeds, nobody logged out`, async () => {
+  const { server, browser } = world;
   const context = await browser.newContext();
   const tabs = [await context.newPage(), await context.newPage()];
   await expiryRounds(server, tabs, "?ahead=0", ROUNDS);
@@ -28,6 +20,7 @@ test(`two tabs, ${ROUNDS} expiries in a row: one refresh each time, every reques
 });
 
 test("a logout in one tab is seen by the other", async () => {
+  const { server, browser } = world;
   const context = await browser.newContext();
   const [a, b] = [await context.newPage(), await context.newPage()];
   await login(a, server.url);
