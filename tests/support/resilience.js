@@ -58,9 +58,11 @@ export const scenarios = {
     while (at.length < 6) codes.push(await api.fetch("/api/x").then((r) => r.status, (e) => e.code));
     eq(codes, ["REFRESH_FAILED", "REFRESH_FAILED", "REFRESH_FAILED", "REFRESH_FAILED", "REFRESH_FAILED", 200]);
     const gaps = at.slice(1).map((t, i) => Math.round(t - at[i]));
-    // 1 s, 2 s, 4 s, 8 s, each with equal jitter: between half and all of it.
-    [1000, 2000, 4000, 8000, 16000].slice(0, 5).forEach((base, i) => {
-      assert(gaps[i] >= base / 2 - 5 && gaps[i] <= base + 150, `gap ${i + 1} is ${gaps[i]} ms, not within [${base / 2}, ${base}]`);
+    // 1, 2, 4, 8, 16 s, each with equal jitter: between half and all of it. Never early; late by
+    // at most a quarter (timers run late on a loaded machine: 16,297 ms for a 16 s base was seen
+    // in Firefox), which still tells a doubling from a tripling or no growth at all.
+    [1000, 2000, 4000, 8000, 16000].forEach((base, i) => {
+      assert(gaps[i] >= base / 2 - 20 && gaps[i] <= base * 1.25, `gap ${i + 1} is ${gaps[i]} ms, not within [${base / 2}, ${base}] (+25%)`);
     });
     console.log("five network failures: attempts spaced " + gaps.join(", ") + " ms");
   },
