@@ -78,6 +78,9 @@ impl Refresher {
                 _ => failed("the refresh function threw").caused_by(value),
             });
         }
+        if status == 0.0 && self.url().is_some() {
+            return Err(failed("the fetch option returned something that is not a Response"));
+        }
         let (answer, paths) = if status == 0.0 {
             // Tokens the function returned, under their documented names.
             if field_at(&value, "accessToken") == Field::Missing {

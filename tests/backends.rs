@@ -10,6 +10,7 @@ scenarios![
     a_refresh_function_may_return_a_response_made_through_api_fetch,
     a_refresh_function_response_is_judged_as_an_endpoint_answer,
     refresh_function_failures_are_classified,
+    a_transport_answering_the_endpoint_with_no_response_is_a_failure,
     a_refresh_function_that_hangs_is_aborted_at_refresh_timeout,
     a_refresh_function_answer_after_logout_is_dropped,
     cookie_sessions_never_hold_a_refresh_token,

@@ -116,6 +116,18 @@ export const scenarios = {
     }
   },
 
+  async a_transport_answering_the_endpoint_with_no_response_is_a_failure(make) {
+    // Only a refresh function may hand back tokens itself; a fetch that does is broken.
+    const { server } = setup(make);
+    const inner = server.fetch;
+    const broken = make({ refreshUrl: "/auth/refresh", navigate: () => {}, fetch: (input, init) =>
+      String(input.url || input).endsWith("/auth/refresh") ? Promise.resolve({ token: "a2", refreshToken: "r2" }) : inner(input, init) });
+    server.expire();
+    const e = await rejectsWith(broken.fetch("/api/x"), "REFRESH_FAILED");
+    assert(e.message.includes("not a Response"), e.message);
+    eq([localStorage.getItem("token"), localStorage.getItem("refreshToken")], ["a1", "r1"], "nothing stored");
+  },
+
   async a_refresh_function_that_hangs_is_aborted_at_refresh_timeout(make) {
     let signal;
     const { api, server } = withFunction(make, (args) => { signal = args.signal; return new Promise(() => {}); }, { refreshTimeoutMs: 150 });
