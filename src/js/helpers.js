@@ -15,7 +15,7 @@ export function toRequest(input, init) {
  * The request then goes to `absoluteUrl`, the very URL whose origin decided about the token.
  */
 export function plainParts(input, init) {
-  if (typeof input !== "string" && !(input instanceof URL)) return null;
+  if ((typeof input !== "string" && !(input instanceof URL)) || (init != null && typeof init !== "object")) return null;
   try {
     const body = init == null ? undefined : init.body;
     if (body != null && !(typeof body === "string" || body instanceof URLSearchParams || body instanceof ArrayBuffer || ArrayBuffer.isView(body)

@@ -370,6 +370,7 @@ export const scenarios = {
     for (let i = 0; i < 2000; i++) deep = { tokenPaths: deep };
     eq(codeOf(() => make({ refreshUrl: "/r", tokenPaths: deep })), "INVALID_OPTIONS");
     eq(api.constructor.safeReturnPath("/\uD800/x", "/home").startsWith("/"), true);
+    eq(await api.fetch("/api/x", "not an init").then(() => "sent", (e) => e.name), "TypeError", "what fetch refuses is refused");
     localStorage.setItem("token", "\uDC00abc");
     await rejectsWith(api.fetch("/api/x"), "INVALID_TOKEN");
     await rejectsWith(api.getAccessToken({ minValidityMs: Number.MAX_VALUE }), "INVALID_OPTIONS");
