@@ -317,4 +317,8 @@ server.listen(config.port, "127.0.0.1", () => {
   const { port } = server.address();
   console.log(`seamless-fetch demo: http://127.0.0.1:${port}/  (user demo / password demo, access tokens live ${config.accessTtl}s)`);
 });
-for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => server.close(() => process.exit(0)));
+// Open live-feed sockets would keep server.close() waiting: end them first.
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => {
+  for (const socket of live.clients) socket.terminate();
+  server.close(() => process.exit(0));
+});
