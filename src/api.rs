@@ -178,7 +178,7 @@ impl AuthFetch {
                 on_refresh_error: hook("onRefreshError"),
                 on_logout: hook("onLogout"),
                 navigate: hook("navigate"),
-                is_expired: hook("isExpired"),
+                is_expired: hook("isExpired").dyn_into().ok(),
             },
             session,
             refresher,
@@ -364,8 +364,7 @@ const MAX_ENTRIES: u32 = 256;
 
 /// The plain-Rust image of a JS value that option parsing works on.
 fn to_value(v: &JsValue, depth: u32) -> Value {
-    let nested = v.is_object() && !v.is_function();
-    if nested && (depth >= MAX_DEPTH || js::get(v, "length").as_f64().is_some_and(|n| n > MAX_ENTRIES as f64)) {
+    if v.is_object() && !v.is_function() && depth >= MAX_DEPTH {
         return Value::Other;
     }
     if v.is_undefined() {
@@ -381,7 +380,11 @@ fn to_value(v: &JsValue, depth: u32) -> Value {
     } else if v.is_function() {
         Value::Func
     } else if Array::is_array(v) {
-        Value::List(Array::from(v).iter().map(|x| to_value(&x, depth + 1)).collect())
+        let list: &Array = v.unchecked_ref();
+        if list.length() > MAX_ENTRIES {
+            return Value::Other;
+        }
+        Value::List(list.iter().map(|x| to_value(&x, depth + 1)).collect())
     } else if v.is_object() {
         let entries = Object::entries(v.unchecked_ref());
         if entries.length() > MAX_ENTRIES {

@@ -50,8 +50,8 @@ pub struct Hooks {
     pub on_logout: JsValue,
     /// `navigate(url)`, default `location.assign`.
     pub navigate: JsValue,
-    /// `isExpired(response)`.
-    pub is_expired: JsValue,
+    /// `isExpired(response)`, if given (checked once here, not on every response).
+    pub is_expired: Option<Function>,
 }
 
 /// Counts since construction, as `stats()` reports them (its `queued` comes from the coordinator).
@@ -132,7 +132,7 @@ impl Client {
             // The origins that judge the token tell the server's clock (a cross-origin `Date`
             // is readable only where the server exposes it, and in Node, which has no page).
             self.note_clock(&response);
-            if retried || no_refresh || !transport::is_expired(&self.opts, &response, &self.hooks.is_expired).await || !self.recover(sent, &signal).await? {
+            if retried || no_refresh || !transport::is_expired(&self.opts, &response, self.hooks.is_expired.as_ref()).await || !self.recover(sent, &signal).await? {
                 return Ok(response);
             }
             retried = true;

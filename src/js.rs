@@ -42,7 +42,7 @@ extern "C" {
     pub fn refresh_request(url: &str, content_type: &str, body: &str, headers: &JsValue, include: bool) -> Result<Request, JsValue>;
     /// Whether the app's `isExpired` says `true` of a clone of `response`.
     #[wasm_bindgen(js_name = askExpired)]
-    pub fn ask_expired(f: &JsValue, response: &Response) -> Promise;
+    pub fn ask_expired(f: &Function, response: &Response) -> Promise;
     /// The body text of a clone of `response`, or null when it is longer than `limit` bytes
     /// (declared or read) or cannot be read.
     #[wasm_bindgen(js_name = peekText)]

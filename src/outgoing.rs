@@ -8,6 +8,7 @@
 //! be read only once, keeps the `Request` path: cloned for each attempt. Either way the request
 //! goes to the absolute URL whose origin decided whether it carries the token.
 
+use alloc::borrow::Cow;
 use alloc::string::String;
 
 use js_sys::Array;
@@ -47,10 +48,10 @@ impl Outgoing {
     }
 
     /// The absolute URL.
-    pub fn url(&self) -> String {
+    pub fn url(&self) -> Cow<'_, str> {
         match self {
-            Outgoing::Request(r) => r.url(),
-            Outgoing::Parts { url, .. } => url.clone(),
+            Outgoing::Request(r) => Cow::Owned(r.url()),
+            Outgoing::Parts { url, .. } => Cow::Borrowed(url),
         }
     }
 

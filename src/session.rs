@@ -171,18 +171,22 @@ impl Session {
     /// How long the next refresh attempt must still wait: this page's back-off or the one another
     /// tab stored, whichever ends later.
     pub fn backoff_wait(&self) -> f64 {
-        let shared = self.store.read_backoff().as_deref().and_then(Backoff::decode).unwrap_or_default();
-        let backoff = self.backoff.get().max(shared);
+        let backoff = self.merged_backoff();
         self.backoff.set(backoff);
         backoff.wait_ms(js_sys::Date::now(), crate::js::online_at())
+    }
+
+    /// This page's back-off and the one another tab stored, whichever ends later.
+    fn merged_backoff(&self) -> Backoff {
+        let shared = self.store.read_backoff().as_deref().and_then(Backoff::decode).unwrap_or_default();
+        self.backoff.get().max(shared)
     }
 
     /// Records a transient refresh failure (with the server's `Retry-After`, if any) for this page
     /// and other tabs; returns the wait it imposes.
     pub fn note_failure(&self, retry_after_ms: Option<f64>) -> f64 {
         let now = js_sys::Date::now();
-        let shared = self.store.read_backoff().as_deref().and_then(Backoff::decode).unwrap_or_default();
-        let backoff = self.backoff.get().max(shared).after_failure(now, retry_after_ms, js_sys::Math::random());
+        let backoff = self.merged_backoff().after_failure(now, retry_after_ms, js_sys::Math::random());
         self.backoff.set(backoff);
         self.store.write_backoff(Some(&backoff.encode()));
         backoff.until_ms - now

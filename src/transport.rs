@@ -29,11 +29,14 @@ const PEEK_LIMIT: f64 = 64.0 * 1024.0;
 /// document whose `expiredBodyField` is one of `expiredBodyCodes` (the classic
 /// `200 {"code":409}`), or the app's own `isExpired(response)`. Bodies are read from clones, so
 /// the caller still gets the answer whole.
-pub async fn is_expired(opts: &Options, response: &Response, ask: &JsValue) -> bool {
+pub async fn is_expired(opts: &Options, response: &Response, ask: Option<&Function>) -> bool {
     if opts.is_expired_status(response.status()) || has_expired_code(opts, response).await {
         return true;
     }
-    ask.is_function() && JsFuture::from(js::ask_expired(ask, response)).await.is_ok_and(|v| v.is_truthy())
+    match ask {
+        Some(ask) => JsFuture::from(js::ask_expired(ask, response)).await.is_ok_and(|v| v.is_truthy()),
+        None => false,
+    }
 }
 
 /// Only a small JSON document is read: any other answer goes to the caller at once.

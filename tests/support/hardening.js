@@ -366,6 +366,7 @@ export const scenarios = {
     eq(codeOf(() => make({ refreshUrl: "/r", ["\uDC00key"]: 1 })), "INVALID_OPTIONS");
     eq(codeOf(() => make({ refreshUrl: "/r", refreshTimeoutMs: 1e300 })), "INVALID_OPTIONS");
     eq(codeOf(() => make({ refreshUrl: "/r", expiredStatuses: [401.5, -0] })), "INVALID_OPTIONS");
+    eq(codeOf(() => make({ refreshUrl: "/r", expiredStatuses: new Array(100_000).fill(401) })), "INVALID_OPTIONS");
     let deep = {};
     for (let i = 0; i < 2000; i++) deep = { tokenPaths: deep };
     eq(codeOf(() => make({ refreshUrl: "/r", tokenPaths: deep })), "INVALID_OPTIONS");
