@@ -3,13 +3,14 @@
 
 use alloc::rc::Rc;
 use alloc::string::String;
-use core::cell::Cell;
+use core::cell::{Cell, RefCell};
 
 use js_sys::{Array, Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
+use web_sys::Response;
 
-use crate::client::{Client, Hooks, Stats};
+use crate::client::{Call, Client, Hooks, Sent, Start, Stats};
 use crate::errors::{AuthError, Code, Error};
 use crate::js;
 use crate::options::{Options, Source, Value};
@@ -19,6 +20,7 @@ use crate::refresher::Refresher;
 use crate::session::{wake, Session};
 use crate::storage::Pair;
 use crate::tabs::Watcher;
+use crate::transport;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -185,6 +187,8 @@ impl AuthFetch {
             page_origin,
             lock_name,
             stats: Cell::new(Stats::default()),
+            auth_header: JsValue::from_str(&opts.auth_header),
+            header: RefCell::new(None),
             opts,
         });
         let _ = client.session.tokens();
@@ -202,17 +206,35 @@ impl AuthFetch {
             })
         });
         let c = client.clone();
-        let bound = Closure::<dyn FnMut(JsValue, JsValue) -> Promise>::new(move |input: JsValue, init: JsValue| {
-            let c = c.clone();
+        let begin = Closure::<dyn FnMut(JsValue, JsValue) -> Result<JsValue, JsValue>>::new(move |input: JsValue, init: JsValue| {
             // Decided now, while the app's refresh function may still be on the stack.
             let own_refresh = c.session.is_own_refresh(&init);
-            future_to_promise(async move {
-                let out = Outgoing::new(&input, &init)?;
-                c.fetch(out, own_refresh).await.map(JsValue::from).map_err(Error::into_js)
+            Ok(match c.start(Outgoing::new(&input, &init)?, own_refresh).map_err(Error::into_js)? {
+                Start::AsIs(out) => {
+                    let (input, init) = out.as_is();
+                    Array::of4(&input, &init, &JsValue::NULL, &(-1.0).into()).into()
+                }
+                Start::Now(at) => Array::of4(&at.args.0, &at.args.1, &at.token, &(at.sent.seen as f64).into()).into(),
+                Start::Later(call) => run(&c, call, None),
             })
-        })
-        .into_js_value()
-        .unchecked_into();
+        });
+        let c = client.clone();
+        let judge = Closure::<dyn FnMut(JsValue, JsValue, JsValue, f64, JsValue) -> Result<JsValue, JsValue>>::new(
+            move |input: JsValue, init: JsValue, token: JsValue, seen: f64, response: JsValue| {
+                let response = transport::as_response(response).map_err(Error::into_js)?;
+                if seen < 0.0 || c.settled(&response) {
+                    return Ok(response.into());
+                }
+                // Maybe "expired": the rest runs as a future, over the request made anew from the
+                // caller's `init` and the absolute URL it was sent to.
+                let sent = Sent { token: token.as_string(), seen: seen as u64 };
+                match c.open(Outgoing::new(&input, &init)?, false).map_err(Error::into_js)? {
+                    Start::Later(call) => Ok(run(&c, call, Some((sent, response)))),
+                    _ => Ok(response.into()),
+                }
+            },
+        );
+        let bound = js::driver(&begin.into_js_value(), &judge.into_js_value(), &client.hooks.fetch);
         Ok(AuthFetch { client, bound, on_tokens, _watcher: watcher })
     }
 
@@ -341,6 +363,12 @@ impl Drop for AuthFetch {
             }
         }
     }
+}
+
+/// [`Client::run`] as a promise of the response.
+fn run(client: &Rc<Client>, call: Call, answered: Option<(Sent, Response)>) -> JsValue {
+    let client = client.clone();
+    future_to_promise(async move { client.run(call, answered).await.map(JsValue::from).map_err(Error::into_js) }).into()
 }
 
 fn invalid(what: &str) -> JsValue {

@@ -8,12 +8,12 @@
 
 use alloc::rc::Rc;
 use alloc::string::String;
-use core::cell::Cell;
+use core::cell::{Cell, RefCell};
 
 use js_sys::{Function, Object};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
-use web_sys::Response;
+use web_sys::{AbortSignal, Response};
 
 use crate::coordinator::Outcome;
 use crate::errors::{AuthError, Code, Error};
@@ -28,12 +28,11 @@ use crate::storage::Pair;
 use crate::tabs::{self, Lock};
 use crate::transport;
 
-/// The request header that sets how one request is handled, for callers that cannot pass anything
-/// else through (ky, ofetch, openapi-fetch and axios rebuild `init`, but keep headers): `no-token`
-/// sends it untouched, `no-refresh` sends it with the token but returns an "expired" answer as
-/// it is. Removed before the request is sent.
-pub const CONTROL_HEADER: &str = "x-seamless-fetch";
-
+/// The request header `x-seamless-fetch` sets how one request is handled, for callers that cannot
+/// pass anything else through (ky, ofetch, openapi-fetch and axios rebuild `init`, but keep
+/// headers): `no-token` sends it untouched, `no-refresh` sends it with the token but returns an
+/// "expired" answer as it is. Removed before the request is sent (`js::take_control`, which holds
+/// its name as a JS string).
 /// How long a tab whose lock wait was contended waits for the previous holder's tokens to show in
 /// its storage before refreshing itself (Chromium delivers other tabs' writes late).
 const CROSS_TAB_SETTLE_MS: f64 = 1_000.0;
@@ -79,12 +78,55 @@ pub struct Client {
     pub lock_name: String,
     /// Counters.
     pub stats: Cell<Stats>,
+    /// `opts.auth_header` as a JS string.
+    pub auth_header: JsValue,
+    /// The last token sent and its header value, as JS strings (see [`Client::header`]).
+    pub header: RefCell<Option<(String, JsValue, JsValue)>>,
 }
 
 /// What a request was sent with.
-struct Sent {
-    token: Option<String>,
-    seen: u64,
+pub struct Sent {
+    /// The access token it carried.
+    pub token: Option<String>,
+    /// How many refreshes had finished when it left.
+    pub seen: u64,
+}
+
+/// A request the library manages.
+pub struct Call {
+    out: Outgoing,
+    no_refresh: bool,
+    abort: Option<AbortSignal>,
+    signal: JsValue,
+}
+
+/// One attempt: `fetch`'s arguments, and what it went out with (`token` as a JS string, or null).
+pub struct Attempt {
+    /// `fetch(input, init)`'s arguments.
+    pub args: (JsValue, JsValue),
+    /// What was sent.
+    pub sent: Sent,
+    /// `sent.token` as a JS string (or null), for the caller to hand back with the answer.
+    pub token: JsValue,
+}
+
+/// How a request starts.
+pub enum Start {
+    /// Not the library's to manage (another origin, the refresh endpoint, its own `Authorization`,
+    /// `no-token`, the app's refresh function): sent as it is, the answer is the caller's.
+    AsIs(Outgoing),
+    /// The token is ready: send this attempt now and give its answer to [`Client::settled`].
+    Now(Attempt),
+    /// A refresh to wait for or to run first, a `Request` input or `no-refresh`: [`Client::run`].
+    Later(Call),
+}
+
+/// What [`Client::plan`] found: send now with this token, wait for the running refresh, or refresh
+/// ahead of expiry. The last two carry the access token stored meanwhile.
+enum Plan {
+    Send(Sent),
+    Wait(Option<String>),
+    Ahead(String),
 }
 
 impl Client {
@@ -94,50 +136,120 @@ impl Client {
         self.stats.set(s);
     }
 
-    /// Sends `out` on the user's behalf; see the module docs. `own_refresh`: the request comes
-    /// from the app's `refresh` function, so it is the refresh and goes straight out.
-    pub async fn fetch(self: Rc<Self>, out: Outgoing, own_refresh: bool) -> Result<Response, Error> {
+    /// Reads the request's control header and decides whether the library manages it (see
+    /// [`Start::AsIs`]). `own_refresh`: the request comes from the app's `refresh` function, so it
+    /// is the refresh and goes straight out.
+    pub fn open(&self, out: Outgoing, own_refresh: bool) -> Result<Start, Error> {
         let headers = out.headers();
-        let control = headers.get(CONTROL_HEADER).ok().flatten();
-        if control.is_some() {
-            headers.delete(CONTROL_HEADER)?;
-        }
-        let no_refresh = match control.as_deref() {
-            None => false,
+        let control = js::take_control(&headers);
+        let no_refresh = match control.as_string().as_deref() {
+            None if control.is_null() => false,
             Some("no-refresh") => true,
-            Some("no-token") => return transport::send(&self.hooks.fetch, out.as_is()).await,
-            Some(_) => return Err(AuthError::new(Code::InvalidOptions, &["the x-seamless-fetch request header takes \"no-token\" or \"no-refresh\""]).into()),
+            Some("no-token") => return Ok(Start::AsIs(out)),
+            _ => return Err(AuthError::new(Code::InvalidOptions, &["the x-seamless-fetch request header takes \"no-token\" or \"no-refresh\""]).into()),
         };
-        let url = out.url();
-        let origin = origin_of(&url).unwrap_or("null");
-        let managed = !own_refresh
-            && origin_allowed(origin, &self.page_origin, &self.opts.allowed_origins)
-            && self.refresher.url().map_or(true, |r| strip_query(&url) != strip_query(r))
-            && !headers.has(&self.opts.auth_header).unwrap_or(true);
+        let managed = {
+            let url = out.url();
+            let origin = origin_of(&url).unwrap_or("null");
+            !own_refresh
+                && origin_allowed(origin, &self.page_origin, &self.opts.allowed_origins)
+                && self.refresher.url().map_or(true, |r| strip_query(&url) != strip_query(r))
+                && !headers.unchecked_ref::<js::JsHeaders>().has(&self.auth_header).unwrap_or(true)
+        };
         if !managed {
-            return transport::send(&self.hooks.fetch, out.as_is()).await;
+            return Ok(Start::AsIs(out));
         }
         let abort = out.signal();
-        let signal: JsValue = abort.clone().map_or(JsValue::UNDEFINED, JsValue::from);
-        let mut retried = false;
+        let signal = abort.clone().map_or(JsValue::UNDEFINED, JsValue::from);
+        Ok(Start::Later(Call { out, no_refresh, abort, signal }))
+    }
+
+    /// [`Client::open`], then, when nothing needs waiting for, the first attempt: the happy path,
+    /// which needs no future.
+    pub fn start(&self, out: Outgoing, own_refresh: bool) -> Result<Start, Error> {
+        let call = match self.open(out, own_refresh)? {
+            Start::Later(call) if !call.no_refresh && matches!(call.out, Outgoing::Parts { .. }) => call,
+            other => return Ok(other),
+        };
+        match self.plan(true)? {
+            Plan::Send(sent) => Ok(Start::Now(self.attempt(&call, sent, true)?)),
+            _ => Ok(Start::Later(call)),
+        }
+    }
+
+    /// Whether the first answer of a [`Start::Now`] request is the caller's as it is: its status
+    /// does not mean "expired", and there is no body code or `isExpired` to ask. Otherwise
+    /// [`Client::run`] judges it.
+    pub fn settled(&self, response: &Response) -> bool {
+        self.note_clock(response);
+        !self.opts.is_expired_status(response.status()) && self.opts.expired_body_codes.is_empty() && self.hooks.is_expired.is_none()
+    }
+
+    /// The rest of a managed request's story: wait for or run a refresh, send, and when the answer
+    /// says "expired", recover and replay once. `answered`: the first attempt's answer, when it
+    /// was sent by [`Start::Now`].
+    pub async fn run(self: Rc<Self>, call: Call, mut answered: Option<(Sent, Response)>) -> Result<Response, Error> {
+        let mut attempts = u8::from(answered.is_some());
         loop {
-            let sent = self.prepare(&signal, !no_refresh).await?;
-            // As fetch itself does, and so that a transport which ignores signals cannot send it.
-            if let Some(abort) = abort.as_ref().filter(|a| a.aborted()) {
-                return Err(Error::Js(abort.reason()));
-            }
-            let value = sent.token.as_deref().map(|t| self.opts.header_value(t));
-            let attempt = out.attempt(&self.opts.auth_header, value.as_deref(), !retried)?;
-            let response = transport::send(&self.hooks.fetch, attempt).await?;
-            // The origins that judge the token tell the server's clock (a cross-origin `Date`
-            // is readable only where the server exposes it, and in Node, which has no page).
-            self.note_clock(&response);
-            if retried || no_refresh || !transport::is_expired(&self.opts, &response, self.hooks.is_expired.as_ref()).await || !self.recover(sent, &signal).await? {
+            let (sent, response) = match answered.take() {
+                Some(answer) => answer,
+                None => {
+                    let sent = self.prepare(&call.signal, !call.no_refresh).await?;
+                    let attempt = self.attempt(&call, sent, attempts == 0)?;
+                    attempts += 1;
+                    let response = transport::send(&self.hooks.fetch, attempt.args).await?;
+                    self.note_clock(&response);
+                    (attempt.sent, response)
+                }
+            };
+            if attempts > 1 || call.no_refresh || !transport::is_expired(&self.opts, &response, self.hooks.is_expired.as_ref()).await || !self.recover(sent, &call.signal).await? {
                 return Ok(response);
             }
-            retried = true;
             self.count(|s| s.retried += 1);
         }
+    }
+
+    /// `fetch`'s arguments for one attempt with `sent`'s token. Refused once the caller aborted,
+    /// as fetch itself does, and so that a transport which ignores signals cannot send it.
+    fn attempt(&self, call: &Call, sent: Sent, first: bool) -> Result<Attempt, Error> {
+        if let Some(abort) = call.abort.as_ref().filter(|a| a.aborted()) {
+            return Err(Error::Js(abort.reason()));
+        }
+        let (token, value) = match &sent.token {
+            Some(t) => self.header(t),
+            None => (JsValue::NULL, JsValue::NULL),
+        };
+        let value = (!value.is_null()).then_some(&value);
+        let args = call.out.attempt(&self.auth_header, value, first)?;
+        Ok(Attempt { args, sent, token })
+    }
+
+    /// `token` and its header value as JS strings, made once per token: every request sends the
+    /// same ones until the next refresh.
+    fn header(&self, token: &str) -> (JsValue, JsValue) {
+        if let Some((t, js, value)) = &*self.header.borrow() {
+            if t == token {
+                return (js.clone(), value.clone());
+            }
+        }
+        let made = (JsValue::from_str(token), JsValue::from_str(&self.opts.header_value(token)));
+        *self.header.borrow_mut() = Some((token.into(), made.0.clone(), made.1.clone()));
+        made
+    }
+
+    /// What to do before sending: a token to send, a refresh to wait for, or one due ahead of
+    /// expiry (when `ahead`).
+    fn plan(&self, ahead: bool) -> Result<Plan, Error> {
+        let seen = self.session.coord.borrow().completed();
+        let stored = self.session.tokens()?.map(|s| s.access);
+        if self.session.coord.borrow().is_refreshing() {
+            // Even without a token: a cookie session's first refresh brings one.
+            return Ok(Plan::Wait(stored));
+        }
+        Ok(match stored {
+            Some(access) if ahead && self.due_for_refresh(&access) => Plan::Ahead(access),
+            token => Plan::Send(Sent { token, seen }),
+        })
     }
 
     /// Waits out a running refresh, refreshes ahead of expiry if due (and `ahead`), and picks the
@@ -145,22 +257,19 @@ impl Client {
     async fn prepare(self: &Rc<Self>, signal: &JsValue, ahead: bool) -> Result<Sent, Error> {
         let mut waited = false;
         loop {
-            let seen = self.session.coord.borrow().completed();
-            let stored = self.session.tokens()?;
-            let refreshing = self.session.coord.borrow().is_refreshing();
-            let outcome = match &stored {
-                // Even without a token: a cookie session's first refresh brings one.
-                _ if refreshing => self.wait(signal).await?,
-                Some(s) if ahead && !waited && self.due_for_refresh(&s.access) => self.refresh_from(Some(&s.access), signal).await?,
-                _ => return Ok(Sent { token: stored.map(|s| s.access), seen }),
+            let (outcome, stored) = match self.plan(ahead && !waited)? {
+                Plan::Send(sent) => return Ok(sent),
+                Plan::Wait(stored) => (self.wait(signal).await?, stored),
+                Plan::Ahead(access) => (self.refresh_from(Some(&access), signal).await?, Some(access)),
             };
             waited = true;
-            match outcome {
-                // One rule for the request that started a refresh and those that queued behind
-                // it: after a transient failure, a token that has not expired yet is still good,
-                // so send it. A refused refresh token, or an expired access token, is not.
-                Err(e) if e.ends_session() || !stored.is_some_and(|s| self.still_valid(&s.access)) => return Err(e.into()),
-                _ => continue,
+            // One rule for the request that started a refresh and those that queued behind it:
+            // after a transient failure, a token that has not expired yet is still good, so send
+            // it. A refused refresh token, or an expired access token, is not.
+            if let Err(e) = outcome {
+                if e.ends_session() || !stored.is_some_and(|a| self.still_valid(&a)) {
+                    return Err(e.into());
+                }
             }
         }
     }
@@ -223,10 +332,18 @@ impl Client {
             && self.session.lifetime(access).is_some_and(|life| self.session.server_now() < life.expires_ms)
     }
 
+    /// The origins that judge the token tell the server's clock (a cross-origin `Date` is readable
+    /// only where the server exposes it, and in Node, which has no page). Parsed only when its
+    /// text changed: it changes once a second at most.
     fn note_clock(&self, response: &Response) {
-        if let Some(offset) = response.headers().get("date").ok().flatten().and_then(|d| clock_offset(&d, js_sys::Date::now())) {
+        let date = js::server_date(response);
+        if date.is_null() || *self.session.date.borrow() == date {
+            return;
+        }
+        if let Some(offset) = date.as_string().and_then(|d| clock_offset(&d, js_sys::Date::now())) {
             self.session.clock_offset.set(Some(offset));
         }
+        *self.session.date.borrow_mut() = date;
     }
 
     /// Starts a refresh replacing `sent_access` (`None`: a cookie session without a token here)

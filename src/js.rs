@@ -10,9 +10,17 @@ extern "C" {
     #[wasm_bindgen(js_name = toRequest, catch)]
     pub fn to_request(input: &JsValue, init: &JsValue) -> Result<Request, JsValue>;
 
-    /// `[url, headers]` of a `fetch(input, init)` that needs no `Request`, or null.
+    /// `[url, headers, signal]` of a `fetch(input, init)` that needs no `Request`, or null.
     #[wasm_bindgen(js_name = plainParts)]
     pub fn plain_parts(input: &JsValue, init: &JsValue) -> JsValue;
+    /// The bound `fetch` over `begin` and `judge` (see `driver` in helpers.js).
+    pub fn driver(begin: &JsValue, judge: &JsValue, transport: &Function) -> Function;
+    /// The `x-seamless-fetch` header's value (or null), removed from `headers`.
+    #[wasm_bindgen(js_name = takeControl)]
+    pub fn take_control(headers: &web_sys::Headers) -> JsValue;
+    /// The response's `Date` header (or null), as a JS string.
+    #[wasm_bindgen(js_name = serverDate)]
+    pub fn server_date(response: &Response) -> JsValue;
     /// `init` with `headers` in place of its own.
     #[wasm_bindgen(js_name = withHeaders)]
     pub fn with_headers(init: &JsValue, headers: &web_sys::Headers) -> JsValue;
@@ -66,6 +74,33 @@ extern "C" {
     /// Calls a user callback, reporting (not propagating) what it throws.
     #[wasm_bindgen(js_name = callHook)]
     pub fn call_hook(f: &JsValue, arg: &JsValue);
+}
+
+// The same browser methods as web-sys binds, but taking names and values that are already JS
+// strings: a `&str` argument is copied out of wasm memory and decoded on every call, and these are
+// called on every request with the same few names. Reach them with `unchecked_ref` on web-sys's
+// `Headers` and `Storage`.
+#[wasm_bindgen]
+extern "C" {
+    /// A `Headers`, seen through the methods below.
+    #[wasm_bindgen(js_name = Headers)]
+    pub type JsHeaders;
+    /// `headers.has(name)`.
+    #[wasm_bindgen(method, catch)]
+    pub fn has(this: &JsHeaders, name: &JsValue) -> Result<bool, JsValue>;
+    /// `headers.set(name, value)`.
+    #[wasm_bindgen(method, catch)]
+    pub fn set(this: &JsHeaders, name: &JsValue, value: &JsValue) -> Result<(), JsValue>;
+    /// `headers.delete(name)`.
+    #[wasm_bindgen(method, catch)]
+    pub fn delete(this: &JsHeaders, name: &JsValue) -> Result<(), JsValue>;
+
+    /// A `Storage`, seen through the method below.
+    #[wasm_bindgen(js_name = Storage)]
+    pub type JsStorage;
+    /// `storage.getItem(key)`: a string or null.
+    #[wasm_bindgen(method, catch, js_name = getItem)]
+    pub fn get_item(this: &JsStorage, key: &JsValue) -> Result<JsValue, JsValue>;
 }
 
 /// Reads a property, `undefined` when absent, when the getter throws, or when `target` is not an

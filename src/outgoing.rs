@@ -32,6 +32,8 @@ pub enum Outgoing {
         url: String,
         /// A copy of `init.headers`, which the library may change.
         headers: Headers,
+        /// `init.signal`.
+        signal: JsValue,
     },
 }
 
@@ -44,7 +46,13 @@ impl Outgoing {
         }
         let parts: Array = parts.unchecked_into();
         let href = parts.get(0);
-        Ok(Outgoing::Parts { url: href.as_string().unwrap_or_default(), input: href, init: init.clone(), headers: parts.get(1).unchecked_into() })
+        Ok(Outgoing::Parts {
+            url: href.as_string().unwrap_or_default(),
+            input: href,
+            init: init.clone(),
+            headers: parts.get(1).unchecked_into(),
+            signal: parts.get(2),
+        })
     }
 
     /// The absolute URL.
@@ -67,7 +75,7 @@ impl Outgoing {
     pub fn signal(&self) -> Option<AbortSignal> {
         match self {
             Outgoing::Request(r) => Some(r.signal()),
-            Outgoing::Parts { init, .. } => js::get(init, "signal").dyn_into().ok(),
+            Outgoing::Parts { signal, .. } => signal.clone().dyn_into().ok(),
         }
     }
 
@@ -81,8 +89,9 @@ impl Outgoing {
 
     /// `fetch`'s arguments for one attempt, with header `name` set to `value`, or removed when
     /// `None` (a replay after the tokens were removed must not carry the old one). `first`: the
-    /// first attempt, which may hand over the caller's own objects.
-    pub fn attempt(&self, name: &str, value: Option<&str>, first: bool) -> Result<(JsValue, JsValue), JsValue> {
+    /// first attempt, which may hand over the caller's own objects. Name and value are JS strings
+    /// already: they are the same on every request.
+    pub fn attempt(&self, name: &JsValue, value: Option<&JsValue>, first: bool) -> Result<(JsValue, JsValue), JsValue> {
         let (args, headers) = match self {
             Outgoing::Request(request) => {
                 // A request without a body can be sent again as it is; one with a body is cloned
@@ -98,6 +107,7 @@ impl Outgoing {
                 ((input.clone(), js::with_headers(init, &headers)), headers)
             }
         };
+        let headers: &js::JsHeaders = headers.unchecked_ref();
         match value {
             Some(v) => headers.set(name, v)?,
             None if !first => headers.delete(name)?,

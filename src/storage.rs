@@ -15,7 +15,10 @@
 use alloc::string::String;
 use core::cell::{Cell, RefCell};
 
+use wasm_bindgen::{JsCast, JsValue};
+
 use crate::errors::{AuthError, Code};
+use crate::js;
 use crate::options::StorageKind;
 use crate::policy::is_b64token;
 
@@ -38,6 +41,10 @@ pub struct TokenStore {
     refresh_key: String,
     stamp_key: String,
     backoff_key: String,
+    /// The two keys as JS strings, and the last pair read with the JS values it was read from:
+    /// every request reads storage, and most find what the one before found.
+    keys: (JsValue, JsValue),
+    last: RefCell<Option<(JsValue, JsValue, Pair)>>,
 }
 
 impl TokenStore {
@@ -53,6 +60,8 @@ impl TokenStore {
             refresh_key: refresh_key.into(),
             stamp_key: [access_key, ":pair"].concat(),
             backoff_key: [access_key, ":backoff"].concat(),
+            keys: (JsValue::from_str(access_key), JsValue::from_str(refresh_key)),
+            last: RefCell::new(None),
         };
         if kind != StorageKind::Memory {
             let window = web_sys::window();
@@ -79,25 +88,34 @@ impl TokenStore {
         let Some(web) = web else {
             return Ok(self.memory.borrow().clone());
         };
-        let got = (|| -> Result<_, wasm_bindgen::JsValue> {
-            let access = web.get_item(&self.access_key)?;
-            let refresh = if self.cookie { None } else { web.get_item(&self.refresh_key)? };
+        let web: &js::JsStorage = web.unchecked_ref();
+        let got = (|| -> Result<_, JsValue> {
+            let access = web.get_item(&self.keys.0)?;
+            let refresh = if self.cookie { JsValue::NULL } else { web.get_item(&self.keys.1)? };
             Ok((access, refresh))
         })();
-        match got {
-            Ok((Some(access), refresh)) if present(&access) && (self.cookie || refresh.as_deref().is_some_and(present)) => {
+        let Ok((access_js, refresh_js)) = got else {
+            self.fall_back();
+            return Ok(None);
+        };
+        if let Some((a, r, pair)) = &*self.last.borrow() {
+            if *a == access_js && *r == refresh_js {
+                return Ok(Some(pair.clone()));
+            }
+        }
+        let (access, refresh) = (access_js.as_string(), refresh_js.as_string());
+        match access {
+            Some(access) if present(&access) && (self.cookie || refresh.as_deref().is_some_and(present)) => {
                 if !is_b64token(&access) || !refresh.as_deref().map_or(true, is_b64token) {
                     return Err(AuthError::new(Code::InvalidToken, &[
                         "the stored tokens are not valid RFC 6750 tokens (line breaks, spaces, quotes or non-ASCII); nothing was sent. Store tokens with setTokens",
                     ]));
                 }
-                Ok(Some(Pair { access, refresh }))
+                let pair = Pair { access, refresh };
+                *self.last.borrow_mut() = Some((access_js, refresh_js, pair.clone()));
+                Ok(Some(pair))
             }
-            Ok(_) => Ok(None),
-            Err(_) => {
-                self.fall_back();
-                Ok(None)
-            }
+            _ => Ok(None),
         }
     }
 

@@ -15,10 +15,14 @@ use crate::refresh::Field;
 /// Calls `fetch(input, init)` and waits for the response head.
 pub async fn send(fetch: &Function, (input, init): (JsValue, JsValue)) -> Result<Response, Error> {
     let pending = fetch.call2(&JsValue::UNDEFINED, &input, &init)?;
-    let response = JsFuture::from(Promise::resolve(&pending)).await?;
-    response.dyn_into::<Response>().map_err(|_| {
-        AuthError::new(Code::InvalidOptions, &["the fetch option returned something that is not a Response"]).into()
-    })
+    as_response(JsFuture::from(Promise::resolve(&pending)).await?)
+}
+
+/// What the transport answered, if it is a `Response`.
+pub fn as_response(answer: JsValue) -> Result<Response, Error> {
+    answer
+        .dyn_into::<Response>()
+        .map_err(|_| AuthError::new(Code::InvalidOptions, &["the fetch option returned something that is not a Response"]).into())
 }
 
 /// The most of an answer's body read to look for an "expired" code: such answers are a few bytes,

@@ -9,10 +9,30 @@ export function toRequest(input, init) {
 }
 
 /**
- * `[absoluteUrl, headersCopy]` for `fetch(input, init)` that can be sent again as it is, without
- * building a Request: a string or URL input, and a body that is absent or reusable (not a stream).
- * null otherwise, and for anything `fetch` would refuse (the Request path then throws its error).
- * The request then goes to `absoluteUrl`, the very URL whose origin decided about the token.
+ * The bound `fetch` of one `AuthFetch`. `begin(input, init)` (Rust) answers with a promise when the
+ * request takes the full path (a refresh to wait for or to run, a `Request` input, a control
+ * header), or with `[input, init, token, seen]` to send now: then `judge(input, callerInit, token,
+ * seen, response)` returns the response, or a promise of the rest (refresh and replay) when it may
+ * say "expired". `seen` is -1 for a request the library does not manage. This is the happy path
+ * without a Rust future: futures cost a promise, two callbacks and a microtask each per request.
+ */
+export function driver(begin, judge, transport) {
+  return function fetch(input, init) {
+    try {
+      const step = begin(input, init);
+      if (!Array.isArray(step)) return step;
+      return Promise.resolve(transport(step[0], step[1])).then((response) => judge(step[0], init, step[2], step[3], response));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  };
+}
+
+/**
+ * `[absoluteUrl, headersCopy, signal]` for `fetch(input, init)` that can be sent again as it is,
+ * without building a Request: a string or URL input, and a body that is absent or reusable (not a
+ * stream). null otherwise, and for anything `fetch` would refuse (the Request path then throws its
+ * error). The request then goes to `absoluteUrl`, the very URL whose origin decided about the token.
  */
 export function plainParts(input, init) {
   if ((typeof input !== "string" && !(input instanceof URL)) || (init != null && typeof init !== "object")) return null;
@@ -20,10 +40,25 @@ export function plainParts(input, init) {
     const body = init == null ? undefined : init.body;
     if (body != null && !(typeof body === "string" || body instanceof URLSearchParams || body instanceof ArrayBuffer || ArrayBuffer.isView(body)
       || (typeof Blob !== "undefined" && body instanceof Blob) || (typeof FormData !== "undefined" && body instanceof FormData))) return null;
-    return [absolute(input), new Headers(init == null ? undefined : init.headers)];
+    return [absolute(input), new Headers(init == null ? undefined : init.headers), init == null ? undefined : init.signal];
   } catch {
     return null;
   }
+}
+
+/**
+ * The value of the `x-seamless-fetch` request header (or null), removed from `headers` so that it
+ * is never sent. Its name lives here, as a JS string, so no request pays for passing it from Rust.
+ */
+export function takeControl(headers) {
+  const value = headers.get("x-seamless-fetch");
+  if (value !== null) headers.delete("x-seamless-fetch");
+  return value;
+}
+
+/** The response's `Date` header, or null. */
+export function serverDate(response) {
+  return response.headers.get("date");
 }
 
 /**
