@@ -6,6 +6,8 @@ scenarios![
     "/tests/support/core.js";
     attaches_token_to_same_origin_only,
     a_base_element_pointing_elsewhere_gets_no_token,
+    a_replay_goes_where_the_first_attempt_went,
+    a_refresh_token_replaced_alone_is_the_one_spent,
     other_origin_401_is_not_refreshed,
     the_bound_fetch_outlives_its_auth_fetch,
     fetch_is_bound_and_returns_real_responses,

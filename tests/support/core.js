@@ -44,6 +44,39 @@ export const scenarios = {
     ]);
   },
 
+  async a_replay_goes_where_the_first_attempt_went(make) {
+    // The replay is made anew from the absolute URL the first attempt went to: a base URL that
+    // changed meanwhile (a <base> element, a router) does not move it.
+    const { api, server } = setup(make);
+    server.expire();
+    const path = new URL("replayed-here", document.baseURI).pathname;
+    const release = server.holdPath(path);
+    const pending = api.fetch("replayed-here");
+    await until(() => server.callsTo(path).length === 1, "the first attempt");
+    const base = document.createElement("base");
+    base.href = location.origin + "/elsewhere/";
+    document.head.append(base);
+    try {
+      release();
+      eq((await pending).status, 200);
+    } finally {
+      base.remove();
+    }
+    eq(server.calls.filter((c) => c.path !== "/auth/refresh").map((c) => c.path), [path, path]);
+  },
+
+  async a_refresh_token_replaced_alone_is_the_one_spent(make) {
+    // Storage reads reuse the pair read last only while both stored strings are unchanged.
+    const { api, server } = setup(make);
+    eq((await api.fetch("/api/a")).status, 200);
+    localStorage.setItem("refreshToken", "r2");
+    server.refreshToken = "r2";
+    server.expire();
+    eq((await api.fetch("/api/b")).status, 200);
+    eq(server.refreshCalls, 1);
+    eq(JSON.parse(server.callsTo("/auth/refresh")[0].body).refreshToken, "r2");
+  },
+
   async other_origin_401_is_not_refreshed(make) {
     const { api, server } = setup(make);
     server.expire();

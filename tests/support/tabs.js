@@ -331,6 +331,18 @@ export const scenarios = {
     eq(server.refreshCalls, 1, "clock 2 h slow: still refreshed ahead of the real expiry");
   },
 
+  async a_changed_server_clock_is_followed(make) {
+    // The Date header is parsed again only when its text changed; a change still counts.
+    const now = Date.now();
+    const { api, server } = withAccess(make, jwt({ iat: secs(now), exp: secs(now) + 600 }), { refreshAheadMs: 60_000 });
+    for (let i = 0; i < 3; i++) eq((await api.fetch("/api/" + i)).status, 200);
+    eq(server.refreshCalls, 0, "ten minutes left on the server's clock");
+    server.skewMs = 570_000; // the server's clock moved on 9.5 min: 30 s left
+    eq((await api.fetch("/api/tells")).status, 200);
+    eq((await api.fetch("/api/after")).status, 200);
+    eq(server.refreshCalls, 1, "refreshed ahead by the server's new clock");
+  },
+
   async odd_jwts_mean_expiry_unknown(make) {
     const now = secs(Date.now());
     const odd = [jwt({ exp: "soon" }), jwt({ exp: 1e300 }), jwt({ exp: -1 }), jwt("bm90IGpzb24"), jwt({ iat: now, exp: now - 5 }).replace(".c2ln", ""), "opaque-token"];
