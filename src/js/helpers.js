@@ -67,11 +67,13 @@ export function serverDate(response) {
  * apps call the same paths again and again, and parsing a URL was a tenth of a request's cost.
  */
 function absolute(input) {
-  const base = globalThis.document ? globalThis.document.baseURI : globalThis.location && globalThis.location.href;
+  // An absolute URL does not depend on the base, and reading `document.baseURI` is not free.
+  const base = typeof input === "string" && ABSOLUTE.test(input) ? ""
+    : globalThis.document ? globalThis.document.baseURI : globalThis.location && globalThis.location.href;
   const key = typeof input === "string" ? base + " " + input : null;
   const known = key && resolved.get(key);
   if (known) return known;
-  const href = new URL(input, base).href;
+  const href = new URL(input, base || undefined).href;
   if (key) {
     if (resolved.size >= 256) resolved.clear();
     resolved.set(key, href);
@@ -79,6 +81,7 @@ function absolute(input) {
   return href;
 }
 const resolved = new Map();
+const ABSOLUTE = /^[a-z][a-z\d+\-.]*:/i;
 
 /** `init` with `headers` in place of its own (a shallow copy; the caller's object is untouched). */
 export function withHeaders(init, headers) {
