@@ -63,7 +63,7 @@ impl Backoff {
 
     /// `failures,since,until`, whole milliseconds.
     pub fn encode(&self) -> String {
-        [decimal(self.failures as u64), decimal(self.since_ms as u64), decimal(self.until_ms as u64)].join(",")
+        [&decimal(self.failures as u64), ",", &decimal(self.since_ms as u64), ",", &decimal(self.until_ms as u64)].concat()
     }
 
     /// Reads what [`Backoff::encode`] wrote; `None` for anything else. A window longer than the cap

@@ -572,7 +572,8 @@ impl Client {
                 }
                 match &self.opts.login_return_param {
                     Some(param) => {
-                        let current = [here, location.search().unwrap_or_default(), location.hash().unwrap_or_default()].concat();
+                        let (search, hash) = (location.search().unwrap_or_default(), location.hash().unwrap_or_default());
+                        let current = [here.as_str(), &search, &hash].concat();
                         with_return_param(login, param, safe_return_path(&current, "/"))
                     }
                     None => login.clone(),

@@ -129,7 +129,7 @@ struct Reader<'a>(&'a [(String, Value)]);
 
 impl<'a> Reader<'a> {
     fn get(&self, key: &str) -> Option<&'a Value> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v).filter(|v| **v != Value::Undefined)
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v).filter(|v| !matches!(v, Value::Undefined))
     }
 
     fn string(&self, key: &str, default: &str) -> Result<String, AuthError> {
