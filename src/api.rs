@@ -206,7 +206,7 @@ impl AuthFetch {
             })
         });
         let c = client.clone();
-        let begin = Closure::<dyn FnMut(JsValue, JsValue) -> Result<JsValue, JsValue>>::new(move |input: JsValue, init: JsValue| {
+        let begin = Closure::<dyn Fn(JsValue, JsValue) -> Result<JsValue, JsValue>>::new(move |input: JsValue, init: JsValue| {
             // Decided now, while the app's refresh function may still be on the stack.
             let own_refresh = c.session.is_own_refresh(&init);
             Ok(match c.start(Outgoing::new(&input, &init)?, own_refresh).map_err(Error::into_js)? {
@@ -219,7 +219,7 @@ impl AuthFetch {
             })
         });
         let c = client.clone();
-        let judge = Closure::<dyn FnMut(JsValue, JsValue, JsValue, f64, JsValue) -> Result<JsValue, JsValue>>::new(
+        let judge = Closure::<dyn Fn(JsValue, JsValue, JsValue, f64, JsValue) -> Result<JsValue, JsValue>>::new(
             move |input: JsValue, init: JsValue, token: JsValue, seen: f64, response: JsValue| {
                 let response = transport::as_response(response).map_err(Error::into_js)?;
                 if seen < 0.0 || c.settled(&response) {

@@ -5,6 +5,12 @@
 //! finished), which is what lets a late 401 be answered without a second refresh. Futures hold an
 //! `Rc<Client>`, never a borrow of the exported object, and no `RefCell` borrow lives across an
 //! `.await` or a call into JS.
+//!
+//! The story in order: [`Client::open`] decides whether the request is the library's to manage;
+//! [`Client::start`] sends it at once when the token is ready (the JS driver in `helpers.js` sends
+//! it, and [`Client::settled`] passes a plain answer straight back: the happy path needs no Rust
+//! future); anything else, and an answer that may say "expired", continues in [`Client::run`]:
+//! wait or refresh, send, `recover`, replay once.
 
 use alloc::rc::Rc;
 use alloc::string::String;

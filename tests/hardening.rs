@@ -22,5 +22,6 @@ scenarios![
     storage_cleared_from_outside_ends_at_the_login_page,
     a_thousand_requests_wait_for_one_slow_refresh,
     ten_thousand_refresh_cycles_leave_memory_flat,
+    an_init_getter_that_fetches_again_is_served,
     hostile_values_from_js_are_refused_and_never_trap,
 ];

@@ -355,6 +355,17 @@ export const scenarios = {
     eq(after10k, after100, "wasm memory after 10,000 cycles vs after 100");
   },
 
+  async an_init_getter_that_fetches_again_is_served(make) {
+    // The caller's init is read while its request starts; a getter there may start another
+    // request through the same fetch (a proxy, a framework's lazy headers). Both are served.
+    const { api, server } = setup(make);
+    let inner = null;
+    const init = { get headers() { if (!inner) inner = api.fetch("/api/inner"); return { "x-outer": "1" }; } };
+    eq((await api.fetch("/api/outer", init)).status, 200);
+    eq((await inner).status, 200);
+    eq(server.calls.map((c) => [c.path, c.auth]).sort(), [["/api/inner", "Bearer a1"], ["/api/outer", "Bearer a1"]]);
+  },
+
   async hostile_values_from_js_are_refused_and_never_trap(make) {
     // Lone surrogates (invalid UTF-16) reach Rust as U+FFFD; huge, deeply nested and out-of-range
     // values must come back as errors. A trap (a Rust panic in the shipped build) would break every
