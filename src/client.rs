@@ -608,5 +608,5 @@ fn logged_out_elsewhere() -> AuthError {
 
 /// A URL without its query and fragment, to recognise the refresh endpoint.
 fn strip_query(url: &str) -> &str {
-    url.split(['?', '#']).next().unwrap_or(url)
+    url.get(..url.bytes().position(|b| b == b'?' || b == b'#').unwrap_or(url.len())).unwrap_or(url)
 }
