@@ -34,11 +34,6 @@ use crate::storage::Pair;
 use crate::tabs::{self, Lock};
 use crate::transport;
 
-/// The request header `x-seamless-fetch` sets how one request is handled, for callers that cannot
-/// pass anything else through (ky, ofetch, openapi-fetch and axios rebuild `init`, but keep
-/// headers): `no-token` sends it untouched, `no-refresh` sends it with the token but returns an
-/// "expired" answer as it is. Removed before the request is sent (`js::take_control`, which holds
-/// its name as a JS string).
 /// How long a tab whose lock wait was contended waits for the previous holder's tokens to show in
 /// its storage before refreshing itself (Chromium delivers other tabs' writes late).
 const CROSS_TAB_SETTLE_MS: f64 = 1_000.0;
@@ -143,8 +138,11 @@ impl Client {
     }
 
     /// Reads the request's control header and decides whether the library manages it (see
-    /// [`Start::AsIs`]). `own_refresh`: the request comes from the app's `refresh` function, so it
-    /// is the refresh and goes straight out.
+    /// [`Start::AsIs`]). The header `x-seamless-fetch` sets how one request is handled, for callers
+    /// that cannot pass anything else through (ky, ofetch, openapi-fetch and axios rebuild `init`,
+    /// but keep headers): `no-token` sends it untouched, `no-refresh` sends it with the token but
+    /// returns an "expired" answer as it is; it is never sent. `own_refresh`: the request comes
+    /// from the app's `refresh` function, so it is the refresh and goes straight out.
     pub fn open(&self, out: Outgoing, own_refresh: bool) -> Result<Start, Error> {
         let headers = out.headers();
         let control = js::take_control(&headers);
