@@ -39,10 +39,10 @@ pub use api::AuthFetch;
 /// only be a bug; it traps (a `RuntimeError: unreachable` in JS) instead of formatting a message.
 #[cfg(all(target_arch = "wasm32", not(feature = "std")))]
 mod runtime {
-    // SAFETY: the crate is single-threaded (see `session.rs`: the atomics target feature is refused).
+    // Single-threaded, which rlsf's global allocator needs on wasm32 (see `session.rs`: the atomics
+    // target feature is refused).
     #[global_allocator]
-    static ALLOC: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
-        unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
+    static ALLOC: rlsf::SmallGlobalTlsf = rlsf::SmallGlobalTlsf::new();
 
     #[panic_handler]
     fn panic(_: &core::panic::PanicInfo) -> ! {
