@@ -10,11 +10,12 @@ export function toRequest(input, init) {
 
 /**
  * The bound `fetch` of one `AuthFetch`. `begin(input, init)` (Rust) answers with a promise when the
- * request takes the full path (a refresh to wait for or to run, a `Request` input, a control
- * header), or with `[input, init, token, seen]` to send now: then `judge(input, callerInit, token,
- * seen, response)` returns the response, or a promise of the rest (refresh and replay) when it may
- * say "expired". `seen` is -1 for a request the library does not manage. This is the happy path
- * without a Rust future: futures cost a promise, two callbacks and a microtask each per request.
+ * request takes the full path (a refresh to wait for or to run, a `Request` input, `no-refresh`),
+ * or with `[input, init, token, seen]` to send now: then `judge(input, callerInit, token, seen,
+ * response)` returns the response, or a promise of the rest (refresh and replay) when it may say
+ * "expired". `seen` is -1 for a request the library does not manage (another origin, `no-token`).
+ * This is the happy path without a Rust future: futures cost a promise, two callbacks and a
+ * microtask each per request.
  */
 export function driver(begin, judge, transport) {
   return function fetch(input, init) {
