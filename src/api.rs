@@ -8,10 +8,10 @@ use core::cell::{Cell, RefCell};
 use js_sys::{Array, Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
-use web_sys::Response;
 
-use crate::client::{Call, Client, Hooks, Sent, Start, Stats};
+use crate::client::{Client, Hooks, Sent, Stats, Step};
 use crate::errors::{AuthError, Code, Error};
+use crate::inflight::Slab;
 use crate::js;
 use crate::options::{Options, Source, Value};
 use crate::outgoing::Outgoing;
@@ -189,6 +189,7 @@ impl AuthFetch {
             stats: Cell::new(Stats::default()),
             auth_header: JsValue::from_str(&opts.auth_header),
             header: RefCell::new(None),
+            calls: RefCell::new(Slab::default()),
             opts,
         });
         let _ = client.session.tokens();
@@ -205,36 +206,36 @@ impl AuthFetch {
                 }
             })
         });
+        // The steps of a request, for the JS driver (see `Step`). Each is `Fn`, not `FnMut`: an
+        // `init` getter that calls `api.fetch` again re-enters `begin`.
         let c = client.clone();
         let begin = Closure::<dyn Fn(JsValue, JsValue) -> Result<JsValue, JsValue>>::new(move |input: JsValue, init: JsValue| {
             // Decided now, while the app's refresh function may still be on the stack.
             let own_refresh = c.session.is_own_refresh(&init);
-            Ok(match c.start(Outgoing::new(&input, &init)?, own_refresh).map_err(Error::into_js)? {
-                Start::AsIs(out) => {
-                    let (input, init) = out.as_is();
-                    Array::of4(&input, &init, &JsValue::NULL, &(-1.0).into()).into()
-                }
-                Start::Now(at) => Array::of4(&at.args.0, &at.args.1, &at.token, &(at.sent.seen as f64).into()).into(),
-                Start::Later(call) => run(&c, call, None),
-            })
+            c.start(Outgoing::new(&input, &init)?, own_refresh).map(step).map_err(Error::into_js)
         });
         let c = client.clone();
-        let judge = Closure::<dyn Fn(JsValue, JsValue, JsValue, f64, JsValue) -> Result<JsValue, JsValue>>::new(
-            move |input: JsValue, init: JsValue, token: JsValue, seen: f64, response: JsValue| {
+        let judge = Closure::<dyn Fn(JsValue, JsValue, JsValue, f64, f64, JsValue) -> Result<JsValue, JsValue>>::new(
+            move |input: JsValue, init: JsValue, token: JsValue, seen: f64, slot: f64, response: JsValue| {
                 let response = transport::as_response(response).map_err(Error::into_js)?;
-                if seen < 0.0 || c.settled(&response) {
-                    return Ok(response.into());
-                }
-                // Maybe "expired": the rest runs as a future, over the request made anew from the
-                // caller's `init` and the absolute URL it was sent to.
-                let sent = Sent { token: token.as_string(), seen: seen as u64 };
-                match c.open(Outgoing::new(&input, &init)?, false).map_err(Error::into_js)? {
-                    Start::Later(call) => Ok(run(&c, call, Some((sent, response)))),
-                    _ => Ok(response.into()),
-                }
+                let next = if slot >= 0.0 {
+                    c.judge(slot as u32, response)
+                } else if seen < 0.0 || c.settled(&response) {
+                    Ok(Step::Done(response))
+                } else {
+                    let sent = Sent { token: token.as_string(), seen: seen as u64 };
+                    c.judge_first(Outgoing::new(&input, &init)?, sent, response)
+                };
+                next.map(step).map_err(Error::into_js)
             },
         );
-        let bound = js::driver(&begin.into_js_value(), &judge.into_js_value(), &client.hooks.fetch);
+        let c = client.clone();
+        let resume = Closure::<dyn Fn(f64, JsValue) -> Result<JsValue, JsValue>>::new(move |slot: f64, value: JsValue| {
+            c.resume(slot as u32, value).map(step).map_err(Error::into_js)
+        });
+        let c = client.clone();
+        let fail = Closure::<dyn Fn(f64)>::new(move |slot: f64| c.fail(slot as u32));
+        let bound = js::driver(&begin.into_js_value(), &judge.into_js_value(), &resume.into_js_value(), &fail.into_js_value(), &client.hooks.fetch);
         Ok(AuthFetch { client, bound, on_tokens, _watcher: watcher })
     }
 
@@ -315,11 +316,7 @@ impl AuthFetch {
                 Ok(None) => return Err(AuthError::new(Code::NoRefreshToken, &["refresh() needs stored tokens; call setTokens after login"]).into_js()),
                 Err(e) => return Err(e.into_js()),
             };
-            match client.refresh_from(stored.as_deref(), &JsValue::UNDEFINED).await {
-                Ok(Ok(())) => Ok(JsValue::UNDEFINED),
-                Ok(Err(e)) => Err(e.into_js()),
-                Err(e) => Err(e.into_js()),
-            }
+            client.refresh_from(stored.as_deref()).await.map(|()| JsValue::UNDEFINED).map_err(AuthError::into_js)
         })
     }
 
@@ -365,10 +362,22 @@ impl Drop for AuthFetch {
     }
 }
 
-/// [`Client::run`] as a promise of the response.
-fn run(client: &Rc<Client>, call: Call, answered: Option<(Sent, Response)>) -> JsValue {
-    let client = client.clone();
-    future_to_promise(async move { client.run(call, answered).await.map(JsValue::from).map_err(Error::into_js) }).into()
+/// A [`Step`] as the JS driver reads it: the answer itself, `[input, init, token, seen, slot]` to
+/// send (`seen` -1 for a request the library does not manage, `slot` -1 when nothing is kept), or
+/// `[promise, slot]` to wait for.
+fn step(step: Step) -> JsValue {
+    let none = JsValue::from(-1.0);
+    match step {
+        Step::Done(response) => response.into(),
+        Step::AsIs(out) => {
+            let (input, init) = out.as_is();
+            Array::of5(&input, &init, &JsValue::NULL, &none, &none).into()
+        }
+        Step::Send { args: (input, init), token, seen, slot } => {
+            Array::of5(&input, &init, &token, &(seen as f64).into(), &slot.map_or(none, JsValue::from)).into()
+        }
+        Step::Wait(promise, slot) => Array::of2(&promise, &slot.into()).into(),
+    }
 }
 
 fn invalid(what: &str) -> JsValue {

@@ -2,21 +2,24 @@
 //! runs, refresh once when the token has expired, and replay the request with the new token.
 //!
 //! Each request carries a [`Sent`] record (the token it went out with and how many refreshes had
-//! finished), which is what lets a late 401 be answered without a second refresh. Futures hold an
-//! `Rc<Client>`, never a borrow of the exported object, and no `RefCell` borrow lives across an
-//! `.await` or a call into JS.
+//! finished), which is what lets a late 401 be answered without a second refresh. No `RefCell`
+//! borrow lives across an `.await` or a call into JS.
 //!
-//! The story in order: [`Client::open`] decides whether the request is the library's to manage;
-//! [`Client::start`] sends it at once when the token is ready (the JS driver in `helpers.js` sends
-//! it, and [`Client::settled`] passes a plain answer straight back: the happy path needs no Rust
-//! future); anything else, and an answer that may say "expired", continues in [`Client::run`]:
-//! wait or refresh, send, `recover`, replay once.
+//! A request is a short sequence of synchronous [`Step`]s driven by `driver` in `js/helpers.js`,
+//! not a Rust future: a future costs a promise, callbacks and a task per await, paid twice by every
+//! request of a storm. The story in order: [`Client::start`] ([`Client::open`] decides whether the
+//! request is the library's to manage, then `plan`: send now, wait for a refresh, or refresh
+//! ahead); [`Client::judge`] looks at an answer ("expired"? by status, by body code through
+//! [`Phase::Peeking`], by the app's `isExpired` through [`Phase::Asking`]); `recover` decides after
+//! an "expired" answer (replay at once, wait for a refresh, start one, or hand the answer back);
+//! [`Client::resume`] goes on when what a step waited for has settled. The happy path keeps
+//! nothing between its two steps; every other request waits in [`Client::calls`].
 
 use alloc::rc::Rc;
 use alloc::string::String;
 use core::cell::{Cell, RefCell};
 
-use js_sys::{Function, Object};
+use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{AbortSignal, Response};
@@ -24,6 +27,7 @@ use web_sys::{AbortSignal, Response};
 use crate::coordinator::Outcome;
 use crate::errors::{AuthError, Code, Error};
 use crate::expiry::{clock_offset, should_refresh_ahead};
+use crate::inflight::Slab;
 use crate::js;
 use crate::options::Options;
 use crate::outgoing::Outgoing;
@@ -83,6 +87,8 @@ pub struct Client {
     pub auth_header: JsValue,
     /// The last token sent and its header value, as JS strings (see [`Client::header`]).
     pub header: RefCell<Option<(String, JsValue, JsValue)>>,
+    /// Requests between steps, by the index the JS driver holds.
+    pub calls: RefCell<Slab<(Call, Phase)>>,
 }
 
 /// What a request was sent with.
@@ -98,28 +104,60 @@ pub struct Call {
     out: Outgoing,
     no_refresh: bool,
     abort: Option<AbortSignal>,
-    signal: JsValue,
+    /// Attempts sent so far: the answer to the second is the caller's whatever it says.
+    attempts: u8,
 }
 
-/// One attempt: `fetch`'s arguments, and what it went out with (`token` as a JS string, or null).
-pub struct Attempt {
-    /// `fetch(input, init)`'s arguments.
-    pub args: (JsValue, JsValue),
-    /// What was sent.
-    pub sent: Sent,
-    /// `sent.token` as a JS string (or null), for the caller to hand back with the answer.
-    pub token: JsValue,
+/// What a kept [`Call`] waits for.
+pub enum Phase {
+    /// The answer to the attempt that went out with [`Sent`].
+    Sent(Sent),
+    /// The running refresh.
+    Waiting {
+        /// The entry in the refresh queue, taken out if the caller aborts.
+        id: Option<u32>,
+        /// How many refreshes had finished when it queued.
+        seen: u64,
+        /// The token that may still serve if the refresh fails transiently.
+        stored: Option<String>,
+        /// It follows an "expired" answer: any failure of the refresh is the caller's.
+        replay: bool,
+    },
+    /// The text of a clone of the answer, to look for an "expired" body code.
+    Peeking(Sent, Response),
+    /// The app's `isExpired` verdict on the answer.
+    Asking(Sent, Response),
 }
 
-/// How a request starts.
-pub enum Start {
+/// What the JS driver does next with a request.
+pub enum Step {
     /// Not the library's to manage (another origin, the refresh endpoint, its own `Authorization`,
     /// `no-token`, the app's refresh function): sent as it is, the answer is the caller's.
     AsIs(Outgoing),
-    /// The token is ready: send this attempt now and give its answer to [`Client::settled`].
-    Now(Attempt),
-    /// A refresh to wait for or to run first, a `Request` input or `no-refresh`: [`Client::run`].
-    Later(Call),
+    /// Send `fetch(args)`, then hand the answer to [`Client::judge`] with `slot` (or, when there is
+    /// none, to [`Client::settled`] and [`Client::judge_first`] with `token` and `seen`).
+    Send {
+        /// `fetch`'s arguments.
+        args: (JsValue, JsValue),
+        /// The token sent, as a JS string, or null.
+        token: JsValue,
+        /// How many refreshes had finished.
+        seen: u64,
+        /// Where the request is kept; `None` on the happy path, which keeps nothing.
+        slot: Option<u32>,
+    },
+    /// Wait for the promise, then [`Client::resume`] `slot` with its value.
+    Wait(Promise, u32),
+    /// The caller's answer.
+    Done(Response),
+}
+
+/// Whether a request was taken on.
+pub enum Opened {
+    /// No: see [`Step::AsIs`].
+    AsIs(Outgoing),
+    /// Yes.
+    Managed(Call),
 }
 
 /// What [`Client::plan`] found: send now with this token, wait for the running refresh, or refresh
@@ -138,18 +176,18 @@ impl Client {
     }
 
     /// Reads the request's control header and decides whether the library manages it (see
-    /// [`Start::AsIs`]). The header `x-seamless-fetch` sets how one request is handled, for callers
+    /// [`Step::AsIs`]). The header `x-seamless-fetch` sets how one request is handled, for callers
     /// that cannot pass anything else through (ky, ofetch, openapi-fetch and axios rebuild `init`,
     /// but keep headers): `no-token` sends it untouched, `no-refresh` sends it with the token but
     /// returns an "expired" answer as it is; it is never sent. `own_refresh`: the request comes
     /// from the app's `refresh` function, so it is the refresh and goes straight out.
-    pub fn open(&self, out: Outgoing, own_refresh: bool) -> Result<Start, Error> {
+    pub fn open(&self, out: Outgoing, own_refresh: bool) -> Result<Opened, Error> {
         let headers = out.headers();
         let control = js::take_control(&headers);
         let no_refresh = match control.as_string().as_deref() {
             None if control.is_null() => false,
             Some("no-refresh") => true,
-            Some("no-token") => return Ok(Start::AsIs(out)),
+            Some("no-token") => return Ok(Opened::AsIs(out)),
             _ => return Err(AuthError::new(Code::InvalidOptions, &["the x-seamless-fetch request header takes \"no-token\" or \"no-refresh\""]).into()),
         };
         let managed = {
@@ -161,34 +199,47 @@ impl Client {
                 && !headers.unchecked_ref::<js::JsHeaders>().has(&self.auth_header).unwrap_or(true)
         };
         if !managed {
-            return Ok(Start::AsIs(out));
+            return Ok(Opened::AsIs(out));
         }
         let abort = out.signal();
-        let signal = abort.clone().map_or(JsValue::UNDEFINED, JsValue::from);
-        Ok(Start::Later(Call { out, no_refresh, abort, signal }))
+        Ok(Opened::Managed(Call { out, no_refresh, abort, attempts: 0 }))
     }
 
-    /// [`Client::open`], then, when nothing needs waiting for, the first attempt: the happy path,
-    /// which needs no future. Only where the status alone says whether the answer is "expired":
-    /// with body codes or `isExpired` to ask, every answer would go on to [`Client::run`] anyway,
-    /// and starting there reads the request once instead of twice.
-    pub fn start(&self, out: Outgoing, own_refresh: bool) -> Result<Start, Error> {
+    /// A request's first step. The happy path (the token is ready, and the status alone says
+    /// whether the answer is "expired": no body codes, no `isExpired`) keeps nothing: its answer
+    /// goes to [`Client::settled`], and only an "expired" one on to [`Client::judge_first`].
+    pub fn start(self: &Rc<Self>, out: Outgoing, own_refresh: bool) -> Result<Step, Error> {
         let call = match self.open(out, own_refresh)? {
-            Start::Later(call) if self.by_status() && !call.no_refresh && matches!(call.out, Outgoing::Parts { .. }) => call,
-            other => return Ok(other),
+            Opened::AsIs(out) => return Ok(Step::AsIs(out)),
+            Opened::Managed(call) => call,
         };
-        match self.plan(true)? {
-            Plan::Send(sent) => Ok(Start::Now(self.attempt(&call, sent, true)?)),
-            _ => Ok(Start::Later(call)),
+        match self.plan(!call.no_refresh)? {
+            Plan::Send(sent) if self.by_status() && !call.no_refresh && matches!(call.out, Outgoing::Parts { .. }) => {
+                let (args, token) = self.attempt(&call, &sent)?;
+                Ok(Step::Send { args, token, seen: sent.seen, slot: None })
+            }
+            plan => self.proceed(call, plan),
         }
     }
 
-    /// Whether the first answer of a [`Start::Now`] request is the caller's as it is: its status
-    /// does not mean "expired" (a `Start::Now` request has nothing else to ask). Otherwise
-    /// [`Client::run`] judges it.
+    /// Whether the first answer of a happy-path request is the caller's as it is: its status does
+    /// not mean "expired" (such a request has nothing else to ask). Otherwise
+    /// [`Client::judge_first`].
     pub fn settled(&self, response: &Response) -> bool {
         self.note_clock(response);
         !self.opts.is_expired_status(response.status())
+    }
+
+    /// An "expired" answer to a happy-path request: the request is made anew (from the absolute
+    /// URL it went to and the caller's `init`) to recover and replay.
+    pub fn judge_first(self: &Rc<Self>, out: Outgoing, sent: Sent, response: Response) -> Result<Step, Error> {
+        match self.open(out, false)? {
+            Opened::Managed(mut call) => {
+                call.attempts = 1;
+                self.recover(call, sent, response)
+            }
+            Opened::AsIs(_) => Ok(Step::Done(response)),
+        }
     }
 
     /// Whether the status alone says if an answer means "expired" (no body codes, no `isExpired`).
@@ -198,33 +249,72 @@ impl Client {
         self.opts.expired_body_codes.is_empty() && self.hooks.is_expired.is_none()
     }
 
-    /// The rest of a managed request's story: wait for or run a refresh, send, and when the answer
-    /// says "expired", recover and replay once. `answered`: the first attempt's answer, when it
-    /// was sent by [`Start::Now`].
-    pub async fn run(self: Rc<Self>, call: Call, mut answered: Option<(Sent, Response)>) -> Result<Response, Error> {
-        let mut attempts = u8::from(answered.is_some());
-        loop {
-            let (sent, response) = match answered.take() {
-                Some(answer) => answer,
-                None => {
-                    let sent = self.prepare(&call.signal, !call.no_refresh).await?;
-                    let attempt = self.attempt(&call, sent, attempts == 0)?;
-                    attempts += 1;
-                    let response = transport::send(&self.hooks.fetch, attempt.args).await?;
-                    self.note_clock(&response);
-                    (attempt.sent, response)
-                }
-            };
-            if attempts > 1 || call.no_refresh || !transport::is_expired(&self.opts, &response, self.hooks.is_expired.as_ref()).await || !self.recover(sent, &call.signal).await? {
-                return Ok(response);
-            }
-            self.count(|s| s.retried += 1);
+    /// The answer to a kept request's attempt: the caller's, unless it may say "expired" and the
+    /// request may still refresh and replay (a second answer is the caller's whatever it says).
+    pub fn judge(self: &Rc<Self>, slot: u32, response: Response) -> Result<Step, Error> {
+        let (call, phase) = self.take(slot)?;
+        let Phase::Sent(sent) = phase else {
+            return Err(lost());
+        };
+        self.note_clock(&response);
+        if call.attempts > 1 || call.no_refresh {
+            return Ok(Step::Done(response));
+        }
+        if self.opts.is_expired_status(response.status()) {
+            return self.recover(call, sent, response);
+        }
+        match transport::peek_body(&self.opts, &response) {
+            Some(text) => Ok(self.keep(call, Phase::Peeking(sent, response), text)),
+            None => self.ask_app(call, sent, response),
         }
     }
 
-    /// `fetch`'s arguments for one attempt with `sent`'s token. Refused once the caller aborted,
-    /// as fetch itself does, and so that a transport which ignores signals cannot send it.
-    fn attempt(&self, call: &Call, sent: Sent, first: bool) -> Result<Attempt, Error> {
+    /// The app's `isExpired`, when it has one, judges the answer last.
+    fn ask_app(&self, call: Call, sent: Sent, response: Response) -> Result<Step, Error> {
+        match &self.hooks.is_expired {
+            Some(ask) => {
+                let verdict = js::ask_expired(ask, &response);
+                Ok(self.keep(call, Phase::Asking(sent, response), verdict))
+            }
+            None => Ok(Step::Done(response)),
+        }
+    }
+
+    /// Goes on with a kept request once what it waited for has settled with `value`.
+    pub fn resume(self: &Rc<Self>, slot: u32, value: JsValue) -> Result<Step, Error> {
+        let (call, phase) = self.take(slot)?;
+        match phase {
+            Phase::Waiting { seen, stored, replay, .. } => self.woken(call, seen, stored, replay),
+            Phase::Peeking(sent, response) if transport::has_expired_code(&self.opts, &value) => self.recover(call, sent, response),
+            Phase::Peeking(sent, response) => self.ask_app(call, sent, response),
+            Phase::Asking(sent, response) if value.is_truthy() => self.recover(call, sent, response),
+            Phase::Asking(_, response) => Ok(Step::Done(response)),
+            Phase::Sent(_) => Err(lost()),
+        }
+    }
+
+    /// Forgets a kept request whose wait or attempt was rejected (the caller aborted, the transport
+    /// failed): it leaves the refresh queue too.
+    pub fn fail(&self, slot: u32) {
+        let kept = self.calls.borrow_mut().take(slot);
+        if let Some((_, Phase::Waiting { id: Some(id), .. })) = kept {
+            self.session.coord.borrow_mut().remove(id);
+        }
+    }
+
+    fn take(&self, slot: u32) -> Result<(Call, Phase), Error> {
+        self.calls.borrow_mut().take(slot).ok_or_else(lost)
+    }
+
+    /// Keeps `call` until `promise` settles.
+    fn keep(&self, call: Call, phase: Phase, promise: Promise) -> Step {
+        Step::Wait(promise, self.calls.borrow_mut().insert((call, phase)))
+    }
+
+    /// `fetch`'s arguments for one attempt with `sent`'s token, and the token as a JS string.
+    /// Refused once the caller aborted, as fetch itself does, and so that a transport which
+    /// ignores signals cannot send it.
+    fn attempt(&self, call: &Call, sent: &Sent) -> Result<((JsValue, JsValue), JsValue), Error> {
         if let Some(abort) = call.abort.as_ref().filter(|a| a.aborted()) {
             return Err(Error::Js(abort.reason()));
         }
@@ -233,8 +323,7 @@ impl Client {
             None => (JsValue::NULL, JsValue::NULL),
         };
         let value = (!value.is_null()).then_some(&value);
-        let args = call.out.attempt(&self.auth_header, value, first)?;
-        Ok(Attempt { args, sent, token })
+        Ok((call.out.attempt(&self.auth_header, value, call.attempts == 0)?, token))
     }
 
     /// `token` and its header value as JS strings, made once per token: every request sends the
@@ -265,61 +354,92 @@ impl Client {
         })
     }
 
-    /// Waits out a running refresh, refreshes ahead of expiry if due (and `ahead`), and picks the
-    /// token.
-    async fn prepare(self: &Rc<Self>, signal: &JsValue, ahead: bool) -> Result<Sent, Error> {
-        let mut waited = false;
-        loop {
-            let (outcome, stored) = match self.plan(ahead && !waited)? {
-                Plan::Send(sent) => return Ok(sent),
-                Plan::Wait(stored) => (self.wait(signal).await?, stored),
-                Plan::Ahead(access) => (self.refresh_from(Some(&access), signal).await?, Some(access)),
-            };
-            waited = true;
-            // One rule for the request that started a refresh and those that queued behind it:
-            // after a transient failure, a token that has not expired yet is still good, so send
-            // it. A refused refresh token, or an expired access token, is not.
-            if let Err(e) = outcome {
-                if e.ends_session() || !stored.is_some_and(|a| self.still_valid(&a)) {
-                    return Err(e.into());
-                }
+    /// Sends the next attempt, or queues the request for the running refresh (or one started now,
+    /// ahead of expiry).
+    fn proceed(self: &Rc<Self>, mut call: Call, plan: Plan) -> Result<Step, Error> {
+        match plan {
+            Plan::Send(sent) => {
+                let (args, token) = self.attempt(&call, &sent)?;
+                call.attempts += 1;
+                let seen = sent.seen;
+                let slot = self.calls.borrow_mut().insert((call, Phase::Sent(sent)));
+                Ok(Step::Send { args, token, seen, slot: Some(slot) })
+            }
+            Plan::Wait(stored) => self.queue(call, stored, false),
+            Plan::Ahead(access) => {
+                self.fly_from(Some(&access));
+                self.queue(call, Some(access), false)
             }
         }
     }
 
-    /// After an "expired" answer: returns whether to replay the request with the current token.
-    async fn recover(self: &Rc<Self>, sent: Sent, signal: &JsValue) -> Result<bool, Error> {
+    /// After a wait for a refresh: one rule for the request that started the refresh and those
+    /// that queued behind it. After a transient failure a token that has not expired yet is still
+    /// good, so it is sent (no second refresh ahead). A refused refresh token, an expired access
+    /// token, or a failure after an "expired" answer (`replay`) is the caller's error.
+    fn woken(self: &Rc<Self>, call: Call, seen: u64, stored: Option<String>, replay: bool) -> Result<Step, Error> {
+        let outcome = self.session.coord.borrow().outcome_since(seen);
+        if let Some(Err(e)) = outcome {
+            if replay || e.ends_session() || !stored.is_some_and(|a| self.still_valid(&a)) {
+                return Err(e.into());
+            }
+        }
+        self.again(call, !replay)
+    }
+
+    /// Plans and sends the next attempt; `waited`: no refresh ahead (one was just waited for).
+    fn again(self: &Rc<Self>, call: Call, waited: bool) -> Result<Step, Error> {
+        if !waited {
+            self.count(|s| s.retried += 1);
+        }
+        let plan = self.plan(!call.no_refresh && !waited)?;
+        self.proceed(call, plan)
+    }
+
+    /// Queues the request for the running refresh; `stored` and `replay` as in [`Phase::Waiting`].
+    /// The wait ends early, rejected, when the caller aborts (then [`Client::fail`]).
+    fn queue(self: &Rc<Self>, call: Call, stored: Option<String>, replay: bool) -> Result<Step, Error> {
+        let (woken, id, seen) = self.enqueue();
+        if id.is_none() {
+            return self.woken(call, seen, stored, replay); // nothing runs: go on at once
+        }
+        let woken = js::abortable(&woken, call.abort.as_ref());
+        Ok(self.keep(call, Phase::Waiting { id, seen, stored, replay }, woken))
+    }
+
+    /// After an "expired" answer to the attempt that went out with `sent`: replay at once, wait
+    /// for a refresh (the running one, or one started now) and replay, or hand `response` back.
+    fn recover(self: &Rc<Self>, call: Call, sent: Sent, response: Response) -> Result<Step, Error> {
         if self.session.coord.borrow().is_refreshing() {
-            self.wait(signal).await?.map_err(Error::Auth)?;
-            return Ok(true);
+            return self.queue(call, None, true);
         }
         let since = self.session.coord.borrow().outcome_since(sent.seen);
         if let Some(outcome) = since {
-            outcome.map_err(Error::Auth)?;
-            return Ok(true);
+            outcome?;
+            return self.again(call, false);
         }
         match (self.session.tokens()?, sent.token) {
             // A cookie session can be live with no token on this page (memory storage after a
             // reload): the cookie is what the refresh spends.
             (None, None) if self.opts.cookie => {
                 self.session.expect();
-                self.refresh_from(None, signal).await?.map_err(Error::Auth)?;
-                Ok(true)
+                self.fly_from(None);
+                self.queue(call, None, true)
             }
             // Never logged in: the 401 belongs to the app (a login form, a public page).
-            (None, None) if !self.session.known() => Ok(false),
+            (None, None) if !self.session.known() => Ok(Step::Done(response)),
             (None, _) => {
                 let e = AuthError::new(Code::NoRefreshToken, &["the access token was refused and there is no refresh token (logged out elsewhere, or storage was cleared)"]);
                 self.end_session(&e);
                 Err(e.into())
             }
             // Tokens changed since this request left (another tab, setTokens): just replay.
-            (Some(now), Some(old)) if now.access != old => Ok(true),
-            (Some(_), None) => Ok(true),
+            (Some(now), Some(old)) if now.access != old => self.again(call, false),
+            (Some(_), None) => self.again(call, false),
             (Some(_), Some(old)) => {
                 *self.session.refused.borrow_mut() = Some(old.clone());
-                self.refresh_from(Some(&old), signal).await?.map_err(Error::Auth)?;
-                Ok(true)
+                self.fly_from(Some(&old));
+                self.queue(call, None, true)
             }
         }
     }
@@ -361,22 +481,26 @@ impl Client {
 
     /// Starts a refresh replacing `sent_access` (`None`: a cookie session without a token here)
     /// unless one runs, then waits for it.
-    pub async fn refresh_from(self: &Rc<Self>, sent_access: Option<&str>, signal: &JsValue) -> Result<Outcome, Error> {
+    pub async fn refresh_from(self: &Rc<Self>, sent_access: Option<&str>) -> Outcome {
+        self.fly_from(sent_access);
+        self.wait().await
+    }
+
+    /// Starts a refresh replacing `sent_access` unless one runs.
+    fn fly_from(self: &Rc<Self>, sent_access: Option<&str>) {
         let epoch = self.session.coord.borrow_mut().begin();
         if let Some(epoch) = epoch {
             spawn_local(self.clone().fly(epoch, sent_access.map(String::from)));
         }
-        self.wait(signal).await
     }
 
     /// `getAccessToken`: the token a socket or another SDK should use now, refreshed first (joining
     /// a refresh in flight) when it has expired or expires within `min_validity_ms` on the
     /// server's clock. `None` when there is no session.
     pub async fn access_token(self: &Rc<Self>, min_validity_ms: f64) -> Result<Option<String>, Error> {
-        let none = JsValue::UNDEFINED;
         let refreshing = self.session.coord.borrow().is_refreshing();
         let outcome = if refreshing {
-            self.wait(&none).await?
+            self.wait().await
         } else {
             let stored = self.session.tokens()?;
             let due = match &stored {
@@ -390,7 +514,7 @@ impl Client {
             if !due {
                 return Ok(stored.map(|s| s.access));
             }
-            self.refresh_from(stored.as_ref().map(|s| s.access.as_str()), &none).await?
+            self.refresh_from(stored.as_ref().map(|s| s.access.as_str())).await
         };
         let stored = self.session.tokens()?;
         match outcome {
@@ -401,25 +525,22 @@ impl Client {
         }
     }
 
-    /// Waits in the queue for the running refresh and returns its outcome. `Err` only when the
-    /// caller's signal aborts, which also takes the request out of the queue.
-    async fn wait(&self, signal: &JsValue) -> Result<Outcome, Error> {
+    /// Waits in the queue for the running refresh and returns its outcome.
+    async fn wait(&self) -> Outcome {
+        let (woken, id, seen) = self.enqueue();
+        if id.is_some() {
+            let _ = JsFuture::from(woken).await;
+        }
+        self.session.coord.borrow().outcome_since(seen).unwrap_or(Ok(()))
+    }
+
+    /// Joins the queue of the running refresh: the promise its end resolves, the queue entry
+    /// (`None` when no refresh runs) and how many refreshes had finished.
+    fn enqueue(&self) -> (Promise, Option<u32>, u64) {
         let deferred = js::deferred();
         let resolve = deferred.resolve(); // a call into JS: made before the coordinator is borrowed
-        let (id, seen) = {
-            let mut coord = self.session.coord.borrow_mut();
-            (coord.enqueue(resolve), coord.completed())
-        };
-        let Some(id) = id else {
-            return Ok(Ok(()));
-        };
-        let woken = JsFuture::from(js::abortable(&deferred.promise(), signal)).await;
-        if let Err(reason) = woken {
-            self.session.coord.borrow_mut().remove(id);
-            return Err(Error::Js(reason));
-        }
-        let outcome = self.session.coord.borrow().outcome_since(seen);
-        Ok(outcome.unwrap_or(Ok(())))
+        let mut coord = self.session.coord.borrow_mut();
+        (deferred.promise(), coord.enqueue(resolve), coord.completed())
     }
 
     /// One refresh flight, run detached from any request so that aborting the request that
@@ -607,6 +728,12 @@ fn held_back(wait_ms: f64, offline: bool) -> AuthError {
     e.retry_after_ms = (wait_ms > 0.0).then_some(wait_ms);
     e.offline = offline;
     e
+}
+
+/// A step for a request the driver no longer holds: cannot happen while `helpers.js` calls each
+/// kept request back once; an error rather than a trap if it ever does.
+fn lost() -> Error {
+    Error::Js(JsValue::from_str("seamless-fetch: unknown request"))
 }
 
 fn logged_out_elsewhere() -> AuthError {

@@ -13,8 +13,9 @@ extern "C" {
     /// `[url, headers, signal]` of a `fetch(input, init)` that needs no `Request`, or null.
     #[wasm_bindgen(js_name = plainParts)]
     pub fn plain_parts(input: &JsValue, init: &JsValue) -> JsValue;
-    /// The bound `fetch` over `begin` and `judge` (see `driver` in helpers.js).
-    pub fn driver(begin: &JsValue, judge: &JsValue, transport: &Function) -> Function;
+    /// The bound `fetch` over the steps `begin`, `judge`, `resume` and `fail` (see `driver` in
+    /// helpers.js).
+    pub fn driver(begin: &JsValue, judge: &JsValue, resume: &JsValue, fail: &JsValue, transport: &Function) -> Function;
     /// The `x-seamless-fetch` header's value (or null), removed from `headers`.
     #[wasm_bindgen(js_name = takeControl)]
     pub fn take_control(headers: &web_sys::Headers) -> JsValue;
@@ -37,7 +38,7 @@ extern "C" {
     pub fn resolve(this: &Deferred) -> Function;
 
     /// `promise`, or a rejection with the signal's reason when it aborts first.
-    pub fn abortable(promise: &Promise, signal: &JsValue) -> Promise;
+    pub fn abortable(promise: &Promise, signal: Option<&web_sys::AbortSignal>) -> Promise;
     /// `[status, text]` of `fetch(request)` within `ms`, or `[-1, error]`.
     #[wasm_bindgen(js_name = fetchText)]
     pub fn fetch_text(fetch: &Function, request: &Request, ms: f64) -> Promise;

@@ -5,7 +5,8 @@
 //!
 //! Layout, one concern per module:
 //! * [`api`]: the `#[wasm_bindgen]` class; converts JS values and delegates.
-//! * [`client`]: what happens to one request; [`coordinator`]: the refresh flag and queue;
+//! * [`client`]: what happens to one request; [`inflight`]: requests between their steps;
+//!   [`coordinator`]: the refresh flag and queue;
 //!   [`session`]: the state instances of one page share; [`tabs`]: Web Locks and storage events.
 //! * [`refresher`]: the one seam where a refresh is obtained (the endpoint, or the app's function).
 //! * [`options`], [`policy`], [`expiry`], [`refresh`], [`backoff`]: plain-Rust rules, tested natively.
@@ -22,6 +23,7 @@ pub mod client;
 pub mod coordinator;
 pub mod errors;
 pub mod expiry;
+pub mod inflight;
 pub mod js;
 pub mod options;
 pub mod outgoing;

@@ -1,9 +1,8 @@
-//! Talking to the network through the configured `fetch`: sending a request and reading what the
-//! policy needs from a response. Errors from the transport pass through untouched.
+//! Reading what the policy needs from the configured `fetch`'s answers (the JS driver sends the
+//! requests; errors from the transport pass through it untouched).
 
-use js_sys::{Function, Promise};
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::Response;
 
 use crate::errors::{AuthError, Code, Error};
@@ -11,12 +10,6 @@ use crate::js;
 use crate::options::Options;
 use crate::policy::is_json_document;
 use crate::refresh::Field;
-
-/// Calls `fetch(input, init)` and waits for the response head.
-pub async fn send(fetch: &Function, (input, init): (JsValue, JsValue)) -> Result<Response, Error> {
-    let pending = fetch.call2(&JsValue::UNDEFINED, &input, &init)?;
-    as_response(JsFuture::from(Promise::resolve(&pending)).await?)
-}
 
 /// What the transport answered, if it is a `Response`.
 pub fn as_response(answer: JsValue) -> Result<Response, Error> {
@@ -29,30 +22,20 @@ pub fn as_response(answer: JsValue) -> Result<Response, Error> {
 /// and a large document must not be buffered (or held back from the caller) for it.
 const PEEK_LIMIT: f64 = 64.0 * 1024.0;
 
-/// Whether a response says "access token expired": one of `expiredStatuses`, a small JSON
-/// document whose `expiredBodyField` is one of `expiredBodyCodes` (the classic
-/// `200 {"code":409}`), or the app's own `isExpired(response)`. Bodies are read from clones, so
-/// the caller still gets the answer whole.
-pub async fn is_expired(opts: &Options, response: &Response, ask: Option<&Function>) -> bool {
-    if opts.is_expired_status(response.status()) || has_expired_code(opts, response).await {
-        return true;
-    }
-    match ask {
-        Some(ask) => JsFuture::from(js::ask_expired(ask, response)).await.is_ok_and(|v| v.is_truthy()),
-        None => false,
-    }
-}
-
-/// Only a small JSON document is read: any other answer goes to the caller at once.
-async fn has_expired_code(opts: &Options, response: &Response) -> bool {
+/// When an answer's body must be read to judge it (`expiredBodyCodes` are set and it is a JSON
+/// document): a promise of the text of a clone, the caller's copy untouched. Only a small JSON
+/// document is read: any other answer goes to the caller at once.
+pub fn peek_body(opts: &Options, response: &Response) -> Option<Promise> {
     if opts.expired_body_codes.is_empty() {
-        return false;
+        return None;
     }
     let content_type = response.headers().get("content-type").ok().flatten().unwrap_or_default();
-    if !is_json_document(&content_type) {
-        return false;
-    }
-    let text = JsFuture::from(js::peek_text(response, PEEK_LIMIT)).await.unwrap_or(JsValue::NULL);
+    is_json_document(&content_type).then(|| js::peek_text(response, PEEK_LIMIT))
+}
+
+/// Whether the body `text` (from [`peek_body`]; null when unreadable or too long) is a JSON
+/// document whose `expiredBodyField` is one of `expiredBodyCodes` (the classic `200 {"code":409}`).
+pub fn has_expired_code(opts: &Options, text: &JsValue) -> bool {
     let Some(field) = text.as_string().and_then(|t| js_sys::JSON::parse(&t).ok()).map(|body| field_at(&body, &opts.expired_body_field)) else {
         return false;
     };

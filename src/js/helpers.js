@@ -9,20 +9,28 @@ export function toRequest(input, init) {
 }
 
 /**
- * The bound `fetch` of one `AuthFetch`. `begin(input, init)` (Rust) answers with a promise when the
- * request takes the full path (a refresh to wait for or to run, a `Request` input, `no-refresh`),
- * or with `[input, init, token, seen]` to send now: then `judge(input, callerInit, token, seen,
- * response)` returns the response, or a promise of the rest (refresh and replay) when it may say
- * "expired". `seen` is -1 for a request the library does not manage (another origin, `no-token`).
- * This is the happy path without a Rust future: futures cost a promise, two callbacks and a
- * microtask each per request.
+ * The bound `fetch` of one `AuthFetch`, over the synchronous steps of a request in Rust (`Step` in
+ * client.rs). Each step answers with the response itself (done), `[input, init, token, seen, slot]`
+ * (send `transport(input, init)`, then hand the answer to `judge(input, callerInit, token, seen,
+ * slot, response)`), or `[promise, slot]` (wait for a refresh, a body or `isExpired`, then
+ * `resume(slot, value)`). `slot` is where Rust keeps the request between steps (-1: nothing kept,
+ * the happy path); when a wait or the transport rejects, `fail(slot)` lets it go (and out of the
+ * refresh queue) and the rejection is the caller's. No Rust future: a future costs a promise,
+ * callbacks and a task per await, and a storm pays that twice per request.
  */
-export function driver(begin, judge, transport) {
+export function driver(begin, judge, resume, fail, transport) {
   return function fetch(input, init) {
-    try {
-      const step = begin(input, init);
+    const next = (step) => {
       if (!Array.isArray(step)) return step;
-      return Promise.resolve(transport(step[0], step[1])).then((response) => judge(step[0], init, step[2], step[3], response));
+      const slot = step[step.length - 1];
+      const failed = (e) => { if (slot >= 0) fail(slot); throw e; };
+      if (step.length === 2) return step[0].then((value) => next(resume(slot, value)), failed);
+      let sent;
+      try { sent = transport(step[0], step[1]); } catch (e) { sent = Promise.reject(e); }
+      return Promise.resolve(sent).then((response) => next(judge(step[0], init, step[2], step[3], slot, response)), failed);
+    };
+    try {
+      return Promise.resolve(next(begin(input, init)));
     } catch (e) {
       return Promise.reject(e);
     }
