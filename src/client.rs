@@ -118,9 +118,10 @@ pub enum Phase {
         id: Option<u32>,
         /// How many refreshes had finished when it queued.
         seen: u64,
-        /// The token that may still serve if the refresh fails transiently.
+        /// The token that may still serve if the refresh fails transiently; none after an
+        /// "expired" answer.
         stored: Option<String>,
-        /// It follows an "expired" answer: any failure of the refresh is the caller's.
+        /// It follows an "expired" answer: the request is replayed.
         replay: bool,
     },
     /// The text of a clone of the answer, to look for an "expired" body code.
@@ -376,11 +377,12 @@ impl Client {
     /// After a wait for a refresh: one rule for the request that started the refresh and those
     /// that queued behind it. After a transient failure a token that has not expired yet is still
     /// good, so it is sent (no second refresh ahead). A refused refresh token, an expired access
-    /// token, or a failure after an "expired" answer (`replay`) is the caller's error.
+    /// token, or any failure after an "expired" answer (which has no `stored` token) is the
+    /// caller's error.
     fn woken(self: &Rc<Self>, call: Call, seen: u64, stored: Option<String>, replay: bool) -> Result<Step, Error> {
         let outcome = self.session.coord.borrow().outcome_since(seen);
         if let Some(Err(e)) = outcome {
-            if replay || e.ends_session() || !stored.is_some_and(|a| self.still_valid(&a)) {
+            if e.ends_session() || !stored.is_some_and(|a| self.still_valid(&a)) {
                 return Err(e.into());
             }
         }
