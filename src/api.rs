@@ -217,7 +217,15 @@ impl AuthFetch {
         let c = client.clone();
         let judge = Closure::<dyn Fn(JsValue, JsValue, JsValue, f64, f64, JsValue) -> Result<JsValue, JsValue>>::new(
             move |input: JsValue, init: JsValue, token: JsValue, seen: f64, slot: f64, response: JsValue| {
-                let response = transport::as_response(response).map_err(Error::into_js)?;
+                let response = match transport::as_response(response) {
+                    Ok(response) => response,
+                    Err(e) => {
+                        if slot >= 0.0 {
+                            c.fail(slot as u32);
+                        }
+                        return Err(e.into_js());
+                    }
+                };
                 let next = if slot >= 0.0 {
                     c.judge(slot as u32, response)
                 } else if seen < 0.0 || c.settled(&response) {

@@ -22,6 +22,7 @@ scenarios![
     storage_cleared_from_outside_ends_at_the_login_page,
     a_thousand_requests_wait_for_one_slow_refresh,
     ten_thousand_refresh_cycles_leave_memory_flat,
+    kept_requests_are_let_go_however_they_end,
     an_init_getter_that_fetches_again_is_served,
     hostile_values_from_js_are_refused_and_never_trap,
 ];

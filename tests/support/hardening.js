@@ -355,6 +355,34 @@ export const scenarios = {
     eq(after10k, after100, "wasm memory after 10,000 cycles vs after 100");
   },
 
+  async kept_requests_are_let_go_however_they_end(make, tools) {
+    // With body codes set, every request is kept in wasm between its steps (src/inflight.rs). A
+    // transport that rejects, throws or answers something that is not a Response must let it go:
+    // nothing may stay behind in wasm memory.
+    let mode = "server";
+    const server = new FakeServer();
+    const transport = (input, init) => {
+      if (mode === "reject") return Promise.reject(new TypeError("Failed to fetch"));
+      if (mode === "throw") throw new TypeError("refused");
+      if (mode === "junk") return Promise.resolve({ status: 200 });
+      return server.fetch(input, init);
+    };
+    const { api } = setup(make, { expiredBodyCodes: ["TOKEN_EXPIRED"], fetch: transport }, { server });
+    const round = async () => {
+      for (mode of ["reject", "throw", "junk"]) {
+        const failed = await api.fetch("/api/x").then(() => null, (e) => e);
+        assert(failed !== null, mode + ": the request failed");
+      }
+      mode = "server";
+      eq((await api.fetch("/api/x")).status, 200);
+      server.calls.length = 0;
+    };
+    for (let i = 0; i < 100; i++) await round();
+    const after100 = tools.memory.buffer.byteLength;
+    for (let i = 100; i < 5000; i++) await round();
+    eq(tools.memory.buffer.byteLength, after100, "wasm memory after 5,000 rounds vs after 100");
+  },
+
   async an_init_getter_that_fetches_again_is_served(make) {
     // The caller's init is read while its request starts; a getter there may start another
     // request through the same fetch (a proxy, a framework's lazy headers). Both are served.
