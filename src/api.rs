@@ -7,9 +7,8 @@ use core::cell::{Cell, RefCell};
 
 use js_sys::{Array, Function, Object, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
-use crate::client::{Client, Hooks, Sent, Stats, Step};
+use crate::client::{Client, Hooks, Sent, Soon, Stats, Step};
 use crate::errors::{AuthError, Code, Error};
 use crate::inflight::Slab;
 use crate::js;
@@ -281,19 +280,21 @@ impl AuthFetch {
     /// expire within `minValidityMs` on the server's clock. `null` when there is no session.
     #[wasm_bindgen(js_name = getAccessToken, unchecked_return_type = "Promise<string | null>")]
     pub fn get_access_token(&self, options: Option<GetAccessTokenOptions>) -> Promise {
-        let client = self.client.clone();
         let min = options.map_or(JsValue::UNDEFINED, |o| js::get(&o, "minValidityMs"));
-        future_to_promise(async move {
-            let min = match min.as_f64() {
-                None if min.is_undefined() => 0.0,
-                Some(ms) if ms >= 0.0 && ms <= 2_147_483_647.0 => ms,
-                _ => return Err(AuthError::new(Code::InvalidOptions, &["getAccessToken: minValidityMs must be a number of milliseconds, 0 or more"]).into_js()),
-            };
-            match client.access_token(min).await {
-                Ok(token) => Ok(token.map_or(JsValue::NULL, JsValue::from)),
-                Err(e) => Err(e.into_js()),
+        let min = match min.as_f64() {
+            None if min.is_undefined() => 0.0,
+            Some(ms) if ms >= 0.0 && ms <= 2_147_483_647.0 => ms,
+            _ => return Promise::reject(&AuthError::new(Code::InvalidOptions, &["getAccessToken: minValidityMs must be a number of milliseconds, 0 or more"]).into_js()),
+        };
+        let token = |t: Option<String>| t.map_or(JsValue::NULL, JsValue::from);
+        match self.client.access_token(min) {
+            Ok(Soon::Now(t)) => Promise::resolve(&token(t)),
+            Ok(Soon::After(woken, seen)) => {
+                let client = self.client.clone();
+                after(&woken, move || client.access_token_after(seen).map(token).map_err(Error::into_js))
             }
-        })
+            Err(e) => Promise::reject(&e.into_js()),
+        }
     }
 
     /// Removes both tokens. A refresh still in flight cannot bring them back.
@@ -312,20 +313,20 @@ impl AuthFetch {
     /// `AuthError`.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn refresh(&self) -> Promise {
-        let client = self.client.clone();
-        future_to_promise(async move {
-            let stored = match client.session.tokens() {
-                Ok(Some(stored)) => Some(stored.access),
-                // A cookie session is refreshed from the cookie alone: how a page starts one.
-                Ok(None) if client.opts.cookie => {
-                    client.session.expect();
-                    None
-                }
-                Ok(None) => return Err(AuthError::new(Code::NoRefreshToken, &["refresh() needs stored tokens; call setTokens after login"]).into_js()),
-                Err(e) => return Err(e.into_js()),
-            };
-            client.refresh_from(stored.as_deref()).await.map(|()| JsValue::UNDEFINED).map_err(AuthError::into_js)
-        })
+        let client = &self.client;
+        let stored = match client.session.tokens() {
+            Ok(Some(stored)) => Some(stored.access),
+            // A cookie session is refreshed from the cookie alone: how a page starts one.
+            Ok(None) if client.opts.cookie => {
+                client.session.expect();
+                None
+            }
+            Ok(None) => return Promise::reject(&AuthError::new(Code::NoRefreshToken, &["refresh() needs stored tokens; call setTokens after login"]).into_js()),
+            Err(e) => return Promise::reject(&e.into_js()),
+        };
+        let (woken, seen) = client.refresh_from(stored.as_deref());
+        let client = client.clone();
+        after(&woken, move || client.outcome_since(seen).map(|()| JsValue::UNDEFINED).map_err(AuthError::into_js))
     }
 
     /// Whether a refresh is running now.
@@ -386,6 +387,11 @@ fn step(step: Step) -> JsValue {
         }
         Step::Wait(promise, slot) => Array::of2(&promise, &slot.into()).into(),
     }
+}
+
+/// A promise of `then()`, called once `woken` resolves (a refresh ended).
+fn after(woken: &Promise, then: impl FnOnce() -> Result<JsValue, JsValue> + 'static) -> Promise {
+    js::after(woken, &Closure::once_into_js(move |_: JsValue| then()))
 }
 
 fn invalid(what: &str) -> JsValue {

@@ -21,7 +21,6 @@ use core::cell::{Cell, RefCell};
 
 use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{AbortSignal, Response};
 
 use crate::coordinator::Outcome;
@@ -35,7 +34,7 @@ use crate::policy::{origin_allowed, origin_of, safe_return_path, with_return_par
 use crate::refresher::Refresher;
 use crate::session::{wake, Session};
 use crate::storage::Pair;
-use crate::tabs::{self, Lock};
+use crate::tabs::Lock;
 use crate::transport;
 
 /// How long a tab whose lock wait was contended waits for the previous holder's tokens to show in
@@ -159,6 +158,36 @@ pub enum Opened {
     AsIs(Outgoing),
     /// Yes.
     Managed(Call),
+}
+
+/// A value now, or once the refresh it waits for has ended (the promise its end resolves, and
+/// `seen` for [`Client::outcome_since`]).
+pub enum Soon<T> {
+    /// Ready.
+    Now(T),
+    /// After the refresh.
+    After(Promise, u64),
+}
+
+/// A refresh flight between its steps: held by the callback of the promise it waits for.
+struct Flight {
+    epoch: u64,
+    sent_access: Option<String>,
+    started: f64,
+    stage: Stage,
+}
+
+/// Where a flight is.
+enum Stage {
+    /// Held by the back-off or by being offline, at most until `deadline`.
+    Gate { deadline: f64 },
+    /// Waiting for the cross-tab lock.
+    Locking,
+    /// Holding the lock (an empty one without Web Locks or `crossTab`): waiting, since `since`,
+    /// for the tokens the previous holder may have written to show here.
+    Settling { lock: Lock, since: f64 },
+    /// The refresher was called to spend `spent`; the lock is held until the answer is stored.
+    Calling { _lock: Lock, spent: Option<Pair> },
 }
 
 /// What [`Client::plan`] found: send now with this token, wait for the running refresh, or refresh
@@ -380,8 +409,7 @@ impl Client {
     /// token, or any failure after an "expired" answer (which has no `stored` token) is the
     /// caller's error.
     fn woken(self: &Rc<Self>, call: Call, seen: u64, stored: Option<String>, replay: bool) -> Result<Step, Error> {
-        let outcome = self.session.coord.borrow().outcome_since(seen);
-        if let Some(Err(e)) = outcome {
+        if let Err(e) = self.outcome_since(seen) {
             if e.ends_session() || !stored.is_some_and(|a| self.still_valid(&a)) {
                 return Err(e.into());
             }
@@ -482,28 +510,26 @@ impl Client {
     }
 
     /// Starts a refresh replacing `sent_access` (`None`: a cookie session without a token here)
-    /// unless one runs, then waits for it.
-    pub async fn refresh_from(self: &Rc<Self>, sent_access: Option<&str>) -> Outcome {
+    /// unless one runs, and joins its queue: the promise its end resolves, and `seen` for
+    /// [`Client::outcome_since`].
+    pub fn refresh_from(self: &Rc<Self>, sent_access: Option<&str>) -> (Promise, u64) {
         self.fly_from(sent_access);
-        self.wait().await
+        let (woken, _, seen) = self.enqueue();
+        (woken, seen)
     }
 
-    /// Starts a refresh replacing `sent_access` unless one runs.
-    fn fly_from(self: &Rc<Self>, sent_access: Option<&str>) {
-        let epoch = self.session.coord.borrow_mut().begin();
-        if let Some(epoch) = epoch {
-            spawn_local(self.clone().fly(epoch, sent_access.map(String::from)));
-        }
+    /// What the refresh that ended after `seen` refreshes had finished gave (`Ok` if none did).
+    pub fn outcome_since(&self, seen: u64) -> Outcome {
+        self.session.coord.borrow().outcome_since(seen).unwrap_or(Ok(()))
     }
 
     /// `getAccessToken`: the token a socket or another SDK should use now, refreshed first (joining
     /// a refresh in flight) when it has expired or expires within `min_validity_ms` on the
-    /// server's clock. `None` when there is no session.
-    pub async fn access_token(self: &Rc<Self>, min_validity_ms: f64) -> Result<Option<String>, Error> {
+    /// server's clock: then after the refresh, with [`Client::access_token_after`]. `None` when
+    /// there is no session.
+    pub fn access_token(self: &Rc<Self>, min_validity_ms: f64) -> Result<Soon<Option<String>>, Error> {
         let refreshing = self.session.coord.borrow().is_refreshing();
-        let outcome = if refreshing {
-            self.wait().await
-        } else {
+        if !refreshing {
             let stored = self.session.tokens()?;
             let due = match &stored {
                 // A cookie session may be live without a token here; a refusal then means "none".
@@ -514,10 +540,17 @@ impl Client {
                 }
             };
             if !due {
-                return Ok(stored.map(|s| s.access));
+                return Ok(Soon::Now(stored.map(|s| s.access)));
             }
-            self.refresh_from(stored.as_ref().map(|s| s.access.as_str())).await
-        };
+            self.fly_from(stored.as_ref().map(|s| s.access.as_str()));
+        }
+        let (woken, _, seen) = self.enqueue();
+        Ok(Soon::After(woken, seen))
+    }
+
+    /// `getAccessToken` once the refresh it waited for has ended.
+    pub fn access_token_after(&self, seen: u64) -> Result<Option<String>, Error> {
+        let outcome = self.outcome_since(seen);
         let stored = self.session.tokens()?;
         match outcome {
             Err(e) if e.ends_session() => Ok(None),
@@ -527,35 +560,50 @@ impl Client {
         }
     }
 
-    /// Waits in the queue for the running refresh and returns its outcome.
-    async fn wait(&self) -> Outcome {
-        let (woken, id, seen) = self.enqueue();
-        if id.is_some() {
-            let _ = JsFuture::from(woken).await;
-        }
-        self.session.coord.borrow().outcome_since(seen).unwrap_or(Ok(()))
-    }
-
-    /// Joins the queue of the running refresh: the promise its end resolves, the queue entry
-    /// (`None` when no refresh runs) and how many refreshes had finished.
+    /// Joins the queue of the running refresh: the promise its end resolves (resolved already when
+    /// none runs), the queue entry and how many refreshes had finished.
     fn enqueue(&self) -> (Promise, Option<u32>, u64) {
         let deferred = js::deferred();
         let resolve = deferred.resolve(); // a call into JS: made before the coordinator is borrowed
-        let mut coord = self.session.coord.borrow_mut();
-        (deferred.promise(), coord.enqueue(resolve), coord.completed())
+        let (id, seen) = {
+            let mut coord = self.session.coord.borrow_mut();
+            (coord.enqueue(resolve), coord.completed())
+        };
+        let woken = if id.is_some() { deferred.promise() } else { Promise::resolve(&JsValue::UNDEFINED) };
+        (woken, id, seen)
     }
 
-    /// One refresh flight, run detached from any request so that aborting the request that
-    /// started it does not cancel it for the others.
-    async fn fly(self: Rc<Self>, epoch: u64, sent_access: Option<String>) {
-        let started = js_sys::Date::now();
-        let gate = self.next_attempt(sent_access.as_deref()).await;
-        let attempted = gate.is_ok();
-        let outcome = match gate {
-            Ok(()) => self.refresh_once(epoch, sent_access.as_deref()).await,
+    /// Starts a refresh flight replacing `sent_access` unless one runs. The flight runs detached
+    /// from any request, so that aborting the request that started it does not cancel it for the
+    /// others; its first step waits for the caller's own step to end.
+    fn fly_from(self: &Rc<Self>, sent_access: Option<&str>) {
+        let epoch = self.session.coord.borrow_mut().begin();
+        if let Some(epoch) = epoch {
+            let started = js_sys::Date::now();
+            let stage = Stage::Gate { deadline: started + self.opts.refresh_timeout_ms };
+            let flight = Flight { epoch, sent_access: sent_access.map(String::from), started, stage };
+            self.clone().fly_after(&Promise::resolve(&JsValue::UNDEFINED), flight);
+        }
+    }
+
+    /// Hands the flight on to `promise`'s callback: a step when it settles (with null if it
+    /// rejected; none of the flight's promises does).
+    fn fly_after(self: Rc<Self>, promise: &Promise, flight: Flight) {
+        let _ = js::after(promise, &Closure::once_into_js(move |value: JsValue| self.fly(flight, value)));
+    }
+
+    /// Runs the flight's steps until one waits, or it lands.
+    fn fly(self: Rc<Self>, mut flight: Flight, value: JsValue) {
+        let landed = match self.fly_step(&mut flight, value) {
+            Ok(Some(wait)) => return self.fly_after(&wait, flight),
+            Ok(None) => Ok(()),
             Err(e) => Err(e),
         };
-        let finished = self.session.coord.borrow_mut().finish(epoch, outcome);
+        // Held back by the back-off or being offline: nothing was attempted.
+        let attempted = !matches!(flight.stage, Stage::Gate { .. });
+        let (epoch, started) = (flight.epoch, flight.started);
+        drop(flight); // releases the cross-tab lock before the queue
+        let finished = self.session.coord.borrow_mut().finish(epoch, landed);
         let Some((waiters, outcome)) = finished else {
             return; // tokens were set or cleared meanwhile: this answer is stale
         };
@@ -565,7 +613,7 @@ impl Client {
                 js::set(&info, "durationMs", &(js_sys::Date::now() - started).into());
                 js::call_hook(&self.hooks.on_refresh, &info);
             }
-            // Held back by the back-off: nothing happened that the app has not heard of already.
+            // Held back: nothing happened that the app has not heard of already.
             Err(_) if !attempted => {}
             Err(e) => {
                 js::call_hook(&self.hooks.on_refresh_error, &e.clone().into_js());
@@ -577,67 +625,81 @@ impl Client {
         wake(waiters);
     }
 
-    /// Holds the flight while the back-off after failures (this tab's or another's) or being
-    /// offline forbids an attempt, if that ends within `refreshTimeoutMs`; otherwise fails it at
-    /// once with `REFRESH_FAILED`, `retryAfterMs` and `offline` saying why. Coming back online
-    /// ends the wait at once.
-    async fn next_attempt(&self, sent_access: Option<&str>) -> Outcome {
-        let deadline = js_sys::Date::now() + self.opts.refresh_timeout_ms;
+    /// One step of the flight, given what the last one waited for (`value`): a promise to wait
+    /// for next, or how it landed (`Ok(None)`: new tokens are stored).
+    ///
+    /// In order: the back-off after failures (this tab's or another's) or being offline holds the
+    /// flight if that ends within `refreshTimeoutMs`, and otherwise fails it at once with
+    /// `REFRESH_FAILED`, `retryAfterMs` and `offline` saying why (coming back online ends the
+    /// wait). Then, under the cross-tab lock: adopt tokens another tab already refreshed, or spend
+    /// the refresh token (or cookie) and store the answer before the lock (and then the queue) is
+    /// released.
+    fn fly_step(&self, flight: &mut Flight, value: JsValue) -> Result<Option<Promise>, AuthError> {
+        let sent_access = flight.sent_access.as_deref();
         loop {
-            // Tokens another tab (or setTokens) brought need no attempt: refresh_once adopts them.
-            if self.session.tokens()?.map(|s| s.access).as_deref() != sent_access {
-                return Ok(());
+            let now = js_sys::Date::now();
+            match &mut flight.stage {
+                Stage::Gate { deadline } => {
+                    // Tokens another tab (or setTokens) brought need no attempt: they are adopted.
+                    if self.session.tokens()?.map(|s| s.access).as_deref() == sent_access {
+                        let wait = self.session.backoff_wait();
+                        let offline = js::offline();
+                        if wait > 0.0 || offline {
+                            let left = *deadline - now;
+                            if left <= 0.0 || wait > left {
+                                return Err(held_back(wait, offline));
+                            }
+                            return Ok(Some(js::pause(if offline { left } else { wait })));
+                        }
+                    }
+                    if self.opts.lock {
+                        flight.stage = Stage::Locking;
+                        return Ok(Some(js::acquire_lock(&self.lock_name, self.lock_budget_ms())));
+                    }
+                    flight.stage = Stage::Settling { lock: Lock::from_js(&JsValue::NULL), since: now };
+                }
+                Stage::Locking => flight.stage = Stage::Settling { lock: Lock::from_js(&value), since: now },
+                Stage::Settling { lock, since } => {
+                    let stored = self.session.tokens()?;
+                    if let Some(s) = stored.as_ref().filter(|_| self.opts.cross_tab) {
+                        // The previous holder may have written new tokens that this tab cannot see
+                        // yet, or only half of them; wait for them rather than spend a refresh
+                        // token twice.
+                        let stale = lock.contended && Some(s.access.as_str()) == sent_access;
+                        let waited = now - *since;
+                        if (stale || !self.session.store.is_consistent(s)) && waited < CROSS_TAB_SETTLE_MS {
+                            return Ok(Some(js::storage_change(self.session.store.access_key(), CROSS_TAB_SETTLE_MS - waited)));
+                        }
+                    }
+                    match &stored {
+                        // Removed meanwhile: a logout. Only a cookie session refreshes from nothing,
+                        // and only when it had nothing to begin with.
+                        None if sent_access.is_some() || !self.opts.cookie => return Err(logged_out_elsewhere()),
+                        Some(s) if Some(s.access.as_str()) != sent_access => {
+                            self.session.announce("tab");
+                            return Ok(None); // another tab (or setTokens) already replaced the token
+                        }
+                        _ => {}
+                    }
+                    // Another tab may have failed while this one waited for the lock: one attempt
+                    // per window.
+                    let wait = self.session.backoff_wait();
+                    if wait > 0.0 {
+                        return Err(held_back(wait, false));
+                    }
+                    let answer = self.refresher.start(&self.opts, &self.hooks.fetch, &self.session, stored.as_ref())?;
+                    let lock = core::mem::replace(lock, Lock::from_js(&JsValue::NULL));
+                    flight.stage = Stage::Calling { _lock: lock, spent: stored };
+                    return Ok(Some(answer));
+                }
+                Stage::Calling { spent, .. } => return self.store_fresh(flight.epoch, spent.take(), &value).map(|()| None),
             }
-            let wait = self.session.backoff_wait();
-            let offline = js::offline();
-            if wait <= 0.0 && !offline {
-                return Ok(());
-            }
-            let left = deadline - js_sys::Date::now();
-            if left <= 0.0 || wait > left {
-                return Err(held_back(wait, offline));
-            }
-            let _ = JsFuture::from(js::pause(if offline { left } else { wait })).await;
         }
     }
 
-    /// Under the cross-tab lock: adopt tokens another tab already refreshed, or spend the refresh
-    /// token (or cookie) and store the answer before the lock (and then the queue) is released.
-    async fn refresh_once(&self, epoch: u64, sent_access: Option<&str>) -> Outcome {
-        let lock = if self.opts.lock { Some(Lock::acquire(&self.lock_name, self.lock_budget_ms()).await) } else { None };
-        let contended = lock.as_ref().is_some_and(|l| l.contended);
-        let mut stored = self.session.tokens()?;
-        if self.opts.cross_tab {
-            // The previous holder may have written new tokens that this tab cannot see yet, or
-            // only half of them; wait for them rather than spend a refresh token twice.
-            let started = js_sys::Date::now();
-            while let Some(s) = &stored {
-                let stale = contended && Some(s.access.as_str()) == sent_access;
-                let settled = !stale && self.session.store.is_consistent(s);
-                if settled || js_sys::Date::now() - started >= CROSS_TAB_SETTLE_MS {
-                    break;
-                }
-                tabs::storage_change(self.session.store.access_key(), CROSS_TAB_SETTLE_MS - (js_sys::Date::now() - started)).await;
-                stored = self.session.tokens()?;
-            }
-        }
-        match &stored {
-            // Removed meanwhile: a logout. Only a cookie session refreshes from nothing, and only
-            // when it had nothing to begin with.
-            None if sent_access.is_some() || !self.opts.cookie => return Err(logged_out_elsewhere()),
-            Some(s) if Some(s.access.as_str()) != sent_access => {
-                self.session.announce("tab");
-                return Ok(()); // another tab (or setTokens) already replaced the token
-            }
-            _ => {}
-        }
-        // Another tab may have failed while this one waited for the lock: one attempt per window.
-        let wait = self.session.backoff_wait();
-        if wait > 0.0 {
-            return Err(held_back(wait, false));
-        }
-        let called = self.refresher.call(&self.opts, &self.hooks.fetch, &self.session, stored.as_ref()).await;
-        let fresh = match called {
+    /// Stores what the refresher's answer `got` brought for `spent`, or says why not.
+    fn store_fresh(&self, epoch: u64, spent: Option<Pair>, got: &JsValue) -> Outcome {
+        let fresh = match self.refresher.finish(&self.opts, &self.session, got) {
             Ok(fresh) => {
                 self.count(|s| s.refreshes += 1);
                 fresh
@@ -658,16 +720,15 @@ impl Client {
         // Storage is shared with other tabs (and the app) that this tab may not hear from: write
         // only over the pair that was spent, so that a logout or a new login elsewhere stands.
         match self.session.tokens()? {
-            now if now == stored => {}
+            now if now == spent => {}
             Some(_) => return Ok(()),
             None => return Err(logged_out_elsewhere()),
         }
-        let pair = Pair { refresh: fresh.refresh.or_else(|| stored.and_then(|s| s.refresh)), access: fresh.access };
+        let pair = Pair { refresh: fresh.refresh.or_else(|| spent.and_then(|s| s.refresh)), access: fresh.access };
         self.session.store.write(&pair);
         self.session.clear_backoff();
         self.session.set_lifetime(&pair.access, fresh.expires_in);
         self.session.announce("refresh");
-        drop(lock);
         Ok(())
     }
 

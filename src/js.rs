@@ -37,6 +37,8 @@ extern "C" {
     #[wasm_bindgen(method, getter)]
     pub fn resolve(this: &Deferred) -> Function;
 
+    /// `f(value)` once `promise` settles (`f(null)` if it rejects); a promise of what `f` returns.
+    pub fn after(promise: &Promise, f: &JsValue) -> Promise;
     /// `promise`, or a rejection with the signal's reason when it aborts first.
     pub fn abortable(promise: &Promise, signal: Option<&web_sys::AbortSignal>) -> Promise;
     /// `[status, text]` of `fetch(request)` within `ms`, or `[-1, error]`.

@@ -6,7 +6,6 @@
 use alloc::string::String;
 use js_sys::{Array, Function, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
 use crate::backoff::retry_after_ms;
 use crate::errors::{AuthError, Code};
@@ -32,6 +31,10 @@ pub enum Refresher {
     Function(Function),
 }
 
+fn failed(why: &str) -> AuthError {
+    AuthError::new(Code::RefreshFailed, &["the refresh failed: ", why])
+}
+
 impl Refresher {
     /// The endpoint, which is never intercepted; `None` for a function.
     pub fn url(&self) -> Option<&str> {
@@ -41,31 +44,35 @@ impl Refresher {
         }
     }
 
-    /// Spends `spent` (absent in a cookie session without an access token) and returns the new
-    /// tokens. Never retried here: a failure is final for this round and classified by
-    /// [`refresh::classify`], whichever strategy produced the answer.
-    pub async fn call(&self, opts: &Options, fetch: &Function, session: &Session, spent: Option<&Pair>) -> Result<refresh::Fresh, AuthError> {
-        let failed = |why: &str| AuthError::new(Code::RefreshFailed, &["the refresh failed: ", why]);
+    /// Spends `spent` (absent in a cookie session without an access token): calls the endpoint or
+    /// the app's function and returns the promise of its answer, for [`Refresher::finish`]. Never
+    /// retried here: a failure is final for this round and classified by [`refresh::classify`],
+    /// whichever strategy produced the answer.
+    pub fn start(&self, opts: &Options, fetch: &Function, session: &Session, spent: Option<&Pair>) -> Result<Promise, AuthError> {
         let access = spent.map(|p| p.access.as_str());
         let refresh_token = spent.and_then(|p| p.refresh.as_deref());
-        let got = match self {
+        match self {
             Refresher::Endpoint { url, format, headers } => {
                 let (content_type, body) = refresh::request_body(format, refresh_token, access);
                 let request = js::refresh_request(url, content_type, &body, headers, opts.cookie)
                     .map_err(|e| failed("refreshHeaders gave something that is not a set of headers").caused_by(e))?;
-                JsFuture::from(js::fetch_text(fetch, &request, opts.refresh_timeout_ms)).await
+                Ok(js::fetch_text(fetch, &request, opts.refresh_timeout_ms))
             }
             Refresher::Function(f) => {
                 session.calling_refresh.set(true);
                 let run = js::run_refresh(f, refresh_token, access, opts.refresh_timeout_ms);
                 session.calling_refresh.set(false);
                 *session.own_refresh.borrow_mut() = Some(js::get(&run, "signal"));
-                let got = JsFuture::from(Promise::from(js::get(&run, "done"))).await;
-                *session.own_refresh.borrow_mut() = None;
-                got
+                Ok(js::get(&run, "done").unchecked_into())
             }
-        };
-        let got = Array::from(&got.unwrap_or(JsValue::NULL));
+        }
+    }
+
+    /// The new tokens from what [`Refresher::start`]'s promise gave (`got`), or the classified
+    /// failure.
+    pub fn finish(&self, opts: &Options, session: &Session, got: &JsValue) -> Result<refresh::Fresh, AuthError> {
+        *session.own_refresh.borrow_mut() = None;
+        let got = Array::from(got);
         // [status, body text, Retry-After] for a Response; [0, value] for what a function
         // returned; [-1, error].
         let (status, value) = (got.get(0).as_f64().unwrap_or(-1.0), got.get(1));

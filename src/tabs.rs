@@ -3,7 +3,6 @@
 
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
 use crate::js;
 
@@ -16,15 +15,14 @@ pub struct Lock {
 }
 
 impl Lock {
-    /// Takes the lock `name`, waiting at most `ms` for each holder ahead. Without Web Locks
-    /// returns an empty, uncontended lock and the caller goes on alone (in-tab single flight still
-    /// holds); after the wait, an empty contended one.
-    pub async fn acquire(name: &str, ms: f64) -> Lock {
-        let got = JsFuture::from(js::acquire_lock(name, ms)).await.unwrap_or(JsValue::NULL);
-        if got.is_null() {
+    /// The lock as `js::acquire_lock` (which waits at most its `ms` for each holder ahead)
+    /// resolved: without Web Locks (null) an empty, uncontended lock, and the caller goes on alone
+    /// (in-tab single flight still holds); after the wait, an empty contended one.
+    pub fn from_js(got: &JsValue) -> Lock {
+        if got.is_null() || got.is_undefined() {
             return Lock { release: None, contended: false };
         }
-        Lock { release: js::get(&got, "release").dyn_into().ok(), contended: js::get(&got, "contended").is_truthy() }
+        Lock { release: js::get(got, "release").dyn_into().ok(), contended: js::get(got, "contended").is_truthy() }
     }
 }
 
@@ -34,11 +32,6 @@ impl Drop for Lock {
             let _ = release.call0(&JsValue::UNDEFINED);
         }
     }
-}
-
-/// Waits for another tab to write `key`, at most `ms`.
-pub async fn storage_change(key: &str, ms: f64) {
-    let _ = JsFuture::from(js::storage_change(key, ms)).await;
 }
 
 /// A `storage` listener that lives as long as this value.

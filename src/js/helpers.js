@@ -104,6 +104,14 @@ export function deferred() {
   return d;
 }
 
+/**
+ * `fn(value)` once `promise` settles, `fn(null)` if it rejects: how a refresh flight, `refresh()`
+ * and `getAccessToken()` go on in Rust after a wait. Settles like `fn`'s result.
+ */
+export function after(promise, fn) {
+  return promise.then(fn, () => fn(null));
+}
+
 /** Settles like `promise`, or rejects with the signal's reason as soon as the caller aborts. */
 export function abortable(promise, signal) {
   if (!signal) return promise;
