@@ -185,6 +185,21 @@ export const scenarios = {
     for (let i = 1; i <= 5; i++) eq(server.callsTo("/api/" + i).map((c) => c.auth), ["Bearer " + token], "/api/" + i);
   },
 
+  async the_lock_is_held_until_the_new_tokens_are_stored(make) {
+    // Another tab that gets the lock next must find the tokens this refresh brought, never the
+    // pair it is still spending (which it would then spend again).
+    const { api, server } = setup(make);
+    server.expire();
+    const release = server.holdRefresh();
+    const pending = api.fetch("/api/x");
+    await until(() => server.refreshCalls === 1, "the refresh call reached the server");
+    const seenByTheNextHolder = navigator.locks.request(lockName(), () => localStorage.getItem("token"));
+    await new Promise((r) => setTimeout(r, 50));
+    release();
+    eq((await pending).status, 200);
+    eq(await seenByTheNextHolder, "a2", "the next holder found the new token");
+  },
+
   async back_to_back_refreshes_do_not_wait_on_their_own_lock(make) {
     // WebKit processes a lock release asynchronously: a refresh right after this tab's previous
     // one used to find the lock "held", take itself for another tab, and sit out the settle wait
