@@ -68,13 +68,15 @@ export const scenarios = {
   },
 
   async a_window_longer_than_refresh_timeout_fails_at_once(make) {
-    const { api, server } = setup(make, { refreshTimeoutMs: 300 });
+    const reported = [];
+    const { api, server } = setup(make, { refreshTimeoutMs: 300, onRefreshError: (e) => reported.push(e.code) });
     scripted(server, [() => json(429, {}, { "retry-after": "5" })]);
     server.expire();
     await rejectsWith(api.fetch("/api/a"), "REFRESH_FAILED");
     const started = performance.now();
     const e = await rejectsWith(api.fetch("/api/b"), "REFRESH_FAILED");
     assert(performance.now() - started < 100, "no wait");
+    eq(reported, ["REFRESH_FAILED"], "onRefreshError heard the attempt, not the refresh held back without one");
     assert(e.retryAfterMs > 4000 && e.retryAfterMs <= 5000, "retryAfterMs " + e.retryAfterMs);
     assert(e.message.includes("not attempted"), e.message);
     eq(server.refreshCalls, 1, "no second call");
