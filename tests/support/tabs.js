@@ -16,6 +16,13 @@ function holdLock() {
 /** The cross-tab lock budget per holder for `refreshTimeoutMs` (settle 1 s + refresh + 1 s). */
 const budget = (refreshTimeoutMs) => 1000 + refreshTimeoutMs + 1000;
 
+/** The pair fingerprint `storage.rs` writes under `<accessTokenKey>:pair` (FNV-1a, 64 bits, hex). */
+function fingerprint(access, refresh) {
+  let h = 0xcbf29ce484222325n;
+  for (const b of new TextEncoder().encode(access + "\0" + refresh)) h = ((h ^ BigInt(b)) * 0x100000001b3n) & 0xffffffffffffffffn;
+  return h.toString(16).padStart(16, "0");
+}
+
 /** setup() with the server accepting `token` as the stored access token. */
 function withAccess(make, token, options = {}, skewMs = 0) {
   const server = new FakeServer({ access: token });
@@ -198,6 +205,23 @@ export const scenarios = {
     release();
     eq((await pending).status, 200);
     eq(await seenByTheNextHolder, "a2", "the next holder found the new token");
+  },
+
+  async a_half_written_pair_is_waited_for_not_spent(make) {
+    // Another tab is midway through storing a new pair: its refresh token and the pair's
+    // fingerprint are here, its access token is not yet. Spending that refresh token would take
+    // the other tab's session from under it; the pair is waited for and adopted.
+    const { api, server } = setup(make);
+    server.expire();
+    writeAsAnotherTab({ refreshToken: "r2", "token:pair": fingerprint("a2", "r2") });
+    const pending = api.fetch("/api/x");
+    await until(() => api.isRefreshing, "the refresh started");
+    await new Promise((r) => setTimeout(r, 100));
+    server.valid.add("a2");
+    writeAsAnotherTab({ token: "a2" });
+    eq((await pending).status, 200);
+    eq(server.refreshCalls, 0, "the half-written pair was not spent");
+    eq(server.callsTo("/api/x").map((c) => c.auth), ["Bearer a1", "Bearer a2"]);
   },
 
   async back_to_back_refreshes_do_not_wait_on_their_own_lock(make) {
