@@ -3,17 +3,22 @@
 //!
 //! Each request carries a [`Sent`] record (the token it went out with and how many refreshes had
 //! finished), which is what lets a late 401 be answered without a second refresh. No `RefCell`
-//! borrow lives across an `.await` or a call into JS.
+//! borrow lives across a call into JS.
 //!
-//! A request is a short sequence of synchronous [`Step`]s driven by `driver` in `js/helpers.js`,
-//! not a Rust future: a future costs a promise, callbacks and a task per await, paid twice by every
-//! request of a storm. The story in order: [`Client::start`] ([`Client::open`] decides whether the
+//! Nothing here is a Rust future: a future costs a promise, callbacks and a task per await (paid
+//! twice by every request of a storm), and the executor and its generic instances were a tenth of
+//! the shipped wasm. A request is a short sequence of synchronous [`Step`]s driven by `driver` in
+//! `js/helpers.js`; a refresh flight is a sequence of `Stage`s, each handing the flight on to the
+//! callback of the promise it waits for (`fly_after`). The story in order: [`Client::start`] ([`Client::open`] decides whether the
 //! request is the library's to manage, then `plan`: send now, wait for a refresh, or refresh
 //! ahead); [`Client::judge`] looks at an answer ("expired"? by status, by body code through
 //! [`Phase::Peeking`], by the app's `isExpired` through [`Phase::Asking`]); `recover` decides after
 //! an "expired" answer (replay at once, wait for a refresh, start one, or hand the answer back);
 //! [`Client::resume`] goes on when what a step waited for has settled. The happy path keeps
-//! nothing between its two steps; every other request waits in [`Client::calls`].
+//! nothing between its two steps; every other request waits in [`Client::calls`]. The flight:
+//! `fly_from` starts it, `fly_step` runs its stages (the back-off gate, the cross-tab lock, the
+//! settle wait, the refresher's call), `store_fresh` keeps what the answer brought, and `fly`
+//! lands it: the outcome to every waiter at once.
 
 use alloc::rc::Rc;
 use alloc::string::String;
