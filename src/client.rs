@@ -801,7 +801,7 @@ fn held_back(wait_ms: f64, offline: bool) -> AuthError {
 /// A step for a request the driver no longer holds: cannot happen while `helpers.js` calls each
 /// kept request back once; an error rather than a trap if it ever does.
 fn lost() -> Error {
-    Error::Js(JsValue::from_str("seamless-fetch: unknown request"))
+    Error::Js(js_sys::Error::new("seamless-fetch: a step for a request that is no longer kept").into())
 }
 
 fn logged_out_elsewhere() -> AuthError {
