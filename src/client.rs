@@ -9,16 +9,18 @@
 //! twice by every request of a storm), and the executor and its generic instances were a tenth of
 //! the shipped wasm. A request is a short sequence of synchronous [`Step`]s driven by `driver` in
 //! `js/helpers.js`; a refresh flight is a sequence of `Stage`s, each handing the flight on to the
-//! callback of the promise it waits for (`fly_after`). The story in order: [`Client::start`] ([`Client::open`] decides whether the
-//! request is the library's to manage, then `plan`: send now, wait for a refresh, or refresh
-//! ahead); [`Client::judge`] looks at an answer ("expired"? by status, by body code through
-//! [`Phase::Peeking`], by the app's `isExpired` through [`Phase::Asking`]); `recover` decides after
-//! an "expired" answer (replay at once, wait for a refresh, start one, or hand the answer back);
-//! [`Client::resume`] goes on when what a step waited for has settled. The happy path keeps
-//! nothing between its two steps; every other request waits in [`Client::calls`]. The flight:
-//! `fly_from` starts it, `fly_step` runs its stages (the back-off gate, the cross-tab lock, the
-//! settle wait, the refresher's call), `store_fresh` keeps what the answer brought, and `fly`
-//! lands it: the outcome to every waiter at once.
+//! callback of the promise it waits for (`fly_after`).
+//!
+//! The story in order: [`Client::start`] (`open` decides whether the request is the library's to
+//! manage, then `plan`: send now, wait for a refresh, or refresh ahead); [`Client::judge`] looks at
+//! an answer ("expired"? by status, by body code through [`Phase::Peeking`], by the app's
+//! `isExpired` through [`Phase::Asking`]); `recover` decides after an "expired" answer (replay at
+//! once, wait for a refresh, start one, or hand the answer back); [`Client::resume`] goes on when
+//! what a step waited for has settled. The happy path keeps nothing between its two steps; every
+//! other request waits in [`Client::calls`]. The flight: `fly_from` starts it, `fly_step` runs its
+//! stages (the back-off gate, the cross-tab lock, the settle wait, the refresher's call),
+//! `store_fresh` keeps what the answer brought, and `fly` lands it: the outcome to every waiter at
+//! once.
 
 use alloc::rc::Rc;
 use alloc::string::String;
@@ -158,7 +160,7 @@ pub enum Step {
 }
 
 /// Whether a request was taken on.
-pub enum Opened {
+enum Opened {
     /// No: see [`Step::AsIs`].
     AsIs(Outgoing),
     /// Yes.
@@ -216,7 +218,7 @@ impl Client {
     /// but keep headers): `no-token` sends it untouched, `no-refresh` sends it with the token but
     /// returns an "expired" answer as it is; it is never sent. `own_refresh`: the request comes
     /// from the app's `refresh` function, so it is the refresh and goes straight out.
-    pub fn open(&self, out: Outgoing, own_refresh: bool) -> Result<Opened, Error> {
+    fn open(&self, out: Outgoing, own_refresh: bool) -> Result<Opened, Error> {
         let headers = out.headers();
         let control = js::take_control(&headers);
         let no_refresh = match control.as_string().as_deref() {
