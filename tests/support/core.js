@@ -303,6 +303,11 @@ export const scenarios = {
     eq(server.refreshCalls, 1, "the second refresh() joined the first");
     eq(refreshed, ["number"]);
     eq(api.stats(), { refreshes: 1, retried: 0, queued: 0 });
+    // Both callers of a refresh that fails hear its error.
+    server.refreshAnswer = () => json(503, { error: "busy" });
+    const failing = [api.refresh(), api.refresh()];
+    for (const f of failing) await rejectsWith(f, "REFRESH_FAILED");
+    eq(server.refreshCalls, 2);
   },
 
   async no_refresh_token_means_no_refresh(make) {
