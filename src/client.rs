@@ -506,14 +506,15 @@ impl Client {
     /// only where the server exposes it, and in Node, which has no page). Parsed only when its
     /// text changed: it changes once a second at most.
     fn note_clock(&self, response: &Response) {
-        let date = js::server_date(response);
-        if date.is_null() || *self.session.date.borrow() == date {
-            return;
+        let last = self.session.date.take(); // taken out while JS runs, no borrow across the call
+        let date = js::new_server_date(response, &last);
+        if date.is_null() {
+            return self.session.date.set(last);
         }
         if let Some(offset) = date.as_string().and_then(|d| clock_offset(&d, js_sys::Date::now())) {
             self.session.clock_offset.set(Some(offset));
         }
-        *self.session.date.borrow_mut() = date;
+        self.session.date.set(date);
     }
 
     /// Starts a refresh replacing `sent_access` (`None`: a cookie session without a token here)

@@ -19,9 +19,13 @@ extern "C" {
     /// The `x-seamless-fetch` header's value (or null), removed from `headers`.
     #[wasm_bindgen(js_name = takeControl)]
     pub fn take_control(headers: &web_sys::Headers) -> JsValue;
-    /// The response's `Date` header (or null), as a JS string.
-    #[wasm_bindgen(js_name = serverDate)]
-    pub fn server_date(response: &Response) -> JsValue;
+    /// The response's `Date` header (a JS string) when it is not `last`, else null.
+    #[wasm_bindgen(js_name = newServerDate)]
+    pub fn new_server_date(response: &Response, last: &JsValue) -> JsValue;
+    /// `[access, refresh]` as stored under the two keys (`refresh_key` null: not read), or `true`
+    /// when both are still `last_access` and `last_refresh`.
+    #[wasm_bindgen(js_name = readTokens, catch)]
+    pub fn read_tokens(storage: &web_sys::Storage, access_key: &JsValue, refresh_key: &JsValue, last_access: &JsValue, last_refresh: &JsValue) -> Result<JsValue, JsValue>;
     /// `init` with `headers` in place of its own.
     #[wasm_bindgen(js_name = withHeaders)]
     pub fn with_headers(init: &JsValue, headers: &web_sys::Headers) -> JsValue;

@@ -44,7 +44,7 @@ pub struct TokenStore {
     /// The two keys as JS strings, and the last pair read with the JS values it was read from:
     /// every request reads storage, and most find what the one before found.
     keys: (JsValue, JsValue),
-    last: RefCell<Option<(JsValue, JsValue, Pair)>>,
+    last: Cell<Option<(JsValue, JsValue, Pair)>>,
 }
 
 impl TokenStore {
@@ -61,7 +61,7 @@ impl TokenStore {
             stamp_key: [access_key, ":pair"].concat(),
             backoff_key: [access_key, ":backoff"].concat(),
             keys: (JsValue::from_str(access_key), JsValue::from_str(refresh_key)),
-            last: RefCell::new(None),
+            last: Cell::new(None),
         };
         if kind != StorageKind::Memory {
             let window = web_sys::window();
@@ -83,26 +83,29 @@ impl TokenStore {
     }
 
     /// The tokens, if storage holds a pair; an error if it holds something that is not a token.
+    /// One call into JS reads both and says whether they are the strings read last.
     pub fn read(&self) -> Result<Option<Pair>, AuthError> {
         let web = self.web.borrow().clone();
         let Some(web) = web else {
             return Ok(self.memory.borrow().clone());
         };
-        let web: &js::JsStorage = web.unchecked_ref();
-        let got = (|| -> Result<_, JsValue> {
-            let access = web.get_item(&self.keys.0)?;
-            let refresh = if self.cookie { JsValue::NULL } else { web.get_item(&self.keys.1)? };
-            Ok((access, refresh))
-        })();
-        let Ok((access_js, refresh_js)) = got else {
+        // Taken out while JS runs (no borrow across the call), put back when still current.
+        let last = self.last.take();
+        let none = JsValue::UNDEFINED; // never what getItem returns
+        let (last_access, last_refresh) = last.as_ref().map_or((&none, &none), |(a, r, _)| (a, r));
+        let no_key = JsValue::NULL;
+        let refresh_key = if self.cookie { &no_key } else { &self.keys.1 };
+        let Ok(got) = js::read_tokens(&web, &self.keys.0, refresh_key, last_access, last_refresh) else {
             self.fall_back();
             return Ok(None);
         };
-        if let Some((a, r, pair)) = &*self.last.borrow() {
-            if *a == access_js && *r == refresh_js {
-                return Ok(Some(pair.clone()));
-            }
+        if let (Some(true), Some((_, _, pair))) = (got.as_bool(), &last) {
+            let pair = pair.clone();
+            self.last.set(last);
+            return Ok(Some(pair));
         }
+        let got: &js_sys::Array = got.unchecked_ref();
+        let (access_js, refresh_js) = (got.get(0), got.get(1));
         let (access, refresh) = (access_js.as_string(), refresh_js.as_string());
         match access {
             Some(access) if present(&access) && (self.cookie || refresh.as_deref().is_some_and(present)) => {
@@ -112,7 +115,7 @@ impl TokenStore {
                     ]));
                 }
                 let pair = Pair { access, refresh };
-                *self.last.borrow_mut() = Some((access_js, refresh_js, pair.clone()));
+                self.last.set(Some((access_js, refresh_js, pair.clone())));
                 Ok(Some(pair))
             }
             _ => Ok(None),

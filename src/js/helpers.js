@@ -65,9 +65,21 @@ export function takeControl(headers) {
   return value;
 }
 
-/** The response's `Date` header, or null. */
-export function serverDate(response) {
-  return response.headers.get("date");
+/** The response's `Date` header when it differs from `last` (the text seen before), else null. */
+export function newServerDate(response, last) {
+  const date = response.headers.get("date");
+  return date === last ? null : date;
+}
+
+/**
+ * The two tokens from `storage` (the second key null: not read), or `true` when both are the
+ * strings read last (`lastA`, `lastR`): one call into JS for what every request reads. Throws what
+ * `getItem` throws.
+ */
+export function readTokens(storage, a, r, lastA, lastR) {
+  const access = storage.getItem(a);
+  const refresh = r === null ? null : storage.getItem(r);
+  return access === lastA && refresh === lastR ? true : [access, refresh];
 }
 
 /**
