@@ -734,6 +734,11 @@ impl Client {
         }
         let pair = Pair { refresh: fresh.refresh.or_else(|| spent.and_then(|s| s.refresh)), access: fresh.access };
         self.session.store.write(&pair);
+        if self.opts.lock {
+            // Before the lock is released: a tab that takes it next while this write has not
+            // reached it yet must still wait for the write instead of refreshing again.
+            js::mark_fresh(&self.lock_name, CROSS_TAB_SETTLE_MS);
+        }
         self.session.clear_backoff();
         self.session.set_lifetime(&pair.access, fresh.expires_in);
         self.session.announce("refresh");

@@ -65,6 +65,9 @@ extern "C" {
     /// The exclusive Web Lock `name` as `{release, contended}`, or null.
     #[wasm_bindgen(js_name = acquireLock)]
     pub fn acquire_lock(name: &str, ms: f64) -> Promise;
+    /// Tells other tabs, for `ms`, that this one has just stored refreshed tokens.
+    #[wasm_bindgen(js_name = markFresh)]
+    pub fn mark_fresh(name: &str, ms: f64);
     /// The next `storage` event for `key`, or `ms`.
     #[wasm_bindgen(js_name = storageChange)]
     pub fn storage_change(key: &str, ms: f64) -> Promise;

@@ -15,6 +15,7 @@ scenarios![
     a_transient_failure_ahead_of_expiry_lets_every_waiting_request_go,
     the_lock_is_held_until_the_new_tokens_are_stored,
     a_half_written_pair_is_waited_for_not_spent,
+    a_refresh_another_tab_just_made_is_waited_for,
     back_to_back_refreshes_do_not_wait_on_their_own_lock,
     a_transient_failure_after_the_server_refused_the_token_holds_the_queue_back,
     without_web_locks_it_still_refreshes_once,

@@ -259,7 +259,9 @@ export function acquireLock(name, ms) {
   return Promise.resolve(releasing.get(name)).then(() => new Promise((resolve) => {
     const held = (request) => releasing.set(name, request.then(() => {}, () => {}));
     const first = locks.request(name, { ifAvailable: true }, (lock) => {
-      if (lock) return new Promise((release) => resolve({ release, contended: false }));
+      // Free now, but another tab may have refreshed just before and released it: its storage
+      // write can reach this tab late, its "fresh" hold (see `markFresh`) cannot.
+      if (lock) return new Promise((release) => freshElsewhere(locks, name).then((contended) => resolve({ release, contended })));
       const ahead = typeof locks.query === "function"
         ? locks.query().then((s) => s.held.concat(s.pending).filter((l) => l.name === name).length, () => 1)
         : Promise.resolve(1);
@@ -282,6 +284,29 @@ export function acquireLock(name, ms) {
 
 /** Lock name -> settles once this page's latest hold of that lock has been released. */
 const releasing = new Map();
+
+/** Names whose "fresh" lock this page holds now (see `markFresh`). */
+const fresh = new Set();
+
+/**
+ * Called by the tab that has just stored refreshed tokens, before it releases the refresh lock:
+ * holds `<name>:fresh` for `ms` (the time other tabs give a late storage write). A tab that then
+ * finds the refresh lock free still learns that tokens were refreshed a moment ago.
+ */
+export function markFresh(name, ms) {
+  const locks = globalThis.navigator && globalThis.navigator.locks;
+  if (!locks || typeof locks.request !== "function" || fresh.has(name)) return;
+  fresh.add(name);
+  locks.request(name + ":fresh", { ifAvailable: true }, (lock) => lock && new Promise((done) => setTimeout(done, ms)))
+    .catch(() => {})
+    .finally(() => fresh.delete(name));
+}
+
+/** Whether another tab holds `<name>:fresh`: it stored refreshed tokens within its settle time. */
+function freshElsewhere(locks, name) {
+  if (fresh.has(name)) return Promise.resolve(false);
+  return locks.request(name + ":fresh", { ifAvailable: true }, (lock) => lock === null).catch(() => false);
+}
 
 /** Resolves on the next `storage` event for `key` (or a clear) from another tab, or after `ms`. */
 export function storageChange(key, ms) {

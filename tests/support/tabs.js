@@ -224,6 +224,31 @@ export const scenarios = {
     eq(server.callsTo("/api/x").map((c) => c.auth), ["Bearer a1", "Bearer a2"]);
   },
 
+  async a_refresh_another_tab_just_made_is_waited_for(make) {
+    // The other tab has refreshed and released the lock, but its storage write has not reached
+    // this tab yet. Its "fresh" hold says what storage cannot yet: wait for the write, do not
+    // spend the refresh token again.
+    const { api, server } = setup(make);
+    server.expire();
+    let endFresh;
+    await new Promise((held) => navigator.locks.request(lockName() + ":fresh", () => new Promise((end) => { endFresh = end; held(); })));
+    const pending = api.fetch("/api/x");
+    await until(() => api.isRefreshing, "the refresh started");
+    await new Promise((r) => setTimeout(r, 300));
+    server.valid.add("a2");
+    server.refreshToken = "r2"; // what the other tab's refresh rotated it to
+    writeAsAnotherTab({ refreshToken: "r2", token: "a2" });
+    eq((await pending).status, 200);
+    endFresh();
+    eq(server.refreshCalls, 0, "did not spend r1 a second time");
+    // And this tab, having refreshed, says so to the others.
+    server.expire();
+    eq((await api.fetch("/api/y")).status, 200);
+    eq(server.refreshCalls, 1);
+    const { held } = await navigator.locks.query();
+    assert(held.some((l) => l.name === lockName() + ":fresh"), "the fresh hold is taken after a refresh");
+  },
+
   async back_to_back_refreshes_do_not_wait_on_their_own_lock(make) {
     // WebKit processes a lock release asynchronously: a refresh right after this tab's previous
     // one used to find the lock "held", take itself for another tab, and sit out the settle wait
