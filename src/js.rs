@@ -89,7 +89,7 @@ extern "C" {
 // The same browser methods as web-sys binds, but taking names and values that are already JS
 // strings: a `&str` argument is copied out of wasm memory and decoded on every call, and these are
 // called on every request with the same few names. Reach them with `unchecked_ref` on web-sys's
-// `Headers` and `Storage`.
+// `Headers`. (Stored tokens are read by `readTokens` in helpers.js, for the same reason.)
 #[wasm_bindgen]
 extern "C" {
     /// A `Headers`, seen through the methods below.
@@ -104,13 +104,6 @@ extern "C" {
     /// `headers.delete(name)`.
     #[wasm_bindgen(method, catch)]
     pub fn delete(this: &JsHeaders, name: &JsValue) -> Result<(), JsValue>;
-
-    /// A `Storage`, seen through the method below.
-    #[wasm_bindgen(js_name = Storage)]
-    pub type JsStorage;
-    /// `storage.getItem(key)`: a string or null.
-    #[wasm_bindgen(method, catch, js_name = getItem)]
-    pub fn get_item(this: &JsStorage, key: &JsValue) -> Result<JsValue, JsValue>;
 }
 
 /// Reads a property, `undefined` when absent, when the getter throws, or when `target` is not an
