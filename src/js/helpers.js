@@ -252,8 +252,8 @@ export function pause(ms) {
  * so the caller still looks for the tokens that holder may have written before it refreshes.
  */
 export function acquireLock(name, ms) {
-  const locks = globalThis.navigator && globalThis.navigator.locks;
-  if (!locks || typeof locks.request !== "function") return Promise.resolve(null);
+  const locks = webLocks();
+  if (!locks) return Promise.resolve(null);
   // This page's own last hold must be gone first: WebKit processes a release asynchronously, and
   // an `ifAvailable` request made right after it would take this page for another tab.
   return Promise.resolve(releasing.get(name)).then(() => new Promise((resolve) => {
@@ -282,6 +282,12 @@ export function acquireLock(name, ms) {
   }));
 }
 
+/** The Web Locks API, or null where there is none (insecure context, old browser). */
+function webLocks() {
+  const locks = globalThis.navigator && globalThis.navigator.locks;
+  return locks && typeof locks.request === "function" ? locks : null;
+}
+
 /** Lock name -> settles once this page's latest hold of that lock has been released. */
 const releasing = new Map();
 
@@ -294,8 +300,8 @@ const fresh = new Set();
  * finds the refresh lock free still learns that tokens were refreshed a moment ago.
  */
 export function markFresh(name, ms) {
-  const locks = globalThis.navigator && globalThis.navigator.locks;
-  if (!locks || typeof locks.request !== "function" || fresh.has(name)) return;
+  const locks = webLocks();
+  if (!locks || fresh.has(name)) return;
   fresh.add(name);
   locks.request(name + ":fresh", { ifAvailable: true }, (lock) => lock && new Promise((done) => setTimeout(done, ms)))
     .catch(() => {})
