@@ -47,7 +47,7 @@ try {
     console.log(`\n${peer}: ${us.toFixed(1)} µs per request (wall), self time per request by group:`);
     for (const [g, t] of Object.entries(groups).sort((a, b) => b[1] - a[1])) console.log(`  ${t.toFixed(2).padStart(7)} µs  ${g}`);
     console.log("  top functions:");
-    for (const [k, t] of rows.slice(0, 22)) console.log(`  ${t.toFixed(2).padStart(7)} µs  ${k}`);
+    for (const [k, t] of rows.slice(0, Number(process.env.TOP || 22))) console.log(`  ${t.toFixed(2).padStart(7)} µs  ${k}`);
   }
 } finally {
   await browser.close();

@@ -6,6 +6,7 @@ use alloc::string::String;
 use core::cell::{Cell, RefCell};
 
 use js_sys::{Array, Function, Object, Promise};
+use web_sys::{AbortSignal, Response};
 use wasm_bindgen::prelude::*;
 
 use crate::client::{Client, Hooks, Sent, Soon, Stats, Step};
@@ -13,7 +14,7 @@ use crate::errors::{AuthError, Code, Error};
 use crate::inflight::Slab;
 use crate::js;
 use crate::options::{Options, Source, Value};
-use crate::outgoing::Outgoing;
+use crate::outgoing::{Args, Outgoing};
 use crate::policy::{is_b64token, safe_return_path};
 use crate::refresher::Refresher;
 use crate::session::{wake, Session};
@@ -208,41 +209,51 @@ impl AuthFetch {
         // The steps of a request, for the JS driver (see `Step`). Each is `Fn`, not `FnMut`: an
         // `init` getter that calls `api.fetch` again re-enters `begin`.
         let c = client.clone();
-        let begin = Closure::<dyn Fn(JsValue, JsValue) -> Result<JsValue, JsValue>>::new(move |input: JsValue, init: JsValue| {
-            // Decided now, while the app's refresh function may still be on the stack.
-            let own_refresh = c.session.is_own_refresh(&init);
-            c.start(Outgoing::new(&input, &init)?, own_refresh).map(step).map_err(Error::into_js)
-        });
-        let c = client.clone();
-        let judge = Closure::<dyn Fn(JsValue, JsValue, JsValue, f64, f64, JsValue) -> Result<JsValue, JsValue>>::new(
-            move |input: JsValue, init: JsValue, token: JsValue, seen: f64, slot: f64, response: JsValue| {
-                let response = match transport::as_response(response) {
-                    Ok(response) => response,
-                    Err(e) => {
-                        if slot >= 0.0 {
-                            c.fail(slot as u32);
-                        }
-                        return Err(e.into_js());
-                    }
+        let begin = Closure::<dyn Fn(JsValue, JsValue, JsValue, JsValue, JsValue, bool, Option<AbortSignal>) -> Result<JsValue, JsValue>>::new(
+            move |input: JsValue, init: JsValue, url: JsValue, headers: JsValue, control: JsValue, has_auth: bool, signal: Option<AbortSignal>| {
+                // Decided now, while the app's refresh function may still be on the stack.
+                let own_refresh = c.session.is_own_refresh(&init);
+                let control = control.as_string();
+                let out = match url.as_string() {
+                    Some(url) => Outgoing::Parts { input, init, url, headers: headers.unchecked_into(), signal, control, has_auth },
+                    None => Outgoing::Request(js::to_request(&input, &init)?),
                 };
+                c.start(out, own_refresh).and_then(|s| step(&c, s)).map_err(Error::into_js)
+            },
+        );
+        let c = client.clone();
+        let judge = Closure::<dyn Fn(Array, JsValue, f64, Option<Response>, u16, bool, JsValue) -> Result<JsValue, JsValue>>::new(
+            move |sent: Array, init: JsValue, slot: f64, response: Option<Response>, status: u16, dated: bool, date: JsValue| {
+                let Some(response) = response else {
+                    if slot >= 0.0 {
+                        c.fail(slot as u32);
+                    }
+                    return Err(Error::from(transport::not_a_response()).into_js());
+                };
+                // Only answers from where the token goes tell its server's clock (the driver
+                // reads the header of no other).
+                if let Some(date) = (dated && slot >= -1.0).then(|| date.as_string()).flatten() {
+                    c.note_clock(&date);
+                }
                 let next = if slot >= 0.0 {
-                    c.judge(slot as u32, response)
-                } else if seen < 0.0 || c.settled(&response) {
+                    c.judge(slot as u32, response, status)
+                } else if slot < -1.0 || c.settled(status) {
                     Ok(Step::Done(response))
                 } else {
-                    let sent = Sent { token: token.as_string(), seen: seen as u64 };
-                    c.judge_first(Outgoing::new(&input, &init)?, sent, response)
+                    let input = sent.get(0);
+                    let sent = Sent { token: sent.get(2).as_string(), seen: sent.get(3).as_f64().unwrap_or(0.0) as u64 };
+                    c.judge_first(Outgoing::new(&input, &init, &c.auth_header)?, sent, response)
                 };
-                next.map(step).map_err(Error::into_js)
+                next.and_then(|s| step(&c, s)).map_err(Error::into_js)
             },
         );
         let c = client.clone();
         let resume = Closure::<dyn Fn(f64, JsValue) -> Result<JsValue, JsValue>>::new(move |slot: f64, value: JsValue| {
-            c.resume(slot as u32, value).map(step).map_err(Error::into_js)
+            c.resume(slot as u32, value).and_then(|s| step(&c, s)).map_err(Error::into_js)
         });
         let c = client.clone();
         let fail = Closure::<dyn Fn(f64)>::new(move |slot: f64| c.fail(slot as u32));
-        let bound = js::driver(&begin.into_js_value(), &judge.into_js_value(), &resume.into_js_value(), &fail.into_js_value(), &client.hooks.fetch);
+        let bound = js::driver(&begin.into_js_value(), &judge.into_js_value(), &resume.into_js_value(), &fail.into_js_value(), &client.hooks.fetch, &client.auth_header);
         Ok(AuthFetch { client, bound, on_tokens, _watcher: watcher })
     }
 
@@ -372,20 +383,17 @@ impl Drop for AuthFetch {
 }
 
 /// A [`Step`] as the JS driver reads it: the answer itself, `[input, init, token, seen, slot]` to
-/// send (`seen` -1 for a request the library does not manage, `slot` -1 when nothing is kept), or
-/// `[promise, slot]` to wait for.
-fn step(step: Step) -> JsValue {
-    let none = JsValue::from(-1.0);
+/// send (`slot` -1 when nothing is kept, -2 for a request the library does not manage), or
+/// `[promise, slot]` to wait for. One call into JS at most.
+fn step(c: &Client, step: Step) -> Result<JsValue, Error> {
+    let send = |(input, init, headers): Args, value: &JsValue, token: &JsValue, seen: f64, slot: f64| {
+        js::send_step(&input, &init, &headers, &c.auth_header, value, token, seen, slot).map_err(Error::Js)
+    };
     match step {
-        Step::Done(response) => response.into(),
-        Step::AsIs(out) => {
-            let (input, init) = out.as_is();
-            Array::of5(&input, &init, &JsValue::NULL, &none, &none).into()
-        }
-        Step::Send { args: (input, init), token, seen, slot } => {
-            Array::of5(&input, &init, &token, &(seen as f64).into(), &slot.map_or(none, JsValue::from)).into()
-        }
-        Step::Wait(promise, slot) => Array::of2(&promise, &slot.into()).into(),
+        Step::Done(response) => Ok(response.into()),
+        Step::AsIs(out) => send(out.as_is(), &JsValue::NULL, &JsValue::NULL, -1.0, -2.0),
+        Step::Send { args, value, token, seen, slot } => send(args, &value, &token, seen as f64, slot.map_or(-1.0, f64::from)),
+        Step::Wait(promise, slot) => Ok(js::wait_step(&promise, slot.into())),
     }
 }
 

@@ -36,7 +36,7 @@ use crate::expiry::{clock_offset, should_refresh_ahead};
 use crate::inflight::Slab;
 use crate::js;
 use crate::options::Options;
-use crate::outgoing::Outgoing;
+use crate::outgoing::{Args, Outgoing};
 use crate::policy::{origin_allowed, origin_of, safe_return_path, with_return_param};
 use crate::refresher::Refresher;
 use crate::session::{wake, Session};
@@ -141,11 +141,14 @@ pub enum Step {
     /// Not the library's to manage (another origin, the refresh endpoint, its own `Authorization`,
     /// `no-token`, the app's refresh function): sent as it is, the answer is the caller's.
     AsIs(Outgoing),
-    /// Send `fetch(args)`, then hand the answer to [`Client::judge`] with `slot` (or, when there is
-    /// none, to [`Client::settled`] and [`Client::judge_first`] with `token` and `seen`).
+    /// Send `fetch(input, init)` with the token's header set to `value`, then hand the answer to
+    /// [`Client::judge`] with `slot` (or, when there is none, to [`Client::settled`] and
+    /// [`Client::judge_first`] with `token` and `seen`).
     Send {
-        /// `fetch`'s arguments.
-        args: (JsValue, JsValue),
+        /// The attempt's arguments (see [`Outgoing::attempt`]).
+        args: Args,
+        /// The token's header value, as a JS string, or null: no token.
+        value: JsValue,
         /// The token sent, as a JS string, or null.
         token: JsValue,
         /// How many refreshes had finished.
@@ -219,10 +222,9 @@ impl Client {
     /// returns an "expired" answer as it is; it is never sent. `own_refresh`: the request comes
     /// from the app's `refresh` function, so it is the refresh and goes straight out.
     fn open(&self, out: Outgoing, own_refresh: bool) -> Result<Opened, Error> {
-        let headers = out.headers();
-        let control = js::take_control(&headers);
-        let no_refresh = match control.as_string().as_deref() {
-            None if control.is_null() => false,
+        let (control, has_auth) = out.marks(&self.auth_header);
+        let no_refresh = match control.as_deref() {
+            None => false,
             Some("no-refresh") => true,
             Some("no-token") => return Ok(Opened::AsIs(out)),
             _ => return Err(AuthError::new(Code::InvalidOptions, &["the x-seamless-fetch request header takes \"no-token\" or \"no-refresh\""]).into()),
@@ -233,7 +235,7 @@ impl Client {
             !own_refresh
                 && origin_allowed(origin, &self.page_origin, &self.opts.allowed_origins)
                 && self.refresher.url().map_or(true, |r| strip_query(&url) != strip_query(r))
-                && !headers.unchecked_ref::<js::JsHeaders>().has(&self.auth_header).unwrap_or(true)
+                && !has_auth
         };
         if !managed {
             return Ok(Opened::AsIs(out));
@@ -252,19 +254,18 @@ impl Client {
         };
         match self.plan(!call.no_refresh)? {
             Plan::Send(sent) if self.by_status() && !call.no_refresh && matches!(call.out, Outgoing::Parts { .. }) => {
-                let (args, token) = self.attempt(&call, &sent)?;
-                Ok(Step::Send { args, token, seen: sent.seen, slot: None })
+                let (args, value, token) = self.attempt(&call, &sent)?;
+                Ok(Step::Send { args, value, token, seen: sent.seen, slot: None })
             }
             plan => self.proceed(call, plan),
         }
     }
 
-    /// Whether the first answer of a happy-path request is the caller's as it is: its status does
-    /// not mean "expired" (such a request has nothing else to ask). Otherwise
+    /// Whether the first answer of a happy-path request is the caller's as it is: its `status`
+    /// does not mean "expired" (such a request has nothing else to ask). Otherwise
     /// [`Client::judge_first`].
-    pub fn settled(&self, response: &Response) -> bool {
-        self.note_clock(response);
-        !self.opts.is_expired_status(response.status())
+    pub fn settled(&self, status: u16) -> bool {
+        !self.opts.is_expired_status(status)
     }
 
     /// An "expired" answer to a happy-path request: the request is made anew (from the absolute
@@ -288,16 +289,15 @@ impl Client {
 
     /// The answer to a kept request's attempt: the caller's, unless it may say "expired" and the
     /// request may still refresh and replay (a second answer is the caller's whatever it says).
-    pub fn judge(self: &Rc<Self>, slot: u32, response: Response) -> Result<Step, Error> {
+    pub fn judge(self: &Rc<Self>, slot: u32, response: Response, status: u16) -> Result<Step, Error> {
         let (call, phase) = self.take(slot)?;
         let Phase::Sent(sent) = phase else {
             return Err(lost());
         };
-        self.note_clock(&response);
         if call.attempts > 1 || call.no_refresh {
             return Ok(Step::Done(response));
         }
-        if self.opts.is_expired_status(response.status()) {
+        if self.opts.is_expired_status(status) {
             return self.recover(call, sent, response);
         }
         match transport::peek_body(&self.opts, &response) {
@@ -348,10 +348,10 @@ impl Client {
         Step::Wait(promise, self.calls.borrow_mut().insert((call, phase)))
     }
 
-    /// `fetch`'s arguments for one attempt with `sent`'s token, and the token as a JS string.
-    /// Refused once the caller aborted, as fetch itself does, and so that a transport which
-    /// ignores signals cannot send it.
-    fn attempt(&self, call: &Call, sent: &Sent) -> Result<((JsValue, JsValue), JsValue), Error> {
+    /// The arguments of one attempt with `sent`'s token (see [`Step::Send`]): `args`, the header
+    /// value and the token. Refused once the caller aborted, as fetch itself does, and so that a
+    /// transport which ignores signals cannot send it.
+    fn attempt(&self, call: &Call, sent: &Sent) -> Result<(Args, JsValue, JsValue), Error> {
         if let Some(abort) = call.abort.as_ref().filter(|a| a.aborted()) {
             return Err(Error::Js(abort.reason()));
         }
@@ -359,8 +359,7 @@ impl Client {
             Some(t) => self.header(t),
             None => (JsValue::NULL, JsValue::NULL),
         };
-        let value = (!value.is_null()).then_some(&value);
-        Ok((call.out.attempt(&self.auth_header, value, call.attempts == 0)?, token))
+        Ok((call.out.attempt(&self.auth_header, sent.token.is_some(), call.attempts == 0)?, value, token))
     }
 
     /// `token` and its header value as JS strings, made once per token: every request sends the
@@ -396,11 +395,11 @@ impl Client {
     fn proceed(self: &Rc<Self>, mut call: Call, plan: Plan) -> Result<Step, Error> {
         match plan {
             Plan::Send(sent) => {
-                let (args, token) = self.attempt(&call, &sent)?;
+                let (args, value, token) = self.attempt(&call, &sent)?;
                 call.attempts += 1;
                 let seen = sent.seen;
                 let slot = self.calls.borrow_mut().insert((call, Phase::Sent(sent)));
-                Ok(Step::Send { args, token, seen, slot: Some(slot) })
+                Ok(Step::Send { args, value, token, seen, slot: Some(slot) })
             }
             Plan::Wait(stored) => self.queue(call, stored, false),
             Plan::Ahead(access) => {
@@ -502,19 +501,13 @@ impl Client {
             && self.session.lifetime(access).is_some_and(|life| self.session.server_now() < life.expires_ms)
     }
 
-    /// The origins that judge the token tell the server's clock (a cross-origin `Date` is readable
-    /// only where the server exposes it, and in Node, which has no page). Parsed only when its
-    /// text changed: it changes once a second at most.
-    fn note_clock(&self, response: &Response) {
-        let last = self.session.date.take(); // taken out while JS runs, no borrow across the call
-        let date = js::new_server_date(response, &last);
-        if date.is_null() {
-            return self.session.date.set(last);
-        }
-        if let Some(offset) = date.as_string().and_then(|d| clock_offset(&d, js_sys::Date::now())) {
+    /// The `Date` header of an answer from an origin that judges the token: the server's clock (a
+    /// cross-origin `Date` is readable only where the server exposes it, and in Node, which has
+    /// no page). The driver hands it over only when its text changed: once a second at most.
+    pub fn note_clock(&self, date: &str) {
+        if let Some(offset) = clock_offset(date, js_sys::Date::now()) {
             self.session.clock_offset.set(Some(offset));
         }
-        self.session.date.set(date);
     }
 
     /// Starts a refresh replacing `sent_access` (`None`: a cookie session without a token here)

@@ -1,5 +1,7 @@
 //! Bindings to `js/helpers.js`, the small JS module for everything that needs a callback.
 
+use alloc::string::String;
+
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use web_sys::{Request, Response};
@@ -10,25 +12,30 @@ extern "C" {
     #[wasm_bindgen(js_name = toRequest, catch)]
     pub fn to_request(input: &JsValue, init: &JsValue) -> Result<Request, JsValue>;
 
-    /// `[url, headers, signal]` of a `fetch(input, init)` that needs no `Request`, or null.
+    /// `[url, headers, signal, control, hasAuth]` of a `fetch(input, init)` that needs no
+    /// `Request`, or null (see `plainParts` in helpers.js; the driver calls it itself).
     #[wasm_bindgen(js_name = plainParts)]
-    pub fn plain_parts(input: &JsValue, init: &JsValue) -> JsValue;
+    pub fn plain_parts(input: &JsValue, init: &JsValue, auth_header: &JsValue) -> JsValue;
     /// The bound `fetch` over the steps `begin`, `judge`, `resume` and `fail` (see `driver` in
     /// helpers.js).
-    pub fn driver(begin: &JsValue, judge: &JsValue, resume: &JsValue, fail: &JsValue, transport: &Function) -> Function;
+    pub fn driver(begin: &JsValue, judge: &JsValue, resume: &JsValue, fail: &JsValue, transport: &Function, auth_header: &JsValue) -> Function;
     /// The `x-seamless-fetch` header's value (or null), removed from `headers`.
     #[wasm_bindgen(js_name = takeControl)]
-    pub fn take_control(headers: &web_sys::Headers) -> JsValue;
-    /// The response's `Date` header (a JS string) when it is not `last`, else null.
-    #[wasm_bindgen(js_name = newServerDate)]
-    pub fn new_server_date(response: &Response, last: &JsValue) -> JsValue;
-    /// `[access, refresh]` as stored under the two keys (`refresh_key` null: not read), or `true`
-    /// when both are still `last_access` and `last_refresh`.
+    pub fn take_control(headers: &web_sys::Headers) -> Option<String>;
+    /// Whether the tokens stored under the two keys (`refresh_key` null: not read) are still
+    /// `last_access` and `last_refresh`; when not, [`take_read`] has them.
     #[wasm_bindgen(js_name = readTokens, catch)]
-    pub fn read_tokens(storage: &web_sys::Storage, access_key: &JsValue, refresh_key: &JsValue, last_access: &JsValue, last_refresh: &JsValue) -> Result<JsValue, JsValue>;
-    /// `init` with `headers` in place of its own.
-    #[wasm_bindgen(js_name = withHeaders)]
-    pub fn with_headers(init: &JsValue, headers: &web_sys::Headers) -> JsValue;
+    pub fn read_tokens(storage: &web_sys::Storage, access_key: &JsValue, refresh_key: &JsValue, last_access: &JsValue, last_refresh: &JsValue) -> Result<bool, JsValue>;
+    /// `[access, refresh]` as the last [`read_tokens`] that answered false read them.
+    #[wasm_bindgen(js_name = takeRead)]
+    pub fn take_read() -> js_sys::Array;
+    /// The driver's send step, with header `name` set to `value` unless it is null (see
+    /// `sendStep` in helpers.js).
+    #[wasm_bindgen(js_name = sendStep, catch)]
+    pub fn send_step(input: &JsValue, init: &JsValue, headers: &JsValue, name: &JsValue, value: &JsValue, token: &JsValue, seen: f64, slot: f64) -> Result<JsValue, JsValue>;
+    /// The driver's wait step.
+    #[wasm_bindgen(js_name = waitStep)]
+    pub fn wait_step(promise: &Promise, slot: f64) -> JsValue;
 
     /// A promise with its resolvers.
     pub type Deferred;
@@ -98,9 +105,6 @@ extern "C" {
     /// `headers.has(name)`.
     #[wasm_bindgen(method, catch)]
     pub fn has(this: &JsHeaders, name: &JsValue) -> Result<bool, JsValue>;
-    /// `headers.set(name, value)`.
-    #[wasm_bindgen(method, catch)]
-    pub fn set(this: &JsHeaders, name: &JsValue, value: &JsValue) -> Result<(), JsValue>;
     /// `headers.delete(name)`.
     #[wasm_bindgen(method, catch)]
     pub fn delete(this: &JsHeaders, name: &JsValue) -> Result<(), JsValue>;

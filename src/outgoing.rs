@@ -17,11 +17,16 @@ use web_sys::{AbortSignal, Headers, Request};
 
 use crate::js;
 
+/// The driver's send step's `(input, init, headers)`: `fetch(input, init)` with the token's
+/// header set on `headers` (null: on those of the `Request` in `input`).
+pub type Args = (JsValue, JsValue, JsValue);
+
 /// What to send.
 pub enum Outgoing {
     /// A `Request`: cloned (or, without a body, reused) for each attempt.
     Request(Request),
-    /// `fetch(url, init)`, with `headers` (a copy of `init.headers`) in place of the caller's.
+    /// `fetch(url, init)`, with `headers` (a copy of `init.headers`) in place of the caller's. The
+    /// driver reads these in JS (`plainParts` in helpers.js) and hands them over as arguments.
     Parts {
         /// The absolute URL the caller's input resolves to, as a JS string: what is sent, and
         /// whose origin decides about the token.
@@ -32,15 +37,21 @@ pub enum Outgoing {
         url: String,
         /// A copy of `init.headers`, which the library may change.
         headers: Headers,
-        /// `init.signal`.
-        signal: JsValue,
+        /// `init.signal`, when it is an `AbortSignal`.
+        signal: Option<AbortSignal>,
+        /// The `x-seamless-fetch` header's value, already taken off `headers`.
+        control: Option<String>,
+        /// Whether the caller set the token's header itself.
+        has_auth: bool,
     },
 }
 
 impl Outgoing {
-    /// Reads `fetch`'s arguments; throws what `fetch` would throw for arguments it refuses.
-    pub fn new(input: &JsValue, init: &JsValue) -> Result<Outgoing, JsValue> {
-        let parts = js::plain_parts(input, init);
+    /// Reads `fetch`'s arguments; throws what `fetch` would throw for arguments it refuses. (The
+    /// driver reads a request's first arguments itself; this is for an answer that makes the
+    /// library take over a request it sent as it was.)
+    pub fn new(input: &JsValue, init: &JsValue, auth_header: &JsValue) -> Result<Outgoing, JsValue> {
+        let parts = js::plain_parts(input, init, auth_header);
         if parts.is_null() {
             return js::to_request(input, init).map(Outgoing::Request);
         }
@@ -51,7 +62,9 @@ impl Outgoing {
             input: href,
             init: init.clone(),
             headers: parts.get(1).unchecked_into(),
-            signal: parts.get(2),
+            signal: parts.get(2).dyn_into().ok(),
+            control: parts.get(3).as_string(),
+            has_auth: parts.get(4).is_truthy(),
         })
     }
 
@@ -63,11 +76,16 @@ impl Outgoing {
         }
     }
 
-    /// The headers the library reads and changes.
-    pub fn headers(&self) -> Headers {
+    /// What the headers say: the `x-seamless-fetch` header's value (taken off them, so that it is
+    /// never sent) and whether the caller set `auth_header` itself.
+    pub fn marks(&self, auth_header: &JsValue) -> (Option<String>, bool) {
         match self {
-            Outgoing::Request(r) => r.headers(),
-            Outgoing::Parts { headers, .. } => headers.clone(),
+            Outgoing::Request(r) => {
+                let headers = r.headers();
+                let control = js::take_control(&headers);
+                (control, headers.unchecked_ref::<js::JsHeaders>().has(auth_header).unwrap_or(true))
+            }
+            Outgoing::Parts { control, has_auth, .. } => (control.clone(), *has_auth),
         }
     }
 
@@ -75,43 +93,39 @@ impl Outgoing {
     pub fn signal(&self) -> Option<AbortSignal> {
         match self {
             Outgoing::Request(r) => Some(r.signal()),
-            Outgoing::Parts { signal, .. } => signal.clone().dyn_into().ok(),
+            Outgoing::Parts { signal, .. } => signal.clone(),
         }
     }
 
-    /// `fetch`'s arguments for sending it once, untouched but for header changes already made.
-    pub fn as_is(&self) -> (JsValue, JsValue) {
+    /// The send step's [`Args`] for sending it once, untouched but for header changes already made.
+    pub fn as_is(&self) -> Args {
         match self {
-            Outgoing::Request(request) => (request.into(), JsValue::UNDEFINED),
-            Outgoing::Parts { input, init, headers, .. } => (input.clone(), js::with_headers(init, headers)),
+            Outgoing::Request(request) => (request.into(), JsValue::UNDEFINED, JsValue::NULL),
+            Outgoing::Parts { input, init, headers, .. } => (input.clone(), init.clone(), headers.into()),
         }
     }
 
-    /// `fetch`'s arguments for one attempt, with header `name` set to `value`, or removed when
-    /// `None` (a replay after the tokens were removed must not carry the old one). `first`: the
-    /// first attempt, which may hand over the caller's own objects. Name and value are JS strings
-    /// already: they are the same on every request.
-    pub fn attempt(&self, name: &JsValue, value: Option<&JsValue>, first: bool) -> Result<(JsValue, JsValue), JsValue> {
+    /// The send step's [`Args`] for one attempt; the token's header `name` is set by the step. `first`:
+    /// the first attempt, which may hand over the caller's own objects. `keep_header`: false for a
+    /// replay without a token, whose header `name` is removed (it must not carry the old one).
+    pub fn attempt(&self, name: &JsValue, keep_header: bool, first: bool) -> Result<Args, JsValue> {
         let (args, headers) = match self {
             Outgoing::Request(request) => {
                 // A request without a body can be sent again as it is; one with a body is cloned
                 // for each attempt so that the replay still has it.
                 let bodyless = matches!(request.method().as_str(), "GET" | "HEAD");
                 let attempt = if bodyless { Clone::clone(request) } else { request.clone()? };
-                let headers = attempt.headers();
-                ((attempt.into(), JsValue::UNDEFINED), headers)
+                let headers = (!keep_header && !first).then(|| attempt.headers());
+                ((attempt.into(), JsValue::UNDEFINED, JsValue::NULL), headers)
             }
             Outgoing::Parts { input, init, headers, .. } => {
                 // The transport may keep the first attempt's headers; a replay gets its own.
                 let headers = if first { headers.clone() } else { Headers::new_with_headers(headers)? };
-                ((input.clone(), js::with_headers(init, &headers)), headers)
+                ((input.clone(), init.clone(), headers.clone().into()), (!keep_header && !first).then_some(headers))
             }
         };
-        let headers: &js::JsHeaders = headers.unchecked_ref();
-        match value {
-            Some(v) => headers.set(name, v)?,
-            None if !first => headers.delete(name)?,
-            None => {}
+        if let Some(headers) = headers {
+            headers.unchecked_ref::<js::JsHeaders>().delete(name)?;
         }
         Ok(args)
     }

@@ -36,8 +36,6 @@ pub struct Session {
     pub coord: RefCell<Coordinator<Waiter>>,
     /// Server clock minus local clock, in ms; `None` until a managed response's `Date` header is seen.
     pub clock_offset: Cell<Option<f64>>,
-    /// The `Date` header text `clock_offset` was last computed from.
-    pub date: Cell<JsValue>,
     lifetime: RefCell<Option<(String, Option<Lifetime>)>>,
     known: Cell<bool>,
     /// The access token the server last answered "expired" to: whatever its `exp` says, it is
@@ -99,7 +97,6 @@ impl Session {
             store,
             coord: RefCell::new(Coordinator::default()),
             clock_offset: Cell::new(None),
-            date: Cell::new(JsValue::NULL),
             lifetime: RefCell::new(None),
             known: Cell::new(false),
             refused: RefCell::new(None),

@@ -15,7 +15,7 @@
 use alloc::string::String;
 use core::cell::{Cell, RefCell};
 
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 
 use crate::errors::{AuthError, Code};
 use crate::js;
@@ -95,16 +95,16 @@ impl TokenStore {
         let (last_access, last_refresh) = last.as_ref().map_or((&none, &none), |(a, r, _)| (a, r));
         let no_key = JsValue::NULL;
         let refresh_key = if self.cookie { &no_key } else { &self.keys.1 };
-        let Ok(got) = js::read_tokens(&web, &self.keys.0, refresh_key, last_access, last_refresh) else {
+        let Ok(same) = js::read_tokens(&web, &self.keys.0, refresh_key, last_access, last_refresh) else {
             self.fall_back();
             return Ok(None);
         };
-        if let (Some(true), Some((_, _, pair))) = (got.as_bool(), &last) {
+        if let (true, Some((_, _, pair))) = (same, &last) {
             let pair = pair.clone();
             self.last.set(last);
             return Ok(Some(pair));
         }
-        let got: &js_sys::Array = got.unchecked_ref();
+        let got = js::take_read();
         let (access_js, refresh_js) = (got.get(0), got.get(1));
         let (access, refresh) = (access_js.as_string(), refresh_js.as_string());
         match access {

@@ -5,17 +5,15 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use web_sys::Response;
 
-use crate::errors::{AuthError, Code, Error};
+use crate::errors::{AuthError, Code};
 use crate::js;
 use crate::options::Options;
 use crate::policy::is_json_document;
 use crate::refresh::Field;
 
-/// What the transport answered, if it is a `Response`.
-pub fn as_response(answer: JsValue) -> Result<Response, Error> {
-    answer
-        .dyn_into::<Response>()
-        .map_err(|_| AuthError::new(Code::InvalidOptions, &["the fetch option returned something that is not a Response"]).into())
+/// The error for a transport that answered something other than a `Response` (the driver looks).
+pub fn not_a_response() -> AuthError {
+    AuthError::new(Code::InvalidOptions, &["the fetch option returned something that is not a Response"])
 }
 
 /// The most of an answer's body read to look for an "expired" code: such answers are a few bytes,

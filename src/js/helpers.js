@@ -11,14 +11,23 @@ export function toRequest(input, init) {
 /**
  * The bound `fetch` of one `AuthFetch`, over the synchronous steps of a request in Rust (`Step` in
  * client.rs). Each step answers with the response itself (done), `[input, init, token, seen, slot]`
- * (send `transport(input, init)`, then hand the answer to `judge(input, callerInit, token, seen,
- * slot, response)`), or `[promise, slot]` (wait for a refresh, a body or `isExpired`, then
+ * (send `transport(input, init)`, then hand the answer to `judge(step, callerInit, slot, response,
+ * status, dated, date)`), or `[promise, slot]` (wait for a refresh, a body or `isExpired`, then
  * `resume(slot, value)`). `slot` is where Rust keeps the request between steps (-1: nothing kept,
- * the happy path); when a wait or the transport rejects, `fail(slot)` lets it go (and out of the
- * refresh queue) and the rejection is the caller's. No Rust future: a future costs a promise,
- * callbacks and a task per await, and a storm pays that twice per request.
+ * the happy path; -2: not the library's request, its answer is the caller's); when a wait or the
+ * transport rejects, `fail(slot)` lets it go (and out of the refresh queue) and the rejection is
+ * the caller's. No Rust future: a future costs a promise, callbacks and a task per await, and a
+ * storm pays that twice per request.
+ *
+ * What is cheap to learn in JS is learnt here and handed over as arguments, because every call
+ * from wasm into JS costs a crossing: the plain parts of the request and its control header
+ * (`plainParts`), whether the answer is a `Response`, its status, and its `Date` header with
+ * whether its text changed since this instance's last managed answer (the Rust side parses it
+ * only then). A happy-path request costs four calls from Rust into JS (the stored tokens, the
+ * send step, the URL and the control header as Rust strings); it cost 24 before.
  */
-export function driver(begin, judge, resume, fail, transport) {
+export function driver(begin, judge, resume, fail, transport, authHeader) {
+  let lastDate = null;
   return function fetch(input, init) {
     const next = (step) => {
       if (!Array.isArray(step)) return step;
@@ -27,29 +36,44 @@ export function driver(begin, judge, resume, fail, transport) {
       if (step.length === 2) return step[0].then((value) => next(resume(slot, value)), failed);
       let sent;
       try { sent = transport(step[0], step[1]); } catch (e) { sent = Promise.reject(e); }
-      return Promise.resolve(sent).then((response) => next(judge(step[0], init, step[2], step[3], slot, response)), failed);
+      return Promise.resolve(sent).then((response) => {
+        if (!isResponse(response)) return next(judge(step, init, slot, undefined, 0, false, null));
+        const date = slot === -2 ? lastDate : response.headers.get("date");
+        const dated = date !== lastDate;
+        lastDate = date;
+        return next(judge(step, init, slot, response, response.status, dated, date));
+      }, failed);
     };
     try {
-      return Promise.resolve(next(begin(input, init)));
+      const parts = plainParts(input, init, authHeader);
+      return Promise.resolve(next(parts === null ? begin(input, init, null, null, null, false, null) : begin(parts[0], init, parts[0], parts[1], parts[3], parts[4], parts[2])));
     } catch (e) {
       return Promise.reject(e);
     }
   };
 }
 
+const isResponse = (x) => typeof Response === "function" && x instanceof Response;
+
 /**
- * `[absoluteUrl, headersCopy, signal]` for `fetch(input, init)` that can be sent again as it is,
- * without building a Request: a string or URL input, and a body that is absent or reusable (not a
- * stream). null otherwise, and for anything `fetch` would refuse (the Request path then throws its
- * error). The request then goes to `absoluteUrl`, the very URL whose origin decided about the token.
+ * `[absoluteUrl, headersCopy, signal, control, hasAuth]` for `fetch(input, init)` that can be sent
+ * again as it is, without building a Request: a string or URL input, and a body that is absent or
+ * reusable (not a stream). null otherwise, and for anything `fetch` would refuse (the Request path
+ * then throws its error). The request then goes to `absoluteUrl`, the very URL whose origin
+ * decided about the token. `signal` is the caller's `AbortSignal` (undefined for anything else),
+ * `control` the `x-seamless-fetch` header (see `takeControl`), `hasAuth` whether the caller set
+ * the `authHeader` header itself.
  */
-export function plainParts(input, init) {
+export function plainParts(input, init, authHeader) {
   if ((typeof input !== "string" && !(input instanceof URL)) || (init != null && typeof init !== "object")) return null;
   try {
     const body = init == null ? undefined : init.body;
     if (body != null && !(typeof body === "string" || body instanceof URLSearchParams || body instanceof ArrayBuffer || ArrayBuffer.isView(body)
       || (typeof Blob !== "undefined" && body instanceof Blob) || (typeof FormData !== "undefined" && body instanceof FormData))) return null;
-    return [absolute(input), new Headers(init == null ? undefined : init.headers), init == null ? undefined : init.signal];
+    const headers = new Headers(init == null ? undefined : init.headers);
+    const signal = init == null ? undefined : init.signal;
+    const control = takeControl(headers);
+    return [absolute(input), headers, typeof AbortSignal === "function" && signal instanceof AbortSignal ? signal : undefined, control, headers.has(authHeader)];
   } catch {
     return null;
   }
@@ -65,21 +89,40 @@ export function takeControl(headers) {
   return value;
 }
 
-/** The response's `Date` header when it differs from `last` (the text seen before), else null. */
-export function newServerDate(response, last) {
-  const date = response.headers.get("date");
-  return date === last ? null : date;
-}
-
 /**
- * The two tokens from `storage` (the second key null: not read), or `true` when both are the
- * strings read last (`lastA`, `lastR`): one call into JS for what every request reads. Throws what
- * `getItem` throws.
+ * Whether the two tokens in `storage` are still `lastA` and `lastR` (the strings read last; `r`
+ * null: only the first key is read): one call into JS for what every request reads. When they
+ * are not, `takeRead()` gives what was read. Throws what `getItem` throws.
  */
 export function readTokens(storage, a, r, lastA, lastR) {
   const access = storage.getItem(a);
   const refresh = r === null ? null : storage.getItem(r);
-  return access === lastA && refresh === lastR ? true : [access, refresh];
+  if (access === lastA && refresh === lastR) return true;
+  read = [access, refresh];
+  return false;
+}
+let read = null;
+
+/** `[access, refresh]` as the last `readTokens` that answered false found them. */
+export function takeRead() {
+  const got = read;
+  read = null;
+  return got;
+}
+
+/**
+ * The send step `[input, init, token, seen, slot]` (see `driver`), with header `name` set to
+ * `value` unless it is null: on `headers` (a copy of the caller's, sent in a copy of `init`), or,
+ * when `headers` is null, on the headers of `input`, a `Request` sent as it is.
+ */
+export function sendStep(input, init, headers, name, value, token, seen, slot) {
+  if (value !== null) (headers === null ? input.headers : headers).set(name, value);
+  return [input, headers === null ? undefined : Object.assign({}, init, { headers }), token, seen, slot];
+}
+
+/** The wait step `[promise, slot]` (see `driver`). */
+export function waitStep(promise, slot) {
+  return [promise, slot];
 }
 
 /**
@@ -103,11 +146,6 @@ function absolute(input) {
 }
 const resolved = new Map();
 const ABSOLUTE = /^[a-z][a-z\d+\-.]*:/i;
-
-/** `init` with `headers` in place of its own (a shallow copy; the caller's object is untouched). */
-export function withHeaders(init, headers) {
-  return Object.assign({}, init, { headers });
-}
 
 /** A promise with its resolvers, for the Rust-side queue of waiting requests. */
 export function deferred() {

@@ -407,6 +407,26 @@ export const scenarios = {
     eq(server.refreshCalls, 1, "refreshed ahead by the server's new clock");
   },
 
+  async only_the_token_s_origins_tell_the_server_clock(make) {
+    // A `Date` header from an origin the token does not go to says nothing about the clock of the
+    // server that issued the token.
+    const now = Date.now();
+    const token = jwt({ iat: secs(now), exp: secs(now) + 600 });
+    const server = new FakeServer({ access: token });
+    server.skewMs = 0;
+    const own = server.fetch;
+    server.fetch = (input, init) => (String(input instanceof Request ? input.url : input).startsWith("https://elsewhere.example/")
+      ? Promise.resolve(json(200, { ok: true }, { date: new Date(now + 570_000).toUTCString() }))
+      : own(input, init));
+    const { api } = setup(make, { refreshAheadMs: 60_000 }, { tokens: false, server });
+    localStorage.setItem("token", token);
+    localStorage.setItem("refreshToken", "r1");
+    eq((await api.fetch("/api/first")).status, 200);
+    eq((await api.fetch("https://elsewhere.example/x")).status, 200);
+    eq((await api.fetch("/api/then")).status, 200);
+    eq(server.refreshCalls, 0, "ten minutes left on the token's server's clock, whatever another origin's says");
+  },
+
   async odd_jwts_mean_expiry_unknown(make) {
     const now = secs(Date.now());
     const odd = [jwt({ exp: "soon" }), jwt({ exp: 1e300 }), jwt({ exp: -1 }), jwt("bm90IGpzb24"), jwt({ iat: now, exp: now - 5 }).replace(".c2ln", ""), "opaque-token"];
