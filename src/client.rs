@@ -39,7 +39,7 @@ use crate::options::Options;
 use crate::outgoing::{Args, Outgoing};
 use crate::policy::{origin_allowed, origin_of, safe_return_path, with_return_param};
 use crate::refresher::Refresher;
-use crate::session::{wake, Session};
+use crate::session::{wake, Session, Waker};
 use crate::storage::Pair;
 use crate::tabs::Lock;
 use crate::transport;
@@ -439,7 +439,10 @@ impl Client {
         if id.is_none() {
             return self.woken(call, seen, stored, replay); // nothing runs: go on at once
         }
-        let woken = js::abortable(&woken, call.abort.as_ref());
+        let woken = match &call.abort {
+            Some(signal) => js::abortable(&woken, signal),
+            None => woken,
+        };
         Ok(self.keep(call, Phase::Waiting { id, seen, stored, replay }, woken))
     }
 
@@ -564,21 +567,25 @@ impl Client {
     /// Joins the queue of the running refresh: the promise its end resolves (resolved already when
     /// none runs), the queue entry and how many refreshes had finished.
     fn enqueue(&self) -> (Promise, Option<u32>, u64) {
-        let deferred = js::deferred();
-        let resolve = deferred.resolve(); // a call into JS: made before the coordinator is borrowed
-        let (id, seen) = {
+        let (joined, seen) = {
             let mut coord = self.session.coord.borrow_mut();
-            (coord.enqueue(resolve), coord.completed())
+            (coord.enqueue().map(|(id, waker)| (waker.promise.clone(), id)), coord.completed())
         };
-        let woken = if id.is_some() { deferred.promise() } else { Promise::resolve(&JsValue::UNDEFINED) };
-        (woken, id, seen)
+        match joined {
+            Some((woken, id)) => (woken, Some(id), seen),
+            None => (Promise::resolve(&JsValue::UNDEFINED), None, seen),
+        }
     }
 
     /// Starts a refresh flight replacing `sent_access` unless one runs. The flight runs detached
     /// from any request, so that aborting the request that started it does not cancel it for the
     /// others; its first step waits for the caller's own step to end.
     fn fly_from(self: &Rc<Self>, sent_access: Option<&str>) {
-        let epoch = self.session.coord.borrow_mut().begin();
+        if self.session.coord.borrow().is_refreshing() {
+            return;
+        }
+        let waker = Waker::pending(); // calls into JS: made before the coordinator is borrowed
+        let epoch = self.session.coord.borrow_mut().begin(waker);
         if let Some(epoch) = epoch {
             let started = js_sys::Date::now();
             let stage = Stage::Gate { deadline: started + self.opts.refresh_timeout_ms };
@@ -605,7 +612,7 @@ impl Client {
         let (epoch, started) = (flight.epoch, flight.started);
         drop(flight); // releases the cross-tab lock before the queue
         let finished = self.session.coord.borrow_mut().finish(epoch, landed);
-        let Some((waiters, outcome)) = finished else {
+        let Some((waker, outcome)) = finished else {
             return; // tokens were set or cleared meanwhile: this answer is stale
         };
         match &outcome {
@@ -623,7 +630,7 @@ impl Client {
                 }
             }
         }
-        wake(waiters);
+        wake(waker);
     }
 
     /// One step of the flight, given what the last one waited for (`value`): a promise to wait

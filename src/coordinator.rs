@@ -7,8 +7,9 @@
 //! * [`Coordinator::reset`] (logout, new tokens) moves to a new epoch, so a refresh started in the
 //!   old one cannot bring a cleared session back when its answer arrives late.
 //!
-//! Generic over the waiter so the bookkeeping is tested natively; in the browser a waiter is a
-//! pair of JS promise resolvers.
+//! Generic over the waker so the bookkeeping is tested natively; in the browser it is one promise
+//! and its `resolve`, shared by every request that waits for the flight (a storm queues a thousand
+//! requests; one promise each cost a promise, two closures and four calls into JS apiece).
 
 use alloc::vec::Vec;
 
@@ -19,7 +20,8 @@ pub type Outcome = Result<(), AuthError>;
 
 /// Refresh flag, waiting queue and history for one token store.
 pub struct Coordinator<W> {
-    flight: Option<Vec<(u32, W)>>,
+    /// The running flight's waker and the ids queued for it.
+    flight: Option<(W, Vec<u32>)>,
     next_id: u32,
     completed: u64,
     last: Option<Outcome>,
@@ -57,58 +59,62 @@ impl<W> Coordinator<W> {
         }
     }
 
-    /// Raises the flag. Returns the epoch the caller must finish with, or `None` when a refresh
-    /// is already running (join that one instead).
-    pub fn begin(&mut self) -> Option<u64> {
+    /// Raises the flag, with the waker that will wake everyone who waits for this refresh.
+    /// Returns the epoch the caller must finish with, or `None` when a refresh is already running
+    /// (join that one instead).
+    pub fn begin(&mut self, waker: W) -> Option<u64> {
         if self.flight.is_some() {
             return None;
         }
-        self.flight = Some(Vec::new());
+        self.flight = Some((waker, Vec::new()));
         Some(self.epoch)
     }
 
-    /// Queues a waiter for the running refresh; `None` when none runs.
-    pub fn enqueue(&mut self, waiter: W) -> Option<u32> {
-        let queue = self.flight.as_mut()?;
+    /// Queues for the running refresh: an id (to leave the queue by) and the flight's waker;
+    /// `None` when none runs.
+    pub fn enqueue(&mut self) -> Option<(u32, &W)> {
+        let (waker, queue) = self.flight.as_mut()?;
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
-        queue.push((id, waiter));
-        Some(id)
+        queue.push(id);
+        Some((id, waker))
     }
 
-    /// Takes a waiter out (its caller aborted). Returns it so the caller can settle it.
-    pub fn remove(&mut self, id: u32) -> Option<W> {
-        let queue = self.flight.as_mut()?;
-        let at = queue.iter().position(|(i, _)| *i == id)?;
-        Some(queue.remove(at).1)
+    /// Takes a waiter out (its caller aborted); false when it is not queued.
+    pub fn remove(&mut self, id: u32) -> bool {
+        let Some((_, queue)) = self.flight.as_mut() else {
+            return false;
+        };
+        let at = queue.iter().position(|i| *i == id);
+        at.map(|at| queue.remove(at)).is_some()
     }
 
     /// How many wait now.
     pub fn queued(&self) -> usize {
-        self.flight.as_ref().map_or(0, Vec::len)
+        self.flight.as_ref().map_or(0, |(_, queue)| queue.len())
     }
 
-    /// Lowers the flag and hands back the waiters to settle with `outcome`, all of them, so the
+    /// Lowers the flag and hands back the waker, to wake every waiter with `outcome`, so the
     /// queue always drains. A refresh from an older epoch is stale: its waiters were already
     /// released by [`Coordinator::reset`] and its outcome is ignored (`None`).
-    pub fn finish(&mut self, epoch: u64, outcome: Outcome) -> Option<(Vec<W>, Outcome)> {
+    pub fn finish(&mut self, epoch: u64, outcome: Outcome) -> Option<(Option<W>, Outcome)> {
         if epoch != self.epoch {
             return None;
         }
         self.completed += 1;
         self.last = Some(outcome.clone());
-        let waiters = self.flight.take().unwrap_or_default();
-        Some((waiters.into_iter().map(|(_, w)| w).collect(), outcome))
+        Some((self.flight.take().map(|(waker, _)| waker), outcome))
     }
 
-    /// Starts a new epoch (tokens set or cleared). Any running refresh becomes stale; its waiters
-    /// are returned to be released with `outcome` (go on with the new tokens, or fail), and so do
-    /// requests already sent. Requests started afterwards see no history and may refresh again.
-    pub fn reset(&mut self, outcome: Outcome) -> Vec<W> {
+    /// Starts a new epoch (tokens set or cleared). Any running refresh becomes stale; its waker
+    /// is returned to release its waiters with `outcome` (go on with the new tokens, or fail),
+    /// and so do requests already sent. Requests started afterwards see no history and may
+    /// refresh again.
+    pub fn reset(&mut self, outcome: Outcome) -> Option<W> {
         self.epoch += 1;
         self.last = Some(outcome);
         self.completed += 1;
-        self.flight.take().unwrap_or_default().into_iter().map(|(_, w)| w).collect()
+        self.flight.take().map(|(waker, _)| waker)
     }
 }
 
@@ -120,16 +126,19 @@ mod tests {
     #[test]
     fn one_flight_at_a_time_and_the_queue_drains() {
         let mut c = Coordinator::<&str>::default();
-        assert_eq!(c.enqueue("early"), None, "no flight, no queue");
-        let epoch = c.begin().unwrap();
-        assert!(c.begin().is_none(), "second begin joins");
-        let a = c.enqueue("a").unwrap();
-        c.enqueue("b").unwrap();
+        assert_eq!(c.enqueue(), None, "no flight, no queue");
+        let epoch = c.begin("first").unwrap();
+        assert!(c.begin("second").is_none(), "second begin joins");
+        let (a, waker) = c.enqueue().unwrap();
+        assert_eq!(*waker, "first", "every waiter gets the flight's waker");
+        let (b, _) = c.enqueue().unwrap();
+        assert_ne!(a, b);
         assert_eq!(c.queued(), 2);
-        assert_eq!(c.remove(a), Some("a"));
-        assert_eq!(c.remove(a), None);
-        let (waiters, outcome) = c.finish(epoch, Ok(())).unwrap();
-        assert_eq!(waiters, vec!["b"]);
+        assert!(c.remove(a));
+        assert!(!c.remove(a));
+        assert_eq!(c.queued(), 1);
+        let (waker, outcome) = c.finish(epoch, Ok(())).unwrap();
+        assert_eq!(waker, Some("first"));
         assert!(outcome.is_ok());
         assert_eq!((c.queued(), c.is_refreshing(), c.completed()), (0, false, 1));
     }
@@ -138,7 +147,7 @@ mod tests {
     fn late_answers_get_the_finished_outcome() {
         let mut c = Coordinator::<()>::default();
         let seen = c.completed();
-        let e = c.begin().unwrap();
+        let e = c.begin(()).unwrap();
         let failure = AuthError::new(Code::RefreshFailed, &["x"]);
         c.finish(e, Err(failure.clone()));
         assert_eq!(c.outcome_since(seen), Some(Err(failure)), "in flight during the failure");
@@ -148,10 +157,10 @@ mod tests {
     #[test]
     fn reset_makes_a_running_refresh_stale() {
         let mut c = Coordinator::<u8>::default();
-        let e = c.begin().unwrap();
-        c.enqueue(7);
+        let e = c.begin(7).unwrap();
+        c.enqueue();
         let cleared = AuthError::new(Code::NoRefreshToken, &["cleared"]);
-        assert_eq!(c.reset(Err(cleared.clone())), vec![7]);
+        assert_eq!(c.reset(Err(cleared.clone())), Some(7));
         assert!(!c.is_refreshing());
         assert!(c.finish(e, Ok(())).is_none(), "the late answer is ignored");
         assert_eq!(c.outcome_since(0), Some(Err(cleared)), "requests sent before the reset");

@@ -51,7 +51,7 @@ extern "C" {
     /// `f(value)` once `promise` settles (`f(null)` if it rejects); a promise of what `f` returns.
     pub fn after(promise: &Promise, f: &JsValue) -> Promise;
     /// `promise`, or a rejection with the signal's reason when it aborts first.
-    pub fn abortable(promise: &Promise, signal: Option<&web_sys::AbortSignal>) -> Promise;
+    pub fn abortable(promise: &Promise, signal: &web_sys::AbortSignal) -> Promise;
     /// `[status, text]` of `fetch(request)` within `ms`, or `[-1, error]`.
     #[wasm_bindgen(js_name = fetchText)]
     pub fn fetch_text(fetch: &Function, request: &Request, ms: f64) -> Promise;

@@ -7,7 +7,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
 
-use js_sys::{Function, Object};
+use js_sys::{Function, Object, Promise};
 use wasm_bindgen::JsValue;
 
 use crate::backoff::Backoff;
@@ -17,14 +17,28 @@ use crate::expiry::{claim_ms, jwt_payload, Lifetime};
 use crate::options::StorageKind;
 use crate::storage::{Pair, TokenStore};
 
-/// One waiting request: the resolver of the promise it awaits.
-pub type Waiter = Function;
+/// What wakes the requests that wait for one refresh: a promise they all wait on and its
+/// `resolve`; each then reads the outcome from the coordinator.
+#[derive(Clone)]
+pub struct Waker {
+    /// Resolved when the refresh ends.
+    pub promise: Promise,
+    resolve: Function,
+}
 
-/// Wakes released waiters; each then reads the outcome from the coordinator. Called with no
-/// `RefCell` borrow held, since resolving calls into JS.
-pub fn wake(waiters: Vec<Waiter>) {
-    for resolve in waiters {
-        let _ = resolve.call0(&wasm_bindgen::JsValue::UNDEFINED);
+impl Waker {
+    /// A pending promise and its `resolve`.
+    pub fn pending() -> Waker {
+        let d = crate::js::deferred();
+        Waker { promise: d.promise(), resolve: d.resolve() }
+    }
+}
+
+/// Wakes the waiters of a refresh that ended, if any waited. Called with no `RefCell` borrow
+/// held, since resolving calls into JS.
+pub fn wake(waker: Option<Waker>) {
+    if let Some(w) = waker {
+        let _ = w.resolve.call0(&JsValue::UNDEFINED);
     }
 }
 
@@ -33,7 +47,7 @@ pub struct Session {
     /// Where the tokens live.
     pub store: TokenStore,
     /// Refresh flag, queue and history.
-    pub coord: RefCell<Coordinator<Waiter>>,
+    pub coord: RefCell<Coordinator<Waker>>,
     /// Server clock minus local clock, in ms; `None` until a managed response's `Date` header is seen.
     pub clock_offset: Cell<Option<f64>>,
     lifetime: RefCell<Option<(String, Option<Lifetime>)>>,

@@ -164,7 +164,6 @@ export function after(promise, fn) {
 
 /** Settles like `promise`, or rejects with the signal's reason as soon as the caller aborts. */
 export function abortable(promise, signal) {
-  if (!signal) return promise;
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
