@@ -105,23 +105,24 @@ impl Outgoing {
         }
     }
 
-    /// The send step's [`Args`] for one attempt; the token's header `name` is set by the step. `first`:
-    /// the first attempt, which may hand over the caller's own objects. `keep_header`: false for a
-    /// replay without a token, whose header `name` is removed (it must not carry the old one).
-    pub fn attempt(&self, name: &JsValue, keep_header: bool, first: bool) -> Result<Args, JsValue> {
+    /// The send step's [`Args`] for one attempt; the token's header `name` is set by the step.
+    /// `pristine`: these headers were never handed to a transport, so they may go as they are.
+    /// `keep_header`: false for an attempt without a token, whose header `name` is removed from
+    /// headers that went out before (they must not carry the old one).
+    pub fn attempt(&self, name: &JsValue, keep_header: bool, pristine: bool) -> Result<Args, JsValue> {
         let (args, headers) = match self {
             Outgoing::Request(request) => {
                 // A request without a body can be sent again as it is; one with a body is cloned
                 // for each attempt so that the replay still has it.
                 let bodyless = matches!(request.method().as_str(), "GET" | "HEAD");
                 let attempt = if bodyless { Clone::clone(request) } else { request.clone()? };
-                let headers = (!keep_header && !first).then(|| attempt.headers());
+                let headers = (!keep_header && !pristine).then(|| attempt.headers());
                 ((attempt.into(), JsValue::UNDEFINED, JsValue::NULL), headers)
             }
             Outgoing::Parts { input, init, headers, .. } => {
                 // The transport may keep the first attempt's headers; a replay gets its own.
-                let headers = if first { headers.clone() } else { Headers::new_with_headers(headers)? };
-                ((input.clone(), init.clone(), headers.clone().into()), (!keep_header && !first).then_some(headers))
+                let headers = if pristine { headers.clone() } else { Headers::new_with_headers(headers)? };
+                ((input.clone(), init.clone(), headers.clone().into()), (!keep_header && !pristine).then_some(headers))
             }
         };
         if let Some(headers) = headers {

@@ -147,6 +147,23 @@ export const scenarios = {
     eq(server.callsTo("/api/slow").map((c) => c.auth), ["Bearer a1", "Bearer a2"]);
   },
 
+  async each_attempt_goes_out_with_headers_of_its_own(make) {
+    // A transport may keep what it is given (a log, a retry layer, a test double): a replay must
+    // not rewrite the headers an earlier attempt of the same request went out with. Both paths:
+    // a request made anew after its first answer, and one kept between attempts (`isExpired`).
+    for (const [path, options] of [["made anew", {}], ["kept", { isExpired: (r) => r.status === 401 }]]) {
+      const server = new FakeServer();
+      const given = [];
+      const { api } = setup(make, options, { server });
+      const own = server.fetch;
+      server.fetch = (input, init) => { if (init && init.headers instanceof Headers) given.push(init.headers); return own(input, init); };
+      server.expire();
+      eq((await api.fetch("/api/me", { headers: { "x-custom": "kept" } })).status, 200);
+      eq(given.map((h) => h.get("authorization")), ["Bearer a1", "Bearer a2"], path + ": as each attempt went out");
+      eq(given.map((h) => h.get("x-custom")), ["kept", "kept"], path);
+    }
+  },
+
   async bodies_replay_intact(make) {
     const { api, server } = setup(make);
     server.expire();
