@@ -215,7 +215,7 @@ impl AuthFetch {
                 let own_refresh = c.session.is_own_refresh(&init);
                 let control = control.as_string();
                 let out = match url.as_string() {
-                    Some(url) => Outgoing::Parts { input, init, url, headers: headers.unchecked_into(), signal, control, has_auth },
+                    Some(url) => Outgoing::Parts { input, init, url, headers, signal, control, has_auth },
                     None => Outgoing::Request(js::to_request(&input, &init)?),
                 };
                 c.start(out, own_refresh).and_then(|s| step(&c, s)).map_err(Error::into_js)

@@ -13,7 +13,7 @@ use alloc::string::String;
 
 use js_sys::Array;
 use wasm_bindgen::prelude::*;
-use web_sys::{AbortSignal, Headers, Request};
+use web_sys::{AbortSignal, Request};
 
 use crate::js;
 
@@ -35,8 +35,9 @@ pub enum Outgoing {
         init: JsValue,
         /// `input`, read into Rust.
         url: String,
-        /// A copy of `init.headers`, which the library may change.
-        headers: Headers,
+        /// A copy of `init.headers` (a plain object, or a `Headers` when they came as anything
+        /// else), which the library may change.
+        headers: JsValue,
         /// `init.signal`, when it is an `AbortSignal`.
         signal: Option<AbortSignal>,
         /// The `x-seamless-fetch` header's value, already taken off `headers`.
@@ -61,7 +62,7 @@ impl Outgoing {
             url: href.as_string().unwrap_or_default(),
             input: href,
             init: init.clone(),
-            headers: parts.get(1).unchecked_into(),
+            headers: parts.get(1),
             signal: parts.get(2).dyn_into().ok(),
             control: parts.get(3).as_string(),
             has_auth: parts.get(4).is_truthy(),
@@ -101,7 +102,7 @@ impl Outgoing {
     pub fn as_is(&self) -> Args {
         match self {
             Outgoing::Request(request) => (request.into(), JsValue::UNDEFINED, JsValue::NULL),
-            Outgoing::Parts { input, init, headers, .. } => (input.clone(), init.clone(), headers.into()),
+            Outgoing::Parts { input, init, headers, .. } => (input.clone(), init.clone(), headers.clone()),
         }
     }
 
@@ -110,24 +111,24 @@ impl Outgoing {
     /// `keep_header`: false for an attempt without a token, whose header `name` is removed from
     /// headers that went out before (they must not carry the old one).
     pub fn attempt(&self, name: &JsValue, keep_header: bool, pristine: bool) -> Result<Args, JsValue> {
-        let (args, headers) = match self {
+        let drop = !keep_header && !pristine;
+        match self {
             Outgoing::Request(request) => {
                 // A request without a body can be sent again as it is; one with a body is cloned
                 // for each attempt so that the replay still has it.
                 let bodyless = matches!(request.method().as_str(), "GET" | "HEAD");
                 let attempt = if bodyless { Clone::clone(request) } else { request.clone()? };
-                let headers = (!keep_header && !pristine).then(|| attempt.headers());
-                ((attempt.into(), JsValue::UNDEFINED, JsValue::NULL), headers)
+                if drop {
+                    attempt.headers().unchecked_ref::<js::JsHeaders>().delete(name)?;
+                }
+                Ok((attempt.into(), JsValue::UNDEFINED, JsValue::NULL))
             }
             Outgoing::Parts { input, init, headers, .. } => {
                 // The transport may keep the first attempt's headers; a replay gets its own.
-                let headers = if pristine { headers.clone() } else { Headers::new_with_headers(headers)? };
-                ((input.clone(), init.clone(), headers.clone().into()), (!keep_header && !pristine).then_some(headers))
+                let none = JsValue::NULL;
+                let headers = if pristine { headers.clone() } else { js::copy_headers(headers, if drop { name } else { &none })? };
+                Ok((input.clone(), init.clone(), headers))
             }
-        };
-        if let Some(headers) = headers {
-            headers.unchecked_ref::<js::JsHeaders>().delete(name)?;
         }
-        Ok(args)
     }
 }

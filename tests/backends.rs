@@ -23,4 +23,5 @@ scenarios![
     on_tokens_tells_every_instance_once_and_never_the_token,
     is_expired_adds_the_apps_own_test_on_a_clone,
     per_request_control_through_a_header,
+    headers_are_read_as_fetch_reads_them_whatever_their_form,
 ];

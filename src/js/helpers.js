@@ -60,9 +60,8 @@ const isResponse = (x) => typeof Response === "function" && x instanceof Respons
  * again as it is, without building a Request: a string or URL input, and a body that is absent or
  * reusable (not a stream). null otherwise, and for anything `fetch` would refuse (the Request path
  * then throws its error). The request then goes to `absoluteUrl`, the very URL whose origin
- * decided about the token. `signal` is the caller's `AbortSignal` (undefined for anything else),
- * `control` the `x-seamless-fetch` header (see `takeControl`), `hasAuth` whether the caller set
- * the `authHeader` header itself.
+ * decided about the token. `signal` is the caller's `AbortSignal` (undefined for anything else);
+ * `headersCopy`, `control` and `hasAuth` are `ownHeaders`'.
  */
 export function plainParts(input, init, authHeader) {
   if ((typeof input !== "string" && !(input instanceof URL)) || (init != null && typeof init !== "object")) return null;
@@ -70,23 +69,78 @@ export function plainParts(input, init, authHeader) {
     const body = init == null ? undefined : init.body;
     if (body != null && !(typeof body === "string" || body instanceof URLSearchParams || body instanceof ArrayBuffer || ArrayBuffer.isView(body)
       || (typeof Blob !== "undefined" && body instanceof Blob) || (typeof FormData !== "undefined" && body instanceof FormData))) return null;
-    const headers = new Headers(init == null ? undefined : init.headers);
+    const [headers, control, hasAuth] = ownHeaders(init == null ? undefined : init.headers, authHeader);
     const signal = init == null ? undefined : init.signal;
-    const control = takeControl(headers);
-    return [absolute(input), headers, typeof AbortSignal === "function" && signal instanceof AbortSignal ? signal : undefined, control, headers.has(authHeader)];
+    return [absolute(input), headers, typeof AbortSignal === "function" && signal instanceof AbortSignal ? signal : undefined, control, hasAuth];
   } catch {
     return null;
   }
 }
 
 /**
- * The value of the `x-seamless-fetch` request header (or null), removed from `headers` so that it
- * is never sent. Its name lives here, as a JS string, so no request pays for passing it from Rust.
+ * `[copy, control, hasAuth]`: a copy of the caller's headers `h` that the library may change, the
+ * value of the `x-seamless-fetch` request header (or null), taken off the copy so that it is never
+ * sent, and whether the caller set `authHeader` itself. Headers given as a plain object (or none)
+ * are copied as a plain object, names compared without case: a `Headers` cost several µs per
+ * request to build and to read, and `fetch` builds its own from either. Anything else (a `Headers`,
+ * a list of pairs) becomes a `Headers`. Throws what `Headers` would throw.
+ */
+function ownHeaders(h, authHeader) {
+  if (h != null && !isPlainObject(h)) {
+    const headers = new Headers(h);
+    return [headers, takeControl(headers), headers.has(authHeader)];
+  }
+  const headers = {};
+  const auth = authHeader.toLowerCase();
+  let control = null;
+  let hasAuth = false;
+  if (h != null) {
+    for (const name of Object.keys(h)) {
+      const lower = name.toLowerCase();
+      if (lower === CONTROL) {
+        // As `Headers` reads it: the value without surrounding whitespace, repeats joined.
+        const value = String(h[name]).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, "");
+        control = control === null ? value : control + ", " + value;
+        continue;
+      }
+      if (lower === auth) hasAuth = true;
+      headers[name] = h[name];
+    }
+  }
+  return [headers, control, hasAuth];
+}
+const CONTROL = "x-seamless-fetch";
+
+function isPlainObject(x) {
+  if (typeof x !== "object") return false;
+  const proto = Object.getPrototypeOf(x);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * The value of the `x-seamless-fetch` request header (or null), removed from `headers` (a
+ * `Headers`) so that it is never sent. Its name lives here, as a JS string, so no request pays for
+ * passing it from Rust.
  */
 export function takeControl(headers) {
-  const value = headers.get("x-seamless-fetch");
-  if (value !== null) headers.delete("x-seamless-fetch");
+  const value = headers.get(CONTROL);
+  if (value !== null) headers.delete(CONTROL);
   return value;
+}
+
+/**
+ * A copy of `h` (a `Headers` or a plain object, see `ownHeaders`) for another attempt of a
+ * request, without header `drop` unless it is null.
+ */
+export function copyHeaders(h, drop) {
+  if (h instanceof Headers) {
+    const copy = new Headers(h);
+    if (drop !== null) copy.delete(drop);
+    return copy;
+  }
+  const copy = Object.assign({}, h);
+  if (drop !== null) delete copy[drop];
+  return copy;
 }
 
 /**
@@ -112,11 +166,16 @@ export function takeRead() {
 
 /**
  * The send step `[input, init, token, seen, slot]` (see `driver`), with header `name` set to
- * `value` unless it is null: on `headers` (a copy of the caller's, sent in a copy of `init`), or,
- * when `headers` is null, on the headers of `input`, a `Request` sent as it is.
+ * `value` unless it is null: on `headers` (a copy of the caller's, see `ownHeaders`, sent in a
+ * copy of `init`), or, when `headers` is null, on the headers of `input`, a `Request` sent as it
+ * is.
  */
 export function sendStep(input, init, headers, name, value, token, seen, slot) {
-  if (value !== null) (headers === null ? input.headers : headers).set(name, value);
+  if (value !== null) {
+    if (headers === null) input.headers.set(name, value);
+    else if (headers instanceof Headers) headers.set(name, value);
+    else headers[name] = value;
+  }
   return [input, headers === null ? undefined : Object.assign({}, init, { headers }), token, seen, slot];
 }
 

@@ -328,6 +328,38 @@ export const scenarios = {
     assert(errors.some((e) => e.includes("isExpired")), "and is reported");
   },
 
+  async headers_are_read_as_fetch_reads_them_whatever_their_form(make) {
+    // Plain objects are copied as plain objects (names without case, values as Headers trims
+    // them); a Headers or a list of pairs as a Headers. Either way the caller's own object is
+    // left as it was, its own Authorization is sent untouched, and the control header is obeyed.
+    const { api, server } = setup(make);
+    server.expire();
+    const forms = {
+      object: (h) => h,
+      "null-prototype-object": (h) => Object.assign(Object.create(null), h),
+      Headers: (h) => new Headers(h),
+      pairs: (h) => Object.entries(h),
+    };
+    const shown = (h) => JSON.stringify(h instanceof Headers ? [...h] : Array.isArray(h) ? h : Object.entries(h));
+    for (const [form, make] of Object.entries(forms)) {
+      const own = make({ AUTHORIZATION: "Basic b3du", "x-custom": "1" });
+      eq((await api.fetch("/api/own/" + form, { headers: own })).status, 401, form + ": its own token's 401 is the caller's");
+      const sent = server.callsTo("/api/own/" + form);
+      eq([sent.length, sent[0].auth, sent[0].headers.get("x-custom")], [1, "Basic b3du", "1"], form + ": sent as given, once");
+      const control = make({ "X-Seamless-FETCH": " no-token\t", "x-custom": "2" });
+      const before = shown(control);
+      eq((await api.fetch("/api/control/" + form, { headers: control })).status, 401, form);
+      const plain = server.callsTo("/api/control/" + form)[0];
+      eq([plain.auth, plain.headers.get("x-seamless-fetch"), plain.headers.get("x-custom")], [null, null, "2"], form + ": no-token obeyed, header not sent");
+      eq(shown(control), before, form + ": the caller's headers untouched");
+    }
+    eq(server.refreshCalls, 0);
+    const untouched = { "x-seamless-fetch": "no-refresh", "x-custom": "3" };
+    await api.fetch("/api/kept", { headers: untouched });
+    eq(JSON.stringify(untouched), JSON.stringify({ "x-seamless-fetch": "no-refresh", "x-custom": "3" }), "the caller's object is not changed");
+    eq(server.callsTo("/api/kept")[0].auth, "Bearer a1", "the token goes on the copy");
+  },
+
   async per_request_control_through_a_header(make) {
     const { api, server } = setup(make);
     server.expire();
