@@ -22,10 +22,10 @@ extern "C" {
     /// The `x-seamless-fetch` header's value (or null), removed from `headers`.
     #[wasm_bindgen(js_name = takeControl)]
     pub fn take_control(headers: &web_sys::Headers) -> Option<String>;
-    /// A copy of the headers of a plain request for another attempt, without header `drop`
+    /// A copy of the headers of a plain request for another attempt, without header `without`
     /// unless it is null (see `copyHeaders` in helpers.js).
     #[wasm_bindgen(js_name = copyHeaders, catch)]
-    pub fn copy_headers(headers: &JsValue, drop: &JsValue) -> Result<JsValue, JsValue>;
+    pub fn copy_headers(headers: &JsValue, without: &JsValue) -> Result<JsValue, JsValue>;
     /// Whether the tokens stored under the two keys (`refresh_key` null: not read) are still
     /// `last_access` and `last_refresh`; when not, [`take_read`] has them.
     #[wasm_bindgen(js_name = readTokens, catch)]

@@ -130,16 +130,16 @@ export function takeControl(headers) {
 
 /**
  * A copy of `h` (a `Headers` or a plain object, see `ownHeaders`) for another attempt of a
- * request, without header `drop` unless it is null.
+ * request, without header `without` unless it is null.
  */
-export function copyHeaders(h, drop) {
+export function copyHeaders(h, without) {
   if (h instanceof Headers) {
     const copy = new Headers(h);
-    if (drop !== null) copy.delete(drop);
+    if (without !== null) copy.delete(without);
     return copy;
   }
   const copy = Object.assign({}, h);
-  if (drop !== null) delete copy[drop];
+  if (without !== null) delete copy[without];
   return copy;
 }
 
