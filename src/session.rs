@@ -19,7 +19,6 @@ use crate::storage::{Pair, TokenStore};
 
 /// What wakes the requests that wait for one refresh: a promise they all wait on and its
 /// `resolve`; each then reads the outcome from the coordinator.
-#[derive(Clone)]
 pub struct Waker {
     /// Resolved when the refresh ends.
     pub promise: Promise,
