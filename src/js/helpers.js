@@ -206,7 +206,7 @@ function absolute(input) {
 const resolved = new Map();
 const ABSOLUTE = /^[a-z][a-z\d+\-.]*:/i;
 
-/** A promise with its resolvers, for the Rust-side queue of waiting requests. */
+/** A promise with its resolvers: the one promise every request waiting for a refresh waits on. */
 export function deferred() {
   const d = {};
   d.promise = new Promise((resolve, reject) => { d.resolve = resolve; d.reject = reject; });
