@@ -6,8 +6,8 @@ use alloc::string::String;
 use core::cell::{Cell, RefCell};
 
 use js_sys::{Array, Function, Object, Promise};
-use web_sys::{AbortSignal, Response};
 use wasm_bindgen::prelude::*;
+use web_sys::{AbortSignal, Response};
 
 use crate::client::{Client, Hooks, Sent, Soon, Stats, Step};
 use crate::errors::{AuthError, Code, Error};
