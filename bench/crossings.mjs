@@ -50,7 +50,7 @@ try {
     const transport = async (input, init) => {
       const url = typeof input === "string" ? input : input.url;
       if (url.endsWith("/auth/refresh")) { await new Promise((r) => setTimeout(r, 50)); return json(200, { token: "a2", refreshToken: "r2" }); }
-      return init.headers.get("authorization") === "Bearer " + access ? json(200, { ok: true }) : json(401, { error: "expired" });
+      return new Headers(init.headers).get("authorization") === "Bearer " + access ? json(200, { ok: true }) : json(401, { error: "expired" });
     };
     localStorage.setItem("token", "a1");
     localStorage.setItem("refreshToken", "r1");
