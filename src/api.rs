@@ -213,11 +213,7 @@ impl AuthFetch {
             move |input: JsValue, init: JsValue, url: JsValue, headers: JsValue, control: JsValue, has_auth: bool, signal: Option<AbortSignal>| {
                 // Decided now, while the app's refresh function may still be on the stack.
                 let own_refresh = c.session.is_own_refresh(&init);
-                let control = control.as_string();
-                let out = match url.as_string() {
-                    Some(url) => Outgoing::Parts { input, init, url, headers, signal, control, has_auth },
-                    None => Outgoing::Request(js::to_request(&input, &init)?),
-                };
+                let out = Outgoing::from_parts(input, init, url.as_string(), headers, signal, control.as_string(), has_auth)?;
                 c.start(out, own_refresh).and_then(|s| step(&c, s)).map_err(Error::into_js)
             },
         );

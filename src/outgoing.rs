@@ -49,24 +49,27 @@ pub enum Outgoing {
 
 impl Outgoing {
     /// Reads `fetch`'s arguments; throws what `fetch` would throw for arguments it refuses. (The
-    /// driver reads a request's first arguments itself; this is for an answer that makes the
-    /// library take over a request it sent as it was.)
+    /// driver reads a request's first arguments itself, see [`Outgoing::from_parts`]; this is for
+    /// an answer that makes the library take over a request it sent as it was.)
     pub fn new(input: &JsValue, init: &JsValue, auth_header: &JsValue) -> Result<Outgoing, JsValue> {
         let parts = js::plain_parts(input, init, auth_header);
         if parts.is_null() {
-            return js::to_request(input, init).map(Outgoing::Request);
+            return Outgoing::from_parts(input.clone(), init.clone(), None, JsValue::NULL, None, None, false);
         }
         let parts: Array = parts.unchecked_into();
         let href = parts.get(0);
-        Ok(Outgoing::Parts {
-            url: href.as_string().unwrap_or_default(),
-            input: href,
-            init: init.clone(),
-            headers: parts.get(1),
-            signal: parts.get(2).dyn_into().ok(),
-            control: parts.get(3).as_string(),
-            has_auth: parts.get(4).is_truthy(),
-        })
+        let url = href.as_string();
+        Outgoing::from_parts(href, init.clone(), url, parts.get(1), parts.get(2).dyn_into().ok(), parts.get(3).as_string(), parts.get(4).is_truthy())
+    }
+
+    /// The request `plainParts` (helpers.js) read: `input` is the absolute URL, and `url` the same
+    /// in Rust; without `url`, `plainParts` found that it needs a `Request`, made here from
+    /// `input` and `init`.
+    pub fn from_parts(input: JsValue, init: JsValue, url: Option<String>, headers: JsValue, signal: Option<AbortSignal>, control: Option<String>, has_auth: bool) -> Result<Outgoing, JsValue> {
+        match url {
+            Some(url) => Ok(Outgoing::Parts { input, init, url, headers, signal, control, has_auth }),
+            None => js::to_request(&input, &init).map(Outgoing::Request),
+        }
     }
 
     /// The absolute URL.
@@ -111,14 +114,14 @@ impl Outgoing {
     /// `keep_header`: false for an attempt without a token, whose header `name` is removed from
     /// headers that went out before (they must not carry the old one).
     pub fn attempt(&self, name: &JsValue, keep_header: bool, pristine: bool) -> Result<Args, JsValue> {
-        let drop = !keep_header && !pristine;
+        let remove = !keep_header && !pristine;
         match self {
             Outgoing::Request(request) => {
                 // A request without a body can be sent again as it is; one with a body is cloned
                 // for each attempt so that the replay still has it.
                 let bodyless = matches!(request.method().as_str(), "GET" | "HEAD");
                 let attempt = if bodyless { Clone::clone(request) } else { request.clone()? };
-                if drop {
+                if remove {
                     attempt.headers().unchecked_ref::<js::JsHeaders>().delete(name)?;
                 }
                 Ok((attempt.into(), JsValue::UNDEFINED, JsValue::NULL))
@@ -126,7 +129,7 @@ impl Outgoing {
             Outgoing::Parts { input, init, headers, .. } => {
                 // The transport may keep the first attempt's headers; a replay gets its own.
                 let none = JsValue::NULL;
-                let headers = if pristine { headers.clone() } else { js::copy_headers(headers, if drop { name } else { &none })? };
+                let headers = if pristine { headers.clone() } else { js::copy_headers(headers, if remove { name } else { &none })? };
                 Ok((input.clone(), init.clone(), headers))
             }
         }
