@@ -341,12 +341,12 @@ export const scenarios = {
       pairs: (h) => Object.entries(h),
     };
     const shown = (h) => JSON.stringify(h instanceof Headers ? [...h] : Array.isArray(h) ? h : Object.entries(h));
-    for (const [form, make] of Object.entries(forms)) {
-      const own = make({ AUTHORIZATION: "Basic b3du", "x-custom": "1" });
+    for (const [form, shaped] of Object.entries(forms)) {
+      const own = shaped({ AUTHORIZATION: "Basic b3du", "x-custom": "1" });
       eq((await api.fetch("/api/own/" + form, { headers: own })).status, 401, form + ": its own token's 401 is the caller's");
       const sent = server.callsTo("/api/own/" + form);
       eq([sent.length, sent[0].auth, sent[0].headers.get("x-custom")], [1, "Basic b3du", "1"], form + ": sent as given, once");
-      const control = make({ "X-Seamless-FETCH": " no-token\t", "x-custom": "2" });
+      const control = shaped({ "X-Seamless-FETCH": " no-token\t", "x-custom": "2" });
       const before = shown(control);
       eq((await api.fetch("/api/control/" + form, { headers: control })).status, 401, form);
       const plain = server.callsTo("/api/control/" + form)[0];
