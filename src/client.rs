@@ -17,10 +17,10 @@
 //! `isExpired` through [`Phase::Asking`]); `recover` decides after an "expired" answer (replay at
 //! once, wait for a refresh, start one, or hand the answer back); [`Client::resume`] goes on when
 //! what a step waited for has settled. The happy path keeps nothing between its two steps; every
-//! other request waits in [`Client::calls`]. The flight: `fly_from` starts it, `fly_step` runs its
-//! stages (the back-off gate, the cross-tab lock, the settle wait, the refresher's call),
-//! `store_fresh` keeps what the answer brought, and `fly` lands it: the outcome to every waiter at
-//! once.
+//! other request waits in [`Client::calls`]. The flight: `new_flight` begins it, `enqueue` starts
+//! it once its first waiter is queued, `fly_step` runs its stages (the back-off gate, the cross-tab
+//! lock, the settle wait, the refresher's call), `store_fresh` keeps what the answer brought, and
+//! `fly` lands it: the outcome to every waiter at once.
 
 use alloc::rc::Rc;
 use alloc::string::String;
@@ -407,10 +407,10 @@ impl Client {
                 let slot = self.calls.borrow_mut().insert((call, Phase::Sent(sent)));
                 Ok(Step::Send { args, value, token, seen, slot: Some(slot) })
             }
-            Plan::Wait(stored) => self.queue(call, stored, false),
+            Plan::Wait(stored) => self.queue(call, stored, false, None),
             Plan::Ahead(access) => {
-                self.fly_from(Some(&access));
-                self.queue(call, Some(access), false)
+                let flight = self.new_flight(Some(&access));
+                self.queue(call, Some(access), false, flight)
             }
         }
     }
@@ -438,10 +438,11 @@ impl Client {
         self.proceed(call, plan)
     }
 
-    /// Queues the request for the running refresh; `stored` and `replay` as in [`Phase::Waiting`].
-    /// The wait ends early, rejected, when the caller aborts (then [`Client::fail`]).
-    fn queue(self: &Rc<Self>, call: Call, stored: Option<String>, replay: bool) -> Result<Step, Error> {
-        let (woken, id, seen) = self.enqueue();
+    /// Queues the request for the running refresh (`flight`, when this request starts it: see
+    /// [`Client::enqueue`]); `stored` and `replay` as in [`Phase::Waiting`]. The wait ends early,
+    /// rejected, when the caller aborts (then [`Client::fail`]).
+    fn queue(self: &Rc<Self>, call: Call, stored: Option<String>, replay: bool, flight: Option<Flight>) -> Result<Step, Error> {
+        let (woken, id, seen) = self.enqueue(flight);
         if id.is_none() {
             return self.woken(call, seen, stored, replay); // nothing runs: go on at once
         }
@@ -456,7 +457,7 @@ impl Client {
     /// for a refresh (the running one, or one started now) and replay, or hand `response` back.
     fn recover(self: &Rc<Self>, call: Call, sent: Sent, response: Response) -> Result<Step, Error> {
         if self.session.coord.borrow().is_refreshing() {
-            return self.queue(call, None, true);
+            return self.queue(call, None, true, None);
         }
         let since = self.session.coord.borrow().outcome_since(sent.seen);
         if let Some(outcome) = since {
@@ -468,8 +469,8 @@ impl Client {
             // reload): the cookie is what the refresh spends.
             (None, None) if self.opts.cookie => {
                 self.session.expect();
-                self.fly_from(None);
-                self.queue(call, None, true)
+                let flight = self.new_flight(None);
+                self.queue(call, None, true, flight)
             }
             // Never logged in: the 401 belongs to the app (a login form, a public page).
             (None, None) if !self.session.known() => Ok(Step::Done(response)),
@@ -483,8 +484,8 @@ impl Client {
             (Some(_), None) => self.again(call, false),
             (Some(_), Some(old)) => {
                 *self.session.refused.borrow_mut() = Some(old.clone());
-                self.fly_from(Some(&old));
-                self.queue(call, None, true)
+                let flight = self.new_flight(Some(&old));
+                self.queue(call, None, true, flight)
             }
         }
     }
@@ -523,8 +524,8 @@ impl Client {
     /// unless one runs, and joins its queue: the promise its end resolves, and `seen` for
     /// [`Client::outcome_since`].
     pub fn refresh_from(self: &Rc<Self>, sent_access: Option<&str>) -> (Promise, u64) {
-        self.fly_from(sent_access);
-        let (woken, _, seen) = self.enqueue();
+        let flight = self.new_flight(sent_access);
+        let (woken, _, seen) = self.enqueue(flight);
         (woken, seen)
     }
 
@@ -539,6 +540,7 @@ impl Client {
     /// there is no session.
     pub fn access_token(self: &Rc<Self>, min_validity_ms: f64) -> Result<Soon<Option<String>>, Error> {
         let refreshing = self.session.coord.borrow().is_refreshing();
+        let mut flight = None;
         if !refreshing {
             let stored = self.session.tokens()?;
             let due = match &stored {
@@ -552,9 +554,9 @@ impl Client {
             if !due {
                 return Ok(Soon::Now(stored.map(|s| s.access)));
             }
-            self.fly_from(stored.as_ref().map(|s| s.access.as_str()));
+            flight = self.new_flight(stored.as_ref().map(|s| s.access.as_str()));
         }
-        let (woken, _, seen) = self.enqueue();
+        let (woken, _, seen) = self.enqueue(flight);
         Ok(Soon::After(woken, seen))
     }
 
@@ -571,33 +573,37 @@ impl Client {
     }
 
     /// Joins the queue of the running refresh: the promise its end resolves (resolved already when
-    /// none runs), the queue entry and how many refreshes had finished.
-    fn enqueue(&self) -> (Promise, Option<u32>, u64) {
+    /// none runs), the queue entry and how many refreshes had finished. `flight`, when the caller
+    /// has just begun one ([`Client::new_flight`]), takes its first step now that the caller is in
+    /// its queue: the cross-tab lock is asked for at once, not after every answer already waiting
+    /// to be judged (in a storm, a thousand of them), and a flight that lands at once (held back by
+    /// the back-off) has a queue to tell.
+    fn enqueue(self: &Rc<Self>, flight: Option<Flight>) -> (Promise, Option<u32>, u64) {
         let (joined, seen) = {
             let mut coord = self.session.coord.borrow_mut();
             (coord.enqueue().map(|(id, waker)| (waker.promise.clone(), id)), coord.completed())
         };
+        if let Some(flight) = flight {
+            self.clone().fly(flight, JsValue::UNDEFINED);
+        }
         match joined {
             Some((woken, id)) => (woken, Some(id), seen),
             None => (Promise::resolve(&JsValue::UNDEFINED), None, seen),
         }
     }
 
-    /// Starts a refresh flight replacing `sent_access` unless one runs. The flight runs detached
-    /// from any request, so that aborting the request that started it does not cancel it for the
-    /// others; its first step waits for the caller's own step to end.
-    fn fly_from(self: &Rc<Self>, sent_access: Option<&str>) {
+    /// Begins a refresh flight replacing `sent_access` unless one runs, for [`Client::enqueue`] to
+    /// start. The flight runs detached from any request, so that aborting the request that started
+    /// it does not cancel it for the others.
+    fn new_flight(&self, sent_access: Option<&str>) -> Option<Flight> {
         if self.session.coord.borrow().is_refreshing() {
-            return;
+            return None;
         }
         let waker = Waker::pending(); // calls into JS: made before the coordinator is borrowed
-        let epoch = self.session.coord.borrow_mut().begin(waker);
-        if let Some(epoch) = epoch {
-            let started = js_sys::Date::now();
-            let stage = Stage::Gate { deadline: started + self.opts.refresh_timeout_ms };
-            let flight = Flight { epoch, sent_access: sent_access.map(String::from), started, stage };
-            self.clone().fly_after(&Promise::resolve(&JsValue::UNDEFINED), flight);
-        }
+        let epoch = self.session.coord.borrow_mut().begin(waker)?;
+        let started = js_sys::Date::now();
+        let stage = Stage::Gate { deadline: started + self.opts.refresh_timeout_ms };
+        Some(Flight { epoch, sent_access: sent_access.map(String::from), started, stage })
     }
 
     /// Hands the flight on to `promise`'s callback: a step when it settles (with null if it

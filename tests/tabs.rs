@@ -18,6 +18,7 @@ scenarios![
     a_refresh_another_tab_just_made_is_waited_for,
     back_to_back_refreshes_do_not_wait_on_their_own_lock,
     a_transient_failure_after_the_server_refused_the_token_holds_the_queue_back,
+    the_lock_is_asked_for_at_the_first_expired_answer,
     without_web_locks_it_still_refreshes_once,
     cross_tab_off_takes_no_lock,
     tokens_from_another_tab_are_used_by_the_next_request,

@@ -351,9 +351,15 @@ export function acquireLock(name, ms) {
   const locks = webLocks();
   if (!locks) return Promise.resolve(null);
   // This page's own last hold must be gone first: WebKit processes a release asynchronously, and
-  // an `ifAvailable` request made right after it would take this page for another tab.
-  return Promise.resolve(releasing.get(name)).then(() => new Promise((resolve) => {
-    const held = (request) => releasing.set(name, request.then(() => {}, () => {}));
+  // an `ifAvailable` request made right after it would take this page for another tab. With none
+  // pending the lock is asked for now, not after the microtasks already queued (in a storm, a
+  // thousand answers waiting to be judged).
+  const ask = () => new Promise((resolve) => {
+    const held = (request) => {
+      const forget = () => { if (releasing.get(name) === gone) releasing.delete(name); };
+      const gone = request.then(forget, forget);
+      releasing.set(name, gone);
+    };
     const first = locks.request(name, { ifAvailable: true }, (lock) => {
       // Free now, but another tab may have refreshed just before and released it: its storage
       // write can reach this tab late, its "fresh" hold (see `markFresh`) cannot.
@@ -375,7 +381,9 @@ export function acquireLock(name, ms) {
     });
     held(first);
     first.catch(() => resolve(null));
-  }));
+  });
+  const pending = releasing.get(name);
+  return pending ? pending.then(ask) : ask();
 }
 
 /** The Web Locks API, or null where there is none (insecure context, old browser). */

@@ -284,6 +284,28 @@ export const scenarios = {
     for (let i = 1; i <= 4; i++) eq(server.callsTo("/api/q" + i).length, 0, "/api/q" + i + " not sent with the refused token");
   },
 
+  async the_lock_is_asked_for_at_the_first_expired_answer(make) {
+    // In a storm every request has gone out before the first "expired" answer is judged, and all
+    // the answers wait to be judged in one run of microtasks. The refresh asks for the cross-tab
+    // lock while judging the first of them: asked for later, the lock waited for every one of
+    // them (about 20 ms in a storm of a thousand) before its answer could even be on its way.
+    const { api, server } = setup(make);
+    server.expire();
+    const locks = navigator.locks;
+    const asked = [];
+    locks.request = function (name, ...rest) { asked.push(name); return LockManager.prototype.request.call(this, name, ...rest); };
+    try {
+      const answers = Array.from({ length: 20 }, (_, i) => api.fetch("/api/" + i));
+      // Every attempt's answer is settled already: this runs after all 20 are judged.
+      const askedByThen = await new Promise((r) => queueMicrotask(() => r(asked.slice())));
+      eq(askedByThen, [lockName()], "the lock asked for while the answers were judged");
+      eq((await Promise.all(answers)).map((r) => r.status), Array(20).fill(200));
+      eq(server.refreshCalls, 1);
+    } finally {
+      delete locks.request;
+    }
+  },
+
   async without_web_locks_it_still_refreshes_once(make) {
     const original = Object.getOwnPropertyDescriptor(Navigator.prototype, "locks");
     Object.defineProperty(Navigator.prototype, "locks", { configurable: true, get: () => undefined });
