@@ -236,9 +236,9 @@ impl AuthFetch {
                 } else if slot < -1.0 || c.settled(status) {
                     Ok(Step::Done(response))
                 } else {
-                    let input = sent.get(0);
+                    let out = Outgoing::taken_over(sent.get(0), init, &sent.get(1));
                     let sent = Sent { token: sent.get(2).as_string(), seen: sent.get(3).as_f64().unwrap_or(0.0) as u64 };
-                    c.judge_first(Outgoing::new(&input, &init, &c.auth_header)?, sent, response)
+                    c.judge_first(out, sent, response)
                 };
                 next.and_then(|s| step(&c, s)).map_err(Error::into_js)
             },

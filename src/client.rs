@@ -113,9 +113,7 @@ pub struct Call {
     /// Attempts sent so far: the answer to the second is the caller's whatever it says.
     attempts: u8,
     /// `out`'s headers have not been handed to a transport yet, so the next attempt may send them
-    /// as they are; after that each attempt gets a copy (the transport may keep them). A request
-    /// made anew after an "expired" answer ([`Client::judge_first`]) has sent once and is still
-    /// pristine: copying a `Headers` cost ~9 µs per request of a cold storm.
+    /// as they are; after that each attempt gets a copy (the transport may keep them).
     pristine: bool,
 }
 
@@ -273,16 +271,12 @@ impl Client {
         !self.opts.is_expired_status(status)
     }
 
-    /// An "expired" answer to a happy-path request: the request is made anew (from the absolute
-    /// URL it went to and the caller's `init`) to recover and replay.
+    /// An "expired" answer to a happy-path request (`out`: [`Outgoing::taken_over`]): the
+    /// request, which [`Client::open`] found managed and without a control header, is kept now to
+    /// recover and replay.
     pub fn judge_first(self: &Rc<Self>, out: Outgoing, sent: Sent, response: Response) -> Result<Step, Error> {
-        match self.open(out, false)? {
-            Opened::Managed(mut call) => {
-                call.attempts = 1;
-                self.recover(call, sent, response)
-            }
-            Opened::AsIs(_) => Ok(Step::Done(response)),
-        }
+        let abort = out.signal();
+        self.recover(Call { out, no_refresh: false, abort, attempts: 1, pristine: false }, sent, response)
     }
 
     /// Whether the status alone says if an answer means "expired" (no body codes, no `isExpired`).

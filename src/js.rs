@@ -12,10 +12,6 @@ extern "C" {
     #[wasm_bindgen(js_name = toRequest, catch)]
     pub fn to_request(input: &JsValue, init: &JsValue) -> Result<Request, JsValue>;
 
-    /// `[url, headers, signal, control, hasAuth]` of a `fetch(input, init)` that needs no
-    /// `Request`, or null (see `plainParts` in helpers.js; the driver calls it itself).
-    #[wasm_bindgen(js_name = plainParts)]
-    pub fn plain_parts(input: &JsValue, init: &JsValue, auth_header: &JsValue) -> JsValue;
     /// The bound `fetch` over the steps `begin`, `judge`, `resume` and `fail` (see `driver` in
     /// helpers.js).
     pub fn driver(begin: &JsValue, judge: &JsValue, resume: &JsValue, fail: &JsValue, transport: &Function, auth_header: &JsValue) -> Function;

@@ -11,7 +11,6 @@
 use alloc::borrow::Cow;
 use alloc::string::String;
 
-use js_sys::Array;
 use wasm_bindgen::prelude::*;
 use web_sys::{AbortSignal, Request};
 
@@ -48,23 +47,20 @@ pub enum Outgoing {
 }
 
 impl Outgoing {
-    /// Reads `fetch`'s arguments; throws what `fetch` would throw for arguments it refuses. (The
-    /// driver reads a request's first arguments itself, see [`Outgoing::from_parts`]; this is for
-    /// an answer that makes the library take over a request it sent as it was.)
-    pub fn new(input: &JsValue, init: &JsValue, auth_header: &JsValue) -> Result<Outgoing, JsValue> {
-        let parts = js::plain_parts(input, init, auth_header);
-        if parts.is_null() {
-            return Outgoing::from_parts(input.clone(), init.clone(), None, JsValue::NULL, None, None, false);
-        }
-        let parts: Array = parts.unchecked_into();
-        let href = parts.get(0);
-        let url = href.as_string();
-        Outgoing::from_parts(href, init.clone(), url, parts.get(1), parts.get(2).dyn_into().ok(), parts.get(3).as_string(), parts.get(4).is_truthy())
+    /// A happy-path request taken over after an "expired" answer, from its send step: `input` is
+    /// the absolute URL it went to, `sent_init` the `init` it went with (the caller's, with the
+    /// headers it sent, which the next attempt copies). It had no control header and no token
+    /// header of the caller's, or it would not have taken the happy path; its URL was judged then.
+    pub fn taken_over(input: JsValue, init: JsValue, sent_init: &JsValue) -> Outgoing {
+        let headers = js::get(sent_init, "headers");
+        let signal = js::get(sent_init, "signal").dyn_into().ok();
+        let url = input.as_string().unwrap_or_default();
+        Outgoing::Parts { input, init, url, headers, signal, control: None, has_auth: false }
     }
 
-    /// The request `plainParts` (helpers.js) read: `input` is the absolute URL, and `url` the same
-    /// in Rust; without `url`, `plainParts` found that it needs a `Request`, made here from
-    /// `input` and `init`.
+    /// The request the driver read with `plainParts` (helpers.js): `input` is the absolute URL,
+    /// and `url` the same in Rust; without `url`, `plainParts` found that it needs a `Request`,
+    /// made here from `input` and `init`. Throws what `fetch` would throw for arguments it refuses.
     pub fn from_parts(input: JsValue, init: JsValue, url: Option<String>, headers: JsValue, signal: Option<AbortSignal>, control: Option<String>, has_auth: bool) -> Result<Outgoing, JsValue> {
         match url {
             Some(url) => Ok(Outgoing::Parts { input, init, url, headers, signal, control, has_auth }),

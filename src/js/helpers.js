@@ -63,7 +63,7 @@ const isResponse = (x) => typeof Response === "function" && x instanceof Respons
  * decided about the token. `signal` is the caller's `AbortSignal` (undefined for anything else);
  * `headersCopy`, `control` and `hasAuth` are `ownHeaders`'.
  */
-export function plainParts(input, init, authHeader) {
+function plainParts(input, init, authHeader) {
   if ((typeof input !== "string" && !(input instanceof URL)) || (init != null && typeof init !== "object")) return null;
   try {
     const body = init == null ? undefined : init.body;
