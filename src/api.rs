@@ -226,14 +226,14 @@ impl AuthFetch {
                     }
                     return Err(Error::from(transport::not_a_response()).into_js());
                 };
-                // Only answers from where the token goes tell its server's clock (the driver
-                // reads the header of no other).
-                if let Some(date) = (dated && slot >= -1.0).then(|| date.as_string()).flatten() {
+                // Only answers from where the token goes tell its server's clock: the driver hands
+                // over no other (nor one it found settled by its status, with the `Date` unchanged).
+                if let Some(date) = dated.then(|| date.as_string()).flatten() {
                     c.note_clock(&date);
                 }
                 let next = if slot >= 0.0 {
                     c.judge(slot as u32, response, status)
-                } else if slot < -1.0 || c.settled(status) {
+                } else if c.settled(status) {
                     Ok(Step::Done(response))
                 } else {
                     let out = Outgoing::taken_over(sent.get(0), init, &sent.get(1));
@@ -249,7 +249,7 @@ impl AuthFetch {
         });
         let c = client.clone();
         let fail = Closure::<dyn Fn(f64)>::new(move |slot: f64| c.fail(slot as u32));
-        let bound = js::driver(&begin.into_js_value(), &judge.into_js_value(), &resume.into_js_value(), &fail.into_js_value(), &client.hooks.fetch, &client.auth_header);
+        let bound = js::driver(&begin.into_js_value(), &judge.into_js_value(), &resume.into_js_value(), &fail.into_js_value(), &client.hooks.fetch, &client.auth_header, &client.opts.expired_statuses);
         Ok(AuthFetch { client, bound, on_tokens, _watcher: watcher })
     }
 

@@ -21,6 +21,7 @@ scenarios![
     junk_in_storage_reads_as_no_session,
     storage_cleared_from_outside_ends_at_the_login_page,
     a_thousand_requests_wait_for_one_slow_refresh,
+    expired_statuses_outlast_a_growth_of_the_wasm_memory,
     ten_thousand_refresh_cycles_leave_memory_flat,
     kept_requests_are_let_go_however_they_end,
     an_init_getter_that_fetches_again_is_served,

@@ -24,9 +24,14 @@ export function toRequest(input, init) {
  * (`plainParts`), whether the answer is a `Response`, its status, and its `Date` header with
  * whether its text changed since this instance's last managed answer (the Rust side parses it
  * only then). A happy-path request costs four calls from Rust into JS (the stored tokens, the
- * send step, the URL and the control header as Rust strings); it cost 24 before.
+ * send step, the URL and the control header as Rust strings); it cost 24 before. Its answer does
+ * not go back into Rust at all when its status is none of `expired` (the `expiredStatuses`) and
+ * its `Date` is unchanged: nothing is kept for it and there is nothing to learn; nor does the
+ * answer to a request that is not the library's (slot -2).
  */
-export function driver(begin, judge, resume, fail, transport, authHeader) {
+export function driver(begin, judge, resume, fail, transport, authHeader, expiredStatuses) {
+  // A copy: `expiredStatuses` is a view of wasm memory, gone when the memory grows.
+  const expired = Array.from(expiredStatuses);
   let lastDate = null;
   return function fetch(input, init) {
     const next = (step) => {
@@ -38,9 +43,11 @@ export function driver(begin, judge, resume, fail, transport, authHeader) {
       try { sent = transport(step[0], step[1]); } catch (e) { sent = Promise.reject(e); }
       return Promise.resolve(sent).then((response) => {
         if (!isResponse(response)) return next(judge(step, init, slot, undefined, 0, false, null));
-        const date = slot === -2 ? lastDate : response.headers.get("date");
+        if (slot === -2) return response;
+        const date = response.headers.get("date");
         const dated = date !== lastDate;
         lastDate = date;
+        if (slot === -1 && !dated && !expired.includes(response.status)) return response;
         return next(judge(step, init, slot, response, response.status, dated, date));
       }, failed);
     };

@@ -339,6 +339,19 @@ export const scenarios = {
     }
   },
 
+  async expired_statuses_outlast_a_growth_of_the_wasm_memory(make, tools) {
+    // The driver keeps its own copy of `expiredStatuses`: what Rust hands it is a view of the wasm
+    // memory, emptied when the memory grows (a long URL or a storm of requests grows it), and the
+    // happy path would then take every "expired" answer for the caller's.
+    const { api, server } = setup(make);
+    const before = tools.memory.buffer;
+    tools.memory.grow(1);
+    eq(before.byteLength, 0, "views of the memory before the growth are emptied");
+    server.expire();
+    eq((await api.fetch("/api/x")).status, 200, "the 401 still means expired: refreshed and replayed");
+    eq(server.refreshCalls, 1);
+  },
+
   async ten_thousand_refresh_cycles_leave_memory_flat(make, tools) {
     const { api, server } = setup(make);
     const bytes = () => tools.memory.buffer.byteLength;
