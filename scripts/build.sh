@@ -23,7 +23,11 @@ RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocati
 rm -rf pkg
 wasm-bindgen --target web --out-dir pkg target/shipped/wasm32-unknown-unknown/release/seamless_fetch.wasm
 # KEEP_NAMES=1 keeps function names in the wasm (wasm-opt -g), for bench/profile.mjs; never shipped.
-node_modules/.bin/wasm-opt -Oz --converge ${KEEP_NAMES:+-g} --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+# -ocimfs 25: a function with one caller is inlined into it only when small. By default every such
+# function is, which made the constructor one 14 KB function (V8 compiles a function on its first
+# call: 1.2-6.9 ms for that one in five traced start-ups, at most 1.1 ms for any one after) and
+# compressed worse: 39,694 -> 38,515 B gzip (docs/size.md).
+node_modules/.bin/wasm-opt -Oz --converge --one-caller-inline-max-function-size 25 ${KEEP_NAMES:+-g} --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   pkg/seamless_fetch_bg.wasm -o pkg/seamless_fetch_bg.wasm
 # Short names for what links the wasm to the glue; the wasm's own .d.ts would then be stale (the
