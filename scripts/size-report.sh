@@ -5,13 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh rust node size
-SKIP_SETUP=1 bash scripts/build.sh >/dev/null
 out=target/size
 rm -rf "$out" && mkdir -p "$out"
-wasm-bindgen --target web --out-dir "$out" target/shipped/wasm32-unknown-unknown/release/seamless_fetch.wasm
-node_modules/.bin/wasm-opt -Oz --converge -g --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-  --enable-mutable-globals --enable-reference-types --enable-multivalue \
-  "$out/seamless_fetch_bg.wasm" -o "$out/named.wasm"
+# The same build with function names (build.sh's own wasm-opt flags, plus -g), then the shipped one.
+KEEP_NAMES=1 SKIP_SETUP=1 bash scripts/build.sh >/dev/null
+cp pkg/seamless_fetch_bg.wasm "$out/named.wasm"
+SKIP_SETUP=1 bash scripts/build.sh >/dev/null
 echo "shipped wasm: $(stat -c %s pkg/seamless_fetch_bg.wasm) B raw, $(gzip -9 -c pkg/seamless_fetch_bg.wasm | wc -c) B gzip"
 echo
 echo "largest items (twiggy top; bytes before compression):"
