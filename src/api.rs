@@ -213,8 +213,8 @@ impl AuthFetch {
             move |input: JsValue, init: JsValue, url: JsValue, headers: JsValue, control: JsValue, has_auth: bool, signal: Option<AbortSignal>| {
                 // Decided now, while the app's refresh function may still be on the stack.
                 let own_refresh = c.session.is_own_refresh(&init);
-                let out = Outgoing::from_parts(input, init, url.as_string(), headers, signal, control.as_string(), has_auth)?;
-                c.start(out, own_refresh).and_then(|s| step(&c, s)).map_err(Error::into_js)
+                let (out, url) = Outgoing::from_parts(input, init, url.as_string(), headers, signal, control.as_string(), has_auth)?;
+                c.start(out, &url, own_refresh).and_then(|s| step(&c, s)).map_err(Error::into_js)
             },
         );
         let c = client.clone();
@@ -236,7 +236,7 @@ impl AuthFetch {
                 } else if c.settled(status) {
                     Ok(Step::Done(response))
                 } else {
-                    let out = Outgoing::taken_over(sent.get(0), init, &sent.get(1));
+                    let out = Outgoing::taken_over(&sent, init);
                     let sent = Sent { token: sent.get(2).as_string(), seen: sent.get(3).as_f64().unwrap_or(0.0) as u64 };
                     c.judge_first(out, sent, response)
                 };
@@ -378,8 +378,8 @@ impl Drop for AuthFetch {
     }
 }
 
-/// A [`Step`] as the JS driver reads it: the answer itself, `[input, init, token, seen, slot]` to
-/// send (`slot` -1 when nothing is kept, -2 for a request the library does not manage), or
+/// A [`Step`] as the JS driver reads it: the answer itself, `[input, init, token, seen, headers,
+/// signal, slot]` to send (`slot` -1 when nothing is kept, -2 for a request the library does not manage), or
 /// `[promise, slot]` to wait for. One call into JS at most.
 fn step(c: &Client, step: Step) -> Result<JsValue, Error> {
     let send = |(input, init, headers): Args, value: &JsValue, token: &JsValue, seen: f64, slot: f64| {

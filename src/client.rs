@@ -224,7 +224,7 @@ impl Client {
     /// but keep headers): `no-token` sends it untouched, `no-refresh` sends it with the token but
     /// returns an "expired" answer as it is; it is never sent. `own_refresh`: the request comes
     /// from the app's `refresh` function, so it is the refresh and goes straight out.
-    fn open(&self, out: Outgoing, own_refresh: bool) -> Result<Opened, Error> {
+    fn open(&self, out: Outgoing, url: &str, own_refresh: bool) -> Result<Opened, Error> {
         let (control, has_auth) = out.marks(&self.auth_header);
         let no_refresh = match control.as_deref() {
             None => false,
@@ -233,11 +233,10 @@ impl Client {
             _ => return Err(AuthError::new(Code::InvalidOptions, &["the x-seamless-fetch request header takes \"no-token\" or \"no-refresh\""]).into()),
         };
         let managed = {
-            let url = out.url();
-            let origin = origin_of(&url).unwrap_or("null");
+            let origin = origin_of(url).unwrap_or("null");
             !own_refresh
                 && origin_allowed(origin, &self.page_origin, &self.opts.allowed_origins)
-                && self.refresher.url().map_or(true, |r| strip_query(&url) != strip_query(r))
+                && self.refresher.url().map_or(true, |r| strip_query(url) != strip_query(r))
                 && !has_auth
         };
         if !managed {
@@ -250,8 +249,8 @@ impl Client {
     /// A request's first step. The happy path (the token is ready, and the status alone says
     /// whether the answer is "expired": no body codes, no `isExpired`) keeps nothing: its answer
     /// goes to [`Client::settled`], and only an "expired" one on to [`Client::judge_first`].
-    pub fn start(self: &Rc<Self>, out: Outgoing, own_refresh: bool) -> Result<Step, Error> {
-        let call = match self.open(out, own_refresh)? {
+    pub fn start(self: &Rc<Self>, out: Outgoing, url: &str, own_refresh: bool) -> Result<Step, Error> {
+        let call = match self.open(out, url, own_refresh)? {
             Opened::AsIs(out) => return Ok(Step::AsIs(out)),
             Opened::Managed(call) => call,
         };

@@ -8,9 +8,9 @@
 //! be read only once, keeps the `Request` path: cloned for each attempt. Either way the request
 //! goes to the absolute URL whose origin decided whether it carries the token.
 
-use alloc::borrow::Cow;
 use alloc::string::String;
 
+use js_sys::Array;
 use wasm_bindgen::prelude::*;
 use web_sys::{AbortSignal, Request};
 
@@ -28,12 +28,10 @@ pub enum Outgoing {
     /// driver reads these in JS (`plainParts` in helpers.js) and hands them over as arguments.
     Parts {
         /// The absolute URL the caller's input resolves to, as a JS string: what is sent, and
-        /// whose origin decides about the token.
+        /// whose origin decided about the token.
         input: JsValue,
         /// The caller's `init` (or `undefined`).
         init: JsValue,
-        /// `input`, read into Rust.
-        url: String,
         /// A copy of `init.headers` (a plain object, or a `Headers` when they came as anything
         /// else), which the library may change.
         headers: JsValue,
@@ -47,32 +45,27 @@ pub enum Outgoing {
 }
 
 impl Outgoing {
-    /// A happy-path request taken over after an "expired" answer, from its send step: `input` is
-    /// the absolute URL it went to, `sent_init` the `init` it went with (the caller's, with the
-    /// headers it sent, which the next attempt copies). It had no control header and no token
-    /// header of the caller's, or it would not have taken the happy path; its URL was judged then.
-    pub fn taken_over(input: JsValue, init: JsValue, sent_init: &JsValue) -> Outgoing {
-        let headers = js::get(sent_init, "headers");
-        let signal = js::get(sent_init, "signal").dyn_into().ok();
-        let url = input.as_string().unwrap_or_default();
-        Outgoing::Parts { input, init, url, headers, signal, control: None, has_auth: false }
+    /// A happy-path request taken over after an "expired" answer, from its send step `sent`
+    /// (see `sendStep` in helpers.js): the absolute URL it went to, the headers it went with
+    /// (which the next attempt copies) and the caller's signal; `init` is the caller's. It had no
+    /// control header and no token header of the caller's, or it would not have taken the happy
+    /// path; its URL was judged then.
+    pub fn taken_over(sent: &Array, init: JsValue) -> Outgoing {
+        let signal = sent.get(5).dyn_into().ok();
+        Outgoing::Parts { input: sent.get(0), init, headers: sent.get(4), signal, control: None, has_auth: false }
     }
 
-    /// The request the driver read with `plainParts` (helpers.js): `input` is the absolute URL,
-    /// and `url` the same in Rust; without `url`, `plainParts` found that it needs a `Request`,
-    /// made here from `input` and `init`. Throws what `fetch` would throw for arguments it refuses.
-    pub fn from_parts(input: JsValue, init: JsValue, url: Option<String>, headers: JsValue, signal: Option<AbortSignal>, control: Option<String>, has_auth: bool) -> Result<Outgoing, JsValue> {
+    /// The request the driver read with `plainParts` (helpers.js), and its absolute URL in Rust,
+    /// which decides whether it carries the token: `input` is that URL as a JS string; without
+    /// `url`, `plainParts` found that it needs a `Request`, made here from `input` and `init`.
+    /// Throws what `fetch` would throw for arguments it refuses.
+    pub fn from_parts(input: JsValue, init: JsValue, url: Option<String>, headers: JsValue, signal: Option<AbortSignal>, control: Option<String>, has_auth: bool) -> Result<(Outgoing, String), JsValue> {
         match url {
-            Some(url) => Ok(Outgoing::Parts { input, init, url, headers, signal, control, has_auth }),
-            None => js::to_request(&input, &init).map(Outgoing::Request),
-        }
-    }
-
-    /// The absolute URL.
-    pub fn url(&self) -> Cow<'_, str> {
-        match self {
-            Outgoing::Request(r) => Cow::Owned(r.url()),
-            Outgoing::Parts { url, .. } => Cow::Borrowed(url),
+            Some(url) => Ok((Outgoing::Parts { input, init, headers, signal, control, has_auth }, url)),
+            None => js::to_request(&input, &init).map(|r| {
+                let url = r.url();
+                (Outgoing::Request(r), url)
+            }),
         }
     }
 

@@ -10,13 +10,13 @@ export function toRequest(input, init) {
 
 /**
  * The bound `fetch` of one `AuthFetch`, over the synchronous steps of a request in Rust (`Step` in
- * client.rs). Each step answers with the response itself (done), `[input, init, token, seen, slot]`
- * (send `transport(input, init)`, then hand the answer to `judge(step, callerInit, slot, response,
- * status, dated, date)`), or `[promise, slot]` (wait for a refresh, a body or `isExpired`, then
- * `resume(slot, value)`). `slot` is where Rust keeps the request between steps (-1: nothing kept,
- * the happy path; -2: not the library's request, its answer is the caller's); when a wait or the
- * transport rejects, `fail(slot)` lets it go (and out of the refresh queue) and the rejection is
- * the caller's. No Rust future: a future costs a promise, callbacks and a task per await, and a
+ * client.rs). Each step answers with the response itself (done), `[input, init, token, seen,
+ * headers, signal, slot]` (send `transport(input, init)`, then hand the answer to `judge(step,
+ * callerInit, slot, response, status, dated, date)`), or `[promise, slot]` (wait for a refresh, a
+ * body or `isExpired`, then `resume(slot, value)`). `slot` is where Rust keeps the request
+ * between steps (-1: nothing kept, the happy path; -2: not the library's request, its answer is
+ * the caller's); when a wait or the transport rejects, `fail(slot)` lets it go (and out of the
+ * refresh queue) and the rejection is the caller's. No Rust future: a future costs a promise, callbacks and a task per await, and a
  * storm pays that twice per request.
  *
  * What is cheap to learn in JS is learnt here and handed over as arguments, because every call
@@ -172,10 +172,11 @@ export function takeRead() {
 }
 
 /**
- * The send step `[input, init, token, seen, slot]` (see `driver`), with header `name` set to
- * `value` unless it is null: on `headers` (a copy of the caller's, see `ownHeaders`, sent in a
- * copy of `init`), or, when `headers` is null, on the headers of `input`, a `Request` sent as it
- * is.
+ * The send step `[input, init, token, seen, headers, signal, slot]` (see `driver`), with header
+ * `name` set to `value` unless it is null: on `headers` (a copy of the caller's, see `ownHeaders`,
+ * sent in a copy of `init`), or, when `headers` is null, on the headers of `input`, a `Request`
+ * sent as it is. `headers` and the caller's `signal` are there for Rust to take the request over
+ * after an "expired" answer (`Outgoing::taken_over`) without reading the `init` it was sent with.
  */
 export function sendStep(input, init, headers, name, value, token, seen, slot) {
   if (value !== null) {
@@ -183,7 +184,7 @@ export function sendStep(input, init, headers, name, value, token, seen, slot) {
     else if (headers instanceof Headers) headers.set(name, value);
     else headers[name] = value;
   }
-  return [input, headers === null ? undefined : Object.assign({}, init, { headers }), token, seen, slot];
+  return [input, headers === null ? undefined : Object.assign({}, init, { headers }), token, seen, headers, init == null ? undefined : init.signal, slot];
 }
 
 /** The wait step `[promise, slot]` (see `driver`). */
