@@ -7,16 +7,21 @@ const OK_BODY = '{"ok":true}';
 /**
  * An auth server that lives in memory and answers at once (or after `refreshDelay` ms for the
  * refresh): the wrappers' own cost, with no network in the way. It rotates tokens like a real one.
+ * With `timeline`, `s.at` records when (performance.now()) it answered the first and last "expired"
+ * and good answers and when the refresh came and went (bench/storm.mjs).
  */
-function memoryServer({ refreshDelay = 0 } = {}) {
-  const s = { access: "a1", refresh: "r1", gen: 1, refreshCalls: 0 };
+function memoryServer({ refreshDelay = 0, timeline = false } = {}) {
+  const s = { access: "a1", refresh: "r1", gen: 1, refreshCalls: 0, at: {} };
+  const mark = timeline ? (first, last) => { const t = performance.now(); if (first) s.at[first] ??= t; if (last) s.at[last] = t; } : () => {};
   s.expire = () => { s.gen++; s.access = "a" + s.gen + "x"; }; // the stored token no longer matches
   s.fetch = async (input, init) => {
     const url = typeof input === "string" ? input : input.url;
     if (url.endsWith("/auth/refresh")) {
       s.refreshCalls++;
+      mark("refreshAsked");
       const body = JSON.parse(init && init.body !== undefined ? init.body : await input.text());
       if (refreshDelay) await new Promise((r) => setTimeout(r, refreshDelay));
+      mark("refreshAnswered");
       if (body.refreshToken !== s.refresh) return new Response('{"error":"invalid_grant"}', { status: 401, headers: JSON_HEADERS });
       s.gen++;
       s.access = "a" + s.gen;
@@ -25,7 +30,11 @@ function memoryServer({ refreshDelay = 0 } = {}) {
     }
     const headers = init && init.headers !== undefined ? init.headers : input.headers;
     const auth = headers instanceof Headers ? headers.get("authorization") : headers.Authorization || headers.authorization;
-    if (auth !== "Bearer " + s.access) return new Response('{"error":"expired"}', { status: 401, headers: JSON_HEADERS });
+    if (auth !== "Bearer " + s.access) {
+      mark("first401", "last401");
+      return new Response('{"error":"expired"}', { status: 401, headers: JSON_HEADERS });
+    }
+    mark("first200", "last200");
     return new Response(OK_BODY, { status: 200, headers: JSON_HEADERS });
   };
   localStorage.clear();
@@ -92,6 +101,41 @@ window.bench = {
     const ms = performance.now() - t0;
     const ok = results.filter((r) => r.status === "fulfilled" && r.value && r.value.ok).length;
     return { refreshCalls: server.refreshCalls, lost: n - ok, ms };
+  },
+
+  /**
+   * The storm of row 2, in phases (ms from its start, bench/storm.mjs): until every request was
+   * sent (`sent`; the fake server answers each at once), until all their answers were judged
+   * (`judged`: a task queued behind them runs), when the cross-tab lock was asked for and granted,
+   * when the refresh came and went, the first and last replay, and the last answer.
+   */
+  async stormPhases(peer, n, delay) {
+    const server = memoryServer({ refreshDelay: delay, timeline: true });
+    const client = await (await load(peer)).create({ fetch: server.fetch });
+    const storm = (k) => Promise.allSettled(Array.from({ length: k }, () => client.get(location.origin + "/api/me")));
+    server.expire();
+    await storm(200); // the same warm-up as row 2
+    const locks = navigator.locks;
+    if (locks) {
+      locks.request = function (...args) {
+        server.at.lockAsked ??= performance.now();
+        const held = args.pop();
+        return LockManager.prototype.request.call(this, ...args, (lock) => { server.at.lockGranted ??= performance.now(); return held(lock); });
+      };
+    }
+    server.refreshCalls = 0;
+    server.at = {};
+    server.expire();
+    const t0 = performance.now();
+    const done = storm(n);
+    const at = { sent: performance.now() };
+    queueMicrotask(() => { at.judged = performance.now(); });
+    const results = await done;
+    at.end = performance.now();
+    if (locks) delete locks.request;
+    for (const [k, t] of Object.entries({ ...server.at, ...at })) at[k] = t - t0;
+    const ok = results.filter((r) => r.status === "fulfilled" && r.value && r.value.ok).length;
+    return { at, refreshCalls: server.refreshCalls, lost: n - ok };
   },
 
   /** JS heap (after gc) and wasm memory after 100 and after `n` refresh cycles. */

@@ -16,8 +16,8 @@ export function toRequest(input, init) {
  * body or `isExpired`, then `resume(slot, value)`). `slot` is where Rust keeps the request
  * between steps (-1: nothing kept, the happy path; -2: not the library's request, its answer is
  * the caller's); when a wait or the transport rejects, `fail(slot)` lets it go (and out of the
- * refresh queue) and the rejection is the caller's. No Rust future: a future costs a promise, callbacks and a task per await, and a
- * storm pays that twice per request.
+ * refresh queue) and the rejection is the caller's. No Rust future: a future costs a promise,
+ * callbacks and a task per await, and a storm pays that twice per request.
  *
  * What is cheap to learn in JS is learnt here and handed over as arguments, because every call
  * from wasm into JS costs a crossing: the plain parts of the request and its control header
