@@ -1,0 +1,62 @@
+// Where a storm's time goes: row 2 of the benchmark (1,000 requests that all find the token
+// expired, a refresh that takes 50 ms) in phases, for this library and for a minimal hand-written
+// wrapper (bench/peers/minimal.js: one shared refresh promise, one replay, no lock), in fresh pages,
+// interleaved, with the plain batch the row's budget is made of. Run after ./scripts/build.sh:
+//   node bench/storm.mjs [pages per peer, default 9]
+import { launch } from "../tests/e2e/helpers.mjs";
+import { benchServer, bundlePeers } from "./serve.mjs";
+
+const R = Number(process.argv[2] || 9);
+const PEERS = ["seamless", "minimal"];
+await bundlePeers(["raw", ...PEERS]);
+const server = await benchServer();
+const browser = await launch();
+
+async function inPage(fn, ...args) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(server.url + "bench/");
+  await page.waitForFunction(() => window.benchReady);
+  try {
+    return await page.evaluate(([fn, args]) => window.bench[fn](...args), [fn, args]);
+  } finally {
+    await context.close();
+  }
+}
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[(s.length - 1) >> 1]; };
+const runs = Object.fromEntries(PEERS.map((p) => [p, []]));
+const plain = [];
+try {
+  for (let r = 0; r < R; r++) {
+    plain.push(await inPage("plainConcurrent", 1000));
+    for (const p of PEERS) runs[p].push(await inPage("stormPhases", p, 1000, 50));
+  }
+} finally {
+  await browser.close();
+  await server.stop();
+}
+
+const PHASES = [
+  ["sent", "every first attempt sent"],
+  ["judged", "every first answer judged"],
+  ["lockAsked", "cross-tab lock asked for"],
+  ["lockGranted", "lock granted"],
+  ["refreshAsked", "refresh sent"],
+  ["refreshAnswered", "refresh answered (50 ms later)"],
+  ["first200", "first replay answered"],
+  ["last200", "last replay sent and answered"],
+  ["end", "last answer in the caller's hands"],
+];
+const plainMs = median(plain);
+console.log(`plain batch (1,000 concurrent raw fetches): ${plainMs.toFixed(1)} ms; row 2's budget: 50 + 2 × ${plainMs.toFixed(1)} = ${(50 + 2 * plainMs).toFixed(1)} ms`);
+console.log(`medians of ${R} fresh pages each, ms from the start of the storm (the fake server answers a request at once):`);
+console.log("  " + "".padEnd(40) + PEERS.map((p) => p.padStart(10)).join(""));
+for (const [k, what] of PHASES) {
+  const cells = PEERS.map((p) => { const xs = runs[p].map((x) => x.at[k]).filter((x) => x !== undefined); return (xs.length ? median(xs).toFixed(1) : "–").padStart(10); });
+  console.log("  " + what.padEnd(40) + cells.join(""));
+}
+for (const p of PEERS) {
+  const bad = runs[p].filter((x) => x.refreshCalls !== 1 || x.lost !== 0).length;
+  if (bad) console.log(`  ${p}: ${bad} of ${R} storms did not end with exactly 1 refresh and 0 lost`);
+}
