@@ -209,11 +209,14 @@ impl AuthFetch {
         // The steps of a request, for the JS driver (see `Step`). Each is `Fn`, not `FnMut`: an
         // `init` getter that calls `api.fetch` again re-enters `begin`.
         let c = client.clone();
-        let begin = Closure::<dyn Fn(JsValue, JsValue, JsValue, JsValue, JsValue, bool, Option<AbortSignal>) -> Result<JsValue, JsValue>>::new(
-            move |input: JsValue, init: JsValue, url: JsValue, headers: JsValue, control: JsValue, has_auth: bool, signal: Option<AbortSignal>| {
+        // `marks`: bit 0, the caller set the token's header; bit 1, `control` holds the control
+        // header (read only then: reading an absent one cost a call into JS per request).
+        let begin = Closure::<dyn Fn(JsValue, JsValue, JsValue, JsValue, JsValue, u8, Option<AbortSignal>) -> Result<JsValue, JsValue>>::new(
+            move |input: JsValue, init: JsValue, url: JsValue, headers: JsValue, control: JsValue, marks: u8, signal: Option<AbortSignal>| {
                 // Decided now, while the app's refresh function may still be on the stack.
                 let own_refresh = c.session.is_own_refresh(&init);
-                let (out, url) = Outgoing::from_parts(input, init, url.as_string(), headers, signal, control.as_string(), has_auth)?;
+                let control = if marks & 2 != 0 { control.as_string() } else { None };
+                let (out, url) = Outgoing::from_parts(input, init, url.as_string(), headers, signal, control, marks & 1 != 0)?;
                 c.start(out, &url, own_refresh).and_then(|s| step(&c, s)).map_err(Error::into_js)
             },
         );

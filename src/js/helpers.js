@@ -53,7 +53,7 @@ export function driver(begin, judge, resume, fail, transport, authHeader, expire
     };
     try {
       const parts = plainParts(input, init, authHeader);
-      return Promise.resolve(next(parts === null ? begin(input, init, null, null, null, false, null) : begin(parts[0], init, parts[0], parts[1], parts[3], parts[4], parts[2])));
+      return Promise.resolve(next(parts === null ? begin(input, init, null, null, null, 0, null) : begin(parts[0], init, parts[0], parts[1], parts[3], (parts[4] ? 1 : 0) | (parts[3] !== null ? 2 : 0), parts[2])));
     } catch (e) {
       return Promise.reject(e);
     }
