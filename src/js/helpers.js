@@ -23,8 +23,9 @@ export function toRequest(input, init) {
  * from wasm into JS costs a crossing: the plain parts of the request and its control header
  * (`plainParts`), whether the answer is a `Response`, its status, and its `Date` header with
  * whether its text changed since this instance's last managed answer (the Rust side parses it
- * only then). A happy-path request costs four calls from Rust into JS (the stored tokens, the
- * send step, the URL and the control header as Rust strings); it cost 24 before. Its answer does
+ * only then). A happy-path request costs three calls from Rust into JS (the stored tokens, the
+ * send step, the URL as a Rust string; the control header is read only when there is one); it
+ * cost 24 before. Its answer does
  * not go back into Rust at all when its status is none of `expired` (the `expiredStatuses`) and
  * its `Date` is unchanged: nothing is kept for it and there is nothing to learn; nor does the
  * answer to a request that is not the library's (slot -2).
