@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { gzipSync, brotliCompressSync, constants } from "node:zlib";
 import { resolve } from "node:path";
 import { launch } from "../tests/e2e/helpers.mjs";
-import { benchServer, bundlePeers, dist } from "./serve.mjs";
+import { benchServer, bundlePeers, dist, inFreshPage } from "./serve.mjs";
 
 const here = import.meta.dirname;
 const root = resolve(here, "..");
@@ -43,17 +43,7 @@ const browser = await launch({ extraArgs: ["--js-flags=--expose-gc", "--enable-p
 const browserVersion = browser.version();
 const out = { date: new Date().toISOString().slice(0, 10), browser: "Chromium " + browserVersion, n: N, sizes: measuredSizes, happyMemory: {}, happyLoopback: {}, storm: {}, memory: {}, init: {} };
 
-async function inPage(fn, ...args) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto(server.url + "bench/");
-  await page.waitForFunction(() => window.benchReady);
-  try {
-    return await page.evaluate(([fn, args]) => window.bench[fn](...args), [fn, args]);
-  } finally {
-    await context.close();
-  }
-}
+const inPage = (fn, ...args) => inFreshPage(browser, server, fn, ...args);
 
 try {
   for (const [row, runs, args] of [["happyMemory", 5, [N]], ["happyLoopback", 3, [N]]]) {

@@ -1,5 +1,6 @@
-// What the benchmark and the profile share: the peers bundled as an app would ship them (ESM,
-// minified) into bench/dist/, and the loopback server that serves that page and answers the API.
+// What the benchmark, the profile and the storm phases share: the peers bundled as an app would
+// ship them (ESM, minified) into bench/dist/, the loopback server that serves that page and
+// answers the API, and running one of the page's functions in a fresh page.
 import { build } from "esbuild";
 import { copyFileSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { createServer } from "node:http";
@@ -49,3 +50,15 @@ export function benchServer() {
   })));
 }
 
+/** `window.bench[fn](...args)` in a fresh context (nothing cached, nothing compiled) of `browser`. */
+export async function inFreshPage(browser, server, fn, ...args) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(server.url + "bench/");
+  await page.waitForFunction(() => window.benchReady);
+  try {
+    return await page.evaluate(([fn, args]) => window.bench[fn](...args), [fn, args]);
+  } finally {
+    await context.close();
+  }
+}

@@ -4,7 +4,7 @@
 // interleaved, with the plain batch the row's budget is made of. Run after ./scripts/build.sh:
 //   node bench/storm.mjs [pages per peer, default 9]
 import { launch } from "../tests/e2e/helpers.mjs";
-import { benchServer, bundlePeers } from "./serve.mjs";
+import { benchServer, bundlePeers, inFreshPage } from "./serve.mjs";
 
 const R = Number(process.argv[2] || 9);
 const PEERS = ["seamless", "minimal"];
@@ -12,17 +12,7 @@ await bundlePeers(["raw", ...PEERS]);
 const server = await benchServer();
 const browser = await launch();
 
-async function inPage(fn, ...args) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto(server.url + "bench/");
-  await page.waitForFunction(() => window.benchReady);
-  try {
-    return await page.evaluate(([fn, args]) => window.bench[fn](...args), [fn, args]);
-  } finally {
-    await context.close();
-  }
-}
+const inPage = (fn, ...args) => inFreshPage(browser, server, fn, ...args);
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[(s.length - 1) >> 1]; };
 const runs = Object.fromEntries(PEERS.map((p) => [p, []]));
