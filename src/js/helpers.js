@@ -25,10 +25,9 @@ export function toRequest(input, init) {
  * whether its text changed since this instance's last managed answer (the Rust side parses it
  * only then). A happy-path request costs three calls from Rust into JS (the stored tokens, the
  * send step, the URL as a Rust string; the control header is read only when there is one); it
- * cost 24 before. Its answer does
- * not go back into Rust at all when its status is none of `expired` (the `expiredStatuses`) and
- * its `Date` is unchanged: nothing is kept for it and there is nothing to learn; nor does the
- * answer to a request that is not the library's (slot -2).
+ * cost 24 before. Its answer does not go back into Rust at all when its status is none of
+ * `expired` (the `expiredStatuses`) and its `Date` is unchanged: nothing is kept for it and there
+ * is nothing to learn; nor does the answer to a request that is not the library's (slot -2).
  */
 export function driver(begin, judge, resume, fail, transport, authHeader, expiredStatuses) {
   // A copy: `expiredStatuses` is a view of wasm memory, gone when the memory grows.
