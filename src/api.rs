@@ -216,8 +216,8 @@ impl AuthFetch {
                 // Decided now, while the app's refresh function may still be on the stack.
                 let own_refresh = c.session.is_own_refresh(&init);
                 let control = if marks & 2 != 0 { control.as_string() } else { None };
-                let (out, url) = Outgoing::from_parts(input, init, url.as_string(), headers, signal, control, marks & 1 != 0)?;
-                c.start(out, &url, own_refresh).and_then(|s| step(&c, s)).map_err(Error::into_js)
+                let (out, marks) = Outgoing::from_parts(input, init, url.as_string(), headers, signal, control, marks & 1 != 0, &c.auth_header)?;
+                c.start(out, marks, own_refresh).and_then(|s| step(&c, s)).map_err(Error::into_js)
             },
         );
         let c = client.clone();

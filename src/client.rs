@@ -36,7 +36,7 @@ use crate::expiry::{clock_offset, should_refresh_ahead};
 use crate::inflight::Slab;
 use crate::js;
 use crate::options::Options;
-use crate::outgoing::{Args, Outgoing};
+use crate::outgoing::{Args, Marks, Outgoing};
 use crate::policy::{origin_allowed, origin_of, safe_return_path, with_return_param};
 use crate::refresher::Refresher;
 use crate::session::{wake, Session, Waker};
@@ -218,14 +218,14 @@ impl Client {
         self.stats.set(s);
     }
 
-    /// Reads the request's control header and decides whether the library manages it (see
-    /// [`Step::AsIs`]). The header `x-seamless-fetch` sets how one request is handled, for callers
+    /// Decides by the request's [`Marks`] (its URL, control header and own token header) whether
+    /// the library manages it (see [`Step::AsIs`]). The header `x-seamless-fetch` sets how one request is handled, for callers
     /// that cannot pass anything else through (ky, ofetch, openapi-fetch and axios rebuild `init`,
     /// but keep headers): `no-token` sends it untouched, `no-refresh` sends it with the token but
     /// returns an "expired" answer as it is; it is never sent. `own_refresh`: the request comes
     /// from the app's `refresh` function, so it is the refresh and goes straight out.
-    fn open(&self, out: Outgoing, url: &str, own_refresh: bool) -> Result<Opened, Error> {
-        let (control, has_auth) = out.marks(&self.auth_header);
+    fn open(&self, out: Outgoing, marks: Marks, own_refresh: bool) -> Result<Opened, Error> {
+        let Marks { url, control, has_auth } = marks;
         let no_refresh = match control.as_deref() {
             None => false,
             Some("no-refresh") => true,
@@ -233,10 +233,10 @@ impl Client {
             _ => return Err(AuthError::new(Code::InvalidOptions, &["the x-seamless-fetch request header takes \"no-token\" or \"no-refresh\""]).into()),
         };
         let managed = {
-            let origin = origin_of(url).unwrap_or("null");
+            let origin = origin_of(&url).unwrap_or("null");
             !own_refresh
                 && origin_allowed(origin, &self.page_origin, &self.opts.allowed_origins)
-                && self.refresher.url().map_or(true, |r| strip_query(url) != strip_query(r))
+                && self.refresher.url().map_or(true, |r| strip_query(&url) != strip_query(r))
                 && !has_auth
         };
         if !managed {
@@ -249,8 +249,8 @@ impl Client {
     /// A request's first step. The happy path (the token is ready, and the status alone says
     /// whether the answer is "expired": no body codes, no `isExpired`) keeps nothing: its answer
     /// goes to [`Client::settled`], and only an "expired" one on to [`Client::judge_first`].
-    pub fn start(self: &Rc<Self>, out: Outgoing, url: &str, own_refresh: bool) -> Result<Step, Error> {
-        let call = match self.open(out, url, own_refresh)? {
+    pub fn start(self: &Rc<Self>, out: Outgoing, marks: Marks, own_refresh: bool) -> Result<Step, Error> {
+        let call = match self.open(out, marks, own_refresh)? {
             Opened::AsIs(out) => return Ok(Step::AsIs(out)),
             Opened::Managed(call) => call,
         };

@@ -37,11 +37,18 @@ pub enum Outgoing {
         headers: JsValue,
         /// `init.signal`, when it is an `AbortSignal`.
         signal: Option<AbortSignal>,
-        /// The `x-seamless-fetch` header's value, already taken off `headers`.
-        control: Option<String>,
-        /// Whether the caller set the token's header itself.
-        has_auth: bool,
     },
+}
+
+/// What decides, once, whether the library manages a request (see `Client::open`); nothing
+/// after that reads it, so it is not kept with the request.
+pub struct Marks {
+    /// The absolute URL.
+    pub url: String,
+    /// The `x-seamless-fetch` header's value, already taken off the headers that are sent.
+    pub control: Option<String>,
+    /// Whether the caller set the token's header itself.
+    pub has_auth: bool,
 }
 
 impl Outgoing {
@@ -52,33 +59,24 @@ impl Outgoing {
     /// path; its URL was judged then.
     pub fn taken_over(sent: &Array, init: JsValue) -> Outgoing {
         let signal = sent.get(5).dyn_into().ok();
-        Outgoing::Parts { input: sent.get(0), init, headers: sent.get(4), signal, control: None, has_auth: false }
+        Outgoing::Parts { input: sent.get(0), init, headers: sent.get(4), signal }
     }
 
-    /// The request the driver read with `plainParts` (helpers.js), and its absolute URL in Rust,
-    /// which decides whether it carries the token: `input` is that URL as a JS string; without
-    /// `url`, `plainParts` found that it needs a `Request`, made here from `input` and `init`.
-    /// Throws what `fetch` would throw for arguments it refuses.
-    pub fn from_parts(input: JsValue, init: JsValue, url: Option<String>, headers: JsValue, signal: Option<AbortSignal>, control: Option<String>, has_auth: bool) -> Result<(Outgoing, String), JsValue> {
+    /// The request the driver read with `plainParts` (helpers.js), and its [`Marks`]: `input` is
+    /// the absolute URL as a JS string and `url` the same in Rust, `control` and `has_auth` what
+    /// `plainParts` found in the headers. Without `url`, `plainParts` found that it needs a
+    /// `Request`, made here from `input` and `init` and read here (its control header taken off,
+    /// `auth_header` looked for). Throws what `fetch` would throw for arguments it refuses.
+    pub fn from_parts(input: JsValue, init: JsValue, url: Option<String>, headers: JsValue, signal: Option<AbortSignal>, control: Option<String>, has_auth: bool, auth_header: &JsValue) -> Result<(Outgoing, Marks), JsValue> {
         match url {
-            Some(url) => Ok((Outgoing::Parts { input, init, headers, signal, control, has_auth }, url)),
+            Some(url) => Ok((Outgoing::Parts { input, init, headers, signal }, Marks { url, control, has_auth })),
             None => js::to_request(&input, &init).map(|r| {
-                let url = r.url();
-                (Outgoing::Request(r), url)
-            }),
-        }
-    }
-
-    /// What the headers say: the `x-seamless-fetch` header's value (taken off them, so that it is
-    /// never sent) and whether the caller set `auth_header` itself.
-    pub fn marks(&self, auth_header: &JsValue) -> (Option<String>, bool) {
-        match self {
-            Outgoing::Request(r) => {
                 let headers = r.headers();
                 let control = js::take_control(&headers);
-                (control, headers.unchecked_ref::<js::JsHeaders>().has(auth_header).unwrap_or(true))
-            }
-            Outgoing::Parts { control, has_auth, .. } => (control.clone(), *has_auth),
+                let has_auth = headers.unchecked_ref::<js::JsHeaders>().has(auth_header).unwrap_or(true);
+                let url = r.url();
+                (Outgoing::Request(r), Marks { url, control, has_auth })
+            }),
         }
     }
 
