@@ -27,7 +27,9 @@ const run = (fn, ...args) => wd("POST", s("/execute/async"), { script: `const do
 async function waitFor(fn, what, ms = 15000) {
   const start = Date.now();
   for (;;) {
-    if (await run(fn)) return;
+    // A page that navigates away while the check runs ends the script unanswered; WebKit says so
+    // ("Callback was not called before the unload event"): the page is not there yet, so ask again.
+    if (await run(fn).catch((e) => { if (/before the unload event/.test(e.message)) return false; throw e; })) return;
     if (Date.now() - start > ms) {
       const url = await wd("GET", s("/url")).catch((e) => String(e));
       const state = await run(async () => document.body && document.body.outerHTML.slice(0, 300)).catch((e) => String(e));
@@ -61,7 +63,8 @@ after(async () => {
 /** Signs in through the login form and waits for the dashboard. */
 async function login(query) {
   await wd("POST", s("/url"), { url: server.url + "login?next=" + encodeURIComponent("/" + query) });
-  await waitFor(async () => document.body && document.body.dataset.ready === "true", "the login form");
+  // The page left behind is marked ready too: wait for the login page itself.
+  await waitFor(async () => location.pathname === "/login" && document.body && document.body.dataset.ready === "true", "the login form");
   await run(async () => {
     document.querySelector("input[name=username]").value = "demo";
     document.querySelector("input[name=password]").value = "demo";
