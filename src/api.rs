@@ -252,7 +252,7 @@ impl AuthFetch {
         });
         let c = client.clone();
         let fail = Closure::<dyn Fn(f64)>::new(move |slot: f64| c.fail(slot as u32));
-        let bound = js::driver(&begin.into_js_value(), &judge.into_js_value(), &resume.into_js_value(), &fail.into_js_value(), &client.hooks.fetch, &client.auth_header, &client.opts.expired_statuses);
+        let bound = js::driver(&begin.into_js_value(), &judge.into_js_value(), &resume.into_js_value(), &fail.into_js_value(), &client.hooks.fetch, &client.auth_header, &client.opts.expired_statuses, &client.session.mirror);
         Ok(AuthFetch { client, bound, on_tokens, _watcher: watcher })
     }
 
@@ -278,6 +278,7 @@ impl AuthFetch {
         let session = &self.client.session;
         let released = session.coord.borrow_mut().reset(Ok(()));
         session.store.write(&pair);
+        session.changed();
         session.clear_backoff();
         let _ = session.tokens();
         wake(released);
@@ -385,13 +386,13 @@ impl Drop for AuthFetch {
 /// signal, slot]` to send (`slot` -1 when nothing is kept, -2 for a request the library does not
 /// manage), or `[promise, slot]` to wait for. One call into JS at most.
 fn step(c: &Client, step: Step) -> Result<JsValue, Error> {
-    let send = |(input, init, headers): Args, value: &JsValue, token: &JsValue, seen: f64, slot: f64| {
-        js::send_step(&input, &init, &headers, &c.auth_header, value, token, seen, slot).map_err(Error::Js)
+    let send = |(input, init, headers): Args, value: &JsValue, token: &JsValue, seen: f64, until: f64, slot: f64| {
+        js::send_step(&input, &init, &headers, &c.auth_header, value, token, seen, until, slot).map_err(Error::Js)
     };
     match step {
         Step::Done(response) => Ok(response.into()),
-        Step::AsIs(out) => send(out.as_is(), &JsValue::NULL, &JsValue::NULL, -1.0, -2.0),
-        Step::Send { args, value, token, seen, slot } => send(args, &value, &token, seen as f64, slot.map_or(-1.0, f64::from)),
+        Step::AsIs(out) => send(out.as_is(), &JsValue::NULL, &JsValue::NULL, -1.0, 0.0, -2.0),
+        Step::Send { args, value, token, seen, slot, until } => send(args, &value, &token, seen as f64, until, slot.map_or(-1.0, f64::from)),
         Step::Wait(promise, slot) => Ok(js::wait_step(&promise, slot.into())),
     }
 }

@@ -32,7 +32,7 @@ use web_sys::{AbortSignal, Response};
 
 use crate::coordinator::Outcome;
 use crate::errors::{AuthError, Code, Error};
-use crate::expiry::{clock_offset, should_refresh_ahead};
+use crate::expiry::{clock_offset, refresh_due_at};
 use crate::inflight::Slab;
 use crate::js;
 use crate::options::Options;
@@ -158,6 +158,10 @@ pub enum Step {
         seen: u64,
         /// Where the request is kept; `None` on the happy path, which keeps nothing.
         slot: Option<u32>,
+        /// On the happy path, until when (local clock) `plan` goes on sending this token as it
+        /// is, as long as nothing in [`Session::mirror`] changes: the driver sends the next
+        /// requests to the same URL itself until then. 0 for a kept request.
+        until: f64,
     },
     /// Wait for the promise, then [`Client::resume`] `slot` with its value.
     Wait(Promise, u32),
@@ -257,7 +261,8 @@ impl Client {
         match self.plan(!call.no_refresh)? {
             Plan::Send(sent) if self.by_status() && !call.no_refresh && matches!(call.out, Outgoing::Parts { .. }) => {
                 let (args, value, token) = self.attempt(&call, &sent)?;
-                Ok(Step::Send { args, value, token, seen: sent.seen, slot: None })
+                let until = sent.token.as_deref().map_or(0.0, |t| self.refresh_due(t));
+                Ok(Step::Send { args, value, token, seen: sent.seen, slot: None, until })
             }
             plan => self.proceed(call, plan),
         }
@@ -398,7 +403,7 @@ impl Client {
                 call.pristine = false;
                 let seen = sent.seen;
                 let slot = self.calls.borrow_mut().insert((call, Phase::Sent(sent)));
-                Ok(Step::Send { args, value, token, seen, slot: Some(slot) })
+                Ok(Step::Send { args, value, token, seen, slot: Some(slot), until: 0.0 })
             }
             Plan::Wait(stored) => self.queue(call, stored, false, None),
             Plan::Ahead(access) => {
@@ -487,13 +492,19 @@ impl Client {
     /// is known: a local clock hours off must not trigger a refresh on every request.
     /// Nor while the refresh endpoint is backing off: the token is still good meanwhile.
     fn due_for_refresh(&self, access: &str) -> bool {
-        self.opts.refresh_ahead_ms > 0.0
-            && self.session.clock_offset.get().is_some()
-            && self
-                .session
-                .lifetime(access)
-                .is_some_and(|life| should_refresh_ahead(self.session.server_now(), &life, self.opts.refresh_ahead_ms))
-            && self.session.backoff_wait() <= 0.0
+        js_sys::Date::now() >= self.refresh_due(access) && self.session.backoff_wait() <= 0.0
+    }
+
+    /// The local time from which a request should wait for a refresh of `access` first (see
+    /// [`refresh_due_at`]): never with refreshing ahead off, or before the server's clock or the
+    /// token's lifetime is known.
+    fn refresh_due(&self, access: &str) -> f64 {
+        if let (true, Some(offset)) = (self.opts.refresh_ahead_ms > 0.0, self.session.clock_offset.get()) {
+            if let Some(due) = self.session.lifetime(access).and_then(|life| refresh_due_at(&life, self.opts.refresh_ahead_ms)) {
+                return due - offset;
+            }
+        }
+        f64::INFINITY
     }
 
     /// Whether `access` is known, on the server's clock, not to have expired yet, and the server
@@ -510,6 +521,7 @@ impl Client {
     pub fn note_clock(&self, date: &str) {
         if let Some(offset) = clock_offset(date, js_sys::Date::now()) {
             self.session.clock_offset.set(Some(offset));
+            self.session.changed();
         }
     }
 
@@ -594,6 +606,7 @@ impl Client {
         }
         let waker = Waker::pending(); // calls into JS: made before the coordinator is borrowed
         let epoch = self.session.coord.borrow_mut().begin(waker)?;
+        self.session.changed();
         let started = js_sys::Date::now();
         let stage = Stage::Gate { deadline: started + self.opts.refresh_timeout_ms };
         Some(Flight { epoch, sent_access: sent_access.map(String::from), started, stage })
@@ -759,6 +772,7 @@ impl Client {
     /// Clears the tokens; the first caller for this session also fires `onLogout` and redirects.
     pub fn end_session(&self, reason: &AuthError) {
         self.session.store.clear();
+        self.session.changed();
         self.session.announce("clear");
         if self.session.end() {
             self.logout_effects(reason.code.as_str());

@@ -38,15 +38,17 @@ impl Lifetime {
     }
 }
 
-/// Whether a request sent at server time `now_ms` should wait for a refresh first. The window is
-/// `ahead_ms`, capped at half the token's lifetime so that a token living 3 s is not refreshed
-/// before every request, and `now_ms` is taken [`CLOCK_ERROR_MS`] early.
-pub fn should_refresh_ahead(now_ms: f64, life: &Lifetime, ahead_ms: f64) -> bool {
+/// The server time from which a request should wait for a refresh first, `None` when refreshing
+/// ahead is off (`ahead_ms` 0). The window is `ahead_ms`, capped at half the token's lifetime so
+/// that a token living 3 s is not refreshed before every request, and it begins
+/// [`CLOCK_ERROR_MS`] late. A time rather than a yes or no, so that the JS driver can send
+/// requests itself until then (see `Session::mirror`).
+pub fn refresh_due_at(life: &Lifetime, ahead_ms: f64) -> Option<f64> {
     if ahead_ms <= 0.0 {
-        return false;
+        return None;
     }
     let window = ahead_ms.min((life.expires_ms - life.issued_ms).max(0.0) / 2.0);
-    now_ms - CLOCK_ERROR_MS >= life.expires_ms - window
+    Some(life.expires_ms - window + CLOCK_ERROR_MS)
 }
 
 /// A JWT `exp`/`iat` claim in seconds, as milliseconds, when it is a sane date (after 2001, before
@@ -133,6 +135,10 @@ mod tests {
     use super::*;
 
     const E: f64 = CLOCK_ERROR_MS;
+
+    fn should_refresh_ahead(now_ms: f64, life: &Lifetime, ahead_ms: f64) -> bool {
+        refresh_due_at(life, ahead_ms).is_some_and(|due| now_ms >= due)
+    }
 
     #[test]
     fn window_is_capped_at_half_the_lifetime() {

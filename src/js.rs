@@ -14,7 +14,7 @@ extern "C" {
 
     /// The bound `fetch` over the steps `begin`, `judge`, `resume` and `fail` (see `driver` in
     /// helpers.js).
-    pub fn driver(begin: &JsValue, judge: &JsValue, resume: &JsValue, fail: &JsValue, transport: &Function, auth_header: &JsValue, expired: &[u16]) -> Function;
+    pub fn driver(begin: &JsValue, judge: &JsValue, resume: &JsValue, fail: &JsValue, transport: &Function, auth_header: &JsValue, expired: &[u16], mirror: &js_sys::Object) -> Function;
     /// The `x-seamless-fetch` header's value (or null), removed from `headers`.
     #[wasm_bindgen(js_name = takeControl)]
     pub fn take_control(headers: &web_sys::Headers) -> Option<String>;
@@ -32,7 +32,7 @@ extern "C" {
     /// The driver's send step, with header `name` set to `value` unless it is null (see
     /// `sendStep` in helpers.js).
     #[wasm_bindgen(js_name = sendStep, catch)]
-    pub fn send_step(input: &JsValue, init: &JsValue, headers: &JsValue, name: &JsValue, value: &JsValue, token: &JsValue, seen: f64, slot: f64) -> Result<JsValue, JsValue>;
+    pub fn send_step(input: &JsValue, init: &JsValue, headers: &JsValue, name: &JsValue, value: &JsValue, token: &JsValue, seen: f64, until: f64, slot: f64) -> Result<JsValue, JsValue>;
     /// The driver's wait step.
     #[wasm_bindgen(js_name = waitStep)]
     pub fn wait_step(promise: &Promise, slot: f64) -> JsValue;

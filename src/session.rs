@@ -71,6 +71,12 @@ pub struct Session {
     pub calling_refresh: Cell<bool>,
     /// Transient refresh failures in a row, and when the next attempt may go out.
     backoff: Cell<Backoff>,
+    /// What the JS driver checks before it sends a request itself, as `plan` would (see
+    /// `Step::Send`'s `until`): `g`, a count that [`Session::changed`] raises whenever what `plan`
+    /// answers may change, and `s`, `a`, `r`: the Web Storage the tokens are read from (null:
+    /// memory) and their keys, whose values the driver compares with those it saw the token with.
+    /// A request that finds all as it was goes out without a call into wasm.
+    pub mirror: Object,
 }
 
 /// Live sessions by storage kind and keys, so instances with the same keys share one.
@@ -106,6 +112,11 @@ impl Session {
         // Opening the store calls into JS: no registry borrow is held meanwhile.
         let store = TokenStore::new(kind, access_key, refresh_key, cookie);
         let announced = store.read().ok().flatten().map(|p| p.access);
+        let mirror = Object::new();
+        let (web, access, refresh) = store.source();
+        for (k, v) in [("g", &JsValue::from(0)), ("s", &web), ("a", &access), ("r", &refresh)] {
+            crate::js::set(&mirror, k, v);
+        }
         let s = Rc::new(Session {
             store,
             coord: RefCell::new(Coordinator::default()),
@@ -119,6 +130,7 @@ impl Session {
             own_refresh: RefCell::new(None),
             calling_refresh: Cell::new(false),
             backoff: Cell::new(Backoff::default()),
+            mirror,
         });
         SESSIONS.0.borrow_mut().push((id, Rc::downgrade(&s)));
         s
@@ -151,10 +163,19 @@ impl Session {
         let cleared = AuthError::new(Code::NoRefreshToken, &["the tokens were cleared while the request waited"]);
         let released = self.coord.borrow_mut().reset(Err(cleared));
         self.store.clear();
+        self.changed();
         let first = self.end();
         wake(released);
         self.announce("clear");
         first
+    }
+
+    /// Tells the JS driver that what `plan` answers may have changed: a refresh begins, tokens are
+    /// set or cleared, the server's clock moved (see `mirror`). No refresh ends without having
+    /// begun, and while one runs the driver sends nothing itself.
+    pub fn changed(&self) {
+        let g = crate::js::get(&self.mirror, "g").as_f64().unwrap_or(0.0);
+        crate::js::set(&self.mirror, "g", &(g + 1.0).into());
     }
 
     /// Marks a session as there to be ended: in a cookie session the page may hold no token at

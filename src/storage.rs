@@ -77,6 +77,14 @@ impl TokenStore {
         store
     }
 
+    /// Where the JS driver reads what this store reads (see `Session::mirror`): the Web Storage
+    /// (null: memory) and the keys of the access and refresh token (null: a cookie session reads
+    /// no refresh token).
+    pub fn source(&self) -> (JsValue, JsValue, JsValue) {
+        let web = self.web.borrow().clone().map_or(JsValue::NULL, JsValue::from);
+        (web, self.keys.0.clone(), if self.cookie { JsValue::NULL } else { self.keys.1.clone() })
+    }
+
     /// The storage key other tabs' `storage` events name when our access token changes.
     pub fn access_key(&self) -> &str {
         &self.access_key

@@ -11,7 +11,7 @@
 use proptest::prelude::*;
 use seamless_fetch::backoff::{delay_ms, retry_after_ms, Backoff, CAP_MS};
 use seamless_fetch::errors::decimal;
-use seamless_fetch::expiry::{claim_ms, clock_offset, jwt_payload, parse_http_date, should_refresh_ahead, Lifetime};
+use seamless_fetch::expiry::{claim_ms, clock_offset, jwt_payload, parse_http_date, refresh_due_at, Lifetime};
 use seamless_fetch::options::{Options, Value};
 use seamless_fetch::policy::*;
 use seamless_fetch::refresh::{classify, request_body, Answer, Field, Format};
@@ -149,7 +149,7 @@ proptest! {
     #[test]
     fn lifetimes(iat in proptest::option::of(number()), exp in number(), now in number(), replaced in any::<bool>(), ahead in number()) {
         let life = Lifetime::observed(iat, exp, now, replaced);
-        let _ = should_refresh_ahead(now, &life, ahead);
+        let _ = refresh_due_at(&life, ahead);
     }
 
     #[test]

@@ -11,7 +11,7 @@ export function toRequest(input, init) {
 /**
  * The bound `fetch` of one `AuthFetch`, over the synchronous steps of a request in Rust (`Step` in
  * client.rs). Each step answers with the response itself (done), `[input, init, token, seen,
- * headers, signal, slot]` (send `transport(input, init)`, then hand the answer to `judge(step,
+ * headers, signal, until, slot]` (send `transport(input, init)`, then hand the answer to `judge(step,
  * callerInit, slot, response, status, dated, date)`), or `[promise, slot]` (wait for a refresh, a
  * body or `isExpired`, then `resume(slot, value)`). `slot` is where Rust keeps the request
  * between steps (-1: nothing kept, the happy path; -2: not the library's request, its answer is
@@ -28,11 +28,23 @@ export function toRequest(input, init) {
  * cost 24 before. Its answer does not go back into Rust at all when its status is none of
  * `expired` (the `expiredStatuses`) and its `Date` is unchanged: nothing is kept for it and there
  * is nothing to learn; nor does the answer to a request that is not the library's (slot -2).
+ *
+ * Nor does the next request to a URL that Rust just sent on the happy path (slot -1 with a token)
+ * go into wasm at all, while nothing Rust's `plan` reads has changed: the driver keeps that send
+ * step's token, header value, `seen` and `until` as a lease, and sends a request like it itself
+ * (same plain parts, no control header, no token header of the caller's, a signal not aborted)
+ * while the session's `mirror` (`Session::mirror`) still has the count `g` it had, the stored
+ * tokens are the strings they were, and the clock is before `until` (when refreshing ahead falls
+ * due). Its answer is judged as any happy-path answer. Rust decided every input of that step: which
+ * URL may carry the token (the same for every request to it from this instance, as long as no
+ * refresh runs, and a refresh raises `g`) and which token, for how long.
  */
-export function driver(begin, judge, resume, fail, transport, authHeader, expiredStatuses) {
+export function driver(begin, judge, resume, fail, transport, authHeader, expiredStatuses, mirror) {
   // A copy: `expiredStatuses` is a view of wasm memory, gone when the memory grows.
   const expired = Array.from(expiredStatuses);
   let lastDate = null;
+  let lease = null;
+  const leased = new Set(); // URLs Rust sent on the happy path, with a token
   return function fetch(input, init) {
     const next = (step) => {
       if (!Array.isArray(step)) return step;
@@ -53,11 +65,45 @@ export function driver(begin, judge, resume, fail, transport, authHeader, expire
     };
     try {
       const parts = plainParts(input, init, authHeader);
-      return Promise.resolve(next(parts === null ? begin(input, init, null, null, null, 0, null) : begin(parts[0], init, parts[0], parts[1], parts[3], (parts[4] ? 1 : 0) | (parts[3] !== null ? 2 : 0), parts[2])));
+      if (parts === null) return Promise.resolve(next(begin(input, init, null, null, null, 0, null)));
+      const [url, headers, signal, control, hasAuth] = parts;
+      const plain = control === null && !hasAuth && !(signal !== undefined && signal.aborted);
+      if (plain && lease !== null && leased.has(url) && holds(lease, mirror)) {
+        setHeader(headers, authHeader, lease.value);
+        return Promise.resolve(next([url, Object.assign({}, init, { headers }), lease.token, lease.seen, headers, signal, lease.until, -1]));
+      }
+      const step = begin(url, init, url, headers, control, (hasAuth ? 1 : 0) | (control !== null ? 2 : 0), signal);
+      if (plain && Array.isArray(step) && step.length === 8 && step[7] === -1 && step[2] !== null) {
+        lease = granted(step, authHeader, mirror);
+        if (leased.size >= 256) leased.clear();
+        leased.add(url);
+      }
+      return Promise.resolve(next(step));
     } catch (e) {
       return Promise.reject(e);
     }
   };
+}
+
+/**
+ * The lease of a happy-path send step (see `driver`): its token, header value, `seen` and `until`,
+ * the mirror's count and the stored tokens as they are now, in the same turn Rust read them.
+ */
+function granted(step, authHeader, mirror) {
+  const headers = step[4];
+  const stored = mirror.s === null ? null : [mirror.s.getItem(mirror.a), mirror.r === null ? null : mirror.s.getItem(mirror.r)];
+  return { token: step[2], seen: step[3], until: step[6], value: headers instanceof Headers ? headers.get(authHeader) : headers[authHeader], g: mirror.g, stored };
+}
+
+/** Whether `lease` still holds: nothing `plan` reads has changed (see `driver`). */
+function holds(lease, mirror) {
+  if (lease.g !== mirror.g || !(Date.now() < lease.until)) return false;
+  if (lease.stored === null) return true;
+  try {
+    return mirror.s.getItem(mirror.a) === lease.stored[0] && (mirror.r === null || mirror.s.getItem(mirror.r) === lease.stored[1]);
+  } catch {
+    return false; // storage that throws: Rust's read falls back to memory, and says so
+  }
 }
 
 const isResponse = (x) => typeof Response === "function" && x instanceof Response;
@@ -172,19 +218,21 @@ export function takeRead() {
 }
 
 /**
- * The send step `[input, init, token, seen, headers, signal, slot]` (see `driver`), with header
+ * The send step `[input, init, token, seen, headers, signal, until, slot]` (see `driver`), with header
  * `name` set to `value` unless it is null: on `headers` (a copy of the caller's, see `ownHeaders`,
  * sent in a copy of `init`), or, when `headers` is null, on the headers of `input`, a `Request`
  * sent as it is. `headers` and the caller's `signal` are there for Rust to take the request over
  * after an "expired" answer (`Outgoing::taken_over`) without reading the `init` it was sent with.
  */
-export function sendStep(input, init, headers, name, value, token, seen, slot) {
-  if (value !== null) {
-    if (headers === null) input.headers.set(name, value);
-    else if (headers instanceof Headers) headers.set(name, value);
-    else headers[name] = value;
-  }
-  return [input, headers === null ? undefined : Object.assign({}, init, { headers }), token, seen, headers, init == null ? undefined : init.signal, slot];
+export function sendStep(input, init, headers, name, value, token, seen, until, slot) {
+  if (value !== null) setHeader(headers === null ? input.headers : headers, name, value);
+  return [input, headers === null ? undefined : Object.assign({}, init, { headers }), token, seen, headers, init == null ? undefined : init.signal, until, slot];
+}
+
+/** Sets header `name` on `headers`, a `Headers` or a plain object (see `ownHeaders`). */
+function setHeader(headers, name, value) {
+  if (headers instanceof Headers) headers.set(name, value);
+  else headers[name] = value;
 }
 
 /** The wait step `[promise, slot]` (see `driver`). */
