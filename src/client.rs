@@ -772,7 +772,6 @@ impl Client {
     /// Clears the tokens; the first caller for this session also fires `onLogout` and redirects.
     pub fn end_session(&self, reason: &AuthError) {
         self.session.store.clear();
-        self.session.changed();
         self.session.announce("clear");
         if self.session.end() {
             self.logout_effects(reason.code.as_str());

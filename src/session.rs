@@ -171,8 +171,9 @@ impl Session {
     }
 
     /// Tells the JS driver that what `plan` answers may have changed: a refresh begins, tokens are
-    /// set or cleared, the server's clock moved (see `mirror`). No refresh ends without having
-    /// begun, and while one runs the driver sends nothing itself.
+    /// set or cleared, the server's clock moved (see `mirror`). Not needed when a refresh ends (it
+    /// began, and while one runs Rust hands the driver nothing to send by itself), nor when a
+    /// session ends for want of tokens (storage that holds none no longer matches the driver's).
     pub fn changed(&self) {
         let g = crate::js::get(&self.mirror, "g").as_f64().unwrap_or(0.0);
         crate::js::set(&self.mirror, "g", &(g + 1.0).into());

@@ -13,6 +13,7 @@ scenarios![
     fetch_is_bound_and_returns_real_responses,
     concurrent_expired_requests_share_one_refresh,
     requests_started_during_a_refresh_wait_and_use_the_new_token,
+    a_url_sent_before_follows_every_change_of_the_session,
     a_late_401_after_the_refresh_is_retried_without_a_second_refresh,
     bodies_replay_intact,
     each_attempt_goes_out_with_headers_of_its_own,

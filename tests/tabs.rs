@@ -29,6 +29,7 @@ scenarios![
     expires_in_from_the_refresh_answer_counts,
     the_server_clock_decides_not_the_local_one,
     a_changed_server_clock_is_followed,
+    a_url_sent_again_and_again_is_refreshed_ahead_in_time,
     only_the_token_s_origins_tell_the_server_clock,
     odd_jwts_mean_expiry_unknown,
     three_second_jwts_with_whole_second_claims_refresh_once_per_expiry,

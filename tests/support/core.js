@@ -133,6 +133,39 @@ export const scenarios = {
     assert(!api.isRefreshing, "flag lowered");
   },
 
+  async a_url_sent_before_follows_every_change_of_the_session(make) {
+    // The driver sends a request to a URL Rust just sent on the happy path by itself, with the
+    // token Rust chose, until something Rust's plan reads changes. Each leg repeats one URL.
+    // A refresh begins: the next request to the same URL waits for it like any other.
+    {
+      const { api, server } = setup(make, { crossTab: false });
+      for (let i = 0; i < 2; i++) eq((await api.fetch("/api/same")).status, 200);
+      server.expire();
+      const release = server.holdRefresh();
+      const first = api.fetch("/api/first");
+      await until(() => api.isRefreshing, "the refresh to start");
+      const later = api.fetch("/api/same");
+      await until(() => api.stats().queued === 2, "2 waiting");
+      eq(server.callsTo("/api/same").length, 2, "nothing sent while refreshing");
+      release();
+      eq((await Promise.all([first, later])).map((r) => r.status), [200, 200]);
+      eq(server.callsTo("/api/same").map((c) => c.auth), ["Bearer a1", "Bearer a1", "Bearer a2"]);
+    }
+    // Tokens in memory, set and cleared: nothing in Web Storage tells, the session does.
+    {
+      const server = new FakeServer();
+      const { api } = setup(make, { storage: "memory" }, { tokens: false, server });
+      api.setTokens({ accessToken: "a1", refreshToken: "r1" });
+      for (let i = 0; i < 2; i++) eq((await api.fetch("/api/mem")).status, 200);
+      server.valid.add("b1");
+      api.setTokens({ accessToken: "b1", refreshToken: "r1" });
+      eq((await api.fetch("/api/mem")).status, 200);
+      api.clearTokens();
+      eq((await api.fetch("/api/mem")).status, 401, "no token, never logged in: the 401 is the app's");
+      eq(server.callsTo("/api/mem").map((c) => c.auth), ["Bearer a1", "Bearer a1", "Bearer b1", null]);
+    }
+  },
+
   async a_late_401_after_the_refresh_is_retried_without_a_second_refresh(make) {
     const { api, server } = setup(make);
     const releaseSlow = server.holdPath("/api/slow");

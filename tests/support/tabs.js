@@ -429,6 +429,27 @@ export const scenarios = {
     eq(server.refreshCalls, 1, "refreshed ahead by the server's new clock");
   },
 
+  async a_url_sent_again_and_again_is_refreshed_ahead_in_time(make) {
+    // The driver sends requests to a URL Rust sent before by itself (see core's
+    // a_url_sent_before_follows_every_change_of_the_session), but never past the time Rust gave it:
+    // when refreshing ahead falls due, or when the server's clock moves.
+    let now = Date.now();
+    let { api, server } = withAccess(make, jwt({ iat: secs(now), exp: secs(now) + 600 }), { refreshAheadMs: 60_000 });
+    for (let i = 0; i < 3; i++) eq((await api.fetch("/api/same")).status, 200);
+    eq(server.refreshCalls, 0, "ten minutes left on the server's clock");
+    server.skewMs = 570_000; // the server's clock moved on 9.5 min: 30 s left
+    eq((await api.fetch("/api/same")).status, 200);
+    eq((await api.fetch("/api/same")).status, 200);
+    eq(server.refreshCalls, 1, "refreshed ahead by the server's new clock");
+    // A token of 4 s: refreshing ahead falls due 2.5 s in (half its life, plus the clock's error).
+    now = Date.now();
+    ({ api, server } = withAccess(make, jwt({ iat: secs(now), exp: secs(now) + 4 }), { refreshAheadMs: 60_000 }));
+    for (let i = 0; i < 3; i++) eq((await api.fetch("/api/same")).status, 200);
+    await tick(3_400);
+    eq((await api.fetch("/api/same")).status, 200);
+    eq(server.refreshCalls, 1, "refreshed ahead when it fell due, with nothing else changed");
+  },
+
   async only_the_token_s_origins_tell_the_server_clock(make) {
     // A `Date` header from an origin the token does not go to says nothing about the clock of the
     // server that issued the token.
