@@ -1,7 +1,7 @@
 // Scenarios of the foundation issue: single flight, queueing, replay, no loop, refusal.
 // Each takes `make(options)` (which builds a real AuthFetch) and throws on a failed check.
 import { FakeServer, canReadBlobForms, json, until } from "./fake_server.js";
-import { assert, eq, rejectsWith, runScenario, setup } from "./harness.js";
+import { assert, eq, rejectsWith, runScenario, setup, writeAsAnotherTab } from "./harness.js";
 
 export const run = (name, make, tools) => runScenario(scenarios, name, make, tools);
 
@@ -150,6 +150,15 @@ export const scenarios = {
       release();
       eq((await Promise.all([first, later])).map((r) => r.status), [200, 200]);
       eq(server.callsTo("/api/same").map((c) => c.auth), ["Bearer a1", "Bearer a1", "Bearer a2"]);
+    }
+    // Another tab stores new tokens: the next request carries them.
+    {
+      const { api, server } = setup(make);
+      for (let i = 0; i < 2; i++) eq((await api.fetch("/api/same")).status, 200);
+      server.valid.add("a9");
+      writeAsAnotherTab({ token: "a9", refreshToken: "r9" });
+      eq((await api.fetch("/api/same")).status, 200);
+      eq(server.callsTo("/api/same").map((c) => c.auth), ["Bearer a1", "Bearer a1", "Bearer a9"]);
     }
     // Tokens in memory, set and cleared: nothing in Web Storage tells, the session does.
     {
