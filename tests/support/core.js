@@ -151,6 +151,25 @@ export const scenarios = {
       eq((await Promise.all([first, later])).map((r) => r.status), [200, 200]);
       eq(server.callsTo("/api/same").map((c) => c.auth), ["Bearer a1", "Bearer a1", "Bearer a2"]);
     }
+    // Requests to that URL that Rust would treat otherwise still are: the caller's own token
+    // header, the control header, an aborted signal; and a stored pair missing its refresh token
+    // is no session.
+    {
+      const { api, server } = setup(make);
+      for (let i = 0; i < 2; i++) eq((await api.fetch("/api/same")).status, 200);
+      eq((await api.fetch("/api/same", { headers: { Authorization: "Bearer mine" } })).status, 401);
+      eq((await api.fetch("/api/same", { headers: { "x-seamless-fetch": "no-token" } })).status, 401);
+      const aborted = new AbortController();
+      aborted.abort();
+      await rejectsWith(api.fetch("/api/same", { signal: aborted.signal }), "AbortError");
+      server.expire();
+      eq((await api.fetch("/api/same", { headers: { "x-seamless-fetch": "no-refresh" } })).status, 401, "no-refresh: the 401 is the caller's");
+      eq(server.refreshCalls, 0);
+      server.valid.add("a1");
+      localStorage.removeItem("refreshToken");
+      await rejectsWith(api.fetch("/api/same"), "NO_REFRESH_TOKEN");
+      eq(server.callsTo("/api/same").map((c) => c.auth), ["Bearer a1", "Bearer a1", "Bearer mine", null, "Bearer a1", null]);
+    }
     // Another tab stores new tokens: the next request carries them.
     {
       const { api, server } = setup(make);
