@@ -383,8 +383,8 @@ impl Drop for AuthFetch {
 }
 
 /// A [`Step`] as the JS driver reads it: the answer itself, `[input, init, token, seen, headers,
-/// signal, slot]` to send (`slot` -1 when nothing is kept, -2 for a request the library does not
-/// manage), or `[promise, slot]` to wait for. One call into JS at most.
+/// signal, until, slot]` to send (`slot` -1 when nothing is kept, -2 for a request the library
+/// does not manage), or `[promise, slot]` to wait for. One call into JS at most.
 fn step(c: &Client, step: Step) -> Result<JsValue, Error> {
     let send = |(input, init, headers): Args, value: &JsValue, token: &JsValue, seen: f64, until: f64, slot: f64| {
         js::send_step(&input, &init, &headers, &c.auth_header, value, token, seen, until, slot).map_err(Error::Js)

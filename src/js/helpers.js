@@ -11,23 +11,23 @@ export function toRequest(input, init) {
 /**
  * The bound `fetch` of one `AuthFetch`, over the synchronous steps of a request in Rust (`Step` in
  * client.rs). Each step answers with the response itself (done), `[input, init, token, seen,
- * headers, signal, until, slot]` (send `transport(input, init)`, then hand the answer to `judge(step,
- * callerInit, slot, response, status, dated, date)`), or `[promise, slot]` (wait for a refresh, a
- * body or `isExpired`, then `resume(slot, value)`). `slot` is where Rust keeps the request
- * between steps (-1: nothing kept, the happy path; -2: not the library's request, its answer is
- * the caller's); when a wait or the transport rejects, `fail(slot)` lets it go (and out of the
- * refresh queue) and the rejection is the caller's. No Rust future: a future costs a promise,
- * callbacks and a task per await, and a storm pays that twice per request.
+ * headers, signal, until, slot]` (send `transport(input, init)`, then hand the answer to
+ * `judge(step, callerInit, slot, response, status, dated, date)`), or `[promise, slot]` (wait for a
+ * refresh, a body or `isExpired`, then `resume(slot, value)`). `slot` is where Rust keeps the
+ * request between steps (-1: nothing kept, the happy path; -2: not the library's request, its
+ * answer is the caller's); when a wait or the transport rejects, `fail(slot)` lets it go (and out
+ * of the refresh queue) and the rejection is the caller's. No Rust future: a future costs a
+ * promise, callbacks and a task per await, and a storm pays that twice per request.
  *
- * What is cheap to learn in JS is learnt here and handed over as arguments, because every call
- * from wasm into JS costs a crossing: the plain parts of the request and its control header
+ * What is cheap to learn in JS is learnt here and handed over as arguments, because every call from
+ * wasm into JS costs a crossing: the plain parts of the request and its control header
  * (`plainParts`), whether the answer is a `Response`, its status, and its `Date` header with
- * whether its text changed since this instance's last managed answer (the Rust side parses it
- * only then). A happy-path request costs three calls from Rust into JS (the stored tokens, the
- * send step, the URL as a Rust string; the control header is read only when there is one); it
- * cost 24 before. Its answer does not go back into Rust at all when its status is none of
- * `expired` (the `expiredStatuses`) and its `Date` is unchanged: nothing is kept for it and there
- * is nothing to learn; nor does the answer to a request that is not the library's (slot -2).
+ * whether its text changed since this instance's last managed answer (the Rust side parses it only
+ * then). A happy-path request costs three calls from Rust into JS (the stored tokens, the send
+ * step, the URL as a Rust string; the control header is read only when there is one); it cost 24
+ * before. Its answer does not go back into Rust at all when its status is none of `expired` (the
+ * `expiredStatuses`) and its `Date` is unchanged: nothing is kept for it and there is nothing to
+ * learn; nor does the answer to a request that is not the library's (slot -2).
  *
  * Nor does the next request to a URL that Rust just sent on the happy path (slot -1 with a token)
  * go into wasm at all, while nothing Rust's `plan` reads has changed: the driver keeps that send
@@ -218,11 +218,12 @@ export function takeRead() {
 }
 
 /**
- * The send step `[input, init, token, seen, headers, signal, until, slot]` (see `driver`), with header
- * `name` set to `value` unless it is null: on `headers` (a copy of the caller's, see `ownHeaders`,
- * sent in a copy of `init`), or, when `headers` is null, on the headers of `input`, a `Request`
- * sent as it is. `headers` and the caller's `signal` are there for Rust to take the request over
- * after an "expired" answer (`Outgoing::taken_over`) without reading the `init` it was sent with.
+ * The send step `[input, init, token, seen, headers, signal, until, slot]` (see `driver`), with
+ * header `name` set to `value` unless it is null: on `headers` (a copy of the caller's, see
+ * `ownHeaders`, sent in a copy of `init`), or, when `headers` is null, on the headers of `input`, a
+ * `Request` sent as it is. `headers` and the caller's `signal` are there for Rust to take the
+ * request over after an "expired" answer (`Outgoing::taken_over`) without reading the `init` it was
+ * sent with.
  */
 export function sendStep(input, init, headers, name, value, token, seen, until, slot) {
   if (value !== null) setHeader(headers === null ? input.headers : headers, name, value);
