@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { gzipSync, brotliCompressSync, constants } from "node:zlib";
 import { resolve } from "node:path";
 import { launch } from "../tests/e2e/helpers.mjs";
-import { benchServer, bundlePeers, dist, inFreshPage } from "./serve.mjs";
+import { benchServer, bundlePeers, dist, freshStart, inFreshPage, median } from "./serve.mjs";
 
 const here = import.meta.dirname;
 const root = resolve(here, "..");
@@ -16,7 +16,6 @@ const TIMED = ["raw", "seamless", "axios", "ky"];
 const SIZED = ["seamless", "axios", "ky", "classic"];
 const NAMES = { raw: "raw fetch", seamless: "seamless-fetch", axios: "axios + axios-auth-refresh", ky: "ky + refresh hook", classic: "classic axios interceptor" };
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 const log = (...a) => console.error("[bench]", ...a);
 
 await bundlePeers([...new Set([...TIMED, ...SIZED])]);
@@ -71,17 +70,7 @@ try {
   // falls on every peer alike; medians of the total and of each part.
   const samples = Object.fromEntries(TIMED.map((p) => [p, []]));
   for (let r = 0; r < 11; r++) {
-    for (const p of TIMED) {
-      const context = await browser.newContext();
-      const page = await context.newPage();
-      // Nothing is evaluated in the page until it has said it is ready: Playwright's injected
-      // script (compiled on its first use in a page) took ~17 ms of the main thread when it ran
-      // mid-start, and fell on whichever peer took longest to start.
-      const said = page.waitForEvent("console", { predicate: (m) => m.text().startsWith("bench:init "), timeout: 60_000 });
-      await page.goto(server.url + "bench/?init=" + p);
-      samples[p].push(JSON.parse((await said).text().slice("bench:init ".length)));
-      await context.close();
-    }
+    for (const p of TIMED) samples[p].push((await freshStart(browser, server, p)).report);
   }
   out.initParts = {};
   for (const p of TIMED) {

@@ -50,6 +50,31 @@ export function benchServer() {
   })));
 }
 
+/** The median of `xs` (the mean of the middle two for an even count). */
+export const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+
+/**
+ * Starts `peer` in a fresh page (`bench/?init=peer`, see bench.js) and returns what the page
+ * reported. Nothing is evaluated in the page until it has said it is ready: Playwright's injected
+ * script (compiled on its first use in a page) took ~17 ms of the main thread when it ran
+ * mid-start, and fell on whichever peer took longest to start. `around(context, page)`, if given,
+ * runs before the start and returns a function that runs after it, before the context closes;
+ * its result comes back beside the report (`bench/startup.mjs` traces the start with it).
+ */
+export async function freshStart(browser, server, peer, around) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  try {
+    const after = around ? await around(context, page) : null;
+    const said = page.waitForEvent("console", { predicate: (m) => m.text().startsWith("bench:init "), timeout: 60_000 });
+    await page.goto(server.url + "bench/?init=" + peer);
+    const report = JSON.parse((await said).text().slice("bench:init ".length));
+    return { report, extra: after ? await after() : undefined };
+  } finally {
+    await context.close();
+  }
+}
+
 /** `window.bench[fn](...args)` in a fresh context (nothing cached, nothing compiled) of `browser`. */
 export async function inFreshPage(browser, server, fn, ...args) {
   const context = await browser.newContext();

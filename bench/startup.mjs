@@ -6,7 +6,7 @@
 // on its first call, so the first construction pays for compiling everything it runs; and
 // "what is the wasm's compile phase?": the streaming compile's main-thread share and instantiation.
 import { launch } from "../tests/e2e/helpers.mjs";
-import { benchServer, bundlePeers } from "./serve.mjs";
+import { benchServer, bundlePeers, freshStart, median } from "./serve.mjs";
 
 const R = Number(process.argv[2] || 9);
 const PEERS = ["seamless", "axios"];
@@ -25,20 +25,18 @@ const KINDS = {
 
 /** One traced fresh start of `peer`: `{ phase: { kind: [ms, count] } }` plus the phase lengths. */
 async function traced(peer) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const cdp = await context.newCDPSession(page);
-  const events = [];
-  cdp.on("Tracing.dataCollected", (e) => events.push(...e.value));
-  const complete = new Promise((done) => cdp.once("Tracing.tracingComplete", done));
-  await cdp.send("Tracing.start", { traceConfig: { includedCategories: ["disabled-by-default-v8.compile", "v8", "v8.wasm", "blink.user_timing", "devtools.timeline", "disabled-by-default-devtools.timeline"] }, transferMode: "ReportEvents" });
-  // The page reports on the console: evaluating anything in it while it starts would be measured.
-  const said = page.waitForEvent("console", { predicate: (m) => m.text().startsWith("bench:init ") });
-  await page.goto(server.url + "bench/?init=" + peer);
-  await said;
-  await cdp.send("Tracing.end");
-  await complete;
-  await context.close();
+  const { extra: events } = await freshStart(browser, server, peer, async (context, page) => {
+    const cdp = await context.newCDPSession(page);
+    const events = [];
+    cdp.on("Tracing.dataCollected", (e) => events.push(...e.value));
+    const complete = new Promise((done) => cdp.once("Tracing.tracingComplete", done));
+    await cdp.send("Tracing.start", { traceConfig: { includedCategories: ["disabled-by-default-v8.compile", "v8", "v8.wasm", "blink.user_timing", "devtools.timeline", "disabled-by-default-devtools.timeline"] }, transferMode: "ReportEvents" });
+    return async () => {
+      await cdp.send("Tracing.end");
+      await complete;
+      return events;
+    };
+  });
   const main = new Set(events.filter((e) => e.name === "thread_name" && e.args.name === "CrRendererMain").map((e) => e.pid + ":" + e.tid));
   const mark = (name) => events.find((e) => e.name === name && e.cat.includes("blink.user_timing") && main.has(e.pid + ":" + e.tid))?.ts;
   const [t0, imported, ready] = ["import-start", "imported", "ready"].map(mark);
@@ -65,7 +63,6 @@ try {
   await server.stop();
 }
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[(s.length - 1) >> 1]; };
 console.log(`medians of ${R} traced fresh starts each (tracing slows a start down; compare the parts, not the totals with row 5)`);
 for (const p of PEERS) {
   console.log(`${p}:`);

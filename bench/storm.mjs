@@ -4,7 +4,7 @@
 // interleaved, with the plain batch the row's budget is made of. Run after ./scripts/build.sh:
 //   node bench/storm.mjs [pages per peer, default 9]
 import { launch } from "../tests/e2e/helpers.mjs";
-import { benchServer, bundlePeers, inFreshPage } from "./serve.mjs";
+import { benchServer, bundlePeers, inFreshPage, median } from "./serve.mjs";
 
 const R = Number(process.argv[2] || 9);
 const PEERS = ["seamless", "minimal"];
@@ -14,7 +14,6 @@ const browser = await launch();
 
 const inPage = (fn, ...args) => inFreshPage(browser, server, fn, ...args);
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[(s.length - 1) >> 1]; };
 const runs = Object.fromEntries(PEERS.map((p) => [p, []]));
 const plain = [];
 try {

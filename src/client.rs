@@ -223,11 +223,12 @@ impl Client {
     }
 
     /// Decides by the request's [`Marks`] (its URL, control header and own token header) whether
-    /// the library manages it (see [`Step::AsIs`]). The header `x-seamless-fetch` sets how one request is handled, for callers
-    /// that cannot pass anything else through (ky, ofetch, openapi-fetch and axios rebuild `init`,
-    /// but keep headers): `no-token` sends it untouched, `no-refresh` sends it with the token but
-    /// returns an "expired" answer as it is; it is never sent. `own_refresh`: the request comes
-    /// from the app's `refresh` function, so it is the refresh and goes straight out.
+    /// the library manages it (see [`Step::AsIs`]). The header `x-seamless-fetch` sets how one
+    /// request is handled, for callers that cannot pass anything else through (ky, ofetch,
+    /// openapi-fetch and axios rebuild `init`, but keep headers): `no-token` sends it untouched,
+    /// `no-refresh` sends it with the token but returns an "expired" answer as it is; it is never
+    /// sent. `own_refresh`: the request comes from the app's `refresh` function, so it is the
+    /// refresh and goes straight out.
     fn open(&self, out: Outgoing, marks: Marks, own_refresh: bool) -> Result<Opened, Error> {
         let Marks { url, control, has_auth } = marks;
         let no_refresh = match control.as_deref() {

@@ -69,8 +69,7 @@ export function driver(begin, judge, resume, fail, transport, authHeader, expire
       const [url, headers, signal, control, hasAuth] = parts;
       const plain = control === null && !hasAuth && !(signal !== undefined && signal.aborted);
       if (plain && lease !== null && leased.has(url) && holds(lease, mirror)) {
-        setHeader(headers, authHeader, lease.value);
-        return Promise.resolve(next([url, Object.assign({}, init, { headers }), lease.token, lease.seen, headers, signal, lease.until, -1]));
+        return Promise.resolve(next(sendStep(url, init, headers, authHeader, lease.value, lease.token, lease.seen, lease.until, -1)));
       }
       const step = begin(url, init, url, headers, control, (hasAuth ? 1 : 0) | (control !== null ? 2 : 0), signal);
       if (plain && Array.isArray(step) && step.length === 8 && step[7] === -1 && step[2] !== null) {
@@ -226,14 +225,12 @@ export function takeRead() {
  * sent with.
  */
 export function sendStep(input, init, headers, name, value, token, seen, until, slot) {
-  if (value !== null) setHeader(headers === null ? input.headers : headers, name, value);
+  if (value !== null) {
+    if (headers === null) input.headers.set(name, value);
+    else if (headers instanceof Headers) headers.set(name, value);
+    else headers[name] = value;
+  }
   return [input, headers === null ? undefined : Object.assign({}, init, { headers }), token, seen, headers, init == null ? undefined : init.signal, until, slot];
-}
-
-/** Sets header `name` on `headers`, a `Headers` or a plain object (see `ownHeaders`). */
-function setHeader(headers, name, value) {
-  if (headers instanceof Headers) headers.set(name, value);
-  else headers[name] = value;
 }
 
 /** The wait step `[promise, slot]` (see `driver`). */
