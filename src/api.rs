@@ -9,7 +9,7 @@ use js_sys::{Array, Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 use web_sys::{AbortSignal, Response};
 
-use crate::client::{Client, Hooks, Sent, Soon, Stats, Step};
+use crate::client::{Client, Hooks, Sent, Soon, Stats, Step, Then};
 use crate::errors::{AuthError, Code, Error};
 use crate::inflight::Slab;
 use crate::js;
@@ -236,7 +236,7 @@ impl AuthFetch {
                 }
                 let next = if slot >= 0.0 {
                     c.judge(slot as u32, response, status)
-                } else if c.settled(status) {
+                } else if slot == -3.0 || c.settled(status) {
                     Ok(Step::Done(response))
                 } else {
                     let out = Outgoing::taken_over(&sent, init);
@@ -383,8 +383,9 @@ impl Drop for AuthFetch {
 }
 
 /// A [`Step`] as the JS driver reads it: the answer itself, `[input, init, token, seen, headers,
-/// signal, until, slot]` to send (`slot` -1 when nothing is kept, -2 for a request the library
-/// does not manage), or `[promise, slot]` to wait for. One call into JS at most.
+/// signal, until, slot]` to send (`slot` -1 for [`Then::Settle`], -3 for [`Then::Return`], -2 for
+/// a request the library does not manage), or `[promise, slot]` to wait for. One call into JS at
+/// most.
 fn step(c: &Client, step: Step) -> Result<JsValue, Error> {
     let send = |(input, init, headers): Args, value: &JsValue, token: &JsValue, seen: f64, until: f64, slot: f64| {
         js::send_step(&input, &init, &headers, &c.auth_header, value, token, seen, until, slot).map_err(Error::Js)
@@ -392,7 +393,14 @@ fn step(c: &Client, step: Step) -> Result<JsValue, Error> {
     match step {
         Step::Done(response) => Ok(response.into()),
         Step::AsIs(out) => send(out.as_is(), &JsValue::NULL, &JsValue::NULL, -1.0, 0.0, -2.0),
-        Step::Send { args, value, token, seen, slot, until } => send(args, &value, &token, seen as f64, until, slot.map_or(-1.0, f64::from)),
+        Step::Send { args, value, token, seen, then, until } => {
+            let slot = match then {
+                Then::Settle => -1.0,
+                Then::Judge(slot) => slot.into(),
+                Then::Return => -3.0,
+            };
+            send(args, &value, &token, seen as f64, until, slot)
+        }
         Step::Wait(promise, slot) => Ok(js::wait_step(&promise, slot.into())),
     }
 }

@@ -110,11 +110,10 @@ pub struct Call {
     out: Outgoing,
     no_refresh: bool,
     abort: Option<AbortSignal>,
-    /// Attempts sent so far: the answer to the second is the caller's whatever it says.
-    attempts: u8,
-    /// `out`'s headers have not been handed to a transport yet, so the next attempt may send them
-    /// as they are; after that each attempt gets a copy (the transport may keep them).
-    pristine: bool,
+    /// An attempt went out already: the next is the last, and its answer the caller's whatever it
+    /// says. Until then `out`'s headers have not been handed to a transport, so the first attempt
+    /// may send them as they are; a replay gets a copy (the transport may keep them).
+    sent_before: bool,
 }
 
 /// What a kept [`Call`] waits for.
@@ -144,9 +143,8 @@ pub enum Step {
     /// Not the library's to manage (another origin, the refresh endpoint, its own `Authorization`,
     /// `no-token`, the app's refresh function): sent as it is, the answer is the caller's.
     AsIs(Outgoing),
-    /// Send `fetch(input, init)` with the token's header set to `value`, then hand the answer to
-    /// [`Client::judge`] with `slot` (or, when there is none, to [`Client::settled`] and
-    /// [`Client::judge_first`] with `token` and `seen`).
+    /// Send `fetch(input, init)` with the token's header set to `value`, then hand the answer on
+    /// as [`Then`] says.
     Send {
         /// The attempt's arguments (see [`Outgoing::attempt`]).
         args: Args,
@@ -156,8 +154,8 @@ pub enum Step {
         token: JsValue,
         /// How many refreshes had finished.
         seen: u64,
-        /// Where the request is kept; `None` on the happy path, which keeps nothing.
-        slot: Option<u32>,
+        /// What becomes of the answer.
+        then: Then,
         /// On the happy path, until when (local clock) `plan` goes on sending this token as it
         /// is, as long as nothing in [`Session::mirror`] changes: the driver sends the next
         /// requests to the same URL itself until then. 0 for a kept request.
@@ -167,6 +165,19 @@ pub enum Step {
     Wait(Promise, u32),
     /// The caller's answer.
     Done(Response),
+}
+
+/// What becomes of the answer to a [`Step::Send`].
+#[derive(Clone, Copy)]
+pub enum Then {
+    /// The happy path, which keeps nothing: [`Client::settled`] by its status, or
+    /// [`Client::judge_first`] with the step's `token` and `seen`.
+    Settle,
+    /// [`Client::judge`] the request kept at this slot.
+    Judge(u32),
+    /// The caller's whatever it says (a replay, or a `no-refresh` request): nothing is kept for it,
+    /// so a storm's replays cost one step each, not two.
+    Return,
 }
 
 /// Whether a request was taken on.
@@ -248,7 +259,7 @@ impl Client {
             return Ok(Opened::AsIs(out));
         }
         let abort = out.signal();
-        Ok(Opened::Managed(Call { out, no_refresh, abort, attempts: 0, pristine: true }))
+        Ok(Opened::Managed(Call { out, no_refresh, abort, sent_before: false }))
     }
 
     /// A request's first step. The happy path (the token is ready, and the status alone says
@@ -263,7 +274,7 @@ impl Client {
             Plan::Send(sent) if self.by_status() && !call.no_refresh && matches!(call.out, Outgoing::Parts { .. }) => {
                 let (args, value, token) = self.attempt(&call, &sent)?;
                 let until = sent.token.as_deref().map_or(0.0, |t| self.refresh_due(t));
-                Ok(Step::Send { args, value, token, seen: sent.seen, slot: None, until })
+                Ok(Step::Send { args, value, token, seen: sent.seen, then: Then::Settle, until })
             }
             plan => self.proceed(call, plan),
         }
@@ -281,7 +292,7 @@ impl Client {
     /// recover and replay.
     pub fn judge_first(self: &Rc<Self>, out: Outgoing, sent: Sent, response: Response) -> Result<Step, Error> {
         let abort = out.signal();
-        self.recover(Call { out, no_refresh: false, abort, attempts: 1, pristine: false }, sent, response)
+        self.recover(Call { out, no_refresh: false, abort, sent_before: true }, sent, response)
     }
 
     /// Whether the status alone says if an answer means "expired" (no body codes, no `isExpired`).
@@ -291,16 +302,13 @@ impl Client {
         self.opts.expired_body_codes.is_empty() && self.hooks.is_expired.is_none()
     }
 
-    /// The answer to a kept request's attempt: the caller's, unless it may say "expired" and the
-    /// request may still refresh and replay (a second answer is the caller's whatever it says).
+    /// The answer to a kept request's first attempt (a later one, or one that may not refresh, is
+    /// not kept: [`Then::Return`]): the caller's, unless it says "expired".
     pub fn judge(self: &Rc<Self>, slot: u32, response: Response, status: u16) -> Result<Step, Error> {
         let (call, phase) = self.take(slot)?;
         let Phase::Sent(sent) = phase else {
             return Err(lost());
         };
-        if call.attempts > 1 || call.no_refresh {
-            return Ok(Step::Done(response));
-        }
         if self.opts.is_expired_status(status) {
             return self.recover(call, sent, response);
         }
@@ -363,7 +371,7 @@ impl Client {
             Some(t) => self.header(t),
             None => (JsValue::NULL, JsValue::NULL),
         };
-        Ok((call.out.attempt(&self.auth_header, sent.token.is_some(), call.pristine)?, value, token))
+        Ok((call.out.attempt(&self.auth_header, sent.token.is_some(), !call.sent_before)?, value, token))
     }
 
     /// `token` and its header value as JS strings, made once per token: every request sends the
@@ -400,11 +408,14 @@ impl Client {
         match plan {
             Plan::Send(sent) => {
                 let (args, value, token) = self.attempt(&call, &sent)?;
-                call.attempts += 1;
-                call.pristine = false;
                 let seen = sent.seen;
-                let slot = self.calls.borrow_mut().insert((call, Phase::Sent(sent)));
-                Ok(Step::Send { args, value, token, seen, slot: Some(slot), until: 0.0 })
+                let then = if call.sent_before || call.no_refresh {
+                    Then::Return
+                } else {
+                    call.sent_before = true;
+                    Then::Judge(self.calls.borrow_mut().insert((call, Phase::Sent(sent))))
+                };
+                Ok(Step::Send { args, value, token, seen, then, until: 0.0 })
             }
             Plan::Wait(stored) => self.queue(call, stored, false, None),
             Plan::Ahead(access) => {

@@ -30,6 +30,7 @@ scenarios![
     the_server_clock_decides_not_the_local_one,
     a_changed_server_clock_is_followed,
     a_url_sent_again_and_again_is_refreshed_ahead_in_time,
+    a_replay_s_answer_is_the_caller_s_and_tells_the_server_clock,
     only_the_token_s_origins_tell_the_server_clock,
     odd_jwts_mean_expiry_unknown,
     three_second_jwts_with_whole_second_claims_refresh_once_per_expiry,

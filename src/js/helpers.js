@@ -15,9 +15,11 @@ export function toRequest(input, init) {
  * `judge(step, callerInit, slot, response, status, dated, date)`), or `[promise, slot]` (wait for a
  * refresh, a body or `isExpired`, then `resume(slot, value)`). `slot` is where Rust keeps the
  * request between steps (-1: nothing kept, the happy path; -2: not the library's request, its
- * answer is the caller's); when a wait or the transport rejects, `fail(slot)` lets it go (and out
- * of the refresh queue) and the rejection is the caller's. No Rust future: a future costs a
- * promise, callbacks and a task per await, and a storm pays that twice per request.
+ * answer is the caller's; -3: the last attempt, a replay or a `no-refresh` request, nothing kept
+ * and its answer the caller's, but its `Date` still tells the server's clock); when a wait or the
+ * transport rejects, `fail(slot)` lets it go (and out of the refresh queue) and the rejection is
+ * the caller's. No Rust future: a future costs a promise, callbacks and a task per await, and a
+ * storm pays that twice per request.
  *
  * What is cheap to learn in JS is learnt here and handed over as arguments, because every call from
  * wasm into JS costs a crossing: the plain parts of the request and its control header
@@ -27,7 +29,8 @@ export function toRequest(input, init) {
  * step, the URL as a Rust string; the control header is read only when there is one); it cost 24
  * before. Its answer does not go back into Rust at all when its status is none of `expired` (the
  * `expiredStatuses`) and its `Date` is unchanged: nothing is kept for it and there is nothing to
- * learn; nor does the answer to a request that is not the library's (slot -2).
+ * learn; nor does the answer to a request that is not the library's (slot -2), nor, with its
+ * `Date` unchanged, a last attempt's (slot -3).
  *
  * Nor does the next request to a URL that Rust just sent on the happy path (slot -1 with a token)
  * go into wasm at all, while nothing Rust's `plan` reads has changed: the driver keeps that send
@@ -59,7 +62,7 @@ export function driver(begin, judge, resume, fail, transport, authHeader, expire
         const date = response.headers.get("date");
         const dated = date !== lastDate;
         lastDate = date;
-        if (slot === -1 && !dated && !expired.includes(response.status)) return response;
+        if (!dated && (slot === -3 || (slot === -1 && !expired.includes(response.status)))) return response;
         return next(judge(step, init, slot, response, response.status, dated, date));
       }, failed);
     };

@@ -450,6 +450,37 @@ export const scenarios = {
     eq(server.refreshCalls, 1, "refreshed ahead when it fell due, with nothing else changed");
   },
 
+  async a_replay_s_answer_is_the_caller_s_and_tells_the_server_clock(make) {
+    // Nothing is kept for a replay (its answer is the caller's whatever it says), but its `Date`
+    // still tells the clock of the server that issued the token.
+    const now = Date.now();
+    const fresh = jwt({ iat: secs(now), exp: secs(now) + 600 });
+    let { api, server } = withAccess(make, "a1", { refreshAheadMs: 60_000 });
+    server.expire();
+    server.refreshAnswer = () => {
+      server.valid.add(fresh);
+      server.skewMs = 570_000; // from the replay on, the server's clock is 9.5 min on: 30 s left
+      return json(200, { token: fresh });
+    };
+    eq((await api.fetch("/api/replayed")).status, 200);
+    eq(server.callsTo("/api/replayed").length, 2, "answered 401, then replayed");
+    eq((await api.fetch("/api/after")).status, 200);
+    eq(server.refreshCalls, 2, "refreshed ahead by the clock the replay's answer told");
+    // Each 401 with a `Date` of its own, so the replay's goes back through Rust too.
+    ({ api, server } = setup(make));
+    const own = server.fetch;
+    let n = 0;
+    server.fetch = async (input, init) => {
+      const res = await own(input, init);
+      return res.status === 401 ? json(401, { error: "expired" }, { date: new Date(now + 1000 * ++n).toUTCString() }) : res;
+    };
+    server.expire();
+    server.valid.add = () => {}; // the server accepts no token at all, even fresh ones
+    eq((await api.fetch("/api/never")).status, 401, "the replay's 401 goes back to the caller");
+    eq(server.refreshCalls, 1);
+    eq(server.callsTo("/api/never").length, 2);
+  },
+
   async only_the_token_s_origins_tell_the_server_clock(make) {
     // A `Date` header from an origin the token does not go to says nothing about the clock of the
     // server that issued the token.
