@@ -28,7 +28,7 @@ try {
 
 const PHASES = [
   ["sent", "every first attempt sent"],
-  ["judged", "every first answer judged"],
+  ["judged", "every first answer judged (next task)"],
   ["lockAsked", "cross-tab lock asked for"],
   ["lockGranted", "lock granted"],
   ["refreshAsked", "refresh sent"],
