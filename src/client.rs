@@ -289,10 +289,17 @@ impl Client {
 
     /// An "expired" answer to a happy-path request (`out`: [`Outgoing::taken_over`]): the
     /// request, which [`Client::open`] found managed and without a control header, is kept now to
-    /// recover and replay.
-    pub fn judge_first(self: &Rc<Self>, out: Outgoing, sent: Sent, response: Response) -> Result<Step, Error> {
+    /// recover and replay. What it was sent with (`sent`, read from its send step) is read only
+    /// when a refresh is not running already: while one runs, the request waits for it and
+    /// replays whatever it was sent with (as in [`Client::recover`]), and in a storm that is every
+    /// answer but the first (four calls into JS less each).
+    pub fn judge_first(self: &Rc<Self>, out: Outgoing, sent: impl FnOnce() -> Sent, response: Response) -> Result<Step, Error> {
         let abort = out.signal();
-        self.recover(Call { out, no_refresh: false, abort, sent_before: true }, sent, response)
+        let call = Call { out, no_refresh: false, abort, sent_before: true };
+        if self.session.coord.borrow().is_refreshing() {
+            return self.queue(call, None, true, None);
+        }
+        self.recover(call, sent(), response)
     }
 
     /// Whether the status alone says if an answer means "expired" (no body codes, no `isExpired`).
