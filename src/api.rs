@@ -234,6 +234,7 @@ impl AuthFetch {
                 if let Some(date) = dated.then(|| date.as_string()).flatten() {
                     c.note_clock(&date);
                 }
+                // A last attempt's answer (-3) comes only for its `Date`: it is the caller's.
                 let next = if slot >= 0.0 {
                     c.judge(slot as u32, response, status)
                 } else if slot == -3.0 || c.settled(status) {

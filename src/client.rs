@@ -168,7 +168,6 @@ pub enum Step {
 }
 
 /// What becomes of the answer to a [`Step::Send`].
-#[derive(Clone, Copy)]
 pub enum Then {
     /// The happy path, which keeps nothing: [`Client::settled`] by its status, or
     /// [`Client::judge_first`] with the step's `token` and `seen`.
