@@ -107,8 +107,9 @@ window.bench = {
    * The storm of row 2, in phases (ms from its start, bench/storm.mjs): until every request was
    * sent (`sent`; the fake server answers each at once), until all their answers were judged
    * (`judged`: the first task after the dispatch runs; a microtask queued at the dispatch ran
-   * before most answers were judged, each of which is several promise hops away), when the cross-tab lock was asked for and
-   * granted, when the refresh came and went, the first and last replay, and the last answer.
+   * before most answers were judged, each of which is several promise hops away), when the
+   * cross-tab lock was asked for and granted, when the refresh came and went, the first and last
+   * replay, and the last answer.
    */
   async stormPhases(peer, n, delay) {
     const server = memoryServer({ refreshDelay: delay, timeline: true });
