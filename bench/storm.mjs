@@ -1,13 +1,15 @@
 // Where a storm's time goes: row 2 of the benchmark (1,000 requests that all find the token
-// expired, a refresh that takes 50 ms) in phases, for this library and for a minimal hand-written
-// wrapper (bench/peers/minimal.js: one shared refresh promise, one replay, no lock), in fresh pages,
-// interleaved, with the plain batch the row's budget is made of. Run after ./scripts/build.sh:
+// expired, a refresh that takes 50 ms) in phases, for this library and for two minimal hand-written
+// wrappers (bench/peers/minimal.js: one shared refresh promise, one replay, no lock; and
+// bench/peers/minimal-locked.js: the same with the refresh under a cross-tab Web Lock, the least
+// any wrapper that takes the lock can take), in fresh pages, interleaved, with the plain batch the
+// row's budget is made of. Run after ./scripts/build.sh:
 //   node bench/storm.mjs [pages per peer, default 9]
 import { launch } from "../tests/e2e/helpers.mjs";
 import { benchServer, bundlePeers, inFreshPage, median } from "./serve.mjs";
 
 const R = Number(process.argv[2] || 9);
-const PEERS = ["seamless", "minimal"];
+const PEERS = ["seamless", "minimal", "minimal-locked"];
 await bundlePeers(["raw", ...PEERS]);
 const server = await benchServer();
 const browser = await launch();
