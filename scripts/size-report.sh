@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Where the shipped wasm's bytes go: the release build exactly as scripts/build.sh makes it, but
 # kept with function names (wasm-opt -g), broken down by twiggy. The names section itself is left
-# out of the figures. Usage: scripts/size-report.sh [rows] (default 30). docs/size.md holds a run.
+# out of the figures; last, what the library's own functions weigh by themselves
+# (scripts/size-floor.mjs). Usage: scripts/size-report.sh [rows] (default 30). docs/size.md holds a run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh rust node size
@@ -29,3 +30,6 @@ twiggy top -n 100000 -f csv "$out/named.wasm" | node -e '
   }
   for (const [k, v] of Object.entries(by).sort((a, b) => b[1] - a[1])) console.log("  " + String(v).padStart(7) + " B  " + k);
 '
+echo
+echo "what no toolchain, crate or allocator change can take off (function bodies replaced by unreachable; scripts/size-floor.mjs):"
+node scripts/size-floor.mjs "$out/named.wasm"
