@@ -17,7 +17,7 @@ use crate::options::{Options, Source, Value};
 use crate::outgoing::{Args, Outgoing};
 use crate::policy::{is_b64token, safe_return_path};
 use crate::refresher::Refresher;
-use crate::session::{wake, Session};
+use crate::session::Session;
 use crate::storage::Pair;
 use crate::tabs::Watcher;
 use crate::transport;
@@ -123,6 +123,8 @@ pub struct AuthFetch {
     /// garbage-collected), so `new AuthFetch(o).fetch` handed to another library keeps working
     /// after the `AuthFetch` object itself is gone.
     bound: Function,
+    /// `{n}`: the requests the driver replayed itself (see `Session::mirror`), for `stats().retried`.
+    replays: Object,
     /// This instance's `onTokens`, taken off the session's listeners when it is freed.
     on_tokens: Option<Function>,
     _watcher: Option<Watcher>,
@@ -210,14 +212,15 @@ impl AuthFetch {
         // `init` getter that calls `api.fetch` again re-enters `begin`.
         let c = client.clone();
         // `marks`: bit 0, the caller set the token's header; bit 1, `control` holds the control
-        // header (read only then: reading an absent one cost a call into JS per request).
+        // header (read only then: reading an absent one cost a call into JS per request); bit 2,
+        // a replay of an answer the driver parked (see `Client::start`).
         let begin = Closure::<dyn Fn(JsValue, JsValue, JsValue, JsValue, JsValue, u8, Option<AbortSignal>) -> Result<JsValue, JsValue>>::new(
-            move |input: JsValue, init: JsValue, url: JsValue, headers: JsValue, control: JsValue, marks: u8, signal: Option<AbortSignal>| {
+            move |input: JsValue, init: JsValue, url: JsValue, headers: JsValue, control: JsValue, marks_bits: u8, signal: Option<AbortSignal>| {
                 // Decided now, while the app's refresh function may still be on the stack.
                 let own_refresh = c.session.is_own_refresh(&init);
-                let control = if marks & 2 != 0 { control.as_string() } else { None };
-                let (out, marks) = Outgoing::from_parts(input, init, url.as_string(), headers, signal, control, marks & 1 != 0, &c.auth_header)?;
-                c.start(out, marks, own_refresh).and_then(|s| step(&c, s)).map_err(Error::into_js)
+                let control = if marks_bits & 2 != 0 { control.as_string() } else { None };
+                let (out, marks) = Outgoing::from_parts(input, init, url.as_string(), headers, signal, control, marks_bits & 1 != 0, &c.auth_header)?;
+                c.start(out, marks, own_refresh, marks_bits & 4 != 0).and_then(|s| step(&c, s)).map_err(Error::into_js)
             },
         );
         let c = client.clone();
@@ -253,8 +256,10 @@ impl AuthFetch {
         });
         let c = client.clone();
         let fail = Closure::<dyn Fn(f64)>::new(move |slot: f64| c.fail(slot as u32));
-        let bound = js::driver(&begin.into_js_value(), &judge.into_js_value(), &resume.into_js_value(), &fail.into_js_value(), &client.hooks.fetch, &client.auth_header, &client.opts.expired_statuses, &client.session.mirror);
-        Ok(AuthFetch { client, bound, on_tokens, _watcher: watcher })
+        let replays = Object::new();
+        js::set(&replays, "n", &0.into());
+        let bound = js::driver(&begin.into_js_value(), &judge.into_js_value(), &resume.into_js_value(), &fail.into_js_value(), &client.hooks.fetch, &client.auth_header, &client.opts.expired_statuses, &client.session.mirror, &replays);
+        Ok(AuthFetch { client, bound, replays, on_tokens, _watcher: watcher })
     }
 
     /// `fetch(input, init)` with the session handled; bound, so it can be passed around as the
@@ -282,7 +287,7 @@ impl AuthFetch {
         session.changed();
         session.clear_backoff();
         let _ = session.tokens();
-        wake(released);
+        session.wake(released, true);
         session.announce("set");
         Ok(())
     }
@@ -353,8 +358,11 @@ impl AuthFetch {
         let s = self.client.stats.get();
         let out = Object::new();
         js::set(&out, "refreshes", &s.refreshes.into());
-        js::set(&out, "retried", &s.retried.into());
-        js::set(&out, "queued", &(self.client.session.coord.borrow().queued() as u32).into());
+        let replayed = js::get(&self.replays, "n").as_f64().unwrap_or(0.0) as u32;
+        js::set(&out, "retried", &(s.retried + replayed).into());
+        let session = &self.client.session;
+        let queued = session.coord.borrow().queued() + session.parked();
+        js::set(&out, "queued", &(queued as u32).into());
         out.unchecked_into()
     }
 

@@ -39,7 +39,7 @@ use crate::options::Options;
 use crate::outgoing::{Args, Marks, Outgoing};
 use crate::policy::{origin_allowed, origin_of, safe_return_path, with_return_param};
 use crate::refresher::Refresher;
-use crate::session::{wake, Session, Waker};
+use crate::session::{Session, Waker};
 use crate::storage::Pair;
 use crate::tabs::Lock;
 use crate::transport;
@@ -156,9 +156,10 @@ pub enum Step {
         seen: u64,
         /// What becomes of the answer.
         then: Then,
-        /// On the happy path, until when (local clock) `plan` goes on sending this token as it
-        /// is, as long as nothing in [`Session::mirror`] changes: the driver sends the next
-        /// requests to the same URL itself until then. 0 for a kept request.
+        /// On the happy path and for a last attempt, until when (local clock) `plan` goes on
+        /// sending this token as it is, as long as nothing in [`Session::mirror`] changes: the
+        /// driver sends the next requests to the same URL, and the replays of the answers it
+        /// parked for a refresh, itself until then. 0 for a kept request.
         until: f64,
     },
     /// Wait for the promise, then [`Client::resume`] `slot` with its value.
@@ -264,13 +265,21 @@ impl Client {
     /// A request's first step. The happy path (the token is ready, and the status alone says
     /// whether the answer is "expired": no body codes, no `isExpired`) keeps nothing: its answer
     /// goes to [`Client::settled`], and only an "expired" one on to [`Client::judge_first`].
-    pub fn start(self: &Rc<Self>, out: Outgoing, marks: Marks, own_refresh: bool) -> Result<Step, Error> {
-        let call = match self.open(out, marks, own_refresh)? {
+    ///
+    /// `replay`: the driver replays a request whose "expired" answer it parked for a refresh that
+    /// brought tokens (see `Session::mirror`), as [`Client::woken`] would: its answer is the
+    /// caller's.
+    pub fn start(self: &Rc<Self>, out: Outgoing, marks: Marks, own_refresh: bool, replay: bool) -> Result<Step, Error> {
+        let mut call = match self.open(out, marks, own_refresh)? {
             Opened::AsIs(out) => return Ok(Step::AsIs(out)),
             Opened::Managed(call) => call,
         };
+        if replay {
+            call.sent_before = true;
+            self.count(|s| s.retried += 1);
+        }
         match self.plan(!call.no_refresh)? {
-            Plan::Send(sent) if self.by_status() && !call.no_refresh && matches!(call.out, Outgoing::Parts { .. }) => {
+            Plan::Send(sent) if self.by_status() && !call.no_refresh && !replay && matches!(call.out, Outgoing::Parts { .. }) => {
                 let (args, value, token) = self.attempt(&call, &sent)?;
                 let until = sent.token.as_deref().map_or(0.0, |t| self.refresh_due(t));
                 Ok(Step::Send { args, value, token, seen: sent.seen, then: Then::Settle, until })
@@ -415,13 +424,13 @@ impl Client {
             Plan::Send(sent) => {
                 let (args, value, token) = self.attempt(&call, &sent)?;
                 let seen = sent.seen;
-                let then = if call.sent_before || call.no_refresh {
-                    Then::Return
+                let (then, until) = if call.sent_before || call.no_refresh {
+                    (Then::Return, sent.token.as_deref().map_or(0.0, |t| self.refresh_due(t)))
                 } else {
                     call.sent_before = true;
-                    Then::Judge(self.calls.borrow_mut().insert((call, Phase::Sent(sent))))
+                    (Then::Judge(self.calls.borrow_mut().insert((call, Phase::Sent(sent)))), 0.0)
                 };
-                Ok(Step::Send { args, value, token, seen, then, until: 0.0 })
+                Ok(Step::Send { args, value, token, seen, then, until })
             }
             Plan::Wait(stored) => self.queue(call, stored, false, None),
             Plan::Ahead(access) => {
@@ -623,8 +632,9 @@ impl Client {
             return None;
         }
         let waker = Waker::pending(); // calls into JS: made before the coordinator is borrowed
+        let wake = waker.promise.clone();
         let epoch = self.session.coord.borrow_mut().begin(waker)?;
-        self.session.changed();
+        self.session.began(&wake);
         let started = js_sys::Date::now();
         let stage = Stage::Gate { deadline: started + self.opts.refresh_timeout_ms };
         Some(Flight { epoch, sent_access: sent_access.map(String::from), started, stage })
@@ -666,7 +676,7 @@ impl Client {
                 }
             }
         }
-        wake(waker);
+        self.session.wake(waker, outcome.is_ok());
     }
 
     /// One step of the flight, given what the last one waited for (`value`): a promise to wait

@@ -33,14 +33,6 @@ impl Waker {
     }
 }
 
-/// Wakes the waiters of a refresh that ended, if any waited. Called with no `RefCell` borrow
-/// held, since resolving calls into JS.
-pub fn wake(waker: Option<Waker>) {
-    if let Some(w) = waker {
-        let _ = w.resolve.call0(&JsValue::UNDEFINED);
-    }
-}
-
 /// Shared per-page session state.
 pub struct Session {
     /// Where the tokens live.
@@ -75,7 +67,11 @@ pub struct Session {
     /// `Step::Send`'s `until`): `g`, a count that [`Session::changed`] raises whenever what `plan`
     /// answers may change, and `s`, `a`, `r`: the Web Storage the tokens are read from (null:
     /// memory) and their keys, whose values the driver compares with those it saw the token with.
-    /// A request that finds all as it was goes out without a call into wasm.
+    /// A request that finds all as it was goes out without a call into wasm. And `w`, the running
+    /// refresh's wake promise (absent or null when none runs): the driver parks an "expired"
+    /// answer to a happy-path request on it, as `recover` would queue the request, and replays it
+    /// itself when the refresh brought tokens (`o`, set when it ends); `p` counts them, for
+    /// `stats().queued`.
     pub mirror: Object,
 }
 
@@ -165,7 +161,7 @@ impl Session {
         self.store.clear();
         self.changed();
         let first = self.end();
-        wake(released);
+        self.wake(released, false);
         self.announce("clear");
         first
     }
@@ -177,6 +173,29 @@ impl Session {
     pub fn changed(&self) {
         let g = crate::js::get(&self.mirror, "g").as_f64().unwrap_or(0.0);
         crate::js::set(&self.mirror, "g", &(g + 1.0).into());
+    }
+
+    /// A refresh began; `wake` wakes its waiters (see `mirror`).
+    pub fn began(&self, wake: &Promise) {
+        crate::js::set(&self.mirror, "w", wake);
+        self.changed();
+    }
+
+    /// Wakes the waiters of a refresh that ended, if any waited, telling the driver whether new
+    /// tokens are there (its parked answers replay only then; see `mirror`). Called with no
+    /// `RefCell` borrow held, since resolving calls into JS.
+    pub fn wake(&self, waker: Option<Waker>, renewed: bool) {
+        if let Some(w) = waker {
+            crate::js::set(&self.mirror, "w", &JsValue::NULL);
+            crate::js::set(&self.mirror, "o", &renewed.into());
+            let _ = w.resolve.call0(&JsValue::UNDEFINED);
+        }
+    }
+
+    /// The "expired" answers the driver has parked for the running refresh (see `mirror`): they
+    /// wait for it as the requests in its queue do.
+    pub fn parked(&self) -> usize {
+        crate::js::get(&self.mirror, "p").as_f64().unwrap_or(0.0) as usize
     }
 
     /// Marks a session as there to be ended: in a cookie session the page may hold no token at

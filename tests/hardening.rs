@@ -15,6 +15,7 @@ scenarios![
     a_timeout_is_prompt,
     requests_in_flight_during_a_failure_share_it,
     aborting_a_queued_request_rejects_it_at_once,
+    expired_answers_that_come_during_a_refresh_wait_for_it,
     logout_during_a_refresh_is_final,
     forbidden_is_not_expired,
     storage_that_throws_falls_back_to_memory,

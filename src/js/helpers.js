@@ -41,8 +41,18 @@ export function toRequest(input, init) {
  * due). Its answer is judged as any happy-path answer. Rust decided every input of that step: which
  * URL may carry the token (the same for every request to it from this instance, as long as no
  * refresh runs, and a refresh raises `g`) and which token, for how long.
+ *
+ * Nor does an "expired" answer to a happy-path request that comes while a refresh runs (the
+ * session's `mirror.w`, its wake promise): Rust would only queue the request for that refresh and
+ * replay it. The driver parks it on the wake promise itself (counted in `mirror.p` as queued, out
+ * at once when the caller aborts) and, when the refresh brought tokens (`mirror.o`), replays it:
+ * with the lease when it holds, else through `begin` (4 in its marks: a replay, its answer the
+ * caller's, its step a lease to take); when not, `judge` hands the answer to Rust, which fails the
+ * request as the refresh failed. In a storm that is no call into wasm for most requests where
+ * there were two, and the thousand answers are no longer judged in wasm in the run of microtasks
+ * that the cross-tab lock's grant, a task, waits behind (`bench/storm.mjs`).
  */
-export function driver(begin, judge, resume, fail, transport, authHeader, expiredStatuses, mirror) {
+export function driver(begin, judge, resume, fail, transport, authHeader, expiredStatuses, mirror, replays) {
   // A copy: `expiredStatuses` is a view of wasm memory, gone when the memory grows.
   const expired = Array.from(expiredStatuses);
   let lastDate = null;
@@ -63,8 +73,30 @@ export function driver(begin, judge, resume, fail, transport, authHeader, expire
         const dated = date !== lastDate;
         lastDate = date;
         if (!dated && (slot === -3 || (slot === -1 && !expired.includes(response.status)))) return response;
+        if (!dated && slot === -1 && mirror.w != null) return park(step, response);
         return next(judge(step, init, slot, response, response.status, dated, date));
       }, failed);
+    };
+    // An "expired" answer to happy-path send step `step` while a refresh runs, which Rust would
+    // queue for the refresh and then replay (`Client::judge_first`): parked on the refresh's wake
+    // promise instead (see `driver`).
+    const park = (step, response) => {
+      const signal = isSignal(step[5]) ? step[5] : undefined;
+      const woken = signal === undefined ? mirror.w : abortable(mirror.w, signal);
+      mirror.p = (mirror.p | 0) + 1;
+      return woken.then(() => {
+        mirror.p--;
+        if (mirror.o !== true) return next(judge(step, init, -1, response, response.status, false, null));
+        if (signal !== undefined && signal.aborted) throw signal.reason; // as fetch would
+        const url = step[0];
+        if (lease !== null && holds(lease, mirror)) {
+          replays.n++;
+          return next(sendStep(url, init, copyHeaders(step[4], null), authHeader, lease.value, lease.token, lease.seen, lease.until, -3));
+        }
+        const again = begin(url, init, url, step[4], null, 4, signal);
+        if (isSend(again, -3)) lease = granted(again, authHeader, mirror);
+        return next(again);
+      }, (e) => { mirror.p--; throw e; });
     };
     try {
       const parts = plainParts(input, init, authHeader);
@@ -75,7 +107,7 @@ export function driver(begin, judge, resume, fail, transport, authHeader, expire
         return Promise.resolve(next(sendStep(url, init, headers, authHeader, lease.value, lease.token, lease.seen, lease.until, -1)));
       }
       const step = begin(url, init, url, headers, control, (hasAuth ? 1 : 0) | (control !== null ? 2 : 0), signal);
-      if (plain && Array.isArray(step) && step.length === 8 && step[7] === -1 && step[2] !== null) {
+      if (plain && isSend(step, -1)) {
         lease = granted(step, authHeader, mirror);
         if (leased.size >= 256) leased.clear();
         leased.add(url);
@@ -109,6 +141,9 @@ function holds(lease, mirror) {
 }
 
 const isResponse = (x) => typeof Response === "function" && x instanceof Response;
+const isSignal = (x) => typeof AbortSignal === "function" && x instanceof AbortSignal;
+/** Whether `step` sends with a token and goes on at `slot`: one to take a lease from. */
+const isSend = (step, slot) => Array.isArray(step) && step.length === 8 && step[7] === slot && step[2] !== null;
 
 /**
  * `[absoluteUrl, headersCopy, signal, control, hasAuth]` for `fetch(input, init)` that can be sent

@@ -232,6 +232,48 @@ export const scenarios = {
     await rejectsWith(api.fetch("/api/x", { signal: AbortSignal.abort() }), "AbortError");
   },
 
+  async expired_answers_that_come_during_a_refresh_wait_for_it(make) {
+    // Requests sent before the refresh began whose "expired" answers come while it runs: the
+    // driver holds them for it (without a call into wasm) and replays them itself. They count as
+    // queued, an abort takes one out at once, and the replays count as retried.
+    for (const crossTab of [true, false]) {
+      const { api, server } = setup(make, { crossTab });
+      eq((await api.fetch("/api/late")).status, 200, "a URL sent before");
+      server.expire();
+      const release = server.holdRefresh();
+      const answers = server.holdPath("/api/late");
+      const aborter = new AbortController();
+      const late = [api.fetch("/api/late"), api.fetch("/api/late", { signal: aborter.signal }), api.fetch("/api/late"), api.fetch("/api/late")];
+      const first = api.fetch("/api/first");
+      await until(() => api.isRefreshing, "the refresh to start");
+      answers();
+      await until(() => api.stats().queued === 5, "the first request and the four late answers waiting");
+      aborter.abort();
+      await rejectsWith(late[1], "AbortError");
+      eq(api.stats().queued, 4, "taken out at once, crossTab " + crossTab);
+      release();
+      const done = await Promise.all([first, late[0], late[2], late[3]]);
+      eq(done.map((r) => r.status), [200, 200, 200, 200]);
+      eq(server.callsTo("/api/late").map((c) => c.auth), ["Bearer a1", "Bearer a1", "Bearer a1", "Bearer a1", "Bearer a1", "Bearer a2", "Bearer a2", "Bearer a2"], "each replayed once with the new token, the aborted one not");
+      eq(server.refreshCalls, 1);
+      eq(api.stats(), { refreshes: 1, retried: 4, queued: 0 });
+    }
+    // A refresh that fails fails them, as it fails the requests in its queue.
+    const { api, server } = setup(make);
+    server.expire();
+    const release = server.holdRefresh();
+    server.refreshAnswer = () => json(401, { error: "invalid_grant" });
+    const answers = server.holdPath("/api/late");
+    const late = [api.fetch("/api/late"), api.fetch("/api/late")];
+    const first = api.fetch("/api/first");
+    await until(() => api.isRefreshing, "the refresh to start");
+    answers();
+    await until(() => api.stats().queued === 3, "three waiting");
+    release();
+    for (const p of [first, ...late]) await rejectsWith(p, "SESSION_EXPIRED");
+    eq(server.callsTo("/api/late").length, 2, "not replayed");
+  },
+
   async logout_during_a_refresh_is_final(make) {
     for (const end of ["logout", "clearTokens"]) {
       const { api, server } = setup(make);
