@@ -359,9 +359,9 @@ impl AuthFetch {
         let out = Object::new();
         js::set(&out, "refreshes", &s.refreshes.into());
         let replayed = js::get(&self.replays, "n").as_f64().unwrap_or(0.0) as u32;
-        js::set(&out, "retried", &(s.retried + replayed).into());
+        js::set(&out, "retried", &s.retried.wrapping_add(replayed).into());
         let session = &self.client.session;
-        let queued = session.coord.borrow().queued() + session.parked();
+        let queued = session.coord.borrow().queued().wrapping_add(session.parked());
         js::set(&out, "queued", &(queued as u32).into());
         out.unchecked_into()
     }

@@ -46,11 +46,12 @@ export function toRequest(input, init) {
  * session's `mirror.w`, its wake promise): Rust would only queue the request for that refresh and
  * replay it. The driver parks it on the wake promise itself (counted in `mirror.p` as queued, out
  * at once when the caller aborts) and, when the refresh brought tokens (`mirror.o`), replays it:
- * with the lease when it holds, else through `begin` (4 in its marks: a replay, its answer the
- * caller's, its step a lease to take); when not, `judge` hands the answer to Rust, which fails the
- * request as the refresh failed. In a storm that is no call into wasm for most requests where
- * there were two, and the thousand answers are no longer judged in wasm in the run of microtasks
- * that the cross-tab lock's grant, a task, waits behind (`bench/storm.mjs`).
+ * with the lease when it holds (counted in `replays.n`, for `stats().retried`), else through
+ * `begin` (4 in its marks: a replay, its answer the caller's, its step a lease to take); when not,
+ * `judge` hands the answer to Rust, which fails the request as the refresh failed. In a storm that
+ * is no call into wasm for most requests where there were two, and the thousand answers are no
+ * longer judged in wasm in the run of microtasks that the cross-tab lock's grant, a task, waits
+ * behind (`bench/storm.mjs`).
  */
 export function driver(begin, judge, resume, fail, transport, authHeader, expiredStatuses, mirror, replays) {
   // A copy: `expiredStatuses` is a view of wasm memory, gone when the memory grows.
