@@ -244,7 +244,7 @@ impl AuthFetch {
                     Ok(Step::Done(response))
                 } else {
                     let out = Outgoing::taken_over(&sent, init);
-                    let sent = || Sent { token: sent.get(2).as_string(), seen: sent.get(3).as_f64().unwrap_or(0.0) as u64 };
+                    let sent = Sent { token: sent.get(2).as_string(), seen: sent.get(3).as_f64().unwrap_or(0.0) as u64 };
                     c.judge_first(out, sent, response)
                 };
                 next.and_then(|s| step(&c, s)).map_err(Error::into_js)

@@ -279,7 +279,7 @@ impl Client {
             self.count(|s| s.retried += 1);
         }
         match self.plan(!call.no_refresh)? {
-            Plan::Send(sent) if self.by_status() && !call.no_refresh && !replay && matches!(call.out, Outgoing::Parts { .. }) => {
+            Plan::Send(sent) if self.by_status() && !call.no_refresh && !call.sent_before && matches!(call.out, Outgoing::Parts { .. }) => {
                 let (args, value, token) = self.attempt(&call, &sent)?;
                 let until = sent.token.as_deref().map_or(0.0, |t| self.refresh_due(t));
                 Ok(Step::Send { args, value, token, seen: sent.seen, then: Then::Settle, until })
@@ -297,17 +297,11 @@ impl Client {
 
     /// An "expired" answer to a happy-path request (`out`: [`Outgoing::taken_over`]): the
     /// request, which [`Client::open`] found managed and without a control header, is kept now to
-    /// recover and replay. What it was sent with (`sent`, read from its send step) is read only
-    /// when a refresh is not running already: while one runs, the request waits for it and
-    /// replays whatever it was sent with (as in [`Client::recover`]), and in a storm that is every
-    /// answer but the first (four calls into JS less each).
-    pub fn judge_first(self: &Rc<Self>, out: Outgoing, sent: impl FnOnce() -> Sent, response: Response) -> Result<Step, Error> {
+    /// recover and replay. (While a refresh runs, the driver holds such an answer itself, unless
+    /// its `Date` changed: see `driver` in helpers.js.)
+    pub fn judge_first(self: &Rc<Self>, out: Outgoing, sent: Sent, response: Response) -> Result<Step, Error> {
         let abort = out.signal();
-        let call = Call { out, no_refresh: false, abort, sent_before: true };
-        if self.session.coord.borrow().is_refreshing() {
-            return self.queue(call, None, true, None);
-        }
-        self.recover(call, sent(), response)
+        self.recover(Call { out, no_refresh: false, abort, sent_before: true }, sent, response)
     }
 
     /// Whether the status alone says if an answer means "expired" (no body codes, no `isExpired`).

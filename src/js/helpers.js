@@ -59,6 +59,27 @@ export function driver(begin, judge, resume, fail, transport, authHeader, expire
   let lastDate = null;
   let lease = null;
   const leased = new Set(); // URLs Rust sent on the happy path, with a token
+  // An "expired" answer to happy-path send step `step` while a refresh runs, which Rust would
+  // queue for the refresh and then replay (`Client::judge_first`): parked on the refresh's wake
+  // promise instead (see `driver`); `init` and `next` are those of its `fetch` call.
+  const park = (step, response, init, next) => {
+    const signal = isSignal(step[5]) ? step[5] : undefined;
+    const woken = signal === undefined ? mirror.w : abortable(mirror.w, signal);
+    mirror.p = (mirror.p | 0) + 1;
+    return woken.then(() => {
+      mirror.p--;
+      if (mirror.o !== true) return next(judge(step, init, -1, response, response.status, false, null));
+      if (signal !== undefined && signal.aborted) throw signal.reason; // as fetch would
+      const url = step[0];
+      if (lease !== null && holds(lease, mirror)) {
+        replays.n++;
+        return next(sendStep(url, init, copyHeaders(step[4], null), authHeader, lease.value, lease.token, lease.seen, lease.until, -3));
+      }
+      const again = begin(url, init, url, step[4], null, 4, signal);
+      if (isSend(again, -3)) lease = granted(again, authHeader, mirror);
+      return next(again);
+    }, (e) => { mirror.p--; throw e; });
+  };
   return function fetch(input, init) {
     const next = (step) => {
       if (!Array.isArray(step)) return step;
@@ -74,30 +95,9 @@ export function driver(begin, judge, resume, fail, transport, authHeader, expire
         const dated = date !== lastDate;
         lastDate = date;
         if (!dated && (slot === -3 || (slot === -1 && !expired.includes(response.status)))) return response;
-        if (!dated && slot === -1 && mirror.w != null) return park(step, response);
+        if (!dated && slot === -1 && mirror.w != null) return park(step, response, init, next);
         return next(judge(step, init, slot, response, response.status, dated, date));
       }, failed);
-    };
-    // An "expired" answer to happy-path send step `step` while a refresh runs, which Rust would
-    // queue for the refresh and then replay (`Client::judge_first`): parked on the refresh's wake
-    // promise instead (see `driver`).
-    const park = (step, response) => {
-      const signal = isSignal(step[5]) ? step[5] : undefined;
-      const woken = signal === undefined ? mirror.w : abortable(mirror.w, signal);
-      mirror.p = (mirror.p | 0) + 1;
-      return woken.then(() => {
-        mirror.p--;
-        if (mirror.o !== true) return next(judge(step, init, -1, response, response.status, false, null));
-        if (signal !== undefined && signal.aborted) throw signal.reason; // as fetch would
-        const url = step[0];
-        if (lease !== null && holds(lease, mirror)) {
-          replays.n++;
-          return next(sendStep(url, init, copyHeaders(step[4], null), authHeader, lease.value, lease.token, lease.seen, lease.until, -3));
-        }
-        const again = begin(url, init, url, step[4], null, 4, signal);
-        if (isSend(again, -3)) lease = granted(again, authHeader, mirror);
-        return next(again);
-      }, (e) => { mirror.p--; throw e; });
     };
     try {
       const parts = plainParts(input, init, authHeader);
