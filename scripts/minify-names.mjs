@@ -1,5 +1,6 @@
-// Shortens the names that link the wasm to its JS glue, in both files together. wasm-bindgen names
-// each import `__wbg_<name>_<16 hex digits>` and each closure shim after its whole Rust type (up to
+// Shortens the names that link the wasm to its JS glue, in both files together (and keeps the
+// `fetch` getter's answer on the instance, see below). wasm-bindgen names each import
+// `__wbg_<name>_<16 hex digits>` and each closure shim after its whole Rust type (up to
 // 334 characters); every app ships those names twice (the wasm's import and export sections, and
 // the glue, where a bundler cannot shorten property names), and hashes do not compress.
 //
@@ -94,6 +95,11 @@ for (const [exp, short] of exportsMap) {
   // Some exports (wasm-bindgen's abort hooks) are not used by this glue: renamed all the same.
   glue = glue.replace(new RegExp(`(?<=\\bwasm\\.)${escape(exp)}(?![\\w$])`, "g"), short);
 }
+// `api.fetch` is a getter that calls into wasm for the same bound function each time, and apps
+// write `api.fetch(url)` on every request: the first read keeps the function on the instance, so
+// the next ones are a property read. (The function works on after `free()`: it holds the client.)
+replaceExactly(/(?<=\n    get fetch\(\) \{\n        const ret = wasm\.[\w$]+\(this\.__wbg_ptr\);\n)(?=        return ret;\n)/g,
+  '        Object.defineProperty(this, "fetch", { value: ret });\n', 1, "the fetch getter");
 const left = [...glue.matchAll(/\bwasm\.([\w$]+)/g)].map((m) => m[1]).filter((n) => ![...exportsMap.values()].includes(n));
 if (left.length) fail("the glue uses exports the module does not have: " + [...new Set(left)].join(", "));
 

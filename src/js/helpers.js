@@ -59,53 +59,60 @@ export function driver(begin, judge, resume, fail, transport, authHeader, expire
   let lastDate = null;
   let lease = null;
   const leased = new Set(); // URLs Rust sent on the happy path, with a token
+  const authLower = authHeader.toLowerCase();
+  const parts = { url: "", headers: null, signal: undefined, control: null, hasAuth: false }; // see `plainParts`
   // An "expired" answer to happy-path send step `step` while a refresh runs, which Rust would
   // queue for the refresh and then replay (`Client::judge_first`): parked on the refresh's wake
-  // promise instead (see `driver`); `init` and `next` are those of its `fetch` call.
-  const park = (step, response, init, next) => {
+  // promise instead (see `driver`); `init` is the caller's.
+  const park = (step, response, init) => {
     const signal = isSignal(step[5]) ? step[5] : undefined;
     const woken = signal === undefined ? mirror.w : abortable(mirror.w, signal);
     mirror.p = (mirror.p | 0) + 1;
     return woken.then(() => {
       mirror.p--;
-      if (mirror.o !== true) return next(judge(step, init, -1, response, response.status, false, null));
+      if (mirror.o !== true) return run(judge(step, init, -1, response, response.status, false, null), init);
       if (signal !== undefined && signal.aborted) throw signal.reason; // as fetch would
       const url = step[0];
       if (lease !== null && holds(lease, mirror)) {
         replays.n++;
-        return next(sendStep(url, init, copyHeaders(step[4], null), authHeader, lease.value, lease.token, lease.seen, lease.until, -3));
+        return run(sendStep(url, init, copyHeaders(step[4], null), authHeader, lease.value, lease.token, lease.seen, lease.until, -3), init);
       }
       const again = begin(url, init, url, step[4], null, 4, signal);
       if (isSend(again, -3)) lease = granted(again, authHeader, mirror);
-      return next(again);
-    }, (e) => { mirror.p--; throw e; });
+      return run(again, init);
+    }, unpark);
+  };
+  const unpark = (e) => { mirror.p--; throw e; };
+  // Carries out `step` (see `driver`) of the request the caller made with `init`. One closure per
+  // step, and none per request: a storm keeps a thousand requests in flight, and what each one
+  // holds is copied again by every garbage collection meanwhile.
+  const run = (step, init) => {
+    if (!Array.isArray(step)) return step;
+    const slot = step[step.length - 1];
+    const failed = slot >= 0 ? (e) => { fail(slot); throw e; } : rethrow;
+    if (step.length === 2) return step[0].then((value) => run(resume(slot, value), init), failed);
+    let sent;
+    try { sent = transport(step[0], step[1]); } catch (e) { sent = Promise.reject(e); }
+    return Promise.resolve(sent).then((response) => answered(step, init, slot, response), failed);
+  };
+  const answered = (step, init, slot, response) => {
+    if (!isResponse(response)) return run(judge(step, init, slot, undefined, 0, false, null), init);
+    if (slot === -2) return response;
+    const date = response.headers.get("date");
+    const dated = date !== lastDate;
+    lastDate = date;
+    if (!dated && (slot === -3 || (slot === -1 && !expired.includes(response.status)))) return response;
+    if (!dated && slot === -1 && mirror.w != null) return park(step, response, init);
+    return run(judge(step, init, slot, response, response.status, dated, date), init);
   };
   return function fetch(input, init) {
-    const next = (step) => {
-      if (!Array.isArray(step)) return step;
-      const slot = step[step.length - 1];
-      const failed = (e) => { if (slot >= 0) fail(slot); throw e; };
-      if (step.length === 2) return step[0].then((value) => next(resume(slot, value)), failed);
-      let sent;
-      try { sent = transport(step[0], step[1]); } catch (e) { sent = Promise.reject(e); }
-      return Promise.resolve(sent).then((response) => {
-        if (!isResponse(response)) return next(judge(step, init, slot, undefined, 0, false, null));
-        if (slot === -2) return response;
-        const date = response.headers.get("date");
-        const dated = date !== lastDate;
-        lastDate = date;
-        if (!dated && (slot === -3 || (slot === -1 && !expired.includes(response.status)))) return response;
-        if (!dated && slot === -1 && mirror.w != null) return park(step, response, init, next);
-        return next(judge(step, init, slot, response, response.status, dated, date));
-      }, failed);
-    };
     try {
-      const parts = plainParts(input, init, authHeader);
-      if (parts === null) return Promise.resolve(next(begin(input, init, null, null, null, 0, null)));
-      const [url, headers, signal, control, hasAuth] = parts;
+      if (!plainParts(input, init, authLower, parts)) return Promise.resolve(run(begin(input, init, null, null, null, 0, null), init));
+      const { url, headers, signal, control, hasAuth } = parts;
+      parts.headers = parts.signal = undefined; // nothing of this request kept past it
       const plain = control === null && !hasAuth && !(signal !== undefined && signal.aborted);
       if (plain && lease !== null && leased.has(url) && holds(lease, mirror)) {
-        return Promise.resolve(next(sendStep(url, init, headers, authHeader, lease.value, lease.token, lease.seen, lease.until, -1)));
+        return Promise.resolve(run(sendStep(url, init, headers, authHeader, lease.value, lease.token, lease.seen, lease.until, -1), init));
       }
       const step = begin(url, init, url, headers, control, (hasAuth ? 1 : 0) | (control !== null ? 2 : 0), signal);
       if (plain && isSend(step, -1)) {
@@ -113,7 +120,7 @@ export function driver(begin, judge, resume, fail, transport, authHeader, expire
         if (leased.size >= 256) leased.clear();
         leased.add(url);
       }
-      return Promise.resolve(next(step));
+      return Promise.resolve(run(step, init));
     } catch (e) {
       return Promise.reject(e);
     }
@@ -141,48 +148,60 @@ function holds(lease, mirror) {
   }
 }
 
+const rethrow = (e) => { throw e; };
 const isResponse = (x) => typeof Response === "function" && x instanceof Response;
 const isSignal = (x) => typeof AbortSignal === "function" && x instanceof AbortSignal;
 /** Whether `step` sends with a token and goes on at `slot`: one to take a lease from. */
 const isSend = (step, slot) => Array.isArray(step) && step.length === 8 && step[7] === slot && step[2] !== null;
 
 /**
- * `[absoluteUrl, headersCopy, signal, control, hasAuth]` for `fetch(input, init)` that can be sent
- * again as it is, without building a Request: a string or URL input, and a body that is absent or
- * reusable (not a stream). null otherwise, and for anything `fetch` would refuse (the Request path
- * then throws its error). The request then goes to `absoluteUrl`, the very URL whose origin
- * decided about the token. `signal` is the caller's `AbortSignal` (undefined for anything else);
- * `headersCopy`, `control` and `hasAuth` are `ownHeaders`'.
+ * Whether `fetch(input, init)` can be sent again as it is, without building a Request: a string or
+ * URL input, and a body that is absent or reusable (not a stream). False also for anything `fetch`
+ * would refuse (the Request path then throws its error). When true, `parts` holds `url` (the
+ * absolute URL, where the request then goes: the very URL whose origin decided about the token),
+ * `signal` (the caller's `AbortSignal`, or undefined) and what `ownHeaders` found (`auth`: the
+ * token's header name in lower case). The parts go in
+ * the driver's one scratch object, read at once, rather than in an array per request: in a storm
+ * of a thousand requests every allocation is paid again in garbage collection.
  */
-function plainParts(input, init, authHeader) {
-  if ((typeof input !== "string" && !(input instanceof URL)) || (init != null && typeof init !== "object")) return null;
+function plainParts(input, init, auth, parts) {
+  if ((typeof input !== "string" && !(input instanceof URL)) || (init != null && typeof init !== "object")) return false;
   try {
+    // Everything that may run the caller's code (getters, `toString`), which may call this fetch
+    // again, is read before `parts` is written.
     const body = init == null ? undefined : init.body;
     if (body != null && !(typeof body === "string" || body instanceof URLSearchParams || body instanceof ArrayBuffer || ArrayBuffer.isView(body)
-      || (typeof Blob !== "undefined" && body instanceof Blob) || (typeof FormData !== "undefined" && body instanceof FormData))) return null;
-    const [headers, control, hasAuth] = ownHeaders(init == null ? undefined : init.headers, authHeader);
+      || (typeof Blob !== "undefined" && body instanceof Blob) || (typeof FormData !== "undefined" && body instanceof FormData))) return false;
+    const headers = init == null ? undefined : init.headers;
     const signal = init == null ? undefined : init.signal;
-    return [absolute(input), headers, typeof AbortSignal === "function" && signal instanceof AbortSignal ? signal : undefined, control, hasAuth];
+    const url = absolute(input);
+    ownHeaders(headers, auth, parts);
+    parts.signal = typeof AbortSignal === "function" && signal instanceof AbortSignal ? signal : undefined;
+    parts.url = url;
+    return true;
   } catch {
-    return null;
+    return false;
   }
 }
 
 /**
- * `[copy, control, hasAuth]`: a copy of the caller's headers `h` that the library may change, the
- * value of the `x-seamless-fetch` request header (or null), taken off the copy so that it is never
- * sent, and whether the caller set `authHeader` itself. Headers given as a plain object (or none)
- * are copied as a plain object, names compared without case: a `Headers` cost several µs per
- * request to build and to read, and `fetch` builds its own from either. Anything else (a `Headers`,
- * a list of pairs) becomes a `Headers`. Throws what `Headers` would throw.
+ * Sets `parts.headers`, a copy of the caller's headers `h` that the library may change,
+ * `parts.control`, the value of the `x-seamless-fetch` request header (or null), taken off the
+ * copy so that it is never sent, and `parts.hasAuth`, whether the caller set the token's header
+ * `auth` (lower case) itself; written last, after every read of `h`. Headers given as a plain object (or none) are copied as a plain object, names
+ * compared without case: a `Headers` cost several µs per request to build and to read, and
+ * `fetch` builds its own from either. Anything else (a `Headers`, a list of pairs) becomes a
+ * `Headers`. Throws what `Headers` would throw.
  */
-function ownHeaders(h, authHeader) {
+function ownHeaders(h, auth, parts) {
   if (h != null && !isPlainObject(h)) {
     const headers = new Headers(h);
-    return [headers, takeControl(headers), headers.has(authHeader)];
+    parts.headers = headers;
+    parts.control = takeControl(headers);
+    parts.hasAuth = headers.has(auth);
+    return;
   }
   const headers = {};
-  const auth = authHeader.toLowerCase();
   let control = null;
   let hasAuth = false;
   if (h != null) {
@@ -198,7 +217,9 @@ function ownHeaders(h, authHeader) {
       headers[name] = h[name];
     }
   }
-  return [headers, control, hasAuth];
+  parts.headers = headers;
+  parts.control = control;
+  parts.hasAuth = hasAuth;
 }
 const CONTROL = "x-seamless-fetch";
 
@@ -269,7 +290,8 @@ export function sendStep(input, init, headers, name, value, token, seen, until, 
     else if (headers instanceof Headers) headers.set(name, value);
     else headers[name] = value;
   }
-  return [input, headers === null ? undefined : Object.assign({}, init, { headers }), token, seen, headers, init == null ? undefined : init.signal, until, slot];
+  const sent = headers === null ? undefined : init == null ? { headers } : Object.assign({}, init, { headers });
+  return [input, sent, token, seen, headers, init == null ? undefined : init.signal, until, slot];
 }
 
 /** The wait step `[promise, slot]` (see `driver`). */
@@ -283,20 +305,26 @@ export function waitStep(promise, slot) {
  * apps call the same paths again and again, and parsing a URL was a tenth of a request's cost.
  */
 function absolute(input) {
+  // The same absolute URL as the last call's (a storm, a poll): nothing to look up.
+  if (input === lastInput) return lastHref;
   // An absolute URL does not depend on the base, and reading `document.baseURI` is not free.
   const base = typeof input === "string" && ABSOLUTE.test(input) ? ""
     : globalThis.document ? globalThis.document.baseURI : globalThis.location && globalThis.location.href;
   const key = typeof input === "string" ? base + " " + input : null;
-  const known = key && resolved.get(key);
-  if (known) return known;
-  const href = new URL(input, base || undefined).href;
-  if (key) {
-    if (resolved.size >= 256) resolved.clear();
-    resolved.set(key, href);
+  let href = key && resolved.get(key);
+  if (!href) {
+    href = new URL(input, base || undefined).href;
+    if (key) {
+      if (resolved.size >= 256) resolved.clear();
+      resolved.set(key, href);
+    }
   }
+  if (key && base === "") { lastInput = input; lastHref = href; }
   return href;
 }
 const resolved = new Map();
+let lastInput = null;
+let lastHref = null;
 const ABSOLUTE = /^[a-z][a-z\d+\-.]*:/i;
 
 /** A promise with its resolvers: the one promise every request waiting for a refresh waits on. */

@@ -21,6 +21,13 @@ const api = new AuthFetch({ refreshUrl: base + "auth/refresh", storage: "local",
 console.warn = warn;
 out.warnings = warnings;
 
+// `api.fetch` is a getter into wasm: its first read keeps the function on the instance, so that
+// `api.fetch(url)` on every request is a property read (scripts/minify-names.mjs).
+const ownFetch = () => Object.getOwnPropertyDescriptor(api, "fetch");
+const unread = ownFetch();
+const first = api.fetch;
+out.fetchKept = unread === undefined && ownFetch()?.value === first && api.fetch === first;
+
 const { token, refreshToken } = await (await post("auth/login", { username: "demo", password: "demo" })).json();
 api.setTokens({ accessToken: token, refreshToken });
 await post("demo/expire");

@@ -442,11 +442,24 @@ export const scenarios = {
     // The caller's init is read while its request starts; a getter there may start another
     // request through the same fetch (a proxy, a framework's lazy headers). Both are served.
     const { api, server } = setup(make);
-    let inner = null;
-    const init = { get headers() { if (!inner) inner = api.fetch("/api/inner"); return { "x-outer": "1" }; } };
-    eq((await api.fetch("/api/outer", init)).status, 200);
-    eq((await inner).status, 200);
-    eq(server.calls.map((c) => [c.path, c.auth]).sort(), [["/api/inner", "Bearer a1"], ["/api/outer", "Bearer a1"]]);
+    for (const field of ["headers", "signal", "body"]) {
+      let inner = null;
+      const init = {
+        method: "POST",
+        get [field]() {
+          if (!inner) inner = api.fetch("/api/inner-" + field, { headers: { "x-inner": "1" } });
+          return { headers: { "x-outer": "1" }, signal: new AbortController().signal, body: "outer" }[field];
+        },
+      };
+      eq((await api.fetch("/api/outer-" + field, init)).status, 200, field);
+      eq((await inner).status, 200, field);
+    }
+    // Each request with its own headers and body, whichever read of init started the other.
+    const seen = server.calls.map((c) => [c.path, c.auth, c.headers.get("x-outer") ?? c.headers.get("x-inner"), c.body]).sort();
+    eq(seen, ["body", "headers", "signal"].flatMap((f) => [
+      ["/api/inner-" + f, "Bearer a1", "1", null],
+      ["/api/outer-" + f, "Bearer a1", f === "headers" ? "1" : null, f === "body" ? "outer" : ""],
+    ]).sort());
   },
 
   async hostile_values_from_js_are_refused_and_never_trap(make) {
