@@ -10,13 +10,16 @@ const here = import.meta.dirname;
 const root = resolve(here, "..");
 export const dist = resolve(here, "dist");
 
-/** Bundles `peers` (names in bench/peers/) and copies the page and the package's wasm. */
-export async function bundlePeers(peers) {
+/**
+ * Bundles `peers` (names in bench/peers/) and copies the page and the package's wasm. `minify`
+ * false keeps the functions' names, for a profile to show (it changes no allocation).
+ */
+export async function bundlePeers(peers, { minify = true } = {}) {
   mkdirSync(resolve(dist, "peers"), { recursive: true });
   await build({
     entryPoints: peers.map((p) => resolve(here, "peers", p + ".js")),
     outdir: resolve(dist, "peers"),
-    bundle: true, minify: true, format: "esm", target: "es2022", logLevel: "warning",
+    bundle: true, minify, format: "esm", target: "es2022", logLevel: "warning",
     alias: { "seamless-fetch": resolve(root, "pkg/index.js") },
     logOverride: { "duplicate-object-key": "silent" }, // wasm-bindgen's glue repeats one import key
   });

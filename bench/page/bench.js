@@ -87,8 +87,12 @@ window.bench = {
     return performance.now() - t0;
   },
 
-  /** n concurrent requests that all find the token expired; the refresh answers after `delay` ms. */
-  async storm(peer, n, delay) {
+  /**
+   * n concurrent requests that all find the token expired; the refresh answers after `delay` ms.
+   * With `gated`, the storm waits after its warm-up until the harness calls `window.benchGo()`
+   * (bench/alloc.mjs starts the heap profiler there).
+   */
+  async storm(peer, n, delay, gated = false) {
     const server = memoryServer({ refreshDelay: delay });
     const client = await (await load(peer)).create({ fetch: server.fetch });
     const storm = (k) => Promise.allSettled(Array.from({ length: k }, () => client.get(location.origin + "/api/me")));
@@ -96,6 +100,7 @@ window.bench = {
     await storm(200); // warm-up: the same storm, smaller, so that JIT compilation is not what is measured
     server.refreshCalls = 0;
     server.expire();
+    if (gated) await new Promise((go) => { window.benchGo = go; });
     const t0 = performance.now();
     const results = await storm(n);
     const ms = performance.now() - t0;
