@@ -160,9 +160,9 @@ const isSend = (step, slot) => Array.isArray(step) && step.length === 8 && step[
  * would refuse (the Request path then throws its error). When true, `parts` holds `url` (the
  * absolute URL, where the request then goes: the very URL whose origin decided about the token),
  * `signal` (the caller's `AbortSignal`, or undefined) and what `ownHeaders` found (`auth`: the
- * token's header name in lower case). The parts go in
- * the driver's one scratch object, read at once, rather than in an array per request: in a storm
- * of a thousand requests every allocation is paid again in garbage collection.
+ * token's header name in lower case). The parts go in the driver's one scratch object, read at
+ * once, rather than in an array per request: in a storm of a thousand requests every allocation
+ * is paid again in garbage collection.
  */
 function plainParts(input, init, auth, parts) {
   if ((typeof input !== "string" && !(input instanceof URL)) || (init != null && typeof init !== "object")) return false;
@@ -188,10 +188,11 @@ function plainParts(input, init, auth, parts) {
  * Sets `parts.headers`, a copy of the caller's headers `h` that the library may change,
  * `parts.control`, the value of the `x-seamless-fetch` request header (or null), taken off the
  * copy so that it is never sent, and `parts.hasAuth`, whether the caller set the token's header
- * `auth` (lower case) itself; written last, after every read of `h`. Headers given as a plain object (or none) are copied as a plain object, names
- * compared without case: a `Headers` cost several µs per request to build and to read, and
- * `fetch` builds its own from either. Anything else (a `Headers`, a list of pairs) becomes a
- * `Headers`. Throws what `Headers` would throw.
+ * `auth` (lower case) itself; all three written last, after every read of `h`. Headers given as a
+ * plain object (or none) are copied as a plain object, names compared without case: a `Headers`
+ * cost several µs per request to build and to read, and `fetch` builds its own from either.
+ * Anything else (a `Headers`, a list of pairs) becomes a `Headers`. Throws what `Headers` would
+ * throw.
  */
 function ownHeaders(h, auth, parts) {
   if (h != null && !isPlainObject(h)) {
