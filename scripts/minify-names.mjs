@@ -98,8 +98,9 @@ for (const [exp, short] of exportsMap) {
 // `api.fetch` is a getter that calls into wasm for the same bound function each time, and apps
 // write `api.fetch(url)` on every request: the first read keeps the function on the instance, so
 // the next ones are a property read. (The function works on after `free()`: it holds the client.)
+// Not on an instance that cannot take it: a state library may have frozen it.
 replaceExactly(/(?<=\n    get fetch\(\) \{\n        const ret = wasm\.[\w$]+\(this\.__wbg_ptr\);\n)(?=        return ret;\n)/g,
-  '        Object.defineProperty(this, "fetch", { value: ret });\n', 1, "the fetch getter");
+  '        if (Object.isExtensible(this)) Object.defineProperty(this, "fetch", { value: ret });\n', 1, "the fetch getter");
 const left = [...glue.matchAll(/\bwasm\.([\w$]+)/g)].map((m) => m[1]).filter((n) => ![...exportsMap.values()].includes(n));
 if (left.length) fail("the glue uses exports the module does not have: " + [...new Set(left)].join(", "));
 

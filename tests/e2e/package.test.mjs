@@ -34,6 +34,7 @@ test("plain Node: import, no init(), a refresh cycle, a refusal, flat memory on 
   assert.deepEqual(out.cycle, { status: 200, user: "demo", stats: { refreshes: 1, retried: 1, queued: 0 } });
   assert.equal(out.echo, "kept");
   assert.equal(out.fetchKept, true, "api.fetch kept on the instance after its first read");
+  assert.equal(out.frozenFetch, true, "a frozen instance's fetch can still be read");
   assert.equal(out.refused, "SESSION_EXPIRED");
   assert.deepEqual(out.logouts, ["SESSION_EXPIRED"]);
   assert.deepEqual(out.navigations, ["/login"], "navigate is called without a window");

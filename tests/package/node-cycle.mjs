@@ -27,6 +27,9 @@ const ownFetch = () => Object.getOwnPropertyDescriptor(api, "fetch");
 const unread = ownFetch();
 const first = api.fetch;
 out.fetchKept = unread === undefined && ownFetch()?.value === first && api.fetch === first;
+// An instance frozen before its first read (a state library's store) still gives its fetch.
+const frozen = Object.freeze(new AuthFetch({ refreshUrl: base + "auth/refresh", storage: "memory" }));
+out.frozenFetch = typeof frozen.fetch === "function" && frozen.fetch === frozen.fetch;
 
 const { token, refreshToken } = await (await post("auth/login", { username: "demo", password: "demo" })).json();
 api.setTokens({ accessToken: token, refreshToken });
