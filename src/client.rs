@@ -281,7 +281,7 @@ impl Client {
         match self.plan(!call.no_refresh)? {
             Plan::Send(sent) if self.by_status() && !call.no_refresh && !call.sent_before && matches!(call.out, Outgoing::Parts { .. }) => {
                 let (args, value, token) = self.attempt(&call, &sent)?;
-                let until = sent.token.as_deref().map_or(0.0, |t| self.refresh_due(t));
+                let until = self.until(&sent);
                 Ok(Step::Send { args, value, token, seen: sent.seen, then: Then::Settle, until })
             }
             plan => self.proceed(call, plan),
@@ -419,7 +419,7 @@ impl Client {
                 let (args, value, token) = self.attempt(&call, &sent)?;
                 let seen = sent.seen;
                 let (then, until) = if call.sent_before || call.no_refresh {
-                    (Then::Return, sent.token.as_deref().map_or(0.0, |t| self.refresh_due(t)))
+                    (Then::Return, self.until(&sent))
                 } else {
                     call.sent_before = true;
                     (Then::Judge(self.calls.borrow_mut().insert((call, Phase::Sent(sent)))), 0.0)
@@ -514,6 +514,12 @@ impl Client {
     /// Nor while the refresh endpoint is backing off: the token is still good meanwhile.
     fn due_for_refresh(&self, access: &str) -> bool {
         js_sys::Date::now() >= self.refresh_due(access) && self.session.backoff_wait() <= 0.0
+    }
+
+    /// A send step's `until` for `sent` (see [`Step::Send`]): the driver may send its token as it
+    /// is until refreshing ahead falls due; 0 (never) when it carries no token.
+    fn until(&self, sent: &Sent) -> f64 {
+        sent.token.as_deref().map_or(0.0, |t| self.refresh_due(t))
     }
 
     /// The local time from which a request should wait for a refresh of `access` first (see

@@ -61,6 +61,9 @@ export function driver(begin, judge, resume, fail, transport, authHeader, expire
   const leased = new Set(); // URLs Rust sent on the happy path, with a token
   const authLower = authHeader.toLowerCase();
   const parts = { url: "", headers: null, signal: undefined, control: null, hasAuth: false }; // see `plainParts`
+  const leaseHolds = () => lease !== null && holds(lease, mirror);
+  // The lease's send step for `url` at `slot`, on `headers` (a copy the request may change).
+  const fromLease = (url, init, headers, slot) => sendStep(url, init, headers, authHeader, lease.value, lease.token, lease.seen, lease.until, slot);
   // An "expired" answer to happy-path send step `step` while a refresh runs, which Rust would
   // queue for the refresh and then replay (`Client::judge_first`): parked on the refresh's wake
   // promise instead (see `driver`); `init` is the caller's.
@@ -73,9 +76,9 @@ export function driver(begin, judge, resume, fail, transport, authHeader, expire
       if (mirror.o !== true) return run(judge(step, init, -1, response, response.status, false, null), init);
       if (signal !== undefined && signal.aborted) throw signal.reason; // as fetch would
       const url = step[0];
-      if (lease !== null && holds(lease, mirror)) {
+      if (leaseHolds()) {
         replays.n++;
-        return run(sendStep(url, init, copyHeaders(step[4], null), authHeader, lease.value, lease.token, lease.seen, lease.until, -3), init);
+        return run(fromLease(url, init, copyHeaders(step[4], null), -3), init);
       }
       const again = begin(url, init, url, step[4], null, 4, signal);
       if (isSend(again, -3)) lease = granted(again, authHeader, mirror);
@@ -111,9 +114,7 @@ export function driver(begin, judge, resume, fail, transport, authHeader, expire
       const { url, headers, signal, control, hasAuth } = parts;
       parts.headers = parts.signal = undefined; // nothing of this request kept past it
       const plain = control === null && !hasAuth && !(signal !== undefined && signal.aborted);
-      if (plain && lease !== null && leased.has(url) && holds(lease, mirror)) {
-        return Promise.resolve(run(sendStep(url, init, headers, authHeader, lease.value, lease.token, lease.seen, lease.until, -1), init));
-      }
+      if (plain && leased.has(url) && leaseHolds()) return Promise.resolve(run(fromLease(url, init, headers, -1), init));
       const step = begin(url, init, url, headers, control, (hasAuth ? 1 : 0) | (control !== null ? 2 : 0), signal);
       if (plain && isSend(step, -1)) {
         lease = granted(step, authHeader, mirror);
@@ -176,7 +177,7 @@ function plainParts(input, init, auth, parts) {
     const signal = init == null ? undefined : init.signal;
     const url = absolute(input);
     ownHeaders(headers, auth, parts);
-    parts.signal = typeof AbortSignal === "function" && signal instanceof AbortSignal ? signal : undefined;
+    parts.signal = isSignal(signal) ? signal : undefined;
     parts.url = url;
     return true;
   } catch {
