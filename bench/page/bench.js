@@ -77,10 +77,14 @@ window.bench = {
     return timeSequential(client, "/api/me", n);
   },
 
-  /** ms for n concurrent plain requests on the in-memory transport: the storm's yardstick. */
-  async plainConcurrent(n) {
+  /**
+   * ms for n concurrent plain requests on the in-memory transport: the storm's yardstick. `warm`
+   * sequential requests go first (bench/storm.mjs's `--warm`), as in `stormPhases`.
+   */
+  async plainConcurrent(n, warm = 0) {
     const server = memoryServer();
     const client = await (await load("raw")).create({ fetch: server.fetch });
+    for (let i = 0; i < warm; i++) await client.get("/api/me");
     await Promise.all(Array.from({ length: 200 }, () => client.get("/api/me"))); // the same warm-up
     const t0 = performance.now();
     await Promise.all(Array.from({ length: n }, () => client.get("/api/me")));
@@ -114,12 +118,14 @@ window.bench = {
    * (`judged`: the first task after the dispatch runs; a microtask queued at the dispatch ran
    * before most answers were judged, each of which is several promise hops away), when the
    * cross-tab lock was asked for and granted, when the refresh came and went, the first and last
-   * replay, and the last answer.
+   * replay, and the last answer. With `warm`, that many sequential requests with a good token go
+   * before the warm-up storm, so that the JIT has compiled the peer's request path by then.
    */
-  async stormPhases(peer, n, delay) {
+  async stormPhases(peer, n, delay, warm = 0) {
     const server = memoryServer({ refreshDelay: delay, timeline: true });
     const client = await (await load(peer)).create({ fetch: server.fetch });
     const storm = (k) => Promise.allSettled(Array.from({ length: k }, () => client.get(location.origin + "/api/me")));
+    for (let i = 0; i < warm; i++) await client.get(location.origin + "/api/me");
     server.expire();
     await storm(200); // the same warm-up as row 2
     const locks = navigator.locks;
