@@ -15,6 +15,7 @@ const args = process.argv.slice(2);
 const at = args.indexOf("--warm");
 const WARM = at >= 0 ? Number(args.splice(at, 2)[1]) : 0;
 const R = Number(args[0] || 9);
+if (!Number.isInteger(WARM) || WARM < 0 || !Number.isInteger(R) || R < 1) throw new Error("usage: node bench/storm.mjs [pages per peer] [--warm N]");
 const PEERS = ["seamless", "minimal", "minimal-locked"];
 await bundlePeers(["raw", ...PEERS]);
 const server = await benchServer();
