@@ -197,11 +197,14 @@ impl AuthFetch {
         let _ = client.session.tokens();
         let watcher = client.opts.cross_tab.then(|| {
             let c = Rc::downgrade(&client);
-            Watcher::new(&client.opts.access_key, move || {
-                // A logout in another tab is a logout here: exactly as if `clearTokens()` ran.
+            Watcher::new(&client.opts.access_key, &client.opts.refresh_key, move || {
+                // A logout in another tab is a logout here, as if `clearTokens()` ran, except that
+                // the keys are not this tab's to remove (`forget`). An access token without the
+                // rest is a login still being written, not a logout. A pair heard of here is a
+                // session this page knows, to end with its logout.
                 if let Some(c) = c.upgrade() {
-                    match c.session.store.read() {
-                        Ok(None) if c.session.clear() => c.logout_effects("LOGOUT"),
+                    match c.session.tokens() {
+                        Ok(None) if !c.session.store.access_written() && c.session.forget() => c.logout_effects("LOGOUT"),
                         Ok(Some(_)) => c.session.announce("tab"),
                         _ => {}
                     }
@@ -282,6 +285,13 @@ impl AuthFetch {
             _ => return Err(bad_tokens(cookie)),
         };
         let session = &self.client.session;
+        // The pair already stored (an app that sets again what it read) is no new login: a refresh
+        // spending it goes on, and the rotated pair it brings is kept. It still ends the back-off,
+        // as documented.
+        if session.tokens().ok().flatten().as_ref() == Some(&pair) {
+            session.clear_backoff();
+            return Ok(());
+        }
         let released = session.coord.borrow_mut().reset(Ok(()));
         session.store.write(&pair);
         session.changed();

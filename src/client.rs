@@ -715,14 +715,17 @@ impl Client {
                 Stage::Locking => flight.stage = Stage::Settling { lock: Lock::from_js(&value), since: now },
                 Stage::Settling { lock, since } => {
                     let stored = self.session.tokens()?;
-                    if let Some(s) = stored.as_ref().filter(|_| self.opts.cross_tab) {
-                        // The previous holder may have written new tokens that this tab cannot see
-                        // yet, or only half of them; wait for them rather than spend a refresh
-                        // token twice.
-                        let stale = lock.contended && Some(s.access.as_str()) == sent_access;
+                    if self.opts.cross_tab {
+                        // The previous holder (or a login in another tab) may have written new
+                        // tokens that this tab cannot see yet, or only half of them; wait for them
+                        // rather than spend a refresh token twice or take half a pair for a logout.
+                        let unsettled = match &stored {
+                            Some(s) => (lock.contended && Some(s.access.as_str()) == sent_access) || !self.session.store.is_consistent(s),
+                            None => self.session.store.access_written(),
+                        };
                         let waited = now - *since;
-                        if (stale || !self.session.store.is_consistent(s)) && waited < CROSS_TAB_SETTLE_MS {
-                            return Ok(Some(js::storage_change(self.session.store.access_key(), CROSS_TAB_SETTLE_MS - waited)));
+                        if unsettled && waited < CROSS_TAB_SETTLE_MS {
+                            return Ok(Some(js::storage_change(&self.opts.access_key, &self.opts.refresh_key, CROSS_TAB_SETTLE_MS - waited)));
                         }
                     }
                     match &stored {
@@ -753,13 +756,30 @@ impl Client {
 
     /// Stores what the refresher's answer `got` brought for `spent`, or says why not.
     fn store_fresh(&self, epoch: u64, spent: Option<Pair>, got: &JsValue) -> Outcome {
-        let fresh = match self.refresher.finish(&self.opts, &self.session, got) {
-            Ok(fresh) => {
-                self.count(|s| s.refreshes += 1);
-                fresh
+        let answer = self.refresher.finish(&self.opts, &self.session, got);
+        if answer.is_ok() {
+            self.count(|s| s.refreshes += 1);
+        }
+        if self.session.coord.borrow().epoch() != epoch {
+            return Ok(()); // logged out or new tokens set meanwhile: do not bring this answer back
+        }
+        // Storage is shared with other tabs (and the app) that this tab may not hear from. A pair
+        // stored since `spent` was read is newer than whatever this answer says, a refusal or a
+        // failure included (a login elsewhere revokes the old refresh token): it is adopted. This
+        // tab writes or removes only the pair it spent, so a logout or a login elsewhere stands.
+        match self.session.tokens()? {
+            now if now == spent => {}
+            Some(_) => {
+                self.session.announce("tab");
+                return Ok(());
             }
+            None => return Err(logged_out_elsewhere()),
+        }
+        let fresh = match answer {
+            Ok(fresh) => fresh,
             Err(e) if e.ends_session() => {
                 self.session.clear_backoff();
+                self.session.store.clear(); // still the refused pair: checked just above
                 return Err(e);
             }
             Err(e) => {
@@ -768,16 +788,6 @@ impl Client {
                 return Err(AuthError { retry_after_ms: Some(wait), ..e });
             }
         };
-        if self.session.coord.borrow().epoch() != epoch {
-            return Ok(()); // logged out or new tokens set meanwhile: do not bring this answer back
-        }
-        // Storage is shared with other tabs (and the app) that this tab may not hear from: write
-        // only over the pair that was spent, so that a logout or a new login elsewhere stands.
-        match self.session.tokens()? {
-            now if now == spent => {}
-            Some(_) => return Ok(()),
-            None => return Err(logged_out_elsewhere()),
-        }
         let pair = Pair { refresh: fresh.refresh.or_else(|| spent.and_then(|s| s.refresh)), access: fresh.access };
         self.session.store.write(&pair);
         if self.opts.lock {
@@ -797,9 +807,10 @@ impl Client {
         CROSS_TAB_SETTLE_MS + self.opts.refresh_timeout_ms + 1_000.0
     }
 
-    /// Clears the tokens; the first caller for this session also fires `onLogout` and redirects.
+    /// Ends the session here: the first caller for it fires `onLogout` and redirects. Removes
+    /// nothing from storage: what is there now is not the pair that ended (a refused pair was
+    /// removed when its refusal came, see `store_fresh`), and may be another tab's new login.
     pub fn end_session(&self, reason: &AuthError) {
-        self.session.store.clear();
         self.session.announce("clear");
         if self.session.end() {
             self.logout_effects(reason.code.as_str());

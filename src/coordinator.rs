@@ -51,6 +51,14 @@ impl<W> Coordinator<W> {
     }
 
     /// The outcome of the newest refresh, if one finished after the caller noted `seen`.
+    ///
+    /// The newest, not necessarily the one a waiter queued for (issue 28 asked whether that can
+    /// fail a request whose own refresh succeeded). Between a flight's end and its waiters' turn
+    /// only microtasks run, so a later outcome can only come from a reset (`setTokens`,
+    /// `clearTokens`, another tab's logout: meant to win) or from a flight that landed without
+    /// reaching the network: held back while the browser is offline, or stopped because storage
+    /// was emptied or replaced meanwhile. Each of those describes the session the replay would go
+    /// out into, which is what the waiter needs; the older success no longer does.
     pub fn outcome_since(&self, seen: u64) -> Option<Outcome> {
         if self.completed > seen {
             self.last.clone()

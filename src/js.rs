@@ -77,10 +77,10 @@ extern "C" {
     pub fn mark_fresh(name: &str, ms: f64);
     /// The next `storage` event for `key`, or `ms`.
     #[wasm_bindgen(js_name = storageChange)]
-    pub fn storage_change(key: &str, ms: f64) -> Promise;
+    pub fn storage_change(key: &str, other: &str, ms: f64) -> Promise;
     /// Subscribes `f` to `storage` events for `key`; returns the unsubscribe function.
     #[wasm_bindgen(js_name = watchStorage)]
-    pub fn watch_storage(key: &str, f: &Function) -> Function;
+    pub fn watch_storage(key: &str, other: &str, f: &Function) -> Function;
     /// Whether `navigator.onLine` is `false`.
     pub fn offline() -> bool;
     /// When the `online` event last fired (epoch ms, 0 if never).

@@ -152,13 +152,19 @@ impl Session {
         self.known.replace(false)
     }
 
-    /// The tokens are gone, by `clearTokens()` here or a logout in another tab: removes them,
-    /// makes a running refresh stale (its answer must not log the user back in) and fails its
-    /// waiters with "cleared". Returns [`Session::end`]'s answer.
+    /// `clearTokens()` here: removes the tokens, then [`Session::forget`]s them.
     pub fn clear(&self) -> bool {
+        self.store.clear();
+        self.forget()
+    }
+
+    /// The tokens are gone (`clearTokens()` here, or another tab removed them): makes a running
+    /// refresh stale (its answer must not log the user back in) and fails its waiters with
+    /// "cleared". Removes nothing: after another tab's logout the keys are that tab's, and may
+    /// already hold the next login. Returns [`Session::end`]'s answer.
+    pub fn forget(&self) -> bool {
         let cleared = AuthError::new(Code::NoRefreshToken, &["the tokens were cleared while the request waited"]);
         let released = self.coord.borrow_mut().reset(Err(cleared));
-        self.store.clear();
         self.changed();
         let first = self.end();
         self.wake(released, false);

@@ -85,11 +85,6 @@ impl TokenStore {
         (web, self.keys.0.clone(), if self.cookie { JsValue::NULL } else { self.keys.1.clone() })
     }
 
-    /// The storage key other tabs' `storage` events name when our access token changes.
-    pub fn access_key(&self) -> &str {
-        &self.access_key
-    }
-
     /// The tokens, if storage holds a pair; an error if it holds something that is not a token.
     /// One call into JS reads both and says whether they are the strings read last.
     pub fn read(&self) -> Result<Option<Pair>, AuthError> {
@@ -170,6 +165,14 @@ impl TokenStore {
                 None => web.remove_item(&self.backoff_key),
             };
         }
+    }
+
+    /// Whether the access token's key holds anything. Where [`TokenStore::read`] finds no pair,
+    /// this tells a pair being written (another tab wrote the access token and not yet the rest)
+    /// from a pair removed: the first is not a logout. Always false for memory.
+    pub fn access_written(&self) -> bool {
+        let web = self.web.borrow().clone();
+        web.and_then(|web| web.get_item(&self.access_key).ok().flatten()).is_some_and(|a| present(&a))
     }
 
     /// Removes both tokens (and the fingerprint).

@@ -41,10 +41,11 @@ pub struct Watcher {
 }
 
 impl Watcher {
-    /// Calls `on_change` whenever another tab changes `key` (or clears storage).
-    pub fn new(key: &str, on_change: impl FnMut() + 'static) -> Watcher {
+    /// Calls `on_change` whenever another tab changes `key` or `other` (or clears storage): a
+    /// pair is written one key at a time, in either order.
+    pub fn new(key: &str, other: &str, on_change: impl FnMut() + 'static) -> Watcher {
         let callback = Closure::<dyn FnMut()>::new(on_change);
-        let unsubscribe = js::watch_storage(key, callback.as_ref().unchecked_ref());
+        let unsubscribe = js::watch_storage(key, other, callback.as_ref().unchecked_ref());
         Watcher { unsubscribe, _callback: callback }
     }
 }

@@ -35,4 +35,10 @@ scenarios![
     odd_jwts_mean_expiry_unknown,
     three_second_jwts_with_whole_second_claims_refresh_once_per_expiry,
     refresh_ahead_zero_turns_it_off,
+    a_login_half_written_by_another_tab_is_not_erased,
+    a_login_half_written_under_the_lock_is_waited_for,
+    a_login_heard_from_another_tab_ends_with_its_logout,
+    a_refused_refresh_does_not_erase_a_login_made_meanwhile,
+    setting_the_pair_being_spent_keeps_the_rotated_one,
+    a_transient_failure_adopts_a_pair_another_tab_stored,
 ];

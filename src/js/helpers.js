@@ -541,21 +541,24 @@ function freshElsewhere(locks, name) {
   return locks.request(name + ":fresh", { ifAvailable: true }, (lock) => lock === null).catch(() => false);
 }
 
-/** Resolves on the next `storage` event for `key` (or a clear) from another tab, or after `ms`. */
-export function storageChange(key, ms) {
+/** Resolves on the next `storage` event for `key` or `other` (or a clear) from another tab, or after `ms`. */
+export function storageChange(key, other, ms) {
   if (typeof window === "undefined") return sleep(ms);
   return new Promise((resolve) => {
     const done = () => { clearTimeout(timer); window.removeEventListener("storage", onEvent); resolve(); };
-    const onEvent = (e) => { if (e.key === key || e.key === null) done(); };
+    const onEvent = (e) => { if (e.key === key || e.key === other || e.key === null) done(); };
     const timer = setTimeout(done, ms);
     window.addEventListener("storage", onEvent);
   });
 }
 
-/** Calls `fn()` on `storage` events for `key` from other tabs; returns the unsubscribe function. */
-export function watchStorage(key, fn) {
+/**
+ * Calls `fn()` on `storage` events for `key` or `other` from other tabs (or a clear); returns the
+ * unsubscribe function.
+ */
+export function watchStorage(key, other, fn) {
   if (typeof window === "undefined") return () => {};
-  const onEvent = (e) => { if (e.key === key || e.key === null) fn(); };
+  const onEvent = (e) => { if (e.key === key || e.key === other || e.key === null) fn(); };
   window.addEventListener("storage", onEvent);
   return () => window.removeEventListener("storage", onEvent);
 }

@@ -563,4 +563,131 @@ export const scenarios = {
     for (let i = 0; i < 3; i++) await api.fetch("/api/" + i);
     eq(server.refreshCalls, 0);
   },
+
+  async a_login_half_written_by_another_tab_is_not_erased(make) {
+    // Issue 28, item 1. Both tabs have no session; the user logs in in the other tab, which
+    // writes the access token first. This tab hears that event before the refresh token is
+    // written: a pair being written, not a logout, and not this tab's to remove. Before it, this
+    // tab had no session, had heard its session end, or still holds the session the other tab
+    // ended (it hears that logout and the new login's first write as one change, late).
+    for (const before of ["none", "ended", "unheard"]) {
+      const logouts = [];
+      const { api, server } = setup(make, { onLogout: (i) => logouts.push(i.reason) }, { tokens: before !== "none" });
+      if (before === "unheard") {
+        eq((await api.fetch("/api/0")).status, 200);
+        localStorage.removeItem("refreshToken");
+        localStorage.removeItem("token:pair");
+      }
+      if (before === "ended") {
+        // This tab knew a session that ended (another tab logged out) before the new login.
+        eq((await api.fetch("/api/0")).status, 200);
+        writeAsAnotherTab({ token: null, "token:pair": null, refreshToken: null });
+        eq(logouts, ["LOGOUT"], "the earlier logout was heard");
+        logouts.length = 0;
+      }
+      server.valid.add("a2");
+      writeAsAnotherTab({ token: "a2" });
+      eq(localStorage.getItem("token"), "a2", before + ": the half-written login is still there");
+      writeAsAnotherTab({ refreshToken: "r2", "token:pair": fingerprint("a2", "r2") });
+      eq([localStorage.getItem("token"), localStorage.getItem("refreshToken")], ["a2", "r2"], before + ": the login stands");
+      eq(logouts, [], before + ": nobody was logged out");
+      const res = await api.fetch("/api/x");
+      eq(res.status, 200, before + ": the next request is served with the new login");
+      eq(server.callsTo("/api/x").map((c) => c.auth), ["Bearer a2"]);
+    }
+  },
+
+  async a_login_half_written_under_the_lock_is_waited_for(make) {
+    // While this tab waits for the refresh lock, the other tab logs out and in again; when this
+    // tab gets the lock, only the new access token is written. That is a login to wait for and
+    // adopt, not a logout.
+    const logouts = [];
+    const { api, server } = setup(make, { onLogout: (i) => logouts.push(i.reason) });
+    server.expire();
+    const release = await holdLock();
+    const pending = api.fetch("/api/x");
+    await until(() => api.isRefreshing, "waiting for the lock");
+    localStorage.removeItem("refreshToken");
+    localStorage.removeItem("token:pair");
+    server.valid.add("a2");
+    writeAsAnotherTab({ token: "a2" });
+    release();
+    await tick(100);
+    const written = performance.now();
+    writeAsAnotherTab({ refreshToken: "r2", "token:pair": fingerprint("a2", "r2") });
+    eq((await pending).status, 200, "replayed with the new login");
+    const waited = performance.now() - written;
+    eq(server.callsTo("/api/x").map((c) => c.auth), ["Bearer a1", "Bearer a2"]);
+    eq([server.refreshCalls, logouts], [0, []], "no refresh, nobody logged out");
+    assert(waited < 500, "woken by the refresh token's event, not by the 1 s settle: " + waited.toFixed(0) + " ms");
+  },
+
+  async a_login_heard_from_another_tab_ends_with_its_logout(make) {
+    // This tab never sent a request: it knows the session only from the other tab's login.
+    const logouts = [];
+    setup(make, { onLogout: (i) => logouts.push(i.reason) }, { tokens: false });
+    writeAsAnotherTab({ token: "a2", refreshToken: "r2", "token:pair": fingerprint("a2", "r2") });
+    writeAsAnotherTab({ token: null, "token:pair": null, refreshToken: null });
+    eq(logouts, ["LOGOUT"], "the other tab's logout ends the session here too");
+  },
+
+  async a_refused_refresh_does_not_erase_a_login_made_meanwhile(make) {
+    // Issue 28, item 2. This tab spends r1; meanwhile the user logs in again in another tab,
+    // which revokes r1; the server then refuses it. The new login stands, and this tab adopts it
+    // and replays its queue with it, with or without hearing the other tab.
+    for (const crossTab of [true, false]) {
+      const logouts = [], navigations = [];
+      const { api, server } = setup(make, { crossTab, onLogout: (i) => logouts.push(i.reason), navigate: (u) => navigations.push(u) });
+      server.expire();
+      const release = server.holdRefresh();
+      const pending = [api.fetch("/api/x"), api.fetch("/api/y", { method: "POST", body: "kept" })];
+      await until(() => server.refreshCalls === 1, "the refresh call reached the server");
+      server.valid.add("a9");
+      server.refreshToken = "r9"; // the new login's: r1 is refused from now on
+      writeAsAnotherTab({ token: "a9", refreshToken: "r9", "token:pair": fingerprint("a9", "r9") });
+      release();
+      const [x, y] = await Promise.all(pending);
+      eq([x.status, y.status], [200, 200], "crossTab " + crossTab + ": replayed with the new login");
+      eq((await y.json()).body, "kept", "the POST body replayed intact");
+      eq(server.callsTo("/api/x").map((c) => c.auth), ["Bearer a1", "Bearer a9"]);
+      eq([localStorage.getItem("token"), localStorage.getItem("refreshToken")], ["a9", "r9"], "crossTab " + crossTab + ": the login stands");
+      eq([logouts, navigations], [[], []], "crossTab " + crossTab + ": nobody was logged out");
+    }
+  },
+
+  async setting_the_pair_being_spent_keeps_the_rotated_one(make) {
+    // Issue 28, item 3. An app that sets again the tokens it read (on a route change) while a
+    // refresh spends them: nothing changes, and the refresh's rotated pair is kept.
+    const { api, server } = setup(make);
+    server.expire();
+    const release = server.holdRefresh();
+    const pending = api.fetch("/api/x");
+    await until(() => server.refreshCalls === 1, "the refresh call reached the server");
+    api.setTokens({ accessToken: "a1", refreshToken: "r1" });
+    eq(api.isRefreshing, true, "the refresh goes on");
+    release();
+    eq((await pending).status, 200);
+    eq([localStorage.getItem("token"), localStorage.getItem("refreshToken")], ["a2", "r2"], "the rotated pair is stored");
+    server.expire();
+    eq((await api.fetch("/api/z")).status, 200, "the next refresh spends r2, not the spent r1");
+    eq(server.refreshCalls, 2);
+    eq(localStorage.getItem("refreshToken"), "r3");
+  },
+
+  async a_transient_failure_adopts_a_pair_another_tab_stored(make) {
+    // After the server refused this tab's access token, its refresh fails transiently while
+    // another tab stores a new pair: the replays go out with that pair instead of failing.
+    const { api, server } = setup(make, { crossTab: false });
+    server.expire();
+    server.refreshAnswer = () => json(503, { error: "unavailable" });
+    const release = server.holdRefresh();
+    const pending = api.fetch("/api/x");
+    await until(() => server.refreshCalls === 1, "the refresh call reached the server");
+    server.valid.add("a7");
+    writeAsAnotherTab({ token: "a7", refreshToken: "r7", "token:pair": fingerprint("a7", "r7") });
+    release();
+    eq((await pending).status, 200, "replayed with the other tab's pair");
+    eq(server.callsTo("/api/x").map((c) => c.auth), ["Bearer a1", "Bearer a7"]);
+    eq(localStorage.getItem("token:backoff"), null, "no back-off: nothing is left to retry");
+  },
 };
