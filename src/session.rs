@@ -198,12 +198,6 @@ impl Session {
         crate::js::get(&self.mirror, "p").as_f64().unwrap_or(0.0) as usize
     }
 
-    /// Marks a session as there to be ended: in a cookie session the page may hold no token at
-    /// all and still be logged in, so a refused refresh must end it as it would a stored one.
-    pub fn expect(&self) {
-        self.known.set(true);
-    }
-
     /// Calls every `onTokens` listener with `{reason, expiresAt}` if the stored access token is not
     /// the one announced last. Listeners get no token: one that needs it calls `getAccessToken()`.
     pub fn announce(&self, reason: &str) {
