@@ -110,6 +110,7 @@ export function driver(begin, judge, resume, fail, transport, authHeader, expire
   };
   return function fetch(input, init) {
     try {
+      if (init !== null && (typeof init === "object" || typeof init === "function")) init = requestInit(init);
       if (!plainParts(input, init, authLower, parts)) return Promise.resolve(run(begin(input, init, null, null, null, 0, null), init));
       const { url, headers, signal, control, hasAuth } = parts;
       parts.headers = parts.signal = undefined; // nothing of this request kept past it
@@ -156,20 +157,46 @@ const isSignal = (x) => typeof AbortSignal === "function" && x instanceof AbortS
 const isSend = (step, slot) => Array.isArray(step) && step.length === 8 && step[7] === slot && step[2] !== null;
 
 /**
+ * The caller's `init` read as `fetch` reads it, as a WebIDL dictionary: each `RequestInit` member,
+ * own or inherited, a value or a getter (a `Request` passed as `init`, `Object.create(defaults)`,
+ * a class instance), read once, in the order `fetch` reads them (by name), before anything is
+ * sent; then the caller's other own enumerable properties, which `Object.assign` copied before and
+ * an app's transport may read. The result is a plain object with only own data properties: every
+ * later read and copy of it (`sendStep`, a replay, Rust) sees the same values and runs none of the
+ * caller's code. One object per request with an `init`; its first attempt is sent in it.
+ */
+function requestInit(init) {
+  const dict = {};
+  for (let i = 0; i < INIT_MEMBERS.length; i++) {
+    const value = init[INIT_MEMBERS[i]];
+    if (value !== undefined) dict[INIT_MEMBERS[i]] = value;
+  }
+  for (const key in init) {
+    if (!MEMBERS.has(key) && hasOwn.call(init, key)) dict[key] = init[key];
+  }
+  return dict;
+}
+/** The members of `RequestInit` (Fetch standard), in the order a dictionary's members are read. */
+const INIT_MEMBERS = ["body", "cache", "credentials", "duplex", "headers", "integrity", "keepalive", "method", "mode", "priority", "redirect", "referrer", "referrerPolicy", "signal", "window"];
+const MEMBERS = new Set(INIT_MEMBERS);
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/**
  * Whether `fetch(input, init)` can be sent again as it is, without building a Request: a string or
  * URL input, and a body that is absent or reusable (not a stream). False also for anything `fetch`
- * would refuse (the Request path then throws its error). When true, `parts` holds `url` (the
- * absolute URL, where the request then goes: the very URL whose origin decided about the token),
- * `signal` (the caller's `AbortSignal`, or undefined) and what `ownHeaders` found (`auth`: the
- * token's header name in lower case). The parts go in the driver's one scratch object, read at
- * once, rather than in an array per request: in a storm of a thousand requests every allocation
- * is paid again in garbage collection.
+ * would refuse (the Request path then throws its error). `init` is `requestInit`'s (or not an
+ * object). When true, `parts` holds `url` (the absolute URL, where the request then goes: the very
+ * URL whose origin decided about the token), `signal` (the caller's `AbortSignal`, or undefined)
+ * and what `ownHeaders` found (`auth`: the token's header name in lower case), and `init.headers`
+ * is the library's copy (`parts.headers`), so that the first attempt goes out in `init` itself.
+ * The parts go in the driver's one scratch object, read at once, rather than in an array per
+ * request: in a storm of a thousand requests every allocation is paid again in garbage collection.
  */
 function plainParts(input, init, auth, parts) {
   if ((typeof input !== "string" && !(input instanceof URL)) || (init != null && typeof init !== "object")) return false;
   try {
-    // Everything that may run the caller's code (getters, `toString`), which may call this fetch
-    // again, is read before `parts` is written.
+    // Everything that may run the caller's code (headers' getters, `toString`), which may call
+    // this fetch again, is read before `parts` is written.
     const body = init == null ? undefined : init.body;
     if (body != null && !(typeof body === "string" || body instanceof URLSearchParams || body instanceof ArrayBuffer || ArrayBuffer.isView(body)
       || (typeof Blob !== "undefined" && body instanceof Blob) || (typeof FormData !== "undefined" && body instanceof FormData))) return false;
@@ -177,6 +204,7 @@ function plainParts(input, init, auth, parts) {
     const signal = init == null ? undefined : init.signal;
     const url = absolute(input);
     ownHeaders(headers, auth, parts);
+    if (init != null) init.headers = parts.headers;
     parts.signal = isSignal(signal) ? signal : undefined;
     parts.url = url;
     return true;
@@ -281,10 +309,11 @@ export function takeRead() {
 /**
  * The send step `[input, init, token, seen, headers, signal, until, slot]` (see `driver`), with
  * header `name` set to `value` unless it is null: on `headers` (a copy of the caller's, see
- * `ownHeaders`, sent in a copy of `init`), or, when `headers` is null, on the headers of `input`, a
- * `Request` sent as it is. `headers` and the caller's `signal` are there for Rust to take the
- * request over after an "expired" answer (`Outgoing::taken_over`) without reading the `init` it was
- * sent with.
+ * `ownHeaders`), or, when `headers` is null, on the headers of `input`, a `Request` sent as it is.
+ * `init` (from `requestInit`, own data properties only) goes out as it is when it holds `headers`
+ * already (a first attempt), else as a copy with them. `headers` and the caller's `signal` are
+ * there for Rust to take the request over after an "expired" answer (`Outgoing::taken_over`)
+ * without reading the `init` it was sent with.
  */
 export function sendStep(input, init, headers, name, value, token, seen, until, slot) {
   if (value !== null) {
@@ -292,7 +321,7 @@ export function sendStep(input, init, headers, name, value, token, seen, until, 
     else if (headers instanceof Headers) headers.set(name, value);
     else headers[name] = value;
   }
-  const sent = headers === null ? undefined : init == null ? { headers } : Object.assign({}, init, { headers });
+  const sent = headers === null ? undefined : init == null ? { headers } : init.headers === headers ? init : Object.assign({}, init, { headers });
   return [input, sent, token, seen, headers, init == null ? undefined : init.signal, until, slot];
 }
 

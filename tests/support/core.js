@@ -452,6 +452,38 @@ export const scenarios = {
     eq(server.refreshCalls, 0, "none of them was taken for an expired answer");
   },
 
+  async init_is_read_as_fetch_reads_it(make) {
+    // fetch reads init as a WebIDL dictionary: inherited members and getters count (a Request as
+    // init, Object.create(defaults), a class instance, non-enumerable members), each read once,
+    // in the order of their names, before anything is sent. Every request here is answered 401,
+    // refreshed and replayed: both attempts go out as window.fetch would send them.
+    const reads = [], atSend = [];
+    const { api, server } = setup(make);
+    const inner = server.fetch;
+    server.fetch = (input, init) => { if (String(input).endsWith("/counted")) atSend.push(reads.length); return inner(input, init); };
+    const counted = new Proxy({ method: "POST", body: "counted", headers: { "x-kind": "counted" } }, {
+      get(target, key, receiver) { reads.push(key); return Reflect.get(target, key, receiver); },
+    });
+    const cases = {
+      request: [() => new Request(location.origin + "/elsewhere", { method: "DELETE", headers: { "x-kind": "request" } }), "DELETE", ""],
+      inherited: [() => Object.create({ method: "PUT", body: "inherited", headers: { "x-kind": "inherited" } }), "PUT", "inherited"],
+      class: [() => new (class { get method() { return "PATCH"; } get body() { return "class"; } get headers() { return { "x-kind": "class" }; } })(), "PATCH", "class"],
+      hidden: [() => Object.defineProperties({}, { method: { value: "PUT" }, body: { value: "hidden" }, headers: { value: { "x-kind": "hidden" } } }), "PUT", "hidden"],
+      counted: [() => counted, "POST", "counted"],
+    };
+    for (const [name, [init, method, body]] of Object.entries(cases)) {
+      server.expire();
+      eq((await api.fetch("/api/init/" + name, init())).status, 200, name);
+      const sent = server.callsTo("/api/init/" + name);
+      eq(sent.map((c) => [c.method, c.body, c.headers.get("x-kind")]), [[method, body, name], [method, body, name]], name + ": both attempts");
+      eq(sent.map((c) => c.auth !== null), [true, true], name + ": with a token");
+    }
+    eq(reads, [...new Set(reads)], "each member of the counted init read once");
+    eq(reads, [...reads].sort(), "in the order of their names");
+    assert(["body", "headers", "method", "signal"].every((k) => reads.includes(k)), "the members fetch reads: " + reads);
+    eq(atSend, [reads.length, reads.length], "all read before its first attempt went out");
+  },
+
   async configurable_header_scheme_paths_and_fields(make) {
     const server = new FakeServer();
     server.authHeader = "x-token";
