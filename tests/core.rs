@@ -29,6 +29,7 @@ scenarios![
     no_refresh_token_means_no_refresh,
     expired_body_codes_trigger_the_refresh,
     streams_and_large_answers_reach_the_caller_untouched,
+    a_slow_json_body_is_peeked_for_a_second_at_most,
     init_is_read_as_fetch_reads_it,
     configurable_header_scheme_paths_and_fields,
     oauth2_refresh_format,

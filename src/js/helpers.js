@@ -437,11 +437,12 @@ export function askExpired(fn, response) {
 }
 
 /**
- * The text of a clone of `response`, or null when it cannot be read or is longer than `limit`
- * bytes: a declared length over the limit is not read at all, and an undeclared one is read only
- * up to it (then the clone is cancelled; the caller's copy is untouched).
+ * The text of a clone of `response`, or null when it cannot be read, is longer than `limit` bytes
+ * or has not ended within `ms`: a declared length over the limit is not read at all, and an
+ * undeclared one is read only up to it; a slow body (a stream, a long poll) holds the caller's
+ * answer back no longer than `ms`. Then the clone is cancelled; the caller's copy is untouched.
  */
-export function peekText(response, limit) {
+export function peekText(response, limit, ms) {
   const declared = response.headers.get("content-length");
   if (declared !== null && !(Number(declared) <= limit)) return Promise.resolve(null);
   const body = response.clone().body;
@@ -449,6 +450,9 @@ export function peekText(response, limit) {
   const reader = body.getReader();
   const chunks = [];
   let size = 0;
+  let timer;
+  const stop = () => { reader.cancel().catch(() => {}); return null; };
+  const late = new Promise((resolve) => { timer = setTimeout(() => { resolve(null); stop(); }, ms); });
   const next = () => reader.read().then(({ done, value }) => {
     if (done) {
       const all = new Uint8Array(size);
@@ -457,11 +461,12 @@ export function peekText(response, limit) {
       return new TextDecoder().decode(all);
     }
     size += value.length;
-    if (size > limit) { reader.cancel().catch(() => {}); return null; }
+    if (size > limit) return stop();
     chunks.push(value);
     return next();
   });
-  return next().catch(() => null);
+  // The first to settle wins: a timed-out read that then ends (cancelled) is not looked at.
+  return Promise.race([next().catch(() => null), late]).finally(() => clearTimeout(timer));
 }
 
 /** Resolves after `ms`. */

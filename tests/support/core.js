@@ -1,6 +1,6 @@
 // Scenarios of the foundation issue: single flight, queueing, replay, no loop, refusal.
 // Each takes `make(options)` (which builds a real AuthFetch) and throws on a failed check.
-import { FakeServer, canReadBlobForms, json, until } from "./fake_server.js";
+import { FakeServer, canReadBlobForms, json, tick, until } from "./fake_server.js";
 import { assert, eq, rejectsWith, runScenario, setup, writeAsAnotherTab } from "./harness.js";
 
 export const run = (name, make, tools) => runScenario(scenarios, name, make, tools);
@@ -450,6 +450,35 @@ export const scenarios = {
       eq((await big.text()).length, 70 * 1024 + 21, path + ": the caller gets the whole body");
     }
     eq(server.refreshCalls, 0, "none of them was taken for an expired answer");
+  },
+
+  async a_slow_json_body_is_peeked_for_a_second_at_most(make) {
+    // With expiredBodyCodes a JSON answer is read (a clone) for the code before it is handed over;
+    // one whose body flows slowly (a JSON stream, a long poll) goes to the caller after a second.
+    const { api, server } = setup(make, { expiredBodyCodes: [409] });
+    const inner = server.fetch;
+    const encoder = new TextEncoder();
+    const slow = (first, rest, ms) => new Response(new ReadableStream({
+      start(c) { c.enqueue(encoder.encode(first)); if (ms !== null) setTimeout(() => { c.enqueue(encoder.encode(rest)); c.close(); }, ms); else finish = () => { c.enqueue(encoder.encode(rest)); c.close(); }; },
+    }), { headers: { "content-type": "application/json" } });
+    let finish = null;
+    server.fetch = async (input, init) => {
+      const url = String(input.url || input); // a refresh Request's body is not to be taken here
+      if (url.endsWith("/api/slow")) return slow('{"items":[', "1]}", null);
+      if (url.endsWith("/api/late") && new Request(input, init).headers.get("authorization") === "Bearer a1") return slow('{"co', 'de":409}', 200);
+      return inner(input, init);
+    };
+    const started = Date.now();
+    const res = await Promise.race([api.fetch("/api/slow"), tick(3000).then(() => "still held after 3 s")]);
+    assert(res instanceof Response, "handed over while its body flows, got " + res);
+    const held = Date.now() - started;
+    assert(held >= 900 && held < 2500, "held back about a second: " + held + " ms");
+    finish();
+    eq(await res.json(), { items: [1] }, "the caller reads the whole body");
+    eq(server.refreshCalls, 0);
+    server.expire();
+    const late = await api.fetch("/api/late");
+    eq([late.status, (await late.json()).path, server.refreshCalls], [200, "/api/late", 1], "a code that comes within the second still counts");
   },
 
   async init_is_read_as_fetch_reads_it(make) {
