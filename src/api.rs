@@ -168,8 +168,13 @@ impl AuthFetch {
             Source::Function => Refresher::Function(hook("refresh").unchecked_into()),
         };
         let page_origin = page_origin.unwrap_or_else(|| "null".into());
-        let lock_name = ["seamless-fetch:", &opts.access_key, ":", refresher.url().unwrap_or("")].concat();
-        let session = Session::shared(opts.storage, &opts.access_key, &opts.refresh_key, opts.cookie);
+        let endpoint = refresher.url().unwrap_or("");
+        let lock_name = ["seamless-fetch:", &opts.access_key, ":", endpoint].concat();
+        let Some(session) = Session::shared(opts.storage, &opts.access_key, &opts.refresh_key, opts.cookie, endpoint) else {
+            return Err(invalid(
+                "another AuthFetch of this page keeps its tokens under the same storage keys and refreshes them elsewhere (another refreshUrl, or a refresh function instead of one); one stored pair has one refresh endpoint: use one instance, or give each its own accessTokenKey and refreshTokenKey",
+            ));
+        };
         session.users.set(session.users.get() + 1);
         let on_tokens = hook("onTokens").dyn_into::<Function>().ok();
         if let Some(listener) = &on_tokens {

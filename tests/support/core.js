@@ -513,6 +513,37 @@ export const scenarios = {
     eq(atSend, [reads.length, reads.length], "all read before its first attempt went out");
   },
 
+  async one_stored_pair_is_refreshed_through_one_endpoint(make) {
+    // Instances with the same storage and keys share one session, so one refresh: they must agree
+    // on where it goes. In Web Storage another endpoint on the same keys is refused; in memory it
+    // is another session, with tokens of its own.
+    const { api, server } = setup(make);
+    const refused = (options) => { try { make({ fetch: server.fetch, ...options }); return null; } catch (e) { return e; } };
+    for (const options of [{ refreshUrl: "/other/refresh" }, { refresh: async () => ({ accessToken: "x" }) }, { refreshUrl: "/auth/refresh?v=2" }]) {
+      const e = refused(options);
+      eq(e && e.code, "INVALID_OPTIONS", JSON.stringify(options));
+      assert(e.message.includes("accessTokenKey"), e.message);
+    }
+    eq(refused({ refreshUrl: location.origin + "/auth/refresh" }), null, "the same endpoint, written another way, shares");
+    eq(refused({ refreshUrl: "/other/refresh", accessTokenKey: "t2", refreshTokenKey: "r2" }), null, "other keys");
+    eq(refused({ refreshUrl: "/other/refresh", storage: "session" }), null, "other storage");
+    server.expire();
+    eq((await api.fetch("/api/x")).status, 200, "the first instance works on");
+    eq(server.refreshCalls, 1);
+    const servers = [new FakeServer(), new FakeServer({ refreshPath: "/other/refresh" })];
+    const apis = [["/auth/refresh", servers[0]], ["/other/refresh", servers[1]]].map(([refreshUrl, s]) => {
+      const a = make({ refreshUrl, storage: "memory", fetch: s.fetch, navigate: () => {} });
+      a.setTokens({ accessToken: "a1", refreshToken: "r1" });
+      s.expire();
+      return a;
+    });
+    eq((await Promise.all(apis.map((a, i) => a.fetch("/api/mem" + i)))).map((r) => r.status), [200, 200], "memory: each its own session");
+    eq(servers.map((s) => s.refreshCalls), [1, 1], "each refreshed through its own endpoint");
+    api.free();
+    make.freeAll();
+    eq(refused({ refreshUrl: "/other/refresh" }), null, "once the others are freed, the keys are free");
+  },
+
   async configurable_header_scheme_paths_and_fields(make) {
     const server = new FakeServer();
     server.authHeader = "x-token";
