@@ -171,9 +171,7 @@ impl AuthFetch {
         let endpoint = refresher.url().unwrap_or("");
         let lock_name = ["seamless-fetch:", &opts.access_key, ":", endpoint].concat();
         let Some(session) = Session::shared(opts.storage, &opts.access_key, &opts.refresh_key, opts.cookie, endpoint) else {
-            return Err(invalid(
-                "another AuthFetch of this page keeps its tokens under the same storage keys and refreshes them elsewhere (another refreshUrl, or a refresh function instead of one); one stored pair has one refresh endpoint: use one instance, or give each its own accessTokenKey and refreshTokenKey",
-            ));
+            return Err(invalid("another AuthFetch refreshes the same stored tokens elsewhere (refreshUrl, refresh); use one, or give each its own accessTokenKey and refreshTokenKey"));
         };
         session.users.set(session.users.get() + 1);
         let on_tokens = hook("onTokens").dyn_into::<Function>().ok();

@@ -880,7 +880,7 @@ fn lost() -> Error {
 }
 
 fn no_session() -> AuthError {
-    AuthError::new(Code::NoSession, &["the refresh endpoint refused the cookie and this page had no session: nothing ended"])
+    AuthError::new(Code::NoSession, &["no session: the refresh endpoint refused the cookie"])
 }
 
 fn logged_out_elsewhere() -> AuthError {

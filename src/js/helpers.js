@@ -157,13 +157,9 @@ const isSignal = (x) => typeof AbortSignal === "function" && x instanceof AbortS
 const isSend = (step, slot) => Array.isArray(step) && step.length === 8 && step[7] === slot && step[2] !== null;
 
 /**
- * The caller's `init` read as `fetch` reads it, as a WebIDL dictionary: each `RequestInit` member,
- * own or inherited, a value or a getter (a `Request` passed as `init`, `Object.create(defaults)`,
- * a class instance), read once, in the order `fetch` reads them (by name), before anything is
- * sent; then the caller's other own enumerable properties, which `Object.assign` copied before and
- * an app's transport may read. The result is a plain object with only own data properties: every
- * later read and copy of it (`sendStep`, a replay, Rust) sees the same values and runs none of the
- * caller's code. One object per request with an `init`; its first attempt is sent in it.
+ * `init` read once as `fetch` reads it (a WebIDL dictionary: inherited and getter members count,
+ * read by name order), then its other own enumerable properties (an app's transport may read
+ * them): a plain object that every later read and copy sees the same, running no caller code.
  */
 function requestInit(init) {
   const dict = {};
@@ -176,27 +172,26 @@ function requestInit(init) {
   }
   return dict;
 }
-/** The members of `RequestInit` (Fetch standard), in the order a dictionary's members are read. */
-const INIT_MEMBERS = ["body", "cache", "credentials", "duplex", "headers", "integrity", "keepalive", "method", "mode", "priority", "redirect", "referrer", "referrerPolicy", "signal", "window"];
+/** `RequestInit`'s members (Fetch standard), in the order a dictionary's are read. */
+const INIT_MEMBERS = "body cache credentials duplex headers integrity keepalive method mode priority redirect referrer referrerPolicy signal window".split(" ");
 const MEMBERS = new Set(INIT_MEMBERS);
 const hasOwn = Object.prototype.hasOwnProperty;
 
 /**
  * Whether `fetch(input, init)` can be sent again as it is, without building a Request: a string or
  * URL input, and a body that is absent or reusable (not a stream). False also for anything `fetch`
- * would refuse (the Request path then throws its error). `init` is `requestInit`'s (or not an
- * object). When true, `parts` holds `url` (the absolute URL, where the request then goes: the very
- * URL whose origin decided about the token), `signal` (the caller's `AbortSignal`, or undefined)
- * and what `ownHeaders` found (`auth`: the token's header name in lower case), and `init.headers`
- * is the library's copy (`parts.headers`), so that the first attempt goes out in `init` itself.
+ * would refuse (the Request path then throws its error). `init` is `requestInit`'s. When true,
+ * `parts` holds `url` (the absolute URL, where the request then goes: the very URL whose origin
+ * decided about the token), `signal` (the caller's `AbortSignal`, or undefined) and what
+ * `ownHeaders` found (`auth`: the token's header name in lower case), also set as `init.headers`.
  * The parts go in the driver's one scratch object, read at once, rather than in an array per
  * request: in a storm of a thousand requests every allocation is paid again in garbage collection.
  */
 function plainParts(input, init, auth, parts) {
   if ((typeof input !== "string" && !(input instanceof URL)) || (init != null && typeof init !== "object")) return false;
   try {
-    // Everything that may run the caller's code (headers' getters, `toString`), which may call
-    // this fetch again, is read before `parts` is written.
+    // Everything that may run the caller's code (getters, `toString`), which may call this fetch
+    // again, is read before `parts` is written.
     const body = init == null ? undefined : init.body;
     if (body != null && !(typeof body === "string" || body instanceof URLSearchParams || body instanceof ArrayBuffer || ArrayBuffer.isView(body)
       || (typeof Blob !== "undefined" && body instanceof Blob) || (typeof FormData !== "undefined" && body instanceof FormData))) return false;
@@ -309,11 +304,10 @@ export function takeRead() {
 /**
  * The send step `[input, init, token, seen, headers, signal, until, slot]` (see `driver`), with
  * header `name` set to `value` unless it is null: on `headers` (a copy of the caller's, see
- * `ownHeaders`), or, when `headers` is null, on the headers of `input`, a `Request` sent as it is.
- * `init` (from `requestInit`, own data properties only) goes out as it is when it holds `headers`
- * already (a first attempt), else as a copy with them. `headers` and the caller's `signal` are
- * there for Rust to take the request over after an "expired" answer (`Outgoing::taken_over`)
- * without reading the `init` it was sent with.
+ * `ownHeaders`, sent in `init` when it holds them, a first attempt, else in a copy of `init`), or,
+ * when `headers` is null, on the headers of `input`, a `Request` sent as it is. `headers` and the
+ * caller's `signal` are there for Rust to take the request over after an "expired" answer
+ * (`Outgoing::taken_over`) without reading the `init` it was sent with.
  */
 export function sendStep(input, init, headers, name, value, token, seen, until, slot) {
   if (value !== null) {
@@ -438,9 +432,8 @@ export function askExpired(fn, response) {
 
 /**
  * The text of a clone of `response`, or null when it cannot be read, is longer than `limit` bytes
- * or has not ended within `ms`: a declared length over the limit is not read at all, and an
- * undeclared one is read only up to it; a slow body (a stream, a long poll) holds the caller's
- * answer back no longer than `ms`. Then the clone is cancelled; the caller's copy is untouched.
+ * (a declared length over it is not read at all) or has not ended within `ms` (a slow body holds
+ * the answer back no longer). Then the clone is cancelled; the caller's copy is untouched.
  */
 export function peekText(response, limit, ms) {
   const declared = response.headers.get("content-length");
@@ -465,7 +458,6 @@ export function peekText(response, limit, ms) {
     chunks.push(value);
     return next();
   });
-  // The first to settle wins: a timed-out read that then ends (cancelled) is not looked at.
   return Promise.race([next().catch(() => null), late]).finally(() => clearTimeout(timer));
 }
 
