@@ -25,7 +25,7 @@ use crate::transport;
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
 /** What `error.code` says on an `AuthError`. */
-export type AuthErrorCode = "SESSION_EXPIRED" | "REFRESH_FAILED" | "NO_REFRESH_TOKEN" | "INVALID_TOKEN" | "INVALID_OPTIONS";
+export type AuthErrorCode = "SESSION_EXPIRED" | "REFRESH_FAILED" | "NO_REFRESH_TOKEN" | "NO_SESSION" | "INVALID_TOKEN" | "INVALID_OPTIONS";
 /** The error `AuthFetch` rejects or throws with; a caller's abort stays a DOMException `AbortError`. */
 export interface AuthError extends Error { name: "AuthError"; code: AuthErrorCode }
 /** Tokens as `setTokens` takes them: both, or with `refreshTokenIn: "cookie"` the access token only. */
@@ -168,8 +168,11 @@ impl AuthFetch {
             Source::Function => Refresher::Function(hook("refresh").unchecked_into()),
         };
         let page_origin = page_origin.unwrap_or_else(|| "null".into());
-        let lock_name = ["seamless-fetch:", &opts.access_key, ":", refresher.url().unwrap_or("")].concat();
-        let session = Session::shared(opts.storage, &opts.access_key, &opts.refresh_key, opts.cookie);
+        let endpoint = refresher.url().unwrap_or("");
+        let lock_name = ["seamless-fetch:", &opts.access_key, ":", endpoint].concat();
+        let Some(session) = Session::shared(opts.storage, &opts.access_key, &opts.refresh_key, opts.cookie, endpoint) else {
+            return Err(invalid("another AuthFetch refreshes the same stored tokens elsewhere (refreshUrl, refresh); use one, or give each its own accessTokenKey and refreshTokenKey"));
+        };
         session.users.set(session.users.get() + 1);
         let on_tokens = hook("onTokens").dyn_into::<Function>().ok();
         if let Some(listener) = &on_tokens {
@@ -343,11 +346,9 @@ impl AuthFetch {
         let client = &self.client;
         let stored = match client.session.tokens() {
             Ok(Some(stored)) => Some(stored.access),
-            // A cookie session is refreshed from the cookie alone: how a page starts one.
-            Ok(None) if client.opts.cookie => {
-                client.session.expect();
-                None
-            }
+            // A cookie session is refreshed from the cookie alone: how a page starts one. Refused
+            // where this page has seen no session, it rejects with `NO_SESSION` and ends nothing.
+            Ok(None) if client.opts.cookie => None,
             Ok(None) => return Promise::reject(&AuthError::new(Code::NoRefreshToken, &["refresh() needs stored tokens; call setTokens after login"]).into_js()),
             Err(e) => return Promise::reject(&e.into_js()),
         };

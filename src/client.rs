@@ -129,8 +129,9 @@ pub enum Phase {
         /// The token that may still serve if the refresh fails transiently; none after an
         /// "expired" answer.
         stored: Option<String>,
-        /// It follows an "expired" answer: the request is replayed.
-        replay: bool,
+        /// The "expired" answer it follows: the request is replayed, or, when the refresh finds
+        /// no session (`NO_SESSION`), this answer is the caller's.
+        answer: Option<Response>,
     },
     /// The text of a clone of the answer, to look for an "expired" body code.
     Peeking(Sent, Response),
@@ -342,7 +343,7 @@ impl Client {
     pub fn resume(self: &Rc<Self>, slot: u32, value: JsValue) -> Result<Step, Error> {
         let (call, phase) = self.take(slot)?;
         match phase {
-            Phase::Waiting { seen, stored, replay, .. } => self.woken(call, seen, stored, replay),
+            Phase::Waiting { seen, stored, answer, .. } => self.woken(call, seen, stored, answer),
             Phase::Peeking(sent, response) if transport::has_expired_code(&self.opts, &value) => self.recover(call, sent, response),
             Phase::Peeking(sent, response) => self.ask_app(call, sent, response),
             Phase::Asking(sent, response) if value.is_truthy() => self.recover(call, sent, response),
@@ -426,10 +427,10 @@ impl Client {
                 };
                 Ok(Step::Send { args, value, token, seen, then, until })
             }
-            Plan::Wait(stored) => self.queue(call, stored, false, None),
+            Plan::Wait(stored) => self.queue(call, stored, None, None),
             Plan::Ahead(access) => {
                 let flight = self.new_flight(Some(&access));
-                self.queue(call, Some(access), false, flight)
+                self.queue(call, Some(access), None, flight)
             }
         }
     }
@@ -438,14 +439,22 @@ impl Client {
     /// that queued behind it. After a transient failure a token that has not expired yet is still
     /// good, so it is sent (no second refresh ahead). A refused refresh token, an expired access
     /// token, or any failure after an "expired" answer (which has no `stored` token) is the
-    /// caller's error.
-    fn woken(self: &Rc<Self>, call: Call, seen: u64, stored: Option<String>, replay: bool) -> Result<Step, Error> {
+    /// caller's error. No session at all (`NO_SESSION`) is no error: the request gets the
+    /// `answer` it had, or goes out once as it would have without a refresh.
+    fn woken(self: &Rc<Self>, mut call: Call, seen: u64, stored: Option<String>, answer: Option<Response>) -> Result<Step, Error> {
         if let Err(e) = self.outcome_since(seen) {
+            if e.code == Code::NoSession {
+                if let Some(answer) = answer {
+                    return Ok(Step::Done(answer));
+                }
+                call.no_refresh = true; // its answer is the caller's: a second try would be refused too
+                return self.again(call, true);
+            }
             if e.ends_session() || !stored.is_some_and(|a| self.still_valid(&a)) {
                 return Err(e.into());
             }
         }
-        self.again(call, !replay)
+        self.again(call, answer.is_none())
     }
 
     /// Plans and sends the next attempt; `waited`: no refresh ahead (one was just waited for).
@@ -458,38 +467,42 @@ impl Client {
     }
 
     /// Queues the request for the running refresh (`flight`, when this request starts it: see
-    /// [`Client::enqueue`]); `stored` and `replay` as in [`Phase::Waiting`]. The wait ends early,
+    /// [`Client::enqueue`]); `stored` and `answer` as in [`Phase::Waiting`]. The wait ends early,
     /// rejected, when the caller aborts (then [`Client::fail`]).
-    fn queue(self: &Rc<Self>, call: Call, stored: Option<String>, replay: bool, flight: Option<Flight>) -> Result<Step, Error> {
+    fn queue(self: &Rc<Self>, call: Call, stored: Option<String>, answer: Option<Response>, flight: Option<Flight>) -> Result<Step, Error> {
         let (woken, id, seen) = self.enqueue(flight);
         if id.is_none() {
-            return self.woken(call, seen, stored, replay); // nothing runs: go on at once
+            return self.woken(call, seen, stored, answer); // nothing runs: go on at once
         }
         let woken = match &call.abort {
             Some(signal) => js::abortable(&woken, signal),
             None => woken,
         };
-        Ok(self.keep(call, Phase::Waiting { id, seen, stored, replay }, woken))
+        Ok(self.keep(call, Phase::Waiting { id, seen, stored, answer }, woken))
     }
 
     /// After an "expired" answer to the attempt that went out with `sent`: replay at once, wait
     /// for a refresh (the running one, or one started now) and replay, or hand `response` back.
     fn recover(self: &Rc<Self>, call: Call, sent: Sent, response: Response) -> Result<Step, Error> {
         if self.session.coord.borrow().is_refreshing() {
-            return self.queue(call, None, true, None);
+            return self.queue(call, None, Some(response), None);
         }
         let since = self.session.coord.borrow().outcome_since(sent.seen);
-        if let Some(outcome) = since {
-            outcome?;
-            return self.again(call, false);
+        match since {
+            Some(Err(e)) if e.code == Code::NoSession => return Ok(Step::Done(response)),
+            Some(outcome) => {
+                outcome?;
+                return self.again(call, false);
+            }
+            None => {}
         }
         match (self.session.tokens()?, sent.token) {
             // A cookie session can be live with no token on this page (memory storage after a
-            // reload): the cookie is what the refresh spends.
+            // reload): the cookie is what the refresh spends. Refused, it ends a session only
+            // where this page saw one (see `Client::fly`): else the answer is the caller's.
             (None, None) if self.opts.cookie => {
-                self.session.expect();
                 let flight = self.new_flight(None);
-                self.queue(call, None, true, flight)
+                self.queue(call, None, Some(response), flight)
             }
             // Never logged in: the 401 belongs to the app (a login form, a public page).
             (None, None) if !self.session.known() => Ok(Step::Done(response)),
@@ -504,7 +517,7 @@ impl Client {
             (Some(_), Some(old)) => {
                 *self.session.refused.borrow_mut() = Some(old.clone());
                 let flight = self.new_flight(Some(&old));
-                self.queue(call, None, true, flight)
+                self.queue(call, None, Some(response), flight)
             }
         }
     }
@@ -597,7 +610,7 @@ impl Client {
         let outcome = self.outcome_since(seen);
         let stored = self.session.tokens()?;
         match outcome {
-            Err(e) if e.ends_session() => Ok(None),
+            Err(e) if e.ends_session() || e.code == Code::NoSession => Ok(None),
             // As for requests: after a transient failure a token that has not expired is still good.
             Err(e) if !stored.as_ref().is_some_and(|s| self.still_valid(&s.access)) => Err(e.into()),
             _ => Ok(stored.map(|s| s.access)),
@@ -655,6 +668,13 @@ impl Client {
         };
         // Held back by the back-off or being offline: nothing was attempted.
         let attempted = !matches!(flight.stage, Stage::Gate { .. });
+        // A cookie refused where this page held no token and saw no session since the last one
+        // ended (an anonymous visitor, a login form): there is no session to end, and nothing
+        // in storage that this tab knows it owns.
+        let landed = match landed {
+            Err(e) if e.code == Code::SessionExpired && flight.sent_access.is_none() && !self.session.known() => Err(no_session()),
+            landed => landed,
+        };
         let (epoch, started) = (flight.epoch, flight.started);
         drop(flight); // releases the cross-tab lock before the queue
         let finished = self.session.coord.borrow_mut().finish(epoch, landed);
@@ -667,8 +687,9 @@ impl Client {
                 js::set(&info, "durationMs", &(js_sys::Date::now() - started).into());
                 js::call_hook(&self.hooks.on_refresh, &info);
             }
-            // Held back: nothing happened that the app has not heard of already.
-            Err(_) if !attempted => {}
+            // Held back: nothing happened that the app has not heard of already. No session: the
+            // caller has its answer (or `refresh()` its `NO_SESSION`), and nothing failed.
+            Err(e) if !attempted || e.code == Code::NoSession => {}
             Err(e) => {
                 js::call_hook(&self.hooks.on_refresh_error, &e.clone().into_js());
                 if e.ends_session() {
@@ -867,6 +888,10 @@ fn held_back(wait_ms: f64, offline: bool) -> AuthError {
 /// kept request back once; an error rather than a trap if it ever does.
 fn lost() -> Error {
     Error::Js(js_sys::Error::new("seamless-fetch: a step for a request that is no longer kept").into())
+}
+
+fn no_session() -> AuthError {
+    AuthError::new(Code::NoSession, &["no session: the refresh endpoint refused the cookie"])
 }
 
 fn logged_out_elsewhere() -> AuthError {

@@ -17,6 +17,9 @@ pub enum Code {
     RefreshFailed,
     /// A refresh was needed but there is no refresh token to spend.
     NoRefreshToken,
+    /// A cookie session's refresh from nothing was refused where this page had seen no session
+    /// (an anonymous visitor): nothing ended, so nobody is logged out or sent to the login page.
+    NoSession,
     /// A token is not a valid RFC 6750 `b64token` and will not be sent or stored.
     InvalidToken,
     /// The options object passed to `new AuthFetch` is wrong.
@@ -30,6 +33,7 @@ impl Code {
             Code::SessionExpired => "SESSION_EXPIRED",
             Code::RefreshFailed => "REFRESH_FAILED",
             Code::NoRefreshToken => "NO_REFRESH_TOKEN",
+            Code::NoSession => "NO_SESSION",
             Code::InvalidToken => "INVALID_TOKEN",
             Code::InvalidOptions => "INVALID_OPTIONS",
         }
@@ -163,5 +167,7 @@ mod tests {
         assert_eq!(e.code.as_str(), "REFRESH_FAILED");
         assert!(!e.ends_session());
         assert!(AuthError::new(Code::SessionExpired, &[]).ends_session());
+        assert!(!AuthError::new(Code::NoSession, &[]).ends_session(), "there was nothing to end");
+        assert_eq!(Code::NoSession.as_str(), "NO_SESSION");
     }
 }

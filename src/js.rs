@@ -66,9 +66,9 @@ extern "C" {
     #[wasm_bindgen(js_name = askExpired)]
     pub fn ask_expired(f: &Function, response: &Response) -> Promise;
     /// The body text of a clone of `response`, or null when it is longer than `limit` bytes
-    /// (declared or read) or cannot be read.
+    /// (declared or read), has not ended within `ms`, or cannot be read.
     #[wasm_bindgen(js_name = peekText)]
-    pub fn peek_text(response: &Response, limit: f64) -> Promise;
+    pub fn peek_text(response: &Response, limit: f64, ms: f64) -> Promise;
     /// The exclusive Web Lock `name` as `{release, contended}`, or null.
     #[wasm_bindgen(js_name = acquireLock)]
     pub fn acquire_lock(name: &str, ms: f64) -> Promise;

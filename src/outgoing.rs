@@ -30,7 +30,8 @@ pub enum Outgoing {
         /// The absolute URL the caller's input resolves to, as a JS string: what is sent, and
         /// whose origin decided about the token.
         input: JsValue,
-        /// The caller's `init` (or `undefined`).
+        /// The caller's `init` as `fetch` reads it (`requestInit` in helpers.js: a plain object of
+        /// own data properties, read once), or `undefined`.
         init: JsValue,
         /// A copy of `init.headers` (a plain object, or a `Headers` when they came as anything
         /// else), which the library may change.

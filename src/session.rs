@@ -75,8 +75,9 @@ pub struct Session {
     pub mirror: Object,
 }
 
-/// Live sessions by storage kind and keys, so instances with the same keys share one.
-struct Registry(RefCell<Vec<(String, Weak<Session>)>>);
+/// Live sessions by storage kind and keys (see [`Session::shared`]), with the refresh endpoint
+/// of each, so instances with the same keys share one.
+struct Registry(RefCell<Vec<(String, String, Weak<Session>)>>);
 
 // SAFETY: the crate targets wasm32-unknown-unknown without the `atomics` feature, where everything
 // runs on the page's one thread (native builds exist only for `cargo test` of the plain-Rust
@@ -89,21 +90,27 @@ compile_error!("seamless-fetch is single-threaded; build without the atomics tar
 static SESSIONS: Registry = Registry(RefCell::new(Vec::new()));
 
 impl Session {
-    /// The session for these keys, shared with any live instance that uses the same ones.
-    pub fn shared(kind: StorageKind, access_key: &str, refresh_key: &str, cookie: bool) -> Rc<Session> {
-        let id = [match kind {
-            StorageKind::Local => "l",
-            StorageKind::Session => "s",
-            StorageKind::Memory => "m",
-        }, if cookie { "c" } else { "" }, "\0", access_key, "\0", refresh_key]
-        .concat();
+    /// The session for these keys and refresh endpoint (`endpoint`: the refresh URL, empty for a
+    /// refresh function), shared with any live instance that uses the same ones: one stored pair,
+    /// one coordinator, or two refreshes would spend one refresh token. Tokens in memory are this
+    /// session's alone, so another endpoint makes another session; tokens in Web Storage are
+    /// under their keys whatever the endpoint, so another endpoint on the same keys is refused
+    /// (`None`): they cannot be refreshed in two places. (Across tabs the lock name, which holds
+    /// the endpoint, keeps them apart.)
+    pub fn shared(kind: StorageKind, access_key: &str, refresh_key: &str, cookie: bool, endpoint: &str) -> Option<Rc<Session>> {
+        let (letter, own) = match kind {
+            StorageKind::Local => ("l", ""),
+            StorageKind::Session => ("s", ""),
+            StorageKind::Memory => ("m", endpoint),
+        };
+        let id = [letter, if cookie { "c" } else { "" }, "\0", access_key, "\0", refresh_key, "\0", own].concat();
         let existing = {
             let mut all = SESSIONS.0.borrow_mut();
-            all.retain(|(_, w)| w.upgrade().is_some_and(|s| s.users.get() > 0));
-            all.iter().find(|(k, _)| *k == id).and_then(|(_, w)| w.upgrade())
+            all.retain(|(_, _, w)| w.upgrade().is_some_and(|s| s.users.get() > 0));
+            all.iter().find(|(k, _, _)| *k == id).and_then(|(_, e, w)| Some((e == endpoint, w.upgrade()?)))
         };
-        if let Some(s) = existing {
-            return s;
+        if let Some((same, s)) = existing {
+            return same.then_some(s);
         }
         // Opening the store calls into JS: no registry borrow is held meanwhile.
         let store = TokenStore::new(kind, access_key, refresh_key, cookie);
@@ -128,8 +135,8 @@ impl Session {
             backoff: Cell::new(Backoff::default()),
             mirror,
         });
-        SESSIONS.0.borrow_mut().push((id, Rc::downgrade(&s)));
-        s
+        SESSIONS.0.borrow_mut().push((id, endpoint.into(), Rc::downgrade(&s)));
+        Some(s)
     }
 
     /// The stored tokens; seeing a pair marks the session as known, so that its later
@@ -202,12 +209,6 @@ impl Session {
     /// wait for it as the requests in its queue do.
     pub fn parked(&self) -> usize {
         crate::js::get(&self.mirror, "p").as_f64().unwrap_or(0.0) as usize
-    }
-
-    /// Marks a session as there to be ended: in a cookie session the page may hold no token at
-    /// all and still be logged in, so a refused refresh must end it as it would a stored one.
-    pub fn expect(&self) {
-        self.known.set(true);
     }
 
     /// Calls every `onTokens` listener with `{reason, expiresAt}` if the stored access token is not

@@ -20,15 +20,21 @@ pub fn not_a_response() -> AuthError {
 /// and a large document must not be buffered (or held back from the caller) for it.
 const PEEK_LIMIT: f64 = 64.0 * 1024.0;
 
+/// The longest an answer is held back while its body is read for an "expired" code: such an
+/// answer comes whole at once, and a slow JSON body (a stream of JSON, a long poll) must reach the
+/// caller while it still flows.
+const PEEK_MS: f64 = 1_000.0;
+
 /// When an answer's body must be read to judge it (`expiredBodyCodes` are set and it is a JSON
 /// document): a promise of the text of a clone, the caller's copy untouched. Only a small JSON
-/// document is read: any other answer goes to the caller at once.
+/// document that ends within [`PEEK_MS`] is read: any other answer goes to the caller at once, or
+/// after that time.
 pub fn peek_body(opts: &Options, response: &Response) -> Option<Promise> {
     if opts.expired_body_codes.is_empty() {
         return None;
     }
     let content_type = response.headers().get("content-type").ok().flatten().unwrap_or_default();
-    is_json_document(&content_type).then(|| js::peek_text(response, PEEK_LIMIT))
+    is_json_document(&content_type).then(|| js::peek_text(response, PEEK_LIMIT, PEEK_MS))
 }
 
 /// Whether the body `text` (from [`peek_body`]; null when unreadable or too long) is a JSON

@@ -110,6 +110,7 @@ export function driver(begin, judge, resume, fail, transport, authHeader, expire
   };
   return function fetch(input, init) {
     try {
+      if (init !== null && (typeof init === "object" || typeof init === "function")) init = requestInit(init);
       if (!plainParts(input, init, authLower, parts)) return Promise.resolve(run(begin(input, init, null, null, null, 0, null), init));
       const { url, headers, signal, control, hasAuth } = parts;
       parts.headers = parts.signal = undefined; // nothing of this request kept past it
@@ -156,14 +157,35 @@ const isSignal = (x) => typeof AbortSignal === "function" && x instanceof AbortS
 const isSend = (step, slot) => Array.isArray(step) && step.length === 8 && step[7] === slot && step[2] !== null;
 
 /**
+ * `init` read once as `fetch` reads it (a WebIDL dictionary: inherited and getter members count,
+ * read by name order), then its other own enumerable properties (an app's transport may read
+ * them): a plain object that every later read and copy sees the same, running no caller code.
+ */
+function requestInit(init) {
+  const dict = {};
+  for (let i = 0; i < INIT_MEMBERS.length; i++) {
+    const value = init[INIT_MEMBERS[i]];
+    if (value !== undefined) dict[INIT_MEMBERS[i]] = value;
+  }
+  for (const key in init) {
+    if (!MEMBERS.has(key) && hasOwn.call(init, key)) dict[key] = init[key];
+  }
+  return dict;
+}
+/** `RequestInit`'s members (Fetch standard), in the order a dictionary's are read. */
+const INIT_MEMBERS = "body cache credentials duplex headers integrity keepalive method mode priority redirect referrer referrerPolicy signal window".split(" ");
+const MEMBERS = new Set(INIT_MEMBERS);
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/**
  * Whether `fetch(input, init)` can be sent again as it is, without building a Request: a string or
  * URL input, and a body that is absent or reusable (not a stream). False also for anything `fetch`
- * would refuse (the Request path then throws its error). When true, `parts` holds `url` (the
- * absolute URL, where the request then goes: the very URL whose origin decided about the token),
- * `signal` (the caller's `AbortSignal`, or undefined) and what `ownHeaders` found (`auth`: the
- * token's header name in lower case). The parts go in the driver's one scratch object, read at
- * once, rather than in an array per request: in a storm of a thousand requests every allocation
- * is paid again in garbage collection.
+ * would refuse (the Request path then throws its error). `init` is `requestInit`'s. When true,
+ * `parts` holds `url` (the absolute URL, where the request then goes: the very URL whose origin
+ * decided about the token), `signal` (the caller's `AbortSignal`, or undefined) and what
+ * `ownHeaders` found (`auth`: the token's header name in lower case), also set as `init.headers`.
+ * The parts go in the driver's one scratch object, read at once, rather than in an array per
+ * request: in a storm of a thousand requests every allocation is paid again in garbage collection.
  */
 function plainParts(input, init, auth, parts) {
   if ((typeof input !== "string" && !(input instanceof URL)) || (init != null && typeof init !== "object")) return false;
@@ -177,6 +199,7 @@ function plainParts(input, init, auth, parts) {
     const signal = init == null ? undefined : init.signal;
     const url = absolute(input);
     ownHeaders(headers, auth, parts);
+    if (init != null) init.headers = parts.headers;
     parts.signal = isSignal(signal) ? signal : undefined;
     parts.url = url;
     return true;
@@ -281,10 +304,10 @@ export function takeRead() {
 /**
  * The send step `[input, init, token, seen, headers, signal, until, slot]` (see `driver`), with
  * header `name` set to `value` unless it is null: on `headers` (a copy of the caller's, see
- * `ownHeaders`, sent in a copy of `init`), or, when `headers` is null, on the headers of `input`, a
- * `Request` sent as it is. `headers` and the caller's `signal` are there for Rust to take the
- * request over after an "expired" answer (`Outgoing::taken_over`) without reading the `init` it was
- * sent with.
+ * `ownHeaders`, sent in `init` when it holds them, a first attempt, else in a copy of `init`), or,
+ * when `headers` is null, on the headers of `input`, a `Request` sent as it is. `headers` and the
+ * caller's `signal` are there for Rust to take the request over after an "expired" answer
+ * (`Outgoing::taken_over`) without reading the `init` it was sent with.
  */
 export function sendStep(input, init, headers, name, value, token, seen, until, slot) {
   if (value !== null) {
@@ -292,7 +315,7 @@ export function sendStep(input, init, headers, name, value, token, seen, until, 
     else if (headers instanceof Headers) headers.set(name, value);
     else headers[name] = value;
   }
-  const sent = headers === null ? undefined : init == null ? { headers } : Object.assign({}, init, { headers });
+  const sent = headers === null ? undefined : init == null ? { headers } : init.headers === headers ? init : Object.assign({}, init, { headers });
   return [input, sent, token, seen, headers, init == null ? undefined : init.signal, until, slot];
 }
 
@@ -408,11 +431,11 @@ export function askExpired(fn, response) {
 }
 
 /**
- * The text of a clone of `response`, or null when it cannot be read or is longer than `limit`
- * bytes: a declared length over the limit is not read at all, and an undeclared one is read only
- * up to it (then the clone is cancelled; the caller's copy is untouched).
+ * The text of a clone of `response`, or null when it cannot be read, is longer than `limit` bytes
+ * (a declared length over it is not read at all) or has not ended within `ms` (a slow body holds
+ * the answer back no longer). Then the clone is cancelled; the caller's copy is untouched.
  */
-export function peekText(response, limit) {
+export function peekText(response, limit, ms) {
   const declared = response.headers.get("content-length");
   if (declared !== null && !(Number(declared) <= limit)) return Promise.resolve(null);
   const body = response.clone().body;
@@ -420,6 +443,9 @@ export function peekText(response, limit) {
   const reader = body.getReader();
   const chunks = [];
   let size = 0;
+  let timer;
+  const stop = () => { reader.cancel().catch(() => {}); return null; };
+  const late = new Promise((resolve) => { timer = setTimeout(() => { resolve(null); stop(); }, ms); });
   const next = () => reader.read().then(({ done, value }) => {
     if (done) {
       const all = new Uint8Array(size);
@@ -428,11 +454,11 @@ export function peekText(response, limit) {
       return new TextDecoder().decode(all);
     }
     size += value.length;
-    if (size > limit) { reader.cancel().catch(() => {}); return null; }
+    if (size > limit) return stop();
     chunks.push(value);
     return next();
   });
-  return next().catch(() => null);
+  return Promise.race([next().catch(() => null), late]).finally(() => clearTimeout(timer));
 }
 
 /** Resolves after `ms`. */

@@ -182,14 +182,59 @@ export const scenarios = {
   },
 
   async a_refused_cookie_ends_the_session_once(make) {
-    const logouts = [], navigations = [];
-    const { api, server } = cookieSetup(make, { storage: "memory", onLogout: (i) => logouts.push(i.reason), navigate: (u) => navigations.push(u) }, { token: false });
-    server.refreshToken = "the cookie expired";
-    server.cookie = true;
+    // A session this page held (memory storage: started from the cookie) or saw in another tab's
+    // storage ends once when the cookie is refused; after that there is no session to end.
+    for (const storage of ["memory", "local"]) {
+      const logouts = [], navigations = [];
+      const { api, server } = cookieSetup(make, { storage, onLogout: (i) => logouts.push(i.reason), navigate: (u) => navigations.push(u) }, { token: false });
+      if (storage === "memory") await api.refresh();
+      else writeAsAnotherTab({ token: "a1" });
+      server.expire();
+      server.refreshAnswer = () => json(401, { error: "invalid_grant" });
+      const all = [api.fetch("/api/a"), api.fetch("/api/b"), api.fetch("/api/c")];
+      for (const p of all) await rejectsWith(p, "SESSION_EXPIRED");
+      eq([server.refreshCalls, logouts, navigations], [storage === "memory" ? 2 : 1, ["SESSION_EXPIRED"], ["/login"]], storage);
+      eq((await api.fetch("/api/d")).status, 401, storage + ": ended, the next 401 is the caller's");
+      eq([logouts.length, navigations.length], [1, 1], storage + ": once");
+    }
+  },
+
+  async a_refused_cookie_without_a_session_is_no_session(make) {
+    // An anonymous visitor on a login form: no token here, none seen. A refused cookie means "no
+    // session", not "session ended": each 401 reaches its caller, nobody is logged out or sent
+    // anywhere, and refresh() says NO_SESSION.
+    const logouts = [], navigations = [], errors = [];
+    const { api, server } = cookieSetup(make, {
+      storage: "memory", onLogout: (i) => logouts.push(i.reason), navigate: (u) => navigations.push(u), onRefreshError: (e) => errors.push(e.code),
+    }, { token: false });
     server.refreshAnswer = () => json(401, { error: "invalid_grant" });
-    const all = [api.fetch("/api/a"), api.fetch("/api/b"), api.fetch("/api/c")];
-    for (const p of all) await rejectsWith(p, "SESSION_EXPIRED");
-    eq([server.refreshCalls, logouts, navigations], [1, ["SESSION_EXPIRED"], ["/login"]]);
+    for (const attempt of [1, 2]) {
+      const res = await api.fetch("/api/login", { method: "POST", body: "wrong password" });
+      eq([res.status, (await res.json()).error], [401, "expired"], "attempt " + attempt + ": the caller's own 401, body intact");
+    }
+    eq(server.callsTo("/api/login").map((c) => [c.auth, c.body]), [[null, "wrong password"], [null, "wrong password"]], "sent once each, not replayed");
+    // During the refresh: the answer that started it, a request that waited for it (sent once,
+    // after it, as without one), and a 401 that came while it ran (parked by the driver).
+    const releaseC = server.holdPath("/api/c");
+    const c = api.fetch("/api/c");
+    await until(() => server.callsTo("/api/c").length === 1, "c to be sent");
+    const releaseRefresh = server.holdRefresh();
+    const a = api.fetch("/api/a");
+    await until(() => api.isRefreshing, "the refresh to start");
+    const b = api.fetch("/api/b", { method: "PUT", body: "kept" });
+    releaseC();
+    await until(() => api.stats().queued === 3, "a, b and c to wait for the refresh");
+    releaseRefresh();
+    eq((await Promise.all([a, b, c])).map((r) => r.status), [401, 401, 401]);
+    eq([server.callsTo("/api/a").length, server.callsTo("/api/b").map((c) => [c.auth, c.body]), server.callsTo("/api/c").length], [1, [[null, "kept"]], 1]);
+    await rejectsWith(api.refresh(), "NO_SESSION");
+    eq(await api.getAccessToken(), null, "getAccessToken: no session");
+    eq([server.refreshCalls, logouts, navigations, errors], [5, [], [], []], "no logout, no navigation, no refresh error");
+    // The cookie starts working (the user signed in through a form that set it): the next 401
+    // refreshes through it and is replayed.
+    server.refreshAnswer = null;
+    eq((await api.fetch("/api/me")).status, 200);
+    eq(server.callsTo("/api/me").map((c) => c.auth), [null, "Bearer a2"]);
   },
 
   async cookie_sessions_take_the_lock_even_with_memory_storage(make) {

@@ -1,6 +1,6 @@
 // Scenarios of the foundation issue: single flight, queueing, replay, no loop, refusal.
 // Each takes `make(options)` (which builds a real AuthFetch) and throws on a failed check.
-import { FakeServer, canReadBlobForms, json, until } from "./fake_server.js";
+import { FakeServer, canReadBlobForms, json, tick, until } from "./fake_server.js";
 import { assert, eq, rejectsWith, runScenario, setup, writeAsAnotherTab } from "./harness.js";
 
 export const run = (name, make, tools) => runScenario(scenarios, name, make, tools);
@@ -450,6 +450,98 @@ export const scenarios = {
       eq((await big.text()).length, 70 * 1024 + 21, path + ": the caller gets the whole body");
     }
     eq(server.refreshCalls, 0, "none of them was taken for an expired answer");
+  },
+
+  async a_slow_json_body_is_peeked_for_a_second_at_most(make) {
+    // With expiredBodyCodes a JSON answer is read (a clone) for the code before it is handed over;
+    // one whose body flows slowly (a JSON stream, a long poll) goes to the caller after a second.
+    const { api, server } = setup(make, { expiredBodyCodes: [409] });
+    const inner = server.fetch;
+    const encoder = new TextEncoder();
+    const slow = (first, rest, ms) => new Response(new ReadableStream({
+      start(c) { c.enqueue(encoder.encode(first)); if (ms !== null) setTimeout(() => { c.enqueue(encoder.encode(rest)); c.close(); }, ms); else finish = () => { c.enqueue(encoder.encode(rest)); c.close(); }; },
+    }), { headers: { "content-type": "application/json" } });
+    let finish = null;
+    server.fetch = async (input, init) => {
+      const url = String(input.url || input); // a refresh Request's body is not to be taken here
+      if (url.endsWith("/api/slow")) return slow('{"items":[', "1]}", null);
+      if (url.endsWith("/api/late") && new Request(input, init).headers.get("authorization") === "Bearer a1") return slow('{"co', 'de":409}', 200);
+      return inner(input, init);
+    };
+    const started = Date.now();
+    const res = await Promise.race([api.fetch("/api/slow"), tick(3000).then(() => "still held after 3 s")]);
+    assert(res instanceof Response, "handed over while its body flows, got " + res);
+    const held = Date.now() - started;
+    assert(held >= 900 && held < 2500, "held back about a second: " + held + " ms");
+    finish();
+    eq(await res.json(), { items: [1] }, "the caller reads the whole body");
+    eq(server.refreshCalls, 0);
+    server.expire();
+    const late = await api.fetch("/api/late");
+    eq([late.status, (await late.json()).path, server.refreshCalls], [200, "/api/late", 1], "a code that comes within the second still counts");
+  },
+
+  async init_is_read_as_fetch_reads_it(make) {
+    // fetch reads init as a WebIDL dictionary: inherited members and getters count (a Request as
+    // init, Object.create(defaults), a class instance, non-enumerable members), each read once,
+    // in the order of their names, before anything is sent. Every request here is answered 401,
+    // refreshed and replayed: both attempts go out as window.fetch would send them.
+    const reads = [], atSend = [];
+    const { api, server } = setup(make);
+    const inner = server.fetch;
+    server.fetch = (input, init) => { if (String(input).endsWith("/counted")) atSend.push(reads.length); return inner(input, init); };
+    const counted = new Proxy({ method: "POST", body: "counted", headers: { "x-kind": "counted" } }, {
+      get(target, key, receiver) { reads.push(key); return Reflect.get(target, key, receiver); },
+    });
+    const cases = {
+      request: [() => new Request(location.origin + "/elsewhere", { method: "DELETE", headers: { "x-kind": "request" } }), "DELETE", ""],
+      inherited: [() => Object.create({ method: "PUT", body: "inherited", headers: { "x-kind": "inherited" } }), "PUT", "inherited"],
+      class: [() => new (class { get method() { return "PATCH"; } get body() { return "class"; } get headers() { return { "x-kind": "class" }; } })(), "PATCH", "class"],
+      hidden: [() => Object.defineProperties({}, { method: { value: "PUT" }, body: { value: "hidden" }, headers: { value: { "x-kind": "hidden" } } }), "PUT", "hidden"],
+      counted: [() => counted, "POST", "counted"],
+    };
+    for (const [name, [init, method, body]] of Object.entries(cases)) {
+      server.expire();
+      eq((await api.fetch("/api/init/" + name, init())).status, 200, name);
+      const sent = server.callsTo("/api/init/" + name);
+      eq(sent.map((c) => [c.method, c.body, c.headers.get("x-kind")]), [[method, body, name], [method, body, name]], name + ": both attempts");
+      eq(sent.map((c) => c.auth !== null), [true, true], name + ": with a token");
+    }
+    eq(reads, [...new Set(reads)], "each member of the counted init read once");
+    eq(reads, [...reads].sort(), "in the order of their names");
+    assert(["body", "headers", "method", "signal"].every((k) => reads.includes(k)), "the members fetch reads: " + reads);
+    eq(atSend, [reads.length, reads.length], "all read before its first attempt went out");
+  },
+
+  async one_stored_pair_is_refreshed_through_one_endpoint(make) {
+    // Instances with the same storage and keys share one session, so one refresh: they must agree
+    // on where it goes. In Web Storage another endpoint on the same keys is refused; in memory it
+    // is another session, with tokens of its own.
+    const { api, server } = setup(make);
+    const refused = (options) => { try { make({ fetch: server.fetch, ...options }); return null; } catch (e) { return e; } };
+    for (const options of [{ refreshUrl: "/other/refresh" }, { refresh: async () => ({ accessToken: "x" }) }, { refreshUrl: "/auth/refresh?v=2" }]) {
+      const e = refused(options);
+      eq(e && e.code, "INVALID_OPTIONS", JSON.stringify(options));
+      assert(e.message.includes("accessTokenKey"), e.message);
+    }
+    eq(refused({ refreshUrl: location.origin + "/auth/refresh" }), null, "the same endpoint, written another way, shares");
+    eq(refused({ refreshUrl: "/other/refresh", accessTokenKey: "t2", refreshTokenKey: "r2" }), null, "other keys");
+    eq(refused({ refreshUrl: "/other/refresh", storage: "session" }), null, "other storage");
+    server.expire();
+    eq((await api.fetch("/api/x")).status, 200, "the first instance works on");
+    eq(server.refreshCalls, 1);
+    const servers = [new FakeServer(), new FakeServer({ refreshPath: "/other/refresh" })];
+    const apis = [["/auth/refresh", servers[0]], ["/other/refresh", servers[1]]].map(([refreshUrl, s]) => {
+      const a = make({ refreshUrl, storage: "memory", fetch: s.fetch, navigate: () => {} });
+      a.setTokens({ accessToken: "a1", refreshToken: "r1" });
+      s.expire();
+      return a;
+    });
+    eq((await Promise.all(apis.map((a, i) => a.fetch("/api/mem" + i)))).map((r) => r.status), [200, 200], "memory: each its own session");
+    eq(servers.map((s) => s.refreshCalls), [1, 1], "each refreshed through its own endpoint");
+    api.free();
+    make.freeAll();
+    eq(refused({ refreshUrl: "/other/refresh" }), null, "once the others are freed, the keys are free");
   },
 
   async configurable_header_scheme_paths_and_fields(make) {
