@@ -11,4 +11,5 @@ scenarios![
     offline_means_no_attempt_and_online_ends_the_wait,
     tabs_share_one_attempt_per_window,
     a_refused_refresh_is_never_retried,
+    a_back_off_dated_in_the_future_lasts_its_window_at_most,
 ];

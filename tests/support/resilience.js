@@ -162,4 +162,46 @@ export const scenarios = {
     eq(server.refreshCalls, 2, "nothing retried the refused refresh");
     eq(logouts, ["SESSION_EXPIRED"]);
   },
+  async a_back_off_dated_in_the_future_lasts_its_window_at_most(make) {
+    // Another tab stored a 1 s window dated an hour ahead: this tab waits that window from now.
+    let { api, server } = setup(make, { refreshTimeoutMs: 300 });
+    server.expire();
+    let now = Date.now();
+    writeAsAnotherTab({ "token:backoff": `1,${now + 3_600_000},${now + 3_601_000}` });
+    let e = await rejectsWith(api.fetch("/api/a"), "REFRESH_FAILED");
+    assert(e.retryAfterMs > 0 && e.retryAfterMs <= 1000, "the window's own length from now: " + e.retryAfterMs);
+    await tick(1100);
+    eq((await api.fetch("/api/b")).status, 200, "tried after the window");
+    eq(server.refreshCalls, 1);
+
+    // A window as long as the cap, an hour ahead: coming back online ends it.
+    ({ api, server } = setup(make, { refreshTimeoutMs: 300 }));
+    server.expire();
+    now = Date.now();
+    writeAsAnotherTab({ "token:backoff": `1,${now + 3_600_000},${now + 3_660_000}` });
+    e = await rejectsWith(api.fetch("/api/c"), "REFRESH_FAILED");
+    assert(e.retryAfterMs <= 60_000, "never past the cap from now: " + e.retryAfterMs);
+    await tick(5);
+    window.dispatchEvent(new Event("online"));
+    eq((await api.fetch("/api/d")).status, 200, "online ends it");
+    eq(server.refreshCalls, 1);
+
+    // One failure (a 1 s window), then the clock set back an hour.
+    ({ api, server } = setup(make, { refreshTimeoutMs: 300 }));
+    scripted(server, [() => json(503, {}, { "retry-after": "1" })]);
+    server.expire();
+    await rejectsWith(api.fetch("/api/e"), "REFRESH_FAILED");
+    const realNow = Date.now;
+    Date.now = () => realNow.call(Date) - 3_600_000;
+    try {
+      e = await rejectsWith(api.fetch("/api/f"), "REFRESH_FAILED");
+      assert(e.retryAfterMs > 0 && e.retryAfterMs <= 1000, "the same window from now, not an hour: " + e.retryAfterMs);
+      await tick(1100);
+      eq((await api.fetch("/api/g")).status, 200, "tried after the window");
+      eq(server.refreshCalls, 2);
+    } finally {
+      Date.now = realNow;
+    }
+  },
+
 };
