@@ -104,8 +104,12 @@ impl TokenStore {
         let no_key = JsValue::NULL;
         let refresh_key = if self.cookie { &no_key } else { &self.keys.1 };
         let Ok(same) = js::read_tokens(&web, &self.keys.0, refresh_key, last_access, last_refresh) else {
+            // Storage that throws now (quota, a privacy setting changed): the session goes on in
+            // memory with the tokens read last, rather than ending for want of them.
             self.fall_back();
-            return Ok(None);
+            let pair = last.map(|(_, _, pair)| pair);
+            *self.memory.borrow_mut() = pair.clone();
+            return Ok(pair);
         };
         if let (true, Some((_, _, pair))) = (same, &last) {
             let pair = pair.clone();

@@ -19,6 +19,14 @@ function scripted(server, answers) {
   return at;
 }
 
+/** Collects what `console.warn` says until `restore()`. */
+function captureWarnings() {
+  const warn = console.warn;
+  const lines = [];
+  console.warn = (...args) => { lines.push(args.map(String).join(" ")); };
+  return { lines, restore: () => { console.warn = warn; } };
+}
+
 /** Makes `navigator.onLine` say `online` (the page's own property shadows the real one). */
 function setOnline(online) {
   Object.defineProperty(navigator, "onLine", { configurable: true, get: () => online });
@@ -201,6 +209,35 @@ export const scenarios = {
       eq(server.refreshCalls, 2);
     } finally {
       Date.now = realNow;
+    }
+  },
+
+  async storage_that_starts_throwing_keeps_the_session_in_memory(make) {
+    const logouts = [];
+    const warnings = captureWarnings();
+    const { getItem, setItem, removeItem } = Storage.prototype;
+    try {
+      const { api, server } = setup(make, { onLogout: (i) => logouts.push(i.reason) });
+      eq((await api.fetch("/api/x")).status, 200, "before");
+      // A privacy setting changed (or the storage went away) after the tokens were read.
+      const denied = () => { throw new DOMException("denied", "SecurityError"); };
+      Object.assign(Storage.prototype, { getItem: denied, setItem: denied, removeItem: denied });
+      eq((await api.fetch("/api/x")).status, 200, "the tokens read before go on, from memory");
+      eq((await api.fetch("/api/y")).status, 200);
+      eq([...server.callsTo("/api/x"), ...server.callsTo("/api/y")].map((c) => c.auth), ["Bearer a1", "Bearer a1", "Bearer a1"]);
+      server.expire();
+      eq((await api.fetch("/api/y")).status, 200, "refreshed, in memory");
+      eq(server.callsTo("/auth/refresh").map((c) => JSON.parse(c.body).refreshToken), ["r1"]);
+      server.valid.add("a9");
+      api.setTokens({ accessToken: "a9", refreshToken: "r9" });
+      eq((await api.fetch("/api/x")).status, 200, "after setTokens");
+      eq((await api.fetch("/api/x")).status, 200);
+      eq(server.callsTo("/api/x").slice(-2).map((c) => c.auth), ["Bearer a9", "Bearer a9"]);
+      eq(logouts, [], "nobody logged out");
+      eq(warnings.lines.filter((l) => l.includes("seamless-fetch") && l.includes("memory")).length, 1, "said once on the console");
+    } finally {
+      Object.assign(Storage.prototype, { getItem, setItem, removeItem });
+      warnings.restore();
     }
   },
 
