@@ -143,6 +143,10 @@ impl TokenStore {
     }
 
     /// Stores a pair; the fingerprint goes last so a reader never sees it match a half-written pair.
+    /// When storage refuses (quota), the pair is kept in memory for this page, and nothing is
+    /// removed: what is stored is what other tabs read, and a failed write here is no reason to
+    /// log them out. They go on with it until they refresh; a server that rotates refresh tokens
+    /// may then refuse theirs, which ends their session as any refusal does.
     pub fn write(&self, pair: &Pair) {
         let web = self.web.borrow().clone();
         if let Some(web) = web {
@@ -152,7 +156,6 @@ impl TokenStore {
             if ok {
                 return;
             }
-            self.remove_web(&web);
             self.fall_back();
         }
         *self.memory.borrow_mut() = Some(pair.clone());
@@ -176,23 +179,18 @@ impl TokenStore {
         }
     }
 
-    /// Removes both tokens (and the fingerprint).
+    /// Removes both tokens (and the fingerprint; in a cookie session the refresh key is not ours).
     pub fn clear(&self) {
         let web = self.web.borrow().clone();
         if let Some(web) = web {
-            self.remove_web(&web);
+            for key in [&self.access_key, &self.stamp_key] {
+                let _ = web.remove_item(key);
+            }
+            if !self.cookie {
+                let _ = web.remove_item(&self.refresh_key);
+            }
         }
         *self.memory.borrow_mut() = None;
-    }
-
-    /// Removes the keys this store owns (in a cookie session, the refresh key is not one of them).
-    fn remove_web(&self, web: &web_sys::Storage) {
-        for key in [&self.access_key, &self.stamp_key] {
-            let _ = web.remove_item(key);
-        }
-        if !self.cookie {
-            let _ = web.remove_item(&self.refresh_key);
-        }
     }
 
     fn fall_back(&self) {

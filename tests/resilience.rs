@@ -13,4 +13,5 @@ scenarios![
     a_refused_refresh_is_never_retried,
     a_back_off_dated_in_the_future_lasts_its_window_at_most,
     storage_that_starts_throwing_keeps_the_session_in_memory,
+    a_full_storage_keeps_what_other_tabs_read,
 ];

@@ -241,4 +241,26 @@ export const scenarios = {
     }
   },
 
+  async a_full_storage_keeps_what_other_tabs_read(make) {
+    const logouts = [];
+    const warnings = captureWarnings();
+    const { setItem } = Storage.prototype;
+    try {
+      const { api, server } = setup(make, { onLogout: (i) => logouts.push(i.reason) });
+      // The origin's quota is full when the refreshed tokens are written.
+      Storage.prototype.setItem = () => { throw new DOMException("full", "QuotaExceededError"); };
+      server.expire();
+      eq((await api.fetch("/api/x")).status, 200, "refreshed");
+      // Other tabs read these: a failed write here is no reason to log them out.
+      eq([localStorage.getItem("token"), localStorage.getItem("refreshToken")], ["a1", "r1"], "storage as other tabs read it");
+      eq((await api.fetch("/api/y")).status, 200);
+      eq(server.callsTo("/api/y").map((c) => c.auth), ["Bearer a2"], "this tab goes on with the new pair, from memory");
+      eq(logouts, []);
+      eq(warnings.lines.filter((l) => l.includes("seamless-fetch") && l.includes("memory")).length, 1, "said once on the console");
+    } finally {
+      Storage.prototype.setItem = setItem;
+      warnings.restore();
+    }
+  },
+
 };
