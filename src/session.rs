@@ -275,7 +275,7 @@ impl Session {
     pub fn set_lifetime(&self, access: &str, expires_in_s: Option<f64>) {
         let now = self.server_now();
         let life = match expires_in_s {
-            Some(s) => Some(Lifetime { issued_ms: now, expires_ms: now + s * 1000.0 }),
+            Some(s) => Some(Lifetime::observed(Some(now), now + s * 1000.0, now, true)),
             None => jwt_lifetime(access, now, true),
         };
         *self.lifetime.borrow_mut() = Some((access.into(), life));

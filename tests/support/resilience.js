@@ -2,7 +2,7 @@
 // offline, the back-off shared with other tabs, and no retry of a refused refresh. They wait
 // through real back-off windows (up to ~16 s for five failures in a row).
 import { FakeServer, json, tick, until } from "./fake_server.js";
-import { assert, eq, rejectsWith, runScenario, setup, writeAsAnotherTab } from "./harness.js";
+import { assert, eq, jwt, rejectsWith, runScenario, secs, setup, writeAsAnotherTab } from "./harness.js";
 
 export const run = (name, make, tools) => runScenario(scenarios, name, make, tools);
 
@@ -263,4 +263,28 @@ export const scenarios = {
     }
   },
 
+  async an_api_clock_ahead_of_the_issuer_does_not_refresh_before_every_request(make) {
+    // The API's Date runs a minute ahead of the issuer, whose JWTs live 12 s (no expiresIn): by
+    // the API's clock each new token has expired when it arrives.
+    const { api, server } = setup(make);
+    server.skewMs = 60_000;
+    server.refreshAnswer = () => {
+      const now = Date.now();
+      const token = jwt({ sub: "u", iat: secs(now), exp: secs(now) + 12, jti: server.refreshCalls });
+      server.valid.add(token);
+      return json(200, { token, refreshToken: "r" + server.refreshCalls });
+    };
+    eq((await api.fetch("/api/clock")).status, 200, "tells the API's clock");
+    await api.refresh();
+    const received = performance.now();
+    for (let i = 0; i < 10; i++) eq((await api.fetch("/api/" + (i % 3))).status, 200);
+    eq(server.refreshCalls, 1, "a token just received is not refreshed ahead at once");
+    // Its floor: 5 s (more than a quarter of the 12 s it was issued for).
+    await tick(5_300 - (performance.now() - received));
+    for (let i = 0; i < 10; i++) eq((await api.fetch("/api/" + (i % 3))).status, 200);
+    eq(server.refreshCalls, 2, "then refreshed ahead once, not before every request");
+    server.expire();
+    eq((await api.fetch("/api/refused")).status, 200);
+    eq(server.refreshCalls, 3, "a real 401 still refreshes at once");
+  },
 };
