@@ -11,7 +11,7 @@
 use proptest::prelude::*;
 use seamless_fetch::backoff::{delay_ms, retry_after_ms, Backoff, CAP_MS};
 use seamless_fetch::errors::decimal;
-use seamless_fetch::expiry::{claim_ms, clock_offset, jwt_payload, parse_http_date, refresh_due_at, Lifetime};
+use seamless_fetch::expiry::{claim_ms, clock_offset, jwt_payload, parse_http_date, refresh_due_at, Lifetime, FLOOR_MS};
 use seamless_fetch::options::{Options, Value};
 use seamless_fetch::policy::*;
 use seamless_fetch::refresh::{classify, request_body, Answer, Field, Format};
@@ -180,7 +180,12 @@ proptest! {
     #[test]
     fn lifetimes(iat in proptest::option::of(number()), exp in number(), now in number(), replaced in any::<bool>(), ahead in number()) {
         let life = Lifetime::observed(iat, exp, now, replaced);
-        let _ = refresh_due_at(&life, ahead);
+        let due = refresh_due_at(&life, ahead);
+        if replaced && ahead > 0.0 && [exp, now].iter().chain(iat.iter()).all(|v| v.is_finite()) {
+            // A token received here is never refreshed ahead within its floor.
+            let floor = FLOOR_MS.min(iat.filter(|i| *i <= exp).map_or(f64::INFINITY, |i| (exp - i) / 2.0));
+            prop_assert!(due.is_some_and(|d| d >= now + floor), "{due:?} {life:?}");
+        }
     }
 
     #[test]
@@ -188,6 +193,10 @@ proptest! {
         if let Some(b) = Backoff::decode(&s) {
             prop_assert!(b.failures > 0 && b.until_ms >= b.since_ms && b.until_ms - b.since_ms <= CAP_MS);
             prop_assert_eq!(Backoff::decode(&b.encode()), Some(b));
+            if now.is_finite() && now.abs() < 1e15 {
+                // Whatever the stored dates, the window ends within the cap from now.
+                prop_assert_eq!(b.at(now).wait_ms(now + CAP_MS, 0.0), 0.0, "{:?}", b);
+            }
         }
         if let Some(ms) = retry_after_ms(&s, now) {
             prop_assert!((0.0..=CAP_MS).contains(&ms), "{ms}");
