@@ -107,25 +107,21 @@ pub fn safe_return_path<'a>(value: &'a str, fallback: &'a str) -> &'a str {
 fn fully_decoded(b: &[u8]) -> Vec<u8> {
     let mut d = b.to_vec();
     loop {
-        let mut out = Vec::with_capacity(d.len());
-        let mut i = 0;
-        while i < d.len() {
+        let (mut read, mut write) = (0, 0);
+        while read < d.len() {
             let hex = |at: usize| d.get(at).and_then(|&c| (c as char).to_digit(16));
-            match (d[i], hex(i + 1), hex(i + 2)) {
-                (b'%', Some(hi), Some(lo)) => {
-                    out.push((hi * 16 + lo) as u8);
-                    i += 3;
-                }
-                (c, _, _) => {
-                    out.push(c);
-                    i += 1;
-                }
+            let mut c = d[read];
+            if let (b'%', Some(hi), Some(lo)) = (c, hex(read + 1), hex(read + 2)) {
+                c = (hi * 16 + lo) as u8;
+                read += 2;
             }
+            d[write] = c;
+            (read, write) = (read + 1, write + 1);
         }
-        if out.len() == d.len() {
-            return out;
+        if write == d.len() {
+            return d;
         }
-        d = out;
+        d.truncate(write);
     }
 }
 
