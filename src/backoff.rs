@@ -33,9 +33,10 @@ pub struct Backoff {
 
 impl Backoff {
     /// How long the next attempt must still wait: 0 when there is no back-off, it ran out, or the
-    /// browser came back online (at `online_at_ms`) after the last failure.
+    /// browser came back online (at `online_at_ms`) after the last failure. An online event dated
+    /// after now was seen before the clock was set back: when it came is unknown, so it ends nothing.
     pub fn wait_ms(&self, now_ms: f64, online_at_ms: f64) -> f64 {
-        if self.failures == 0 || online_at_ms > self.since_ms {
+        if self.failures == 0 || (online_at_ms > self.since_ms && online_at_ms <= now_ms) {
             return 0.0;
         }
         (self.until_ms - now_ms).clamp(0.0, CAP_MS)
@@ -50,6 +51,15 @@ impl Backoff {
             _ => delay_ms(failures, random),
         };
         Backoff { failures, since_ms: now_ms, until_ms: now_ms + wait }
+    }
+
+    /// The state as it stands at `now_ms`: a failure dated later than now (the clock was set back
+    /// since, or another tab stored such a value) is taken to have happened now, with a window of
+    /// the same length (at most the cap). Without this a window dated an hour ahead would refuse
+    /// every attempt for an hour, and `online` (compared with `since`) would not end it.
+    pub fn at(self, now_ms: f64) -> Backoff {
+        let since_ms = self.since_ms.min(now_ms);
+        Backoff { since_ms, until_ms: since_ms + (self.until_ms - self.since_ms).clamp(0.0, CAP_MS), ..self }
     }
 
     /// The later of two states (this page's and the one another tab stored).
@@ -129,13 +139,40 @@ mod tests {
         assert_eq!((one.failures, one.wait_ms(10_000.0, 0.0)), (1, 500.0));
         assert_eq!(one.wait_ms(10_400.0, 0.0), 100.0);
         assert_eq!(one.wait_ms(11_000.0, 0.0), 0.0);
-        assert_eq!(one.wait_ms(10_000.0, 10_001.0), 0.0, "online after the failure");
+        assert_eq!(one.wait_ms(10_002.0, 10_001.0), 0.0, "online after the failure");
         assert_eq!(one.wait_ms(10_000.0, 9_000.0), 500.0, "online before it counts for nothing");
         let two = one.after_failure(11_000.0, None, 1.0);
         assert_eq!((two.failures, two.until_ms), (2, 13_000.0));
         let told = two.after_failure(20_000.0, Some(2_000.0), 0.7);
         assert_eq!((told.failures, told.until_ms), (3, 22_000.0), "Retry-After replaces the doubling");
         assert_eq!(two.after_failure(0.0, Some(1e12), 0.0).until_ms, CAP_MS, "and is capped");
+    }
+
+    #[test]
+    fn a_window_dated_in_the_future_starts_now() {
+        let hour = 3_600_000.0;
+        // One failure with a 1 s window, then the clock set back an hour.
+        let one = Backoff::default().after_failure(hour, None, 1.0);
+        let now = one.at(100.0);
+        assert_eq!((now.failures, now.since_ms, now.until_ms), (1, 100.0, 1_100.0), "the same window, from now");
+        assert_eq!(now.wait_ms(100.0, 0.0), 1_000.0);
+        assert_eq!(now.wait_ms(1_100.0, 0.0), 0.0, "over after its length, not an hour later");
+        assert_eq!(now.wait_ms(110.0, 50.0), 990.0, "an online event before it was seen counts for nothing");
+        assert_eq!(now.wait_ms(110.0, 105.0), 0.0, "online after it was seen ends it");
+        assert_eq!(one.wait_ms(110.0, 105.0), CAP_MS, "(unlike the window as stored)");
+        assert_eq!(now.wait_ms(110.0, 200.0), 990.0, "an online event dated after now came before the clock change");
+        // A stored value: a window as long as the cap, an hour ahead; or a longer one.
+        for stored in ["1,3600000,3660000", "9,3600000,3600000", "1,999999999999999,999999999999999"] {
+            let b = Backoff::decode(stored).unwrap().at(0.0);
+            assert!(b.since_ms == 0.0 && b.until_ms <= CAP_MS && b.wait_ms(0.0, 0.0) <= CAP_MS, "{stored}");
+            assert_eq!(b.wait_ms(CAP_MS, 0.0), 0.0, "{stored}: at most the cap from now");
+        }
+        let unbounded = Backoff { failures: 1, since_ms: 5.0, until_ms: 1e12 };
+        assert_eq!(unbounded.at(0.0).until_ms, CAP_MS, "whatever the values say");
+        assert_eq!(unbounded.at(10.0).until_ms, 5.0 + CAP_MS);
+        let past = Backoff { failures: 2, since_ms: 100.0, until_ms: 900.0 };
+        assert_eq!(past.at(500.0), past, "a window dated in the past is left as it is");
+        assert_eq!(Backoff::default().at(0.0).wait_ms(0.0, 0.0), 0.0);
     }
 
     #[test]

@@ -16,7 +16,18 @@ pub struct Lifetime {
     pub issued_ms: f64,
     /// When the server stops accepting it.
     pub expires_ms: f64,
+    /// No refresh ahead before this (see [`FLOOR_MS`]); 0 for a token found here, not received.
+    pub floor_ms: f64,
 }
+
+/// How long a token received here is used before it is refreshed ahead, at least: 5 s, or a
+/// quarter of the life it was issued with (`exp - iat`, or `expiresIn`) when that is longer.
+/// When the `Date` of the API runs ahead of the issuer's clock by more than a token's life, each
+/// new token looks expired on arrival, and without a floor every request would wait for a
+/// refresh first. A token issued to live less than twice this waits half its life instead, so
+/// that it is still refreshed ahead of its expiry. A real "expired" answer still refreshes at
+/// once.
+pub const FLOOR_MS: f64 = 5_000.0;
 
 /// How far the server-clock estimate can be off: a `Date` header is truncated to the second and
 /// [`clock_offset`] takes the middle of that second. Refresh-ahead errs late by this much: the
@@ -27,28 +38,35 @@ pub const CLOCK_ERROR_MS: f64 = 500.0;
 impl Lifetime {
     /// The lifetime of a token seen at server time `now_ms` with claims `iat` and `exp` (ms).
     /// A token that replaced another one here has just been issued, whatever its `iat` says:
-    /// whole-second claims can make a 3 s token issued late in its second look 0.9 s older.
+    /// whole-second claims can make a 3 s token issued late in its second look 0.9 s older. It is
+    /// not refreshed ahead before its floor ([`FLOOR_MS`]).
     pub fn observed(iat_ms: Option<f64>, expires_ms: f64, now_ms: f64, replaced: bool) -> Lifetime {
-        let issued_ms = match iat_ms.filter(|i| *i <= expires_ms) {
+        let iat_ms = iat_ms.filter(|i| *i <= expires_ms);
+        let issued_ms = match iat_ms {
             Some(iat) if !replaced => iat,
             Some(iat) => iat.max(now_ms.min(expires_ms)),
             None => now_ms.min(expires_ms),
         };
-        Lifetime { issued_ms, expires_ms }
+        let floor_ms = match iat_ms {
+            _ if !replaced => 0.0,
+            Some(iat) => now_ms + ((expires_ms - iat) / 4.0).max(FLOOR_MS.min((expires_ms - iat) / 2.0)),
+            None => now_ms + FLOOR_MS,
+        };
+        Lifetime { issued_ms, expires_ms, floor_ms }
     }
 }
 
 /// The server time from which a request should wait for a refresh first, `None` when refreshing
 /// ahead is off (`ahead_ms` 0). The window is `ahead_ms`, capped at half the token's lifetime so
 /// that a token living 3 s is not refreshed before every request, and it begins
-/// [`CLOCK_ERROR_MS`] late. A time rather than a yes or no, so that the JS driver can send
-/// requests itself until then (see `Session::mirror`).
+/// [`CLOCK_ERROR_MS`] late, and never before the token's floor. A time rather than a yes or no,
+/// so that the JS driver can send requests itself until then (see `Session::mirror`).
 pub fn refresh_due_at(life: &Lifetime, ahead_ms: f64) -> Option<f64> {
     if ahead_ms <= 0.0 {
         return None;
     }
     let window = ahead_ms.min((life.expires_ms - life.issued_ms).max(0.0) / 2.0);
-    Some(life.expires_ms - window + CLOCK_ERROR_MS)
+    Some((life.expires_ms - window + CLOCK_ERROR_MS).max(life.floor_ms))
 }
 
 /// A JWT `exp`/`iat` claim in seconds, as milliseconds, when it is a sane date (after 2001, before
@@ -142,11 +160,11 @@ mod tests {
 
     #[test]
     fn window_is_capped_at_half_the_lifetime() {
-        let long = Lifetime { issued_ms: 0.0, expires_ms: 3_600_000.0 };
+        let long = Lifetime { issued_ms: 0.0, expires_ms: 3_600_000.0, floor_ms: 0.0 };
         assert!(!should_refresh_ahead(3_500_000.0, &long, 30_000.0));
         assert!(should_refresh_ahead(3_570_000.0 + E, &long, 30_000.0));
         assert!(!should_refresh_ahead(3_570_000.0 + E, &long, 0.0), "0 turns it off");
-        let short = Lifetime { issued_ms: 0.0, expires_ms: 3_000.0 };
+        let short = Lifetime { issued_ms: 0.0, expires_ms: 3_000.0, floor_ms: 0.0 };
         assert!(!should_refresh_ahead(1_000.0, &short, 30_000.0), "a 3 s token is not refreshed at once");
         assert!(should_refresh_ahead(1_500.0 + E, &short, 30_000.0));
         assert!(should_refresh_ahead(10_000.0, &short, 30_000.0), "expired counts");
@@ -154,7 +172,7 @@ mod tests {
 
     #[test]
     fn the_clock_error_errs_late() {
-        let life = Lifetime { issued_ms: 0.0, expires_ms: 60_000.0 };
+        let life = Lifetime { issued_ms: 0.0, expires_ms: 60_000.0, floor_ms: 0.0 };
         assert!(!should_refresh_ahead(30_000.0 + E - 1.0, &life, 30_000.0), "within the estimate's error of the window: not yet");
         assert!(should_refresh_ahead(30_000.0 + E, &life, 30_000.0));
     }
@@ -177,7 +195,7 @@ mod tests {
             assert!(should_refresh_ahead(exp + estimate_error, &life, 30_000.0), "error {estimate_error}: at expiry");
         }
         // Judged by its claims (the old rule), the same replays would refresh a second time.
-        let by_claims = Lifetime { issued_ms: iat, expires_ms: exp };
+        let by_claims = Lifetime { issued_ms: iat, expires_ms: exp, floor_ms: 0.0 };
         assert!(should_refresh_ahead(10_950.0 + E + 1_100.0, &by_claims, 30_000.0));
         assert!(!should_refresh_ahead(10_950.0 + E + 1_100.0, &Lifetime::observed(Some(iat), exp, 10_950.0 + E, true), 30_000.0));
     }
@@ -190,6 +208,34 @@ mod tests {
         assert_eq!(Lifetime::observed(None, 60_000.0, 50_000.0, false).issued_ms, 50_000.0, "no iat: first seen");
         assert_eq!(Lifetime::observed(Some(70_000.0), 60_000.0, 50_000.0, false).issued_ms, 50_000.0, "iat after exp is ignored");
         assert_eq!(Lifetime::observed(Some(0.0), 60_000.0, 90_000.0, true).issued_ms, 60_000.0, "never issued after it expired");
+    }
+
+    /// The API's `Date` runs 2 min ahead of the issuer, whose tokens live 60 s: each new token
+    /// looks expired on arrival.
+    #[test]
+    fn a_token_received_is_not_refreshed_ahead_before_its_floor() {
+        let skew = 120_000.0;
+        // A quarter of the life it was issued with (more than 5 s here); 5 s when that is unknown.
+        for (iat, floor) in [(Some(0.0), 15_000.0), (None, FLOOR_MS)] {
+            let received = skew; // on the clock the API's Date tells
+            let life = Lifetime::observed(iat, 60_000.0, received, true);
+            assert!(!should_refresh_ahead(received, &life, 30_000.0), "{iat:?}: not at once");
+            assert!(!should_refresh_ahead(received + floor - 1.0, &life, 30_000.0), "{iat:?}: nor within the floor");
+            assert!(should_refresh_ahead(received + floor, &life, 30_000.0), "{iat:?}: then once");
+            // Found at start rather than received: nothing to wait for, it is due.
+            assert!(should_refresh_ahead(received, &Lifetime::observed(iat, 60_000.0, received, false), 30_000.0));
+        }
+        let life = Lifetime::observed(Some(0.0), 600_000.0, 0.0, true);
+        assert_eq!(refresh_due_at(&life, 60_000.0), Some(540_000.0 + E), "the window decides when it is later");
+        // A token issued for less than twice the floor waits half its life, as before: still
+        // refreshed ahead of its expiry.
+        for (iat, exp) in [(0.0, 2_000.0), (0.0, 4_000.0), (0.0, 9_000.0)] {
+            let life = Lifetime::observed(Some(iat), exp, 0.0, true);
+            assert_eq!(life.floor_ms, exp / 2.0, "{exp}");
+            assert_eq!(refresh_due_at(&life, 30_000.0), Some(exp / 2.0 + E), "{exp}");
+        }
+        let odd = Lifetime::observed(Some(f64::NAN), f64::NAN, f64::NAN, true);
+        assert!(refresh_due_at(&odd, 30_000.0).is_some(), "no panic on nonsense");
     }
 
     #[test]

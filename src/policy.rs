@@ -3,6 +3,7 @@
 //! the refresh request. No JS here, so `cargo test` checks all of it natively.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 
 /// Longest token accepted. Real JWTs stay far below; anything longer is garbage or an attack on
 /// header size limits.
@@ -83,14 +84,17 @@ pub fn origin_allowed(origin: &str, page_origin: &str, allowed: &[String]) -> bo
 
 /// `value` when it is a path on this origin that is safe to navigate to after login, else
 /// `fallback`. Refuses what browsers would treat as another host (`//evil`, `/\evil`), schemes
-/// (`javascript:`), encoded tricks (`/%2F%2Fevil`), control characters and whitespace.
+/// (`javascript:`), control characters, whitespace and backslashes. A router may decode the path
+/// before it navigates, and `/%2F/evil`, `/%09/evil` (the URL parser drops tabs and line breaks)
+/// or `/%255C/evil` then lead to another host: so the path, decoded as often as it decodes, must
+/// hold no control character and must not go on from its first slash with a slash, a backslash
+/// or a space.
 pub fn safe_return_path<'a>(value: &'a str, fallback: &'a str) -> &'a str {
     let b = value.as_bytes();
-    let ok = b.len() <= 2048
-        && b.first() == Some(&b'/')
-        && !matches!(b.get(1), Some(b'/') | Some(b'\\'))
-        && !b.iter().any(|&c| c < 0x21 || c == 0x7f || c == b'\\')
-        && !percent_decoded_starts_with_two_slashes(value);
+    let ok = b.len() <= 2048 && b.first() == Some(&b'/') && !b.iter().any(|&c| c <= b' ' || c == 0x7f || c == b'\\') && {
+        let d = fully_decoded(b);
+        !d.iter().any(|&c| c < b' ' || c == 0x7f) && !matches!(d.get(1), Some(b'/' | b'\\' | b' '))
+    };
     if ok {
         value
     } else {
@@ -98,11 +102,27 @@ pub fn safe_return_path<'a>(value: &'a str, fallback: &'a str) -> &'a str {
     }
 }
 
-/// Catches `/%2F…` and `/%5C…`, which some routers decode into `//…` before navigating.
-fn percent_decoded_starts_with_two_slashes(value: &str) -> bool {
-    let lower = value.to_ascii_lowercase();
-    let rest = &lower[1..];
-    rest.starts_with("%2f") || rest.starts_with("%5c") || rest.starts_with("%252f") || rest.starts_with("%255c")
+/// `b` percent-decoded until nothing is left to decode: a router that decodes twice reads
+/// `%252F` as `/`. Each round shortens it, so this ends.
+fn fully_decoded(b: &[u8]) -> Vec<u8> {
+    let mut d = b.to_vec();
+    loop {
+        let (mut read, mut write) = (0, 0);
+        while read < d.len() {
+            let hex = |at: usize| d.get(at).and_then(|&c| (c as char).to_digit(16));
+            let mut c = d[read];
+            if let (b'%', Some(hi), Some(lo)) = (c, hex(read + 1), hex(read + 2)) {
+                c = (hi * 16 + lo) as u8;
+                read += 2;
+            }
+            d[write] = c;
+            (read, write) = (read + 1, write + 1);
+        }
+        if write == d.len() {
+            return d;
+        }
+        d.truncate(write);
+    }
 }
 
 /// `application/x-www-form-urlencoded` encoding of one value (WHATWG URL standard), for the
@@ -250,12 +270,15 @@ mod tests {
 
     #[test]
     fn return_paths_stay_on_this_origin() {
-        for good in ["/", "/dashboard", "/a/b?x=1#y", "/a%2Fb"] {
+        for good in ["/", "/dashboard", "/a/b?x=1#y", "/a%2Fb", "/search?q=a%20b", "/100%25", "/%41/b", "/a%2", "/%zz"] {
             assert_eq!(safe_return_path(good, "/home"), good);
         }
         for bad in [
             "//evil.com", "/\\evil.com", "https://evil.com", "javascript:alert(1)", "%2F%2Fevil.com",
             "/%2F%2Fevil.com", "/%5Cevil.com", "\t/x", " /x", "\u{0}/x", "/x\ny", "", "dashboard", "/a\\b",
+            // What a decoding router turns into another host, or a path with control characters.
+            "/%09/evil.com", "/%0A/evil.com", "/%0d/evil.com", "/%2509/evil.com", "/%252F/evil.com",
+            "/%25252f/evil.com", "/%255c/evil.com", "/%20/evil.com", "/%2f", "/a?next=%0D%0ALocation:x", "/x%00", "/x%7F",
         ] {
             assert_eq!(safe_return_path(bad, "/home"), "/home", "{bad:?}");
         }

@@ -237,10 +237,17 @@ impl Session {
         backoff.wait_ms(js_sys::Date::now(), crate::js::online_at())
     }
 
-    /// This page's back-off and the one another tab stored, whichever ends later.
+    /// This page's back-off and the one another tab stored, whichever ends later, as it stands now
+    /// (see [`Backoff::at`]). One dated in the future is stored again as it stands, or every read
+    /// of it would start its window again.
     fn merged_backoff(&self) -> Backoff {
         let shared = self.store.read_backoff().as_deref().and_then(Backoff::decode).unwrap_or_default();
-        self.backoff.get().max(shared)
+        let merged = self.backoff.get().max(shared);
+        let now = merged.at(js_sys::Date::now());
+        if now != merged {
+            self.store.write_backoff(Some(&now.encode()));
+        }
+        now
     }
 
     /// Records a transient refresh failure (with the server's `Retry-After`, if any) for this page
@@ -275,7 +282,7 @@ impl Session {
     pub fn set_lifetime(&self, access: &str, expires_in_s: Option<f64>) {
         let now = self.server_now();
         let life = match expires_in_s {
-            Some(s) => Some(Lifetime { issued_ms: now, expires_ms: now + s * 1000.0 }),
+            Some(s) => Some(Lifetime::observed(Some(now), now + s * 1000.0, now, true)),
             None => jwt_lifetime(access, now, true),
         };
         *self.lifetime.borrow_mut() = Some((access.into(), life));

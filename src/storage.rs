@@ -99,8 +99,12 @@ impl TokenStore {
         let no_key = JsValue::NULL;
         let refresh_key = if self.cookie { &no_key } else { &self.keys.1 };
         let Ok(same) = js::read_tokens(&web, &self.keys.0, refresh_key, last_access, last_refresh) else {
+            // Storage that throws now (quota, a privacy setting changed): the session goes on in
+            // memory with the tokens read last, rather than ending for want of them.
             self.fall_back();
-            return Ok(None);
+            let pair = last.map(|(_, _, pair)| pair);
+            *self.memory.borrow_mut() = pair.clone();
+            return Ok(pair);
         };
         if let (true, Some((_, _, pair))) = (same, &last) {
             let pair = pair.clone();
@@ -134,6 +138,10 @@ impl TokenStore {
     }
 
     /// Stores a pair; the fingerprint goes last so a reader never sees it match a half-written pair.
+    /// When storage refuses (quota), the pair is kept in memory for this page, and nothing is
+    /// removed: what is stored is what other tabs read, and a failed write here is no reason to
+    /// log them out. They go on with it until they refresh; a server that rotates refresh tokens
+    /// may then refuse theirs, which ends their session as any refusal does.
     pub fn write(&self, pair: &Pair) {
         let web = self.web.borrow().clone();
         if let Some(web) = web {
@@ -143,7 +151,6 @@ impl TokenStore {
             if ok {
                 return;
             }
-            self.remove_web(&web);
             self.fall_back();
         }
         *self.memory.borrow_mut() = Some(pair.clone());
@@ -175,23 +182,18 @@ impl TokenStore {
         web.and_then(|web| web.get_item(&self.access_key).ok().flatten()).is_some_and(|a| present(&a))
     }
 
-    /// Removes both tokens (and the fingerprint).
+    /// Removes both tokens (and the fingerprint; in a cookie session the refresh key is not ours).
     pub fn clear(&self) {
         let web = self.web.borrow().clone();
         if let Some(web) = web {
-            self.remove_web(&web);
+            for key in [&self.access_key, &self.stamp_key] {
+                let _ = web.remove_item(key);
+            }
+            if !self.cookie {
+                let _ = web.remove_item(&self.refresh_key);
+            }
         }
         *self.memory.borrow_mut() = None;
-    }
-
-    /// Removes the keys this store owns (in a cookie session, the refresh key is not one of them).
-    fn remove_web(&self, web: &web_sys::Storage) {
-        for key in [&self.access_key, &self.stamp_key] {
-            let _ = web.remove_item(key);
-        }
-        if !self.cookie {
-            let _ = web.remove_item(&self.refresh_key);
-        }
     }
 
     fn fall_back(&self) {

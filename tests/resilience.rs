@@ -11,4 +11,8 @@ scenarios![
     offline_means_no_attempt_and_online_ends_the_wait,
     tabs_share_one_attempt_per_window,
     a_refused_refresh_is_never_retried,
+    a_back_off_dated_in_the_future_lasts_its_window_at_most,
+    storage_that_starts_throwing_keeps_the_session_in_memory,
+    a_full_storage_keeps_what_other_tabs_read,
+    an_api_clock_ahead_of_the_issuer_does_not_refresh_before_every_request,
 ];

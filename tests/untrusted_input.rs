@@ -11,7 +11,7 @@
 use proptest::prelude::*;
 use seamless_fetch::backoff::{delay_ms, retry_after_ms, Backoff, CAP_MS};
 use seamless_fetch::errors::decimal;
-use seamless_fetch::expiry::{claim_ms, clock_offset, jwt_payload, parse_http_date, refresh_due_at, Lifetime};
+use seamless_fetch::expiry::{claim_ms, clock_offset, jwt_payload, parse_http_date, refresh_due_at, Lifetime, FLOOR_MS};
 use seamless_fetch::options::{Options, Value};
 use seamless_fetch::policy::*;
 use seamless_fetch::refresh::{classify, request_body, Answer, Field, Format};
@@ -36,6 +36,29 @@ fn text() -> impl Strategy<Value = String> {
         1 => ".{0,3}".prop_map(|s| s.repeat(40_000)),
         1 => Just(String::new()),
     ]
+}
+
+/// Paths whose start percent-decodes, once or more, to what a router may turn into another host
+/// (slashes, backslashes, tabs, line breaks, other control characters), or to something harmless.
+fn encoded_path() -> impl Strategy<Value = String> {
+    "/(%(25){0,2}(2[fF]|5[cC]|[01][0-9a-fA-F]|7[fF]|20|41)|/|\\\\|a){1,4}[ -~]{0,12}"
+}
+
+/// One round of percent-decoding, `None` when nothing decodes: the test's own decoder.
+fn decode_once(b: &[u8]) -> Option<Vec<u8>> {
+    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let (mut out, mut i, mut changed) = (Vec::new(), 0, false);
+    while i < b.len() {
+        if let (b'%', Some(hi), Some(lo)) = (b[i], b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+            out.push(hi << 4 | lo);
+            i += 3;
+            changed = true;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    changed.then_some(out)
 }
 
 /// Numbers as JS hands them over: anything an f64 holds, and the edges.
@@ -108,11 +131,19 @@ proptest! {
     }
 
     #[test]
-    fn return_paths_never_leave_the_origin(v in text(), param in text(), login in text()) {
+    fn return_paths_never_leave_the_origin(v in prop_oneof![3 => text(), 1 => encoded_path()], param in text(), login in text()) {
         let out = safe_return_path(&v, "/home");
         prop_assert!(out == "/home" || out == v);
         if out == v {
             prop_assert!(v.starts_with('/') && !v.starts_with("//") && !v.starts_with("/\\"), "{v:?}");
+            // Nor once a router has decoded it, however often, and dropped what the URL parser drops.
+            let mut d = v.clone().into_bytes();
+            while let Some(next) = decode_once(&d) {
+                d = next;
+            }
+            prop_assert!(!d.iter().any(|&c| c < 0x20 || c == 0x7f), "an encoded control character: {v:?}");
+            let d: Vec<u8> = d.into_iter().filter(|c| !b"\t\n\r ".contains(c)).collect();
+            prop_assert!(d.starts_with(b"/") && !d.starts_with(b"//") && !d.starts_with(b"/\\"), "decodes to another host: {v:?}");
         }
         let _ = with_return_param(&login, &param, out);
     }
@@ -149,7 +180,12 @@ proptest! {
     #[test]
     fn lifetimes(iat in proptest::option::of(number()), exp in number(), now in number(), replaced in any::<bool>(), ahead in number()) {
         let life = Lifetime::observed(iat, exp, now, replaced);
-        let _ = refresh_due_at(&life, ahead);
+        let due = refresh_due_at(&life, ahead);
+        if replaced && ahead > 0.0 && [exp, now].iter().chain(iat.iter()).all(|v| v.is_finite()) {
+            // A token received here is never refreshed ahead within its floor.
+            let floor = FLOOR_MS.min(iat.filter(|i| *i <= exp).map_or(f64::INFINITY, |i| (exp - i) / 2.0));
+            prop_assert!(due.is_some_and(|d| d >= now + floor), "{due:?} {life:?}");
+        }
     }
 
     #[test]
@@ -157,6 +193,10 @@ proptest! {
         if let Some(b) = Backoff::decode(&s) {
             prop_assert!(b.failures > 0 && b.until_ms >= b.since_ms && b.until_ms - b.since_ms <= CAP_MS);
             prop_assert_eq!(Backoff::decode(&b.encode()), Some(b));
+            if now.is_finite() && now.abs() < 1e15 {
+                // Whatever the stored dates, the window ends within the cap from now.
+                prop_assert_eq!(b.at(now).wait_ms(now + CAP_MS, 0.0), 0.0, "{:?}", b);
+            }
         }
         if let Some(ms) = retry_after_ms(&s, now) {
             prop_assert!((0.0..=CAP_MS).contains(&ms), "{ms}");

@@ -131,11 +131,17 @@ export function driver(begin, judge, resume, fail, transport, authHeader, expire
 
 /**
  * The lease of a happy-path send step (see `driver`): its token, header value, `seen` and `until`,
- * the mirror's count and the stored tokens as they are now, in the same turn Rust read them.
+ * the mirror's count and the stored tokens as they are now, in the same turn Rust read them. Null
+ * (no lease: Rust decides every request) when storage throws, as `holds` reads it.
  */
 function granted(step, authHeader, mirror) {
   const headers = step[4];
-  const stored = mirror.s === null ? null : [mirror.s.getItem(mirror.a), mirror.r === null ? null : mirror.s.getItem(mirror.r)];
+  let stored = null;
+  try {
+    if (mirror.s !== null) stored = [mirror.s.getItem(mirror.a), mirror.r === null ? null : mirror.s.getItem(mirror.r)];
+  } catch {
+    return null; // storage that throws: Rust's read falls back to memory, and says so
+  }
   return { token: step[2], seen: step[3], until: step[6], value: headers instanceof Headers ? headers.get(authHeader) : headers[authHeader], g: mirror.g, stored };
 }
 

@@ -141,8 +141,12 @@ export const scenarios = {
   async safe_return_paths(make) {
     const { api } = setup(make);
     const AuthFetch = api.constructor;
-    for (const good of ["/", "/dashboard?tab=2#x", "/a/b"]) eq(AuthFetch.safeReturnPath(good, "/home"), good, good);
-    for (const bad of ["//evil.com", "/\\evil.com", "https://evil.com", "javascript:alert(1)", "%2F%2Fevil.com", "/%2F%2Fevil.com", "\u0000/x", " /x", "\t//evil.com", null, undefined, 42, ""]) {
+    for (const good of ["/", "/dashboard?tab=2#x", "/a/b", "/search?q=a%20b", "/a%2Fb"]) eq(AuthFetch.safeReturnPath(good, "/home"), good, good);
+    // A router that decodes the path before navigating turns these into another host (the URL
+    // parser drops tabs and line breaks: "/\t/evil.com" is "//evil.com"; some routers decode twice).
+    eq(new URL("/\t/evil.com", location.href).host, "evil.com", "a decoded tab");
+    const decoded = ["/%09/evil.com", "/%0A/evil.com", "/%0D/evil.com", "/%0d%0a/evil.com", "/%2509/evil.com", "/%252F/evil.com", "/%255C/evil.com", "/x?%00"];
+    for (const bad of ["//evil.com", "/\\evil.com", "https://evil.com", "javascript:alert(1)", "%2F%2Fevil.com", "/%2F%2Fevil.com", "\u0000/x", " /x", "\t//evil.com", null, undefined, 42, "", ...decoded]) {
       eq(AuthFetch.safeReturnPath(bad, "/home"), "/home", JSON.stringify(bad));
     }
   },

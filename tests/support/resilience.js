@@ -2,7 +2,7 @@
 // offline, the back-off shared with other tabs, and no retry of a refused refresh. They wait
 // through real back-off windows (up to ~16 s for five failures in a row).
 import { FakeServer, json, tick, until } from "./fake_server.js";
-import { assert, eq, rejectsWith, runScenario, setup, writeAsAnotherTab } from "./harness.js";
+import { assert, eq, jwt, rejectsWith, runScenario, secs, setup, writeAsAnotherTab } from "./harness.js";
 
 export const run = (name, make, tools) => runScenario(scenarios, name, make, tools);
 
@@ -17,6 +17,14 @@ function scripted(server, answers) {
     return json(200, { token: "a2", refreshToken: "r2" });
   };
   return at;
+}
+
+/** Collects what `console.warn` says until `restore()`. */
+function captureWarnings() {
+  const warn = console.warn;
+  const lines = [];
+  console.warn = (...args) => { lines.push(args.map(String).join(" ")); };
+  return { lines, restore: () => { console.warn = warn; } };
 }
 
 /** Makes `navigator.onLine` say `online` (the page's own property shadows the real one). */
@@ -161,5 +169,122 @@ export const scenarios = {
     await tick(1200);
     eq(server.refreshCalls, 2, "nothing retried the refused refresh");
     eq(logouts, ["SESSION_EXPIRED"]);
+  },
+  async a_back_off_dated_in_the_future_lasts_its_window_at_most(make) {
+    // Another tab stored a 1 s window dated an hour ahead: this tab waits that window from now.
+    let { api, server } = setup(make, { refreshTimeoutMs: 300 });
+    server.expire();
+    let now = Date.now();
+    writeAsAnotherTab({ "token:backoff": `1,${now + 3_600_000},${now + 3_601_000}` });
+    let e = await rejectsWith(api.fetch("/api/a"), "REFRESH_FAILED");
+    assert(e.retryAfterMs > 0 && e.retryAfterMs <= 1000, "the window's own length from now: " + e.retryAfterMs);
+    await tick(1100);
+    eq((await api.fetch("/api/b")).status, 200, "tried after the window");
+    eq(server.refreshCalls, 1);
+
+    // A window as long as the cap, an hour ahead: coming back online ends it.
+    ({ api, server } = setup(make, { refreshTimeoutMs: 300 }));
+    server.expire();
+    now = Date.now();
+    writeAsAnotherTab({ "token:backoff": `1,${now + 3_600_000},${now + 3_660_000}` });
+    e = await rejectsWith(api.fetch("/api/c"), "REFRESH_FAILED");
+    assert(e.retryAfterMs <= 60_000, "never past the cap from now: " + e.retryAfterMs);
+    await tick(5);
+    window.dispatchEvent(new Event("online"));
+    eq((await api.fetch("/api/d")).status, 200, "online ends it");
+    eq(server.refreshCalls, 1);
+
+    // One failure (a 1 s window), then the clock set back an hour.
+    ({ api, server } = setup(make, { refreshTimeoutMs: 300 }));
+    scripted(server, [() => json(503, {}, { "retry-after": "1" })]);
+    server.expire();
+    await rejectsWith(api.fetch("/api/e"), "REFRESH_FAILED");
+    const realNow = Date.now;
+    Date.now = () => realNow.call(Date) - 3_600_000;
+    try {
+      e = await rejectsWith(api.fetch("/api/f"), "REFRESH_FAILED");
+      assert(e.retryAfterMs > 0 && e.retryAfterMs <= 1000, "the same window from now, not an hour: " + e.retryAfterMs);
+      await tick(1100);
+      eq((await api.fetch("/api/g")).status, 200, "tried after the window");
+      eq(server.refreshCalls, 2);
+    } finally {
+      Date.now = realNow;
+    }
+  },
+
+  async storage_that_starts_throwing_keeps_the_session_in_memory(make) {
+    const logouts = [];
+    const warnings = captureWarnings();
+    const { getItem, setItem, removeItem } = Storage.prototype;
+    try {
+      const { api, server } = setup(make, { onLogout: (i) => logouts.push(i.reason) });
+      eq((await api.fetch("/api/x")).status, 200, "before");
+      // A privacy setting changed (or the storage went away) after the tokens were read.
+      const denied = () => { throw new DOMException("denied", "SecurityError"); };
+      Object.assign(Storage.prototype, { getItem: denied, setItem: denied, removeItem: denied });
+      eq((await api.fetch("/api/x")).status, 200, "the tokens read before go on, from memory");
+      eq((await api.fetch("/api/y")).status, 200);
+      eq([...server.callsTo("/api/x"), ...server.callsTo("/api/y")].map((c) => c.auth), ["Bearer a1", "Bearer a1", "Bearer a1"]);
+      server.expire();
+      eq((await api.fetch("/api/y")).status, 200, "refreshed, in memory");
+      eq(server.callsTo("/auth/refresh").map((c) => JSON.parse(c.body).refreshToken), ["r1"]);
+      server.valid.add("a9");
+      api.setTokens({ accessToken: "a9", refreshToken: "r9" });
+      eq((await api.fetch("/api/x")).status, 200, "after setTokens");
+      eq((await api.fetch("/api/x")).status, 200);
+      eq(server.callsTo("/api/x").slice(-2).map((c) => c.auth), ["Bearer a9", "Bearer a9"]);
+      eq(logouts, [], "nobody logged out");
+      eq(warnings.lines.filter((l) => l.includes("seamless-fetch") && l.includes("memory")).length, 1, "said once on the console");
+    } finally {
+      Object.assign(Storage.prototype, { getItem, setItem, removeItem });
+      warnings.restore();
+    }
+  },
+
+  async a_full_storage_keeps_what_other_tabs_read(make) {
+    const logouts = [];
+    const warnings = captureWarnings();
+    const { setItem } = Storage.prototype;
+    try {
+      const { api, server } = setup(make, { onLogout: (i) => logouts.push(i.reason) });
+      // The origin's quota is full when the refreshed tokens are written.
+      Storage.prototype.setItem = () => { throw new DOMException("full", "QuotaExceededError"); };
+      server.expire();
+      eq((await api.fetch("/api/x")).status, 200, "refreshed");
+      // Other tabs read these: a failed write here is no reason to log them out.
+      eq([localStorage.getItem("token"), localStorage.getItem("refreshToken")], ["a1", "r1"], "storage as other tabs read it");
+      eq((await api.fetch("/api/y")).status, 200);
+      eq(server.callsTo("/api/y").map((c) => c.auth), ["Bearer a2"], "this tab goes on with the new pair, from memory");
+      eq(logouts, []);
+      eq(warnings.lines.filter((l) => l.includes("seamless-fetch") && l.includes("memory")).length, 1, "said once on the console");
+    } finally {
+      Storage.prototype.setItem = setItem;
+      warnings.restore();
+    }
+  },
+
+  async an_api_clock_ahead_of_the_issuer_does_not_refresh_before_every_request(make) {
+    // The API's Date runs a minute ahead of the issuer, whose JWTs live 12 s (no expiresIn): by
+    // the API's clock each new token has expired when it arrives.
+    const { api, server } = setup(make);
+    server.skewMs = 60_000;
+    server.refreshAnswer = () => {
+      const now = Date.now();
+      const token = jwt({ sub: "u", iat: secs(now), exp: secs(now) + 12, jti: server.refreshCalls });
+      server.valid.add(token);
+      return json(200, { token, refreshToken: "r" + server.refreshCalls });
+    };
+    eq((await api.fetch("/api/clock")).status, 200, "tells the API's clock");
+    await api.refresh();
+    const received = performance.now();
+    for (let i = 0; i < 10; i++) eq((await api.fetch("/api/" + (i % 3))).status, 200);
+    eq(server.refreshCalls, 1, "a token just received is not refreshed ahead at once");
+    // Its floor: 5 s (more than a quarter of the 12 s it was issued for).
+    await tick(5_300 - (performance.now() - received));
+    for (let i = 0; i < 10; i++) eq((await api.fetch("/api/" + (i % 3))).status, 200);
+    eq(server.refreshCalls, 2, "then refreshed ahead once, not before every request");
+    server.expire();
+    eq((await api.fetch("/api/refused")).status, 200);
+    eq(server.refreshCalls, 3, "a real 401 still refreshes at once");
   },
 };
