@@ -592,8 +592,11 @@ impl Client {
                 // A cookie session may be live without a token here; a refusal then means "none".
                 None => self.opts.cookie,
                 Some(s) => {
+                    // Never within a token's floor (see `expiry::FLOOR_MS`): an API clock ahead of
+                    // the issuer must not make every call refresh.
+                    let now = self.session.server_now();
                     self.session.refused.borrow().as_deref() == Some(s.access.as_str())
-                        || self.session.lifetime(&s.access).is_some_and(|life| self.session.server_now() + min_validity_ms >= life.expires_ms)
+                        || self.session.lifetime(&s.access).is_some_and(|life| now >= life.floor_ms && now + min_validity_ms >= life.expires_ms)
                 }
             };
             if !due {

@@ -87,13 +87,16 @@ pub fn origin_allowed(origin: &str, page_origin: &str, allowed: &[String]) -> bo
 /// (`javascript:`), control characters, whitespace and backslashes. A router may decode the path
 /// before it navigates, and `/%2F/evil`, `/%09/evil` (the URL parser drops tabs and line breaks)
 /// or `/%255C/evil` then lead to another host: so the path, decoded as often as it decodes, must
-/// hold no control character and must not go on from its first slash with a slash, a backslash
-/// or a space.
+/// hold no control character, must not go on from its first slash with a slash, a backslash or a
+/// space, and must hold no `.` or `..` segment (`/..//evil` resolves to `//evil`).
 pub fn safe_return_path<'a>(value: &'a str, fallback: &'a str) -> &'a str {
     let b = value.as_bytes();
     let ok = b.len() <= 2048 && b.first() == Some(&b'/') && !b.iter().any(|&c| c <= b' ' || c == 0x7f || c == b'\\') && {
         let d = fully_decoded(b);
-        !d.iter().any(|&c| c < b' ' || c == 0x7f) && !matches!(d.get(1), Some(b'/' | b'\\' | b' '))
+        let path = d.split(|&c| c == b'?' || c == b'#').next().unwrap_or_default();
+        !d.iter().any(|&c| c < b' ' || c == 0x7f)
+            && !matches!(d.get(1), Some(b'/' | b'\\' | b' '))
+            && !path.split(|&c| c == b'/' || c == b'\\').any(|seg| seg == b"." || seg == b"..")
     };
     if ok {
         value
@@ -270,7 +273,7 @@ mod tests {
 
     #[test]
     fn return_paths_stay_on_this_origin() {
-        for good in ["/", "/dashboard", "/a/b?x=1#y", "/a%2Fb", "/search?q=a%20b", "/100%25", "/%41/b", "/a%2", "/%zz"] {
+        for good in ["/", "/dashboard", "/a/b?x=1#y", "/a%2Fb", "/search?q=a%20b", "/100%25", "/%41/b", "/a%2", "/%zz", "/a..b", "/.well-known/x", "/a/.b", "/x?p=../y"] {
             assert_eq!(safe_return_path(good, "/home"), good);
         }
         for bad in [
@@ -279,6 +282,8 @@ mod tests {
             // What a decoding router turns into another host, or a path with control characters.
             "/%09/evil.com", "/%0A/evil.com", "/%0d/evil.com", "/%2509/evil.com", "/%252F/evil.com",
             "/%25252f/evil.com", "/%255c/evil.com", "/%20/evil.com", "/%2f", "/a?next=%0D%0ALocation:x", "/x%00", "/x%7F",
+            // Dot segments, which the URL parser resolves: `/..//evil.com` is `//evil.com`.
+            "/..//evil.com", "/a/../..//evil.com", "/.//evil.com", "/%2E%2E//evil.com", "/..%2F/evil.com", "/..%5C/evil.com", "/a/..",
         ] {
             assert_eq!(safe_return_path(bad, "/home"), "/home", "{bad:?}");
         }

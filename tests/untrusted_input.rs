@@ -39,9 +39,36 @@ fn text() -> impl Strategy<Value = String> {
 }
 
 /// Paths whose start percent-decodes, once or more, to what a router may turn into another host
-/// (slashes, backslashes, tabs, line breaks, other control characters), or to something harmless.
+/// (slashes, backslashes, dot segments, tabs, line breaks, other control characters), or to
+/// something harmless.
 fn encoded_path() -> impl Strategy<Value = String> {
-    "/(%(25){0,2}(2[fF]|5[cC]|[01][0-9a-fA-F]|7[fF]|20|41)|/|\\\\|a){1,4}[ -~]{0,12}"
+    "/(%(25){0,2}(2[eEfF]|5[cC]|[01][0-9a-fA-F]|7[fF]|20|41)|/|\\\\|a|\\.|\\.\\.){1,5}[ -~]{0,12}"
+}
+
+/// The path of `p` (before any `?` or `#`) as the URL parser resolves its `.` and `..` segments
+/// (RFC 3986 §5.2.4, with `\\` as a separator, as for http URLs).
+fn without_dot_segments(p: &[u8]) -> Vec<u8> {
+    let path = p.split(|&c| c == b'?' || c == b'#').next().unwrap_or_default();
+    let mut out: Vec<&[u8]> = Vec::new();
+    let segments: Vec<&[u8]> = path.split(|&c| c == b'/' || c == b'\\').skip(1).collect();
+    for (i, seg) in segments.iter().enumerate() {
+        match *seg {
+            b"." => {}
+            b".." => {
+                out.pop();
+            }
+            seg => out.push(seg),
+        }
+        if i + 1 == segments.len() && (*seg == b"." || *seg == b"..") {
+            out.push(b"");
+        }
+    }
+    let mut r = Vec::new();
+    for seg in out {
+        r.push(b'/');
+        r.extend_from_slice(seg);
+    }
+    r
 }
 
 /// One round of percent-decoding, `None` when nothing decodes: the test's own decoder.
@@ -144,6 +171,8 @@ proptest! {
             prop_assert!(!d.iter().any(|&c| c < 0x20 || c == 0x7f), "an encoded control character: {v:?}");
             let d: Vec<u8> = d.into_iter().filter(|c| !b"\t\n\r ".contains(c)).collect();
             prop_assert!(d.starts_with(b"/") && !d.starts_with(b"//") && !d.starts_with(b"/\\"), "decodes to another host: {v:?}");
+            let resolved = without_dot_segments(&d);
+            prop_assert!(!resolved.starts_with(b"//") && !resolved.starts_with(b"/\\"), "resolves to another host: {v:?}");
         }
         let _ = with_return_param(&login, &param, out);
     }

@@ -146,6 +146,10 @@ export const scenarios = {
     // parser drops tabs and line breaks: "/\t/evil.com" is "//evil.com"; some routers decode twice).
     eq(new URL("/\t/evil.com", location.href).host, "evil.com", "a decoded tab");
     const decoded = ["/%09/evil.com", "/%0A/evil.com", "/%0D/evil.com", "/%0d%0a/evil.com", "/%2509/evil.com", "/%252F/evil.com", "/%255C/evil.com", "/x?%00"];
+    // Dot segments: the URL parser resolves "/..//evil.com" to the path "//evil.com", which a
+    // router navigating to that path string takes for another host.
+    eq(new URL("/..//evil.com", location.href).pathname, "//evil.com", "a resolved dot segment");
+    decoded.push("/..//evil.com", "/a/../..//evil.com", "/%2E%2E//evil.com");
     for (const bad of ["//evil.com", "/\\evil.com", "https://evil.com", "javascript:alert(1)", "%2F%2Fevil.com", "/%2F%2Fevil.com", "\u0000/x", " /x", "\t//evil.com", null, undefined, 42, "", ...decoded]) {
       eq(AuthFetch.safeReturnPath(bad, "/home"), "/home", JSON.stringify(bad));
     }
