@@ -32,8 +32,8 @@ export interface AuthError extends Error { name: "AuthError"; code: AuthErrorCod
 export interface AuthTokens { accessToken: string; refreshToken?: string }
 /** Counts since construction. */
 export interface AuthFetchStats { refreshes: number; retried: number; queued: number }
-/** What a `refresh` function is given. `refreshToken` is null in a cookie session; `accessToken` when there is none yet. */
-export interface RefreshArgs { refreshToken: string | null; accessToken: string | null; signal: AbortSignal }
+/** What a `refresh` function is given. `refreshToken` is null in a cookie session; `accessToken` when there is none yet. `fetch`: the transport (the `fetch` option or the global), to send the refresh request with: it never waits behind this refresh and never adds the access token. */
+export interface RefreshArgs { refreshToken: string | null; accessToken: string | null; signal: AbortSignal; fetch: typeof fetch }
 /** What a `refresh` function may return instead of a `Response`. `expiresIn` is in seconds. */
 export interface RefreshedTokens { accessToken: string; refreshToken?: string; expiresIn?: number }
 /** Resolves to the endpoint's `Response` (judged as a `refreshUrl` answer) or the new tokens; rejects with `{ code: "SESSION_EXPIRED" }` to end the session. */
@@ -119,15 +119,12 @@ extern "C" {
 #[wasm_bindgen]
 pub struct AuthFetch {
     client: Rc<Client>,
-    /// The bound `fetch`. The JS function owns its Rust closure (freed when the function is
-    /// garbage-collected), so `new AuthFetch(o).fetch` handed to another library keeps working
-    /// after the `AuthFetch` object itself is gone.
+    /// The bound `fetch`. The JS function owns the closures that hold the client (freed when it is
+    /// garbage-collected), so `new AuthFetch(o).fetch` handed to another library keeps the whole
+    /// instance alive after the `AuthFetch` object itself is collected; `dispose()` ends it.
     bound: Function,
     /// `{n}`: the requests the driver replayed itself (see `Session::mirror`), for `stats().retried`.
     replays: Object,
-    /// This instance's `onTokens`, taken off the session's listeners when it is freed.
-    on_tokens: Option<Function>,
-    _watcher: Option<Watcher>,
 }
 
 #[wasm_bindgen]
@@ -175,38 +172,42 @@ impl AuthFetch {
         if let Some(listener) = &on_tokens {
             session.listeners.borrow_mut().push(listener.clone());
         }
-        let client = Rc::new(Client {
-            hooks: Hooks {
-                fetch,
-                on_refresh: hook("onRefresh"),
-                on_refresh_error: hook("onRefreshError"),
-                on_logout: hook("onLogout"),
-                navigate: hook("navigate"),
-                is_expired: hook("isExpired").dyn_into().ok(),
-            },
-            session,
-            refresher,
-            page_origin,
-            lock_name,
-            stats: Cell::new(Stats::default()),
-            auth_header: JsValue::from_str(&opts.auth_header),
-            header: RefCell::new(None),
-            calls: RefCell::new(Slab::default()),
-            opts,
-        });
-        let _ = client.session.tokens();
-        let watcher = client.opts.cross_tab.then(|| {
-            let c = Rc::downgrade(&client);
-            Watcher::new(&client.opts.access_key, move || {
-                // A logout in another tab is a logout here: exactly as if `clearTokens()` ran.
-                if let Some(c) = c.upgrade() {
-                    match c.session.store.read() {
-                        Ok(None) if c.session.clear() => c.logout_effects("LOGOUT"),
-                        Ok(Some(_)) => c.session.announce("tab"),
-                        _ => {}
+        let _ = session.tokens();
+        let cross_tab = opts.cross_tab;
+        let client = Rc::new_cyclic(|me: &alloc::rc::Weak<Client>| {
+            let c = me.clone();
+            let watcher = cross_tab.then(|| {
+                Watcher::new(&opts.access_key, move || {
+                    // A logout in another tab is a logout here: exactly as if `clearTokens()` ran.
+                    if let Some(c) = c.upgrade() {
+                        match c.session.store.read() {
+                            Ok(None) if c.session.clear() => c.logout_effects("LOGOUT"),
+                            Ok(Some(_)) => c.session.announce("tab"),
+                            _ => {}
+                        }
                     }
-                }
-            })
+                })
+            });
+            Client {
+                hooks: Hooks {
+                    fetch,
+                    on_refresh: hook("onRefresh"),
+                    on_refresh_error: hook("onRefreshError"),
+                    on_logout: hook("onLogout"),
+                    navigate: hook("navigate"),
+                    is_expired: hook("isExpired").dyn_into().ok(),
+                },
+                session,
+                refresher,
+                page_origin,
+                lock_name,
+                stats: Cell::new(Stats::default()),
+                auth_header: JsValue::from_str(&opts.auth_header),
+                header: RefCell::new(None),
+                calls: RefCell::new(Slab::default()),
+                member: RefCell::new(Some((on_tokens, watcher))),
+                opts,
+            }
         });
         // The steps of a request, for the JS driver (see `Step`). Each is `Fn`, not `FnMut`: an
         // `init` getter that calls `api.fetch` again re-enters `begin`.
@@ -216,6 +217,9 @@ impl AuthFetch {
         // a replay of an answer the driver parked (see `Client::start`).
         let begin = Closure::<dyn Fn(JsValue, JsValue, JsValue, JsValue, JsValue, u8, Option<AbortSignal>) -> Result<JsValue, JsValue>>::new(
             move |input: JsValue, init: JsValue, url: JsValue, headers: JsValue, control: JsValue, marks_bits: u8, signal: Option<AbortSignal>| {
+                if c.left() {
+                    return Err(js_sys::Error::new("seamless-fetch: this AuthFetch was disposed").into());
+                }
                 // Decided now, while the app's refresh function may still be on the stack.
                 let own_refresh = c.session.is_own_refresh(&init);
                 let control = if marks_bits & 2 != 0 { control.as_string() } else { None };
@@ -259,7 +263,7 @@ impl AuthFetch {
         let replays = Object::new();
         js::set(&replays, "n", &0.into());
         let bound = js::driver(&begin.into_js_value(), &judge.into_js_value(), &resume.into_js_value(), &fail.into_js_value(), &client.hooks.fetch, &client.auth_header, &client.opts.expired_statuses, &client.session.mirror, &replays);
-        Ok(AuthFetch { client, bound, replays, on_tokens, _watcher: watcher })
+        Ok(AuthFetch { client, bound, replays })
     }
 
     /// `fetch(input, init)` with the session handled; bound, so it can be passed around as the
@@ -346,6 +350,23 @@ impl AuthFetch {
         after(&woken, move || client.outcome_since(seen).map(|()| JsValue::UNDEFINED).map_err(AuthError::into_js))
     }
 
+    /// Ends this instance now (`free()` and `Symbol.dispose`, so `using`, do the same): it leaves
+    /// its session (its `onTokens` and the storage events it heard stop; the session's state is
+    /// not handed to later instances once none is left on it), its bound `fetch` rejects every
+    /// later request, and this object can no longer be used. Requests already made go on to their
+    /// answers. Until then the instance lives while this object or its bound `fetch` is reachable.
+    pub fn dispose(self) {
+        self.client.leave();
+        self.client.session.changed(); // the driver's lease ends: its next request meets `begin`
+    }
+
+    /// `dispose()`, in place of wasm-bindgen's own `free()`, which `Symbol.dispose` calls. The
+    /// garbage collector frees this object without it: then the bound `fetch` may still be in use.
+    #[wasm_bindgen(js_name = free)]
+    pub fn free(self) {
+        self.dispose();
+    }
+
     /// Whether a refresh is running now.
     #[wasm_bindgen(getter, js_name = isRefreshing)]
     pub fn is_refreshing(&self) -> bool {
@@ -374,19 +395,6 @@ impl AuthFetch {
         match value.as_string() {
             Some(v) => safe_return_path(&v, &fallback).into(),
             None => fallback,
-        }
-    }
-}
-
-impl Drop for AuthFetch {
-    fn drop(&mut self) {
-        let session = &self.client.session;
-        session.users.set(session.users.get().saturating_sub(1));
-        if let Some(mine) = &self.on_tokens {
-            let mut listeners = session.listeners.borrow_mut();
-            if let Some(at) = listeners.iter().position(|l| l == mine) {
-                listeners.remove(at);
-            }
         }
     }
 }

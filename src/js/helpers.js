@@ -384,9 +384,17 @@ export function fetchText(fetch, request, ms) {
   return within(ms, (signal) => fetch(new Request(request, { signal }))).done;
 }
 
-/** Calls the app's refresh function within `ms`: `{ signal, done }` (see `within`). */
-export function runRefresh(fn, refreshToken, accessToken, ms) {
-  return within(ms, (signal) => fn({ refreshToken: refreshToken ?? null, accessToken: accessToken ?? null, signal }));
+/**
+ * Calls the app's refresh function within `ms`: `{ signal, done }` (see `within`). Its `fetch` is
+ * the transport, bound (ky calls it as a method of its options, where the global `fetch` throws
+ * "Illegal invocation"): a request sent through it never waits behind this refresh, whatever its
+ * signal (a `Request` gets a signal of its own that follows the given one, which `api.fetch`
+ * cannot tell from an app request's), and never carries the access token. Nothing keeps it after
+ * the call but the app.
+ */
+export function runRefresh(fn, transport, refreshToken, accessToken, ms) {
+  const fetch = (input, init) => transport(input, init);
+  return within(ms, (signal) => fn({ refreshToken: refreshToken ?? null, accessToken: accessToken ?? null, signal, fetch }));
 }
 
 /**
