@@ -123,8 +123,9 @@ pub struct AuthFetch {
     /// garbage-collected), so `new AuthFetch(o).fetch` handed to another library keeps the whole
     /// instance alive after the `AuthFetch` object itself is collected; `dispose()` ends it.
     bound: Function,
-    /// `{n}`: the requests the driver replayed itself (see `Session::mirror`), for `stats().retried`.
-    replays: Object,
+    /// This instance's state in the JS driver: `n`, the requests the driver replayed itself (see
+    /// `Session::mirror`), for `stats().retried`; `off`, set by `dispose()`: no new request.
+    own: Object,
 }
 
 #[wasm_bindgen]
@@ -173,42 +174,40 @@ impl AuthFetch {
             session.listeners.borrow_mut().push(listener.clone());
         }
         let _ = session.tokens();
-        let cross_tab = opts.cross_tab;
-        let client = Rc::new_cyclic(|me: &alloc::rc::Weak<Client>| {
-            let c = me.clone();
-            let watcher = cross_tab.then(|| {
-                Watcher::new(&opts.access_key, move || {
-                    // A logout in another tab is a logout here: exactly as if `clearTokens()` ran.
-                    if let Some(c) = c.upgrade() {
-                        match c.session.store.read() {
-                            Ok(None) if c.session.clear() => c.logout_effects("LOGOUT"),
-                            Ok(Some(_)) => c.session.announce("tab"),
-                            _ => {}
-                        }
-                    }
-                })
-            });
-            Client {
-                hooks: Hooks {
-                    fetch,
-                    on_refresh: hook("onRefresh"),
-                    on_refresh_error: hook("onRefreshError"),
-                    on_logout: hook("onLogout"),
-                    navigate: hook("navigate"),
-                    is_expired: hook("isExpired").dyn_into().ok(),
-                },
-                session,
-                refresher,
-                page_origin,
-                lock_name,
-                stats: Cell::new(Stats::default()),
-                auth_header: JsValue::from_str(&opts.auth_header),
-                header: RefCell::new(None),
-                calls: RefCell::new(Slab::default()),
-                member: RefCell::new(Some((on_tokens, watcher))),
-                opts,
-            }
+        let client = Rc::new(Client {
+            hooks: Hooks {
+                fetch,
+                on_refresh: hook("onRefresh"),
+                on_refresh_error: hook("onRefreshError"),
+                on_logout: hook("onLogout"),
+                navigate: hook("navigate"),
+                is_expired: hook("isExpired").dyn_into().ok(),
+            },
+            session,
+            refresher,
+            page_origin,
+            lock_name,
+            stats: Cell::new(Stats::default()),
+            auth_header: JsValue::from_str(&opts.auth_header),
+            header: RefCell::new(None),
+            calls: RefCell::new(Slab::default()),
+            member: RefCell::new(None),
+            opts,
         });
+        let watcher = client.opts.cross_tab.then(|| {
+            let c = Rc::downgrade(&client);
+            Watcher::new(&client.opts.access_key, move || {
+                // A logout in another tab is a logout here: exactly as if `clearTokens()` ran.
+                if let Some(c) = c.upgrade() {
+                    match c.session.store.read() {
+                        Ok(None) if c.session.clear() => c.logout_effects("LOGOUT"),
+                        Ok(Some(_)) => c.session.announce("tab"),
+                        _ => {}
+                    }
+                }
+            })
+        });
+        *client.member.borrow_mut() = Some((on_tokens, watcher));
         // The steps of a request, for the JS driver (see `Step`). Each is `Fn`, not `FnMut`: an
         // `init` getter that calls `api.fetch` again re-enters `begin`.
         let c = client.clone();
@@ -217,9 +216,6 @@ impl AuthFetch {
         // a replay of an answer the driver parked (see `Client::start`).
         let begin = Closure::<dyn Fn(JsValue, JsValue, JsValue, JsValue, JsValue, u8, Option<AbortSignal>) -> Result<JsValue, JsValue>>::new(
             move |input: JsValue, init: JsValue, url: JsValue, headers: JsValue, control: JsValue, marks_bits: u8, signal: Option<AbortSignal>| {
-                if c.left() {
-                    return Err(js_sys::Error::new("seamless-fetch: this AuthFetch was disposed").into());
-                }
                 // Decided now, while the app's refresh function may still be on the stack.
                 let own_refresh = c.session.is_own_refresh(&init);
                 let control = if marks_bits & 2 != 0 { control.as_string() } else { None };
@@ -260,10 +256,10 @@ impl AuthFetch {
         });
         let c = client.clone();
         let fail = Closure::<dyn Fn(f64)>::new(move |slot: f64| c.fail(slot as u32));
-        let replays = Object::new();
-        js::set(&replays, "n", &0.into());
-        let bound = js::driver(&begin.into_js_value(), &judge.into_js_value(), &resume.into_js_value(), &fail.into_js_value(), &client.hooks.fetch, &client.auth_header, &client.opts.expired_statuses, &client.session.mirror, &replays);
-        Ok(AuthFetch { client, bound, replays })
+        let own = Object::new();
+        js::set(&own, "n", &0.into());
+        let bound = js::driver(&begin.into_js_value(), &judge.into_js_value(), &resume.into_js_value(), &fail.into_js_value(), &client.hooks.fetch, &client.auth_header, &client.opts.expired_statuses, &client.session.mirror, &own);
+        Ok(AuthFetch { client, bound, own })
     }
 
     /// `fetch(input, init)` with the session handled; bound, so it can be passed around as the
@@ -357,7 +353,7 @@ impl AuthFetch {
     /// answers. Until then the instance lives while this object or its bound `fetch` is reachable.
     pub fn dispose(self) {
         self.client.leave();
-        self.client.session.changed(); // the driver's lease ends: its next request meets `begin`
+        js::set(&self.own, "off", &JsValue::TRUE);
     }
 
     /// `dispose()`, in place of wasm-bindgen's own `free()`, which `Symbol.dispose` calls. The
@@ -379,7 +375,7 @@ impl AuthFetch {
         let s = self.client.stats.get();
         let out = Object::new();
         js::set(&out, "refreshes", &s.refreshes.into());
-        let replayed = js::get(&self.replays, "n").as_f64().unwrap_or(0.0) as u32;
+        let replayed = js::get(&self.own, "n").as_f64().unwrap_or(0.0) as u32;
         js::set(&out, "retried", &s.retried.wrapping_add(replayed).into());
         let session = &self.client.session;
         let queued = session.coord.borrow().queued().wrapping_add(session.parked());

@@ -256,11 +256,6 @@ impl Client {
         }
     }
 
-    /// Whether this instance was disposed: its bound `fetch` takes no new request.
-    pub fn left(&self) -> bool {
-        self.member.borrow().is_none()
-    }
-
     /// Decides by the request's [`Marks`] (its URL, control header and own token header) whether
     /// the library manages it (see [`Step::AsIs`]). The header `x-seamless-fetch` sets how one
     /// request is handled, for callers that cannot pass anything else through (ky, ofetch,

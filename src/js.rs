@@ -13,8 +13,8 @@ extern "C" {
     pub fn to_request(input: &JsValue, init: &JsValue) -> Result<Request, JsValue>;
 
     /// The bound `fetch` over the steps `begin`, `judge`, `resume` and `fail` (see `driver` in
-    /// helpers.js).
-    pub fn driver(begin: &JsValue, judge: &JsValue, resume: &JsValue, fail: &JsValue, transport: &Function, auth_header: &JsValue, expired: &[u16], mirror: &js_sys::Object, replays: &js_sys::Object) -> Function;
+    /// helpers.js); `own`, the instance's state in it (see `AuthFetch::own`).
+    pub fn driver(begin: &JsValue, judge: &JsValue, resume: &JsValue, fail: &JsValue, transport: &Function, auth_header: &JsValue, expired: &[u16], mirror: &js_sys::Object, own: &js_sys::Object) -> Function;
     /// The `x-seamless-fetch` header's value (or null), removed from `headers`.
     #[wasm_bindgen(js_name = takeControl)]
     pub fn take_control(headers: &web_sys::Headers) -> Option<String>;
