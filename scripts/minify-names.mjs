@@ -1,8 +1,9 @@
 // Shortens the names that link the wasm to its JS glue, in both files together (and keeps the
-// `fetch` getter's answer on the instance, see below). wasm-bindgen names each import
-// `__wbg_<name>_<16 hex digits>` and each closure shim after its whole Rust type (up to
-// 334 characters); every app ships those names twice (the wasm's import and export sections, and
-// the glue, where a bundler cannot shorten property names), and hashes do not compress.
+// `fetch` getter's answer on the instance, and drops a `free()` that another one replaces: see
+// below). wasm-bindgen names each import `__wbg_<name>_<16 hex digits>` and each closure shim
+// after its whole Rust type (up to 334 characters); every app ships those names twice (the wasm's
+// import and export sections, and the glue, where a bundler cannot shorten property names), and
+// hashes do not compress.
 //
 // What is renamed: the import module `./seamless_fetch_bg.js` and its fields, the snippet modules
 // (not their fields: those are the helper module's own export names), and every export but
@@ -79,11 +80,18 @@ while (at < bytes.length) {
 
 // ---- the glue ----
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-const replaceExactly = (pattern, replacement, expected, what) => {
-  const matches = glue.match(pattern) || [];
+const exactly = (text, pattern, replacement, expected, what) => {
+  const matches = text.match(pattern) || [];
   if (expected !== null ? matches.length !== expected : matches.length === 0) fail(`${what}: found ${matches.length} times`);
-  glue = glue.replace(pattern, replacement);
+  return text.replace(pattern, replacement);
 };
+const replaceExactly = (pattern, replacement, expected, what) => { glue = exactly(glue, pattern, replacement, expected, what); };
+// `AuthFetch` defines `free()` itself (api.rs: it is `dispose()`, which `Symbol.dispose` calls;
+// the garbage collector's finalizer does not end the instance), after wasm-bindgen's own: that
+// first definition is dead, and bundlers warn of a duplicate class member. Its type goes too.
+replaceExactly(/\n    free\(\) \{\n        const ptr = this\.__destroy_into_raw\(\);\n        wasm\.__wbg_authfetch_free\(ptr, 0\);\n    \}(?=\n)/g, "", 1, "wasm-bindgen's free()");
+const typesPath = join(dir, "seamless_fetch.d.ts");
+const types = exactly(readFileSync(typesPath, "utf8"), /\n    free\(\): void;(?=\n    \[Symbol\.dispose\]\(\): void;)/g, "", 1, "the type of wasm-bindgen's free()");
 for (const [mod, short] of modules) {
   // The import object's keys, `"<module>": importN,`, not the `import ... from "<module>"` lines.
   const key = new RegExp(`${escape(JSON.stringify(mod))}(?=: import\\d+,)`, "g");
@@ -97,7 +105,7 @@ for (const [exp, short] of exportsMap) {
 }
 // `api.fetch` is a getter that calls into wasm for the same bound function each time, and apps
 // write `api.fetch(url)` on every request: the first read keeps the function on the instance, so
-// the next ones are a property read. (The function works on after `free()`: it holds the client.)
+// the next ones are a property read. (After `dispose()` the function rejects every request.)
 // Not on an instance that cannot take it: a state library may have frozen it.
 replaceExactly(/(?<=\n    get fetch\(\) \{\n        const ret = wasm\.[\w$]+\(this\.__wbg_ptr\);\n)(?=        return ret;\n)/g,
   '        if (Object.isExtensible(this)) Object.defineProperty(this, "fetch", { value: ret });\n', 1, "the fetch getter");
@@ -108,4 +116,5 @@ const wasm = Buffer.concat(out);
 new WebAssembly.Module(wasm); // still a valid module
 writeFileSync(wasmPath, wasm);
 writeFileSync(gluePath, glue);
+writeFileSync(typesPath, types);
 console.log(`minify-names: ${fields.size} imports, ${exportsMap.size - 1} exports and ${modules.size} modules renamed; wasm ${bytes.length} -> ${wasm.length} B`);

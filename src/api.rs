@@ -32,8 +32,8 @@ export interface AuthError extends Error { name: "AuthError"; code: AuthErrorCod
 export interface AuthTokens { accessToken: string; refreshToken?: string }
 /** Counts since construction. */
 export interface AuthFetchStats { refreshes: number; retried: number; queued: number }
-/** What a `refresh` function is given. `refreshToken` is null in a cookie session; `accessToken` when there is none yet. */
-export interface RefreshArgs { refreshToken: string | null; accessToken: string | null; signal: AbortSignal }
+/** What a `refresh` function is given. `refreshToken` is null in a cookie session; `accessToken` when there is none yet. `fetch`: the transport (the `fetch` option or the global), to send the refresh request with: it never waits behind this refresh and never adds the access token. */
+export interface RefreshArgs { refreshToken: string | null; accessToken: string | null; signal: AbortSignal; fetch: typeof fetch }
 /** What a `refresh` function may return instead of a `Response`. `expiresIn` is in seconds. */
 export interface RefreshedTokens { accessToken: string; refreshToken?: string; expiresIn?: number }
 /** Resolves to the endpoint's `Response` (judged as a `refreshUrl` answer) or the new tokens; rejects with `{ code: "SESSION_EXPIRED" }` to end the session. */
@@ -119,15 +119,13 @@ extern "C" {
 #[wasm_bindgen]
 pub struct AuthFetch {
     client: Rc<Client>,
-    /// The bound `fetch`. The JS function owns its Rust closure (freed when the function is
-    /// garbage-collected), so `new AuthFetch(o).fetch` handed to another library keeps working
-    /// after the `AuthFetch` object itself is gone.
+    /// The bound `fetch`. The JS function owns the closures that hold the client (freed when it is
+    /// garbage-collected), so `new AuthFetch(o).fetch` handed to another library keeps the whole
+    /// instance alive after the `AuthFetch` object itself is collected; `dispose()` ends it.
     bound: Function,
-    /// `{n}`: the requests the driver replayed itself (see `Session::mirror`), for `stats().retried`.
-    replays: Object,
-    /// This instance's `onTokens`, taken off the session's listeners when it is freed.
-    on_tokens: Option<Function>,
-    _watcher: Option<Watcher>,
+    /// This instance's state in the JS driver: `n`, the requests the driver replayed itself (see
+    /// `Session::mirror`), for `stats().retried`; `off`, set by `dispose()`: no new request.
+    own: Object,
 }
 
 #[wasm_bindgen]
@@ -178,6 +176,7 @@ impl AuthFetch {
         if let Some(listener) = &on_tokens {
             session.listeners.borrow_mut().push(listener.clone());
         }
+        let _ = session.tokens();
         let client = Rc::new(Client {
             hooks: Hooks {
                 fetch,
@@ -195,9 +194,9 @@ impl AuthFetch {
             auth_header: JsValue::from_str(&opts.auth_header),
             header: RefCell::new(None),
             calls: RefCell::new(Slab::default()),
+            member: RefCell::new(None),
             opts,
         });
-        let _ = client.session.tokens();
         let watcher = client.opts.cross_tab.then(|| {
             let c = Rc::downgrade(&client);
             Watcher::new(&client.opts.access_key, &client.opts.refresh_key, move || {
@@ -214,6 +213,7 @@ impl AuthFetch {
                 }
             })
         });
+        *client.member.borrow_mut() = Some((on_tokens, watcher));
         // The steps of a request, for the JS driver (see `Step`). Each is `Fn`, not `FnMut`: an
         // `init` getter that calls `api.fetch` again re-enters `begin`.
         let c = client.clone();
@@ -262,10 +262,10 @@ impl AuthFetch {
         });
         let c = client.clone();
         let fail = Closure::<dyn Fn(f64)>::new(move |slot: f64| c.fail(slot as u32));
-        let replays = Object::new();
-        js::set(&replays, "n", &0.into());
-        let bound = js::driver(&begin.into_js_value(), &judge.into_js_value(), &resume.into_js_value(), &fail.into_js_value(), &client.hooks.fetch, &client.auth_header, &client.opts.expired_statuses, &client.session.mirror, &replays);
-        Ok(AuthFetch { client, bound, replays, on_tokens, _watcher: watcher })
+        let own = Object::new();
+        js::set(&own, "n", &0.into());
+        let bound = js::driver(&begin.into_js_value(), &judge.into_js_value(), &resume.into_js_value(), &fail.into_js_value(), &client.hooks.fetch, &client.auth_header, &client.opts.expired_statuses, &client.session.mirror, &own);
+        Ok(AuthFetch { client, bound, own })
     }
 
     /// `fetch(input, init)` with the session handled; bound, so it can be passed around as the
@@ -357,6 +357,23 @@ impl AuthFetch {
         after(&woken, move || client.outcome_since(seen).map(|()| JsValue::UNDEFINED).map_err(AuthError::into_js))
     }
 
+    /// Ends this instance now (`free()` and `Symbol.dispose`, so `using`, do the same): it leaves
+    /// its session (its `onTokens` and the storage events it heard stop; the session's state is
+    /// not handed to later instances once none is left on it), its bound `fetch` rejects every
+    /// later request, and this object can no longer be used. Requests already made go on to their
+    /// answers. Until then the instance lives while this object or its bound `fetch` is reachable.
+    pub fn dispose(self) {
+        self.client.leave();
+        js::set(&self.own, "off", &JsValue::TRUE);
+    }
+
+    /// `dispose()`, in place of wasm-bindgen's own `free()`, which `Symbol.dispose` calls. The
+    /// garbage collector frees this object without it: then the bound `fetch` may still be in use.
+    #[wasm_bindgen(js_name = free)]
+    pub fn free(self) {
+        self.dispose();
+    }
+
     /// Whether a refresh is running now.
     #[wasm_bindgen(getter, js_name = isRefreshing)]
     pub fn is_refreshing(&self) -> bool {
@@ -369,7 +386,7 @@ impl AuthFetch {
         let s = self.client.stats.get();
         let out = Object::new();
         js::set(&out, "refreshes", &s.refreshes.into());
-        let replayed = js::get(&self.replays, "n").as_f64().unwrap_or(0.0) as u32;
+        let replayed = js::get(&self.own, "n").as_f64().unwrap_or(0.0) as u32;
         js::set(&out, "retried", &s.retried.wrapping_add(replayed).into());
         let session = &self.client.session;
         let queued = session.coord.borrow().queued().wrapping_add(session.parked());
@@ -385,19 +402,6 @@ impl AuthFetch {
         match value.as_string() {
             Some(v) => safe_return_path(&v, &fallback).into(),
             None => fallback,
-        }
-    }
-}
-
-impl Drop for AuthFetch {
-    fn drop(&mut self) {
-        let session = &self.client.session;
-        session.users.set(session.users.get().saturating_sub(1));
-        if let Some(mine) = &self.on_tokens {
-            let mut listeners = session.listeners.borrow_mut();
-            if let Some(at) = listeners.iter().position(|l| l == mine) {
-                listeners.remove(at);
-            }
         }
     }
 }

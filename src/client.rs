@@ -41,7 +41,7 @@ use crate::policy::{origin_allowed, origin_of, safe_return_path, with_return_par
 use crate::refresher::Refresher;
 use crate::session::{Session, Waker};
 use crate::storage::Pair;
-use crate::tabs::Lock;
+use crate::tabs::{Lock, Watcher};
 use crate::transport;
 
 /// How long a tab whose lock wait was contended waits for the previous holder's tokens to show in
@@ -95,6 +95,11 @@ pub struct Client {
     pub header: RefCell<Option<(String, JsValue, JsValue)>>,
     /// Requests between steps, by the index the JS driver holds.
     pub calls: RefCell<Slab<(Call, Phase)>>,
+    /// While this instance is on its session: its `onTokens` (among the session's listeners) and
+    /// its storage watcher. Held here, not by the `AuthFetch` object, so that a bound `fetch`
+    /// handed to another library keeps the instance whole after that object is collected (the
+    /// bound `fetch` holds the client). See [`Client::leave`].
+    pub member: RefCell<Option<(Option<Function>, Option<Watcher>)>>,
 }
 
 /// What a request was sent with.
@@ -232,6 +237,24 @@ impl Client {
         let mut s = self.stats.get();
         f(&mut s);
         self.stats.set(s);
+    }
+
+    /// Takes this instance off its session, once: its storage watcher and `onTokens` stop, and the
+    /// session is no longer handed to new instances when no other is on it. By `dispose()`, or
+    /// when the instance is gone (its object and its bound `fetch` both collected).
+    pub fn leave(&self) {
+        let Some((on_tokens, watcher)) = self.member.borrow_mut().take() else {
+            return;
+        };
+        drop(watcher); // unsubscribes: a call into JS, with no borrow held
+        let session = &self.session;
+        session.users.set(session.users.get().saturating_sub(1));
+        if let Some(mine) = on_tokens {
+            let mut listeners = session.listeners.borrow_mut();
+            if let Some(at) = listeners.iter().position(|l| *l == mine) {
+                listeners.remove(at);
+            }
+        }
     }
 
     /// Decides by the request's [`Marks`] (its URL, control header and own token header) whether
@@ -530,8 +553,13 @@ impl Client {
     }
 
     /// A send step's `until` for `sent` (see [`Step::Send`]): the driver may send its token as it
-    /// is until refreshing ahead falls due; 0 (never) when it carries no token.
+    /// is until refreshing ahead falls due; 0 (never) when it carries no token, or while the app's
+    /// refresh function runs: whether a request is that function's own is `open`'s decision (by
+    /// its signal), which a lease cannot carry, so every request meets it then.
     fn until(&self, sent: &Sent) -> f64 {
+        if self.session.own_refresh.borrow().is_some() {
+            return 0.0;
+        }
         sent.token.as_deref().map_or(0.0, |t| self.refresh_due(t))
     }
 
@@ -876,6 +904,12 @@ impl Client {
         } else if let Some(location) = location {
             let _ = location.assign(&target);
         }
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.leave();
     }
 }
 

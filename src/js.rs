@@ -13,8 +13,8 @@ extern "C" {
     pub fn to_request(input: &JsValue, init: &JsValue) -> Result<Request, JsValue>;
 
     /// The bound `fetch` over the steps `begin`, `judge`, `resume` and `fail` (see `driver` in
-    /// helpers.js).
-    pub fn driver(begin: &JsValue, judge: &JsValue, resume: &JsValue, fail: &JsValue, transport: &Function, auth_header: &JsValue, expired: &[u16], mirror: &js_sys::Object, replays: &js_sys::Object) -> Function;
+    /// helpers.js); `own`, the instance's state in it (see `AuthFetch::own`).
+    pub fn driver(begin: &JsValue, judge: &JsValue, resume: &JsValue, fail: &JsValue, transport: &Function, auth_header: &JsValue, expired: &[u16], mirror: &js_sys::Object, own: &js_sys::Object) -> Function;
     /// The `x-seamless-fetch` header's value (or null), removed from `headers`.
     #[wasm_bindgen(js_name = takeControl)]
     pub fn take_control(headers: &web_sys::Headers) -> Option<String>;
@@ -55,10 +55,11 @@ extern "C" {
     /// `[status, text]` of `fetch(request)` within `ms`, or `[-1, error]`.
     #[wasm_bindgen(js_name = fetchText)]
     pub fn fetch_text(fetch: &Function, request: &Request, ms: f64) -> Promise;
-    /// Calls the app's refresh function within `ms`: `{signal, done}`, `done` as `fetch_text`'s
-    /// but `[0, value]` for a value that is not a Response.
+    /// Calls the app's refresh function within `ms`, handing it `transport` to send its request
+    /// with: `{signal, done}`, `done` as `fetch_text`'s but `[0, value]` for a value that is not a
+    /// Response.
     #[wasm_bindgen(js_name = runRefresh)]
-    pub fn run_refresh(f: &Function, refresh_token: Option<&str>, access_token: Option<&str>, ms: f64) -> JsValue;
+    pub fn run_refresh(f: &Function, transport: &Function, refresh_token: Option<&str>, access_token: Option<&str>, ms: f64) -> JsValue;
     /// The refresh endpoint's `Request`, with `refreshHeaders` and, for a cookie session, credentials.
     #[wasm_bindgen(js_name = refreshRequest, catch)]
     pub fn refresh_request(url: &str, content_type: &str, body: &str, headers: &JsValue, include: bool) -> Result<Request, JsValue>;

@@ -27,7 +27,7 @@ pub enum Refresher {
         /// `refreshHeaders`: an object, or a function called for each refresh.
         headers: JsValue,
     },
-    /// The app's `refresh({ refreshToken, accessToken, signal })`.
+    /// The app's `refresh({ refreshToken, accessToken, signal, fetch })`.
     Function(Function),
 }
 
@@ -59,8 +59,11 @@ impl Refresher {
                 Ok(js::fetch_text(fetch, &request, opts.refresh_timeout_ms))
             }
             Refresher::Function(f) => {
+                // No lease of the JS driver holds while the function runs, not even one taken
+                // before (see `Client::until`): its requests must meet `open`, which knows them.
+                session.changed();
                 session.calling_refresh.set(true);
-                let run = js::run_refresh(f, refresh_token, access, opts.refresh_timeout_ms);
+                let run = js::run_refresh(f, fetch, refresh_token, access, opts.refresh_timeout_ms);
                 session.calling_refresh.set(false);
                 *session.own_refresh.borrow_mut() = Some(js::get(&run, "signal"));
                 Ok(js::get(&run, "done").unchecked_into())

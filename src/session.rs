@@ -46,8 +46,9 @@ pub struct Session {
     /// The access token the server last answered "expired" to: whatever its `exp` says, it is
     /// not worth sending again.
     pub refused: RefCell<Option<String>>,
-    /// Live `AuthFetch` objects on this session. A session whose objects were all freed is not
-    /// handed to new ones, even while a bound `fetch` of theirs still runs on it.
+    /// Instances on this session: an instance is on it until `dispose()`, or until its object and
+    /// its bound `fetch` are both collected (see `Client::leave`). A session with none is not
+    /// handed to new instances, even while a request of a disposed one still runs on it.
     pub users: Cell<u32>,
     /// The `onTokens` listeners of every instance on this session: a change is announced once,
     /// to all of them, whichever instance (or tab) made it.

@@ -46,14 +46,14 @@ export function toRequest(input, init) {
  * session's `mirror.w`, its wake promise): Rust would only queue the request for that refresh and
  * replay it. The driver parks it on the wake promise itself (counted in `mirror.p` as queued, out
  * at once when the caller aborts) and, when the refresh brought tokens (`mirror.o`), replays it:
- * with the lease when it holds (counted in `replays.n`, for `stats().retried`), else through
+ * with the lease when it holds (counted in `own.n`, for `stats().retried`), else through
  * `begin` (4 in its marks: a replay, its answer the caller's, its step a lease to take); when not,
  * `judge` hands the answer to Rust, which fails the request as the refresh failed. In a storm that
  * is no call into wasm for most requests where there were two, and the thousand answers are no
  * longer judged in wasm in the run of microtasks that the cross-tab lock's grant, a task, waits
  * behind (`bench/storm.mjs`).
  */
-export function driver(begin, judge, resume, fail, transport, authHeader, expiredStatuses, mirror, replays) {
+export function driver(begin, judge, resume, fail, transport, authHeader, expiredStatuses, mirror, own) {
   // A copy: `expiredStatuses` is a view of wasm memory, gone when the memory grows.
   const expired = Array.from(expiredStatuses);
   let lastDate = null;
@@ -77,7 +77,7 @@ export function driver(begin, judge, resume, fail, transport, authHeader, expire
       if (signal !== undefined && signal.aborted) throw signal.reason; // as fetch would
       const url = step[0];
       if (leaseHolds()) {
-        replays.n++;
+        own.n++;
         return run(fromLease(url, init, copyHeaders(step[4], null), -3), init);
       }
       const again = begin(url, init, url, step[4], null, 4, signal);
@@ -109,6 +109,8 @@ export function driver(begin, judge, resume, fail, transport, authHeader, expire
     return run(judge(step, init, slot, response, response.status, dated, date), init);
   };
   return function fetch(input, init) {
+    // Once the instance is disposed (`own.off`) its requests in flight go on, and new ones fail.
+    if (own.off) return Promise.reject(new Error("seamless-fetch: this AuthFetch was disposed"));
     try {
       if (init !== null && (typeof init === "object" || typeof init === "function")) init = requestInit(init);
       if (!plainParts(input, init, authLower, parts)) return Promise.resolve(run(begin(input, init, null, null, null, 0, null), init));
@@ -413,9 +415,17 @@ export function fetchText(fetch, request, ms) {
   return within(ms, (signal) => fetch(new Request(request, { signal }))).done;
 }
 
-/** Calls the app's refresh function within `ms`: `{ signal, done }` (see `within`). */
-export function runRefresh(fn, refreshToken, accessToken, ms) {
-  return within(ms, (signal) => fn({ refreshToken: refreshToken ?? null, accessToken: accessToken ?? null, signal }));
+/**
+ * Calls the app's refresh function within `ms`: `{ signal, done }` (see `within`). Its `fetch` is
+ * the transport, bound (ky calls it as a method of its options, where the global `fetch` throws
+ * "Illegal invocation"): a request sent through it never waits behind this refresh, whatever its
+ * signal (a `Request` gets a signal of its own that follows the given one, which `api.fetch`
+ * cannot tell from an app request's), and never carries the access token. Nothing keeps it after
+ * the call but the app.
+ */
+export function runRefresh(fn, transport, refreshToken, accessToken, ms) {
+  const fetch = (input, init) => transport(input, init);
+  return within(ms, (signal) => fn({ refreshToken: refreshToken ?? null, accessToken: accessToken ?? null, signal, fetch }));
 }
 
 /**

@@ -26,10 +26,12 @@ pub fn make() -> Function {
         .unchecked_into()
 }
 
-/// What scenarios may inspect besides the API: `{ memory }`, this module's wasm memory.
+/// What scenarios may inspect besides the API: `{ memory, exports }`, this module's wasm memory
+/// and exports (to free an `AuthFetch` as the garbage collector's finalizer does).
 pub fn tools() -> JsValue {
     let tools = js_sys::Object::new();
     let _ = js_sys::Reflect::set(&tools, &"memory".into(), &wasm_bindgen::memory());
+    let _ = js_sys::Reflect::set(&tools, &"exports".into(), &wasm_bindgen::exports());
     tools.into()
 }
 

@@ -1,8 +1,9 @@
 // Runs in the browser: api.fetch handed to ky, ofetch, openapi-fetch and axios's fetch adapter,
 // each with a refresh in the middle (the server expires every access token first), then the
 // per-request control header through each: `no-token` with a valid token (the answer is 401 only
-// if the token was left out), `no-refresh` with an expired one (401 back, and no refresh). Results
-// go to window.results for the end-to-end test to read.
+// if the token was left out), `no-refresh` with an expired one (401 back, and no refresh). And a
+// refresh function that sends its request with ky. Results go to window.results for the
+// end-to-end test to read.
 import { AuthFetch } from "seamless-fetch"; // ready on import: no init()
 import ky from "ky";
 import { createFetch } from "ofetch";
@@ -45,10 +46,42 @@ const clients = {
   },
 };
 
+/**
+ * A refresh function that sends its request with ky, through the `fetch` it is given (the
+ * transport: here the `fetch` option, which counts what it sends). ky hands that fetch a Request,
+ * whose signal follows the given one, and calls it as a method of its options; after an await,
+ * as most functions do. Its own keys, so that it shares no session with the other instance.
+ */
+async function refreshThroughKy() {
+  const sent = [];
+  const transport = (input, init) => { sent.push(typeof input === "string" ? input : input.url); return fetch(input, init); };
+  const api = new AuthFetch({
+    refresh: async ({ refreshToken, signal, fetch }) => {
+      await new Promise((r) => setTimeout(r, 10));
+      const t = await ky.create({ fetch }).post("/auth/refresh", { json: { refreshToken }, signal, retry: 0 }).json();
+      return { accessToken: t.token, refreshToken: t.refreshToken, expiresIn: t.expiresIn };
+    },
+    fetch: transport, loginUrl: null, refreshAheadMs: 0, accessTokenKey: "ky-token", refreshTokenKey: "ky-refresh",
+  });
+  await login(api);
+  await control("/demo/expire");
+  const before = (await serverLog()).refreshes;
+  const started = Date.now();
+  const user = (await ky.get("/api/me", { fetch: api.fetch }).json()).user;
+  const refreshes = (await serverLog()).refreshes - before;
+  const throughTransport = sent.filter((url) => new URL(url, location.href).pathname === "/auth/refresh").length;
+  return { user, refreshes, throughTransport, within: Date.now() - started < 5000 };
+}
+
 async function main() {
   const api = new AuthFetch({ refreshUrl: "/auth/refresh", loginUrl: null, refreshAheadMs: 0 });
   await login(api);
   const results = {};
+  try {
+    results["ky in the refresh function"] = await refreshThroughKy();
+  } catch (e) {
+    results["ky in the refresh function"] = { error: String(e && (e.stack || e)) };
+  }
   for (const [name, call] of Object.entries(clients)) {
     await control("/demo/expire");
     const before = (await serverLog()).refreshes;

@@ -1,5 +1,6 @@
 // A consumer app bundled by Vite (tests/consumer) imports the built package and hands api.fetch to
-// ky, ofetch, openapi-fetch and axios's fetch adapter; each call meets an expired token.
+// ky, ofetch, openapi-fetch and axios's fetch adapter; each call meets an expired token. And a
+// refresh function that sends its request with ky.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -26,4 +27,9 @@ test("api.fetch serves ky, ofetch, openapi-fetch and axios (fetch adapter), refr
     // expired answer came back as it was.
     assert.deepEqual(results[name], { user: "demo", refreshes: 1, noToken: 401, noRefresh: 401, refreshedByNoRefresh: 0 }, name);
   }
+});
+
+test("a refresh function sends its request with ky through the fetch it is given: once, through the transport, without waiting behind itself", async () => {
+  const results = await pageResults(browser, server.url + "consumer/");
+  assert.deepEqual(results["ky in the refresh function"], { user: "demo", refreshes: 1, throughTransport: 1, within: true });
 });

@@ -85,14 +85,16 @@ export const scenarios = {
     eq(server.refreshCalls, 0);
   },
 
-  async the_bound_fetch_outlives_its_auth_fetch(make) {
+  async the_bound_fetch_outlives_its_auth_fetch(make, tools) {
     // Own keys: the function keeps its session alive past this scenario, until it is collected.
     const { server } = setup(make, {}, { tokens: false });
     localStorage.setItem("outlive-t", "a1");
     localStorage.setItem("outlive-r", "r1");
     const api = make({ refreshUrl: "/auth/refresh", fetch: (i, n) => server.fetch(i, n), navigate: () => {}, accessTokenKey: "outlive-t", refreshTokenKey: "outlive-r" });
     const f = api.fetch; // e.g. ky.create({ fetch: new AuthFetch(o).fetch }): nothing else keeps api
-    api.free();
+    // The object goes as the garbage collector's finalizer takes it (`free()` is `dispose()`,
+    // which ends the bound fetch too: hardening.js, dispose_ends_an_instance_and_its_bound_fetch).
+    tools.exports.__wbg_authfetch_free(api.__destroy_into_raw(), 1);
     server.expire();
     eq((await f("/api/x")).status, 200, "still works, refresh included");
     eq(server.refreshCalls, 1);

@@ -1,6 +1,6 @@
 // Scenarios of the hardening issue: token safety, faults, bad input, and no leaks.
-import { FakeServer, json, until } from "./fake_server.js";
-import { assert, eq, rejectsWith, runScenario, setup } from "./harness.js";
+import { FakeServer, deferred, json, tick, until } from "./fake_server.js";
+import { assert, eq, rejectsWith, runScenario, setup, writeAsAnotherTab } from "./harness.js";
 
 export const run = (name, make, tools) => runScenario(scenarios, name, make, tools);
 
@@ -46,6 +46,43 @@ const failures = {
   "400 invalid_grant": { answer: () => json(400, { error: "invalid_grant" }), code: "SESSION_EXPIRED", says: "invalid_grant" },
   "400 without OAuth error": { answer: () => json(400, { message: "refresh token expired" }), code: "SESSION_EXPIRED", says: "400" },
 };
+
+/**
+ * Whether the garbage collector takes the object `ref` points to, and runs the finalizers
+ * registered for it, within `ms`: collections forced with `gc()` where the engine exposes it
+ * (Chromium, `--js-flags=--expose-gc` in webdriver.json), else brought on by allocating.
+ */
+async function collect(ref, ms) {
+  let finalized = false;
+  const registry = new FinalizationRegistry(() => { finalized = true; });
+  registry.register(ref.deref(), 0);
+  const junk = [];
+  for (const start = Date.now(); !finalized && Date.now() - start < ms;) {
+    await tick(1); // a fresh task: nothing on the stack holds the object
+    if (typeof globalThis.gc === "function") globalThis.gc();
+    else for (let i = 0; i < 20; i++) junk[i] = new Array(100_000).fill(i);
+  }
+  return finalized;
+}
+
+/**
+ * Lets the garbage collector take the AuthFetch object `ref` points to, and waits until it has
+ * and wasm-bindgen's finalizer has freed it. Where an engine does not run a finalizer within 3 s
+ * of allocating (WebKit clears a WeakRef within 1.5 s, then runs no finalizer for more than 15 s),
+ * the object is not let go (its finalizer could run at any later time): this does what that
+ * finalizer does, `__wbg_authfetch_free(ptr, 1)`, never `free()`. Resolves to which it was.
+ */
+async function letGo(ref, exports) {
+  let api = ref.deref(); // held while the engine is tried on an object of no importance
+  if (!(await collect(new WeakRef({}), 3000))) {
+    exports.__wbg_authfetch_free(api.__destroy_into_raw(), 1);
+    return "finalizer";
+  }
+  api = null;
+  assert(await collect(ref, 5000), "the AuthFetch object was collected");
+  for (let i = 0; i < 5; i++) await tick(5); // wasm-bindgen's own finalizer: a task of its own
+  return "gc";
+}
 
 export const scenarios = {
   async tokens_go_only_to_allowed_origins(make) {
@@ -508,5 +545,138 @@ export const scenarios = {
     api.setTokens({ accessToken: "a1", refreshToken: "r1" });
     server.valid.add("a1");
     eq((await api.fetch("/api/still-works")).status, 200, "the instance is alive");
+  },
+
+  async a_collected_auth_fetch_leaves_its_bound_fetch_whole(make, tools) {
+    // ky.create({ fetch: new AuthFetch(o).fetch }): the app keeps the bound fetch only.
+    const server = new FakeServer();
+    localStorage.setItem("gc-t", "a1");
+    localStorage.setItem("gc-r", "r1");
+    const heard = [];
+    const logouts = [];
+    const options = { refreshUrl: "/auth/refresh", fetch: server.fetch, navigate: () => {}, accessTokenKey: "gc-t", refreshTokenKey: "gc-r" };
+    const hooks = { onTokens: (c) => heard.push(c.reason), onLogout: (i) => logouts.push(i.reason) };
+    // In a function of its own, so that nothing of this one holds the object.
+    const { f, ref } = ((api) => ({ f: api.fetch, ref: new WeakRef(api) }))(make.untracked({ ...options, ...hooks }));
+    eq((await f("/api/x")).status, 200);
+    const how = await letGo(ref, tools.exports);
+    server.expire();
+    eq((await f("/api/x")).status, 200, how + ": the bound fetch refreshes");
+    eq([server.refreshCalls, heard], [1, ["refresh"]], how + ": onTokens still hears");
+    // An instance made now with the same keys joins its session: one refresh for both.
+    const other = make(options);
+    server.expire();
+    const release = server.holdRefresh();
+    const first = f("/api/y");
+    await until(() => other.isRefreshing, how + ": the new instance to share the running refresh");
+    const second = other.fetch("/api/z");
+    release();
+    eq([(await first).status, (await second).status, server.refreshCalls], [200, 200, 2], how);
+    // A logout in another tab is heard by the collected object's instance first (its watcher came
+    // first); the other instance has no onLogout.
+    writeAsAnotherTab({ "gc-t": null, "gc-r": null });
+    eq([logouts, heard], [["LOGOUT"], ["refresh", "refresh", "clear"]], how + ": a logout in another tab ends it here");
+  },
+
+  async dispose_ends_an_instance_and_its_bound_fetch(make) {
+    const ends = { "dispose()": (api) => api.dispose(), "free()": (api) => api.free() };
+    // wasm-bindgen wires Symbol.dispose (`using`) to free() where the engine has the symbol.
+    if (typeof Symbol.dispose === "symbol") ends["[Symbol.dispose]()"] = (api) => api[Symbol.dispose]();
+    for (const [name, end] of Object.entries(ends)) {
+      const heard = [];
+      const logouts = [];
+      const { api, server } = setup(make, { onTokens: (c) => heard.push(c.reason), onLogout: (i) => logouts.push(i.reason) });
+      const f = api.fetch;
+      eq((await f("/api/x")).status, 200, name); // the driver may now send /api/x without wasm
+      const release = server.holdPath("/api/slow");
+      const slow = f("/api/slow");
+      await until(() => server.callsTo("/api/slow").length === 1, "the slow request to leave");
+      end(api);
+      release();
+      eq((await slow).status, 200, name + ": a request made before goes on to its answer");
+      const sent = server.calls.length;
+      for (const path of ["/api/x", "/api/y"]) {
+        const e = await f(path).then(() => null, (err) => err);
+        assert(e instanceof Error && e.message.includes("disposed"), name + ": " + path + " is refused, got " + e);
+      }
+      eq(server.calls.length, sent, name + ": nothing sent after");
+      let thrown = null;
+      try { api.setTokens({ accessToken: "a1", refreshToken: "r1" }); } catch (e) { thrown = e; }
+      assert(thrown instanceof Error, name + ": the object is gone");
+      const other = make({ refreshUrl: "/auth/refresh", fetch: server.fetch, navigate: () => {} });
+      other.setTokens({ accessToken: "a7", refreshToken: "r7" });
+      writeAsAnotherTab({ token: null, refreshToken: null });
+      eq([heard, logouts], [[], []], name + ": the instance hears nothing after");
+    }
+  },
+
+  async a_refresh_function_sends_its_request_through_the_fetch_it_is_given(make) {
+    // ky and openapi-fetch send a Request, whose signal is a new one that follows the given one:
+    // api.fetch cannot know it after an await, the given fetch needs not.
+    const server = new FakeServer({ refreshPath: "/graphql" });
+    let api;
+    const request = (refreshToken, signal) => new Request(new URL("/graphql", location.href), {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ refreshToken }), signal });
+    const given = [];
+    const variants = {
+      "the given fetch, after an await": async ({ refreshToken, signal, fetch }) => { given.push(fetch); await tick(5); return fetch(request(refreshToken, signal)); },
+      "api.fetch, in the synchronous part": ({ refreshToken, signal }) => api.fetch(request(refreshToken, signal)),
+    };
+    for (const [name, refresh] of Object.entries(variants)) {
+      ({ api } = setup(make, { refreshUrl: undefined, refresh, refreshTimeoutMs: 2000 }, { server, tokens: false }));
+      localStorage.setItem("token", server.prefix + "a" + server.generation);
+      localStorage.setItem("refreshToken", server.refreshToken);
+      server.expire();
+      const started = Date.now();
+      const all = await Promise.all(["/api/x", "/api/y", "/api/z"].map((p) => api.fetch(p, { method: "POST", body: p })));
+      eq(all.map((r) => r.status), [200, 200, 200], name);
+      assert(Date.now() - started < 1500, name + ": answered without waiting out refreshTimeoutMs");
+      eq(server.callsTo("/graphql").at(-1).auth, null, name + ": the refresh request goes without the access token");
+      eq(localStorage.getItem("token"), "a" + server.generation, name);
+    }
+    eq(server.refreshCalls, 2);
+    assert(typeof given[0] === "function" && given[0] !== api.fetch, "the transport, not api.fetch");
+    // The global fetch as the transport, called as a method of another object (as ky calls it):
+    // bound, so no "Illegal invocation". A request to this page, which the test server serves.
+    localStorage.setItem("token", "a1");
+    localStorage.setItem("refreshToken", "r1");
+    let probe = null;
+    const plain = make({ navigate: () => {}, refresh: async ({ fetch }) => {
+      await tick(5);
+      probe = (await ({ fetch }).fetch(location.href, { method: "HEAD" })).status;
+      return { accessToken: "a2", refreshToken: "r2" };
+    } });
+    await plain.refresh();
+    eq([probe, localStorage.getItem("token")], [200, "a2"], "the global fetch, bound");
+  },
+
+  async the_refresh_functions_own_request_takes_no_lease(make) {
+    // setTokens during a refresh by function lets app requests go out again (through the driver's
+    // lease after the first); the function's own request, known by its signal, goes as it is.
+    const server = new FakeServer();
+    const gate = deferred();
+    let started = false;
+    let ownStatus = null;
+    let api;
+    ({ api } = setup(make, { refreshUrl: undefined, refreshTimeoutMs: 3000, refresh: async ({ signal }) => {
+      started = true;
+      await gate.promise;
+      ownStatus = (await api.fetch("/api/data", { signal })).status; // a URL the app calls too
+      server.valid.add("a3");
+      return { accessToken: "a3", refreshToken: "r3" };
+    } }, { server }));
+    server.expire();
+    const first = api.fetch("/api/data");
+    await until(() => started, "the refresh function to run");
+    server.valid.add("a9");
+    api.setTokens({ accessToken: "a9", refreshToken: "r9" });
+    eq((await first).status, 200, "the waiting request goes with the tokens set");
+    eq((await api.fetch("/api/data")).status, 200, "the app's request to the same URL");
+    const before = server.callsTo("/api/data").length;
+    gate.resolve();
+    await until(() => ownStatus !== null, "the function's own request");
+    eq(server.callsTo("/api/data").slice(before).map((c) => c.auth), [null], "the function's request goes without a token, as Rust sends it");
+    eq(ownStatus, 401, "its answer is the function's, as it is");
+    eq([(await api.fetch("/api/data")).status, server.refreshCalls], [200, 0]);
   },
 };

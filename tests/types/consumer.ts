@@ -44,8 +44,8 @@ const wrong: AuthErrorCode = "EXPIRED";
 api.setTokens({ refreshToken: "r" });
 
 // Any backend: a refresh function, cookie sessions, refresh headers, token events, per-request control.
-const viaFunction: RefreshFunction = async ({ refreshToken, signal }) =>
-  fetch("/graphql", { method: "POST", body: JSON.stringify({ refreshToken }), signal });
+const viaFunction: RefreshFunction = async ({ refreshToken, signal, fetch }) =>
+  fetch(new Request("/graphql", { method: "POST", body: JSON.stringify({ refreshToken }), signal }));
 const sdk = new AuthFetch({ refresh: async () => ({ accessToken: "a", expiresIn: 60 }), onTokens: ({ reason, expiresAt }: TokenChange) => console.log(reason, expiresAt) });
 const cookie = new AuthFetch({ refreshUrl: "/auth/refresh", refreshTokenIn: "cookie", storage: "memory", refreshHeaders: () => ({ "x-csrf-token": "t" }) });
 cookie.setTokens({ accessToken: "a" });
@@ -64,5 +64,12 @@ new AuthFetch({ refreshUrl: "/r", refreshTokenIn: "header" });
 const sure: string = await sdk.getAccessToken();
 // @ts-expect-error onTokens hears reasons, not tokens
 new AuthFetch({ refreshUrl: "/r", onTokens: (t: string) => t });
+
+// Ending an instance: dispose(), or `using` (Symbol.dispose).
+sdk.dispose();
+{
+  using scoped = new AuthFetch({ refreshUrl: "/r" });
+  await scoped.fetch("/api/once");
+}
 
 void [res, viaUrl, passed, refreshes, retried, queued, busy, back, handle, code, wrong, token, token2, sure];
