@@ -115,8 +115,7 @@ export function driver(begin, judge, resume, fail, transport, authHeader, expire
       const { url, headers, signal, control, hasAuth } = parts;
       parts.headers = parts.signal = undefined; // nothing of this request kept past it
       const aborted = signal !== undefined && signal.aborted;
-      // `fetch` builds its Request before it looks at the signal: an invalid one throws its
-      // TypeError, not the abort. Only an aborted request pays for building one to find out.
+      // As fetch: a Request it cannot build throws its TypeError before the abort.
       if (aborted) new Request(url, init);
       const plain = control === null && !hasAuth && !aborted;
       if (plain && leased.has(url) && leaseHolds()) return Promise.resolve(run(fromLease(url, init, headers, -1), init));
@@ -217,23 +216,21 @@ function plainParts(input, init, auth, parts) {
  * `parts.control`, the value of the `x-seamless-fetch` request header (or null), taken off the
  * copy so that it is never sent, and `parts.hasAuth`, whether the caller set the token's header
  * `auth` (lower case) itself; all three written last, after every read of `h`. Names keep their
- * case, as `fetch` sends them over HTTP/1.1 (a `Headers` would lower it): headers given as an object
- * (a record) or none are copied as a plain object, an iterable (a list of pairs, a `Headers`) as a
- * list of `[name, value]` pairs, read as `fetch` reads it (a `Headers` by its iterator, which gives
- * `fetch` lower-case names too).
- * Throws where `fetch` would throw (its own error then comes from the Request path).
+ * case on the wire, as with fetch (a `Headers` would lower them): a record is copied as a plain
+ * object, an iterable (pairs, a `Headers`) as `[name, value]` pairs, read as fetch reads it.
+ * Throws where fetch would (the Request path then throws fetch's error).
  */
 function ownHeaders(h, auth, parts) {
   let control = null;
   let hasAuth = false;
   let headers;
-  if (h != null && typeof h !== "object" && typeof h !== "function") throw new TypeError("headers must be an object");
+  if (h != null && typeof h !== "object" && typeof h !== "function") throw new TypeError("bad headers");
   if (h != null && !isPlainObject(h) && typeof h[Symbol.iterator] === "function") {
     headers = [];
     for (const pair of h) {
-      if (pair === null || typeof pair !== "object" || typeof pair[Symbol.iterator] !== "function") throw new TypeError("not a header pair");
+      if (pair === null || typeof pair !== "object" || typeof pair[Symbol.iterator] !== "function") throw new TypeError("bad headers");
       const p = Array.from(pair, (x) => `${x}`);
-      if (p.length !== 2) throw new TypeError("not a header pair");
+      if (p.length !== 2) throw new TypeError("bad headers");
       const lower = p[0].toLowerCase();
       if (lower === CONTROL) control = joinControl(control, p[1]);
       else {
@@ -259,7 +256,7 @@ function ownHeaders(h, auth, parts) {
   parts.control = control;
   parts.hasAuth = hasAuth;
 }
-/** The control header's value so far with `value` added, as `Headers` reads it: trimmed, repeats joined. */
+/** `control` with `value` added, as `Headers` reads them: trimmed, joined. */
 const joinControl = (control, value) => {
   value = String(value).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, "");
   return control === null ? value : control + ", " + value;
@@ -288,10 +285,7 @@ export function takeControl(headers) {
  * request, without header `without` unless it is null.
  */
 export function copyHeaders(h, without) {
-  if (Array.isArray(h)) {
-    const lower = without === null ? null : without.toLowerCase();
-    return h.filter((p) => p[0].toLowerCase() !== lower);
-  }
+  if (Array.isArray(h)) return h.filter((p) => p[0] !== without); // the token's header is spelt as the library set it
   const copy = Object.assign({}, h);
   if (without !== null) delete copy[without];
   return copy;
@@ -329,19 +323,14 @@ export function takeRead() {
 export function sendStep(input, init, headers, name, value, token, seen, until, slot) {
   if (value !== null) {
     if (headers === null) input.headers.set(name, value);
-    else if (Array.isArray(headers)) setPair(headers, name, value);
+    else if (Array.isArray(headers)) {
+      const at = headers.findIndex((p) => p[0] === name);
+      headers[at < 0 ? headers.length : at] = [name, value];
+    }
     else headers[name] = value;
   }
   const sent = headers === null ? undefined : init == null ? { headers } : init.headers === headers ? init : Object.assign({}, init, { headers });
   return [input, sent, token, seen, headers, init == null ? undefined : init.signal, until, slot];
-}
-
-/** Sets header `name` (spelt so on the wire) to `value` in a list of pairs, replacing the one set before. */
-function setPair(pairs, name, value) {
-  const lower = name.toLowerCase();
-  const at = pairs.findIndex((p) => p[0].toLowerCase() === lower);
-  if (at < 0) pairs.push([name, value]);
-  else pairs[at] = [name, value];
 }
 
 /** The wait step `[promise, slot]` (see `driver`). */
