@@ -395,7 +395,8 @@ impl Client {
 
     /// The arguments of one attempt with `sent`'s token (see [`Step::Send`]): `args`, the header
     /// value and the token. Refused once the caller aborted, as fetch itself does, and so that a
-    /// transport which ignores signals cannot send it.
+    /// transport which ignores signals cannot send it (a request `fetch` could not build throws
+    /// its TypeError first, in the driver).
     fn attempt(&self, call: &Call, sent: &Sent) -> Result<(Args, JsValue, JsValue), Error> {
         if let Some(abort) = call.abort.as_ref().filter(|a| a.aborted()) {
             return Err(Error::Js(abort.reason()));

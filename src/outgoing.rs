@@ -33,8 +33,8 @@ pub enum Outgoing {
         /// The caller's `init` as `fetch` reads it (`requestInit` in helpers.js: a plain object of
         /// own data properties, read once), or `undefined`.
         init: JsValue,
-        /// A copy of `init.headers` (a plain object, or a `Headers` when they came as anything
-        /// else), which the library may change.
+        /// A copy of `init.headers` (a plain object, or a list of pairs when they came as an
+        /// iterable: names keep their case), which the library may change.
         headers: JsValue,
         /// `init.signal`, when it is an `AbortSignal`.
         signal: Option<AbortSignal>,

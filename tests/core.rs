@@ -17,6 +17,8 @@ scenarios![
     a_late_401_after_the_refresh_is_retried_without_a_second_refresh,
     bodies_replay_intact,
     each_attempt_goes_out_with_headers_of_its_own,
+    an_invalid_request_throws_before_an_aborted_signal,
+    header_names_reach_the_transport_as_given,
     a_retry_that_fails_again_is_returned_not_looped,
     a_replay_after_the_tokens_vanished_carries_no_token,
     the_refresh_endpoint_is_never_intercepted,

@@ -116,7 +116,10 @@ export function driver(begin, judge, resume, fail, transport, authHeader, expire
       if (!plainParts(input, init, authLower, parts)) return Promise.resolve(run(begin(input, init, null, null, null, 0, null), init));
       const { url, headers, signal, control, hasAuth } = parts;
       parts.headers = parts.signal = undefined; // nothing of this request kept past it
-      const plain = control === null && !hasAuth && !(signal !== undefined && signal.aborted);
+      const aborted = signal !== undefined && signal.aborted;
+      // As fetch: a Request it cannot build throws its TypeError before the abort.
+      if (aborted) new Request(url, init);
+      const plain = control === null && !hasAuth && !aborted;
       if (plain && leased.has(url) && leaseHolds()) return Promise.resolve(run(fromLease(url, init, headers, -1), init));
       const step = begin(url, init, url, headers, control, (hasAuth ? 1 : 0) | (control !== null ? 2 : 0), signal);
       if (plain && isSend(step, -1)) {
@@ -144,7 +147,7 @@ function granted(step, authHeader, mirror) {
   } catch {
     return null; // storage that throws: Rust's read falls back to memory, and says so
   }
-  return { token: step[2], seen: step[3], until: step[6], value: headers instanceof Headers ? headers.get(authHeader) : headers[authHeader], g: mirror.g, stored };
+  return { token: step[2], seen: step[3], until: step[6], value: Array.isArray(headers) ? headers.find((p) => p[0] === authHeader)[1] : headers[authHeader], g: mirror.g, stored };
 }
 
 /** Whether `lease` still holds: nothing `plan` reads has changed (see `driver`). */
@@ -220,40 +223,52 @@ function plainParts(input, init, auth, parts) {
  * Sets `parts.headers`, a copy of the caller's headers `h` that the library may change,
  * `parts.control`, the value of the `x-seamless-fetch` request header (or null), taken off the
  * copy so that it is never sent, and `parts.hasAuth`, whether the caller set the token's header
- * `auth` (lower case) itself; all three written last, after every read of `h`. Headers given as a
- * plain object (or none) are copied as a plain object, names compared without case: a `Headers`
- * cost several µs per request to build and to read, and `fetch` builds its own from either.
- * Anything else (a `Headers`, a list of pairs) becomes a `Headers`. Throws what `Headers` would
- * throw.
+ * `auth` (lower case) itself; all three written last, after every read of `h`. Names keep their
+ * case on the wire, as with fetch (a `Headers` would lower them): a record is copied as a plain
+ * object, an iterable (pairs, a `Headers`) as `[name, value]` pairs, read as fetch reads it.
+ * Throws where fetch would (the Request path then throws fetch's error).
  */
 function ownHeaders(h, auth, parts) {
-  if (h != null && !isPlainObject(h)) {
-    const headers = new Headers(h);
-    parts.headers = headers;
-    parts.control = takeControl(headers);
-    parts.hasAuth = headers.has(auth);
-    return;
-  }
-  const headers = {};
   let control = null;
   let hasAuth = false;
-  if (h != null) {
-    for (const name of Object.keys(h)) {
-      const lower = name.toLowerCase();
-      if (lower === CONTROL) {
-        // As `Headers` reads it: the value without surrounding whitespace, repeats joined.
-        const value = String(h[name]).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, "");
-        control = control === null ? value : control + ", " + value;
-        continue;
+  let headers;
+  if (h != null && typeof h !== "object" && typeof h !== "function") throw new TypeError("bad headers");
+  if (h != null && !isPlainObject(h) && typeof h[Symbol.iterator] === "function") {
+    headers = [];
+    for (const pair of h) {
+      if (pair === null || typeof pair !== "object" || typeof pair[Symbol.iterator] !== "function") throw new TypeError("bad headers");
+      const p = Array.from(pair, (x) => `${x}`);
+      if (p.length !== 2) throw new TypeError("bad headers");
+      const lower = p[0].toLowerCase();
+      if (lower === CONTROL) control = joinControl(control, p[1]);
+      else {
+        if (lower === auth) hasAuth = true;
+        headers.push(p);
       }
-      if (lower === auth) hasAuth = true;
-      headers[name] = h[name];
+    }
+  } else {
+    headers = {};
+    if (h != null) {
+      for (const name of Object.keys(h)) {
+        const lower = name.toLowerCase();
+        if (lower === CONTROL) {
+          control = joinControl(control, h[name]);
+          continue;
+        }
+        if (lower === auth) hasAuth = true;
+        headers[name] = h[name];
+      }
     }
   }
   parts.headers = headers;
   parts.control = control;
   parts.hasAuth = hasAuth;
 }
+/** `control` with `value` added, as `Headers` reads them: trimmed, joined. */
+const joinControl = (control, value) => {
+  value = String(value).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, "");
+  return control === null ? value : control + ", " + value;
+};
 const CONTROL = "x-seamless-fetch";
 
 function isPlainObject(x) {
@@ -274,15 +289,11 @@ export function takeControl(headers) {
 }
 
 /**
- * A copy of `h` (a `Headers` or a plain object, see `ownHeaders`) for another attempt of a
+ * A copy of `h` (a plain object or a list of pairs, see `ownHeaders`) for another attempt of a
  * request, without header `without` unless it is null.
  */
 export function copyHeaders(h, without) {
-  if (h instanceof Headers) {
-    const copy = new Headers(h);
-    if (without !== null) copy.delete(without);
-    return copy;
-  }
+  if (Array.isArray(h)) return h.filter((p) => p[0] !== without); // the token's header is spelt as the library set it
   const copy = Object.assign({}, h);
   if (without !== null) delete copy[without];
   return copy;
@@ -320,7 +331,10 @@ export function takeRead() {
 export function sendStep(input, init, headers, name, value, token, seen, until, slot) {
   if (value !== null) {
     if (headers === null) input.headers.set(name, value);
-    else if (headers instanceof Headers) headers.set(name, value);
+    else if (Array.isArray(headers)) {
+      const at = headers.findIndex((p) => p[0] === name);
+      headers[at < 0 ? headers.length : at] = [name, value];
+    }
     else headers[name] = value;
   }
   const sent = headers === null ? undefined : init == null ? { headers } : init.headers === headers ? init : Object.assign({}, init, { headers });

@@ -227,6 +227,86 @@ export const scenarios = {
     }
   },
 
+  async an_invalid_request_throws_before_an_aborted_signal(make) {
+    // fetch builds its Request before it looks at the signal: with an already-aborted signal and
+    // an init it cannot build a Request from, it throws that TypeError, not the AbortError (WPT
+    // abort/general.any.js). api.fetch must too: on a URL's first request and on one sent before
+    // (the driver's lease), with and without tokens, whatever form the headers take.
+    const invalid = {
+      "mode navigate": { mode: "navigate" },
+      "forbidden method": { method: "CONNECT" },
+      "invalid method": { method: "bad method" },
+      "no-cors PUT": { mode: "no-cors", method: "PUT" },
+      "only-if-cached, cors": { cache: "only-if-cached" },
+      "bad referrer": { referrer: "http://[" },
+      "bad referrerPolicy": { referrerPolicy: "nope" },
+      "bad mode": { mode: "nope" },
+      "bad credentials": { credentials: "nope" },
+      "bad cache": { cache: "nope" },
+      "bad redirect": { redirect: "nope" },
+      "window not null": { window: {} },
+      "GET with a body": { body: "x" },
+    };
+    const headerForms = [undefined, { "X-Custom": "1" }, [["X-Custom", "1"]], new Headers({ "X-Custom": "1" })];
+    const nameOf = (p) => p.then(() => "resolved", (e) => e.name);
+    for (const tokens of [true, false]) {
+      const { api, server } = setup(make, {}, { tokens });
+      const url = location.origin + "/api/invalid";
+      for (const sentBefore of [false, true]) {
+        if (sentBefore) eq((await api.fetch(url)).status, tokens ? 200 : 401, "a request to the URL first");
+        const before = server.calls.length;
+        const got = [];
+        for (const [name, init] of Object.entries(invalid)) {
+          for (const headers of headerForms) {
+            const full = { ...init, headers, signal: AbortSignal.abort() };
+            got.push([name, await nameOf(fetch(url, full)), await nameOf(api.fetch(url, full))]);
+          }
+        }
+        const what = (tokens ? "tokens" : "no tokens") + (sentBefore ? ", URL sent before" : ", first request");
+        eq(got.filter(([, native, ours]) => native !== ours), [], what + ": [init, native fetch, api.fetch] that differ");
+        // Chromium ignores `window` (no TypeError from fetch either); every other init is refused.
+        eq(got.filter(([name, native]) => native !== "TypeError" && name !== "window not null"), [], what + ": native fetch refuses each");
+        // A valid init with the aborted signal still rejects with the abort, and nothing was sent.
+        eq(await nameOf(api.fetch(url, { method: "PUT", headers: [["X-Custom", "1"]], signal: AbortSignal.abort() })), "AbortError", what + ": a valid init");
+        eq(server.calls.length, before, what + ": nothing sent");
+      }
+    }
+  },
+
+  async header_names_reach_the_transport_as_given(make) {
+    // fetch sends header names over HTTP/1.1 as the caller spelt them; a `Headers` would lower
+    // them. The transport must get them as given (a plain object, or pairs for a list of pairs or
+    // a Headers, whose iterator already lowers them for fetch too), and the token's header as
+    // `authHeader` spells it, on the first attempt, the replay, and the next request to the URL.
+    // (tests/e2e/header-case.test.mjs compares what reaches a real server with fetch's.)
+    const server = new FakeServer();
+    const given = [];
+    const { api } = setup(make, { authHeader: "AuthoriZation" }, { server });
+    const own = server.fetch;
+    const names = (h) => (Array.isArray(h) ? h.map((p) => p[0]) : h instanceof Headers ? ["<a Headers>"] : Object.keys(h));
+    server.fetch = (input, init) => { if (init) given.push(names(init.headers)); return own(input, init); };
+    const forms = {
+      pairs: () => [["X-Pair-Case", "1"], ["x-PAIR-case", "2"], ["X-Seamless-Fetch", "no-refresh"]],
+      Headers: () => new Headers([["X-Hdr-Case", "1"]]),
+      object: () => ({ "X-Plain-Case": "1" }),
+    };
+    const expected = {
+      pairs: ["X-Pair-Case", "x-PAIR-case", "AuthoriZation"],
+      Headers: ["x-hdr-case", "AuthoriZation"],
+      object: ["X-Plain-Case", "AuthoriZation"],
+    };
+    for (const [form, headers] of Object.entries(forms)) {
+      given.length = 0;
+      server.expire();
+      const noRefresh = form === "pairs"; // its control header: the 401 is the caller's
+      eq((await api.fetch("/api/case-" + form, { headers: headers() })).status, noRefresh ? 401 : 200, form);
+      if (noRefresh) eq((await api.fetch("/api/case-" + form, { headers: headers().slice(0, 2) })).status, 200, form);
+      eq((await api.fetch("/api/case-" + form, { headers: headers() })).status, 200, form + " again");
+      const attempts = noRefresh ? 4 : 3; // (401 only), 401 + replay, then the URL sent before
+      eq(given, Array(attempts).fill(expected[form]), form + ": names as each attempt went out");
+    }
+  },
+
   async bodies_replay_intact(make) {
     const { api, server } = setup(make);
     server.expire();
