@@ -4,7 +4,7 @@
 //! (in the shipped build a panic traps the instance and can leave the session's `RefCell`s
 //! borrowed for good) and that it gives the documented answer.
 //!
-//! `PROPTEST_CASES` sets the cases per property (default here: 2,000); the README gives the count
+//! `PROPTEST_CASES` sets the cases per property (default here: 2,000); docs/security.md gives the count
 //! of the last full run. Native only: the browser builds run the same functions.
 #![cfg(not(target_arch = "wasm32"))]
 
