@@ -1,6 +1,6 @@
 // The benchmark: seamless-fetch against raw fetch, axios + axios-auth-refresh and ky with a
 // hand-written refresh hook, in one headless Chromium, on the same work. Prints a table, writes
-// bench/results/results.json and chart.svg, and refreshes the table in README.md.
+// bench/results/results.json and chart.svg, and refreshes the table in docs/performance.md.
 // Run it with ./scripts/bench.sh (which builds the release package first).
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { gzipSync, brotliCompressSync, constants } from "node:zlib";
@@ -134,11 +134,13 @@ const targetText = targets.map(([what, met]) => `- ${met ? "met" : "**not met**"
 
 writeFileSync(resolve(results, "results.json"), JSON.stringify(out, null, 2) + "\n");
 writeFileSync(resolve(results, "chart.svg"), chart(out));
-const section = `<!-- bench:start -->\nMeasured ${out.date} in headless ${out.browser} on a 2-core machine of the kind CI runs on, medians; ratios are to raw fetch in the same run.\n\n${md}\n\nWhere start-up goes (medians of 11 fresh pages each, interleaved; \`performance.mark\` and Resource Timing):\n${partsText}\n\nTargets:\n${targetText}\n\n![benchmark chart](bench/results/chart.svg)\n<!-- bench:end -->`;
-const readme = readFileSync(resolve(root, "README.md"), "utf8");
-if (readme.includes("<!-- bench:start -->")) writeFileSync(resolve(root, "README.md"), readme.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, section));
+const section = `<!-- bench:start -->\nMeasured ${out.date} in headless ${out.browser} on a 2-core machine of the kind CI runs on, medians; ratios are to raw fetch in the same run.\n\n${md}\n\nWhere start-up goes (medians of 11 fresh pages each, interleaved; \`performance.mark\` and Resource Timing):\n${partsText}\n\nTargets:\n${targetText}\n\n![benchmark chart](../bench/results/chart.svg)\n<!-- bench:end -->`;
+const page = resolve(root, "docs/performance.md");
+const doc = readFileSync(page, "utf8");
+if (!doc.includes("<!-- bench:start -->")) throw new Error("docs/performance.md has no bench:start/bench:end markers to write the table between");
+writeFileSync(page, doc.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, section));
 console.log(md + "\n\n" + partsText + "\n\n" + targetText);
-console.log(`\nwrote bench/results/results.json, bench/results/chart.svg and the README table (${out.browser}, ${out.date})`);
+console.log(`\nwrote bench/results/results.json, bench/results/chart.svg and the table in docs/performance.md (${out.browser}, ${out.date})`);
 
 /** Four small bar charts side by side, one per comparable figure. */
 function chart(o) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark (not part of the tests): builds the release package, then runs bench/ in headless
 # Chromium against raw fetch, axios + axios-auth-refresh and ky. Prints the table and writes
-# bench/results/ and the README's table. BENCH_N sets the request count (default 10000).
+# bench/results/ and the table in docs/performance.md. BENCH_N sets the request count (default 10000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh rust browsers node
