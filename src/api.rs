@@ -58,6 +58,7 @@ export interface AuthFetchBaseOptions {
   expiredBodyCodes?: Array<number | string>;
   expiredBodyField?: string;
   isExpired?: (response: Response) => boolean | Promise<boolean>;
+  /** Dotted paths of the tokens in a refresh answer. Each one not given: the first present of `accessToken`, `token`, `access_token` (`refreshToken`, `refresh_token`; `expiresIn`, `expires_in`). */
   tokenPaths?: { accessToken?: string; refreshToken?: string; expiresIn?: string };
   refreshTimeoutMs?: number;
   allowedOrigins?: string[];

@@ -319,6 +319,13 @@ export function sendStep(input, init, headers, name, value, token, seen, until, 
   return [input, sent, token, seen, headers, init == null ? undefined : init.signal, until, slot];
 }
 
+/** A refresh answer's keys for an error, never a value: 8 at most, cut to 32 printable characters. */
+export function fieldNames(body) {
+  const keys = Object.keys(body);
+  const shown = keys.slice(0, 8).map((k) => k.slice(0, 32).replace(/[^ -~]/g, "?")).join(", ");
+  return keys.length > 8 ? shown + " and " + (keys.length - 8) + " more" : shown || "no fields";
+}
+
 /** The wait step `[promise, slot]` (see `driver`). */
 export function waitStep(promise, slot) {
   return [promise, slot];
