@@ -58,6 +58,7 @@ export interface AuthFetchBaseOptions {
   expiredBodyCodes?: Array<number | string>;
   expiredBodyField?: string;
   isExpired?: (response: Response) => boolean | Promise<boolean>;
+  /** Dotted paths of the tokens in a refresh answer. Each one not given: the first present of `accessToken`, `token`, `access_token` (`refreshToken`, `refresh_token`; `expiresIn`, `expires_in`). */
   tokenPaths?: { accessToken?: string; refreshToken?: string; expiresIn?: string };
   refreshTimeoutMs?: number;
   allowedOrigins?: string[];
@@ -408,15 +409,15 @@ impl AuthFetch {
 
 /// A [`Step`] as the JS driver reads it: the answer itself, `[input, init, token, seen, headers,
 /// signal, until, slot]` to send (`slot` -1 for [`Then::Settle`], -3 for [`Then::Return`], -2 for
-/// a request the library does not manage), or `[promise, slot]` to wait for. One call into JS at
-/// most.
+/// a request the library does not manage, -4 for one it does not manage only for its origin), or
+/// `[promise, slot]` to wait for. One call into JS at most.
 fn step(c: &Client, step: Step) -> Result<JsValue, Error> {
     let send = |(input, init, headers): Args, value: &JsValue, token: &JsValue, seen: f64, until: f64, slot: f64| {
         js::send_step(&input, &init, &headers, &c.auth_header, value, token, seen, until, slot).map_err(Error::Js)
     };
     match step {
         Step::Done(response) => Ok(response.into()),
-        Step::AsIs(out) => send(out.as_is(), &JsValue::NULL, &JsValue::NULL, -1.0, 0.0, -2.0),
+        Step::AsIs(out, withheld) => send(out.as_is(), &JsValue::NULL, &JsValue::NULL, -1.0, 0.0, if withheld { -4.0 } else { -2.0 }),
         Step::Send { args, value, token, seen, then, until } => {
             let slot = match then {
                 Then::Settle => -1.0,

@@ -147,8 +147,10 @@ pub enum Phase {
 /// What the JS driver does next with a request.
 pub enum Step {
     /// Not the library's to manage (another origin, the refresh endpoint, its own `Authorization`,
-    /// `no-token`, the app's refresh function): sent as it is, the answer is the caller's.
-    AsIs(Outgoing),
+    /// `no-token`, the app's refresh function): sent as it is, the answer is the caller's. `true`:
+    /// only for its origin (not the page's, not in `allowedOrigins`), so the driver says why an
+    /// "expired" answer to it was not refreshed.
+    AsIs(Outgoing, bool),
     /// Send `fetch(input, init)` with the token's header set to `value`, then hand the answer on
     /// as [`Then`] says.
     Send {
@@ -189,7 +191,7 @@ pub enum Then {
 /// Whether a request was taken on.
 enum Opened {
     /// No: see [`Step::AsIs`].
-    AsIs(Outgoing),
+    AsIs(Outgoing, bool),
     /// Yes.
     Managed(Call),
 }
@@ -269,18 +271,14 @@ impl Client {
         let no_refresh = match control.as_deref() {
             None => false,
             Some("no-refresh") => true,
-            Some("no-token") => return Ok(Opened::AsIs(out)),
+            Some("no-token") => return Ok(Opened::AsIs(out, false)),
             _ => return Err(AuthError::new(Code::InvalidOptions, &["the x-seamless-fetch request header takes \"no-token\" or \"no-refresh\""]).into()),
         };
-        let managed = {
-            let origin = origin_of(&url).unwrap_or("null");
-            !own_refresh
-                && origin_allowed(origin, &self.page_origin, &self.opts.allowed_origins)
-                && self.refresher.url().map_or(true, |r| strip_query(&url) != strip_query(r))
-                && !has_auth
-        };
-        if !managed {
-            return Ok(Opened::AsIs(out));
+        if own_refresh || has_auth || self.refresher.url().is_some_and(|r| strip_query(&url) == strip_query(r)) {
+            return Ok(Opened::AsIs(out, false));
+        }
+        if !origin_allowed(origin_of(&url).unwrap_or("null"), &self.page_origin, &self.opts.allowed_origins) {
+            return Ok(Opened::AsIs(out, true));
         }
         let abort = out.signal();
         Ok(Opened::Managed(Call { out, no_refresh, abort, sent_before: false }))
@@ -295,7 +293,7 @@ impl Client {
     /// caller's.
     pub fn start(self: &Rc<Self>, out: Outgoing, marks: Marks, own_refresh: bool, replay: bool) -> Result<Step, Error> {
         let mut call = match self.open(out, marks, own_refresh)? {
-            Opened::AsIs(out) => return Ok(Step::AsIs(out)),
+            Opened::AsIs(out, withheld) => return Ok(Step::AsIs(out, withheld)),
             Opened::Managed(call) => call,
         };
         if replay {

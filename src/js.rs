@@ -33,6 +33,9 @@ extern "C" {
     /// `sendStep` in helpers.js).
     #[wasm_bindgen(js_name = sendStep, catch)]
     pub fn send_step(input: &JsValue, init: &JsValue, headers: &JsValue, name: &JsValue, value: &JsValue, token: &JsValue, seen: f64, until: f64, slot: f64) -> Result<JsValue, JsValue>;
+    /// The top-level keys of a refresh answer, for an error (see `fieldNames` in helpers.js).
+    #[wasm_bindgen(js_name = fieldNames)]
+    pub fn field_names(body: &JsValue) -> String;
     /// The driver's wait step.
     #[wasm_bindgen(js_name = waitStep)]
     pub fn wait_step(promise: &Promise, slot: f64) -> JsValue;

@@ -293,15 +293,12 @@ impl Options {
             let fields = r.object("refreshFields", &["refreshToken", "accessToken"])?;
             Format::Json { refresh_field: fields.nonempty("refreshToken", "refreshToken")?, access_field: fields.nonempty("accessToken", "token")? }
         };
-        let defaults = if oauth2 { ["access_token", "refresh_token", "expires_in"] } else { ["token", "refreshToken", "expiresIn"] };
         let paths = r.object("tokenPaths", &["accessToken", "refreshToken", "expiresIn"])?;
-        let token_paths = TokenPaths {
-            access: paths.nonempty("accessToken", defaults[0])?,
-            refresh: paths.nonempty("refreshToken", defaults[1])?,
-            expires_in: paths.nonempty("expiresIn", defaults[2])?,
-        };
+        // One rule whatever the format: a path not given is "", the common names.
+        let path = |key| if paths.get(key).is_some() { paths.nonempty(key, "") } else { Ok(String::new()) };
+        let token_paths = TokenPaths { access: path("accessToken")?, refresh: path("refreshToken")?, expires_in: path("expiresIn")? };
         for p in [&token_paths.access, &token_paths.refresh, &token_paths.expires_in, &expired_body_field] {
-            if !is_json_path(p) {
+            if !p.is_empty() && !is_json_path(p) {
                 return Err(invalid(&["tokenPaths and expiredBodyField take dotted paths such as \"data.token\""]));
             }
         }
@@ -412,7 +409,7 @@ mod tests {
         let json = Format::Json { refresh_field: "refreshToken".into(), access_field: "token".into() };
         assert_eq!(o.source, Source::Endpoint { url: "/auth/refresh".into(), format: json });
         assert!(!o.cookie && o.lock);
-        assert_eq!(o.token_paths, TokenPaths { access: "token".into(), refresh: "refreshToken".into(), expires_in: "expiresIn".into() });
+        assert_eq!(o.token_paths, TokenPaths { access: "".into(), refresh: "".into(), expires_in: "".into() }, "the common names");
         assert_eq!((o.refresh_timeout_ms, o.refresh_ahead_ms, o.cross_tab), (10_000.0, 30_000.0, true));
         assert_eq!(o.storage, StorageKind::Local);
         assert_eq!(o.header_value("t"), "Bearer t");
@@ -429,7 +426,7 @@ mod tests {
         }
         let o = Options::parse(&both[1..]).unwrap();
         assert_eq!(o.source, Source::Function);
-        assert_eq!(o.token_paths.access, "token", "a Response from the function is read as a refreshUrl answer");
+        assert_eq!(o.token_paths, parse(vec![]).unwrap().token_paths, "a Response from the function is read as a refreshUrl answer");
         for (key, v) in [("refreshFormat", s("oauth2")), ("refreshFields", Value::Map(vec![])), ("clientId", s("c")), ("scope", s("s")), ("refreshHeaders", Value::Func)] {
             let e = Options::parse(&[both[1].clone(), (key.to_string(), v)]).unwrap_err();
             assert!(e.message.contains(&[key, " applies to refreshUrl only"].concat()), "{}", e.message);
@@ -514,9 +511,17 @@ mod tests {
     fn oauth2_defaults_and_exclusive_fields() {
         let o = parse(vec![("refreshFormat", s("oauth2")), ("clientId", s("spa"))]).unwrap();
         assert_eq!(o.source, Source::Endpoint { url: "/auth/refresh".into(), format: Format::OAuth2 { client_id: Some("spa".into()), scope: None } });
-        assert_eq!(o.token_paths.access, "access_token");
+        assert_eq!(o.token_paths, parse(vec![]).unwrap().token_paths, "one rule for both formats");
         assert!(parse(vec![("refreshFormat", s("oauth2")), ("refreshFields", Value::Map(vec![]))]).is_err());
         assert!(parse(vec![("clientId", s("spa"))]).is_err());
+    }
+
+    #[test]
+    fn a_token_path_given_is_the_only_one_read() {
+        let o = parse(vec![("tokenPaths", Value::Map(vec![("accessToken".into(), s("data.jwt")), ("expiresIn".into(), Value::Undefined)]))]).unwrap();
+        assert_eq!((o.token_paths.access.as_str(), o.token_paths.refresh.as_str(), o.token_paths.expires_in.as_str()), ("data.jwt", "", ""));
+        let e = parse(vec![("tokenPaths", Value::Map(vec![("refreshToken".into(), s(""))]))]).unwrap_err();
+        assert!(e.message.contains("refreshToken must not be empty"), "{}", e.message);
     }
 
     #[test]

@@ -7,7 +7,8 @@ use alloc::string::String;
 use crate::errors::{decimal, AuthError, Code};
 use crate::policy::{form_encode, is_b64token, json_string};
 
-/// Where the tokens sit in a successful refresh answer: dotted JSON paths.
+/// Where the tokens sit in a successful refresh answer: the dotted JSON paths `tokenPaths` gives,
+/// each the only one read; `""` where it gives none: the common names ([`token_at`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct TokenPaths {
     /// Path of the new access token (required in the answer).
@@ -16,6 +17,30 @@ pub struct TokenPaths {
     pub refresh: String,
     /// Path of the lifetime in seconds (optional in the answer).
     pub expires_in: String,
+}
+
+/// The names backends give the access token: `accessToken` first, as `setTokens` and a refresh
+/// function name it; `access_token` is OAuth 2's (RFC 6749 §5.1), so `refreshFormat: "oauth2"`
+/// needs no rule of its own.
+pub const ACCESS_NAMES: [&str; 3] = ["accessToken", "token", "access_token"];
+/// Likewise for the refresh token.
+pub const REFRESH_NAMES: [&str; 2] = ["refreshToken", "refresh_token"];
+/// Likewise for the lifetime.
+pub const EXPIRES_NAMES: [&str; 2] = ["expiresIn", "expires_in"];
+
+/// The value at `path`, read by `at`; for `""`, at the first of `names` that holds one (`null`
+/// counts as none).
+pub fn token_at(path: &str, names: &[&str], at: impl Fn(&str) -> Field) -> Field {
+    if !path.is_empty() {
+        return at(path);
+    }
+    for n in names {
+        let f = at(n);
+        if !matches!(f, Field::Missing) {
+            return f;
+        }
+    }
+    Field::Missing
 }
 
 /// How the refresh request is encoded.
@@ -86,7 +111,7 @@ pub enum Field {
 /// What the boundary read from the refresh endpoint's answer. `json` is false when the body did
 /// not parse as a JSON object (an HTML error page from a proxy, say).
 #[derive(Clone, Debug)]
-pub struct Answer {
+pub struct Answer<'a> {
     /// HTTP status.
     pub status: u16,
     /// Whether the body was a JSON object.
@@ -99,6 +124,11 @@ pub struct Answer {
     pub expires_in: Field,
     /// The OAuth 2 `error` field (RFC 6749 §5.2).
     pub oauth_error: Field,
+    /// Where the access token was looked for (see [`TokenPaths`]), for the error when it is not.
+    pub access_path: &'a str,
+    /// When there is no access token, the answer's fields as the boundary lists them (bounded,
+    /// never a value), for the error.
+    pub fields: String,
 }
 
 /// New tokens from a successful refresh.
@@ -125,7 +155,15 @@ pub fn classify(a: &Answer) -> Result<Fresh, AuthError> {
             }
             let access = match &a.access {
                 Field::Str(s) if is_b64token(s) => s.clone(),
-                Field::Missing => return Err(failed(&["the refresh answer has no access token at the configured tokenPaths.accessToken"])),
+                Field::Missing => {
+                    let mut looked = String::from(a.access_path);
+                    for n in ACCESS_NAMES.iter().filter(|_| a.access_path.is_empty()) {
+                        looked.push_str(if looked.is_empty() { "" } else { ", " });
+                        looked.push_str(n);
+                    }
+                    let parts = ["the refresh answer has no access token (looked for ", &looked, "; it has ", &a.fields, "); set tokenPaths.accessToken"];
+                    return Err(failed(&parts));
+                }
                 _ => return Err(failed(&["the refresh answer holds a malformed access token; it was not stored"])),
             };
             let refresh = match &a.refresh {
@@ -168,8 +206,31 @@ fn describe_oauth_error(e: &str) -> &str {
 mod tests {
     use super::*;
 
-    fn answer(status: u16) -> Answer {
-        Answer { status, json: true, access: Field::Missing, refresh: Field::Missing, expires_in: Field::Missing, oauth_error: Field::Missing }
+    fn answer(status: u16) -> Answer<'static> {
+        Answer { status, json: true, access: Field::Missing, refresh: Field::Missing, expires_in: Field::Missing, oauth_error: Field::Missing, access_path: "", fields: String::new() }
+    }
+
+    #[test]
+    fn a_path_given_or_the_first_name_present() {
+        let pick = |path: &str, present: &[(&str, Field)]| token_at(path, &ACCESS_NAMES, |p| present.iter().find(|(k, _)| *k == p).map_or(Field::Missing, |(_, f)| f.clone()));
+        let s = |v: &str| Field::Str(v.into());
+        assert_eq!(pick("", &[("access_token", s("o")), ("token", s("t"))]), s("t"));
+        assert_eq!(pick("", &[("token", Field::Num(1.0)), ("accessToken", s("a"))]), s("a"));
+        assert_eq!(pick("", &[("token", Field::Other), ("access_token", s("o"))]), Field::Other, "present, if malformed");
+        assert_eq!(pick("", &[("refreshToken", s("r"))]), Field::Missing);
+        assert_eq!(pick("data.jwt", &[("accessToken", s("a")), ("data.jwt", s("j"))]), s("j"));
+        assert_eq!(pick("jwt", &[("accessToken", s("a"))]), Field::Missing, "a path given is the only one read");
+    }
+
+    #[test]
+    fn a_missing_access_token_says_where_it_was_looked_for() {
+        let mut a = answer(200);
+        a.fields = "jwt, refresh_token".into();
+        let e = classify(&a).unwrap_err();
+        assert_eq!(e.code, Code::RefreshFailed);
+        assert_eq!(e.message, "the refresh answer has no access token (looked for accessToken, token, access_token; it has jwt, refresh_token); set tokenPaths.accessToken");
+        a.access_path = "data.jwt";
+        assert!(classify(&a).unwrap_err().message.contains("(looked for data.jwt; it has jwt"));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::backoff::retry_after_ms;
 use crate::errors::{AuthError, Code};
 use crate::js;
 use crate::options::Options;
-use crate::refresh::{self, Answer, Field, Format};
+use crate::refresh::{self, Answer, Field, Format, ACCESS_NAMES, EXPIRES_NAMES, REFRESH_NAMES};
 use crate::session::Session;
 use crate::storage::Pair;
 use crate::transport::field_at;
@@ -102,13 +102,20 @@ impl Refresher {
             let p = &opts.token_paths;
             (body.unwrap_or(JsValue::NULL), [p.access.as_str(), p.refresh.as_str(), p.expires_in.as_str()])
         };
+        let at = |p: &str| field_at(&answer, p);
+        let access = refresh::token_at(paths[0], &ACCESS_NAMES, &at);
+        let json = answer.is_object();
+        // What the answer holds instead, only for the error.
+        let fields = if json && access == Field::Missing { js::field_names(&answer) } else { String::new() };
         let fresh = refresh::classify(&Answer {
             status: if status == 0.0 { 200 } else { status as u16 },
-            json: answer.is_object(),
-            access: field_at(&answer, paths[0]),
-            refresh: field_at(&answer, paths[1]),
-            expires_in: field_at(&answer, paths[2]),
-            oauth_error: field_at(&answer, "error"),
+            json,
+            access,
+            refresh: refresh::token_at(paths[1], &REFRESH_NAMES, &at),
+            expires_in: refresh::token_at(paths[2], &EXPIRES_NAMES, &at),
+            oauth_error: at("error"),
+            access_path: paths[0],
+            fields,
         })
         .map_err(|e| AuthError { retry_after_ms: retry_after, ..e })?;
         // In a cookie session a refresh token in the answer is not ours to keep.

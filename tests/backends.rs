@@ -25,4 +25,5 @@ scenarios![
     is_expired_adds_the_apps_own_test_on_a_clone,
     per_request_control_through_a_header,
     headers_are_read_as_fetch_reads_them_whatever_their_form,
+    refresh_answers_name_the_tokens_in_the_common_ways,
 ];

@@ -40,4 +40,5 @@ scenarios![
     options_are_validated_naming_the_key,
     set_tokens_validates_and_clear_tokens_removes,
     logout_clears_and_redirects,
+    a_401_from_an_origin_without_the_token_is_explained_once,
 ];

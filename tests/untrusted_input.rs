@@ -238,8 +238,8 @@ proptest! {
     }
 
     #[test]
-    fn refresh_answers(status in prop_oneof![200u16..300, any::<u16>(), Just(400u16), Just(401u16)], json in any::<bool>(), access in field(), refresh in field(), expires in field(), error in field()) {
-        let answer = Answer { status, json, access, refresh, expires_in: expires, oauth_error: error };
+    fn refresh_answers(status in prop_oneof![200u16..300, any::<u16>(), Just(400u16), Just(401u16)], json in any::<bool>(), access in field(), refresh in field(), expires in field(), error in field(), path in text(), fields in text()) {
+        let answer = Answer { status, json, access, refresh, expires_in: expires, oauth_error: error, access_path: &path, fields };
         if let Ok(fresh) = classify(&answer) {
             prop_assert!((200..300).contains(&status) && json && is_b64token(&fresh.access));
             prop_assert!(fresh.refresh.as_deref().map_or(true, is_b64token));

@@ -15,11 +15,11 @@ export function toRequest(input, init) {
  * `judge(step, callerInit, slot, response, status, dated, date)`), or `[promise, slot]` (wait for a
  * refresh, a body or `isExpired`, then `resume(slot, value)`). `slot` is where Rust keeps the
  * request between steps (-1: nothing kept, the happy path; -2: not the library's request, its
- * answer is the caller's; -3: the last attempt, a replay or a `no-refresh` request, nothing kept
- * and its answer the caller's, but its `Date` still tells the server's clock); when a wait or the
- * transport rejects, `fail(slot)` lets it go (and out of the refresh queue) and the rejection is
- * the caller's. No Rust future: a future costs a promise, callbacks and a task per await, and a
- * storm pays that twice per request.
+ * answer is the caller's; -4: the same, for its origin only, see `passedThrough`; -3: the last
+ * attempt, a replay or a `no-refresh` request, nothing kept and its answer the caller's, but its
+ * `Date` still tells the server's clock); when a wait or the transport rejects, `fail(slot)` lets
+ * it go (and out of the refresh queue) and the rejection is the caller's. No Rust future: a future
+ * costs a promise, callbacks and a task per await, and a storm pays that twice per request.
  *
  * What is cheap to learn in JS is learnt here and handed over as arguments, because every call from
  * wasm into JS costs a crossing: the plain parts of the request and its control header
@@ -29,7 +29,7 @@ export function toRequest(input, init) {
  * step, the URL as a Rust string; the control header is read only when there is one); it cost 24
  * before. Its answer does not go back into Rust at all when its status is none of `expired` (the
  * `expiredStatuses`) and its `Date` is unchanged: nothing is kept for it and there is nothing to
- * learn; nor does the answer to a request that is not the library's (slot -2), nor, with its
+ * learn; nor does the answer to a request that is not the library's (slots -2, -4), nor, with its
  * `Date` unchanged, a last attempt's (slot -3).
  *
  * Nor does the next request to a URL that Rust just sent on the happy path (slot -1 with a token)
@@ -100,7 +100,8 @@ export function driver(begin, judge, resume, fail, transport, authHeader, expire
   };
   const answered = (step, init, slot, response) => {
     if (!isResponse(response)) return run(judge(step, init, slot, undefined, 0, false, null), init);
-    if (slot === -2) return response;
+    // -2, -4: not the library's (the happy path pays one comparison, as before).
+    if (slot < -1 && slot !== -3) return slot === -4 && expired.includes(response.status) ? passedThrough(step[0], response) : response;
     const date = response.headers.get("date");
     const dated = date !== lastDate;
     lastDate = date;
@@ -160,6 +161,21 @@ function holds(lease, mirror) {
     return false; // storage that throws: Rust's read falls back to memory, and says so
   }
 }
+
+/**
+ * An "expired" answer (by status) from an origin the token is withheld from: says why no refresh
+ * was tried, once per origin (32 at most) for the page; the origin only (a query may hold a secret).
+ */
+function passedThrough(input, response) {
+  let origin;
+  try { origin = new URL(input instanceof Request ? input.url : absolute(input)).origin; } catch { return response; }
+  if (!told.has(origin) && told.size < 32) {
+    told.add(origin);
+    console.warn("seamless-fetch: a " + response.status + " from " + origin + " was passed through: that origin is not in allowedOrigins");
+  }
+  return response;
+}
+const told = new Set();
 
 const rethrow = (e) => { throw e; };
 const isResponse = (x) => typeof Response === "function" && x instanceof Response;
@@ -339,6 +355,13 @@ export function sendStep(input, init, headers, name, value, token, seen, until, 
   }
   const sent = headers === null ? undefined : init == null ? { headers } : init.headers === headers ? init : Object.assign({}, init, { headers });
   return [input, sent, token, seen, headers, init == null ? undefined : init.signal, until, slot];
+}
+
+/** A refresh answer's keys for an error, never a value: 8 at most, cut to 32 printable characters. */
+export function fieldNames(body) {
+  const keys = Object.keys(body);
+  const shown = keys.slice(0, 8).map((k) => k.slice(0, 32).replace(/[^ -~]/g, "?")).join(", ");
+  return keys.length > 8 ? shown + " and " + (keys.length - 8) + " more" : shown || "no fields";
 }
 
 /** The wait step `[promise, slot]` (see `driver`). */

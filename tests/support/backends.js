@@ -422,4 +422,47 @@ export const scenarios = {
     eq((await api.fetch("/api/normal")).status, 200, "others still refresh");
     eq(server.refreshCalls, 1);
   },
+  async refresh_answers_name_the_tokens_in_the_common_ways(make) {
+    // Each answer, with no tokenPaths (and with an explicit one where given): the stored pair, or
+    // the refusal. "x"/"wrong" mark names that must lose to the one before them.
+    const cases = [
+      [{ accessToken: "a2", refreshToken: "r2", expiresIn: 60 }, {}, ["a2", "r2", 60]],
+      [{ token: "a2", refreshToken: "r2" }, {}, ["a2", "r2", null]],
+      [{ access_token: "a2", refresh_token: "r2", expires_in: 60, token_type: "Bearer" }, {}, ["a2", "r2", 60]],
+      [{ access_token: "a2", refresh_token: "r2", expires_in: 60 }, { refreshFormat: "oauth2" }, ["a2", "r2", 60]],
+      [{ accessToken: "a2", token: "x", access_token: "x", refreshToken: "r2", refresh_token: "x", expiresIn: 60, expires_in: 1 }, {}, ["a2", "r2", 60]],
+      [{ token: "a2", access_token: "x" }, {}, ["a2", "r1", null]],
+      [{ data: { jwt: "a2" }, accessToken: "wrong", refresh_token: "r2" }, { tokenPaths: { accessToken: "data.jwt" } }, ["a2", "r2", null]],
+      [{ accessToken: "a2", refreshToken: "wrong", rt: "r2" }, { tokenPaths: { refreshToken: "rt" } }, ["a2", "r2", null]],
+    ];
+    for (const [answer, options, [access, refresh, expiresIn]] of cases) {
+      const what = JSON.stringify([answer, options]);
+      const server = new FakeServer();
+      server.refreshAnswer = () => { server.valid.add("a2"); return json(200, answer); };
+      const heard = [];
+      const { api } = setup(make, { ...options, onTokens: (e) => heard.push(e.expiresAt) }, { server });
+      server.expire();
+      eq((await api.fetch("/api/x")).status, 200, what);
+      eq([localStorage.getItem("token"), localStorage.getItem("refreshToken")], [access, refresh], what);
+      assert(expiresIn === null ? heard[0] === null : Math.abs(heard[0] - (Date.now() + expiresIn * 1000)) < 5000, what + ": expiresAt " + heard[0]);
+    }
+    // Not there: the error says which names were looked for and what the answer had, never a
+    // value; an explicit path is the only one read.
+    const keys = Object.fromEntries([...Array(12)].map((_, i) => ["k" + i, "SECRETv" + i]));
+    for (const [answer, options, says] of [
+      [{ jwt: "SECRETa", refresh_token: "SECRETr" }, {}, "(looked for accessToken, token, access_token; it has jwt, refresh_token)"],
+      [{ accessToken: "SECRETa" }, { tokenPaths: { accessToken: "data.jwt" } }, "(looked for data.jwt; it has accessToken)"],
+      [{ ["long" + "x".repeat(100)]: 1, ...keys }, {}, "it has long" + "x".repeat(28) + ", k0, k1, k2, k3, k4, k5, k6 and 5 more)"],
+      [{}, {}, "it has no fields)"],
+      [{ "\u00e9\u0007x\u202e": 1 }, {}, "it has ??x?)"],
+    ]) {
+      const server = new FakeServer();
+      server.refreshAnswer = () => json(200, answer);
+      const { api } = setup(make, options, { server });
+      const e = await rejectsWith(api.refresh(), "REFRESH_FAILED");
+      assert(e.message.startsWith("the refresh answer has no access token (looked for ") && e.message.includes(says), e.message);
+      assert(!e.message.includes("SECRET") && !e.message.includes("x".repeat(29)), "no value, keys cut short: " + e.message);
+      eq([localStorage.getItem("token"), localStorage.getItem("refreshToken")], ["a1", "r1"], "the session is kept");
+    }
+  },
 };

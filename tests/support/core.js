@@ -1,7 +1,7 @@
 // Scenarios of the foundation issue: single flight, queueing, replay, no loop, refusal.
 // Each takes `make(options)` (which builds a real AuthFetch) and throws on a failed check.
 import { FakeServer, canReadBlobForms, json, tick, until } from "./fake_server.js";
-import { assert, eq, rejectsWith, runScenario, setup, writeAsAnotherTab } from "./harness.js";
+import { assert, captureConsole, eq, rejectsWith, runScenario, setup, writeAsAnotherTab } from "./harness.js";
 
 export const run = (name, make, tools) => runScenario(scenarios, name, make, tools);
 
@@ -730,6 +730,44 @@ export const scenarios = {
     eq(localStorage.getItem("token"), null);
     eq(navigations, ["/login"]);
     eq(logouts, ["LOGOUT"]);
+  },
+  async a_401_from_an_origin_without_the_token_is_explained_once(make) {
+    // Origins of this run only: the page remembers those it told about.
+    const run = Math.random().toString(36).slice(2, 8);
+    const api1 = "https://api-" + run + ".example.com", api2 = "https://other-" + run + ".example.com:8443";
+    const own = "https://own-" + run + ".example.com", control = "https://control-" + run + ".example.com";
+    const allowed = "https://allowed-" + run + ".example.com";
+    const captured = captureConsole();
+    try {
+      const { api, server } = setup(make, { allowedOrigins: [allowed], expiredStatuses: [401, 419] });
+      const warned = () => captured.lines.filter((l) => l.includes("seamless-fetch"));
+      const told = (status, origin) => "warn: seamless-fetch: a " + status + " from " + origin + " was passed through: that origin is not in allowedOrigins";
+      eq((await api.fetch(api1 + "/v1/me?key=SECRETq#frag")).status, 401);
+      eq(warned(), [told(401, api1)], "said once, the origin only");
+      eq((await api.fetch(api1 + "/v1/other")).status, 401);
+      eq((await make({ refreshUrl: "/auth/refresh", fetch: server.fetch, navigate: () => {} }).fetch(api1 + "/v1/again")).status, 401);
+      eq(warned().length, 1, "once per origin for the page, whichever instance");
+      // Not withheld for its origin, or not "expired": nothing to say.
+      eq((await api.fetch(own + "/x", { headers: { Authorization: "Bearer mine" } })).status, 401);
+      eq((await api.fetch(control + "/x", { headers: { "x-seamless-fetch": "no-token" } })).status, 401);
+      server.valid.add(null);
+      eq((await api.fetch(api2 + "/ok")).status, 200);
+      server.valid.delete(null);
+      server.expire();
+      eq((await api.fetch(allowed + "/x")).status, 200, "allowed: refreshed");
+      server.expire();
+      eq((await api.fetch("/api/x")).status, 200, "the page's origin: refreshed");
+      eq(warned().length, 1, "nothing said for requests the origin did not decide, nor for a 200");
+      eq(server.refreshCalls, 2);
+      // A Request, another expired status, another origin.
+      server.fetch = ((inner) => (input, init) => inner(input, init).then((r) => (r.status === 401 ? new Response("", { status: 419 }) : r)))(server.fetch);
+      const other = setup(make, { expiredStatuses: [401, 419] }, { server }).api;
+      eq((await other.fetch(new Request(api2 + "/v1/x?token=SECRETq", { method: "POST", body: "b" }))).status, 419);
+      eq(warned(), [told(401, api1), told(419, api2)]);
+      assert(!captured.lines.some((l) => l.includes("SECRET") || l.includes("a1") || l.includes("/v1")), "no token, path or query: " + captured.lines);
+    } finally {
+      captured.restore();
+    }
   },
 };
 

@@ -1,22 +1,8 @@
 // Scenarios of the hardening issue: token safety, faults, bad input, and no leaks.
 import { FakeServer, deferred, json, tick, until } from "./fake_server.js";
-import { assert, eq, rejectsWith, runScenario, setup, writeAsAnotherTab } from "./harness.js";
+import { assert, captureConsole, eq, rejectsWith, runScenario, setup, writeAsAnotherTab } from "./harness.js";
 
 export const run = (name, make, tools) => runScenario(scenarios, name, make, tools);
-
-/** Every console line while it is installed (still printed too). */
-function captureConsole() {
-  const lines = [];
-  const original = {};
-  for (const k of ["log", "info", "warn", "error", "debug"]) {
-    original[k] = console[k];
-    console[k] = (...args) => {
-      lines.push(k + ": " + args.map((a) => (a instanceof Error ? a.stack + " " + a.message : String(a))).join(" "));
-      original[k].apply(console, args);
-    };
-  }
-  return { lines, restore: () => Object.assign(console, original) };
-}
 
 /** All the text an error carries: name, message, code, stack, cause, own properties. */
 function errorText(e) {

@@ -21,6 +21,20 @@ export async function rejectsWith(promise, code) {
   return error;
 }
 
+/** Every console line while it is installed (still printed too). */
+export function captureConsole() {
+  const lines = [];
+  const original = {};
+  for (const k of ["log", "info", "warn", "error", "debug"]) {
+    original[k] = console[k];
+    console[k] = (...args) => {
+      lines.push(k + ": " + args.map((a) => (a instanceof Error ? a.stack + " " + a.message : String(a))).join(" "));
+      original[k].apply(console, args);
+    };
+  }
+  return { lines, restore: () => Object.assign(console, original) };
+}
+
 const b64url = (o) => btoa(JSON.stringify(o)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
 /** An unsigned JWT whose claims are given in seconds relative to `nowMs`. */
 export const jwt = (claims) => b64url({ alg: "HS256", typ: "JWT" }) + "." + (typeof claims === "string" ? claims : b64url(claims)) + ".c2ln";
