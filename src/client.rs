@@ -465,7 +465,10 @@ impl Client {
     /// `answer` it had, or goes out once as it would have without a refresh.
     fn woken(self: &Rc<Self>, mut call: Call, seen: u64, stored: Option<String>, answer: Option<Response>) -> Result<Step, Error> {
         if let Err(e) = self.outcome_since(seen) {
-            if e.code == Code::NoSession {
+            // A cookie refresh that failed (or was held back) where there is no session here to
+            // keep (an anonymous visitor): as for a refusal, the request's own answer stands.
+            let anonymous = self.opts.cookie && !e.ends_session() && !self.session.known() && self.session.tokens()?.is_none();
+            if e.code == Code::NoSession || anonymous {
                 if let Some(answer) = answer {
                     return Ok(Step::Done(answer));
                 }

@@ -93,7 +93,8 @@ pub fn safe_return_path<'a>(value: &'a str, fallback: &'a str) -> &'a str {
     let b = value.as_bytes();
     let ok = b.len() <= 2048 && b.first() == Some(&b'/') && !b.iter().any(|&c| c <= b' ' || c == 0x7f || c == b'\\') && {
         let d = fully_decoded(b);
-        let path = d.split(|&c| c == b'?' || c == b'#').next().unwrap_or_default();
+        // The path ends at the first `?` or `#` as written: an encoded one (`%3F`) is part of it.
+        let path = fully_decoded(b.split(|&c| c == b'?' || c == b'#').next().unwrap_or_default());
         !d.iter().any(|&c| c < b' ' || c == 0x7f)
             && !matches!(d.get(1), Some(b'/' | b'\\' | b' '))
             && !path.split(|&c| c == b'/' || c == b'\\').any(|seg| seg == b"." || seg == b"..")
@@ -284,6 +285,8 @@ mod tests {
             "/%25252f/evil.com", "/%255c/evil.com", "/%20/evil.com", "/%2f", "/a?next=%0D%0ALocation:x", "/x%00", "/x%7F",
             // Dot segments, which the URL parser resolves: `/..//evil.com` is `//evil.com`.
             "/..//evil.com", "/a/../..//evil.com", "/.//evil.com", "/%2E%2E//evil.com", "/..%2F/evil.com", "/..%5C/evil.com", "/a/..",
+            // An encoded `?` or `#` does not end the path: the dot segments after it still count.
+            "/a%3F/../..//evil.com", "/a%23/../..//evil.com", "/a%253F/../..//evil.com",
         ] {
             assert_eq!(safe_return_path(bad, "/home"), "/home", "{bad:?}");
         }

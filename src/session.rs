@@ -107,7 +107,9 @@ impl Session {
         let id = [letter, if cookie { "c" } else { "" }, "\0", access_key, "\0", refresh_key, "\0", own].concat();
         let existing = {
             let mut all = SESSIONS.0.borrow_mut();
-            all.retain(|(_, _, w)| w.upgrade().is_some_and(|s| s.users.get() > 0));
+            // A session whose instances were all disposed is kept while its refresh runs: a new
+            // instance joins that refresh rather than spend the same refresh token again.
+            all.retain(|(_, _, w)| w.upgrade().is_some_and(|s| s.users.get() > 0 || s.coord.try_borrow().map_or(true, |c| c.is_refreshing())));
             all.iter().find(|(k, _, _)| *k == id).and_then(|(_, e, w)| Some((e == endpoint, w.upgrade()?)))
         };
         if let Some((same, s)) = existing {
@@ -238,17 +240,18 @@ impl Session {
         backoff.wait_ms(js_sys::Date::now(), crate::js::online_at())
     }
 
-    /// This page's back-off and the one another tab stored, whichever ends later, as it stands now
-    /// (see [`Backoff::at`]). One dated in the future is stored again as it stands, or every read
-    /// of it would start its window again.
+    /// This page's back-off and the one another tab stored, whichever ends later, as they stand
+    /// now (see [`Backoff::at`]). A stored one dated in the future is stored again as it stands, or
+    /// every read of it would start its window again; this page's own is not written back (the
+    /// stored one may have been cleared by a success elsewhere).
     fn merged_backoff(&self) -> Backoff {
-        let shared = self.store.read_backoff().as_deref().and_then(Backoff::decode).unwrap_or_default();
-        let merged = self.backoff.get().max(shared);
-        let now = merged.at(js_sys::Date::now());
-        if now != merged {
-            self.store.write_backoff(Some(&now.encode()));
+        let now = js_sys::Date::now();
+        let stored = self.store.read_backoff().as_deref().and_then(Backoff::decode).unwrap_or_default();
+        let shared = stored.at(now);
+        if shared != stored {
+            self.store.write_backoff(Some(&shared.encode()));
         }
-        now
+        self.backoff.get().at(now).max(shared)
     }
 
     /// Records a transient refresh failure (with the server's `Retry-After`, if any) for this page

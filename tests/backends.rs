@@ -17,6 +17,7 @@ scenarios![
     a_cookie_session_starts_from_nothing_after_a_reload,
     a_refused_cookie_ends_the_session_once,
     a_refused_cookie_without_a_session_is_no_session,
+    a_failing_cookie_refresh_without_a_session_returns_the_401,
     cookie_sessions_take_the_lock_even_with_memory_storage,
     refresh_headers_go_with_every_refresh,
     get_access_token_refreshes_only_when_it_must,

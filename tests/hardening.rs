@@ -28,6 +28,7 @@ scenarios![
     an_init_getter_that_fetches_again_is_served,
     hostile_values_from_js_are_refused_and_never_trap,
     a_collected_auth_fetch_leaves_its_bound_fetch_whole,
+    an_instance_made_while_a_disposed_one_refreshes_joins_that_refresh,
     dispose_ends_an_instance_and_its_bound_fetch,
     a_refresh_function_sends_its_request_through_the_fetch_it_is_given,
     the_refresh_functions_own_request_takes_no_lease,

@@ -237,6 +237,22 @@ export const scenarios = {
     eq(server.callsTo("/api/me").map((c) => c.auth), [null, "Bearer a2"]);
   },
 
+  async a_failing_cookie_refresh_without_a_session_returns_the_401(make) {
+    // The same anonymous visitor, with a refresh endpoint that fails instead of refusing (a 403
+    // for a missing CSRF header, a 503): the caller's own 401 still stands (the second attempt
+    // waits out the back-off first), and each failure is heard as such.
+    for (const status of [403, 503]) {
+      const logouts = [], errors = [];
+      const { api, server } = cookieSetup(make, { storage: "memory", onLogout: (i) => logouts.push(i.reason), onRefreshError: (e) => errors.push(e.code) }, { token: false });
+      server.refreshAnswer = () => json(status, { error: "nope" });
+      for (const attempt of [1, 2]) {
+        const res = await api.fetch("/api/login", { method: "POST", body: "wrong password" });
+        eq(res.status, 401, status + ", attempt " + attempt + ": the caller's own 401");
+      }
+      eq([server.refreshCalls, logouts, errors], [2, [], ["REFRESH_FAILED", "REFRESH_FAILED"]], status + ": one attempt each, nobody logged out");
+    }
+  },
+
   async cookie_sessions_take_the_lock_even_with_memory_storage(make) {
     // Two tabs with memory storage cannot see each other's tokens but share the rotating cookie:
     // the lock must still be held while one of them spends it.

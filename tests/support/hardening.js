@@ -172,7 +172,7 @@ export const scenarios = {
     // Dot segments: the URL parser resolves "/..//evil.com" to the path "//evil.com", which a
     // router navigating to that path string takes for another host.
     eq(new URL("/..//evil.com", location.href).pathname, "//evil.com", "a resolved dot segment");
-    decoded.push("/..//evil.com", "/a/../..//evil.com", "/%2E%2E//evil.com");
+    decoded.push("/..//evil.com", "/a/../..//evil.com", "/%2E%2E//evil.com", "/a%3F/../..//evil.com");
     for (const bad of ["//evil.com", "/\\evil.com", "https://evil.com", "javascript:alert(1)", "%2F%2Fevil.com", "/%2F%2Fevil.com", "\u0000/x", " /x", "\t//evil.com", null, undefined, 42, "", ...decoded]) {
       eq(AuthFetch.safeReturnPath(bad, "/home"), "/home", JSON.stringify(bad));
     }
@@ -562,6 +562,25 @@ export const scenarios = {
     // first); the other instance has no onLogout.
     writeAsAnotherTab({ "gc-t": null, "gc-r": null });
     eq([logouts, heard], [["LOGOUT"], ["refresh", "refresh", "clear"]], how + ": a logout in another tab ends it here");
+  },
+
+  async an_instance_made_while_a_disposed_one_refreshes_joins_that_refresh(make) {
+    // A component unmounts (dispose) while its refresh spends r1, and the next one mounts with
+    // the same options: it must join that refresh, not spend r1 a second time. No lock here
+    // (crossTab off), so only the shared session keeps the two apart.
+    const options = { refreshUrl: "/auth/refresh", crossTab: false, navigate: () => {} };
+    const { api, server } = setup(make, options);
+    server.expire();
+    const release = server.holdRefresh();
+    const first = api.fetch("/api/x");
+    await until(() => server.refreshCalls === 1, "the refresh call reached the server");
+    api.dispose();
+    const next = make({ ...options, fetch: server.fetch });
+    const second = next.fetch("/api/y");
+    await tick(20);
+    release();
+    eq([(await first).status, (await second).status], [200, 200]);
+    eq(server.refreshCalls, 1, "one refresh for both instances");
   },
 
   async dispose_ends_an_instance_and_its_bound_fetch(make) {

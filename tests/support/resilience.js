@@ -202,8 +202,12 @@ export const scenarios = {
     const realNow = Date.now;
     Date.now = () => realNow.call(Date) - 3_600_000;
     try {
+      // Meanwhile another tab refreshed and cleared the shared window: this page keeps its own,
+      // and does not write it back over the other tab's success.
+      writeAsAnotherTab({ "token:backoff": null });
       e = await rejectsWith(api.fetch("/api/f"), "REFRESH_FAILED");
       assert(e.retryAfterMs > 0 && e.retryAfterMs <= 1000, "the same window from now, not an hour: " + e.retryAfterMs);
+      eq(localStorage.getItem("token:backoff"), null, "this page's own window is not stored again");
       await tick(1100);
       eq((await api.fetch("/api/g")).status, 200, "tried after the window");
       eq(server.refreshCalls, 2);
