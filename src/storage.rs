@@ -138,18 +138,31 @@ impl TokenStore {
     }
 
     /// Stores a pair; the fingerprint goes last so a reader never sees it match a half-written pair.
-    /// When storage refuses (quota), the pair is kept in memory for this page, and nothing is
-    /// removed: what is stored is what other tabs read, and a failed write here is no reason to
-    /// log them out. They go on with it until they refresh; a server that rotates refresh tokens
-    /// may then refuse theirs, which ends their session as any refusal does.
+    /// When storage refuses any of it (quota), what it held is put back, best effort (other tabs
+    /// read it: a new access token beside the old, spent refresh token would have them spend that),
+    /// and the pair is kept in memory for this page. Nothing is removed that was there: a failed
+    /// write here is no reason to log the other tabs out. They go on with it until they refresh; a
+    /// server that rotates refresh tokens may then refuse theirs, which ends their session as any
+    /// refusal does.
     pub fn write(&self, pair: &Pair) {
         let web = self.web.borrow().clone();
         if let Some(web) = web {
-            let ok = web.set_item(&self.access_key, &pair.access).is_ok()
-                && pair.refresh.as_ref().map_or(true, |r| web.set_item(&self.refresh_key, r).is_ok())
-                && web.set_item(&self.stamp_key, &fingerprint(pair)).is_ok();
+            let stamp = fingerprint(pair);
+            let writes = [(&self.access_key, Some(&pair.access)), (&self.refresh_key, pair.refresh.as_ref()), (&self.stamp_key, Some(&stamp))];
+            // Read first (writes are rare: a refresh, setTokens), to put back on failure.
+            let before = writes.map(|(key, value)| value.map(|_| web.get_item(key)));
+            let ok = before.iter().flatten().all(Result::is_ok)
+                && writes.iter().all(|(key, value)| value.map_or(true, |v| web.set_item(key, v).is_ok()));
             if ok {
                 return;
+            }
+            for ((key, _), old) in writes.iter().zip(before) {
+                // Setting a value a key holds already, or removing an absent key, changes nothing.
+                let _ = match old {
+                    Some(Ok(Some(old))) => web.set_item(key, &old),
+                    Some(Ok(None)) => web.remove_item(key),
+                    _ => Ok(()),
+                };
             }
             self.fall_back();
         }
