@@ -149,20 +149,20 @@ impl TokenStore {
         if let Some(web) = web {
             let stamp = fingerprint(pair);
             let writes = [(&self.access_key, Some(&pair.access)), (&self.refresh_key, pair.refresh.as_ref()), (&self.stamp_key, Some(&stamp))];
-            // Read first (writes are rare: a refresh, setTokens), to put back on failure.
-            let before = writes.map(|(key, value)| value.map(|_| web.get_item(key)));
-            let ok = before.iter().flatten().all(Result::is_ok)
-                && writes.iter().all(|(key, value)| value.map_or(true, |v| web.set_item(key, v).is_ok()));
+            // Each key is read before it is written (writes are rare: a refresh, setTokens), to be
+            // put back if a later write fails.
+            let mut before: [Option<Option<String>>; 3] = Default::default();
+            let ok = writes.iter().zip(&mut before).all(|((key, value), old)| {
+                value.map_or(true, |v| web.get_item(key).map(|o| *old = Some(o)).is_ok() && web.set_item(key, v).is_ok())
+            });
             if ok {
                 return;
             }
             for ((key, _), old) in writes.iter().zip(before) {
                 // Setting a value a key holds already, or removing an absent key, changes nothing.
-                let _ = match old {
-                    Some(Ok(Some(old))) => web.set_item(key, &old),
-                    Some(Ok(None)) => web.remove_item(key),
-                    _ => Ok(()),
-                };
+                if let Some(old) = old {
+                    put(&web, key, old.as_deref());
+                }
             }
             self.fall_back();
         }
@@ -180,10 +180,7 @@ impl TokenStore {
     pub fn write_backoff(&self, value: Option<&str>) {
         let web = self.web.borrow().clone();
         if let Some(web) = web {
-            let _ = match value {
-                Some(v) => web.set_item(&self.backoff_key, v),
-                None => web.remove_item(&self.backoff_key),
-            };
+            put(&web, &self.backoff_key, value);
         }
     }
 
@@ -215,6 +212,14 @@ impl TokenStore {
             web_sys::console::warn_1(&"seamless-fetch: Web Storage is unavailable or full; tokens are kept in memory for this page only".into());
         }
     }
+}
+
+/// Sets `key` to `value`, or removes it for `None`; best effort.
+fn put(web: &web_sys::Storage, key: &str, value: Option<&str>) {
+    let _ = match value {
+        Some(v) => web.set_item(key, v),
+        None => web.remove_item(key),
+    };
 }
 
 /// Whether a stored string is there at all (a stringified `undefined`/`null` is not).
