@@ -90,6 +90,11 @@ const replaceExactly = (pattern, replacement, expected, what) => { glue = exactl
 // the garbage collector's finalizer does not end the instance), after wasm-bindgen's own: that
 // first definition is dead, and bundlers warn of a duplicate class member. Its type goes too.
 replaceExactly(/\n    free\(\) \{\n        const ptr = this\.__destroy_into_raw\(\);\n        wasm\.__wbg_authfetch_free\(ptr, 0\);\n    \}(?=\n)/g, "", 1, "wasm-bindgen's free()");
+// Disposal is idempotent (a `using` block plus an explicit call, a cleanup that runs twice):
+// wasm-bindgen's glue would pass the pointer it already zeroed, and Rust throws "null pointer
+// passed to rust". Any other method on a disposed instance still throws.
+replaceExactly(/(?<=\n    (?:dispose|free)\(\) \{\n)(?=        const ptr = this\.__destroy_into_raw\(\);\n)/g,
+  "        if (this.__wbg_ptr === 0) return;\n", 2, "dispose() and free()");
 const typesPath = join(dir, "seamless_fetch.d.ts");
 const types = exactly(readFileSync(typesPath, "utf8"), /\n    free\(\): void;(?=\n    \[Symbol\.dispose\]\(\): void;)/g, "", 1, "the type of wasm-bindgen's free()");
 for (const [mod, short] of modules) {

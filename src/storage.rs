@@ -138,18 +138,31 @@ impl TokenStore {
     }
 
     /// Stores a pair; the fingerprint goes last so a reader never sees it match a half-written pair.
-    /// When storage refuses (quota), the pair is kept in memory for this page, and nothing is
-    /// removed: what is stored is what other tabs read, and a failed write here is no reason to
-    /// log them out. They go on with it until they refresh; a server that rotates refresh tokens
-    /// may then refuse theirs, which ends their session as any refusal does.
+    /// When storage refuses any of it (quota), what it held is put back, best effort (other tabs
+    /// read it: a new access token beside the old, spent refresh token would have them spend that),
+    /// and the pair is kept in memory for this page. Nothing is removed that was there: a failed
+    /// write here is no reason to log the other tabs out. They go on with it until they refresh; a
+    /// server that rotates refresh tokens may then refuse theirs, which ends their session as any
+    /// refusal does.
     pub fn write(&self, pair: &Pair) {
         let web = self.web.borrow().clone();
         if let Some(web) = web {
-            let ok = web.set_item(&self.access_key, &pair.access).is_ok()
-                && pair.refresh.as_ref().map_or(true, |r| web.set_item(&self.refresh_key, r).is_ok())
-                && web.set_item(&self.stamp_key, &fingerprint(pair)).is_ok();
+            let stamp = fingerprint(pair);
+            let writes = [(&self.access_key, Some(&pair.access)), (&self.refresh_key, pair.refresh.as_ref()), (&self.stamp_key, Some(&stamp))];
+            // Each key is read before it is written (writes are rare: a refresh, setTokens), to be
+            // put back if a later write fails.
+            let mut before: [Option<Option<String>>; 3] = Default::default();
+            let ok = writes.iter().zip(&mut before).all(|((key, value), old)| {
+                value.map_or(true, |v| web.get_item(key).map(|o| *old = Some(o)).is_ok() && web.set_item(key, v).is_ok())
+            });
             if ok {
                 return;
+            }
+            for ((key, _), old) in writes.iter().zip(before) {
+                // Setting a value a key holds already, or removing an absent key, changes nothing.
+                if let Some(old) = old {
+                    put(&web, key, old.as_deref());
+                }
             }
             self.fall_back();
         }
@@ -167,10 +180,7 @@ impl TokenStore {
     pub fn write_backoff(&self, value: Option<&str>) {
         let web = self.web.borrow().clone();
         if let Some(web) = web {
-            let _ = match value {
-                Some(v) => web.set_item(&self.backoff_key, v),
-                None => web.remove_item(&self.backoff_key),
-            };
+            put(&web, &self.backoff_key, value);
         }
     }
 
@@ -202,6 +212,14 @@ impl TokenStore {
             web_sys::console::warn_1(&"seamless-fetch: Web Storage is unavailable or full; tokens are kept in memory for this page only".into());
         }
     }
+}
+
+/// Sets `key` to `value`, or removes it for `None`; best effort.
+fn put(web: &web_sys::Storage, key: &str, value: Option<&str>) {
+    let _ = match value {
+        Some(v) => web.set_item(key, v),
+        None => web.remove_item(key),
+    };
 }
 
 /// Whether a stored string is there at all (a stringified `undefined`/`null` is not).

@@ -33,6 +33,7 @@ scenarios![
     streams_and_large_answers_reach_the_caller_untouched,
     a_slow_json_body_is_peeked_for_a_second_at_most,
     init_is_read_as_fetch_reads_it,
+    init_symbols_reach_a_custom_transport,
     one_stored_pair_is_refreshed_through_one_endpoint,
     configurable_header_scheme_paths_and_fields,
     oauth2_refresh_format,

@@ -14,5 +14,6 @@ scenarios![
     a_back_off_dated_in_the_future_lasts_its_window_at_most,
     storage_that_starts_throwing_keeps_the_session_in_memory,
     a_full_storage_keeps_what_other_tabs_read,
+    a_write_that_fails_halfway_leaves_storage_as_it_was,
     an_api_clock_ahead_of_the_issuer_does_not_refresh_before_every_request,
 ];

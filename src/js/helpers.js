@@ -197,12 +197,18 @@ function requestInit(init) {
   for (const key in init) {
     if (!MEMBERS.has(key) && hasOwn.call(init, key)) dict[key] = init[key];
   }
+  // `for…in` skips symbol keys, which `Object.assign` copied before (a transport may read them).
+  const symbols = Object.getOwnPropertySymbols(init);
+  for (let i = 0; i < symbols.length; i++) {
+    if (isEnumerable.call(init, symbols[i])) dict[symbols[i]] = init[symbols[i]];
+  }
   return dict;
 }
 /** `RequestInit`'s members (Fetch standard), in the order a dictionary's are read. */
 const INIT_MEMBERS = "body cache credentials duplex headers integrity keepalive method mode priority redirect referrer referrerPolicy signal window".split(" ");
 const MEMBERS = new Set(INIT_MEMBERS);
 const hasOwn = Object.prototype.hasOwnProperty;
+const isEnumerable = Object.prototype.propertyIsEnumerable;
 
 /**
  * Whether `fetch(input, init)` can be sent again as it is, without building a Request: a string or

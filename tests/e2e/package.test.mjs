@@ -38,6 +38,8 @@ test("plain Node: import, no init(), a refresh cycle, a refusal, flat memory on 
   assert.equal(out.refused, "SESSION_EXPIRED");
   assert.deepEqual(out.logouts, ["SESSION_EXPIRED"]);
   assert.deepEqual(out.navigations, ["/login"], "navigate is called without a window");
+  assert.deepEqual(out.disposal, ["ok", "ok", "ok", "ok"], "dispose(), dispose() again, free() and Symbol.dispose after it");
+  assert.match(out.disposedFetch, /disposed/, "the bound fetch rejects after dispose()");
   console.log(`shipped build, 10,000 refresh cycles in Node: wasm memory ${out.memory.after100} B after 100, ${out.memory.after10k} B after 10,000`);
   assert.equal(out.memory.refreshes, 10000);
   assert.equal(out.memory.after10k, out.memory.after100, "wasm memory after 10,000 cycles vs after 100");

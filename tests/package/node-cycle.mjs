@@ -50,6 +50,21 @@ try {
 out.logouts = logouts;
 out.navigations = navigations;
 
+// Disposal is idempotent (a `using` block and an explicit call, a cleanup that runs twice); the
+// bound fetch still rejects after it. Node 20 has `Symbol.dispose`, not `using` without flags.
+const disposed = new AuthFetch({ refreshUrl: base + "auth/refresh", storage: "memory" });
+const disposedFetch = disposed.fetch;
+out.disposal = [];
+for (const end of [() => disposed.dispose(), () => disposed.dispose(), () => disposed.free(), () => disposed[Symbol.dispose]()]) {
+  try {
+    end();
+    out.disposal.push("ok");
+  } catch (e) {
+    out.disposal.push(String(e));
+  }
+}
+out.disposedFetch = await disposedFetch(base + "api/me").then(() => "resolved", (e) => e.message);
+
 // The build that ships, with its own allocator: 10,000 refresh cycles leave wasm memory flat.
 const wasm = await init(); // already initialised on import: returns the same instance
 const valid = new Set(["m0"]);

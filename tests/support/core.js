@@ -595,6 +595,25 @@ export const scenarios = {
     eq(atSend, [reads.length, reads.length], "all read before its first attempt went out");
   },
 
+  async init_symbols_reach_a_custom_transport(make) {
+    // A custom transport may read members the app put on init under a symbol (as it may read
+    // string-keyed ones): each attempt hands them on, as Object.assign did.
+    const tag = Symbol("tag"), hidden = Symbol("hidden");
+    const seen = [];
+    const server = new FakeServer();
+    const transport = (input, init) => {
+      if (String(input.url || input).endsWith("/api/symbols")) seen.push([init && init[tag], init && init[hidden], init && init.extra]);
+      return server.fetch(input, init);
+    };
+    const { api } = setup(make, { fetch: transport }, { server });
+    const init = { method: "POST", body: "x", [tag]: "tagged", extra: "kept" };
+    Object.defineProperty(init, hidden, { value: "not enumerable", enumerable: false });
+    server.expire();
+    eq((await api.fetch("/api/symbols", init)).status, 200, "refreshed and replayed");
+    eq(server.callsTo("/api/symbols").length, 2);
+    eq(seen, [["tagged", undefined, "kept"], ["tagged", undefined, "kept"]], "both attempts carry the symbol member");
+  },
+
   async one_stored_pair_is_refreshed_through_one_endpoint(make) {
     // Instances with the same storage and keys share one session, so one refresh: they must agree
     // on where it goes. In Web Storage another endpoint on the same keys is refused; in memory it

@@ -267,6 +267,41 @@ export const scenarios = {
     }
   },
 
+  async a_write_that_fails_halfway_leaves_storage_as_it_was(make) {
+    // The quota runs out after the access token is written: the refresh token and the fingerprint
+    // are not. Other tabs must not read the new access token with the old (spent) refresh token.
+    const logouts = [];
+    const warnings = captureWarnings();
+    const { setItem } = Storage.prototype;
+    const stored = () => ["token", "refreshToken", "token:pair"].map((k) => localStorage.getItem(k));
+    try {
+      const { api, server } = setup(make, { onLogout: (i) => logouts.push(i.reason) });
+      server.expire();
+      eq((await api.fetch("/api/x")).status, 200, "a first refresh, stored whole");
+      const before = stored();
+      eq(before.slice(0, 2), ["a2", "r2"]);
+      assert(before[2], "with its fingerprint");
+      Storage.prototype.setItem = function (key, value) {
+        if (key === "refreshToken") throw new DOMException("full", "QuotaExceededError");
+        return setItem.call(this, key, value);
+      };
+      server.expire();
+      eq((await api.fetch("/api/x")).status, 200, "refreshed again");
+      eq(stored(), before, "storage holds the old pair and its fingerprint, as other tabs read them");
+      eq((await api.fetch("/api/y")).status, 200);
+      eq(server.callsTo("/api/y").map((c) => c.auth), ["Bearer a3"], "this tab goes on with the new pair, from memory");
+      server.expire();
+      eq((await api.fetch("/api/z")).status, 200);
+      eq(server.callsTo("/auth/refresh").map((c) => JSON.parse(c.body).refreshToken), ["r1", "r2", "r3"], "and spends the new refresh token");
+      eq(stored(), before, "still untouched");
+      eq(logouts, []);
+      eq(warnings.lines.filter((l) => l.includes("seamless-fetch") && l.includes("memory")).length, 1, "said once on the console");
+    } finally {
+      Storage.prototype.setItem = setItem;
+      warnings.restore();
+    }
+  },
+
   async an_api_clock_ahead_of_the_issuer_does_not_refresh_before_every_request(make) {
     // The API's Date runs a minute ahead of the issuer, whose JWTs live 12 s (no expiresIn): by
     // the API's clock each new token has expired when it arrives.
