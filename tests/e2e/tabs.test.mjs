@@ -19,13 +19,19 @@ test(`two tabs, ${ROUNDS} expiries in a row: one refresh each time, every reques
   await context.close();
 });
 
-test("a logout in one tab is seen by the other", async () => {
+/** Two tabs of one browser: A signed in through the login page, B on the dashboard with A's session. */
+async function signedInTabs() {
   const { server, browser } = world;
   const context = await browser.newContext();
   const [a, b] = [await context.newPage(), await context.newPage()];
   await login(a, server.url);
   await b.goto(server.url);
   await b.waitForSelector("body[data-ready=true]");
+  return { server, context, a, b };
+}
+
+test("a logout in one tab is seen by the other", async () => {
+  const { context, a, b } = await signedInTabs();
   await a.click("#logout");
   await b.waitForURL(/\/login/);
   assert.deepEqual(await b.evaluate(() => localStorage.getItem("token")), null);
@@ -73,12 +79,7 @@ async function submitLogin(page) {
 const LOGIN_ROUNDS = Number(process.env.LOGIN_ROUNDS || 10);
 
 test(`issue 28 item 1: ${LOGIN_ROUNDS} times, logout in tab A, login in tab B: the login stands in both tabs`, async () => {
-  const { server, browser } = world;
-  const context = await browser.newContext();
-  const [a, b] = [await context.newPage(), await context.newPage()];
-  await login(a, server.url);
-  await b.goto(server.url);
-  await b.waitForSelector("body[data-ready=true]");
+  const { server, context, a, b } = await signedInTabs();
   const seen = [navigations(a), navigations(b)];
   for (let round = 1; round <= LOGIN_ROUNDS; round++) {
     // The user signs out in A; B hears it and goes to the login page too. Both pages now have an
