@@ -59,9 +59,6 @@ impl Refresher {
                 Ok(js::fetch_text(fetch, &request, opts.refresh_timeout_ms))
             }
             Refresher::Function(f) => {
-                // No lease of the JS driver holds while the function runs, not even one taken
-                // before (see `Client::until`): its requests must meet `open`, which knows them.
-                session.changed();
                 session.calling_refresh.set(true);
                 let run = js::run_refresh(f, fetch, refresh_token, access, opts.refresh_timeout_ms);
                 session.calling_refresh.set(false);
