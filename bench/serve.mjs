@@ -11,7 +11,7 @@ const root = resolve(here, "..");
 export const dist = resolve(here, "dist");
 
 /**
- * Bundles `peers` (names in bench/peers/) and copies the page and the package's wasm. `minify`
+ * Bundles `peers` (names in bench/peers/; the package's wasm is inside its entry) and copies the page. `minify`
  * false keeps the functions' names, for a profile to show (it changes no allocation).
  */
 export async function bundlePeers(peers, { minify = true } = {}) {
@@ -23,7 +23,6 @@ export async function bundlePeers(peers, { minify = true } = {}) {
     alias: { "seamless-fetch": resolve(root, "pkg/index.js") },
     logOverride: { "duplicate-object-key": "silent" }, // wasm-bindgen's glue repeats one import key
   });
-  copyFileSync(resolve(root, "pkg/seamless_fetch_bg.wasm"), resolve(dist, "peers/seamless_fetch_bg.wasm"));
   for (const f of readdirSync(resolve(here, "page"))) copyFileSync(resolve(here, "page", f), resolve(dist, f));
 }
 

@@ -2,7 +2,8 @@
 # Builds the npm package into pkg/: the release wasm (core and alloc rebuilt with panics that abort
 # at once, no location strings, no Debug formatting), wasm-bindgen's `--target web` glue, wasm-opt
 # -Oz, short import and export names (scripts/minify-names.mjs), and pkg-template/ laid over it;
-# then prints what the browser downloads.
+# the default entry with the wasm embedded (scripts/bundle-entry.mjs); then prints what the browser
+# downloads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "${SKIP_SETUP:-0}" = 1 ] || bash scripts/setup.sh rust node
@@ -34,5 +35,8 @@ node_modules/.bin/wasm-opt -Oz --converge --one-caller-inline-max-function-size 
 # package exports the .wasm as an asset, not as a module).
 node scripts/minify-names.mjs pkg
 rm pkg/seamless_fetch_bg.wasm.d.ts
-cp pkg-template/package.json pkg-template/README.md pkg-template/index.js pkg-template/node.js LICENSE CHANGELOG.md SECURITY.md pkg/
+# The default entry: one file with the wasm inside, as an ES module and as CommonJS (index.js,
+# index.cjs); the glue and the .wasm stay for "seamless-fetch/manual".
+node scripts/bundle-entry.mjs pkg
+cp pkg-template/package.json pkg-template/README.md LICENSE CHANGELOG.md SECURITY.md pkg/
 node scripts/size.mjs pkg

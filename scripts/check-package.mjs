@@ -46,8 +46,11 @@ const run = (bin, args) => {
   }
 };
 run("publint", ["run", tarball, "--strict"]);
-// The `.wasm` export is an asset, not a module: attw cannot type it and reports "untyped resolution".
-run("attw", [tarball, "--profile", "esm-only", "--exclude-entrypoints", "./seamless_fetch_bg.wasm", "./package.json"]);
+// The default entry under every profile (node10, CommonJS and ESM under node16, bundler). The
+// manual entry is ES-module-only by design (it finds its .wasm through import.meta.url), so it is
+// checked under the ESM profile; the `.wasm` export is an asset, which attw cannot type.
+run("attw", [tarball, "--entrypoints", "."]);
+run("attw", [tarball, "--profile", "esm-only", "--entrypoints", "./manual"]);
 
 if (problems.length) {
   console.error("package check failed:\n- " + problems.join("\n- "));

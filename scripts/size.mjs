@@ -1,30 +1,30 @@
-// Prints what the package in DIR costs a visitor: raw, gzip -9 and brotli bytes of the wasm and the
-// JS (glue plus snippets). Usage: node scripts/size.mjs pkg [--json]
+// Prints what the package in DIR costs a visitor: raw, gzip -9 and brotli bytes of the default
+// entry (index.js: glue, snippet and the embedded wasm, one file), and for comparison the
+// "seamless-fetch/manual" entry's files (glue + snippet, and the .wasm beside them).
+// Usage: node scripts/size.mjs pkg [--json]
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync, brotliCompressSync, constants } from "node:zlib";
 
 const dir = process.argv[2] || "pkg";
 const files = (d) => readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? files(join(d, f)) : [join(d, f)]));
-// node.js is the Node entry: no browser downloads it.
-const shipped = files(dir).filter((f) => /\.(wasm|js)$/.test(f) && !f.endsWith("node.js"));
-const measure = (bufs) => {
-  const buf = Buffer.concat(bufs);
+const measure = (paths) => {
+  const bufs = paths.map((f) => readFileSync(f));
   return {
-    raw: buf.length,
+    raw: bufs.reduce((n, b) => n + b.length, 0),
     gzip: bufs.reduce((n, b) => n + gzipSync(b, { level: 9 }).length, 0),
     brotli: bufs.reduce((n, b) => n + brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length, 0),
   };
 };
-const wasm = measure(shipped.filter((f) => f.endsWith(".wasm")).map((f) => readFileSync(f)));
-const js = measure(shipped.filter((f) => f.endsWith(".js")).map((f) => readFileSync(f)));
-const total = { raw: wasm.raw + js.raw, gzip: wasm.gzip + js.gzip, brotli: wasm.brotli + js.brotli };
+const entry = measure([join(dir, "index.js")]);
+const wasm = measure([join(dir, "seamless_fetch_bg.wasm")]);
+const glue = measure([join(dir, "seamless_fetch.js"), ...files(join(dir, "snippets")).filter((f) => f.endsWith(".js"))]);
 if (process.argv.includes("--json")) {
-  console.log(JSON.stringify({ wasm, js, total }));
+  console.log(JSON.stringify({ entry, wasm, glue }));
 } else {
-  const row = (name, s) => `  ${name.padEnd(22)} ${String(s.raw).padStart(7)} B raw  ${String(s.gzip).padStart(6)} B gzip  ${String(s.brotli).padStart(6)} B brotli`;
-  console.log(`package in ${dir}/ (what a browser downloads):`);
-  console.log(row("wasm", wasm));
-  console.log(row("JS glue + snippets", js));
-  console.log(row("total", total));
+  const row = (name, s) => `  ${name.padEnd(30)} ${String(s.raw).padStart(7)} B raw  ${String(s.gzip).padStart(6)} B gzip  ${String(s.brotli).padStart(6)} B brotli`;
+  console.log(`package in ${dir}/ (what a browser downloads, unminified):`);
+  console.log(row("index.js (wasm inside)", entry));
+  console.log(row("manual: glue + snippet", glue));
+  console.log(row("manual: .wasm", wasm));
 }

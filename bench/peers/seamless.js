@@ -2,8 +2,8 @@
 import init, { AuthFetch } from "seamless-fetch";
 
 export async function create({ fetch }) {
-  const wasm = await init(); // already instantiated on import; returns that instance
   const api = new AuthFetch({ refreshUrl: "/auth/refresh", loginUrl: null, fetch });
+  const wasm = await init(); // made ready by the constructor; returns that instance
   return {
     name: "seamless-fetch",
     get: async (url) => {

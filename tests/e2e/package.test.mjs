@@ -1,5 +1,5 @@
 // The package as a user installs it: `npm pack` of pkg/, installed into a fresh project, imported
-// with no init() (a) in plain Node and (b) in a dedicated Web Worker in Chromium, each running an
+// with no init() (a) in plain Node, as an ES module and with require(), and (b) in a dedicated Web Worker in Chromium, each running an
 // expired-token -> refresh -> replay cycle and a refused refresh against the real demo server.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -43,6 +43,13 @@ test("plain Node: import, no init(), a refresh cycle, a refusal, flat memory on 
   console.log(`shipped build, 10,000 refresh cycles in Node: wasm memory ${out.memory.after100} B after 100, ${out.memory.after10k} B after 10,000`);
   assert.equal(out.memory.refreshes, 10000);
   assert.equal(out.memory.after10k, out.memory.after100, "wasm memory after 10,000 cycles vs after 100");
+});
+
+test("plain Node, CommonJS: require() resolves the .cjs entry, which runs a refresh cycle", () => {
+  const out = JSON.parse(execFileSync(process.execPath, [join(project, "node-cycle.cjs"), server.url], { cwd: project, encoding: "utf8" }).trim().split("\n").pop());
+  assert.equal(out.file, "index.cjs");
+  assert.equal(out.name, "AuthFetch");
+  assert.deepEqual(out.cycle, { status: 200, user: "demo", stats: { refreshes: 1, retried: 1, queued: 0 } });
 });
 
 test("dedicated Web Worker in Chromium: import by path, no init(), a refresh cycle, a refusal", async () => {

@@ -1,0 +1,81 @@
+// The package's entry, bundled by scripts/bundle-entry.mjs into index.js (ES module) and index.cjs
+// (CommonJS) with wasm-bindgen's glue. The wasm travels inside the file, so there is no asset for a
+// bundler to copy or rewrite, and nothing is awaited on import, so every bundler, worker, test
+// runner and `require` can load it. The module is compiled in the background from the first task
+// after import; a constructor that runs before that compiles it synchronously (every engine allows
+// it for a module this size), so the API works at once and still throws INVALID_OPTIONS where it
+// is called.
+import { AuthFetch as Bound, initSync } from "./seamless_fetch.js";
+
+// scripts/bundle-entry.mjs puts the wasm here: one character per byte, UTF-8 in the file.
+const EMBEDDED = "__SEAMLESS_FETCH_WASM__";
+const LENGTH = -1; // the byte count, also written by the bundler: a check that no tool rewrote the string
+
+let exports_ = null;
+let compiled = null;
+let compiling = null;
+
+function bytes() {
+  const out = new Uint8Array(EMBEDDED.length);
+  let bad = EMBEDDED.length !== LENGTH;
+  for (let i = 0; i < out.length; i++) {
+    const c = EMBEDDED.charCodeAt(i);
+    bad ||= c > 255;
+    out[i] = c;
+  }
+  // A script served without `charset=utf-8` and read as windows-1252, or a tool that re-encoded
+  // the string, changes the bytes; say so instead of failing with a CompileError.
+  if (bad) throw new Error("seamless-fetch: this script's embedded WebAssembly was altered: serve the bundle as UTF-8 (`Content-Type: text/javascript; charset=utf-8`, or `<script charset=\"utf-8\">`), or import \"seamless-fetch/manual\" to load the .wasm as a file");
+  return out;
+}
+
+function ready() {
+  if (exports_) return exports_;
+  try {
+    exports_ = initSync({ module: compiled || bytes() });
+  } catch (e) {
+    // A Content-Security-Policy without 'wasm-unsafe-eval' is the usual cause: say so.
+    if (e instanceof WebAssembly.CompileError || (e && e.name === "EvalError")) {
+      throw new Error("seamless-fetch could not compile its WebAssembly module (a Content-Security-Policy needs 'wasm-unsafe-eval' in script-src): " + e.message, { cause: e });
+    }
+    throw e;
+  }
+  compiled = null;
+  return exports_;
+}
+
+function compile() {
+  compiling ||= WebAssembly.compile(bytes()).then((m) => {
+    compiled = m;
+  });
+  return compiling;
+}
+
+// Off the main thread, from the next task: a constructor in this task has already compiled it.
+setTimeout(() => exports_ || compile().catch(() => {}), 0);
+
+/** The class, made ready before its first use. */
+export class AuthFetch extends Bound {
+  constructor(options) {
+    ready();
+    super(options);
+  }
+
+  static safeReturnPath(value, fallback) {
+    ready();
+    return Bound.safeReturnPath(value, fallback);
+  }
+}
+// Bundled beside the glue's class of the same name, this one may be renamed: keep its name.
+Object.defineProperty(AuthFetch, "name", { value: "AuthFetch" });
+
+/**
+ * Never needed: resolves to the wasm's exports (`memory` among them) once the module is ready,
+ * for apps that want the compile done before the first request. Kept from the versions whose
+ * entry awaited it.
+ */
+export default async function init() {
+  // A failed compile (a CSP, say) is explained by ready(), which compiles again and throws.
+  if (!exports_) await compile().catch(() => {});
+  return ready();
+}

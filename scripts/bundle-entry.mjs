@@ -1,0 +1,71 @@
+// Makes the package's default entry in pkg/: pkg-template/entry.js bundled with wasm-bindgen's glue
+// and its snippet into one ES module (index.js) and one CommonJS module (index.cjs), with the wasm
+// embedded as a string of one character per byte, and their types (index.d.ts, index.d.cts).
+//
+// Why one character per byte: the string is UTF-8 in the file (bytes 128-255 take two), which
+// gzip takes back almost entirely: 2.1 KB over the .wasm's own gzip size, where base64 costs
+// 11.5 KB (docs/size.md). Usage: node scripts/bundle-entry.mjs pkg
+import { readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { build } from "esbuild";
+
+const dir = resolve(process.argv[2] || "pkg");
+const wasm = readFileSync(join(dir, "seamless_fetch_bg.wasm"));
+const fail = (why) => { console.error("bundle-entry: " + why); process.exit(1); };
+
+// Escaped: what ends or breaks a string literal (\ " CR LF), NUL (some tools choke on it), and
+// "<" (so "</script" cannot appear if a tool inlines the bundle into HTML).
+let text = "";
+for (const b of wasm) {
+  if (b === 0x5c) text += "\\\\";
+  else if (b === 0x22) text += '\\"';
+  else if (b === 0x0a) text += "\\n";
+  else if (b === 0x0d) text += "\\r";
+  else if (b === 0x00 || b === 0x3c) text += "\\x" + b.toString(16).padStart(2, "0");
+  else text += String.fromCharCode(b);
+}
+
+for (const [format, file] of [["esm", "index.js"], ["cjs", "index.cjs"]]) {
+  const out = await build({
+    entryPoints: [resolve("pkg-template/entry.js")],
+    // The entry imports "./seamless_fetch.js": the glue just built in `dir`.
+    plugins: [{ name: "glue", setup: (b) => b.onResolve({ filter: /^\.\/seamless_fetch\.js$/ }, () => ({ path: join(dir, "seamless_fetch.js") })) }],
+    bundle: true,
+    format,
+    platform: "neutral",
+    charset: "utf8",
+    legalComments: "none",
+    write: false,
+    logLevel: "error",
+  });
+  let code = out.outputFiles[0].text;
+  if (/import\.meta|\bimport\(/.test(code)) fail(file + " still refers to import.meta or a dynamic import: the glue's async init was not left out");
+  const parts = code.split('"__SEAMLESS_FETCH_WASM__"');
+  if (parts.length !== 2) fail("the wasm placeholder is not in " + file + " exactly once");
+  code = parts.join('"' + text + '"').replace("var LENGTH = -1;", "var LENGTH = " + wasm.length + ";");
+  if (!code.includes("var LENGTH = " + wasm.length + ";")) fail("the length placeholder is not in " + file);
+  writeFileSync(join(dir, file), code);
+}
+
+// Types: the glue's, without its init functions (their types need the DOM lib, and this entry has
+// no init to call), with `init` as this entry has it, and `Symbol.dispose` declared for projects
+// whose `lib` lacks it (declared as TypeScript's own esnext.disposable declares it).
+const glueTypes = readFileSync(join(dir, "seamless_fetch.d.ts"), "utf8");
+const cut = glueTypes.indexOf("export type InitInput");
+if (cut < 0) fail("the glue's types have no InitInput: wasm-bindgen changed its output");
+const types = glueTypes.slice(0, cut).trimEnd() + `
+
+declare global {
+    interface SymbolConstructor {
+        readonly dispose: unique symbol;
+    }
+}
+
+/**
+ * Never needed: resolves once the WebAssembly module is compiled and instantiated (the first
+ * \`new AuthFetch\` does it at once otherwise), to its exports.
+ */
+export default function init(): Promise<{ readonly memory: { readonly buffer: ArrayBuffer } }>;
+`;
+writeFileSync(join(dir, "index.d.ts"), types);
+writeFileSync(join(dir, "index.d.cts"), types);
