@@ -44,8 +44,9 @@ function ready() {
   return exports_;
 }
 
+// Never throws: an altered string or a refused compile rejects, and ready() then explains it.
 function compile() {
-  compiling ||= WebAssembly.compile(bytes()).then((m) => {
+  compiling ||= new Promise((done) => done(WebAssembly.compile(bytes()))).then((m) => {
     compiled = m;
   });
   return compiling;

@@ -1,0 +1,86 @@
+// The default entry (pkg/index.js) as a browser and Node load it: the wasm is inside the file, so
+// a page makes no request for a .wasm; nothing is awaited on import; and where the module cannot
+// compile (a CSP without 'wasm-unsafe-eval', a file read in the wrong charset) the error says what
+// to fix.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { launch } from "./helpers.mjs";
+
+const root = resolve(import.meta.dirname, "../..");
+const entry = readFileSync(resolve(root, "pkg/index.js"));
+let server, base, browser;
+
+// Serves the entry and a page that imports it, under the Content-Security-Policy `?csp=` names.
+const page = `<!doctype html><meta charset="utf-8"><script type="module">
+const at = performance.now();
+const { AuthFetch, default: init } = await import("/index.js");
+const importMs = performance.now() - at;
+const out = { importMs };
+try {
+  const api = new AuthFetch({ refreshUrl: "/auth/refresh", storage: "memory" });
+  out.constructed = typeof api.fetch;
+  out.exports = Object.keys(await init()).includes("memory");
+} catch (e) { out.error = e.message; }
+out.requests = performance.getEntriesByType("resource").map((r) => new URL(r.name).pathname);
+window.results = out;
+</script>`;
+
+before(async () => {
+  server = createServer((req, res) => {
+    const url = new URL(req.url, "http://x");
+    const csp = url.searchParams.get("csp");
+    if (url.pathname === "/index.js") {
+      res.writeHead(200, { "content-type": "text/javascript; charset=utf-8" });
+      return res.end(entry);
+    }
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8", ...(csp ? { "content-security-policy": csp } : {}) });
+    res.end(page);
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  base = `http://127.0.0.1:${server.address().port}/`;
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+async function results(query) {
+  const p = await browser.newPage();
+  await p.goto(base + query);
+  await p.waitForFunction(() => window.results, null, { timeout: 20000 });
+  const out = await p.evaluate(() => window.results);
+  await p.close();
+  return out;
+}
+
+test("Chromium: the page loads one script and no .wasm; the API is ready after import", async () => {
+  const out = await results("");
+  assert.equal(out.error, undefined);
+  assert.equal(out.constructed, "function");
+  assert.equal(out.exports, true, "init() resolves to the module's exports");
+  assert.deepEqual(out.requests.filter((path) => path !== "/favicon.ico"), ["/index.js"]);
+});
+
+test("Chromium: a CSP without 'wasm-unsafe-eval' gets an error that names it", async () => {
+  const refused = await results("?csp=" + encodeURIComponent("script-src 'self' 'unsafe-inline'"));
+  assert.match(refused.error, /Content-Security-Policy needs 'wasm-unsafe-eval'/);
+  const allowed = await results("?csp=" + encodeURIComponent("script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'"));
+  assert.equal(allowed.error, undefined);
+});
+
+test("Node: an entry whose embedded bytes were re-encoded says so instead of a CompileError", async () => {
+  // What a windows-1252 reading of the UTF-8 file does to the byte 0x80: "\u0080" becomes "€".
+  const text = entry.toString("utf8");
+  const at = text.indexOf("\u0080");
+  assert.ok(at > 0, "the entry embeds a byte 0x80 as one character");
+  const dir = mkdtempSync(join(tmpdir(), "seamless-fetch-entry-"));
+  writeFileSync(join(dir, "index.js"), text.slice(0, at) + "\u20ac" + text.slice(at + 1));
+  const { AuthFetch } = await import(pathToFileURL(join(dir, "index.js")).href);
+  assert.throws(() => new AuthFetch({ refreshUrl: "https://api.example/auth/refresh" }), /embedded WebAssembly was altered: serve the bundle as UTF-8/);
+});
