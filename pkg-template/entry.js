@@ -38,6 +38,10 @@ function ready() {
     if (e instanceof WebAssembly.CompileError || (e && e.name === "EvalError")) {
       throw new Error("seamless-fetch could not compile its WebAssembly module (a Content-Security-Policy needs 'wasm-unsafe-eval' in script-src): " + e.message, { cause: e });
     }
+    // Chromium before its 8 MB limit (2023) compiled only 4 KB synchronously on the main thread.
+    if (e instanceof RangeError) {
+      throw new Error("seamless-fetch: this browser compiles WebAssembly only asynchronously here: `await init()` (the package's default export) before the first `new AuthFetch`", { cause: e });
+    }
     throw e;
   }
   compiled = null;

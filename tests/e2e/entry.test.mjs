@@ -84,3 +84,18 @@ test("Node: an entry whose embedded bytes were re-encoded says so instead of a C
   const { AuthFetch } = await import(pathToFileURL(join(dir, "index.js")).href);
   assert.throws(() => new AuthFetch({ refreshUrl: "https://api.example/auth/refresh" }), /embedded WebAssembly was altered: serve the bundle as UTF-8/);
 });
+
+test("Node: where a synchronous compile is refused (older Chromium), the error says to await init(), which works", async () => {
+  const { AuthFetch, default: init } = await import(pathToFileURL(resolve(root, "pkg/index.js")).href + "?sync-refused");
+  const real = WebAssembly.Module;
+  WebAssembly.Module = function () {
+    throw new RangeError("WebAssembly.Compile is disallowed on the main thread, if the buffer size is larger than 4KB.");
+  };
+  try {
+    assert.throws(() => new AuthFetch({ refreshUrl: "https://api.example/auth/refresh" }), /compiles WebAssembly only asynchronously here: `await init\(\)`/);
+  } finally {
+    WebAssembly.Module = real;
+  }
+  await init();
+  assert.equal(typeof new AuthFetch({ refreshUrl: "https://api.example/auth/refresh" }).fetch, "function");
+});
