@@ -30,7 +30,7 @@ wasm-bindgen --target web --out-dir pkg target/shipped/wasm32-unknown-unknown/re
 # compressed worse: 39,694 -> 38,515 B gzip (docs/size.md).
 node_modules/.bin/wasm-opt -Oz --converge --one-caller-inline-max-function-size 25 ${KEEP_NAMES:+-g} --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
-  pkg/seamless_fetch_bg.wasm -o pkg/seamless_fetch_bg.wasm
+  --strip-producers --strip-target-features pkg/seamless_fetch_bg.wasm -o pkg/seamless_fetch_bg.wasm
 # Short names for what links the wasm to the glue; the wasm's own .d.ts would then be stale (the
 # package exports the .wasm as an asset, not as a module).
 node scripts/minify-names.mjs pkg
