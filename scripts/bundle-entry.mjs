@@ -30,7 +30,22 @@ for (const [format, file] of [["esm", "index.js"], ["cjs", "index.cjs"]]) {
   const out = await build({
     entryPoints: [resolve("pkg-template/entry.js")],
     // The entry imports "./seamless_fetch.js": the glue just built in `dir`.
-    plugins: [{ name: "glue", setup: (b) => b.onResolve({ filter: /^\.\/seamless_fetch\.js$/ }, () => ({ path: join(dir, "seamless_fetch.js") })) }],
+    // For CommonJS, the glue's TextDecoder and TextEncoder become pkg-template/text.js's, which
+    // fall back to a small UTF-8 codec where the platform has none (Jest's jsdom).
+    plugins: [{
+      name: "glue",
+      setup: (b) => {
+        b.onResolve({ filter: /^\.\/seamless_fetch\.js$/ }, () => ({ path: join(dir, "seamless_fetch.js") }));
+        if (format !== "cjs") return;
+        b.onLoad({ filter: /seamless_fetch\.js$/ }, ({ path }) => {
+          const glue = readFileSync(path, "utf8");
+          const uses = (glue.match(/new TextDecoder\(/g) || []).length + (glue.match(/new TextEncoder\(/g) || []).length;
+          if (uses !== 3) fail("the glue creates " + uses + " text codecs, not 3 (two decoders, one encoder): wasm-bindgen changed its output");
+          const patched = glue.replaceAll("new TextDecoder(", "new Decoder(").replaceAll("new TextEncoder(", "new Encoder(");
+          return { contents: 'import { Decoder, Encoder } from "' + resolve("pkg-template/text.js") + '";\n' + patched, loader: "js" };
+        });
+      },
+    }],
     bundle: true,
     format,
     platform: "neutral",

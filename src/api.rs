@@ -149,20 +149,30 @@ impl AuthFetch {
         };
         let location = js::get(&global, "location");
         let base = js::get(&location, "href").as_string();
-        let resolve = |url: &str| match &base {
-            Some(b) => web_sys::Url::new_with_base(url, b).map_err(|_| invalid("refreshUrl is not a valid URL")),
-            None => web_sys::Url::new(url).map_err(|_| {
-                invalid("refreshUrl must be an absolute URL such as \"https://api.example.com/auth/refresh\" here: there is no page (Node, SSR) to resolve a relative one against")
-            }),
-        };
         // Without a page (Node), the refresh endpoint's origin plays the page's part: it is the
         // API the tokens were issued for. Other origins still need `allowedOrigins`.
         let mut page_origin = js::get(&location, "origin").as_string();
+        // A relative refreshUrl with no page to resolve it against (SSR, which runs a client
+        // module's top level on the server) is refused when the instance is used, not here: the
+        // same module works in the browser, where there is a page.
+        let mut pageless = false;
         let refresher = match core::mem::replace(&mut opts.source, Source::Function) {
             Source::Endpoint { url, format } => {
-                let url = resolve(&url)?;
-                page_origin.get_or_insert_with(|| url.origin());
-                Refresher::Endpoint { url: url.href(), format, headers: hook("refreshHeaders") }
+                let resolved = match &base {
+                    Some(b) => Some(web_sys::Url::new_with_base(&url, b).map_err(|_| invalid("refreshUrl is not a valid URL"))?),
+                    None => web_sys::Url::new(&url).ok(),
+                };
+                let url = match resolved {
+                    Some(resolved) => {
+                        page_origin.get_or_insert_with(|| resolved.origin());
+                        resolved.href()
+                    }
+                    None => {
+                        pageless = true;
+                        url
+                    }
+                };
+                Refresher::Endpoint { url, format, headers: hook("refreshHeaders") }
             }
             Source::Function => Refresher::Function(hook("refresh").unchecked_into()),
         };
@@ -190,6 +200,7 @@ impl AuthFetch {
             session,
             refresher,
             page_origin,
+            pageless,
             lock_name,
             stats: Cell::new(Stats::default()),
             auth_header: JsValue::from_str(&opts.auth_header),
@@ -317,6 +328,9 @@ impl AuthFetch {
             Some(ms) if ms >= 0.0 && ms <= 2_147_483_647.0 => ms,
             _ => return Promise::reject(&AuthError::new(Code::InvalidOptions, &["getAccessToken: minValidityMs must be a number of milliseconds, 0 or more"]).into_js()),
         };
+        if let Err(e) = self.client.usable() {
+            return Promise::reject(&e.into_js());
+        }
         let token = |t: Option<String>| t.map_or(JsValue::NULL, JsValue::from);
         match self.client.access_token(min) {
             Ok(Soon::Now(t)) => Promise::resolve(&token(t)),
@@ -345,6 +359,9 @@ impl AuthFetch {
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn refresh(&self) -> Promise {
         let client = &self.client;
+        if let Err(e) = client.usable() {
+            return Promise::reject(&e.into_js());
+        }
         let stored = match client.session.tokens() {
             Ok(Some(stored)) => Some(stored.access),
             // A cookie session is refreshed from the cookie alone: how a page starts one. Refused

@@ -85,6 +85,8 @@ pub struct Client {
     pub refresher: Refresher,
     /// The page's origin (`"null"` when it has none).
     pub page_origin: String,
+    /// `refreshUrl` is relative and there is no page to resolve it against: see [`Client::usable`].
+    pub pageless: bool,
     /// Name of the cross-tab lock.
     pub lock_name: String,
     /// Counters.
@@ -292,6 +294,7 @@ impl Client {
     /// brought tokens (see `Session::mirror`), as [`Client::woken`] would: its answer is the
     /// caller's.
     pub fn start(self: &Rc<Self>, out: Outgoing, marks: Marks, own_refresh: bool, replay: bool) -> Result<Step, Error> {
+        self.usable()?;
         let mut call = match self.open(out, marks, own_refresh)? {
             Opened::AsIs(out, withheld) => return Ok(Step::AsIs(out, withheld)),
             Opened::Managed(call) => call,
@@ -308,6 +311,16 @@ impl Client {
             }
             plan => self.proceed(call, plan),
         }
+    }
+
+    /// Refuses every use of an instance whose relative `refreshUrl` had no page to resolve it
+    /// against (made at a module's top level during server-side rendering): its tokens would have
+    /// no origin to go to, and its refresh no URL.
+    pub fn usable(&self) -> Result<(), AuthError> {
+        if self.pageless {
+            return Err(AuthError::new(Code::InvalidOptions, &["AuthFetch options: refreshUrl must be an absolute URL such as \"https://api.example.com/auth/refresh\" here: there is no page (Node, SSR) to resolve a relative one against"]));
+        }
+        Ok(())
     }
 
     /// Whether the first answer of a happy-path request is the caller's as it is: its `status`

@@ -510,7 +510,7 @@ export function peekText(response, limit, ms) {
       const all = new Uint8Array(size);
       let at = 0;
       for (const c of chunks) { all.set(c, at); at += c.length; }
-      return new TextDecoder().decode(all);
+      return new Response(all).text(); // not TextDecoder, which Jest's jsdom lacks
     }
     size += value.length;
     if (size > limit) return stop();

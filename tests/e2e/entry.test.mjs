@@ -5,6 +5,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -98,4 +99,26 @@ test("Node: where a synchronous compile is refused (older Chromium), the error s
   }
   await init();
   assert.equal(typeof new AuthFetch({ refreshUrl: "https://api.example/auth/refresh" }).fetch, "function");
+});
+
+test("Node, CommonJS, no TextDecoder or TextEncoder (as Jest's jsdom): loads, round-trips text, runs a refresh cycle", () => {
+  const script = `
+    void [Request, Response]; // Node's own fetch loads now, while its codecs are still there
+    delete globalThis.TextDecoder;
+    delete globalThis.TextEncoder;
+    const { AuthFetch } = require(${JSON.stringify(resolve(root, "pkg/index.cjs"))});
+    let valid = "a0", refreshes = 0;
+    const fetch = async (input, init) => {
+      const req = new Request(input, init);
+      if (req.url.endsWith("/auth/refresh")) return Response.json({ accessToken: "a" + ++refreshes, refreshToken: "r" + refreshes });
+      return req.headers.get("authorization") === "Bearer " + valid ? Response.json({ path: new URL(req.url).pathname }) : new Response(null, { status: 401 });
+    };
+    const api = new AuthFetch({ refreshUrl: "https://api.example/auth/refresh", storage: "memory", fetch, loginUrl: null });
+    api.setTokens({ accessToken: "a0", refreshToken: "r0" });
+    valid = "a1";
+    api.fetch("https://api.example/caf\\u00e9/\\u20ac/\\u{1F600}").then(async (res) => {
+      console.log(JSON.stringify({ status: res.status, path: (await res.json()).path, refreshes, back: AuthFetch.safeReturnPath("//evil.example", "/n\\u00e9\\u20ac\\u{1F600}") }));
+    });`;
+  const out = JSON.parse(execFileSync(process.execPath, ["-e", script], { encoding: "utf8" }).trim());
+  assert.deepEqual(out, { status: 200, path: "/caf%C3%A9/%E2%82%AC/%F0%9F%98%80", refreshes: 1, back: "/n\u00e9\u20ac\u{1F600}" });
 });

@@ -6,11 +6,12 @@ const base = process.argv[2];
 const out = {};
 const post = (path, body) => fetch(base + path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body || {}) });
 
-try {
-  new AuthFetch({ refreshUrl: "/auth/refresh", storage: "memory" });
-} catch (e) {
-  out.relative = { code: e.code, message: e.message };
-}
+// A relative refreshUrl with no page (a client module's top level during server-side rendering):
+// the instance is made, and every use of it is refused, saying why.
+const pageless = new AuthFetch({ refreshUrl: "/auth/refresh", storage: "memory" });
+pageless.setTokens({ accessToken: "a", refreshToken: "r" });
+const refusal = (p) => p.then(() => "resolved", (e) => e.code + ": " + e.message);
+out.relative = await Promise.all([refusal(pageless.fetch(base + "api/me")), refusal(pageless.refresh()), refusal(pageless.getAccessToken())]);
 
 // storage "local" where there is no Web Storage: memory, with one warning.
 const warnings = [];
