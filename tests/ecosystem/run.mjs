@@ -111,7 +111,8 @@ async function pageResult(url, { timeout = 30_000 } = {}) {
   context.on("response", seen);
   try {
     log.push(`browser: ${url}`);
-    await page.goto(url, { timeout });
+    const doc = await page.goto(url, { timeout });
+    if (doc && doc.status() >= 400) errors.push(`the page itself answered ${doc.status()}`), (firstErrorAt ||= Date.now());
     const deadline = Date.now() + timeout;
     while (Date.now() < deadline) {
       const r = await page.evaluate(() => window.results).catch(() => undefined);
@@ -186,12 +187,12 @@ function vendorPackage(row) {
 // ---------------------------------------------------------------- the rows
 
 const R = (name) => join(rowsDir, name);
-let nextBuilt = false;
-async function nextBuild() {
-  if (nextBuilt) return;
-  clean("next", ".next");
-  await sh(bin("next"), ["build"], { cwd: R("next") });
-  nextBuilt = true;
+const nextBuilt = new Set();
+async function nextBuild(row = "next") {
+  if (nextBuilt.has(row)) return;
+  clean(row, ".next");
+  await sh(bin("next"), ["build"], { cwd: R(row) });
+  nextBuilt.add(row);
 }
 const tsc = (row) => sh(bin("tsc"), ["-p", R(row)], { cwd: R(row) });
 
@@ -279,6 +280,22 @@ const rows = [
     } finally {
       await proc.stop();
     }
+  } },
+  { name: "next-dev", what: "Next.js 15: next dev, the \"use client\" component in Chromium", run: async () => {
+    clean("next", ".next");
+    nextBuilt.delete("next");
+    await proxiedRow("next", bin("next"), (p) => ["dev", "-p", String(p), "-H", "127.0.0.1"], "/", "/favicon.ico");
+    clean("next", ".next");
+  } },
+  { name: "next-module-client", what: "Next.js 15: next build + next start, the instance made where the module loads (README quick start) in a \"use client\" file", run: async () => {
+    await nextBuild("next-module");
+    await proxiedRow("next-module", bin("next"), (p) => ["start", "-p", String(p), "-H", "127.0.0.1"], "/");
+  } },
+  { name: "next-module-dev", what: "Next.js 15: next dev, the instance made where the module loads, in a \"use client\" file", run: async () => {
+    clean("next-module", ".next");
+    nextBuilt.delete("next-module");
+    await proxiedRow("next-module", bin("next"), (p) => ["dev", "-p", String(p), "-H", "127.0.0.1"], "/", "/favicon.ico");
+    clean("next-module", ".next");
   } },
   { name: "vitest-node", what: "Vitest 3, no config (node environment)", run: () => testRunnerRow("vitest", bin("vitest"), ["run", "node.test.js"]) },
   { name: "vitest-jsdom", what: "Vitest 3, // @vitest-environment jsdom", run: () => testRunnerRow("vitest", bin("vitest"), ["run", "jsdom.test.js"]) },
