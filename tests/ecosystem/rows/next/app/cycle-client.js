@@ -1,0 +1,20 @@
+"use client";
+import { useEffect, useState } from "react";
+import { AuthFetch } from "seamless-fetch";
+
+let started = false; // React runs effects twice in development (Strict Mode): one call only
+
+export default function Cycle() {
+  const [text, setText] = useState("…");
+  useEffect(() => {
+    if (started) return;
+    started = true;
+    const auth = new AuthFetch({ refreshUrl: "/auth/refresh", storage: "memory", loginUrl: null });
+    auth.setTokens({ accessToken: "a0", refreshToken: "r0" });
+    auth.fetch("/api/me").then(
+      async (res) => { window.results = { status: res.status, body: await res.json() }; setText(String(res.status)); },
+      (e) => { window.results = { error: (e && e.code ? e.code + ": " : "") + (e && e.message ? e.message : String(e)) }; setText("error"); },
+    );
+  }, []);
+  return <p>{text}</p>;
+}

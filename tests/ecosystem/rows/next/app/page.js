@@ -1,0 +1,5 @@
+import Cycle from "./cycle-client";
+
+export default function Home() {
+  return <main><Cycle /></main>;
+}
