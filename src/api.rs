@@ -145,7 +145,7 @@ impl AuthFetch {
         let hook = |k: &str| js::get(&options, k);
         let fetch = match hook("fetch").dyn_into::<Function>() {
             Ok(f) => f,
-            Err(_) => js::get(&global, "fetch").dyn_into::<Function>().map_err(|_| invalid("there is no global fetch; pass one as the fetch option"))?,
+            Err(_) => js::get(&global, "fetch").dyn_into::<Function>().unwrap_or_else(|_| js::late_fetch()),
         };
         let location = js::get(&global, "location");
         let base = js::get(&location, "href").as_string();

@@ -85,6 +85,10 @@ extern "C" {
     /// Subscribes `f` to `storage` events for `key`; returns the unsubscribe function.
     #[wasm_bindgen(js_name = watchStorage)]
     pub fn watch_storage(key: &str, other: &str, f: &Function) -> Function;
+    /// The transport when there is no global `fetch` as an instance is made: the global one at
+    /// each call.
+    #[wasm_bindgen(js_name = lateFetch)]
+    pub fn late_fetch() -> Function;
     /// Whether `navigator.onLine` is `false`.
     pub fn offline() -> bool;
     /// When the `online` event last fired (epoch ms, 0 if never).

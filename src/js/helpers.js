@@ -529,6 +529,17 @@ const events = typeof globalThis.addEventListener === "function" ? globalThis : 
 let lastOnline = 0;
 if (events) events.addEventListener("online", () => { lastOnline = Date.now(); });
 
+/**
+ * The transport of an instance made where there is no global fetch yet (Jest's jsdom; a test that
+ * installs its fetch mock after importing the app): the global one at each call, so that making
+ * the instance never fails for it.
+ */
+export function lateFetch() {
+  return (input, init) => typeof globalThis.fetch === "function"
+    ? globalThis.fetch(input, init)
+    : Promise.reject(new TypeError("seamless-fetch: there is no global fetch; pass one as the fetch option"));
+}
+
 /** Whether the browser says it is offline (never true where `navigator.onLine` is unknown). */
 export function offline() {
   return globalThis.navigator !== undefined && globalThis.navigator.onLine === false;

@@ -122,3 +122,23 @@ test("Node, CommonJS, no TextDecoder or TextEncoder (as Jest's jsdom): loads, ro
   const out = JSON.parse(execFileSync(process.execPath, ["-e", script], { encoding: "utf8" }).trim());
   assert.deepEqual(out, { status: 200, path: "/caf%C3%A9/%E2%82%AC/%F0%9F%98%80", refreshes: 1, back: "/n\u00e9\u20ac\u{1F600}" });
 });
+
+test("Node: an instance made where there is no global fetch yet uses the one installed later (a test's mock)", async () => {
+  const { AuthFetch } = await import(pathToFileURL(resolve(root, "pkg/index.js")).href + "?late-fetch");
+  const real = globalThis.fetch;
+  delete globalThis.fetch;
+  try {
+    const api = new AuthFetch({ refreshUrl: "https://api.example/auth/refresh", storage: "memory", loginUrl: null });
+    api.setTokens({ accessToken: "a0", refreshToken: "r0" });
+    await assert.rejects(api.fetch("https://api.example/me"), /there is no global fetch; pass one as the fetch option/);
+    const seen = [];
+    globalThis.fetch = async (input, init) => {
+      seen.push(new Headers(init?.headers).get("authorization"));
+      return Response.json({ ok: true });
+    };
+    assert.equal((await api.fetch("https://api.example/me")).status, 200);
+    assert.deepEqual(seen, ["Bearer a0"]);
+  } finally {
+    globalThis.fetch = real;
+  }
+});
