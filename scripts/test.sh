@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test: native unit tests, the browser tests (wasm-bindgen-test in headless Chromium,
 # Firefox and WebKit), the package build and its release check (packed as published, publint, attw), and
-# the end-to-end tests (Playwright against the real demo server, started by the tests themselves on
-# a free 127.0.0.1 port; the packed package in plain Node and in a Web Worker). Installs whatever
-# is missing first.
+# the compatibility matrix (scripts/ecosystem.sh: one fresh project per bundler, framework and test
+# runner), and the end-to-end tests (Playwright against the real demo server, started by the tests
+# themselves on a free 127.0.0.1 port; the packed package in plain Node and in a Web Worker).
+# Installs whatever is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -40,6 +41,10 @@ node scripts/check-package.mjs pkg
 
 echo "== TypeScript: a consumer file type-checks against the package's types"
 node_modules/.bin/tsc -p tests/types
+
+echo "== ecosystem matrix: the packed package in one fresh project per tool (Vite, webpack, esbuild, Rollup, Parcel, Next.js, Vitest, Jest, workers, Node, TypeScript), each a real refresh cycle"
+# About two minutes with its npm ci; ECOSYSTEM=fast runs the fast subset (scripts/ecosystem.sh --fast).
+if [ "${ECOSYSTEM:-full}" = fast ]; then bash scripts/ecosystem.sh --fast; else bash scripts/ecosystem.sh; fi
 
 echo "== end-to-end: demo server + Playwright (Chromium), WebKit via WebDriver, Vite consumer app, the packed package in Node and a worker"
 node --test --test-concurrency=1 tests/e2e/
