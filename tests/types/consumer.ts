@@ -1,11 +1,16 @@
 // Type-checked by `tsc -p tests/types` in the test command: the package's types describe the
 // options and errors precisely enough to catch mistakes (the @ts-expect-error lines must fail).
-import { AuthFetch, type AuthError, type AuthErrorCode, type AuthFetchOptions, type RefreshFunction, type SeamlessFetchControl, type TokenChange } from "seamless-fetch";
+import ready, { AuthFetch, type AuthError, type AuthErrorCode, type AuthFetchOptions, type RefreshFunction, type SeamlessFetchControl, type TokenChange } from "seamless-fetch";
 import init, { initSync } from "seamless-fetch/manual";
 
 // The manual entry: for apps that load the .wasm themselves (CDN, strict CSP, edge runtimes).
 await init({ module_or_path: "/assets/seamless_fetch_bg.wasm" });
 initSync({ module: new WebAssembly.Module(new Uint8Array()) });
+
+// The default entry's init() is never needed; it resolves to the module's exports.
+const wasmBytes: number = (await ready()).memory.buffer.byteLength;
+// @ts-expect-error the default entry has no initSync: its module needs no loading
+import("seamless-fetch").then((m) => m.initSync);
 
 const options: AuthFetchOptions = {
   refreshUrl: "/auth/refresh",
