@@ -26,6 +26,7 @@ pub mod errors;
 pub mod expiry;
 pub mod inflight;
 pub mod js;
+pub mod machine;
 pub mod options;
 pub mod pair;
 pub mod outgoing;
