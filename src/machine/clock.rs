@@ -12,8 +12,9 @@ use crate::expiry::{claim_ms, clock_offset, jwt_payload, refresh_due_at, Lifetim
 pub struct Clock {
     /// Server time minus local time; `None` until a managed answer's `Date` is seen.
     pub offset: Option<f64>,
-    /// The access token last judged, and what is known of its life.
-    life: Option<(String, Option<Lifetime>)>,
+    /// The access token last judged, what is known of its life, and the clock offset it was
+    /// judged with (its floor is a time on this page's clock, whatever the estimate learns later).
+    life: Option<(String, Option<Lifetime>, f64)>,
     /// This page's back-off.
     pub backoff: Backoff,
     /// When the browser last came online (local ms); 0: never seen.
@@ -43,18 +44,19 @@ impl Clock {
             Some(s) => Some(Lifetime::observed(Some(server), server + s * 1000.0, server, true)),
             None => jwt_life(access, server, true),
         };
-        self.life = Some((access.into(), life.map(|l| if no_floor { Lifetime { floor_ms: 0.0, ..l } } else { l })));
+        let offset = self.offset.unwrap_or(0.0);
+        self.life = Some((access.into(), life.map(|l| if no_floor { Lifetime { floor_ms: 0.0, ..l } } else { l }), offset));
     }
 
     /// What is known of `access`'s life, computed once per token; one that replaced another seen
     /// here counts its life from now (see [`Lifetime::observed`]).
     pub fn life(&mut self, access: &str, now: f64) -> Option<Lifetime> {
         let replaced = match &self.life {
-            Some((t, life)) if t == access => return *life,
+            Some((t, life, _)) if t == access => return *life,
             other => other.is_some(),
         };
         let life = jwt_life(access, self.server(now), replaced);
-        self.life = Some((access.into(), life));
+        self.life = Some((access.into(), life, self.offset.unwrap_or(0.0)));
         life
     }
 
@@ -64,8 +66,16 @@ impl Clock {
         let Some(offset) = self.offset.filter(|_| ahead_ms > 0.0) else {
             return f64::INFINITY;
         };
-        match self.life(access, now).and_then(|l| refresh_due_at(&l, ahead_ms)) {
-            Some(due) => due - offset,
+        let Some(life) = self.life(access, now) else {
+            return f64::INFINITY;
+        };
+        // The floor counts on this page's clock from the token's arrival: a server clock learned
+        // after it arrived (an API `Date` far ahead of the issuer) must not move it (found by the
+        // simulation; the shipped code judges it with the offset of the moment).
+        let judged_with = self.life.as_ref().map_or(0.0, |l| l.2);
+        let floor_local = life.floor_ms - judged_with;
+        match refresh_due_at(&Lifetime { floor_ms: 0.0, ..life }, ahead_ms) {
+            Some(due) => (due - offset).max(floor_local),
             None => f64::INFINITY,
         }
     }

@@ -113,6 +113,8 @@ pub struct Machine {
     /// The access token `onTokens` last announced (`None` inside: none; outer `None`: not read yet).
     announced: Option<Option<String>>,
     instances: u32,
+    /// The `now` of the event being handled.
+    now: f64,
     /// The mutant on, in the simulation's runs.
     #[cfg(test)]
     pub mutant: Option<Mutant>,
@@ -135,6 +137,7 @@ impl Machine {
             known: false,
             announced: None,
             instances: 0,
+            now: 0.0,
             #[cfg(test)]
             mutant: None,
         }
@@ -162,6 +165,7 @@ impl Machine {
 
     /// Takes one event; its commands wait in [`Machine::poll`].
     pub fn handle(&mut self, event: Event) {
+        self.now = event.now();
         match event {
             Event::Begin { now, id, url, control, has_auth, own_refresh, stored } => self.begin(now, id, &url, control, has_auth || own_refresh, &stored),
             Event::Answer { now, id, status, date, stored } => self.answer(now, id, status, date.as_deref(), &stored),
@@ -185,7 +189,10 @@ impl Machine {
                 self.notify(Notice::LoggedOut);
                 self.notify(Notice::Navigate);
             }
-            Event::Open { .. } => self.instances = self.instances.saturating_add(1),
+            Event::Open { stored, .. } => {
+                self.instances = self.instances.saturating_add(1);
+                let _ = self.tokens(&stored);
+            }
             Event::Close { .. } => self.instances = self.instances.saturating_sub(1),
         }
     }

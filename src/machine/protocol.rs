@@ -136,10 +136,22 @@ pub enum Event {
     ClearTokens { now: f64 },
     /// `logout()`.
     Logout { now: f64 },
-    /// An instance joins the session.
-    Open { now: f64 },
+    /// An instance joins the session; the tokens it finds are "found at start" (no floor), and a
+    /// pair heard later counts as received.
+    Open { now: f64, stored: Stored },
     /// An instance leaves it (`dispose`, or collected).
     Close { now: f64 },
+}
+
+impl Event {
+    /// When it happened (local clock).
+    pub fn now(&self) -> f64 {
+        match self {
+            Event::Begin { now, .. } | Event::Answer { now, .. } | Event::Verdict { now, .. } | Event::Failed { now, .. } | Event::Abort { now, .. } => *now,
+            Event::Granted { now, .. } | Event::Refreshed { now, .. } | Event::Timer { now, .. } | Event::Storage { now, .. } | Event::Online { now, .. } | Event::Open { now, .. } => *now,
+            Event::Offline { now } | Event::SetTokens { now, .. } | Event::ClearTokens { now } | Event::Logout { now } | Event::Close { now } => *now,
+        }
+    }
 }
 
 /// Why a request is rejected.

@@ -14,11 +14,13 @@ use super::stored::{self, access_written};
 use super::{mutant, Machine};
 
 impl Machine {
-    /// The stored pair; seeing one marks the session known.
+    /// The stored pair; seeing one marks the session known, and its life is noted from then
+    /// (so that a pair another tab's refresh brings later counts as received: its floor holds).
     pub(super) fn tokens(&mut self, s: &Stored) -> Result<Option<Pair>, Failure> {
         let pair = stored::pair(s, self.cfg.cookie)?;
-        if pair.is_some() {
+        if let Some(p) = &pair {
             self.known = true;
+            self.clock.life(&p.access, self.now);
         }
         if self.announced.is_none() {
             self.announced = Some(pair.as_ref().map(|p| p.access.clone()));
@@ -51,6 +53,7 @@ impl Machine {
         }
         self.push(Command::Store { pair: Some(pair.clone()), expect: Expect::Any });
         self.known = true;
+        self.clock.life(&pair.access, now);
         let after = Stored { stamp: Some(fingerprint(&pair)), access: Some(pair.access.clone()), refresh: pair.refresh.clone(), backoff: None };
         self.announce(Some(&pair.access), "set");
         self.reset(now, Ok(()), &after);

@@ -115,7 +115,7 @@ fn setting_the_pair_being_spent_keeps_the_rotated_one() {
 fn a_logout_heard_makes_a_running_refresh_stale() {
     let mut m = Machine::new(cfg(true, false));
     let s = stored("a1", "r1");
-    m.handle(Event::Open { now: 0.0 });
+    m.handle(Event::Open { now: 0.0, stored: Stored::default() });
     m.handle(begin(0, "https://app.test/x", &s));
     m.handle(Event::Answer { now: 1.0, id: 0, status: 401, date: None, stored: s.clone() });
     m.handle(Event::Granted { now: 2.0, flight: 0, contended: false, held: true, stored: s.clone() });
@@ -132,7 +132,7 @@ fn a_logout_heard_makes_a_running_refresh_stale() {
 #[test]
 fn half_a_pair_heard_is_a_login_being_written() {
     let mut m = Machine::new(cfg(true, false));
-    m.handle(Event::Open { now: 0.0 });
+    m.handle(Event::Open { now: 0.0, stored: Stored::default() });
     m.handle(Event::Storage { now: 1.0, stored: Stored { access: Some("a9".into()), ..Stored::default() } });
     assert!(drain(&mut m).is_empty());
 }
