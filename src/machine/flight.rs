@@ -165,8 +165,12 @@ impl Machine {
             Ok(p) => p,
             Err(e) => return self.land(now, Err(e), true, s),
         };
-        let Some(f) = self.flight.as_ref() else { return };
-        let Stage::Settling { since, contended } = f.stage else { return };
+        let Some(f) = self.flight.as_mut() else { return };
+        let Stage::Settling { since, contended } = &mut f.stage else { return };
+        // A clock set back during the wait restarts it rather than stretch it by the jump (the
+        // shipped code waits the jump out; found by the simulation).
+        *since = since.min(now);
+        let (since, contended) = (*since, *contended);
         let (id, sent) = (f.id, f.sent_access.clone());
         if self.cfg.cross_tab && unsettled(s, self.cfg.cookie, contended, sent.as_deref()) && now - since < SETTLE_MS {
             return self.push(Command::Timer { at: since + SETTLE_MS, timer: Timer::Settle(id) });
