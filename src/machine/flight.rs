@@ -225,10 +225,25 @@ impl Machine {
     pub(super) fn refreshed(&mut self, now: f64, flight: u32, reply: Option<&Reply>, jitter: f64, s: &Stored) {
         if let Some(at) = self.orphans.iter().position(|o| o.id == flight) {
             let orphan = self.orphans.remove(at);
-            if orphan.held {
-                self.push(Command::Unlock { flight, mark_ms: 0.0 });
+            // Logged out or new tokens set meanwhile: this answer is stale, and writes nothing.
+            // A transient failure still tells of the server: the next call waits its window
+            // (without this, the new session's first refresh could follow it at once; found by
+            // the simulation's long run).
+            let failure = match reply {
+                None => Some(None),
+                Some(r) if r.status == 0 => Some(None),
+                Some(r) => match self.classify(now, r) {
+                    Err(e) if !e.ends_session() => Some(e.retry_after_ms),
+                    _ => None,
+                },
+            };
+            if let Some(retry_after_ms) = failure {
+                self.note_failure(now, retry_after_ms, jitter, s);
             }
-            return; // logged out or new tokens set meanwhile: this answer is stale
+            if orphan.held {
+                self.push(Command::Unlock { flight, mark_ms: SETTLE_MS });
+            }
+            return;
         }
         let spent = match self.flight.as_mut() {
             Some(Flight { id, stage: stage @ Stage::Calling { .. }, .. }) if *id == flight => match core::mem::replace(stage, Stage::Gate) {
@@ -252,7 +267,8 @@ impl Machine {
             Ok(p) => p,
             Err(e) => return self.land(now, Err(e), true, s),
         };
-        if stored != spent && !mutant!(self, LogoutRevival) {
+        // (Issue 16's mutant takes storage emptied by a logout for the pair spent.)
+        if stored != spent && !(stored.is_none() && mutant!(self, LogoutRevival)) {
             let Some(p) = stored else {
                 return self.land(now, Err(logged_out_elsewhere()), true, s);
             };

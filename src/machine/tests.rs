@@ -126,7 +126,7 @@ fn a_logout_heard_makes_a_running_refresh_stale() {
     assert!(cmds.iter().any(|c| matches!(c, Command::Reject { id: 0, why: Why::Auth(e) } if e.code == Code::NoRefreshToken)));
     m.handle(Event::Refreshed { now: 4.0, flight: 0, reply: ok_reply("a2", "r2"), jitter: 0.5, stored: Stored::default() });
     let cmds = drain(&mut m);
-    assert!(cmds == [Command::Unlock { flight: 0, mark_ms: 0.0 }], "the late answer writes nothing");
+    assert!(cmds == [Command::Unlock { flight: 0, mark_ms: SETTLE_MS }], "the late answer writes nothing");
 }
 
 #[test]

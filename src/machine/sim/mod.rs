@@ -162,7 +162,7 @@ fn schedules() {
         }
     }
     let secs = started.elapsed().as_secs_f64();
-    println!("{count} schedules from seed {first}: {steps} steps in {secs:.1} s ({:.0} schedules/s); {raced} pairs written in the logout propagation race", count as f64 / secs);
+    println!("{count} schedules from seed {first}: {steps} steps in {secs:.1} s ({:.0} schedules/s); {raced} logged-out families revived by a refresh answer that landed before the logout reached its tab (the storage propagation race)", count as f64 / secs);
 }
 
 #[test]
