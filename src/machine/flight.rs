@@ -84,16 +84,11 @@ impl Machine {
         self.flight = Some(Flight { id, sent_access, started: now, deadline, stage: Stage::Gate, held: false, called: false, queue: Vec::new() });
     }
 
-    /// Takes a flight's first step, if it has not taken it yet.
+    /// Takes a flight's gate step: its first, or again (a gate timer, `online`).
     pub(super) fn kick(&mut self, now: f64, s: &Stored) {
         if matches!(self.flight, Some(Flight { stage: Stage::Gate, .. })) {
             self.gate(now, s);
         }
-    }
-
-    /// The gate again (a gate timer, `online`).
-    pub(super) fn gate_again(&mut self, now: f64, s: &Stored) {
-        self.kick(now, s);
     }
 
     /// A settle step again (another tab's write, or the settle timer).
@@ -205,7 +200,7 @@ impl Machine {
     pub(super) fn timer(&mut self, now: f64, timer: Timer, jitter: f64, s: &Stored) {
         let current = |m: &Machine, id: u32| m.flight.as_ref().is_some_and(|f| f.id == id);
         match timer {
-            Timer::Gate(id) if current(self, id) => self.gate_again(now, s),
+            Timer::Gate(id) if current(self, id) => self.kick(now, s),
             Timer::Settle(id) if current(self, id) => self.settle_again(now, s),
             Timer::Timeout(id) if current(self, id) || self.orphans.iter().any(|o| o.id == id) => {
                 let calling = current(self, id) && matches!(self.flight, Some(Flight { stage: Stage::Calling { .. }, .. }));

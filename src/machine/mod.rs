@@ -179,7 +179,7 @@ impl Machine {
             Event::Online { now, stored } => {
                 self.clock.online_at = now;
                 self.clock.offline = false;
-                self.gate_again(now, &stored);
+                self.kick(now, &stored);
             }
             Event::Offline { .. } => self.clock.offline = true,
             Event::SetTokens { now, access, refresh, stored } => self.set_tokens(now, access, refresh, &stored),

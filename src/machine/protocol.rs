@@ -45,7 +45,7 @@ use crate::pair::Pair;
 use crate::refresh::Field;
 
 /// The keys as the shell read them, synchronously, when the event happened: raw strings, untrusted.
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq, Debug)]
 pub struct Stored {
     /// The access token's key.
     pub access: Option<String>,
@@ -58,7 +58,7 @@ pub struct Stored {
 }
 
 /// The request's `x-seamless-fetch` header.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Control {
     /// None given.
     None,
@@ -72,7 +72,7 @@ pub enum Control {
 
 /// What the refresh call answered, as the shell read it (field reading and JSON parsing are the
 /// shell's; what they mean is the core's, through [`crate::refresh::classify`]).
-#[derive(Clone, PartialEq)]
+#[derive(Clone, PartialEq, Debug)]
 pub struct Reply {
     /// HTTP status; 0 for a network error (no answer).
     pub status: u16,
@@ -105,7 +105,7 @@ pub enum Timer {
 /// Something that happened. `now` is the local clock (ms since the epoch); the fields are those of
 /// the module's table.
 #[allow(missing_docs)]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub enum Event {
     /// A request begins. `url` is absolute, as the URL parser serialises it.
     Begin { now: f64, id: u32, url: String, control: Control, has_auth: bool, own_refresh: bool, stored: Stored },
