@@ -11,7 +11,7 @@
 //! `onTokens`), `clock` (server clock, token lifetimes, refresh ahead, back-off state). The rules
 //! themselves are those of `policy`, `expiry`, `refresh` and `backoff`.
 
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -97,7 +97,7 @@ pub(crate) use mutant;
 pub struct Machine {
     cfg: Config,
     out: VecDeque<Command>,
-    requests: BTreeMap<u32, requests::Request>,
+    requests: requests::Requests,
     flight: Option<flight::Flight>,
     orphans: Vec<flight::Orphan>,
     next_flight: u32,
@@ -126,7 +126,7 @@ impl Machine {
         Machine {
             cfg,
             out: VecDeque::new(),
-            requests: BTreeMap::new(),
+            requests: requests::Requests::default(),
             flight: None,
             orphans: Vec::new(),
             next_flight: 0,

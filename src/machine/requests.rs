@@ -5,12 +5,45 @@
 //! replay once, or hand the answer back. A replay's answer is the caller's whatever it says.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use crate::code::{Code, Failure};
 use crate::policy::{origin_allowed, origin_of};
 
 use super::protocol::{Command, Control, Stored, Why};
 use super::Machine;
+
+/// The requests between two events, by id, in a sorted vector: a `BTreeMap` cost ~8 % of the
+/// core's wasm for what a binary search does as well at the sizes a page has.
+#[derive(Default)]
+pub(super) struct Requests(Vec<(u32, Request)>);
+
+impl Requests {
+    fn at(&self, id: u32) -> Result<usize, usize> {
+        self.0.binary_search_by_key(&id, |(k, _)| *k)
+    }
+    pub(super) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    fn contains_key(&self, id: &u32) -> bool {
+        self.at(*id).is_ok()
+    }
+    fn insert(&mut self, id: u32, r: Request) {
+        match self.at(id) {
+            Ok(i) => self.0[i].1 = r,
+            Err(i) => self.0.insert(i, (id, r)),
+        }
+    }
+    fn get(&self, id: &u32) -> Option<&Request> {
+        self.at(*id).ok().map(|i| &self.0[i].1)
+    }
+    fn get_mut(&mut self, id: &u32) -> Option<&mut Request> {
+        self.at(*id).ok().map(|i| &mut self.0[i].1)
+    }
+    fn remove(&mut self, id: &u32) -> Option<Request> {
+        self.at(*id).ok().map(|i| self.0.remove(i).1)
+    }
+}
 
 /// A request between two events.
 pub(super) struct Request {
