@@ -364,6 +364,9 @@ impl Machine {
             _ if f.held => self.push(Command::Unlock { flight: f.id, mark_ms: 0.0 }),
             _ => {}
         }
+        if mutant!(self, ResetDropsQueue) {
+            return;
+        }
         for id in f.queue {
             self.wake(now, id, s);
         }

@@ -79,6 +79,10 @@ pub enum Mutant {
     FutureBackoff,
     /// Issue 28 item 11: a token received is refreshed ahead with no floor.
     NoFloor,
+    /// Not a past defect: the token goes to every origin (proves the origin invariant can fail).
+    AnyOrigin,
+    /// Not a past defect: a reset forgets its waiters (proves the settle invariant can fail).
+    ResetDropsQueue,
 }
 
 /// Whether mutant `$m` is on; `false`, and no code, outside tests.
