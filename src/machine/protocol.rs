@@ -34,7 +34,7 @@
 //! | `CancelRefresh { flight }` | aborts that call (its timeout ran out); a late answer is ignored anyway |
 //! | `Store { pair, expect }` | writes the pair (`None`: removes the keys) if storage holds `expect` now |
 //! | `StoreBackoff { value }` | writes (or removes) `<key>:backoff` |
-//! | `Timer { at, timer }` | reports `Timer` at local time `at` (a later one with the same id replaces it) |
+//! | `Timer { at, timer }` | reports `Timer` after `at - now` ms, `now` being the event's (a JS timer: a clock change does not move it; a later one with the same id replaces it) |
 //! | `Notify(..)` | calls `onRefresh`, `onRefreshError`, `onLogout`, `onTokens`, or navigates to the login page |
 //! | `Invalid(code)` | the synchronous call (`setTokens`) throws this code |
 
