@@ -12,7 +12,7 @@
 
 use alloc::string::String;
 
-use crate::errors::decimal;
+use crate::code::decimal;
 use crate::expiry::parse_http_date;
 
 /// The wait after the first failure.

@@ -8,37 +8,7 @@
 use alloc::string::String;
 use wasm_bindgen::JsValue;
 
-/// Machine-readable reason, exposed to JS as `error.code`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Code {
-    /// The refresh endpoint refused the refresh token: the session is over.
-    SessionExpired,
-    /// The refresh could not be completed (network, 5xx, timeout, malformed answer); tokens kept.
-    RefreshFailed,
-    /// A refresh was needed but there is no refresh token to spend.
-    NoRefreshToken,
-    /// A cookie session's refresh from nothing was refused where this page had seen no session
-    /// (an anonymous visitor): nothing ended, so nobody is logged out or sent to the login page.
-    NoSession,
-    /// A token is not a valid RFC 6750 `b64token` and will not be sent or stored.
-    InvalidToken,
-    /// The options object passed to `new AuthFetch` is wrong.
-    InvalidOptions,
-}
-
-impl Code {
-    /// The string JS sees; part of the public contract.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Code::SessionExpired => "SESSION_EXPIRED",
-            Code::RefreshFailed => "REFRESH_FAILED",
-            Code::NoRefreshToken => "NO_REFRESH_TOKEN",
-            Code::NoSession => "NO_SESSION",
-            Code::InvalidToken => "INVALID_TOKEN",
-            Code::InvalidOptions => "INVALID_OPTIONS",
-        }
-    }
-}
+pub use crate::code::{decimal, Code, Failure};
 
 /// A failure of the library itself, with a message that says what to fix.
 #[derive(Clone, Debug, PartialEq)]
@@ -72,6 +42,12 @@ impl AuthError {
     /// Whether the failure ends the session (tokens cleared, redirect to the login page).
     pub fn ends_session(&self) -> bool {
         matches!(self.code, Code::SessionExpired | Code::NoRefreshToken)
+    }
+}
+
+impl From<Failure> for AuthError {
+    fn from(f: Failure) -> Self {
+        AuthError { code: f.code, message: f.message, cause: None, retry_after_ms: f.retry_after_ms, offline: f.offline }
     }
 }
 
@@ -131,22 +107,6 @@ impl AuthError {
 fn ceil_ms(ms: f64) -> f64 {
     let whole = ms as i64 as f64; // saturating; a wait is at most a minute
     if whole < ms { whole + 1.0 } else { whole }
-}
-
-/// Decimal text of a number, without `format!`/`Display`: those pull the formatting machinery
-/// (several KB) into the shipped wasm.
-pub fn decimal(mut n: u64) -> String {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    buf[i..].iter().map(|&b| b as char).collect()
 }
 
 #[cfg(test)]

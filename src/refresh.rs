@@ -4,7 +4,7 @@
 //! limping along.
 
 use alloc::string::String;
-use crate::errors::{decimal, AuthError, Code};
+use crate::code::{decimal, Code, Failure};
 use crate::policy::{form_encode, is_b64token, json_string};
 
 /// Where the tokens sit in a successful refresh answer: the dotted JSON paths `tokenPaths` gives,
@@ -145,8 +145,8 @@ pub struct Fresh {
 /// Decides what an answer means. `Err` with [`Code::SessionExpired`] is final (the endpoint refused
 /// the refresh token); [`Code::RefreshFailed`] is transient or a misconfiguration that logging the
 /// user out cannot fix. A malformed token is never returned as fresh, so it is never stored.
-pub fn classify(a: &Answer) -> Result<Fresh, AuthError> {
-    let failed = |parts: &[&str]| AuthError::new(Code::RefreshFailed, parts);
+pub fn classify(a: &Answer) -> Result<Fresh, Failure> {
+    let failed = |parts: &[&str]| Failure::new(Code::RefreshFailed, parts);
     let status = decimal(a.status as u64);
     match a.status {
         200..=299 => {
@@ -177,17 +177,17 @@ pub fn classify(a: &Answer) -> Result<Fresh, AuthError> {
             };
             Ok(Fresh { access, refresh, expires_in })
         }
-        401 => Err(AuthError::new(Code::SessionExpired, &["the refresh endpoint refused the refresh token (401)"])),
+        401 => Err(Failure::new(Code::SessionExpired, &["the refresh endpoint refused the refresh token (401)"])),
         400 => match &a.oauth_error {
             Field::Str(e) if e == "invalid_grant" => {
-                Err(AuthError::new(Code::SessionExpired, &["the refresh endpoint refused the refresh token (400 invalid_grant)"]))
+                Err(Failure::new(Code::SessionExpired, &["the refresh endpoint refused the refresh token (400 invalid_grant)"]))
             }
             Field::Str(e) => Err(failed(&[
                 "the refresh endpoint answered 400 ",
                 describe_oauth_error(e),
                 ": the refresh request is misconfigured (check refreshFormat, clientId, scope); the session was kept",
             ])),
-            _ => Err(AuthError::new(Code::SessionExpired, &["the refresh endpoint refused the refresh token (400)"])),
+            _ => Err(Failure::new(Code::SessionExpired, &["the refresh endpoint refused the refresh token (400)"])),
         },
         _ => Err(failed(&["the refresh endpoint answered ", &status])),
     }

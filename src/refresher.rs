@@ -114,7 +114,7 @@ impl Refresher {
             access_path: paths[0],
             fields,
         })
-        .map_err(|e| AuthError { retry_after_ms: retry_after, ..e })?;
+        .map_err(|e| AuthError { retry_after_ms: retry_after, ..e.into() })?;
         // In a cookie session a refresh token in the answer is not ours to keep.
         Ok(if opts.cookie { refresh::Fresh { refresh: None, ..fresh } } else { fresh })
     }

@@ -22,14 +22,8 @@ use crate::js;
 use crate::options::StorageKind;
 use crate::policy::is_b64token;
 
-/// An access token and the refresh token written with it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Pair {
-    /// Sent with requests.
-    pub access: String,
-    /// Spent on the refresh endpoint only; `None` in a cookie session, where the browser holds it.
-    pub refresh: Option<String>,
-}
+pub use crate::pair::Pair;
+use crate::pair::{fingerprint, present};
 
 /// The token store of one set of keys.
 pub struct TokenStore {
@@ -220,42 +214,4 @@ fn put(web: &web_sys::Storage, key: &str, value: Option<&str>) {
         Some(v) => web.set_item(key, v),
         None => web.remove_item(key),
     };
-}
-
-/// Whether a stored string is there at all (a stringified `undefined`/`null` is not).
-fn present(v: &str) -> bool {
-    !v.is_empty() && v != "undefined" && v != "null"
-}
-
-/// FNV-1a over the pair, in hex. Not a secret and not a MAC: it only tells whether two values were
-/// written together.
-fn fingerprint(pair: &Pair) -> String {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in pair.access.bytes().chain([0u8]).chain(pair.refresh.as_deref().unwrap_or_default().bytes()) {
-        h = (h ^ b as u64).wrapping_mul(0x100000001b3);
-    }
-    (0..16).rev().map(|i| char::from_digit(((h >> (i * 4)) & 15) as u32, 16).unwrap_or('0')).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stringified_nothing_is_absent() {
-        for bad in ["", "undefined", "null"] {
-            assert!(!present(bad), "{bad:?}");
-        }
-        assert!(present("eyJ.abc.def") && present("a b"));
-    }
-
-    #[test]
-    fn fingerprints_tell_pairs_apart() {
-        let f = |a: &str, r: Option<&str>| fingerprint(&Pair { access: a.into(), refresh: r.map(String::from) });
-        assert_eq!(f("a", Some("b")), f("a", Some("b")));
-        assert_ne!(f("a", Some("b")), f("a", Some("c")));
-        assert_ne!(f("ab", Some("")), f("a", Some("b")));
-        assert_ne!(f("a", None), f("b", None));
-        assert_eq!(f("a", Some("b")).len(), 16);
-    }
 }

@@ -284,3 +284,80 @@ proptest! {
 
 /// The shortest wait `delay_ms` gives: half of the first.
 const FIRST_HALF: f64 = seamless_fetch::backoff::FIRST_MS / 2.0;
+
+mod core_events {
+    //! The sans-IO core (`machine`) over arbitrary events: every input is untrusted (stored
+    //! strings, headers, refresh answers, ids, times), and no sequence of events may panic.
+    use super::*;
+    use seamless_fetch::machine::{Config, Control, Event, Machine, Reply, Stored, Timer};
+
+    fn stored() -> impl Strategy<Value = Stored> {
+        (prop::option::of(text()), prop::option::of(text()), prop::option::of(text()), prop::option::of(text()))
+            .prop_map(|(access, refresh, stamp, backoff)| Stored { access, refresh, stamp, backoff })
+    }
+
+    fn field() -> impl Strategy<Value = Field> {
+        prop_oneof![Just(Field::Missing), text().prop_map(Field::Str), any::<f64>().prop_map(Field::Num), Just(Field::Other)]
+    }
+
+    fn number() -> impl Strategy<Value = f64> {
+        prop_oneof![any::<f64>(), (0u64..4_000_000_000_000).prop_map(|n| n as f64)]
+    }
+
+    fn event() -> impl Strategy<Value = Event> {
+        let id = 0u32..6;
+        prop_oneof![
+            (number(), id.clone(), text(), 0u8..4, any::<bool>(), stored()).prop_map(|(now, id, url, c, has_auth, stored)| {
+                let control = [Control::None, Control::NoToken, Control::NoRefresh, Control::Invalid][c as usize];
+                Event::Begin { now, id, url, control, has_auth, own_refresh: false, stored }
+            }),
+            (number(), id.clone(), any::<u16>(), prop::option::of(text()), stored()).prop_map(|(now, id, status, date, stored)| Event::Answer { now, id, status, date, stored }),
+            (number(), id.clone(), any::<bool>(), stored()).prop_map(|(now, id, expired, stored)| Event::Verdict { now, id, expired, stored }),
+            (number(), id.clone()).prop_map(|(now, id)| Event::Failed { now, id }),
+            (number(), id.clone()).prop_map(|(now, id)| Event::Abort { now, id }),
+            (number(), 0u32..3, any::<bool>(), any::<bool>(), stored()).prop_map(|(now, flight, contended, held, stored)| Event::Granted { now, flight, contended, held, stored }),
+            (number(), 0u32..3, any::<u16>(), any::<bool>(), field(), field(), field(), field(), prop::option::of(text()), any::<f64>(), stored()).prop_map(
+                |(now, flight, status, json, access, refresh, expires_in, oauth_error, retry_after, jitter, stored)| Event::Refreshed {
+                    now, flight, reply: Reply { status, json, access, refresh, expires_in, oauth_error, retry_after }, jitter, stored,
+                }
+            ),
+            (number(), 0u32..3, 0u8..3, any::<f64>(), stored()).prop_map(|(now, f, k, jitter, stored)| {
+                let timer = [Timer::Gate(f), Timer::Settle(f), Timer::Timeout(f)][k as usize];
+                Event::Timer { now, timer, jitter, stored }
+            }),
+            (number(), stored()).prop_map(|(now, stored)| Event::Storage { now, stored }),
+            (number(), stored()).prop_map(|(now, stored)| Event::Online { now, stored }),
+            number().prop_map(|now| Event::Offline { now }),
+            (number(), text(), prop::option::of(text()), stored()).prop_map(|(now, access, refresh, stored)| Event::SetTokens { now, access, refresh, stored }),
+            number().prop_map(|now| Event::ClearTokens { now }),
+            number().prop_map(|now| Event::Logout { now }),
+            (number(), stored()).prop_map(|(now, stored)| Event::Open { now, stored }),
+            number().prop_map(|now| Event::Close { now }),
+        ]
+    }
+
+    proptest! {
+        // A quarter of the cases: each is a whole sequence (the simulation adds millions of
+        // well-formed ones).
+        #![proptest_config(ProptestConfig { cases: (config().cases / 4).max(1), ..config() })]
+
+        #[test]
+        fn no_sequence_of_events_panics(events in prop::collection::vec(event(), 1..40), cross_tab in any::<bool>(), cookie in any::<bool>(), judge in any::<bool>()) {
+            let mut m = Machine::new(Config {
+                page_origin: "https://app.test".into(),
+                allowed_origins: vec!["https://api.test".into()],
+                refresh_url: Some("https://app.test/auth/refresh".into()),
+                expired_statuses: vec![401],
+                judge_answers: judge,
+                refresh_ahead_ms: 30_000.0,
+                refresh_timeout_ms: 10_000.0,
+                cross_tab,
+                cookie,
+            });
+            for e in events {
+                m.handle(e);
+                while m.poll().is_some() {}
+            }
+        }
+    }
+}

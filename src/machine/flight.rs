@@ -1,0 +1,401 @@
+//! The single flight: one refresh at a time per session, the queue of requests that wait for it,
+//! and its stages. In order: the back-off gate (this tab's or another's failures, or being
+//! offline); the cross-tab lock; under it, a re-read of storage, a settle wait while another tab
+//! may be midway through a write (half a pair, a pair from two writes, or the very pair this tab
+//! was about to spend after a contended lock), adopting a pair another tab stored, else spending
+//! the refresh token; then storing the answer over the pair spent, and only over it. This is
+//! auth0-spa-js's `_getTokenSilently` pattern: lock, re-read, use what another tab got, else spend.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::backoff::retry_after_ms;
+use crate::code::{Code, Failure};
+use crate::pair::{fingerprint, Pair};
+use crate::refresh::{classify, Answer, Field};
+
+use super::protocol::{Command, Expect, Notice, Reply, Stored, Timer};
+use super::stored::{shared_backoff, unsettled};
+use super::{mutant, Machine, Outcome, SETTLE_MS};
+
+/// A running refresh.
+pub(super) struct Flight {
+    id: u32,
+    /// The access token it replaces (`None`: a cookie session without one).
+    sent_access: Option<String>,
+    started: f64,
+    /// The gate holds it at most until then.
+    deadline: f64,
+    stage: Stage,
+    /// It holds the cross-tab lock.
+    held: bool,
+    /// Its refresh call went out.
+    called: bool,
+    /// The requests waiting for it, woken when it lands.
+    pub queue: Vec<u32>,
+}
+
+enum Stage {
+    Gate,
+    Locking,
+    Settling { since: f64, contended: bool },
+    Calling { spent: Option<Pair> },
+}
+
+/// A flight that a reset took away while it waited for the lock or for its answer: it still holds
+/// (or will be granted) the lock, released when that comes. Releasing it earlier would let another
+/// tab spend, from a storage view not yet updated, the token this call is spending.
+pub(super) struct Orphan {
+    id: u32,
+    held: bool,
+}
+
+fn failed(why: &str) -> Failure {
+    Failure::new(Code::RefreshFailed, &["the refresh failed: ", why])
+}
+
+fn held_back(wait_ms: f64, offline: bool) -> Failure {
+    let why = if offline { "the browser is offline" } else { "the refresh endpoint failed just before; the next attempt waits (see retryAfterMs)" };
+    let mut e = Failure::new(Code::RefreshFailed, &["the refresh was not attempted: ", why]);
+    e.retry_after_ms = (wait_ms > 0.0).then_some(wait_ms);
+    e.offline = offline;
+    e
+}
+
+fn logged_out_elsewhere() -> Failure {
+    Failure::new(Code::NoRefreshToken, &["the tokens were removed before the refresh could spend them (logged out, possibly in another tab)"])
+}
+
+/// The snapshot after this tab wrote `pair`.
+fn written(pair: &Pair, s: &Stored) -> Stored {
+    Stored { access: Some(pair.access.clone()), refresh: pair.refresh.clone(), stamp: Some(fingerprint(pair)), backoff: s.backoff.clone() }
+}
+
+impl Machine {
+    /// Begins a flight replacing `sent_access` unless one runs; [`Machine::kick`] takes its first
+    /// step once the caller is in its queue (a flight that lands at once then has a queue to tell).
+    pub(super) fn begin_flight(&mut self, now: f64, sent_access: Option<String>) {
+        if self.flight.is_some() {
+            return;
+        }
+        let id = self.next_flight;
+        self.next_flight = id.wrapping_add(1);
+        let deadline = now + self.cfg.refresh_timeout_ms;
+        self.flight = Some(Flight { id, sent_access, started: now, deadline, stage: Stage::Gate, held: false, called: false, queue: Vec::new() });
+    }
+
+    /// Takes a flight's gate step: its first, or again (a gate timer, `online`).
+    pub(super) fn kick(&mut self, now: f64, s: &Stored) {
+        if matches!(self.flight, Some(Flight { stage: Stage::Gate, .. })) {
+            self.gate(now, s);
+        }
+    }
+
+    /// A settle step again (another tab's write, or the settle timer).
+    pub(super) fn settle_again(&mut self, now: f64, s: &Stored) {
+        if matches!(self.flight, Some(Flight { stage: Stage::Settling { .. }, .. })) {
+            self.settle_step(now, s);
+        }
+    }
+
+    /// The back-off or being offline holds the flight if that ends within `refreshTimeoutMs`, and
+    /// otherwise fails it at once. Tokens another tab (or `setTokens`) brought need no attempt.
+    fn gate(&mut self, now: f64, s: &Stored) {
+        let stored = match self.tokens(s) {
+            Ok(p) => p.map(|p| p.access),
+            Err(e) => return self.land(now, Err(e), false, s),
+        };
+        let Some(f) = self.flight.as_mut() else { return };
+        // A clock set back since the flight began moves its deadline back as far: the hold lasts
+        // `refreshTimeoutMs` of real time, not that plus the jump (found by the simulation).
+        if now < f.started {
+            (f.deadline, f.started) = (f.deadline - (f.started - now), now);
+        }
+        let (id, deadline) = (f.id, f.deadline);
+        if stored == f.sent_access {
+            let wait = self.backoff_wait(now, s);
+            let offline = self.clock.offline;
+            if wait > 0.0 || offline {
+                let left = deadline - now;
+                if left <= 0.0 || wait > left {
+                    return self.land(now, Err(held_back(wait, offline)), false, s);
+                }
+                return self.push(Command::Timer { at: now + if offline { left } else { wait }, timer: Timer::Gate(id) });
+            }
+        }
+        let budget_ms = SETTLE_MS + self.cfg.refresh_timeout_ms + 1_000.0;
+        let Some(f) = self.flight.as_mut() else { return };
+        if self.cfg.cross_tab {
+            f.stage = Stage::Locking;
+            self.push(Command::Lock { flight: id, budget_ms });
+        } else {
+            f.stage = Stage::Settling { since: now, contended: false };
+            self.settle_step(now, s);
+        }
+    }
+
+    /// The lock (or a wait for it that ran out, which counts as contended).
+    pub(super) fn granted(&mut self, now: f64, flight: u32, contended: bool, held: bool, s: &Stored) {
+        if let Some(at) = self.orphans.iter().position(|o| o.id == flight) {
+            self.orphans.remove(at);
+            if held {
+                self.push(Command::Unlock { flight, mark_ms: 0.0 });
+            }
+            return;
+        }
+        match self.flight.as_mut() {
+            Some(f) if f.id == flight && matches!(f.stage, Stage::Locking) => {
+                f.held = held;
+                f.stage = Stage::Settling { since: now, contended: contended || !held };
+                self.settle_step(now, s);
+            }
+            _ if held => self.push(Command::Unlock { flight, mark_ms: 0.0 }),
+            _ => {}
+        }
+    }
+
+    /// Under the lock: settle, adopt, or spend.
+    fn settle_step(&mut self, now: f64, s: &Stored) {
+        let stored = match self.tokens(s) {
+            Ok(p) => p,
+            Err(e) => return self.land(now, Err(e), true, s),
+        };
+        let Some(f) = self.flight.as_mut() else { return };
+        let Stage::Settling { since, contended } = &mut f.stage else { return };
+        // A clock set back during the wait restarts it rather than stretch it by the jump (the
+        // shipped code waits the jump out; found by the simulation).
+        *since = since.min(now);
+        let (since, contended) = (*since, *contended);
+        let (id, sent) = (f.id, f.sent_access.clone());
+        if self.cfg.cross_tab && unsettled(s, self.cfg.cookie, contended, sent.as_deref()) && now - since < SETTLE_MS {
+            return self.push(Command::Timer { at: since + SETTLE_MS, timer: Timer::Settle(id) });
+        }
+        match &stored {
+            // Removed meanwhile: a logout. Only a cookie session refreshes from nothing.
+            None if sent.is_some() || !self.cfg.cookie => return self.land(now, Err(logged_out_elsewhere()), true, s),
+            Some(p) if Some(&p.access) != sent.as_ref() => {
+                self.announce(Some(&p.access), "tab");
+                return self.land(now, Ok(()), true, s);
+            }
+            _ => {}
+        }
+        // Another tab may have failed while this one waited for the lock: one attempt per window.
+        let wait = self.backoff_wait(now, s);
+        if wait > 0.0 {
+            return self.land(now, Err(held_back(wait, false)), true, s);
+        }
+        let (refresh, access) = match &stored {
+            Some(p) => (p.refresh.clone(), Some(p.access.clone())),
+            None => (None, None),
+        };
+        if let Some(f) = self.flight.as_mut() {
+            f.stage = Stage::Calling { spent: stored };
+            f.called = true;
+        }
+        self.push(Command::Refresh { flight: id, refresh, access });
+        self.push(Command::Timer { at: now + self.cfg.refresh_timeout_ms, timer: Timer::Timeout(id) });
+    }
+
+    /// A flight's timer fired.
+    pub(super) fn timer(&mut self, now: f64, timer: Timer, jitter: f64, s: &Stored) {
+        let current = |m: &Machine, id: u32| m.flight.as_ref().is_some_and(|f| f.id == id);
+        match timer {
+            Timer::Gate(id) if current(self, id) => self.kick(now, s),
+            Timer::Settle(id) if current(self, id) => self.settle_again(now, s),
+            Timer::Timeout(id) if current(self, id) || self.orphans.iter().any(|o| o.id == id) => {
+                let calling = current(self, id) && matches!(self.flight, Some(Flight { stage: Stage::Calling { .. }, .. }));
+                if calling || !current(self, id) {
+                    self.push(Command::CancelRefresh { flight: id });
+                    self.refreshed(now, id, None, jitter, s);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The refresh call answered (`None`: its timeout ran out). Stores what it brought over the
+    /// pair it spent, and only over it: a pair stored since then (a login elsewhere, which revokes
+    /// the old refresh token) is newer than whatever this answer says, a refusal included, and is
+    /// adopted (issue 28 item 2); no pair at all is a logout, which stays (issue 16).
+    pub(super) fn refreshed(&mut self, now: f64, flight: u32, reply: Option<&Reply>, jitter: f64, s: &Stored) {
+        if let Some(at) = self.orphans.iter().position(|o| o.id == flight) {
+            let orphan = self.orphans.remove(at);
+            // Logged out or new tokens set meanwhile: this answer is stale, and writes nothing.
+            // A transient failure still tells of the server: the next call waits its window
+            // (without this, the new session's first refresh could follow it at once; found by
+            // the simulation's long run).
+            let failure = match reply {
+                None => Some(None),
+                Some(r) if r.status == 0 => Some(None),
+                Some(r) => match self.classify(now, r) {
+                    Err(e) if !e.ends_session() => Some(e.retry_after_ms),
+                    _ => None,
+                },
+            };
+            if let Some(retry_after_ms) = failure {
+                self.note_failure(now, retry_after_ms, jitter, s);
+            }
+            if orphan.held {
+                self.push(Command::Unlock { flight, mark_ms: SETTLE_MS });
+            }
+            return;
+        }
+        let spent = match self.flight.as_mut() {
+            Some(Flight { id, stage: stage @ Stage::Calling { .. }, .. }) if *id == flight => match core::mem::replace(stage, Stage::Gate) {
+                Stage::Calling { spent } => spent,
+                _ => return,
+            },
+            _ => return,
+        };
+        let answer = match reply {
+            None => Err(failed("no answer within refreshTimeoutMs")),
+            Some(r) if r.status == 0 => Err(failed("network error")),
+            Some(r) => self.classify(now, r),
+        };
+        let refused = matches!(&answer, Err(e) if e.ends_session());
+        if refused && mutant!(self, RefusalErases) {
+            self.end_backoff(s);
+            self.push(Command::Store { pair: None, expect: Expect::Any });
+            return self.land(now, answer.map(|_| ()), true, &Stored::default());
+        }
+        let stored = match self.tokens(s) {
+            Ok(p) => p,
+            Err(e) => return self.land(now, Err(e), true, s),
+        };
+        // (Issue 16's mutant takes storage emptied by a logout for the pair spent.)
+        if stored != spent && !(stored.is_none() && mutant!(self, LogoutRevival)) {
+            let Some(p) = stored else {
+                return self.land(now, Err(logged_out_elsewhere()), true, s);
+            };
+            self.announce(Some(&p.access), "tab");
+            return self.land(now, Ok(()), true, s);
+        }
+        match answer {
+            Ok((access, refresh, expires_in)) => {
+                let refresh = refresh.or_else(|| spent.as_ref().and_then(|p| p.refresh.clone()));
+                let pair = Pair { access, refresh };
+                let expect = if mutant!(self, LogoutRevival) { Expect::Any } else { Expect::Pair(spent) };
+                self.push(Command::Store { pair: Some(pair.clone()), expect });
+                self.end_backoff(s);
+                self.clock.received(&pair.access, expires_in, now, mutant!(self, NoFloor));
+                self.announce(Some(&pair.access), "refresh");
+                let after = written(&pair, &Stored { backoff: None, ..s.clone() });
+                self.land(now, Ok(()), true, &after);
+            }
+            Err(e) if e.ends_session() => {
+                self.end_backoff(s);
+                if spent.is_some() {
+                    self.push(Command::Store { pair: None, expect: Expect::Pair(spent) }); // still the refused pair: checked above
+                }
+                self.land(now, Err(e), true, &Stored::default());
+            }
+            Err(e) => {
+                // Recorded before the lock is released, so the next tab to take it sees it.
+                let wait = self.note_failure(now, e.retry_after_ms, jitter, s);
+                self.land(now, Err(Failure { retry_after_ms: Some(wait), ..e }), true, s);
+            }
+        }
+    }
+
+    /// What the answer means (`refresh::classify`), with its `Retry-After` on a 429 or 503.
+    fn classify(&self, now: f64, r: &Reply) -> Result<(String, Option<String>, Option<f64>), Failure> {
+        let answer = Answer {
+            status: r.status,
+            json: r.json,
+            access: r.access.clone(),
+            refresh: if self.cfg.cookie { Field::Missing } else { r.refresh.clone() },
+            expires_in: r.expires_in.clone(),
+            oauth_error: r.oauth_error.clone(),
+            access_path: "",
+            fields: String::new(),
+        };
+        let retry = r.retry_after.as_deref().filter(|_| matches!(r.status, 429 | 503)).and_then(|v| retry_after_ms(v, self.clock.server(now)));
+        match classify(&answer) {
+            Ok(f) => Ok((f.access, f.refresh, f.expires_in)),
+            Err(e) => Err(Failure { retry_after_ms: retry, ..e }),
+        }
+    }
+
+    /// Lands the flight: the lock is released (with the `:fresh` mark after new tokens), the
+    /// callbacks hear it, and every waiter wakes with the outcome. `attempted`: it got past the
+    /// gate (held back by it, nothing happened the app has not heard of already).
+    fn land(&mut self, now: f64, outcome: Outcome, attempted: bool, s: &Stored) {
+        let Some(f) = self.flight.take() else { return };
+        // A cookie refused where this page held no token and saw no session: nothing to end.
+        let outcome = match outcome {
+            Err(e) if e.code == Code::SessionExpired && f.sent_access.is_none() && !self.known => {
+                Err(Failure::new(Code::NoSession, &["no session: the refresh endpoint refused the cookie"]))
+            }
+            o => o,
+        };
+        // After a call, success or transient failure, the `:fresh` mark makes the next tab to
+        // take the lock settle until this tab's write (tokens, or the back-off) reaches it: lock
+        // state reaches every tab at once, storage does not. With the mark after successes only
+        // (as shipped), a tab whose view lacked the back-off yet called the endpoint again within
+        // the window (found by the simulation).
+        if f.held {
+            self.push(Command::Unlock { flight: f.id, mark_ms: if f.called { SETTLE_MS } else { 0.0 } });
+        }
+        self.completed += 1;
+        self.last = Some(outcome.clone());
+        match &outcome {
+            Ok(()) if attempted => self.notify(Notice::Refreshed { duration_ms: now - f.started }),
+            Err(e) if attempted && e.code != Code::NoSession => {
+                self.notify(Notice::RefreshError(e.code));
+                if e.ends_session() {
+                    self.end_session(e.code);
+                }
+            }
+            _ => {}
+        }
+        for id in f.queue {
+            self.wake(now, id, s);
+        }
+    }
+
+    /// A new epoch (tokens set or cleared): a running flight becomes stale and its waiters wake
+    /// with `outcome`, reading `s`; requests already sent take it too.
+    pub(super) fn reset(&mut self, now: f64, outcome: Outcome, s: &Stored) {
+        self.completed += 1;
+        self.last = Some(outcome);
+        let Some(f) = self.flight.take() else { return };
+        match f.stage {
+            Stage::Locking | Stage::Calling { .. } => self.orphans.push(Orphan { id: f.id, held: f.held }),
+            _ if f.held => self.push(Command::Unlock { flight: f.id, mark_ms: 0.0 }),
+            _ => {}
+        }
+        if mutant!(self, ResetDropsQueue) {
+            return;
+        }
+        for id in f.queue {
+            self.wake(now, id, s);
+        }
+    }
+
+    /// How long the next attempt must still wait: this page's back-off or the shared one. A
+    /// shared one dated in the future is stored again as it stands (issue 28 item 8).
+    pub(super) fn backoff_wait(&mut self, now: f64, s: &Stored) -> f64 {
+        let stale = mutant!(self, FutureBackoff);
+        let shared = shared_backoff(s, now);
+        if shared.0 != shared.1 && !stale {
+            self.push(Command::StoreBackoff { value: Some(shared.1.encode()) });
+        }
+        self.clock.wait(shared, now, stale)
+    }
+
+    /// Records a transient failure for this page and other tabs; the wait it imposes.
+    fn note_failure(&mut self, now: f64, retry_after_ms: Option<f64>, jitter: f64, s: &Stored) -> f64 {
+        self.backoff_wait(now, s);
+        let b = self.clock.backoff.after_failure(now, retry_after_ms, jitter);
+        self.clock.backoff = b;
+        self.push(Command::StoreBackoff { value: Some(b.encode()) });
+        b.until_ms - now
+    }
+
+    /// Ends the back-off (new tokens, a success, the session's end).
+    pub(super) fn end_backoff(&mut self, s: &Stored) {
+        if core::mem::take(&mut self.clock.backoff).failures > 0 || s.backoff.is_some() {
+            self.push(Command::StoreBackoff { value: None });
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! The sans-IO core of issue 29 (stage 1): every decision of a session, as a deterministic state
+//! machine. Events in ([`Event`], each with `now`), commands out ([`Command`], drained with
+//! [`Machine::poll`]), in the manner of quinn-proto: no clock, no randomness, no JS. The shipped
+//! build does not run it yet (stage 2 puts it behind the wasm boundary and a JS shell); it is
+//! tested natively, by unit tests and by the simulation of many tabs in `sim`.
+//!
+//! One module per concern: [`protocol`] (the events and commands, with their table),
+//! `requests` (one request: attach, judge, recover, replay once), `flight` (the single flight,
+//! its queue, the cross-tab lock, settle, spend, store), [`stored`] (what a snapshot of storage
+//! means, the shared back-off), `session` (tokens set and cleared, logouts heard from other tabs,
+//! `onTokens`), `clock` (server clock, token lifetimes, refresh ahead, back-off state). The rules
+//! themselves are those of `policy`, `expiry`, `refresh` and `backoff`.
+
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::code::Failure;
+
+mod clock;
+mod flight;
+pub mod protocol;
+mod requests;
+mod session;
+pub mod stored;
+
+#[cfg(test)]
+mod sim;
+#[cfg(test)]
+mod tests;
+
+pub use protocol::{Command, Control, Event, Expect, Notice, Reply, Stored, Timer, Why};
+
+/// How long a tab whose lock wait was contended waits for the previous holder's tokens to show in
+/// its storage before refreshing itself (Chromium delivers other tabs' writes late).
+pub const SETTLE_MS: f64 = 1_000.0;
+
+/// The options the core decides with (validated by `options.rs`; URLs and origins normalised).
+#[derive(Clone)]
+pub struct Config {
+    /// The page's origin (`"null"` without one).
+    pub page_origin: String,
+    /// `allowedOrigins`, normalised.
+    pub allowed_origins: Vec<String>,
+    /// `refreshUrl`, resolved; never intercepted. `None`: the app's refresh function.
+    pub refresh_url: Option<String>,
+    /// `expiredStatuses`.
+    pub expired_statuses: Vec<u16>,
+    /// `expiredBodyCodes` or `isExpired` is set: a non-"expired" status is judged further (`Ask`).
+    pub judge_answers: bool,
+    /// `refreshAheadMs`.
+    pub refresh_ahead_ms: f64,
+    /// `refreshTimeoutMs`.
+    pub refresh_timeout_ms: f64,
+    /// Tabs share the tokens (`crossTab` with `storage: "local"`): the lock, settle, storage events.
+    pub cross_tab: bool,
+    /// `refreshTokenIn: "cookie"`.
+    pub cookie: bool,
+}
+
+/// What the last flight (or reset) gave its waiters.
+type Outcome = Result<(), Failure>;
+
+/// The defects of issues 16 and 28 that the simulation must catch, re-introduced one at a time
+/// (tests only: none exists in any other build).
+#[cfg(test)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mutant {
+    /// Issue 16 item 1: a logout heard from another tab does not reset the running flight, and
+    /// the flight writes its answer without comparing storage with the pair it spent.
+    LogoutRevival,
+    /// Issue 28 item 1: half a pair heard from another tab reads as a logout, and its keys are removed.
+    HalfPairErased,
+    /// Issue 28 item 2: a refused refresh removes whatever storage holds.
+    RefusalErases,
+    /// Issue 28 item 3: `setTokens` with the stored pair is a new login (resets the flight).
+    SamePairResets,
+    /// Issue 28 item 8: a back-off window dated in the future is taken as stored.
+    FutureBackoff,
+    /// Issue 28 item 11: a token received is refreshed ahead with no floor.
+    NoFloor,
+    /// Not a past defect: the token goes to every origin (proves the origin invariant can fail).
+    AnyOrigin,
+    /// Not a past defect: a reset forgets its waiters (proves the settle invariant can fail).
+    ResetDropsQueue,
+}
+
+/// Whether mutant `$m` is on; `false`, and no code, outside tests.
+macro_rules! mutant {
+    ($machine:expr, $m:ident) => {{
+        #[cfg(test)]
+        let on = $machine.mutant == Some(crate::machine::Mutant::$m);
+        #[cfg(not(test))]
+        let on = false;
+        on
+    }};
+}
+pub(crate) use mutant;
+
+/// The state of one session (the instances of one page on the same storage and keys).
+pub struct Machine {
+    cfg: Config,
+    out: VecDeque<Command>,
+    requests: requests::Requests,
+    flight: Option<flight::Flight>,
+    orphans: Vec<flight::Orphan>,
+    next_flight: u32,
+    /// Flights and resets finished; a request notes it when sent, so that a late "expired"
+    /// answer takes the outcome that came meanwhile instead of a second refresh.
+    completed: u64,
+    last: Option<Outcome>,
+    clock: clock::Clock,
+    /// The access token the server last answered "expired" to.
+    refused: Option<String>,
+    /// This page has seen a session that has not ended: its end is a logout, not "never logged in".
+    known: bool,
+    /// The access token `onTokens` last announced (`None` inside: none; outer `None`: not read yet).
+    announced: Option<Option<String>>,
+    instances: u32,
+    /// The `now` of the event being handled.
+    now: f64,
+    /// The mutant on, in the simulation's runs.
+    #[cfg(test)]
+    pub mutant: Option<Mutant>,
+}
+
+impl Machine {
+    /// A session with no instance yet (an `Open` event adds one).
+    pub fn new(cfg: Config) -> Machine {
+        Machine {
+            cfg,
+            out: VecDeque::new(),
+            requests: requests::Requests::default(),
+            flight: None,
+            orphans: Vec::new(),
+            next_flight: 0,
+            completed: 0,
+            last: None,
+            clock: clock::Clock::default(),
+            refused: None,
+            known: false,
+            announced: None,
+            instances: 0,
+            now: 0.0,
+            #[cfg(test)]
+            mutant: None,
+        }
+    }
+
+    /// The next command for the shell, in order.
+    pub fn poll(&mut self) -> Option<Command> {
+        self.out.pop_front()
+    }
+
+    /// Whether anything still needs this session: an instance on it, a request or a refresh.
+    pub fn alive(&self) -> bool {
+        self.instances > 0 || !self.requests.is_empty() || self.flight.is_some() || !self.orphans.is_empty()
+    }
+
+    /// Whether an instance is on it (new instances join only such a session, or one refreshing).
+    pub fn joinable(&self) -> bool {
+        self.instances > 0 || self.flight.is_some()
+    }
+
+    /// Whether a refresh is running (`isRefreshing`).
+    pub fn is_refreshing(&self) -> bool {
+        self.flight.is_some()
+    }
+
+    /// Takes one event; its commands wait in [`Machine::poll`].
+    pub fn handle(&mut self, event: Event) {
+        self.now = event.now();
+        match event {
+            Event::Begin { now, id, url, control, has_auth, own_refresh, stored } => self.begin(now, id, &url, control, has_auth || own_refresh, &stored),
+            Event::Answer { now, id, status, date, stored } => self.answer(now, id, status, date.as_deref(), &stored),
+            Event::Verdict { now, id, expired, stored } => self.verdict(now, id, expired, &stored),
+            Event::Failed { id, .. } => self.settle(id, Err(Why::Transport)),
+            Event::Abort { id, .. } => self.abort(id),
+            Event::Granted { now, flight, contended, held, stored } => self.granted(now, flight, contended, held, &stored),
+            Event::Refreshed { now, flight, reply, jitter, stored } => self.refreshed(now, flight, Some(&reply), jitter, &stored),
+            Event::Timer { now, timer, jitter, stored } => self.timer(now, timer, jitter, &stored),
+            Event::Storage { now, stored } => self.heard(now, &stored),
+            Event::Online { now, stored } => {
+                self.clock.online_at = now;
+                self.clock.offline = false;
+                self.kick(now, &stored);
+            }
+            Event::Offline { .. } => self.clock.offline = true,
+            Event::SetTokens { now, access, refresh, stored } => self.set_tokens(now, access, refresh, &stored),
+            Event::ClearTokens { now } => self.clear_tokens(now),
+            Event::Logout { now } => {
+                self.clear_tokens(now);
+                self.notify(Notice::LoggedOut);
+                self.notify(Notice::Navigate);
+            }
+            Event::Open { stored, .. } => {
+                self.instances = self.instances.saturating_add(1);
+                let _ = self.tokens(&stored);
+            }
+            Event::Close { .. } => self.instances = self.instances.saturating_sub(1),
+        }
+    }
+
+    fn push(&mut self, c: Command) {
+        self.out.push_back(c);
+    }
+
+    fn notify(&mut self, n: Notice) {
+        self.push(Command::Notify(n));
+    }
+
+    /// The outcome of the newest flight or reset, if one finished after the caller noted `seen`.
+    fn outcome_since(&self, seen: u64) -> Option<Outcome> {
+        if self.completed > seen {
+            self.last.clone()
+        } else {
+            None
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! The protocol between the core and its shell, defined once, here.
+//!
+//! The shell calls [`crate::machine::Machine::handle`] with an [`Event`] whenever something happens,
+//! then drains [`crate::machine::Machine::poll`] and carries out each [`Command`] in order, in the
+//! same task (so storage cannot change between the core's decision and the shell's write). Every
+//! event carries `now`, the local clock in ms; the core has no clock and no randomness of its own.
+//! Storage reads are I/O: an event whose handling may read the tokens carries [`Stored`], the
+//! shell's synchronous read of the keys at that moment.
+//!
+//! | event | carries | the core answers with |
+//! |---|---|---|
+//! | `Begin` | request id, URL, control header, own token header?, from the app's refresh function? | `Pass`, `Send`, or nothing yet (queued for a refresh); `Reject` |
+//! | `Answer` | id, status, `Date` | `Resolve`, `Ask`, `Send` (replay), or nothing yet (queued); `Reject` |
+//! | `Verdict` | id, expired? (body code or `isExpired`) | as `Answer` |
+//! | `Failed` | id (the transport threw, or the caller aborted an attempt) | `Reject(Transport)` |
+//! | `Abort` | id (the caller aborted while it waited) | `Reject(Aborted)` |
+//! | `Granted` | flight, contended?, held? (the lock, or a wait that ran out) | `Timer` (settle), `Refresh`, or the flight lands |
+//! | `Refreshed` | flight, the answer's fields, jitter | `Store`, `StoreBackoff`, `Unlock`, callbacks; the queue's `Send`/`Reject` |
+//! | `Timer` | which timer, jitter | gate, settle or timeout step of a flight |
+//! | `Storage` | (another tab changed the keys) | a settle step, adopt, or end the session here (never a removal) |
+//! | `Online` / `Offline` | | the back-off ends; a held flight goes on |
+//! | `SetTokens` / `ClearTokens` / `Logout` | the pair | `Store`, wakes the queue, callbacks; `Invalid` |
+//! | `Open` / `Close` | an instance joins or leaves the session | nothing |
+//!
+//! | command | the shell |
+//! |---|---|
+//! | `Pass { id }` | sends the request as it is; its answer or error is the caller's, nothing comes back |
+//! | `Send { id, token }` | sends attempt of `id`, with `token` under the configured header (none: without), a replay made from the same input and body; reports `Answer` or `Failed` |
+//! | `Ask { id }` | peeks at the body for `expiredBodyCodes` / calls `isExpired`; reports `Verdict` |
+//! | `Resolve { id }` / `Reject { id, why }` | settles the caller's promise with the last answer / the error |
+//! | `Lock { flight, budget_ms }` | asks for the cross-tab Web Lock (each holder ahead waited at most `budget_ms`); reports `Granted` |
+//! | `Unlock { flight, mark_ms }` | releases it, then holds the `:fresh` mark for `mark_ms` (0: none) |
+//! | `Refresh { flight, refresh, access }` | calls the endpoint or the app's function with these tokens; reports `Refreshed` |
+//! | `CancelRefresh { flight }` | aborts that call (its timeout ran out); a late answer is ignored anyway |
+//! | `Store { pair, expect }` | writes the pair (`None`: removes the keys) if storage holds `expect` now |
+//! | `StoreBackoff { value }` | writes (or removes) `<key>:backoff` |
+//! | `Timer { at, timer }` | reports `Timer` after `at - now` ms, `now` being the event's (a JS timer: a clock change does not move it; a later one with the same id replaces it) |
+//! | `Notify(..)` | calls `onRefresh`, `onRefreshError`, `onLogout`, `onTokens`, or navigates to the login page |
+//! | `Invalid(code)` | the synchronous call (`setTokens`) throws this code |
+
+use alloc::string::String;
+
+use crate::code::{Code, Failure};
+use crate::pair::Pair;
+use crate::refresh::Field;
+
+/// The keys as the shell read them, synchronously, when the event happened: raw strings, untrusted.
+#[derive(Clone, Default, PartialEq, Debug)]
+pub struct Stored {
+    /// The access token's key.
+    pub access: Option<String>,
+    /// The refresh token's key (ignored in a cookie session).
+    pub refresh: Option<String>,
+    /// `<key>:pair`, the fingerprint of the pair written last.
+    pub stamp: Option<String>,
+    /// `<key>:backoff`, the shared back-off.
+    pub backoff: Option<String>,
+}
+
+/// The request's `x-seamless-fetch` header.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Control {
+    /// None given.
+    None,
+    /// `no-token`: sent untouched.
+    NoToken,
+    /// `no-refresh`: sent with the token, an "expired" answer is the caller's.
+    NoRefresh,
+    /// Anything else: `INVALID_OPTIONS`.
+    Invalid,
+}
+
+/// What the refresh call answered, as the shell read it (field reading and JSON parsing are the
+/// shell's; what they mean is the core's, through [`crate::refresh::classify`]).
+#[derive(Clone, PartialEq, Debug)]
+pub struct Reply {
+    /// HTTP status; 0 for a network error (no answer).
+    pub status: u16,
+    /// Whether the body was a JSON object.
+    pub json: bool,
+    /// The access token's field.
+    pub access: Field,
+    /// The refresh token's field.
+    pub refresh: Field,
+    /// `expiresIn`'s field.
+    pub expires_in: Field,
+    /// The OAuth 2 `error` field.
+    pub oauth_error: Field,
+    /// The `Retry-After` header, when there was one.
+    pub retry_after: Option<String>,
+}
+
+/// A timer of a flight (by the flight's number).
+#[allow(missing_docs)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Timer {
+    /// The back-off or being offline holds the flight until then.
+    Gate(u32),
+    /// The settle wait for another tab's write ends.
+    Settle(u32),
+    /// The refresh call's `refreshTimeoutMs` ran out.
+    Timeout(u32),
+}
+
+/// Something that happened. `now` is the local clock (ms since the epoch); the fields are those of
+/// the module's table.
+#[allow(missing_docs)]
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// A request begins. `url` is absolute, as the URL parser serialises it.
+    Begin { now: f64, id: u32, url: String, control: Control, has_auth: bool, own_refresh: bool, stored: Stored },
+    /// The answer to the last `Send` of `id` arrived; `date` is its `Date` header.
+    Answer { now: f64, id: u32, status: u16, date: Option<String>, stored: Stored },
+    /// The answer asked about with `Ask` means "expired", or not.
+    Verdict { now: f64, id: u32, expired: bool, stored: Stored },
+    /// The attempt of `id` threw (network error, the caller's abort).
+    Failed { now: f64, id: u32 },
+    /// The caller aborted `id` while it waited for a refresh.
+    Abort { now: f64, id: u32 },
+    /// The cross-tab lock for `flight`: `held` false when the wait ran out (then it counts as
+    /// contended); `contended` when another tab held it or its `:fresh` mark when asked.
+    Granted { now: f64, flight: u32, contended: bool, held: bool, stored: Stored },
+    /// The refresh call of `flight` answered; `jitter` in [0, 1) for the back-off.
+    Refreshed { now: f64, flight: u32, reply: Reply, jitter: f64, stored: Stored },
+    /// A timer fired; `jitter` in [0, 1) for the back-off.
+    Timer { now: f64, timer: Timer, jitter: f64, stored: Stored },
+    /// Another tab changed the keys.
+    Storage { now: f64, stored: Stored },
+    /// The browser came back online.
+    Online { now: f64, stored: Stored },
+    /// The browser went offline.
+    Offline { now: f64 },
+    /// `setTokens`; `refresh` is `None` in a cookie session.
+    SetTokens { now: f64, access: String, refresh: Option<String>, stored: Stored },
+    /// `clearTokens()`.
+    ClearTokens { now: f64 },
+    /// `logout()`.
+    Logout { now: f64 },
+    /// An instance joins the session; the tokens it finds are "found at start" (no floor), and a
+    /// pair heard later counts as received.
+    Open { now: f64, stored: Stored },
+    /// An instance leaves it (`dispose`, or collected).
+    Close { now: f64 },
+}
+
+impl Event {
+    /// When it happened (local clock).
+    pub fn now(&self) -> f64 {
+        match self {
+            Event::Begin { now, .. } | Event::Answer { now, .. } | Event::Verdict { now, .. } | Event::Failed { now, .. } | Event::Abort { now, .. } => *now,
+            Event::Granted { now, .. } | Event::Refreshed { now, .. } | Event::Timer { now, .. } | Event::Storage { now, .. } | Event::Online { now, .. } | Event::Open { now, .. } => *now,
+            Event::Offline { now } | Event::SetTokens { now, .. } | Event::ClearTokens { now } | Event::Logout { now } | Event::Close { now } => *now,
+        }
+    }
+}
+
+/// Why a request is rejected.
+#[derive(Clone, PartialEq)]
+pub enum Why {
+    /// The library's own failure.
+    Auth(Failure),
+    /// The caller's abort: the shell rejects with the signal's reason.
+    Aborted,
+    /// The transport's error, as it came.
+    Transport,
+}
+
+/// What the storage write expects to find.
+#[derive(Clone, PartialEq)]
+pub enum Expect {
+    /// Write whatever is there (`setTokens`, `clearTokens`: the app's own decision).
+    Any,
+    /// Write only over this pair (`None`: no pair): a tab writes or removes only what it owns.
+    Pair(Option<Pair>),
+}
+
+/// A callback or the redirect.
+#[derive(Clone, PartialEq, Debug)]
+pub enum Notice {
+    /// `onRefresh({durationMs})`.
+    #[allow(missing_docs)]
+    Refreshed { duration_ms: f64 },
+    /// `onRefreshError(error)` with this code.
+    RefreshError(Code),
+    /// `onLogout({reason})`.
+    Logout(Code),
+    /// `onLogout({reason: "LOGOUT"})`, `logout()` here or in another tab.
+    LoggedOut,
+    /// `onTokens({reason})`: "refresh", "tab", "set", "clear".
+    Tokens(&'static str),
+    /// Go to `loginUrl` (the shell adds the return path with `policy::safe_return_path`).
+    Navigate,
+}
+
+/// Something for the shell to do; the fields are those of the module's table.
+#[allow(missing_docs)]
+#[derive(Clone, PartialEq)]
+pub enum Command {
+    /// Send as it is; not the library's.
+    Pass { id: u32 },
+    /// Send an attempt of `id` with `token` (none: without).
+    Send { id: u32, token: Option<String> },
+    /// Judge the answer: body code or `isExpired`, then `Verdict`.
+    Ask { id: u32 },
+    /// The last answer is the caller's.
+    Resolve { id: u32 },
+    /// The caller's promise rejects.
+    Reject { id: u32, why: Why },
+    /// Ask for the cross-tab lock.
+    Lock { flight: u32, budget_ms: f64 },
+    /// Release the lock, then hold the `:fresh` mark for `mark_ms`.
+    Unlock { flight: u32, mark_ms: f64 },
+    /// Spend these tokens on the refresh endpoint (or the app's function).
+    Refresh { flight: u32, refresh: Option<String>, access: Option<String> },
+    /// Abort the refresh call of `flight`.
+    CancelRefresh { flight: u32 },
+    /// Write `pair` (`None`: remove the tokens) if storage holds what `expect` says.
+    Store { pair: Option<Pair>, expect: Expect },
+    /// Write (`None`: remove) the shared back-off.
+    StoreBackoff { value: Option<String> },
+    /// Report `timer` at local time `at`.
+    Timer { at: f64, timer: Timer },
+    /// A callback or the redirect.
+    Notify(Notice),
+    /// The synchronous call throws this code.
+    Invalid(Code),
+}

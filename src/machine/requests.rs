@@ -1,0 +1,284 @@
+//! One request: is it the library's to manage (a token goes only to the page's origin and
+//! `allowedOrigins`), send it with the token now or wait for the running refresh, judge its
+//! answer ("expired" by status, or by the shell's verdict on a body code / `isExpired`), and after
+//! an "expired" answer: replay at once, wait for a refresh (the running one or one begun now) and
+//! replay once, or hand the answer back. A replay's answer is the caller's whatever it says.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::code::{Code, Failure};
+use crate::policy::{origin_allowed, origin_of};
+
+use super::protocol::{Command, Control, Stored, Why};
+use super::{mutant, Machine};
+
+/// The requests between two events, by id, in a sorted vector: a `BTreeMap` cost ~8 % of the
+/// core's wasm for what a binary search does as well at the sizes a page has.
+#[derive(Default)]
+pub(super) struct Requests(Vec<(u32, Request)>);
+
+impl Requests {
+    fn at(&self, id: u32) -> Result<usize, usize> {
+        self.0.binary_search_by_key(&id, |(k, _)| *k)
+    }
+    pub(super) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    fn contains_key(&self, id: &u32) -> bool {
+        self.at(*id).is_ok()
+    }
+    fn insert(&mut self, id: u32, r: Request) {
+        match self.at(id) {
+            Ok(i) => self.0[i].1 = r,
+            Err(i) => self.0.insert(i, (id, r)),
+        }
+    }
+    fn get(&self, id: &u32) -> Option<&Request> {
+        self.at(*id).ok().map(|i| &self.0[i].1)
+    }
+    fn get_mut(&mut self, id: &u32) -> Option<&mut Request> {
+        self.at(*id).ok().map(|i| &mut self.0[i].1)
+    }
+    fn remove(&mut self, id: &u32) -> Option<Request> {
+        self.at(*id).ok().map(|i| self.0.remove(i).1)
+    }
+}
+
+/// A request between two events.
+pub(super) struct Request {
+    no_refresh: bool,
+    /// An attempt went out already: the next is the last.
+    sent_before: bool,
+    phase: Phase,
+}
+
+enum Phase {
+    /// Its attempt went out with `token` when `seen` flights had finished.
+    Sent { token: Option<String>, seen: u64 },
+    /// Its last attempt went out: the answer is the caller's.
+    Last,
+    /// The shell judges its answer (`Ask`).
+    Asking { token: Option<String>, seen: u64 },
+    /// In the running flight's queue. `stored`: the token that may still serve after a transient
+    /// failure (none after an "expired" answer); `answered`: the shell holds an "expired" answer,
+    /// which is the caller's if the refresh finds no session.
+    Waiting { seen: u64, stored: Option<String>, answered: bool },
+}
+
+/// What to do before sending.
+enum Plan {
+    Send(Option<String>, u64),
+    Wait(Option<String>),
+    Ahead(String),
+}
+
+/// Whether `url` is the refresh endpoint, query and fragment aside.
+fn is_endpoint(url: &str, endpoint: &str) -> bool {
+    let strip = |u: &str| u.split(['?', '#']).next().unwrap_or(u).len();
+    let (a, b) = (strip(url), strip(endpoint));
+    url.get(..a).is_some_and(|u| endpoint.get(..b) == Some(u))
+}
+
+impl Machine {
+    /// A request begins. `own`: it carries its own token header, or comes from the app's refresh
+    /// function (it is the refresh, and must not wait behind it).
+    pub(super) fn begin(&mut self, now: f64, id: u32, url: &str, control: Control, own: bool, s: &Stored) {
+        let no_refresh = match control {
+            Control::None => false,
+            Control::NoRefresh => true,
+            Control::NoToken => return self.push(Command::Pass { id }),
+            Control::Invalid => {
+                let e = Failure::new(Code::InvalidOptions, &["the x-seamless-fetch request header takes \"no-token\" or \"no-refresh\""]);
+                return self.push(Command::Reject { id, why: Why::Auth(e) });
+            }
+        };
+        let endpoint = self.cfg.refresh_url.as_deref().is_some_and(|e| is_endpoint(url, e));
+        let allowed = origin_allowed(origin_of(url).unwrap_or("null"), &self.cfg.page_origin, &self.cfg.allowed_origins);
+        let allowed = allowed || mutant!(self, AnyOrigin);
+        if own || endpoint || !allowed || self.requests.contains_key(&id) {
+            return self.push(Command::Pass { id });
+        }
+        self.requests.insert(id, Request { no_refresh, sent_before: false, phase: Phase::Last });
+        self.go(now, id, !no_refresh, s);
+    }
+
+    /// Plans and sends (or queues) the next attempt of `id`.
+    fn go(&mut self, now: f64, id: u32, ahead: bool, s: &Stored) {
+        match self.plan(now, ahead, s) {
+            Err(e) => self.settle(id, Err(Why::Auth(e))),
+            Ok(Plan::Send(token, seen)) => {
+                let Some(r) = self.requests.get_mut(&id) else { return };
+                r.phase = if r.sent_before || r.no_refresh { Phase::Last } else { Phase::Sent { token: token.clone(), seen } };
+                r.sent_before = true;
+                self.push(Command::Send { id, token });
+            }
+            Ok(Plan::Wait(stored)) => self.queue(now, id, stored, false, s),
+            Ok(Plan::Ahead(access)) => {
+                self.begin_flight(now, Some(access.clone()));
+                self.queue(now, id, Some(access), false, s);
+                self.kick(now, s);
+            }
+        }
+    }
+
+    fn plan(&mut self, now: f64, ahead: bool, s: &Stored) -> Result<Plan, Failure> {
+        let seen = self.completed;
+        let stored = self.tokens(s)?.map(|p| p.access);
+        if self.flight.is_some() {
+            return Ok(Plan::Wait(stored)); // even without a token: a cookie refresh brings one
+        }
+        Ok(match stored {
+            Some(access) if ahead && self.due(now, &access, s) => Plan::Ahead(access),
+            token => Plan::Send(token, seen),
+        })
+    }
+
+    /// Whether `access` is due for a refresh ahead of its expiry; never while backing off (the
+    /// token is still good meanwhile).
+    fn due(&mut self, now: f64, access: &str, s: &Stored) -> bool {
+        now >= self.clock.due(access, self.cfg.refresh_ahead_ms, now) && self.backoff_wait(now, s) <= 0.0
+    }
+
+    /// The answer to the last attempt of `id`.
+    pub(super) fn answer(&mut self, now: f64, id: u32, status: u16, date: Option<&str>, s: &Stored) {
+        let Some(r) = self.requests.get_mut(&id) else { return };
+        if let Some(date) = date {
+            self.clock.date(date, now);
+        }
+        let (token, seen) = match core::mem::replace(&mut r.phase, Phase::Last) {
+            Phase::Sent { token, seen } => (token, seen),
+            _ => return self.settle(id, Ok(())),
+        };
+        if self.cfg.expired_statuses.contains(&status) {
+            self.recover(now, id, token, seen, s);
+        } else if self.cfg.judge_answers {
+            if let Some(r) = self.requests.get_mut(&id) {
+                r.phase = Phase::Asking { token, seen };
+            }
+            self.push(Command::Ask { id });
+        } else {
+            self.settle(id, Ok(()));
+        }
+    }
+
+    /// The shell's verdict on an answer it was asked to judge.
+    pub(super) fn verdict(&mut self, now: f64, id: u32, expired: bool, s: &Stored) {
+        let Some(r) = self.requests.get_mut(&id) else { return };
+        match core::mem::replace(&mut r.phase, Phase::Last) {
+            Phase::Asking { token, seen } if expired => self.recover(now, id, token, seen, s),
+            _ => self.settle(id, Ok(())),
+        }
+    }
+
+    /// The caller aborted: a request waiting for a refresh leaves its queue (an attempt on the
+    /// wire ends with `Failed` instead).
+    pub(super) fn abort(&mut self, id: u32) {
+        if self.requests.get(&id).is_some_and(|r| matches!(r.phase, Phase::Waiting { .. })) {
+            self.settle(id, Err(Why::Aborted));
+        }
+    }
+
+    /// Settles `id` once: its last answer (`Ok`) or an error; it leaves every queue.
+    pub(super) fn settle(&mut self, id: u32, how: Result<(), Why>) {
+        if self.requests.remove(&id).is_none() {
+            return;
+        }
+        if let Some(f) = self.flight.as_mut() {
+            f.queue.retain(|q| *q != id);
+        }
+        self.push(match how {
+            Ok(()) => Command::Resolve { id },
+            Err(why) => Command::Reject { id, why },
+        });
+    }
+
+    /// After an "expired" answer to the attempt sent with `token` when `seen` flights had
+    /// finished: replay, wait for a refresh, or hand the answer back.
+    fn recover(&mut self, now: f64, id: u32, token: Option<String>, seen: u64, s: &Stored) {
+        if self.flight.is_some() {
+            return self.queue(now, id, None, true, s);
+        }
+        match self.outcome_since(seen) {
+            Some(Err(e)) if e.code == Code::NoSession => return self.settle(id, Ok(())),
+            Some(Err(e)) => return self.settle(id, Err(Why::Auth(e))),
+            Some(Ok(())) => return self.go(now, id, false, s),
+            None => {}
+        }
+        let stored = match self.tokens(s) {
+            Ok(p) => p.map(|p| p.access),
+            Err(e) => return self.settle(id, Err(Why::Auth(e))),
+        };
+        match (stored, token) {
+            // A cookie session can be live with no token here: the cookie is what is spent.
+            (None, None) if self.cfg.cookie => {
+                self.begin_flight(now, None);
+                self.queue(now, id, None, true, s);
+                self.kick(now, s);
+            }
+            // Never logged in: the 401 is the app's (a login form, a public page).
+            (None, None) if !self.known => self.settle(id, Ok(())),
+            (None, _) => {
+                let e = Failure::new(Code::NoRefreshToken, &["the access token was refused and there is no refresh token (logged out elsewhere, or storage was cleared)"]);
+                self.end_session(e.code);
+                self.settle(id, Err(Why::Auth(e)));
+            }
+            // Tokens changed since this request left (another tab, setTokens): replay.
+            (Some(stored), Some(old)) if stored != old => self.go(now, id, false, s),
+            (Some(_), None) => self.go(now, id, false, s),
+            (Some(_), Some(old)) => {
+                self.refused = Some(old.clone());
+                self.begin_flight(now, Some(old));
+                self.queue(now, id, None, true, s);
+                self.kick(now, s);
+            }
+        }
+    }
+
+    /// Queues `id` for the running flight; with none running (it landed at once), goes on now.
+    fn queue(&mut self, now: f64, id: u32, stored: Option<String>, answered: bool, s: &Stored) {
+        let seen = self.completed;
+        match self.flight.as_mut() {
+            Some(f) => {
+                f.queue.push(id);
+                if let Some(r) = self.requests.get_mut(&id) {
+                    r.phase = Phase::Waiting { seen, stored, answered };
+                }
+            }
+            None => self.woken(now, id, seen, stored, answered, s),
+        }
+    }
+
+    /// Wakes the request `id`, queued with `stored` and `answered`, once the flight it waited
+    /// for has landed (or been reset).
+    pub(super) fn wake(&mut self, now: f64, id: u32, s: &Stored) {
+        let Some(Phase::Waiting { seen, stored, answered }) = self.requests.get_mut(&id).map(|r| core::mem::replace(&mut r.phase, Phase::Last)) else {
+            return;
+        };
+        self.woken(now, id, seen, stored, answered, s);
+    }
+
+    /// One rule for the request that began a refresh and those queued behind it: after a transient
+    /// failure a token that has not expired yet (and was not refused) is still good, so it is
+    /// sent; a refusal, or any failure after an "expired" answer, is the caller's error. No
+    /// session at all (`NO_SESSION`) is no error: the answer it had is the caller's.
+    fn woken(&mut self, now: f64, id: u32, seen: u64, stored: Option<String>, answered: bool, s: &Stored) {
+        if let Some(Err(e)) = self.outcome_since(seen) {
+            let anonymous = self.cfg.cookie && !e.ends_session() && !self.known && matches!(self.tokens(s), Ok(None));
+            if e.code == Code::NoSession || anonymous {
+                if answered {
+                    return self.settle(id, Ok(()));
+                }
+                if let Some(r) = self.requests.get_mut(&id) {
+                    r.no_refresh = true; // a second try would be refused too
+                }
+                return self.go(now, id, false, s);
+            }
+            let usable = stored.is_some_and(|a| self.refused.as_deref() != Some(&a) && self.clock.still_valid(&a, now));
+            if e.ends_session() || !usable {
+                return self.settle(id, Err(Why::Auth(e)));
+            }
+        }
+        self.go(now, id, false, s);
+    }
+}

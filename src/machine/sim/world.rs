@@ -1,0 +1,860 @@
+//! One browser of 1–5 tabs, each running cores ([`Machine`]) behind a simulated shell, over a
+//! simulated `localStorage` (one view per tab; another tab's key writes reach it one key at a
+//! time, late), simulated Web Locks (FIFO, one holder, a `:fresh` mark, waits that run out) and a
+//! simulated auth server (rotation, reuse detection revoking the family, refusal, 500, 429 with
+//! `Retry-After`, dropped and slow answers). The invariants are checked as each command is carried
+//! out, and at the end.
+
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::cmp::Reverse;
+use std::string::{String, ToString};
+use std::vec::Vec;
+use std::{format, vec};
+
+use super::Rng;
+use crate::machine::*;
+use crate::pair::{fingerprint, Pair};
+use crate::refresh::Field;
+
+const TIMEOUT_MS: f64 = 8_000.0;
+const APP: &str = "https://app.test";
+const API: &str = "https://api.test";
+const EVIL: &str = "https://evil.test";
+/// A request settles within this after it began (lock waits, settle, one refresh, one replay).
+const SETTLE_BOUND_MS: u64 = 120_000;
+const KEYS: usize = 4; // access, refresh, stamp, backoff
+
+/// What the app (or the browser) does at a time.
+#[derive(Clone, Copy, Debug)]
+pub enum Action {
+    Request { tab: usize, post: bool, target: u8, control: u8, abort_after: Option<u16> },
+    Login { tab: usize },
+    Logout { tab: usize },
+    SetSame { tab: usize },
+    Clear { tab: usize },
+    Offline,
+    Online,
+    ClockBack,
+    Open { tab: usize },
+    Close { tab: usize },
+    Freeze { tab: usize, ms: u16 },
+}
+
+/// A schedule: its world's parameters and the app's actions.
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    pub tabs: usize,
+    pub life_s: u64,
+    /// How far the API's `Date` runs ahead of the issuer (item 11's case when > life).
+    pub api_ahead_ms: u64,
+    pub fail: [u8; 5], // per cent: refuse, 500, 429, drop, slow
+    pub judge: bool,
+    pub actions: Vec<(u64, Action)>,
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Seen {
+    Pending,
+    Ok,
+    Refused,
+    Transient,
+}
+
+struct TokenInfo {
+    family: u32,
+    issued: u64, // real ms
+    exp_s: u64,  // issuer seconds
+    rotated: bool, // a refresh answer brought it (not a login)
+    mate: String,  // the other token of its pair
+}
+
+struct Call {
+    tab: usize,
+    core: usize,
+    flight: u32,
+    rt: Option<String>,
+    seen: Seen,
+    cancelled: bool,
+}
+
+struct Req {
+    tab: usize,
+    evil: bool,
+    body: u32,
+    begun: u64,
+    settled: bool,
+    last: Option<(u16, u32)>,
+}
+
+/// An event for a core, made (with `now` and the tab's storage view) when it is delivered.
+enum CoreEv {
+    Abort(u32),
+    Failed(u32),
+    Verdict(u32, bool),
+    Granted(u32, bool, bool),
+    Answer(u32, u16, String),
+    Refreshed { call: usize, flight: u32, reply: Reply, seen: Seen, wait: u64 },
+}
+
+enum Ev {
+    Act(Action),
+    Core { tab: usize, core: usize, ev: CoreEv },
+    /// A key write reaching a tab's view.
+    View { tab: usize, key: usize, value: Option<String>, seq: u64, event: bool },
+    Api { id: u32, tab: usize, core: usize, token: Option<String>, body: u32 },
+    RefreshAt { call: usize, core: usize, flight: u32 },
+    LockTimeout { tab: usize, core: usize, flight: u32 },
+    Timer { tab: usize, core: usize, timer: Timer, gen: u64 },
+}
+
+pub struct World {
+    pub rng: Rng,
+    pub t: u64,
+    seq: u64,
+    queue: BinaryHeap<Reverse<(u64, u64)>>,
+    events: HashMap<u64, Ev>,
+    sched: Schedule,
+    mutant: Option<Mutant>,
+    skew: f64,
+    online: bool,
+    online_at: u64,
+    tabs: Vec<Tab>,
+    global: [(Option<String>, u64); KEYS],
+    // locks
+    holder: Option<(usize, usize, u32)>,
+    waiting: Vec<(usize, usize, u32)>,
+    fresh_until: u64,
+    // server
+    tokens: HashMap<String, TokenInfo>,
+    revoked: Vec<bool>,
+    serial: u32,
+    calls: Vec<Call>,
+    logged_out: Vec<(u32, u64)>, // family, when
+    // bookkeeping
+    reqs: BTreeMap<u32, Req>,
+    next_id: u32,
+    last_attempt: u64,
+    last_failure: Option<(u64, u64)>, // when, the least wait it imposed
+    refused_api: Vec<String>,
+    used: Vec<String>,
+    /// Families whose pair a tab wrote after their logout, not having heard of it yet: the
+    /// storage-propagation race no tab can see (counted, not a violation; the family's later
+    /// tokens are exempt from the logout checks, as every tab takes them for a new login).
+    pub raced: Vec<u32>,
+    pub trace: Option<Vec<String>>,
+    pub violation: Option<String>,
+    pub steps: u64,
+}
+
+struct Tab {
+    cores: Vec<Machine>,
+    /// The access token each core found when it was made: "found at start", which has no floor.
+    found: Vec<Option<String>>,
+    view: [(Option<String>, u64); KEYS],
+    frozen_until: u64,
+    /// Refresh tokens this tab's flights spent, and pairs it set: what it may remove.
+    owns: Vec<String>,
+    /// It has seen the stored pair removed since the family's logout.
+    heard_logout: Vec<u32>,
+    timers: HashMap<(usize, TimerKey), u64>,
+}
+
+#[derive(Hash, PartialEq, Eq, Clone, Copy)]
+enum TimerKey {
+    Gate(u32),
+    Settle(u32),
+    Timeout(u32),
+}
+
+fn key(t: Timer) -> TimerKey {
+    match t {
+        Timer::Gate(f) => TimerKey::Gate(f),
+        Timer::Settle(f) => TimerKey::Settle(f),
+        Timer::Timeout(f) => TimerKey::Timeout(f),
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | (b as u32) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// `Date` header text of a time in ms.
+fn http_date(ms: f64) -> String {
+    let secs = (ms / 1000.0).floor() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    format!("{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT", DAYS[days.rem_euclid(7) as usize], d, MONTHS[(m - 1) as usize], y, rem / 3600, rem / 60 % 60, rem % 60)
+}
+
+/// The issuer's clock starts here (a real date, so `Date` headers and claims are sane).
+const EPOCH_MS: f64 = 1_780_000_000_000.0;
+
+fn config(judge: bool) -> Config {
+    Config {
+        page_origin: APP.into(),
+        allowed_origins: vec![API.into()],
+        refresh_url: Some(format!("{APP}/auth/refresh")),
+        expired_statuses: if judge { vec![] } else { vec![401] },
+        judge_answers: judge,
+        refresh_ahead_ms: 30_000.0,
+        refresh_timeout_ms: TIMEOUT_MS,
+        cross_tab: true,
+        cookie: false,
+    }
+}
+
+impl World {
+    pub fn new(sched: Schedule, seed: u64, mutant: Option<Mutant>) -> World {
+        let tabs = (0..sched.tabs)
+            .map(|_| Tab { cores: Vec::new(), found: Vec::new(), view: Default::default(), frozen_until: 0, owns: Vec::new(), heard_logout: Vec::new(), timers: HashMap::new() })
+            .collect();
+        let mut w = World {
+            rng: Rng(seed ^ 0x5eed),
+            t: 0,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            events: HashMap::new(),
+            skew: EPOCH_MS,
+            online: true,
+            online_at: 0,
+            tabs,
+            global: Default::default(),
+            holder: None,
+            waiting: Vec::new(),
+            fresh_until: 0,
+            tokens: HashMap::new(),
+            revoked: Vec::new(),
+            serial: 0,
+            calls: Vec::new(),
+            logged_out: Vec::new(),
+            reqs: BTreeMap::new(),
+            next_id: 0,
+            last_attempt: 0,
+            last_failure: None,
+            refused_api: Vec::new(),
+            used: Vec::new(),
+            raced: Vec::new(),
+            trace: None,
+            violation: None,
+            steps: 0,
+            mutant,
+            sched,
+        };
+        for tab in 0..w.sched.tabs {
+            w.act(Action::Open { tab });
+        }
+        w.act(Action::Login { tab: 0 });
+        for (at, a) in w.sched.actions.clone() {
+            w.at(at, Ev::Act(a));
+        }
+        w
+    }
+
+    fn at(&mut self, t: u64, ev: Ev) {
+        self.seq += 1;
+        self.queue.push(Reverse((t, self.seq)));
+        self.events.insert(self.seq, ev);
+    }
+
+    fn local(&self) -> f64 {
+        self.t as f64 + self.skew
+    }
+
+    fn issuer_ms(&self) -> f64 {
+        self.t as f64 + EPOCH_MS
+    }
+
+    fn fail(&mut self, what: String) {
+        if self.violation.is_none() {
+            self.violation = Some(format!("t={} ms: {what}", self.t));
+        }
+    }
+
+    fn log(&mut self, line: impl FnOnce(u64) -> String) {
+        let t = self.t;
+        if let Some(trace) = self.trace.as_mut() {
+            let l = line(t);
+            trace.push(l);
+        }
+    }
+
+    fn stored(&self, tab: usize) -> Stored {
+        let v = &self.tabs[tab].view;
+        Stored { access: v[0].0.clone(), refresh: v[1].0.clone(), stamp: v[2].0.clone(), backoff: v[3].0.clone() }
+    }
+
+    fn view_pair(&self, tab: usize) -> Option<Pair> {
+        let v = &self.tabs[tab].view;
+        Some(Pair { access: v[0].0.clone()?, refresh: Some(v[1].0.clone()?) })
+    }
+
+    fn lat(&mut self) -> u64 {
+        match self.rng.below(10) {
+            0 => 200 + self.rng.below(1_500),
+            1..=3 => 20 + self.rng.below(200),
+            _ => 1 + self.rng.below(30),
+        }
+    }
+
+    /// A new pair of `family` (a new family for a login).
+    fn issue(&mut self, family: Option<u32>) -> (String, String) {
+        let family = family.unwrap_or_else(|| {
+            self.revoked.push(false);
+            (self.revoked.len() - 1) as u32
+        });
+        self.serial += 1;
+        let iat = (self.issuer_ms() / 1000.0) as u64;
+        let exp = iat + self.sched.life_s;
+        let payload = format!("{{\"iat\":{iat},\"exp\":{exp},\"f\":{family}}}");
+        let access = format!("eyJhbGciOiJub25lIn0.{}.a{}", b64(payload.as_bytes()), self.serial);
+        let refresh = format!("rt{}f{}", self.serial, family);
+        let rotated = self.tokens.values().any(|i| i.family == family);
+        for (t, mate) in [(&access, &refresh), (&refresh, &access)] {
+            self.tokens.insert(t.clone(), TokenInfo { family, issued: self.t, exp_s: exp, rotated, mate: mate.clone() });
+        }
+        (access, refresh)
+    }
+
+    fn family(&self, token: &str) -> Option<u32> {
+        self.tokens.get(token).map(|i| i.family)
+    }
+
+    /// Runs the world to its end (no event left), checking as it goes; `Err` with the first
+    /// violation.
+    pub fn run(&mut self) -> Result<(), String> {
+        while let Some(Reverse((t, seq))) = self.queue.pop() {
+            self.t = t;
+            let Some(ev) = self.events.remove(&seq) else { continue };
+            self.steps += 1;
+            self.dispatch(ev);
+            if let Some(v) = &self.violation {
+                return Err(v.clone());
+            }
+            if self.steps > 50_000 {
+                return Err("the world did not come to rest (a loop?)".into());
+            }
+        }
+        for (id, r) in &self.reqs {
+            if !r.settled && self.tabs.get(r.tab).is_some() {
+                return Err(format!("request {id} (tab {}) never settled", r.tab));
+            }
+        }
+        Ok(())
+    }
+
+    fn dispatch(&mut self, ev: Ev) {
+        // A frozen tab handles nothing until it thaws.
+        let frozen = match &ev {
+            Ev::Core { tab, .. } | Ev::View { tab, .. } | Ev::Timer { tab, .. } | Ev::Api { tab, .. } => self.tabs[*tab].frozen_until,
+            _ => 0,
+        };
+        if frozen > self.t {
+            return self.at(frozen, ev);
+        }
+        match ev {
+            Ev::Act(a) => self.act(a),
+            Ev::Core { tab, core, ev } => self.deliver(tab, core, ev),
+            Ev::View { tab, key, value, seq, event } => {
+                if self.tabs[tab].view[key].1 < seq {
+                    self.tabs[tab].view[key] = (value, seq);
+                    if event {
+                        let now = self.local();
+                        let stored = self.stored(tab);
+                        if stored.access.is_none() && stored.refresh.is_none() {
+                            let fams: Vec<u32> = self.logged_out.iter().map(|(f, _)| *f).collect();
+                            self.tabs[tab].heard_logout.extend(fams);
+                        }
+                        for core in 0..self.tabs[tab].cores.len() {
+                            if self.tabs[tab].cores[core].joinable() {
+                                self.feed(tab, core, Event::Storage { now, stored: stored.clone() });
+                            }
+                        }
+                    }
+                }
+            }
+            Ev::Api { id, tab, core, token, body } => self.api(id, tab, core, token, body),
+            Ev::RefreshAt { call, core, flight } => self.server_refresh(call, core, flight),
+            Ev::LockTimeout { tab, core, flight } => {
+                if let Some(at) = self.waiting.iter().position(|w| *w == (tab, core, flight)) {
+                    self.waiting.remove(at);
+                    self.deliver(tab, core, CoreEv::Granted(flight, true, false));
+                }
+            }
+            Ev::Timer { tab, core, timer, gen } => {
+                if self.tabs[tab].timers.get(&(core, key(timer))) == Some(&gen) {
+                    let (now, stored, jitter) = (self.local(), self.stored(tab), self.rng.unit());
+                    self.feed(tab, core, Event::Timer { now, timer, jitter, stored });
+                }
+            }
+        }
+    }
+
+    /// The tab's core that new instances and requests use, made if none is joinable.
+    fn current(&mut self, tab: usize) -> usize {
+        let found = self.tabs[tab].view[0].0.clone();
+        let t = &mut self.tabs[tab];
+        match t.cores.iter().rposition(|c| c.joinable()) {
+            Some(c) => c,
+            None => {
+                let mut m = Machine::new(config(self.sched.judge));
+                m.mutant = self.mutant;
+                t.cores.push(m);
+                t.found.push(found);
+                t.cores.len() - 1
+            }
+        }
+    }
+
+    fn act(&mut self, a: Action) {
+        let now = self.local();
+        self.log(|t| format!("{t:>7} act {a:?}"));
+        match a {
+            Action::Request { tab, post, target, control, abort_after } => {
+                if !self.tabs[tab].cores.iter().any(|c| c.joinable()) {
+                    return;
+                }
+                let core = self.current(tab);
+                let id = self.next_id;
+                let evil = target > 8;
+                self.next_id += 1;
+                let origin = match target {
+                    0..=6 => APP,
+                    7 | 8 => API,
+                    _ => EVIL,
+                };
+                let url = format!("{origin}/{}", if post { "post" } else { "get" });
+                let control = match control {
+                    0 => Control::NoRefresh,
+                    1 => Control::NoToken,
+                    _ => Control::None,
+                };
+                self.reqs.insert(id, Req { tab, evil, body: id, begun: self.t, settled: false, last: None });
+                if let Some(ms) = abort_after {
+                    self.at(self.t + ms as u64, Ev::Core { tab, core, ev: CoreEv::Abort(id) });
+                }
+                let stored = self.stored(tab);
+                self.feed(tab, core, Event::Begin { now, id, url, control, has_auth: false, own_refresh: false, stored });
+            }
+            Action::Login { tab } => {
+                let (access, refresh) = self.issue(None);
+                self.set_tokens(tab, access, refresh);
+            }
+            Action::SetSame { tab } => {
+                if let Some(p) = self.view_pair(tab) {
+                    self.set_tokens(tab, p.access, p.refresh.unwrap_or_default());
+                }
+            }
+            Action::Logout { tab } | Action::Clear { tab } => {
+                if let Some(f) = self.view_pair(tab).and_then(|p| self.family(&p.access)) {
+                    self.logged_out.push((f, self.t));
+                }
+                let fams: Vec<u32> = self.logged_out.iter().map(|(f, _)| *f).collect();
+                self.tabs[tab].heard_logout.extend(fams);
+                let core = self.current(tab);
+                let ev = if matches!(a, Action::Logout { .. }) { Event::Logout { now } } else { Event::ClearTokens { now } };
+                self.feed(tab, core, ev);
+            }
+            Action::Offline => {
+                self.online = false;
+                for tab in 0..self.tabs.len() {
+                    for core in 0..self.tabs[tab].cores.len() {
+                        self.feed(tab, core, Event::Offline { now });
+                    }
+                }
+            }
+            Action::Online => {
+                self.online = true;
+                self.online_at = self.t;
+                for tab in 0..self.tabs.len() {
+                    for core in 0..self.tabs[tab].cores.len() {
+                        let stored = self.stored(tab);
+                        self.feed(tab, core, Event::Online { now, stored });
+                    }
+                }
+            }
+            Action::ClockBack => self.skew -= 3_600_000.0,
+            Action::Open { tab } => {
+                let core = self.current(tab);
+                let stored = self.stored(tab);
+                self.feed(tab, core, Event::Open { now, stored });
+            }
+            Action::Close { tab } => {
+                if let Some(core) = self.tabs[tab].cores.iter().rposition(|c| c.joinable()) {
+                    self.feed(tab, core, Event::Close { now });
+                }
+            }
+            Action::Freeze { tab, ms } => self.tabs[tab].frozen_until = self.t + ms as u64,
+        }
+    }
+
+    fn set_tokens(&mut self, tab: usize, access: String, refresh: String) {
+        self.last_failure = None; // setTokens ends the back-off, as documented
+        let core = self.current(tab);
+        self.tabs[tab].owns.push(refresh.clone());
+        let (now, stored) = (self.local(), self.stored(tab));
+        self.feed(tab, core, Event::SetTokens { now, access, refresh: Some(refresh), stored });
+    }
+
+    /// One event into a core, then its commands carried out in order, in the same step.
+    fn feed(&mut self, tab: usize, core: usize, ev: Event) {
+        let app = matches!(ev, Event::SetTokens { .. } | Event::ClearTokens { .. } | Event::Logout { .. });
+        self.tabs[tab].cores[core].handle(ev);
+        while let Some(c) = self.tabs[tab].cores[core].poll() {
+            self.carry(tab, core, c, app);
+            if self.violation.is_some() {
+                return;
+            }
+        }
+    }
+
+    fn settle(&mut self, id: u32, how: &str) {
+        let t = self.t;
+        match self.reqs.get_mut(&id) {
+            None => self.fail(format!("request {id} settled ({how}) but was never begun")),
+            Some(r) if r.settled => self.fail(format!("request {id} settled twice ({how})")),
+            Some(r) => {
+                r.settled = true;
+                if t - r.begun > SETTLE_BOUND_MS {
+                    let begun = r.begun;
+                    self.fail(format!("request {id} took {} ms to settle", t - begun));
+                }
+            }
+        }
+    }
+
+    fn carry(&mut self, tab: usize, core: usize, c: Command, app: bool) {
+        match c {
+            Command::Pass { id } => self.settle(id, "passed as it is"),
+            Command::Send { id, token } => {
+                let Some(r) = self.reqs.get(&id) else { return self.fail(format!("send of unknown request {id}")) };
+                let body = r.body;
+                if let Some(tok) = &token {
+                    if r.evil {
+                        return self.fail(format!("request {id}'s token went to {EVIL}"));
+                    }
+                    if let Some(f) = self.family(tok) {
+                        let heard = self.logged_out.iter().any(|(lf, _)| *lf == f) && self.tabs[tab].heard_logout.contains(&f);
+                        if heard && !self.raced.contains(&f) {
+                            return self.fail(format!("tab {tab} sent a token of family {f} after it heard that family's logout"));
+                        }
+                    }
+                }
+                self.log(|t| format!("{t:>7} tab{tab} send #{id} with {}", token.as_deref().map_or("no token".into(), short)));
+                if !self.online {
+                    self.at(self.t + 1, Ev::Core { tab, core, ev: CoreEv::Failed(id) });
+                    return;
+                }
+                let l = self.lat();
+                self.at(self.t + l, Ev::Api { id, tab, core, token, body });
+            }
+            Command::Ask { id } => {
+                let expired = self.reqs.get(&id).and_then(|r| r.last).is_some_and(|(s, _)| s == 401);
+                self.at(self.t + 1, Ev::Core { tab, core, ev: CoreEv::Verdict(id, expired) });
+            }
+            Command::Resolve { id } => {
+                if let Some((status, body)) = self.reqs.get(&id).and_then(|r| r.last) {
+                    if (200..300).contains(&status) && body != id {
+                        return self.fail(format!("request {id} got the answer for body {body}"));
+                    }
+                }
+                self.log(|t| format!("{t:>7} tab{tab} resolve #{id}"));
+                self.settle(id, "resolved");
+            }
+            Command::Reject { id, why } => {
+                if let Why::Auth(e) = &why {
+                    self.log(|t| format!("{t:>7} tab{tab} reject #{id} {}: {}", e.code.as_str(), e.message));
+                    let held = e.message.starts_with("the refresh was not attempted");
+                    if held && self.online && self.t > self.last_attempt + 60_000 + TIMEOUT_MS as u64 + 1_000 && self.t > self.online_at {
+                        return self.fail(format!("a refresh was held back {} ms after the last attempt: the back-off outlived its cap", self.t - self.last_attempt));
+                    }
+                }
+                self.settle(id, "rejected");
+            }
+            Command::Lock { flight, budget_ms } => {
+                self.log(|t| format!("{t:>7} tab{tab} lock for flight {flight}"));
+                if self.holder.is_none() && self.waiting.is_empty() {
+                    self.holder = Some((tab, core, flight));
+                    let contended = self.fresh_until > self.t;
+                    self.at(self.t, Ev::Core { tab, core, ev: CoreEv::Granted(flight, contended, true) });
+                } else {
+                    let ahead = self.waiting.len() as u64 + 1;
+                    self.waiting.push((tab, core, flight));
+                    self.at(self.t + ahead * budget_ms as u64, Ev::LockTimeout { tab, core, flight });
+                }
+            }
+            Command::Unlock { flight, mark_ms } => {
+                if self.holder != Some((tab, core, flight)) {
+                    return self.fail(format!("tab {tab} released a lock it does not hold (flight {flight})"));
+                }
+                self.holder = None;
+                self.fresh_until = self.fresh_until.max(self.t + mark_ms as u64);
+                if !self.waiting.is_empty() {
+                    let (t2, c2, f2) = self.waiting.remove(0);
+                    self.holder = Some((t2, c2, f2));
+                    self.at(self.t, Ev::Core { tab: t2, core: c2, ev: CoreEv::Granted(f2, true, true) });
+                }
+            }
+            Command::Refresh { flight, refresh, .. } => self.refresh_call(tab, core, flight, refresh),
+            Command::CancelRefresh { flight } => {
+                if let Some(call) = self.calls.iter_mut().find(|c| (c.tab, c.core, c.flight) == (tab, core, flight) && c.seen == Seen::Pending) {
+                    call.cancelled = true;
+                    call.seen = Seen::Transient;
+                    let t = self.t;
+                    self.failed_at(t, 500);
+                }
+            }
+            Command::Store { pair, expect } => self.store(tab, pair, expect, app),
+            Command::StoreBackoff { value } => self.write(tab, &[(3, value)], false),
+            Command::Timer { at, timer } => {
+                let real = self.t + (at - self.local()).max(0.0).min(1e9).ceil() as u64;
+                self.log(|t| format!("{t:>7} tab{tab} timer {timer:?} in {} ms", real - t));
+                self.seq += 1;
+                let gen = self.seq;
+                self.tabs[tab].timers.insert((core, key(timer)), gen);
+                self.at(real, Ev::Timer { tab, core, timer, gen });
+            }
+            Command::Notify(n) => self.log(|t| format!("{t:>7} tab{tab} notify {n:?}")),
+            Command::Invalid(_) => {}
+        }
+    }
+
+    /// A transient failure the browser saw at `t`: the next attempt waits at least `wait_ms`.
+    fn failed_at(&mut self, t: u64, wait_ms: u64) {
+        self.last_failure = Some((t, wait_ms));
+    }
+
+    /// Builds the core's event as it is delivered: now, and the tab's storage as it reads it.
+    fn deliver(&mut self, tab: usize, core: usize, ev: CoreEv) {
+        let (now, stored) = (self.local(), self.stored(tab));
+        let ev = match ev {
+            CoreEv::Abort(id) => Event::Abort { now, id },
+            CoreEv::Failed(id) => Event::Failed { now, id },
+            CoreEv::Verdict(id, expired) => Event::Verdict { now, id, expired, stored },
+            CoreEv::Granted(flight, contended, held) => Event::Granted { now, flight, contended, held, stored },
+            CoreEv::Answer(id, status, date) => Event::Answer { now, id, status, date: Some(date), stored },
+            CoreEv::Refreshed { call, flight, reply, seen, wait } => {
+                if self.calls[call].cancelled {
+                    return;
+                }
+                self.calls[call].seen = seen;
+                match seen {
+                    Seen::Transient => {
+                        self.failed_at(self.t, wait);
+                        // Now and then the clock is set back after a failure (issue 28 item 8).
+                        if self.rng.below(5) == 0 {
+                            let at = self.t + self.rng.below(2_000);
+                            self.at(at, Ev::Act(Action::ClockBack));
+                        }
+                    }
+                    _ => self.last_failure = None,
+                }
+                self.log(|t| format!("{t:>7} tab{tab} refresh answered {} ({seen:?})", reply.status));
+                let jitter = self.rng.unit();
+                Event::Refreshed { now, flight, reply, jitter, stored }
+            }
+        };
+        self.feed(tab, core, ev)
+    }
+
+    /// The API: 200 with the body echoed for a live token, else 401; its `Date` runs
+    /// `api_ahead_ms` ahead of the issuer.
+    fn api(&mut self, id: u32, tab: usize, core: usize, token: Option<String>, body: u32) {
+        let now_s = self.issuer_ms() / 1000.0;
+        let live = token.as_deref().and_then(|t| self.tokens.get(t)).is_some_and(|i| !self.revoked[i.family as usize] && now_s < i.exp_s as f64);
+        let status = if live { 200 } else { 401 };
+        if let (false, Some(t)) = (live, &token) {
+            self.refused_api.push(t.clone());
+        }
+        if let Some(r) = self.reqs.get_mut(&id) {
+            r.last = Some((status, body));
+        }
+        let date = http_date(self.issuer_ms() + self.sched.api_ahead_ms as f64);
+        let l = self.lat();
+        self.at(self.t + l, Ev::Core { tab, core, ev: CoreEv::Answer(id, status, date) });
+    }
+
+    /// A refresh call leaves tab `tab`: the spending rules are checked here.
+    fn refresh_call(&mut self, tab: usize, core: usize, flight: u32, rt: Option<String>) {
+        self.log(|t| format!("{t:>7} tab{tab} refresh spends {}", rt.as_deref().unwrap_or("-")));
+        if let Some((tf, wait)) = self.last_failure {
+            if self.t < tf + wait && self.online_at <= tf {
+                return self.fail(format!("tab {tab} called the refresh endpoint {} ms after a failure that asked for {wait} ms", self.t - tf));
+            }
+        }
+        self.last_attempt = self.t;
+        if let Some(rt) = &rt {
+            let earlier = self.calls.iter().find(|c| c.rt.as_ref() == Some(rt) && c.seen != Seen::Transient);
+            if let Some(c) = earlier {
+                let (other, seen) = (c.tab, c.seen);
+                return self.fail(format!("tab {tab} spent {rt} again; tab {other} spent it before ({seen:?})"));
+            }
+            if let Some(info) = self.tokens.get(rt) {
+                let found = self.tabs[tab].found.get(core).is_some_and(|f| f.as_ref() == Some(&info.mate));
+                let young = info.rotated && !found && self.t < info.issued + 5_000 && !self.refused_api.contains(&info.mate);
+                if young {
+                    let age = self.t - info.issued;
+                    return self.fail(format!("tab {tab} refreshed ahead a pair received {age} ms ago: within the floor"));
+                }
+            }
+            self.tabs[tab].owns.push(rt.clone());
+        }
+        // The app (or another tab) acts while the refresh is on the wire, now and then: the
+        // interleavings of issues 16 and 28 need such timing, which uniform actions rarely give.
+        if self.rng.below(4) == 0 {
+            let other = self.rng.below(self.tabs.len() as u64) as usize;
+            let a = match self.rng.below(4) {
+                0 => Action::Login { tab: other },
+                1 => Action::Logout { tab: other },
+                2 => Action::SetSame { tab },
+                _ => Action::Clear { tab: other },
+            };
+            let at = self.t + self.rng.below(400);
+            self.at(at, Ev::Act(a));
+        }
+        self.calls.push(Call { tab, core, flight, rt, seen: Seen::Pending, cancelled: false });
+        let call = self.calls.len() - 1;
+        if !self.online {
+            let reply = reply(0, None);
+            self.at(self.t + 1, Ev::Core { tab, core, ev: CoreEv::Refreshed { call, flight, reply, seen: Seen::Transient, wait: 500 } });
+            return;
+        }
+        let l = self.lat();
+        self.at(self.t + l, Ev::RefreshAt { call, core, flight });
+    }
+
+    /// The auth server handles a refresh call: rotation, reuse detection (the whole family is
+    /// revoked), and the schedule's faults.
+    fn server_refresh(&mut self, call: usize, core: usize, flight: u32) {
+        let [refuse, e500, e429, drop, slow] = self.sched.fail;
+        let roll = self.rng.below(100) as u8;
+        let tab = self.calls[call].tab;
+        let (mut reply, mut seen, mut wait) = (reply(500, None), Seen::Transient, 500);
+        let mut delay = self.lat();
+        if roll < refuse {
+            if let Some(i) = self.calls[call].rt.as_deref().and_then(|rt| self.tokens.get(rt)) {
+                let f = i.family as usize;
+                self.revoked[f] = true;
+            }
+            (reply, seen) = (reply_refused(), Seen::Refused);
+        } else if roll < refuse + e500 {
+        } else if roll < refuse + e500 + e429 {
+            let secs = 1 + self.rng.below(5);
+            reply = Reply { retry_after: Some(secs.to_string()), ..self::reply(429, None) };
+            wait = secs * 1000;
+        } else {
+            let rt = self.calls[call].rt.clone().unwrap_or_default();
+            let info = self.tokens.get(&rt).map(|i| (i.family, self.revoked[i.family as usize]));
+            match info {
+                Some((f, false)) if !self.used.contains(&rt) => {
+                    self.used.push(rt);
+                    let (a, r) = self.issue(Some(f));
+                    (reply, seen) = (self::reply(200, Some((a, r))), Seen::Ok);
+                }
+                Some((f, _)) => {
+                    self.revoked[f as usize] = true; // reuse (or a revoked family): all of it dies
+                    (reply, seen) = (reply_refused(), Seen::Refused);
+                }
+                None => (reply, seen) = (reply_refused(), Seen::Refused),
+            }
+            if roll < refuse + e500 + e429 + drop {
+                (reply, seen, wait) = (self::reply(0, None), Seen::Transient, 500);
+            } else if roll < refuse + e500 + e429 + drop + slow {
+                delay += TIMEOUT_MS as u64 + self.rng.below(3_000);
+            }
+        }
+        self.at(self.t + delay, Ev::Core { tab, core, ev: CoreEv::Refreshed { call, flight, reply, seen, wait } });
+    }
+
+    /// Carries out a storage write of the tokens, checking who may write what.
+    fn store(&mut self, tab: usize, pair: Option<Pair>, expect: Expect, app: bool) {
+        let view = self.view_pair(tab);
+        if let Expect::Pair(p) = &expect {
+            if *p != view {
+                return self.log(|t| format!("{t:>7} tab{tab} store refused: storage changed"));
+            }
+        }
+        if !app {
+            let v = &self.tabs[tab].view;
+            let foreign = [&v[0].0, &v[1].0].into_iter().flatten().find(|token| {
+                let refresh = if token.starts_with("rt") { Some(*token) } else { self.tokens.get(*token).map(|i| &i.mate) };
+                !refresh.is_some_and(|r| self.tabs[tab].owns.contains(r))
+            });
+            if let Some(token) = foreign {
+                let token = short(token);
+                return self.fail(format!("tab {tab} overwrote or removed {token} which it does not own"));
+            }
+        }
+        if let Some(p) = &pair {
+            if let Some(f) = self.family(&p.access) {
+                if self.logged_out.iter().any(|(lf, _)| *lf == f) && !app && !self.raced.contains(&f) {
+                    if self.tabs[tab].heard_logout.contains(&f) {
+                        return self.fail(format!("tab {tab} stored a token of family {f} after it heard that family's logout"));
+                    }
+                    self.raced.push(f);
+                }
+            }
+            if let Some(r) = &p.refresh {
+                self.tabs[tab].owns.push(r.clone());
+            }
+        }
+        self.log(|t| format!("{t:>7} tab{tab} store {}", pair.as_ref().map_or("(remove)".into(), |p| short(&p.access))));
+        let writes = match pair {
+            Some(p) => {
+                let stamp = fingerprint(&p);
+                vec![(0, Some(p.access)), (1, p.refresh), (2, Some(stamp))]
+            }
+            None => vec![(0, None), (1, None), (2, None)],
+        };
+        self.write(tab, &writes, true);
+    }
+
+    /// Writes keys: at once in this tab's view and the global store; in other tabs' views one key
+    /// at a time, each later than the one before.
+    fn write(&mut self, tab: usize, writes: &[(usize, Option<String>)], event: bool) {
+        let mut when = vec![self.t; self.tabs.len()];
+        for (key, value) in writes {
+            self.seq += 1;
+            let seq = self.seq;
+            self.global[*key] = (value.clone(), seq);
+            self.tabs[tab].view[*key] = (value.clone(), seq);
+            for other in (0..self.tabs.len()).filter(|o| *o != tab) {
+                when[other] += 1 + self.rng.below(40);
+                self.at(when[other], Ev::View { tab: other, key: *key, value: value.clone(), seq, event });
+            }
+        }
+    }
+}
+
+fn reply(status: u16, tokens: Option<(String, String)>) -> Reply {
+    let (access, refresh) = match tokens {
+        Some((a, r)) => (Field::Str(a), Field::Str(r)),
+        None => (Field::Missing, Field::Missing),
+    };
+    Reply { status, json: status != 0, access, refresh, expires_in: Field::Missing, oauth_error: Field::Missing, retry_after: None }
+}
+
+fn reply_refused() -> Reply {
+    reply(401, None)
+}
+
+fn short(t: &str) -> String {
+    t.rsplit('.').next().unwrap_or(t).to_string()
+}

@@ -1,0 +1,85 @@
+//! The storage and tab rules: what a snapshot of the keys means, whether it is settled, and the
+//! back-off shared with other tabs. A tab removes from shared storage only what it knows it owns.
+
+use alloc::string::String;
+
+use crate::backoff::Backoff;
+use crate::code::{Code, Failure};
+use crate::pair::{fingerprint, present, Pair};
+use crate::policy::is_b64token;
+
+use super::protocol::Stored;
+
+/// What a snapshot holds.
+pub enum Read {
+    /// A pair (in a cookie session, the access token alone).
+    Pair(Pair),
+    /// No session: nothing, or half a pair.
+    Empty,
+    /// Something that is not a token: never sent, never spent.
+    Invalid,
+}
+
+impl Read {
+    /// The access token, when there is a pair.
+    pub fn access(&self) -> Option<&str> {
+        match self {
+            Read::Pair(p) => Some(&p.access),
+            _ => None,
+        }
+    }
+}
+
+/// Reads a snapshot as `TokenStore::read` reads storage: `""`, `"undefined"`, `"null"` or one token
+/// without the other is no session.
+pub fn read(s: &Stored, cookie: bool) -> Read {
+    let refresh = if cookie { None } else { s.refresh.as_deref().filter(|r| present(r)) };
+    match s.access.as_deref().filter(|a| present(a)) {
+        Some(access) if cookie || refresh.is_some() => {
+            if !is_b64token(access) || !refresh.map_or(true, is_b64token) {
+                return Read::Invalid;
+            }
+            Read::Pair(Pair { access: access.into(), refresh: refresh.map(String::from) })
+        }
+        _ => Read::Empty,
+    }
+}
+
+/// The snapshot as a pair, `None` for no session; an error for stored garbage.
+pub fn pair(s: &Stored, cookie: bool) -> Result<Option<Pair>, Failure> {
+    match read(s, cookie) {
+        Read::Pair(p) => Ok(Some(p)),
+        Read::Empty => Ok(None),
+        Read::Invalid => Err(Failure::new(Code::InvalidToken, &[
+            "the stored tokens are not valid RFC 6750 tokens (line breaks, spaces, quotes or non-ASCII); nothing was sent. Store tokens with setTokens",
+        ])),
+    }
+}
+
+/// Whether the fingerprint says `p` was written in one write (no fingerprint: an app's own write).
+pub fn consistent(s: &Stored, p: &Pair) -> bool {
+    s.stamp.as_deref().map_or(true, |stamp| stamp == fingerprint(p))
+}
+
+/// Whether the access key holds something while there is no pair: a login still being written by
+/// another tab, not a logout.
+pub fn access_written(s: &Stored) -> bool {
+    s.access.as_deref().is_some_and(present)
+}
+
+/// Whether another tab may be midway through a write that this tab would otherwise misread:
+/// half a pair, a pair whose halves come from two writes, or (after a contended lock) the very
+/// pair this flight was about to spend, which the previous holder has probably replaced already.
+pub fn unsettled(s: &Stored, cookie: bool, contended: bool, sent_access: Option<&str>) -> bool {
+    match read(s, cookie) {
+        Read::Pair(p) => (contended && Some(p.access.as_str()) == sent_access) || !consistent(s, &p),
+        Read::Empty => access_written(s),
+        Read::Invalid => false,
+    }
+}
+
+/// The back-off another tab stored, as it stands at `now` (see [`Backoff::at`]).
+pub fn shared_backoff(s: &Stored, now: f64) -> (Backoff, Backoff) {
+    let stored = s.backoff.as_deref().and_then(Backoff::decode).unwrap_or_default();
+    (stored, stored.at(now))
+}
