@@ -694,7 +694,7 @@ impl Client {
         let wake = waker.promise.clone();
         let epoch = self.session.coord.borrow_mut().begin(waker)?;
         self.session.began(&wake);
-        let started = js_sys::Date::now();
+        let started = js::monotonic_ms();
         let stage = Stage::Gate { deadline: started + self.opts.refresh_timeout_ms };
         Some(Flight { epoch, sent_access: sent_access.map(String::from), started, stage })
     }
@@ -730,7 +730,7 @@ impl Client {
         match &outcome {
             Ok(()) => {
                 let info = Object::new();
-                js::set(&info, "durationMs", &(js_sys::Date::now() - started).into());
+                js::set(&info, "durationMs", &(js::monotonic_ms() - started).into());
                 js::call_hook(&self.hooks.on_refresh, &info);
             }
             // Held back: nothing happened that the app has not heard of already. No session: the
@@ -758,7 +758,9 @@ impl Client {
     fn fly_step(&self, flight: &mut Flight, value: JsValue) -> Result<Option<Promise>, AuthError> {
         let sent_access = flight.sent_access.as_deref();
         loop {
-            let now = js_sys::Date::now();
+            // Only durations are measured here: on the monotonic clock (the issue-29 simulation
+            // found an hour-long wait after the wall clock was set back).
+            let now = js::monotonic_ms();
             match &mut flight.stage {
                 Stage::Gate { deadline } => {
                     // Tokens another tab (or setTokens) brought need no attempt: they are adopted.
@@ -828,7 +830,15 @@ impl Client {
             self.count(|s| s.refreshes += 1);
         }
         if self.session.coord.borrow().epoch() != epoch {
-            return Ok(()); // logged out or new tokens set meanwhile: do not bring this answer back
+            // Logged out or new tokens set meanwhile: this answer is not brought back. A failure
+            // still paces the next call, which the new session would otherwise send to a failing
+            // endpoint at once (found by the issue-29 simulation).
+            if let Err(e) = &answer {
+                if !e.ends_session() {
+                    self.failed_call(e.retry_after_ms);
+                }
+            }
+            return Ok(());
         }
         // Storage is shared with other tabs (and the app) that this tab may not hear from. A pair
         // stored since `spent` was read is newer than whatever this answer says, a refusal or a
@@ -850,8 +860,7 @@ impl Client {
                 return Err(e);
             }
             Err(e) => {
-                // Recorded before the lock is released, so the next tab to take it sees it.
-                let wait = self.session.note_failure(e.retry_after_ms);
+                let wait = self.failed_call(e.retry_after_ms);
                 return Err(AuthError { retry_after_ms: Some(wait), ..e });
             }
         };
@@ -866,6 +875,18 @@ impl Client {
         self.session.set_lifetime(&pair.access, fresh.expires_in);
         self.session.announce("refresh");
         Ok(())
+    }
+
+    /// Records a call that failed for now; returns the wait before the next. Recorded before the
+    /// lock is released, and the lock's `:fresh` mark held as after a success: a tab that takes
+    /// the lock before the record reaches its storage waits for it instead of calling at once (a
+    /// gap the issue-29 simulation found: the mark followed successes only).
+    fn failed_call(&self, retry_after_ms: Option<f64>) -> f64 {
+        let wait = self.session.note_failure(retry_after_ms);
+        if self.opts.lock {
+            js::mark_fresh(&self.lock_name, CROSS_TAB_SETTLE_MS);
+        }
+        wait
     }
 
     /// How long to wait for each tab that holds or waits for the refresh lock ahead of this one:

@@ -116,6 +116,10 @@ extern "C" {
     /// `headers.delete(name)`.
     #[wasm_bindgen(method, catch)]
     pub fn delete(this: &JsHeaders, name: &JsValue) -> Result<(), JsValue>;
+    /// `performance.now()`: for how long something waited. The wall clock (`Date.now`) can jump
+    /// back an hour (a time zone or NTP change), which stretched a 1 s wait into an hour.
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    pub fn monotonic_ms() -> f64;
 }
 
 /// Reads a property, `undefined` when absent, when the getter throws, or when `target` is not an

@@ -216,6 +216,57 @@ export const scenarios = {
     }
   },
 
+  async an_offline_wait_ends_on_time_when_the_clock_is_set_back(make) {
+    // refreshTimeoutMs bounds a held refresh however the wall clock moves meanwhile (an hour back:
+    // a time zone or NTP change). It measured the wait on Date.now, which made it an hour.
+    const realNow = Date.now;
+    try {
+      const { api, server } = setup(make, { refreshTimeoutMs: 600 });
+      server.expire();
+      setOnline(false);
+      const started = performance.now();
+      const failed = api.fetch("/api/x").then(() => "resolved", (e) => e);
+      await tick(100);
+      Date.now = () => realNow.call(Date) - 3_600_000;
+      const e = await Promise.race([failed, tick(3000).then(() => "still waiting after 3 s")]);
+      eq([e.code, e.offline, server.refreshCalls], ["REFRESH_FAILED", true, 0], "held back while offline, then failed");
+      assert(performance.now() - started < 1500, "failed after refreshTimeoutMs, not an hour: " + Math.round(performance.now() - started) + " ms");
+    } finally {
+      Date.now = realNow;
+      delete navigator.onLine;
+    }
+  },
+
+  async a_failure_that_lands_after_new_tokens_still_paces_the_next_call(make) {
+    // The refresh call is out when the app sets new tokens; then it fails (503, Retry-After 2).
+    // Its answer is not brought back, but the endpoint is failing: the new session's first
+    // refresh waits out the window instead of calling again at once.
+    const { api, server } = setup(make, { refreshTimeoutMs: 300 });
+    let answer = null;
+    const at = scripted(server, [() => new Promise((resolve) => { answer = resolve; })]);
+    server.expire();
+    const forced = api.refresh().then(() => "resolved", (e) => e.code);
+    await until(() => answer, "the refresh call");
+    api.setTokens({ accessToken: "b1", refreshToken: "s1" });
+    answer(json(503, { error: "busy" }, { "retry-after": "2" }));
+    await forced;
+    await tick(20);
+    const e = await rejectsWith(api.fetch("/api/after"), "REFRESH_FAILED");
+    eq(at.length, 1, "no second call inside the window");
+    assert(e.retryAfterMs > 1500 && e.retryAfterMs <= 2000, "the window of the failed call: " + e.retryAfterMs);
+  },
+
+  async a_failed_call_holds_the_fresh_mark_as_a_success_does(make) {
+    // Another tab that takes the lock before this tab's back-off record reaches its storage must
+    // wait for it (the ":fresh" mark makes its grant contended) instead of calling at once.
+    const { api, server } = setup(make, { refreshTimeoutMs: 300 });
+    scripted(server, [() => json(503, { error: "busy" })]);
+    server.expire();
+    await rejectsWith(api.fetch("/api/a"), "REFRESH_FAILED");
+    const held = (await navigator.locks.query()).held.map((l) => l.name);
+    assert(held.some((name) => name.endsWith(":fresh")), "the :fresh mark is held after a failed call: " + JSON.stringify(held));
+  },
+
   async storage_that_starts_throwing_keeps_the_session_in_memory(make) {
     const logouts = [];
     const warnings = captureWarnings();
