@@ -2,10 +2,11 @@
 // (CommonJS) with wasm-bindgen's glue. The wasm travels inside the file, so there is no asset for a
 // bundler to copy or rewrite, and nothing is awaited on import, so every bundler, worker, test
 // runner and `require` can load it. The module is compiled in the background from the first task
-// after import; a constructor that runs before that compiles it synchronously (every engine allows
-// it for a module this size), so the API works at once and still throws INVALID_OPTIONS where it
-// is called.
-import { AuthFetch as Bound, initSync } from "./seamless_fetch.js";
+// after import; a constructor that runs before that compiles it synchronously (every current
+// engine allows it for a module this size), so the API works at once and still throws
+// INVALID_OPTIONS where it is called. `init()` does it all asynchronously, for the engines that
+// refuse synchronous compiles of this size on the main thread (Chromium before 114).
+import { AuthFetch as Bound, initSync as glueInitSync, __wbg_get_imports as imports, __wbg_finalize_init as finish } from "./seamless_fetch.js";
 
 // scripts/bundle-entry.mjs puts the wasm here: one character per byte, UTF-8 in the file.
 const EMBEDDED = "__SEAMLESS_FETCH_WASM__";
@@ -29,26 +30,31 @@ function bytes() {
   return out;
 }
 
+/** What to tell the app when the module cannot be compiled or instantiated. */
+function explained(e) {
+  // A Content-Security-Policy without 'wasm-unsafe-eval' is the usual cause.
+  if (e instanceof WebAssembly.CompileError || (e && e.name === "EvalError")) {
+    return new Error("seamless-fetch could not compile its WebAssembly module (a Content-Security-Policy needs 'wasm-unsafe-eval' in script-src): " + e.message, { cause: e });
+  }
+  // Chromium before 114 compiled and instantiated at most 4 KB synchronously on the main thread.
+  if (e instanceof RangeError && /main thread/.test(e.message)) {
+    return new Error("seamless-fetch: this browser compiles WebAssembly only asynchronously here: `await init()` (the package's default export) before the first `new AuthFetch`", { cause: e });
+  }
+  return e;
+}
+
 function ready() {
   if (exports_) return exports_;
   try {
-    exports_ = initSync({ module: compiled || bytes() });
+    exports_ = glueInitSync({ module: compiled || bytes() });
   } catch (e) {
-    // A Content-Security-Policy without 'wasm-unsafe-eval' is the usual cause: say so.
-    if (e instanceof WebAssembly.CompileError || (e && e.name === "EvalError")) {
-      throw new Error("seamless-fetch could not compile its WebAssembly module (a Content-Security-Policy needs 'wasm-unsafe-eval' in script-src): " + e.message, { cause: e });
-    }
-    // Chromium before its 8 MB limit (2023) compiled only 4 KB synchronously on the main thread.
-    if (e instanceof RangeError) {
-      throw new Error("seamless-fetch: this browser compiles WebAssembly only asynchronously here: `await init()` (the package's default export) before the first `new AuthFetch`", { cause: e });
-    }
-    throw e;
+    throw explained(e);
   }
   compiled = null;
   return exports_;
 }
 
-// Never throws: an altered string or a refused compile rejects, and ready() then explains it.
+// Never throws: an altered string or a refused compile rejects, and ready() or init() explains it.
 function compile() {
   compiling ||= new Promise((done) => done(WebAssembly.compile(bytes()))).then((m) => {
     compiled = m;
@@ -57,7 +63,8 @@ function compile() {
 }
 
 // Off the main thread, from the next task: a constructor in this task has already compiled it.
-setTimeout(() => exports_ || compile().catch(() => {}), 0);
+// (No timer at all in runtimes without one: the first constructor compiles it then.)
+if (typeof setTimeout === "function") setTimeout(() => exports_ || compile().catch(() => {}), 0);
 
 /** The class, made ready before its first use. */
 export class AuthFetch extends Bound {
@@ -75,12 +82,25 @@ export class AuthFetch extends Bound {
 Object.defineProperty(AuthFetch, "name", { value: "AuthFetch" });
 
 /**
- * Never needed: resolves to the wasm's exports (`memory` among them) once the module is ready,
- * for apps that want the compile done before the first request. Kept from the versions whose
- * entry awaited it.
+ * Never needed, except on Chromium before 114 (see above): compiles and instantiates the module
+ * without blocking, and resolves to its exports (`memory` among them). Kept from the versions
+ * whose entry needed it; it takes no argument now.
  */
 export default async function init() {
-  // A failed compile (a CSP, say) is explained by ready(), which compiles again and throws.
-  if (!exports_) await compile().catch(() => {});
+  if (exports_) return exports_;
+  try {
+    await compile();
+    const instance = await WebAssembly.instantiate(compiled, imports());
+    // A constructor may have made it ready meanwhile: the glue must be finished once.
+    if (!exports_) exports_ = finish(instance, compiled);
+  } catch (e) {
+    throw explained(e);
+  }
+  compiled = null;
+  return exports_;
+}
+
+/** `init()` made synchronous, kept from the versions whose entry was the glue: takes no argument. */
+export function initSync() {
   return ready();
 }

@@ -30,19 +30,26 @@ for (const [format, file] of [["esm", "index.js"], ["cjs", "index.cjs"]]) {
   const out = await build({
     entryPoints: [resolve("pkg-template/entry.js")],
     // The entry imports "./seamless_fetch.js": the glue just built in `dir`.
-    // For CommonJS, the glue's TextDecoder and TextEncoder become pkg-template/text.js's, which
-    // fall back to a small UTF-8 codec where the platform has none (Jest's jsdom).
+    // The glue, with its instantiation steps exported (init() instantiates asynchronously, which
+    // the glue's own async init would do only with its `import.meta.url` fallback attached). For
+    // CommonJS, its TextDecoder and TextEncoder become pkg-template/text.js's, which fall back to a
+    // small UTF-8 codec where the platform has none (Jest's jsdom).
     plugins: [{
       name: "glue",
       setup: (b) => {
         b.onResolve({ filter: /^\.\/seamless_fetch\.js$/ }, () => ({ path: join(dir, "seamless_fetch.js") }));
-        if (format !== "cjs") return;
         b.onLoad({ filter: /seamless_fetch\.js$/ }, ({ path }) => {
-          const glue = readFileSync(path, "utf8");
-          const uses = (glue.match(/new TextDecoder\(/g) || []).length + (glue.match(/new TextEncoder\(/g) || []).length;
-          if (uses !== 3) fail("the glue creates " + uses + " text codecs, not 3 (two decoders, one encoder): wasm-bindgen changed its output");
-          const patched = glue.replaceAll("new TextDecoder(", "new Decoder(").replaceAll("new TextEncoder(", "new Encoder(");
-          return { contents: 'import { Decoder, Encoder } from "' + resolve("pkg-template/text.js") + '";\n' + patched, loader: "js" };
+          let glue = readFileSync(path, "utf8");
+          for (const step of ["function __wbg_get_imports()", "function __wbg_finalize_init(instance, module)"]) {
+            if (!glue.includes(step)) fail("the glue has no `" + step + "`: wasm-bindgen changed its output");
+          }
+          glue += "\nexport { __wbg_get_imports, __wbg_finalize_init };\n";
+          if (format === "cjs") {
+            const uses = (glue.match(/new TextDecoder\(/g) || []).length + (glue.match(/new TextEncoder\(/g) || []).length;
+            if (uses !== 3) fail("the glue creates " + uses + " text codecs, not 3 (two decoders, one encoder): wasm-bindgen changed its output");
+            glue = 'import { Decoder, Encoder } from "' + resolve("pkg-template/text.js") + '";\n' + glue.replaceAll("new TextDecoder(", "new Decoder(").replaceAll("new TextEncoder(", "new Encoder(");
+          }
+          return { contents: glue, loader: "js" };
         });
       },
     }],
@@ -77,11 +84,18 @@ declare global {
     }
 }
 
+/** The WebAssembly module's exports that an app may read. */
+export interface Ready { readonly memory: { readonly buffer: ArrayBuffer } }
+
 /**
- * Never needed: resolves once the WebAssembly module is compiled and instantiated (the first
- * \`new AuthFetch\` does it at once otherwise), to its exports.
+ * Never needed, except on Chromium before 114, which compiles only asynchronously on the main
+ * thread (the first \`new AuthFetch\` says so): compiles and instantiates the module without
+ * blocking, and resolves to its exports. Takes no argument: the module is inside the package.
  */
-export default function init(): Promise<{ readonly memory: { readonly buffer: ArrayBuffer } }>;
+export default function init(): Promise<Ready>;
+
+/** \`init()\` done synchronously (what the first \`new AuthFetch\` does anyway). Takes no argument. */
+export function initSync(): Ready;
 `;
 writeFileSync(join(dir, "index.d.ts"), types);
 writeFileSync(join(dir, "index.d.cts"), types);

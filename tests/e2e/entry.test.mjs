@@ -86,19 +86,26 @@ test("Node: an entry whose embedded bytes were re-encoded says so instead of a C
   assert.throws(() => new AuthFetch({ refreshUrl: "https://api.example/auth/refresh" }), /embedded WebAssembly was altered: serve the bundle as UTF-8/);
 });
 
-test("Node: where a synchronous compile is refused (older Chromium), the error says to await init(), which works", async () => {
+test("Node: where synchronous compiles and instantiations are refused (Chromium before 114), the error says to await init(), which works", async () => {
   const { AuthFetch, default: init } = await import(pathToFileURL(resolve(root, "pkg/index.js")).href + "?sync-refused");
-  const real = WebAssembly.Module;
-  WebAssembly.Module = function () {
-    throw new RangeError("WebAssembly.Compile is disallowed on the main thread, if the buffer size is larger than 4KB.");
-  };
+  const { Module, Instance } = WebAssembly;
+  // As Chromium refused them: the constructors throw, the classes stay what instanceof checks.
+  const refuse = (real, what) => new Proxy(real, {
+    construct() {
+      throw new RangeError("WebAssembly." + what + " is disallowed on the main thread, if the buffer size is larger than 4KB. Use WebAssembly." + what.toLowerCase() + "().");
+    },
+  });
+  WebAssembly.Module = refuse(Module, "Compile");
+  WebAssembly.Instance = refuse(Instance, "Instance");
   try {
     assert.throws(() => new AuthFetch({ refreshUrl: "https://api.example/auth/refresh" }), /compiles WebAssembly only asynchronously here: `await init\(\)`/);
+    const exports = await init();
+    assert.equal(typeof exports.memory.buffer.byteLength, "number");
+    assert.equal(typeof new AuthFetch({ refreshUrl: "https://api.example/auth/refresh" }).fetch, "function");
   } finally {
-    WebAssembly.Module = real;
+    WebAssembly.Module = Module;
+    WebAssembly.Instance = Instance;
   }
-  await init();
-  assert.equal(typeof new AuthFetch({ refreshUrl: "https://api.example/auth/refresh" }).fetch, "function");
 });
 
 test("Node, CommonJS, no TextDecoder or TextEncoder (as Jest's jsdom): loads, round-trips text, runs a refresh cycle", () => {

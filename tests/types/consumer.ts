@@ -9,8 +9,9 @@ initSync({ module: new WebAssembly.Module(new Uint8Array()) });
 
 // The default entry's init() is never needed; it resolves to the module's exports.
 const wasmBytes: number = (await ready()).memory.buffer.byteLength;
-// @ts-expect-error the default entry has no initSync: its module needs no loading
-import("seamless-fetch").then((m) => m.initSync);
+const sameBytes: number = (await import("seamless-fetch")).initSync().memory.buffer.byteLength;
+// @ts-expect-error the default entry's init takes no module: it is inside the package
+ready({ module_or_path: "/x.wasm" });
 
 const options: AuthFetchOptions = {
   refreshUrl: "/auth/refresh",
