@@ -41,7 +41,9 @@ pub struct Session {
     pub coord: RefCell<Coordinator<Waker>>,
     /// Server clock minus local clock, in ms; `None` until a managed response's `Date` header is seen.
     pub clock_offset: Cell<Option<f64>>,
-    lifetime: RefCell<Option<(String, Option<Lifetime>)>>,
+    /// The access token last judged, what is known of its life, and the clock offset it was
+    /// judged with (see [`Session::lifetime`]).
+    lifetime: RefCell<Option<(String, Option<Lifetime>, f64)>>,
     known: Cell<bool>,
     /// The access token the server last answered "expired" to: whatever its `exp` says, it is
     /// not worth sending again.
@@ -289,18 +291,22 @@ impl Session {
             Some(s) => Some(Lifetime::observed(Some(now), now + s * 1000.0, now, true)),
             None => jwt_lifetime(access, now, true),
         };
-        *self.lifetime.borrow_mut() = Some((access.into(), life));
+        *self.lifetime.borrow_mut() = Some((access.into(), life, self.clock_offset.get().unwrap_or(0.0)));
     }
 
     /// What is known of `access`'s lifetime; computed once per token. A token that replaced
-    /// another one seen here counts its life from now (see [`Lifetime::observed`]).
+    /// another one seen here counts its life from now (see [`Lifetime::observed`]). Its floor is a
+    /// time on this page's clock, counted from its arrival: a server clock learned later (an API
+    /// `Date` far ahead of the issuer) moves it along, so that the token is not refreshed ahead at
+    /// once (found by the issue-29 simulation).
     pub fn lifetime(&self, access: &str) -> Option<Lifetime> {
+        let offset = self.clock_offset.get().unwrap_or(0.0);
         let replaced = match &*self.lifetime.borrow() {
-            Some((t, life)) if t == access => return *life,
+            Some((t, life, judged)) if t == access => return life.map(|l| Lifetime { floor_ms: l.floor_ms + offset - judged, ..l }),
             other => other.is_some(),
         };
         let life = jwt_lifetime(access, self.server_now(), replaced);
-        *self.lifetime.borrow_mut() = Some((access.into(), life));
+        *self.lifetime.borrow_mut() = Some((access.into(), life, offset));
         life
     }
 }

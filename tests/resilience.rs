@@ -18,5 +18,6 @@ scenarios![
     storage_that_starts_throwing_keeps_the_session_in_memory,
     a_full_storage_keeps_what_other_tabs_read,
     a_write_that_fails_halfway_leaves_storage_as_it_was,
+    a_server_clock_learned_after_a_refresh_does_not_cut_the_new_tokens_floor,
     an_api_clock_ahead_of_the_issuer_does_not_refresh_before_every_request,
 ];

@@ -353,6 +353,24 @@ export const scenarios = {
     }
   },
 
+  async a_server_clock_learned_after_a_refresh_does_not_cut_the_new_tokens_floor(make) {
+    // The token arrives before any API answer has told the server's clock; then the API's Date
+    // turns out a minute ahead of the issuer. The token's floor (5 s from its arrival) stands: it
+    // was counted with no offset, and must not be read with the one learned later.
+    const { api, server } = setup(make);
+    server.refreshAnswer = () => {
+      const now = Date.now();
+      const token = jwt({ sub: "u", iat: secs(now), exp: secs(now) + 12, jti: server.refreshCalls });
+      server.valid.add(token);
+      return json(200, { token, refreshToken: "r" + server.refreshCalls });
+    };
+    await api.refresh();
+    server.skewMs = 60_000;
+    for (let i = 0; i < 10; i++) eq((await api.fetch("/api/" + (i % 3))).status, 200);
+    for (let i = 0; i < 3; i++) assert(await api.getAccessToken({ minValidityMs: 1000 }), "getAccessToken gives the token");
+    eq(server.refreshCalls, 1, "not refreshed ahead within its floor, for requests or getAccessToken");
+  },
+
   async an_api_clock_ahead_of_the_issuer_does_not_refresh_before_every_request(make) {
     // The API's Date runs a minute ahead of the issuer, whose JWTs live 12 s (no expiresIn): by
     // the API's clock each new token has expired when it arrives.
