@@ -452,20 +452,23 @@ export const scenarios = {
 
   async a_replay_s_answer_is_the_caller_s_and_tells_the_server_clock(make) {
     // Nothing is kept for a replay (its answer is the caller's whatever it says), but its `Date`
-    // still tells the clock of the server that issued the token.
+    // still tells the clock of the server that issued the token: without a known clock nothing is
+    // ever refreshed ahead. The new token lives 8 s, so its floor (no refresh ahead before it,
+    // counted on this page's clock from its arrival) is 4 s.
     const now = Date.now();
-    const fresh = jwt({ iat: secs(now), exp: secs(now) + 600 });
+    const fresh = jwt({ iat: secs(now), exp: secs(now) + 8 });
     let { api, server } = withAccess(make, "a1", { refreshAheadMs: 60_000 });
     server.expire();
     server.refreshAnswer = () => {
       server.valid.add(fresh);
-      server.skewMs = 570_000; // from the replay on, the server's clock is 9.5 min on: 30 s left
+      server.skewMs = 570_000; // from the replay on, the server's clock is 9.5 min on
       return json(200, { token: fresh });
     };
     eq((await api.fetch("/api/replayed")).status, 200);
     eq(server.callsTo("/api/replayed").length, 2, "answered 401, then replayed");
+    await tick(4_300);
     eq((await api.fetch("/api/after")).status, 200);
-    eq(server.refreshCalls, 2, "refreshed ahead by the clock the replay's answer told");
+    eq(server.refreshCalls, 2, "refreshed ahead by the clock the replay's answer told, once its floor was over");
     // Each 401 with a `Date` of its own, so the replay's goes back through Rust too.
     ({ api, server } = setup(make));
     const own = server.fetch;
