@@ -117,7 +117,7 @@ extern "C" {
     #[wasm_bindgen(method, catch)]
     pub fn delete(this: &JsHeaders, name: &JsValue) -> Result<(), JsValue>;
     /// `performance.now()`: for how long something waited. The wall clock (`Date.now`) can jump
-    /// back an hour (a time zone or NTP change), which stretched a 1 s wait into an hour.
+    /// back an hour (the user or NTP setting the clock), which stretched a 1 s wait into an hour.
     #[wasm_bindgen(js_namespace = performance, js_name = now)]
     pub fn monotonic_ms() -> f64;
 }

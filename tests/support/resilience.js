@@ -218,7 +218,7 @@ export const scenarios = {
 
   async an_offline_wait_ends_on_time_when_the_clock_is_set_back(make) {
     // refreshTimeoutMs bounds a held refresh however the wall clock moves meanwhile (an hour back:
-    // a time zone or NTP change). It measured the wait on Date.now, which made it an hour.
+    // the user or NTP setting the clock). It measured the wait on Date.now, which made it an hour.
     const realNow = Date.now;
     try {
       const { api, server } = setup(make, { refreshTimeoutMs: 600 });
