@@ -109,7 +109,7 @@ export function driver(begin, judge, resume, fail, transport, authHeader, expire
     if (!dated && slot === -1 && mirror.w != null) return park(step, response, init);
     return run(judge(step, init, slot, response, response.status, dated, date), init);
   };
-  return function fetch(input, init) {
+  const bound = function fetch(input, init) {
     // Once the instance is disposed (`own.off`) its requests in flight go on, and new ones fail.
     if (own.off) return Promise.reject(new Error("seamless-fetch: this AuthFetch was disposed"));
     try {
@@ -133,7 +133,12 @@ export function driver(begin, judge, resume, fail, transport, authHeader, expire
       return Promise.reject(e);
     }
   };
+  ownFetches.add(bound);
+  return bound;
 }
+
+/** Every `api.fetch` handed out: `lateFetch` must not send through one of them. */
+const ownFetches = new WeakSet();
 
 /**
  * The lease of a happy-path send step (see `driver`): its token, header value, `seen` and `until`,
@@ -535,9 +540,13 @@ if (events) events.addEventListener("online", () => { lastOnline = Date.now(); }
  * the instance never fails for it.
  */
 export function lateFetch() {
-  return (input, init) => typeof globalThis.fetch === "function"
-    ? globalThis.fetch(input, init)
-    : Promise.reject(new TypeError("seamless-fetch: there is no global fetch; pass one as the fetch option"));
+  return (input, init) => {
+    const f = globalThis.fetch;
+    if (typeof f !== "function") return Promise.reject(new TypeError("seamless-fetch: there is no global fetch; pass one as the fetch option"));
+    // An app that replaced the global fetch with an `api.fetch` would send each request to itself.
+    if (ownFetches.has(f)) return Promise.reject(new TypeError("seamless-fetch: the global fetch is an AuthFetch's own; pass the platform's fetch as the fetch option"));
+    return f(input, init);
+  };
 }
 
 /** Whether the browser says it is offline (never true where `navigator.onLine` is unknown). */

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { launch } from "./helpers.mjs";
+import { launch, webDriver } from "./helpers.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
 const entry = readFileSync(resolve(root, "pkg/index.js"));
@@ -74,6 +74,32 @@ test("Chromium: a CSP without 'wasm-unsafe-eval' gets an error that names it", a
   const allowed = await results("?csp=" + encodeURIComponent("script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'"));
   assert.equal(allowed.error, undefined);
 });
+
+for (const engine of ["firefox", "webkit"]) {
+  test(`${engine === "firefox" ? "Firefox" : "WebKit"} (WebDriver): the page loads one script and no .wasm; a CSP without 'wasm-unsafe-eval' gets an error that names it`, async () => {
+    const browser = await webDriver(engine);
+    const load = async (query) => {
+      await browser.wd("POST", "/url", { url: base + query });
+      for (let i = 0; i < 400; i++) {
+        const out = await browser.run(async () => window.results || null);
+        if (out) return out;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error("the page gave no results");
+    };
+    try {
+      const out = await load("");
+      assert.equal(out.error, undefined);
+      assert.equal(out.constructed, "function");
+      assert.equal(out.exports, true);
+      assert.deepEqual(out.requests.filter((path) => path !== "/favicon.ico"), ["/index.js"]);
+      const refused = await load("?csp=" + encodeURIComponent("script-src 'self' 'unsafe-inline'"));
+      assert.match(refused.error, /Content-Security-Policy needs 'wasm-unsafe-eval'/);
+    } finally {
+      await browser.close();
+    }
+  });
+}
 
 test("Node: an entry whose embedded bytes were re-encoded says so instead of a CompileError", async () => {
   // What a windows-1252 reading of the UTF-8 file does to the byte 0x80: "\u0080" becomes "€".
@@ -145,6 +171,9 @@ test("Node: an instance made where there is no global fetch yet uses the one ins
     };
     assert.equal((await api.fetch("https://api.example/me")).status, 200);
     assert.deepEqual(seen, ["Bearer a0"]);
+    // The global fetch replaced by an api.fetch: refused, not a request sent to itself forever.
+    globalThis.fetch = api.fetch;
+    await assert.rejects(api.fetch("https://api.example/me"), /the global fetch is an AuthFetch's own; pass the platform's fetch as the fetch option/);
   } finally {
     globalThis.fetch = real;
   }

@@ -1,7 +1,8 @@
 // Shared by the end-to-end tests: the real demo server on 127.0.0.1 (a random free port) and
 // Debian's Chromium driven by playwright-core.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
+import { createServer } from "node:net";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
@@ -127,3 +128,53 @@ const fire = (page, round) => page.evaluate(async (round) => {
   const all = Array.from({ length: 10 }, (_, i) => api.fetch(`/api/items?id=${round * 100 + i}`).then((r) => r.status, (e) => e.code || e.name));
   return Promise.all(all);
 }, round);
+
+const freePort = () => new Promise((done) => { const s = createServer().listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => done(port)); }); });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A W3C WebDriver session (a few JSON calls over HTTP) for the engines Playwright cannot bring
+ * here: `"webkit"` (WebKitGTK's MiniBrowser through WebKitWebDriver, under Xvfb) or `"firefox"`
+ * (Debian's Firefox ESR through geckodriver, headless). Resolves to `{ wd(method, path, body)`
+ * for the session's own paths, `run(fn, ...args)` (an async function's source, run in the current
+ * tab, its result returned), `close() }`.
+ */
+export async function webDriver(engine) {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const [command, args, capabilities] = engine === "webkit"
+    ? ["xvfb-run", ["-a", "WebKitWebDriver", `--port=${port}`], {
+      "webkitgtk:browserOptions": { binary: execFileSync("sh", ["-c", "dpkg -L libwebkit2gtk-4.1-0 | grep '/MiniBrowser$' | head -1"], { encoding: "utf8" }).trim(), args: ["--automation"] },
+    }]
+    : ["geckodriver", [`--port=${port}`], { browserName: "firefox", "moz:firefoxOptions": { binary: "/usr/bin/firefox-esr", args: ["-headless"] } }];
+  const driver = spawn(command, args, { stdio: "ignore", detached: true });
+  /** One WebDriver command; throws with the driver's message when it answers with an error. */
+  const call = async (method, path, body) => {
+    const res = await fetch(base + path, { method, headers: { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const { value } = await res.json();
+    if (!res.ok) throw new Error(`WebDriver ${method} ${path}: ${value && value.message}`);
+    return value;
+  };
+  const stop = () => { try { process.kill(-driver.pid, "SIGTERM"); } catch { /* gone */ } };
+  try {
+    for (let i = 0; ; i++) {
+      try { if ((await call("GET", "/status")).ready) break; } catch { /* not listening yet */ }
+      if (i > 100) throw new Error(command + " did not start");
+      await sleep(100);
+    }
+    const { sessionId } = await call("POST", "/session", { capabilities: { alwaysMatch: capabilities } });
+    const wd = (method, path, body) => call(method, `/session/${sessionId}${path}`, body);
+    await wd("POST", "/timeouts", { script: 60000 });
+    return {
+      wd,
+      run: (fn, ...args) => wd("POST", "/execute/async", { script: `const done = arguments[arguments.length - 1]; (${fn}).apply(null, Array.from(arguments).slice(0, -1)).then(done, (e) => done({ error: String(e && e.stack || e) }));`, args }),
+      close: async () => {
+        await wd("DELETE", "").catch(() => {});
+        stop();
+      },
+    };
+  } catch (e) {
+    stop();
+    throw e;
+  }
+}

@@ -4,26 +4,12 @@
 // Xvfb by the test itself.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
-import { createServer } from "node:net";
-import { startServer } from "./helpers.mjs";
+import { startServer, webDriver } from "./helpers.mjs";
 
 const ROUNDS = Number(process.env.TAB_ROUNDS || 30);
-let server, driver, base, session;
+let server, browser, wd, run;
 
-const freePort = () => new Promise((done) => { const s = createServer().listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => done(port)); }); });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** One WebDriver command; throws with the driver's message when it answers with an error. */
-async function wd(method, path, body) {
-  const res = await fetch(base + path, { method, headers: { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const { value } = await res.json();
-  if (!res.ok) throw new Error(`WebDriver ${method} ${path}: ${value && value.message}`);
-  return value;
-}
-const s = (path) => `/session/${session}${path}`;
-/** Runs `fn(...args)` (an async function's source) in the current tab and returns its result. */
-const run = (fn, ...args) => wd("POST", s("/execute/async"), { script: `const done = arguments[arguments.length - 1]; (${fn}).apply(null, Array.from(arguments).slice(0, -1)).then(done, (e) => done({ error: String(e && e.stack || e) }));`, args });
 async function waitFor(fn, what, ms = 15000) {
   const start = Date.now();
   for (;;) {
@@ -31,7 +17,7 @@ async function waitFor(fn, what, ms = 15000) {
     // ("Callback was not called before the unload event"): the page is not there yet, so ask again.
     if (await run(fn).catch((e) => { if (/before the unload event/.test(e.message)) return false; throw e; })) return;
     if (Date.now() - start > ms) {
-      const url = await wd("GET", s("/url")).catch((e) => String(e));
+      const url = await wd("GET", "/url").catch((e) => String(e));
       const state = await run(async () => document.body && document.body.outerHTML.slice(0, 300)).catch((e) => String(e));
       throw new Error(`timed out waiting for ${what} (at ${url}: ${JSON.stringify(state)})`);
     }
@@ -42,27 +28,17 @@ async function waitFor(fn, what, ms = 15000) {
 before(async () => {
   // Latency long enough that both tabs' requests leave before the first refresh answers.
   server = await startServer(["--access-ttl", "600", "--latency", "150"]);
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  driver = spawn("xvfb-run", ["-a", "WebKitWebDriver", `--port=${port}`], { stdio: "ignore", detached: true });
-  for (let i = 0; ; i++) {
-    try { if ((await wd("GET", "/status")).ready) break; } catch { /* not listening yet */ }
-    if (i > 100) throw new Error("WebKitWebDriver did not start");
-    await sleep(100);
-  }
-  const binary = execFileSync("sh", ["-c", "dpkg -L libwebkit2gtk-4.1-0 | grep '/MiniBrowser$' | head -1"], { encoding: "utf8" }).trim();
-  ({ sessionId: session } = await wd("POST", "/session", { capabilities: { alwaysMatch: { "webkitgtk:browserOptions": { binary, args: ["--automation"] } } } }));
-  await wd("POST", s("/timeouts"), { script: 60000 });
+  browser = await webDriver("webkit");
+  ({ wd, run } = browser);
 });
 after(async () => {
-  if (session) await wd("DELETE", s("")).catch(() => {});
-  if (driver) try { process.kill(-driver.pid, "SIGTERM"); } catch { /* gone */ }
+  await browser?.close();
   await server?.stop();
 });
 
 /** Signs in through the login form and waits for the dashboard. */
 async function login(query) {
-  await wd("POST", s("/url"), { url: server.url + "login?next=" + encodeURIComponent("/" + query) });
+  await wd("POST", "/url", { url: server.url + "login?next=" + encodeURIComponent("/" + query) });
   // The page left behind is marked ready too: wait for the login page itself.
   await waitFor(async () => location.pathname === "/login" && document.body && document.body.dataset.ready === "true", "the login form");
   await run(async () => {
@@ -90,10 +66,10 @@ test("WebKit: 20 requests after expiry, exactly one refresh, 20 successes, repla
 
 test(`WebKit: two tabs, ${ROUNDS} expiries in a row, one refresh each time, every request succeeds`, async () => {
   await login("?ahead=0");
-  const first = await wd("GET", s("/window"));
-  const { handle: second } = await wd("POST", s("/window/new"), { type: "tab" });
-  await wd("POST", s("/window"), { handle: second });
-  await wd("POST", s("/url"), { url: server.url + "?ahead=0" });
+  const first = await wd("GET", "/window");
+  const { handle: second } = await wd("POST", "/window/new", { type: "tab" });
+  await wd("POST", "/window", { handle: second });
+  await wd("POST", "/url", { url: server.url + "?ahead=0" });
   await waitFor(async () => document.body && document.body.dataset.ready === "true", "the second tab's dashboard");
   await server.post("/demo/reset");
   // WebDriver drives one tab at a time: each tab starts its ten requests and returns at once,
@@ -106,12 +82,12 @@ test(`WebKit: two tabs, ${ROUNDS} expiries in a row, one refresh each time, ever
   const collect = () => run(async () => window.roundResults);
   for (let round = 1; round <= ROUNDS; round++) {
     await server.post("/demo/expire");
-    await wd("POST", s("/window"), { handle: first });
+    await wd("POST", "/window", { handle: first });
     await start(round);
-    await wd("POST", s("/window"), { handle: second });
+    await wd("POST", "/window", { handle: second });
     await start(round);
     const fromSecond = await collect();
-    await wd("POST", s("/window"), { handle: first });
+    await wd("POST", "/window", { handle: first });
     const fromFirst = await collect();
     const log = await server.log();
     assert.deepEqual([fromFirst, fromSecond], [Array(10).fill(200), Array(10).fill(200)], `round ${round}: all 20 succeed`);
