@@ -36,6 +36,12 @@ impl Code {
             Code::InvalidOptions => "INVALID_OPTIONS",
         }
     }
+
+    /// Whether a failure with this code ends the session (tokens cleared, redirect to the login
+    /// page): the one place that says so, for [`Failure`] and the JS-facing `AuthError` alike.
+    pub fn ends_session(self) -> bool {
+        matches!(self, Code::SessionExpired | Code::NoRefreshToken)
+    }
 }
 
 /// A failure as the rules decide it: what the caller's `AuthError` will say, less its JS `cause`.
@@ -57,9 +63,9 @@ impl Failure {
         Failure { code, message: parts.concat(), retry_after_ms: None, offline: false }
     }
 
-    /// Whether the failure ends the session (tokens cleared, redirect to the login page).
+    /// Whether the failure ends the session: [`Code::ends_session`].
     pub fn ends_session(&self) -> bool {
-        matches!(self.code, Code::SessionExpired | Code::NoRefreshToken)
+        self.code.ends_session()
     }
 }
 

@@ -30,7 +30,7 @@ impl AuthError {
     /// Builds an error from message parts, joined without `format!` to keep formatting
     /// machinery out of the shipped wasm.
     pub fn new(code: Code, parts: &[&str]) -> Self {
-        AuthError { code, message: parts.concat(), cause: None, retry_after_ms: None, offline: false }
+        Failure::new(code, parts).into()
     }
 
     /// The same error with `cause` attached.
@@ -39,9 +39,9 @@ impl AuthError {
         self
     }
 
-    /// Whether the failure ends the session (tokens cleared, redirect to the login page).
+    /// Whether the failure ends the session: [`Code::ends_session`].
     pub fn ends_session(&self) -> bool {
-        matches!(self.code, Code::SessionExpired | Code::NoRefreshToken)
+        self.code.ends_session()
     }
 }
 

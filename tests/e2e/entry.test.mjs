@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { launch, webDriver } from "./helpers.mjs";
+import { launch, sleep, webDriver } from "./helpers.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
 const entry = readFileSync(resolve(root, "pkg/index.js"));
@@ -83,7 +83,7 @@ for (const engine of ["firefox", "webkit"]) {
       for (let i = 0; i < 400; i++) {
         const out = await browser.run(async () => window.results || null);
         if (out) return out;
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(50);
       }
       throw new Error("the page gave no results");
     };

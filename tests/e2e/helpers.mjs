@@ -130,7 +130,7 @@ const fire = (page, round) => page.evaluate(async (round) => {
 }, round);
 
 const freePort = () => new Promise((done) => { const s = createServer().listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => done(port)); }); });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * A W3C WebDriver session (a few JSON calls over HTTP) for the engines Playwright cannot bring

@@ -4,12 +4,11 @@
 // Xvfb by the test itself.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, webDriver } from "./helpers.mjs";
+import { sleep, startServer, webDriver } from "./helpers.mjs";
 
 const ROUNDS = Number(process.env.TAB_ROUNDS || 30);
 let server, browser, wd, run;
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function waitFor(fn, what, ms = 15000) {
   const start = Date.now();
   for (;;) {

@@ -195,35 +195,28 @@ async function nextBuild(row = "next") {
   nextBuilt.add(row);
 }
 const tsc = (row) => sh(bin("tsc"), ["-p", R(row)], { cwd: R(row) });
+/** A Vite project under its dev server (pre-bundling from a clean cache), proxied. */
+async function viteDev(row) {
+  clean(row, "node_modules");
+  await proxiedRow(row, bin("vite"), (p) => ["--port", String(p), "--strictPort", "--host", "127.0.0.1"], "/");
+}
+/** A Vite project built from clean, its dist served. */
+async function viteBuild(row) {
+  clean(row, "dist", "node_modules");
+  await sh(bin("vite"), ["build"], { cwd: R(row) });
+  await staticRow(row + "/dist", "/");
+}
 
 const rows = [
   // Node 20.19+ can require() an ES module; Node 18 (and 20 before 20.19) cannot: the flag gives this
   // row Node 18's require.
   { name: "node-require", fast: true, what: "plain Node, require() in a .cjs file, as on Node 18 (--no-experimental-require-module, Node 18's globals only)", run: () => nodeRow(R("node/cycle.cjs"), { flags: ["--no-experimental-require-module", "--require", R("node/as-node18.cjs")] }) },
   { name: "node-import", fast: true, what: "plain Node, import in a .mjs file, Node 18's globals only (rows/node/as-node18.cjs)", run: () => nodeRow(R("node/cycle.mjs"), { flags: ["--require", R("node/as-node18.cjs")] }) },
-  { name: "vite-dev", what: "Vite 7 dev server (dependency pre-bundling)", run: async () => {
-    clean("vite", "node_modules");
-    await proxiedRow("vite", bin("vite"), (p) => ["--port", String(p), "--strictPort", "--host", "127.0.0.1"], "/");
-  } },
-  { name: "vite-build", fast: true, what: "vite build, the dist served", run: async () => {
-    clean("vite", "dist", "node_modules");
-    await sh(bin("vite"), ["build"], { cwd: R("vite") });
-    await staticRow("vite/dist", "/");
-  } },
-  { name: "vite-worker-build", what: "vite build, a dedicated worker (classic: default worker.format)", run: async () => {
-    clean("vite-worker", "dist", "node_modules");
-    await sh(bin("vite"), ["build"], { cwd: R("vite-worker") });
-    await staticRow("vite-worker/dist", "/");
-  } },
-  { name: "vite-module-worker-dev", what: "Vite dev server, new Worker(new URL(...), { type: \"module\" })", run: async () => {
-    clean("vite-module-worker", "node_modules");
-    await proxiedRow("vite-module-worker", bin("vite"), (p) => ["--port", String(p), "--strictPort", "--host", "127.0.0.1"], "/");
-  } },
-  { name: "vite-module-worker-build", what: "vite build, a module worker", run: async () => {
-    clean("vite-module-worker", "dist", "node_modules");
-    await sh(bin("vite"), ["build"], { cwd: R("vite-module-worker") });
-    await staticRow("vite-module-worker/dist", "/");
-  } },
+  { name: "vite-dev", what: "Vite 7 dev server (dependency pre-bundling)", run: () => viteDev("vite") },
+  { name: "vite-build", fast: true, what: "vite build, the dist served", run: () => viteBuild("vite") },
+  { name: "vite-worker-build", what: "vite build, a dedicated worker (classic: default worker.format)", run: () => viteBuild("vite-worker") },
+  { name: "vite-module-worker-dev", what: "Vite dev server, new Worker(new URL(...), { type: \"module\" })", run: () => viteDev("vite-module-worker") },
+  { name: "vite-module-worker-build", what: "vite build, a module worker", run: () => viteBuild("vite-module-worker") },
   { name: "webpack", what: "webpack 5, no config file (production)", run: async () => {
     clean("webpack", "dist");
     await sh(bin("webpack"), [], { cwd: R("webpack") });
