@@ -140,7 +140,7 @@ impl AuthFetch {
             Value::Map(entries) => entries,
             _ => return Err(invalid("the options must be an object, e.g. { refreshUrl: \"/auth/refresh\" }")),
         };
-        let mut opts = Options::parse(&entries).map_err(AuthError::into_js)?;
+        let mut opts = Options::parse(&entries).map_err(|f| AuthError::from(f).into_js())?;
         let global = js_sys::global();
         let hook = |k: &str| js::get(&options, k);
         let fetch = match hook("fetch").dyn_into::<Function>() {

@@ -17,27 +17,41 @@
 
 extern crate alloc;
 
+#[cfg(not(feature = "shell"))]
 pub mod api;
 pub mod backoff;
+pub mod boundary;
+#[cfg(not(feature = "shell"))]
 pub mod client;
 pub mod code;
+#[cfg(not(feature = "shell"))]
 pub mod coordinator;
+#[cfg(not(feature = "shell"))]
 pub mod errors;
 pub mod expiry;
+#[cfg(not(feature = "shell"))]
 pub mod inflight;
+#[cfg(not(feature = "shell"))]
 pub mod js;
 pub mod machine;
 pub mod options;
 pub mod pair;
+#[cfg(not(feature = "shell"))]
 pub mod outgoing;
 pub mod policy;
 pub mod refresh;
+#[cfg(not(feature = "shell"))]
 pub mod refresher;
+#[cfg(not(feature = "shell"))]
 pub mod session;
+#[cfg(not(feature = "shell"))]
 pub mod storage;
+#[cfg(not(feature = "shell"))]
 pub mod tabs;
+#[cfg(not(feature = "shell"))]
 pub mod transport;
 
+#[cfg(not(feature = "shell"))]
 pub use api::AuthFetch;
 
 /// The shipped build's runtime: a small allocator, without std's panic machinery. A panic here can

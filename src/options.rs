@@ -6,7 +6,7 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::errors::{AuthError, Code};
+use crate::code::{Code, Failure};
 use crate::policy::{is_header_name, is_json_path, normalize_origin};
 use crate::refresh::{Format, TokenPaths};
 
@@ -118,10 +118,10 @@ const KEYS: [&str; 22] = [
     "tokenPaths", "clientId", "scope", "refreshTimeoutMs", "allowedOrigins", "crossTab", "refreshAheadMs",
 ];
 
-fn invalid(parts: &[&str]) -> AuthError {
+fn invalid(parts: &[&str]) -> Failure {
     let mut all = vec!["AuthFetch options: "];
     all.extend_from_slice(parts);
-    AuthError::new(Code::InvalidOptions, &all)
+    Failure::new(Code::InvalidOptions, &all)
 }
 
 /// Looks up option values by key while parsing, so each rule reads as one line.
@@ -132,7 +132,7 @@ impl<'a> Reader<'a> {
         self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v).filter(|v| !matches!(v, Value::Undefined))
     }
 
-    fn string(&self, key: &str, default: &str) -> Result<String, AuthError> {
+    fn string(&self, key: &str, default: &str) -> Result<String, Failure> {
         match self.get(key) {
             None => Ok(default.into()),
             Some(Value::Str(s)) => Ok(s.clone()),
@@ -140,7 +140,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn nonempty(&self, key: &str, default: &str) -> Result<String, AuthError> {
+    fn nonempty(&self, key: &str, default: &str) -> Result<String, Failure> {
         let s = self.string(key, default)?;
         if s.is_empty() {
             return Err(invalid(&[key, " must not be empty"]));
@@ -148,7 +148,7 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
-    fn optional_string(&self, key: &str, default: Option<&str>) -> Result<Option<String>, AuthError> {
+    fn optional_string(&self, key: &str, default: Option<&str>) -> Result<Option<String>, Failure> {
         match self.get(key) {
             None => Ok(default.map(String::from)),
             Some(Value::Null) => Ok(None),
@@ -157,7 +157,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn millis(&self, key: &str, default: f64, zero_ok: bool) -> Result<f64, AuthError> {
+    fn millis(&self, key: &str, default: f64, zero_ok: bool) -> Result<f64, Failure> {
         match self.get(key) {
             None => Ok(default),
             Some(Value::Num(n)) if n.is_finite() && *n <= 2_147_483_647.0 && (*n > 0.0 || (zero_ok && *n == 0.0)) => Ok(*n),
@@ -165,7 +165,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn list(&self, key: &str) -> Result<&'a [Value], AuthError> {
+    fn list(&self, key: &str) -> Result<&'a [Value], Failure> {
         match self.get(key) {
             None => Ok(&[]),
             Some(Value::List(items)) => Ok(items),
@@ -173,7 +173,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn object(&self, key: &str, allowed: &[&str]) -> Result<Reader<'a>, AuthError> {
+    fn object(&self, key: &str, allowed: &[&str]) -> Result<Reader<'a>, Failure> {
         match self.get(key) {
             None => Ok(Reader(&[])),
             Some(Value::Map(entries)) => {
@@ -185,7 +185,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn check_keys(scope: &str, entries: &[(String, Value)], allowed: &[&str]) -> Result<(), AuthError> {
+fn check_keys(scope: &str, entries: &[(String, Value)], allowed: &[&str]) -> Result<(), Failure> {
     for (k, _) in entries {
         if !allowed.contains(&k.as_str()) {
             let shown: String = k.chars().take(64).collect();
@@ -202,7 +202,7 @@ fn check_keys(scope: &str, entries: &[(String, Value)], allowed: &[&str]) -> Res
 
 impl Options {
     /// Parses and validates the options object's entries.
-    pub fn parse(entries: &[(String, Value)]) -> Result<Options, AuthError> {
+    pub fn parse(entries: &[(String, Value)]) -> Result<Options, Failure> {
         let known: Vec<&str> = KEYS.iter().chain(FUNCTION_KEYS.iter()).copied().collect();
         check_keys("", entries, &known)?;
         let r = Reader(entries);
@@ -392,7 +392,7 @@ mod tests {
     fn s(v: &str) -> Value {
         Value::Str(v.into())
     }
-    fn parse(extra: Vec<(&str, Value)>) -> Result<Options, AuthError> {
+    fn parse(extra: Vec<(&str, Value)>) -> Result<Options, Failure> {
         let mut entries = vec![("refreshUrl".to_string(), s("/auth/refresh"))];
         entries.extend(extra.into_iter().map(|(k, v)| (k.to_string(), v)));
         Options::parse(&entries)

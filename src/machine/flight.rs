@@ -341,7 +341,7 @@ impl Machine {
         match &outcome {
             Ok(()) if attempted => self.notify(Notice::Refreshed { duration_ms: now - f.started }),
             Err(e) if attempted && e.code != Code::NoSession => {
-                self.notify(Notice::RefreshError(e.code));
+                self.notify(Notice::RefreshError(e.clone()));
                 if e.ends_session() {
                     self.end_session(e.code);
                 }

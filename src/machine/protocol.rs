@@ -36,7 +36,7 @@
 //! | `StoreBackoff { value }` | writes (or removes) `<key>:backoff` |
 //! | `Timer { at, timer }` | reports `Timer` after `at - now` ms, `now` being the event's (a JS timer: a clock change does not move it; a later one with the same id replaces it) |
 //! | `Notify(..)` | calls `onRefresh`, `onRefreshError`, `onLogout`, `onTokens`, or navigates to the login page |
-//! | `Invalid(code)` | the synchronous call (`setTokens`) throws this code |
+//! | `Invalid(failure)` | the synchronous call (`setTokens`) throws this error |
 
 use alloc::string::String;
 
@@ -181,7 +181,7 @@ pub enum Notice {
     #[allow(missing_docs)]
     Refreshed { duration_ms: f64 },
     /// `onRefreshError(error)` with this code.
-    RefreshError(Code),
+    RefreshError(Failure),
     /// `onLogout({reason})`.
     Logout(Code),
     /// `onLogout({reason: "LOGOUT"})`, `logout()` here or in another tab.
@@ -223,5 +223,5 @@ pub enum Command {
     /// A callback or the redirect.
     Notify(Notice),
     /// The synchronous call throws this code.
-    Invalid(Code),
+    Invalid(Failure),
 }

@@ -43,7 +43,12 @@ impl Machine {
         let cookie = self.cfg.cookie;
         let valid = is_b64token(&access) && refresh.as_deref().map_or(cookie, |r| !cookie && is_b64token(r));
         if !valid {
-            self.push(Command::Invalid(Code::InvalidToken));
+            let needs = if cookie {
+                "setTokens needs { accessToken } only: with refreshTokenIn \"cookie\" the refresh token stays in its HttpOnly cookie"
+            } else {
+                "setTokens needs { accessToken, refreshToken }, both valid RFC 6750 tokens (no spaces, line breaks or non-ASCII)"
+            };
+            self.push(Command::Invalid(Failure::new(Code::InvalidToken, &[needs, "; nothing was stored"])));
             return;
         }
         let pair = Pair { access, refresh };

@@ -1,0 +1,577 @@
+// The shell of issue 29: it carries out what the core (Rust, src/machine, behind src/boundary)
+// decides, and reports what happened. It decides nothing itself: which request carries which
+// token, when to refresh, what an answer means, what to store, when to give up and where the user
+// goes are all the core's. What is here is I/O: fetch, Web Storage and its events, Web Locks,
+// timers, promises, callbacks and navigation.
+//
+// Calls into the core take numbers; their strings go first into the core's inbox (`put`), each
+// as its UTF-8 length (4 bytes, little-endian; 0xffffffff for null) and bytes. A command is read
+// with `next(session)` and the accessors `id()`, `code()`, `number()`, `flag()`, `text(i)`.
+
+// The numbers of the protocol, as src/boundary/wire.rs defines them (a Rust test checks this
+// object against that file).
+const PROTOCOL = {
+  Op: { PASS: 1, SEND: 2, ASK: 3, RESOLVE: 4, REJECT: 5, LOCK: 6, UNLOCK: 7, REFRESH: 8, CANCEL_REFRESH: 9, STORE: 10, STORE_BACKOFF: 11, TIMER: 12, NOTIFY: 13, INVALID: 14 },
+  Value: { UNDEFINED: 0, NULL: 1, FALSE: 2, TRUE: 3, NUMBER: 4, STRING: 5, FUNCTION: 6, OTHER: 7, LIST: 8, MAP: 9, KEY: 10, END: 11 },
+  Control: { NONE: 0, NO_TOKEN: 1, NO_REFRESH: 2, INVALID: 3 },
+  Flag: { HAS_AUTH: 1, OWN_REFRESH: 2 },
+  TimerKind: { GATE: 1, SETTLE: 2, TIMEOUT: 3 },
+  WhyKind: { AUTH: 1, ABORTED: 2, TRANSPORT: 3 },
+  ExpectKind: { ANY: 1, PAIR: 2, NOTHING: 3 },
+  NoticeKind: { REFRESHED: 1, REFRESH_ERROR: 2, LOGOUT: 3, TOKENS: 4, NAVIGATE: 5 },
+  Setup: { COOKIE: 1, CROSS_TAB: 2 },
+};
+const { Op, Value, Control, Flag, WhyKind, ExpectKind, NoticeKind, Setup } = PROTOCOL;
+
+const CONTROL_HEADER = "x-seamless-fetch";
+/** A body judged for `expiredBodyCodes` is read up to this size and for this long. */
+const PEEK_LIMIT = 64 * 1024;
+const PEEK_MS = 2_000;
+
+let core = null;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Hands the shell the core's wasm exports (the entry does, once the module is instantiated). */
+export function useCore(exports) {
+  core = exports;
+}
+
+/** Writes `strings` into the core's inbox for the next call. */
+function put(...strings) {
+  let size = 0;
+  for (const s of strings) size += 4 + (s == null ? 0 : s.length * 3);
+  let at = core.inbox(size);
+  const bytes = new Uint8Array(core.memory.buffer);
+  const view = new DataView(core.memory.buffer);
+  for (const s of strings) {
+    if (s == null) {
+      view.setUint32(at, 0xffffffff, true);
+      at += 4;
+      continue;
+    }
+    const { written } = encoder.encodeInto(s, bytes.subarray(at + 4));
+    view.setUint32(at, written, true);
+    at += 4 + written;
+  }
+}
+
+/** String `i` of the command being read, or null. */
+function text(i) {
+  const len = core.text_len(i);
+  return len < 0 ? null : decoder.decode(new Uint8Array(core.memory.buffer, core.text_ptr(i), len));
+}
+
+/** Walks a JS value into the core, node by node; the core says how deep it goes. */
+function walk(v) {
+  if (typeof v === "string") {
+    put(v);
+    core.value(Value.STRING, 0);
+  } else if (typeof v === "number") core.value(Value.NUMBER, v);
+  else if (typeof v === "boolean") core.value(v ? Value.TRUE : Value.FALSE, 0);
+  else if (v === undefined) core.value(Value.UNDEFINED, 0);
+  else if (v === null) core.value(Value.NULL, 0);
+  else if (typeof v === "function") core.value(Value.FUNCTION, 0);
+  else if (typeof v !== "object") core.value(Value.OTHER, 0);
+  else if (Array.isArray(v)) {
+    if (core.value(Value.LIST, 0)) for (const item of v) walk(item);
+    core.value(Value.END, 0);
+  } else {
+    if (core.value(Value.MAP, 0)) {
+      for (const key of Object.keys(v)) {
+        put(key);
+        core.value(Value.KEY, 0);
+        walk(v[key]);
+      }
+    }
+    core.value(Value.END, 0);
+  }
+}
+
+/** The error the core described in the command being read (`texts` 0 and 1). */
+function authError() {
+  const e = new Error(text(1));
+  e.name = "AuthError";
+  e.code = text(0);
+  const retry = core.number();
+  if (retry === retry) e.retryAfterMs = retry;
+  if (core.flag()) e.offline = true;
+  return e;
+}
+
+/** Calls an app callback; what it throws is reported, never allowed to break the session. */
+function call(fn, arg) {
+  if (typeof fn !== "function") return;
+  try {
+    fn(arg);
+  } catch (e) {
+    console.error("seamless-fetch: a callback threw", e);
+  }
+}
+
+/** The Web Locks API, or null (insecure context, old browser). */
+function webLocks() {
+  const locks = globalThis.navigator && globalThis.navigator.locks;
+  return locks && typeof locks.request === "function" ? locks : null;
+}
+
+/** Every bound `fetch` handed out: the global fetch must not be one of them. */
+const ownFetches = new WeakSet();
+
+/** The session of the instances on one core handle, and what it holds for the core's ids. */
+class Session {
+  constructor(handle, setup, options) {
+    this.handle = handle;
+    [this.kind, this.accessKey, this.refreshKey, this.authHeader, this.lockName] = setup.texts;
+    this.cookie = (setup.flag & Setup.COOKIE) !== 0;
+    this.crossTab = (setup.flag & Setup.CROSS_TAB) !== 0;
+    this.options = options;
+    this.transport = typeof options.fetch === "function" ? options.fetch : (input, init) => globalFetch()(input, init);
+    this.memory = new Map();
+    this.requests = new Map(); // id -> { request, signal, resolve, reject, response, error }
+    this.timers = new Map(); // "kind:flight" -> timeout
+    this.locks = new Map(); // flight -> release
+    this.calls = new Map(); // flight -> AbortController of the refresh call
+    this.instances = 0;
+    this.ownCall = 0; // > 0 while the app's refresh function runs
+    this.unwatch = null;
+  }
+
+  /** The storage the tokens live in (memory: this session's map). */
+  store() {
+    if (this.kind === "memory") return null;
+    return this.kind === "session" ? globalThis.sessionStorage : globalThis.localStorage;
+  }
+
+  get(key) {
+    const store = this.store();
+    return store ? store.getItem(key) : this.memory.get(key) ?? null;
+  }
+
+  set(key, value) {
+    const store = this.store();
+    if (value === null) store ? store.removeItem(key) : this.memory.delete(key);
+    else store ? store.setItem(key, value) : this.memory.set(key, value);
+  }
+
+  /** The keys as they are now: access, refresh, pair stamp, back-off. */
+  stored() {
+    return [this.get(this.accessKey), this.get(this.refreshKey), this.get(this.accessKey + ":pair"), this.get(this.accessKey + ":backoff")];
+  }
+
+  /** Carries out the core's commands until it has none. */
+  run() {
+    const h = this.handle;
+    for (let op; (op = core.next(h)) !== 0; ) {
+      const id = core.id();
+      switch (op) {
+        case Op.PASS: this.pass(id); break;
+        case Op.SEND: this.send(id, text(0)); break;
+        case Op.ASK: this.ask(id); break;
+        case Op.RESOLVE: this.settle(id, true, this.requests.get(id)?.response); break;
+        case Op.REJECT: this.reject(id); break;
+        case Op.LOCK: this.lock(id, core.number()); break;
+        case Op.UNLOCK: this.unlock(id, core.number()); break;
+        case Op.REFRESH: this.refresh(id, text(0), text(1), text(2), text(3)); break;
+        case Op.CANCEL_REFRESH: this.calls.get(id)?.abort(); break;
+        case Op.STORE: this.write(core.code(), text(0), text(1), text(2), text(3), text(4)); break;
+        case Op.STORE_BACKOFF: this.set(this.accessKey + ":backoff", text(0)); break;
+        case Op.TIMER: this.timer(core.code(), id, core.number()); break;
+        case Op.NOTIFY: this.notify(core.code()); break;
+        case Op.INVALID: throw authError();
+      }
+    }
+  }
+
+  begin(id, request, control, flags) {
+    put(request.url, ...this.stored());
+    core.begin(this.handle, Date.now(), id, control, flags);
+    this.run();
+  }
+
+  /** Sends the request as it came (less the control header): its answer is the caller's. */
+  pass(id) {
+    const r = this.take(id);
+    if (!r) return;
+    let sent;
+    try {
+      sent = this.transport(r.request);
+    } catch (e) {
+      sent = Promise.reject(e);
+    }
+    Promise.resolve(sent).then(r.resolve, r.reject);
+  }
+
+  /** An attempt of `id`, with the token's header value (null: none) on a copy of its request. */
+  send(id, value) {
+    const r = this.requests.get(id);
+    if (!r) return;
+    let sent;
+    try {
+      const attempt = r.request.clone();
+      if (value !== null) attempt.headers.set(this.authHeader, value);
+      sent = this.transport(attempt);
+    } catch (e) {
+      sent = Promise.reject(e);
+    }
+    Promise.resolve(sent).then(
+      (response) => {
+        if (!(response instanceof Response)) throw new TypeError("seamless-fetch: the fetch option must resolve to a Response");
+        r.response = response;
+        put(response.headers.get("date"), ...this.stored());
+        core.answer(this.handle, Date.now(), id, response.status);
+        this.run();
+      },
+    ).catch((e) => {
+      r.error = e;
+      core.failed(this.handle, Date.now(), id);
+      this.run();
+    });
+  }
+
+  /** Judges an answer the status did not: the app's `isExpired`, or the body's code. */
+  ask(id) {
+    const r = this.requests.get(id);
+    if (!r) return;
+    const isExpired = this.options.isExpired;
+    if (typeof isExpired === "function") {
+      Promise.resolve()
+        .then(() => isExpired(r.response.clone()))
+        .then((v) => v === true, (e) => { console.error("seamless-fetch: isExpired threw", e); return false; })
+        .then((expired) => {
+          put(...this.stored());
+          core.verdict(this.handle, Date.now(), id, expired ? 1 : 0);
+          this.run();
+        });
+      return;
+    }
+    peekJson(r.response).then((body) => {
+      walk(body);
+      put(...this.stored());
+      core.body(this.handle, Date.now(), id);
+      this.run();
+    });
+  }
+
+  take(id) {
+    const r = this.requests.get(id);
+    this.requests.delete(id);
+    if (r && r.signal) r.signal.removeEventListener("abort", r.onAbort);
+    return r;
+  }
+
+  settle(id, ok, value) {
+    const r = this.take(id);
+    if (r) (ok ? r.resolve : r.reject)(value);
+  }
+
+  reject(id) {
+    const why = core.code();
+    const r = this.requests.get(id);
+    if (!r) return;
+    const error = why === WhyKind.AUTH ? authError() : why === WhyKind.ABORTED ? r.signal.reason : r.error;
+    this.settle(id, false, error);
+  }
+
+  /** Takes the cross-tab lock; reports whether another tab held it (or its `:fresh` mark). */
+  lock(flight, budgetMs) {
+    const locks = webLocks();
+    const granted = (contended, held, release) => {
+      if (release) this.locks.set(flight, release);
+      put(...this.stored());
+      core.granted(this.handle, Date.now(), flight, contended ? 1 : 0, held ? 1 : 0);
+      this.run();
+    };
+    if (!locks) return void Promise.resolve().then(() => granted(false, true, null));
+    const name = this.lockName;
+    locks.request(name, { ifAvailable: true }, (lock) => {
+      if (lock) {
+        return new Promise((release) => {
+          locks.request(name + ":fresh", { ifAvailable: true }, (mark) => mark === null)
+            .catch(() => false)
+            .then((contended) => granted(contended, true, release));
+        });
+      }
+      const ahead = typeof locks.query === "function"
+        ? locks.query().then((s) => s.held.concat(s.pending).filter((l) => l.name === name).length, () => 1)
+        : Promise.resolve(1);
+      ahead.then((n) => {
+        const controller = new AbortController();
+        const timer = setTimeout(() => controller.abort(), budgetMs * Math.max(1, n));
+        locks.request(name, { signal: controller.signal }, () => {
+          clearTimeout(timer);
+          return new Promise((release) => granted(true, true, release));
+        }).catch(() => {
+          clearTimeout(timer);
+          granted(true, false, null);
+        });
+      });
+      return undefined;
+    }).catch(() => granted(false, true, null));
+  }
+
+  /** Releases the lock, holding `<name>:fresh` for `markMs` first (0: none). */
+  unlock(flight, markMs) {
+    const release = this.locks.get(flight);
+    this.locks.delete(flight);
+    const locks = webLocks();
+    if (locks && markMs > 0) {
+      locks.request(this.lockName + ":fresh", { ifAvailable: true }, (mark) => mark && new Promise((done) => setTimeout(done, markMs))).catch(() => {});
+    }
+    if (release) release();
+  }
+
+  /** The refresh call: the endpoint with the core's body, or the app's function with the tokens. */
+  refresh(flight, refreshToken, accessToken, contentType, body) {
+    const controller = new AbortController();
+    this.calls.set(flight, controller);
+    const o = this.options;
+    let call;
+    try {
+      if (typeof o.refresh === "function") {
+        this.ownCall++;
+        const fetch = (input, init) => this.transport(input, init);
+        try {
+          call = Promise.resolve(o.refresh({ refreshToken, accessToken, signal: controller.signal, fetch }));
+        } finally {
+          this.ownCall--;
+        }
+      } else {
+        const headers = new Headers({ "content-type": contentType, accept: "application/json" });
+        const extra = typeof o.refreshHeaders === "function" ? o.refreshHeaders() : o.refreshHeaders;
+        if (extra) new Headers(extra).forEach((v, k) => headers.set(k, v));
+        const url = this.refreshUrl;
+        call = Promise.resolve(this.transport(new Request(url, { method: "POST", headers, body, credentials: this.cookie ? "include" : "same-origin", signal: controller.signal })));
+      }
+    } catch (e) {
+      call = Promise.reject(e);
+    }
+    call
+      .then((answer) => {
+        if (answer instanceof Response) {
+          const retryAfter = answer.headers.get("retry-after");
+          return answer.text().then((t) => [answer.status, parseJson(t), retryAfter]);
+        }
+        return [200, answer, null];
+      })
+      .catch(() => [0, undefined, null])
+      .then(([status, json, retryAfter]) => {
+        if (this.calls.get(flight) !== controller) return; // cancelled: its answer is ignored
+        this.calls.delete(flight);
+        walk(json);
+        put(retryAfter, ...this.stored());
+        core.refreshed(this.handle, Date.now(), flight, status, Math.random());
+        this.run();
+      });
+  }
+
+  /** Writes the pair (null: removes it) if storage holds what the core expects; else nothing. */
+  write(expect, access, refresh, stamp, expectAccess, expectRefresh) {
+    if (expect !== ExpectKind.ANY) {
+      const [a, r] = this.stored();
+      const there = a !== null && (this.cookie || r !== null);
+      const same = expect === ExpectKind.NOTHING ? !there : a === expectAccess && (this.cookie || r === expectRefresh);
+      if (!same) return;
+    }
+    this.set(this.accessKey, access);
+    if (!this.cookie) this.set(this.refreshKey, refresh);
+    this.set(this.accessKey + ":pair", stamp);
+  }
+
+  timer(kind, flight, at) {
+    const key = kind + ":" + flight;
+    clearTimeout(this.timers.get(key));
+    this.timers.set(key, setTimeout(() => {
+      this.timers.delete(key);
+      put(...this.stored());
+      core.timer(this.handle, Date.now(), kind, flight, Math.random());
+      this.run();
+    }, Math.max(0, at - Date.now())));
+  }
+
+  notify(kind) {
+    const hooks = this.hooks;
+    switch (kind) {
+      case NoticeKind.REFRESHED: return call(hooks.onRefresh, { durationMs: core.number() });
+      case NoticeKind.REFRESH_ERROR: return call(hooks.onRefreshError, authError());
+      case NoticeKind.LOGOUT: return call(hooks.onLogout, { reason: text(0) });
+      case NoticeKind.TOKENS: {
+        const reason = text(0);
+        for (const fn of this.listeners) call(fn, { reason });
+        return;
+      }
+      case NoticeKind.NAVIGATE: {
+        const login = text(0);
+        if (login === null) return;
+        const page = typeof window === "undefined" ? null : window.location;
+        put(page && page.pathname, page && page.search + page.hash, page && new URL(login, page.href).pathname);
+        core.login_target(this.handle);
+        const target = text(0);
+        if (target === null) return;
+        if (typeof hooks.navigate === "function") call(hooks.navigate, target);
+        else if (page) page.assign(target);
+      }
+    }
+  }
+
+  /** Reports other tabs' writes to the keys (or a clear) to the core. */
+  watch() {
+    if (!this.crossTab || typeof window === "undefined") return;
+    const keys = [this.accessKey, this.refreshKey, this.accessKey + ":pair"];
+    const heard = (e) => {
+      if (e.key !== null && !keys.includes(e.key)) return;
+      put(...this.stored());
+      core.storage(this.handle, Date.now());
+      this.run();
+    };
+    const online = () => {
+      put(...this.stored());
+      core.online(this.handle, Date.now());
+      this.run();
+    };
+    const offline = () => core.offline(this.handle, Date.now());
+    window.addEventListener("storage", heard);
+    window.addEventListener("online", online);
+    window.addEventListener("offline", offline);
+    this.unwatch = () => {
+      window.removeEventListener("storage", heard);
+      window.removeEventListener("online", online);
+      window.removeEventListener("offline", offline);
+    };
+  }
+}
+
+/** The global fetch at each call (a test may install it after the instance is made). */
+function globalFetch() {
+  const f = globalThis.fetch;
+  if (typeof f !== "function") throw new TypeError("seamless-fetch: there is no global fetch; pass one as the fetch option");
+  if (ownFetches.has(f)) throw new TypeError("seamless-fetch: the global fetch is an AuthFetch's own; pass the platform's fetch as the fetch option");
+  return f;
+}
+
+function parseJson(t) {
+  try {
+    return JSON.parse(t);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The JSON of a clone of `response`, or undefined when it is not JSON, too long or too slow. */
+function peekJson(response) {
+  const declared = response.headers.get("content-length");
+  if (declared !== null && !(Number(declared) <= PEEK_LIMIT)) return Promise.resolve(undefined);
+  let timer;
+  const late = new Promise((done) => { timer = setTimeout(done, PEEK_MS); });
+  const read = response.clone().text().then((t) => (t.length <= PEEK_LIMIT ? parseJson(t) : undefined), () => undefined);
+  return Promise.race([read, late]).finally(() => clearTimeout(timer));
+}
+
+/** The core's handle -> its session here. */
+const sessions = new Map();
+let lastId = 0;
+
+export class AuthFetch {
+  constructor(options) {
+    if (!core) throw new Error("seamless-fetch: the core is not loaded");
+    walk(options);
+    const page = typeof location === "undefined" ? null : location;
+    const url = options && typeof options.refreshUrl === "string" ? options.refreshUrl : null;
+    let resolved = null;
+    try {
+      resolved = url === null ? null : new URL(url, page ? page.href : undefined).href;
+    } catch {}
+    put(page ? page.origin : resolved && new URL(resolved).origin, resolved);
+    const handle = core.create(Date.now());
+    if (handle === 0) throw authError();
+    let session = core.code() === 1 ? sessions.get(handle) : undefined;
+    if (!session) {
+      const setup = { texts: [0, 1, 2, 3, 4].map(text), flag: core.flag() };
+      session = new Session(handle, setup, options);
+      session.refreshUrl = resolved;
+      session.hooks = options;
+      session.listeners = [];
+      sessions.set(handle, session);
+      session.watch();
+    }
+    session.instances++;
+    if (typeof options.onTokens === "function") session.listeners.push(options.onTokens);
+    this.session = session;
+    this.onTokens = options.onTokens;
+    put(...session.stored());
+    core.open(handle, Date.now());
+    session.run();
+    const self = this;
+    this.fetch = function fetch(input, init) {
+      return self.request(input, init);
+    };
+    ownFetches.add(this.fetch);
+  }
+
+  request(input, init) {
+    const session = this.session;
+    if (this.disposed) return Promise.reject(new Error("seamless-fetch: this AuthFetch was disposed"));
+    let request;
+    try {
+      request = new Request(input, init);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const raw = request.headers.get(CONTROL_HEADER);
+    if (raw !== null) request.headers.delete(CONTROL_HEADER);
+    const control = raw === null ? Control.NONE : raw === "no-token" ? Control.NO_TOKEN : raw === "no-refresh" ? Control.NO_REFRESH : Control.INVALID;
+    const flags = (request.headers.has(session.authHeader) ? Flag.HAS_AUTH : 0) | (session.ownCall > 0 ? Flag.OWN_REFRESH : 0);
+    const id = ++lastId;
+    return new Promise((resolve, reject) => {
+      const r = { request, signal: request.signal, resolve, reject, response: null, error: null, onAbort: null };
+      if (request.signal) {
+        r.onAbort = () => {
+          core.abort(session.handle, Date.now(), id);
+          session.run();
+        };
+        request.signal.addEventListener("abort", r.onAbort, { once: true });
+      }
+      session.requests.set(id, r);
+      session.begin(id, request, control, flags);
+    });
+  }
+
+  setTokens(tokens) {
+    const session = this.session;
+    walk(tokens);
+    put(...session.stored());
+    core.set_tokens(session.handle, Date.now());
+    session.run();
+  }
+
+  clearTokens() {
+    core.clear_tokens(this.session.handle, Date.now());
+    this.session.run();
+  }
+
+  logout() {
+    core.logout(this.session.handle, Date.now());
+    this.session.run();
+  }
+
+  get isRefreshing() {
+    return core.refreshing(this.session.handle) === 1;
+  }
+
+  dispose() {
+    if (this.disposed) return;
+    this.disposed = true;
+    const session = this.session;
+    session.instances--;
+    session.listeners = session.listeners.filter((fn) => fn !== this.onTokens);
+    core.close(session.handle, Date.now());
+    session.run();
+    if (session.instances === 0 && session.unwatch) session.unwatch();
+  }
+
+  static safeReturnPath(value, fallback) {
+    put(typeof value === "string" ? value : null, String(fallback));
+    core.safe_path();
+    return text(0);
+  }
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Builds the shell build of issue 29 (stage 2, not the package yet) into target/shell-pkg/: the core
+# behind its boundary of numbers and strings (`--features shell`: none of the wasm-bindgen modules,
+# no imports at all), compiled as scripts/build.sh compiles the package's wasm, and
+# pkg-template/shell.js beside it; then prints what a browser would download, minified and gzipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "${SKIP_SETUP:-0}" = 1 ] || bash scripts/setup.sh rust node
+RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none" \
+  cargo build --quiet --release --target wasm32-unknown-unknown --no-default-features --features shell \
+  -Zbuild-std=core,alloc --target-dir target/shell
+out=target/shell-pkg
+rm -rf "$out" && mkdir -p "$out"
+node_modules/.bin/wasm-opt -Oz --converge ${KEEP_NAMES:+-g} --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+  --enable-mutable-globals --strip-producers --strip-target-features \
+  target/shell/wasm32-unknown-unknown/release/seamless_fetch.wasm -o "$out/core.wasm"
+cp pkg-template/shell.js "$out/shell.js"
+node - "$out" <<'EOF'
+const { readFileSync } = require("fs");
+const { gzipSync } = require("zlib");
+const esbuild = require("esbuild");
+const dir = process.argv[2];
+const wasm = readFileSync(dir + "/core.wasm");
+const js = esbuild.transformSync(readFileSync(dir + "/shell.js", "utf8"), { minify: true, format: "esm" }).code;
+const gz = (b) => gzipSync(b, { level: 9 }).length;
+const kb = (n) => (n / 1024).toFixed(1) + " KB";
+console.log(`core.wasm ${wasm.length} B, ${gz(wasm)} B gzip -9; shell.js minified ${js.length} B, ${gz(js)} B gzip -9; together ${kb(gz(wasm) + gz(js))}`);
+EOF
+# A blank page on the test server's origin for tests/e2e/shell.test.mjs to load the build into.
+printf '<!doctype html><meta charset="utf-8"><title>seamless-fetch shell</title>\n' > "$out/index.html"

@@ -1,0 +1,198 @@
+//! The wasm exports of the shell build: each is one call of [`Boundary`], with numbers only; the
+//! strings travel through the inbox. `s` is a session's handle from `create`, `now` the shell's
+//! `Date.now()`. The order of each call's inbox strings is in its doc line.
+
+use core::cell::UnsafeCell;
+
+use super::{Boundary, Heard};
+use crate::machine::Event;
+
+struct One(UnsafeCell<Option<Boundary>>);
+// wasm32 without atomics has one thread (the crate refuses the atomics feature).
+unsafe impl Sync for One {}
+static ONE: One = One(UnsafeCell::new(None));
+
+fn b() -> &'static mut Boundary {
+    // Single-threaded, and no export calls another: one borrow at a time.
+    unsafe { (*ONE.0.get()).get_or_insert_with(Boundary::default) }
+}
+
+/// Room for `len` bytes of length-prefixed strings; where to write them.
+#[no_mangle]
+pub extern "C" fn inbox(len: usize) -> *mut u8 {
+    b().inbox(len)
+}
+
+/// One node of a walked value (a `STRING` or `KEY` node: inbox, the text); 1: walk its children.
+#[no_mangle]
+pub extern "C" fn value(kind: u32, number: f64) -> u32 {
+    b().value(kind, number) as u32
+}
+
+/// A session for the options just walked (inbox: page origin, resolved refresh URL); 0: refused.
+#[no_mangle]
+pub extern "C" fn create(now: f64) -> u32 {
+    b().create(now)
+}
+
+/// A request begins (inbox: URL, stored keys).
+#[no_mangle]
+pub extern "C" fn begin(s: u32, now: f64, id: u32, control: u32, flags: u32) {
+    b().begin(s, now, id, control, flags)
+}
+
+/// Its answer came (inbox: `Date`, stored keys).
+#[no_mangle]
+pub extern "C" fn answer(s: u32, now: f64, id: u32, status: u32) {
+    b().answer(s, now, id, status)
+}
+
+/// `isExpired` said (inbox: stored keys).
+#[no_mangle]
+pub extern "C" fn verdict(s: u32, now: f64, id: u32, expired: u32) {
+    b().verdict(s, now, id, expired != 0)
+}
+
+/// The body, walked just before, for `expiredBodyCodes` (inbox: stored keys).
+#[no_mangle]
+pub extern "C" fn body(s: u32, now: f64, id: u32) {
+    b().body(s, now, id)
+}
+
+/// The attempt threw.
+#[no_mangle]
+pub extern "C" fn failed(s: u32, now: f64, id: u32) {
+    b().plain(s, Event::Failed { now, id })
+}
+
+/// The caller aborted while it waited.
+#[no_mangle]
+pub extern "C" fn abort(s: u32, now: f64, id: u32) {
+    b().plain(s, Event::Abort { now, id })
+}
+
+/// The lock (inbox: stored keys).
+#[no_mangle]
+pub extern "C" fn granted(s: u32, now: f64, flight: u32, contended: u32, held: u32) {
+    b().granted(s, now, flight, contended != 0, held != 0)
+}
+
+/// The refresh answered, its JSON walked just before (inbox: `Retry-After`, stored keys).
+#[no_mangle]
+pub extern "C" fn refreshed(s: u32, now: f64, flight: u32, status: u32, jitter: f64) {
+    b().refreshed(s, now, flight, status, jitter)
+}
+
+/// A timer fired (inbox: stored keys).
+#[no_mangle]
+pub extern "C" fn timer(s: u32, now: f64, kind: u32, flight: u32, jitter: f64) {
+    b().timer(s, now, kind, flight, jitter)
+}
+
+/// Another tab changed the keys (inbox: stored keys).
+#[no_mangle]
+pub extern "C" fn storage(s: u32, now: f64) {
+    b().heard(s, now, Heard::Storage)
+}
+
+/// Back online (inbox: stored keys).
+#[no_mangle]
+pub extern "C" fn online(s: u32, now: f64) {
+    b().heard(s, now, Heard::Online)
+}
+
+/// Gone offline.
+#[no_mangle]
+pub extern "C" fn offline(s: u32, now: f64) {
+    b().plain(s, Event::Offline { now })
+}
+
+/// `setTokens`, its argument walked just before (inbox: stored keys).
+#[no_mangle]
+pub extern "C" fn set_tokens(s: u32, now: f64) {
+    b().set_tokens(s, now)
+}
+
+/// `clearTokens()`.
+#[no_mangle]
+pub extern "C" fn clear_tokens(s: u32, now: f64) {
+    b().plain(s, Event::ClearTokens { now })
+}
+
+/// `logout()`.
+#[no_mangle]
+pub extern "C" fn logout(s: u32, now: f64) {
+    b().plain(s, Event::Logout { now })
+}
+
+/// An instance joins (inbox: stored keys).
+#[no_mangle]
+pub extern "C" fn open(s: u32, now: f64) {
+    b().heard(s, now, Heard::Open)
+}
+
+/// An instance leaves.
+#[no_mangle]
+pub extern "C" fn close(s: u32, now: f64) {
+    b().plain(s, Event::Close { now })
+}
+
+/// Whether a refresh runs.
+#[no_mangle]
+pub extern "C" fn refreshing(s: u32) -> u32 {
+    b().refreshing(s) as u32
+}
+
+/// The next command's op (0: none); its fields through the accessors below.
+#[no_mangle]
+pub extern "C" fn next(s: u32) -> u32 {
+    b().next(s)
+}
+
+/// The command's request id or flight.
+#[no_mangle]
+pub extern "C" fn id() -> u32 {
+    b().out.id
+}
+
+/// The command's sub-kind.
+#[no_mangle]
+pub extern "C" fn code() -> u32 {
+    b().out.code
+}
+
+/// The command's time or duration (NaN: none).
+#[no_mangle]
+pub extern "C" fn number() -> f64 {
+    b().out.number
+}
+
+/// The command's boolean.
+#[no_mangle]
+pub extern "C" fn flag() -> u32 {
+    b().out.flag
+}
+
+/// Where string `i` of the command is (read its length with `text_len`).
+#[no_mangle]
+pub extern "C" fn text_ptr(i: usize) -> *const u8 {
+    b().out.texts.get(i).and_then(|t| t.as_deref()).map_or(core::ptr::null(), str::as_ptr)
+}
+
+/// String `i`'s length in bytes; -1: none.
+#[no_mangle]
+pub extern "C" fn text_len(i: usize) -> i32 {
+    b().out.texts.get(i).and_then(|t| t.as_deref()).map_or(-1, |t| t.len() as i32)
+}
+
+/// Where the login page is (inbox: the page's path), in string 0.
+#[no_mangle]
+pub extern "C" fn login_target(s: u32) {
+    b().login_target(s)
+}
+
+/// `safeReturnPath` (inbox: value, fallback), in string 0.
+#[no_mangle]
+pub extern "C" fn safe_path() {
+    b().safe_return_path()
+}

@@ -1,0 +1,594 @@
+//! The wasm boundary of the shell build (issue 29, stage 2): numbers and strings in, numbers and
+//! strings out, and no JS object held in Rust. The shell (`pkg-template/shell.js`) writes the
+//! strings of each call into the inbox ([`Boundary::inbox`]) as length-prefixed UTF-8, walks JS
+//! values (the options, a JSON body) into [`Boundary::value`], and reads each command with
+//! [`Boundary::next`] and the accessors of [`Out`]. The numbers are named in [`wire`].
+//!
+//! What is the boundary's and not the core's: turning the options into the core's [`Config`],
+//! reading a JSON answer's fields where the options say (the values that mean something are then
+//! the core's), and formatting what the core decided (the header value, the login URL).
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::code::{Code, Failure};
+use crate::machine::{Command, Config, Control, Event, Expect, Machine, Notice, Reply, Stored, Timer, Why};
+use crate::options::{Options, Source, StorageKind, Value};
+use crate::pair::fingerprint;
+use crate::policy::{safe_return_path, with_return_param};
+use crate::refresh::{request_body, token_at, Field, ACCESS_NAMES, EXPIRES_NAMES, REFRESH_NAMES};
+
+pub mod wire;
+#[cfg(all(target_arch = "wasm32", feature = "shell"))]
+mod exports;
+
+use wire::{ExpectKind, NoticeKind, Op, TimerKind, WhyKind};
+
+/// How deep the shell may walk a value: deeper nodes are not asked for (a cyclic object ends).
+const MAX_DEPTH: usize = 8;
+/// How many nodes one walk may have: a huge JSON body is read no further.
+const MAX_NODES: usize = 4096;
+
+/// The command being read: its numbers and up to five strings.
+#[derive(Default)]
+pub struct Out {
+    /// [`Op`] as a number; 0: none.
+    pub op: u32,
+    /// The request id or the flight.
+    pub id: u32,
+    /// The command's sub-kind (timer, why, expect, notice) as a number.
+    pub code: u32,
+    /// A time or a duration (ms): `at`, `budget_ms`, `mark_ms`, `duration_ms`, `retry_after_ms`
+    /// (NaN: none).
+    pub number: f64,
+    /// Booleans: `offline` of an error.
+    pub flag: u32,
+    /// The strings, by position as `wire`'s table says for each op.
+    pub texts: [Option<String>; 5],
+}
+
+impl Out {
+    /// An error's code, message, `retryAfterMs` and `offline`, as `REJECT`, `NOTIFY` and
+    /// `INVALID` carry them.
+    fn failure(&mut self, e: &Failure) {
+        self.texts[0] = Some(e.code.as_str().into());
+        self.texts[1] = Some(e.message.clone());
+        self.number = e.retry_after_ms.unwrap_or(f64::NAN);
+        self.flag = e.offline as u32;
+    }
+}
+
+/// One session (the instances of one page over the same keys) and how its options read.
+struct Session {
+    machine: Machine,
+    opts: Options,
+    /// Storage kind, keys and, for memory, the endpoint: who shares this session.
+    identity: String,
+    endpoint: String,
+}
+
+/// Which event a `heard` call is.
+pub enum Heard {
+    /// Another tab changed the keys.
+    Storage,
+    /// The browser came back online.
+    Online,
+    /// An instance joins the session.
+    Open,
+}
+
+/// Everything behind the exports.
+#[derive(Default)]
+pub struct Boundary {
+    sessions: Vec<Option<Session>>,
+    inbox: Vec<u8>,
+    read: usize,
+    /// The value being walked: a stack of open lists and maps, the finished root, the pending key.
+    stack: Vec<(Option<String>, Value)>,
+    key: Option<String>,
+    root: Option<Value>,
+    nodes: usize,
+    /// The commands of the last event of each session, and the one being read.
+    pub out: Out,
+}
+
+impl Boundary {
+    /// Room for `len` bytes of strings; the shell writes them at the returned pointer.
+    pub fn inbox(&mut self, len: usize) -> *mut u8 {
+        self.inbox.clear();
+        self.inbox.resize(len, 0);
+        self.read = 0;
+        self.inbox.as_mut_ptr()
+    }
+
+    /// The inbox as a test writes it: each string with its length before it.
+    #[cfg(test)]
+    pub fn put(&mut self, strings: &[Option<&str>]) {
+        let mut bytes = Vec::new();
+        for s in strings {
+            match s {
+                Some(s) => {
+                    bytes.extend_from_slice(&(s.len() as u32).to_le_bytes());
+                    bytes.extend_from_slice(s.as_bytes());
+                }
+                None => bytes.extend_from_slice(&u32::MAX.to_le_bytes()),
+            }
+        }
+        let p = self.inbox(bytes.len());
+        unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len()) };
+    }
+
+    /// The next string of the inbox (`None`: null, or the inbox ran out). Invalid UTF-8 cannot
+    /// come from `encodeInto`; it is replaced, never trusted.
+    fn take(&mut self) -> Option<String> {
+        let b = &self.inbox[self.read.min(self.inbox.len())..];
+        let len = u32::from_le_bytes(b.get(..4)?.try_into().ok()?);
+        self.read += 4;
+        if len == u32::MAX {
+            return None;
+        }
+        let bytes = self.inbox.get(self.read..self.read + len as usize)?;
+        self.read += len as usize;
+        Some(String::from_utf8_lossy(bytes).into_owned())
+    }
+
+    fn stored(&mut self) -> Stored {
+        Stored { access: self.take(), refresh: self.take(), stamp: self.take(), backoff: self.take() }
+    }
+
+    /// One node of a walked value; `true` when the shell should walk the children of a list or
+    /// map it just opened.
+    pub fn value(&mut self, kind: u32, number: f64) -> bool {
+        if self.stack.is_empty() && self.root.is_some() {
+            self.root = None;
+            self.nodes = 0;
+        }
+        self.nodes += 1;
+        let v = match wire::Value::from_wire(kind) {
+            Some(wire::Value::Key) => {
+                self.key = self.take();
+                return false;
+            }
+            Some(wire::Value::End) => match self.stack.pop() {
+                Some((key, v)) => return self.place(key, v),
+                None => return false,
+            },
+            Some(wire::Value::List) | Some(wire::Value::Map) => {
+                let deep = self.stack.len() >= MAX_DEPTH || self.nodes > MAX_NODES;
+                let open = if kind == wire::Value::List as u32 { Value::List(Vec::new()) } else { Value::Map(Vec::new()) };
+                let key = self.key.take();
+                self.stack.push((key, if deep { Value::Other } else { open }));
+                return !deep;
+            }
+            Some(wire::Value::Undefined) => Value::Undefined,
+            Some(wire::Value::Null) => Value::Null,
+            Some(wire::Value::False) => Value::Bool(false),
+            Some(wire::Value::True) => Value::Bool(true),
+            Some(wire::Value::Number) => Value::Num(number),
+            Some(wire::Value::Text) => match self.take() {
+                Some(s) => Value::Str(s),
+                None => Value::Other,
+            },
+            Some(wire::Value::Function) => Value::Func,
+            Some(wire::Value::Other) | None => Value::Other,
+        };
+        let key = self.key.take();
+        self.place(key, v)
+    }
+
+    fn place(&mut self, key: Option<String>, v: Value) -> bool {
+        match self.stack.last_mut() {
+            Some((_, Value::List(items))) => items.push(v),
+            Some((_, Value::Map(entries))) => entries.push((key.unwrap_or_default(), v)),
+            Some(_) => {}
+            None => self.root = Some(v),
+        }
+        false
+    }
+
+    /// The value walked last (the root), taken.
+    fn walked(&mut self) -> Value {
+        self.stack.clear();
+        self.root.take().unwrap_or(Value::Undefined)
+    }
+
+    fn session(&mut self, s: u32) -> Option<&mut Session> {
+        self.sessions.get_mut((s as usize).wrapping_sub(1))?.as_mut()
+    }
+
+    /// A session for the options just walked (inbox: the page's origin, the refresh URL resolved
+    /// against the page), joining a live one on the same keys; its handle, or 0 with `INVALID` to
+    /// read.
+    pub fn create(&mut self, now: f64) -> u32 {
+        let page_origin = self.take().unwrap_or_else(|| "null".into());
+        let resolved = self.take();
+        let entries = match self.walked() {
+            Value::Map(entries) => entries,
+            _ => return self.refuse(Failure::new(Code::InvalidOptions, &["the options must be an object, e.g. { refreshUrl: \"/auth/refresh\" }"])),
+        };
+        let opts = match Options::parse(&entries) {
+            Ok(o) => o,
+            Err(e) => return self.refuse(e),
+        };
+        let endpoint = match &opts.source {
+            Source::Endpoint { url, .. } => resolved.unwrap_or_else(|| url.clone()),
+            Source::Function => String::new(),
+        };
+        let kind = match opts.storage {
+            StorageKind::Local => "l",
+            StorageKind::Session => "s",
+            StorageKind::Memory => "m",
+        };
+        let own = if opts.storage == StorageKind::Memory { endpoint.as_str() } else { "" };
+        let identity = [kind, if opts.cookie { "c" } else { "" }, "\0", &opts.access_key, "\0", &opts.refresh_key, "\0", own].concat();
+        for (i, slot) in self.sessions.iter_mut().enumerate() {
+            let Some(s) = slot else { continue };
+            if !s.machine.alive() {
+                *slot = None;
+            } else if s.identity == identity && s.machine.joinable() {
+                if s.endpoint != endpoint {
+                    return self.refuse(Failure::new(Code::InvalidOptions, &["AuthFetch options: another AuthFetch refreshes the same stored tokens elsewhere (refreshUrl, refresh); use one, or give each its own accessTokenKey and refreshTokenKey"]));
+                }
+                return self.created(i as u32 + 1, true);
+            }
+        }
+        let is_expired = entries.iter().any(|(k, v)| k == "isExpired" && *v == Value::Func);
+        let cfg = Config {
+            page_origin,
+            allowed_origins: opts.allowed_origins.clone(),
+            refresh_url: (!endpoint.is_empty()).then(|| endpoint.clone()),
+            expired_statuses: opts.expired_statuses.clone(),
+            judge_answers: is_expired || !opts.expired_body_codes.is_empty(),
+            refresh_ahead_ms: opts.refresh_ahead_ms,
+            refresh_timeout_ms: opts.refresh_timeout_ms,
+            cross_tab: opts.cross_tab,
+            cookie: opts.cookie,
+        };
+        let _ = now;
+        let session = Session { machine: Machine::new(cfg), opts, identity, endpoint };
+        let handle = match self.sessions.iter().position(Option::is_none) {
+            Some(i) => {
+                self.sessions[i] = Some(session);
+                i as u32 + 1
+            }
+            None => {
+                self.sessions.push(Some(session));
+                self.sessions.len() as u32
+            }
+        };
+        self.created(handle, false)
+    }
+
+    /// What the shell needs to carry out session `s`'s commands, in [`Boundary::out`]: strings
+    /// storage kind, access key, refresh key, token header, lock name; `flag` [`wire::Setup`] bits;
+    /// `code` 1 when it joined a live session (the shell has its state), 0 for a new one.
+    fn created(&mut self, s: u32, joined: bool) -> u32 {
+        self.out = Out::default();
+        let Some(session) = self.session(s) else { return 0 };
+        let o = &session.opts;
+        let storage = match o.storage {
+            StorageKind::Local => "local",
+            StorageKind::Session => "session",
+            StorageKind::Memory => "memory",
+        };
+        let lock = ["seamless-fetch:", &o.access_key, ":", &session.endpoint].concat();
+        let texts = [Some(storage.into()), Some(o.access_key.clone()), Some(o.refresh_key.clone()), Some(o.auth_header.clone()), Some(lock)];
+        let flag = if o.cookie { wire::Setup::Cookie as u32 } else { 0 } | if o.cross_tab { wire::Setup::CrossTab as u32 } else { 0 };
+        self.out.texts = texts;
+        self.out.flag = flag;
+        self.out.code = joined as u32;
+        s
+    }
+
+    fn refuse(&mut self, e: Failure) -> u32 {
+        self.out = Out::default();
+        self.out.op = Op::Invalid as u32;
+        self.failure(&e);
+        0
+    }
+
+    fn failure(&mut self, e: &Failure) {
+        self.out.failure(e);
+    }
+
+    /// Hands `event` to session `s`, taking the strings it needs from the inbox in the order the
+    /// exports document.
+    pub fn event(&mut self, s: u32, event: impl FnOnce(&mut Boundary) -> Option<Event>) {
+        if self.session(s).is_none() {
+            return;
+        }
+        if let Some(e) = event(self) {
+            if let Some(session) = self.session(s) {
+                session.machine.handle(e);
+            }
+        }
+    }
+
+    /// `begin`: inbox holds the URL, then the stored keys.
+    pub fn begin(&mut self, s: u32, now: f64, id: u32, control: u32, flags: u32) {
+        self.event(s, |b| {
+            let url = b.take().unwrap_or_default();
+            let control = match wire::Control::from_wire(control) {
+                Some(wire::Control::None) => Control::None,
+                Some(wire::Control::NoToken) => Control::NoToken,
+                Some(wire::Control::NoRefresh) => Control::NoRefresh,
+                _ => Control::Invalid,
+            };
+            let has_auth = flags & wire::Flag::HasAuth as u32 != 0;
+            let own_refresh = flags & wire::Flag::OwnRefresh as u32 != 0;
+            Some(Event::Begin { now, id, url, control, has_auth, own_refresh, stored: b.stored() })
+        });
+    }
+
+    /// `answer`: inbox holds the `Date` header, then the stored keys.
+    pub fn answer(&mut self, s: u32, now: f64, id: u32, status: u32) {
+        self.event(s, |b| {
+            let date = b.take();
+            Some(Event::Answer { now, id, status: status.min(999) as u16, date, stored: b.stored() })
+        });
+    }
+
+    /// `verdict` of `isExpired`: inbox holds the stored keys.
+    pub fn verdict(&mut self, s: u32, now: f64, id: u32, expired: bool) {
+        self.event(s, |b| Some(Event::Verdict { now, id, expired, stored: b.stored() }));
+    }
+
+    /// `verdict` of `expiredBodyCodes`: the body was walked just before (`UNDEFINED` when it is not
+    /// JSON); inbox holds the stored keys.
+    pub fn body(&mut self, s: u32, now: f64, id: u32) {
+        let body = self.walked();
+        let Some(session) = self.session(s) else { return };
+        let field = field_at(&body, &session.opts.expired_body_field);
+        let expired = session.opts.expired_body_codes.iter().any(|c| c.matches(&field));
+        self.verdict(s, now, id, expired);
+    }
+
+    /// `refreshed`: the answer's JSON was walked just before (`UNDEFINED` when it is not a JSON
+    /// object); inbox holds `Retry-After`, then the stored keys. Status 0: no answer.
+    pub fn refreshed(&mut self, s: u32, now: f64, flight: u32, status: u32, jitter: f64) {
+        let body = self.walked();
+        let Some(session) = self.session(s) else { return };
+        let paths = &session.opts.token_paths;
+        let at = |p: &str| field_at(&body, p);
+        let json = matches!(body, Value::Map(_));
+        let reply = Reply {
+            status: status.min(999) as u16,
+            json,
+            access: token_at(&paths.access, &ACCESS_NAMES, at),
+            refresh: token_at(&paths.refresh, &REFRESH_NAMES, at),
+            expires_in: token_at(&paths.expires_in, &EXPIRES_NAMES, at),
+            oauth_error: at("error"),
+            retry_after: None,
+        };
+        self.event(s, |b| {
+            let retry_after = b.take();
+            Some(Event::Refreshed { now, flight, reply: Reply { retry_after, ..reply }, jitter, stored: b.stored() })
+        });
+    }
+
+    /// `granted`: the lock (or its wait ran out: `held` false); inbox holds the stored keys.
+    pub fn granted(&mut self, s: u32, now: f64, flight: u32, contended: bool, held: bool) {
+        self.event(s, |b| Some(Event::Granted { now, flight, contended, held, stored: b.stored() }));
+    }
+
+    /// `timer` of `kind` for `flight` fired; inbox holds the stored keys.
+    pub fn timer(&mut self, s: u32, now: f64, kind: u32, flight: u32, jitter: f64) {
+        self.event(s, |b| {
+            let timer = match TimerKind::from_wire(kind)? {
+                TimerKind::Gate => Timer::Gate(flight),
+                TimerKind::Settle => Timer::Settle(flight),
+                TimerKind::Timeout => Timer::Timeout(flight),
+            };
+            Some(Event::Timer { now, timer, jitter, stored: b.stored() })
+        });
+    }
+
+    /// `setTokens`: its argument was walked just before; inbox holds the stored keys. What is not
+    /// a string is no token (the core then refuses it); in a cookie session a truthy
+    /// `refreshToken` is refused too.
+    pub fn set_tokens(&mut self, s: u32, now: f64) {
+        let tokens = self.walked();
+        let Value::Map(entries) = tokens else {
+            return self.event(s, |b| Some(Event::SetTokens { now, access: String::new(), refresh: None, stored: b.stored() }));
+        };
+        let get = |k: &str| entries.iter().rev().find(|(key, _)| key == k).map(|(_, v)| v);
+        let access = match get("accessToken") {
+            Some(Value::Str(a)) => a.clone(),
+            _ => String::new(),
+        };
+        let refresh = match get("refreshToken") {
+            Some(Value::Str(r)) if !r.is_empty() => Some(r.clone()),
+            None | Some(Value::Undefined | Value::Null | Value::Bool(false) | Value::Str(_)) => None,
+            Some(Value::Num(n)) if *n == 0.0 || n.is_nan() => None,
+            // Truthy and not a string: refused as no token.
+            Some(_) => Some(String::new()),
+        };
+        self.event(s, |b| Some(Event::SetTokens { now, access, refresh, stored: b.stored() }));
+    }
+
+    /// Events that carry the stored keys alone (inbox), by their export's name.
+    pub fn heard(&mut self, s: u32, now: f64, what: Heard) {
+        self.event(s, |b| {
+            let stored = b.stored();
+            Some(match what {
+                Heard::Storage => Event::Storage { now, stored },
+                Heard::Online => Event::Online { now, stored },
+                Heard::Open => Event::Open { now, stored },
+            })
+        });
+    }
+
+    /// Events that carry no string.
+    pub fn plain(&mut self, s: u32, event: Event) {
+        self.event(s, |_| Some(event));
+    }
+
+    /// Whether session `s` is refreshing (`isRefreshing`).
+    pub fn refreshing(&mut self, s: u32) -> bool {
+        self.session(s).is_some_and(|x| x.machine.is_refreshing())
+    }
+
+    /// Drains session `s`'s next command into [`Boundary::out`]; its op, 0 when none is left.
+    pub fn next(&mut self, s: u32) -> u32 {
+        self.out = Out::default();
+        let Some(Some(session)) = self.sessions.get_mut((s as usize).wrapping_sub(1)) else { return 0 };
+        let Some(c) = session.machine.poll() else { return 0 };
+        let opts = &session.opts;
+        let out = &mut self.out;
+        let (op, id) = match c {
+            Command::Pass { id } => (Op::Pass, id),
+            Command::Send { id, token } => {
+                out.texts[0] = token.map(|t| opts.header_value(&t));
+                (Op::Send, id)
+            }
+            Command::Ask { id } => (Op::Ask, id),
+            Command::Resolve { id } => (Op::Resolve, id),
+            Command::Reject { id, why } => {
+                out.code = match &why {
+                    Why::Auth(_) => WhyKind::Auth,
+                    Why::Aborted => WhyKind::Aborted,
+                    Why::Transport => WhyKind::Transport,
+                } as u32;
+                if let Why::Auth(e) = why {
+                    out.failure(&e);
+                }
+                (Op::Reject, id)
+            }
+            Command::Lock { flight, budget_ms } => {
+                out.number = budget_ms;
+                (Op::Lock, flight)
+            }
+            Command::Unlock { flight, mark_ms } => {
+                out.number = mark_ms;
+                (Op::Unlock, flight)
+            }
+            Command::Refresh { flight, refresh, access } => {
+                // The endpoint's body (the app's function takes the tokens themselves).
+                if let Source::Endpoint { format, .. } = &opts.source {
+                    let (content_type, body) = request_body(format, refresh.as_deref(), access.as_deref());
+                    out.texts[2] = Some(content_type.into());
+                    out.texts[3] = Some(body);
+                }
+                out.texts[0] = refresh;
+                out.texts[1] = access;
+                (Op::Refresh, flight)
+            }
+            Command::CancelRefresh { flight } => (Op::CancelRefresh, flight),
+            Command::Store { pair, expect } => {
+                out.code = match &expect {
+                    Expect::Any => ExpectKind::Any,
+                    Expect::Pair(Some(_)) => ExpectKind::Pair,
+                    Expect::Pair(None) => ExpectKind::Nothing,
+                } as u32;
+                if let Expect::Pair(Some(p)) = expect {
+                    out.texts[3] = Some(p.access);
+                    out.texts[4] = p.refresh;
+                }
+                if let Some(p) = pair {
+                    out.texts[2] = Some(fingerprint(&p));
+                    out.texts[0] = Some(p.access);
+                    out.texts[1] = p.refresh;
+                }
+                (Op::Store, 0)
+            }
+            Command::StoreBackoff { value } => {
+                out.texts[0] = value;
+                (Op::StoreBackoff, 0)
+            }
+            Command::Timer { at, timer } => {
+                out.number = at;
+                let (kind, flight) = match timer {
+                    Timer::Gate(f) => (TimerKind::Gate, f),
+                    Timer::Settle(f) => (TimerKind::Settle, f),
+                    Timer::Timeout(f) => (TimerKind::Timeout, f),
+                };
+                out.code = kind as u32;
+                (Op::Timer, flight)
+            }
+            Command::Notify(n) => {
+                out.code = match n {
+                    Notice::Refreshed { duration_ms } => {
+                        out.number = duration_ms;
+                        NoticeKind::Refreshed
+                    }
+                    Notice::RefreshError(e) => {
+                        out.failure(&e);
+                        NoticeKind::RefreshError
+                    }
+                    Notice::Logout(code) => {
+                        out.texts[0] = Some(code.as_str().into());
+                        NoticeKind::Logout
+                    }
+                    Notice::LoggedOut => {
+                        out.texts[0] = Some("LOGOUT".into());
+                        NoticeKind::Logout
+                    }
+                    Notice::Tokens(reason) => {
+                        out.texts[0] = Some(reason.into());
+                        NoticeKind::Tokens
+                    }
+                    Notice::Navigate => {
+                        out.texts[0] = opts.login_url.clone();
+                        NoticeKind::Navigate
+                    }
+                } as u32;
+                (Op::Notify, 0)
+            }
+            Command::Invalid(e) => {
+                out.failure(&e);
+                (Op::Invalid, 0)
+            }
+        };
+        self.out.op = op as u32;
+        self.out.id = id;
+        self.out.op
+    }
+
+    /// Where `NAVIGATE` goes, in `texts[0]` (none: stay). Inbox: the page's path (null: no page,
+    /// a worker), its query and fragment, and `loginUrl`'s path resolved against the page. A page
+    /// already on the login page stays; the return path is only ever a path of this origin.
+    pub fn login_target(&mut self, s: u32) {
+        let here = self.take();
+        let rest = self.take().unwrap_or_default();
+        let login_path = self.take();
+        self.out = Out::default();
+        let Some(session) = self.session(s) else { return };
+        let opts = &session.opts;
+        let Some(login) = &opts.login_url else { return };
+        let target = match (&here, &opts.login_return_param) {
+            (Some(here), _) if login_path.as_ref() == Some(here) => return,
+            (Some(here), Some(param)) => with_return_param(login, param, safe_return_path(&[here.as_str(), &rest].concat(), "/")),
+            _ => login.clone(),
+        };
+        self.out.texts[0] = Some(target);
+    }
+
+    /// `AuthFetch.safeReturnPath` (inbox: the value, the fallback), in `texts[0]`.
+    pub fn safe_return_path(&mut self) {
+        let value = self.take();
+        let fallback = self.take().unwrap_or_default();
+        self.out = Out::default();
+        self.out.texts[0] = Some(safe_return_path(value.as_deref().unwrap_or(""), &fallback).into());
+    }
+}
+
+/// The value at a dotted path of a walked JSON value, as the refresh rules read it.
+fn field_at(v: &Value, path: &str) -> Field {
+    let mut at = v;
+    for part in path.split('.') {
+        let Value::Map(entries) = at else { return Field::Missing };
+        match entries.iter().find(|(k, _)| k == part) {
+            Some((_, v)) => at = v,
+            None => return Field::Missing,
+        }
+    }
+    match at {
+        Value::Str(s) => Field::Str(s.clone()),
+        Value::Num(n) => Field::Num(*n),
+        Value::Null | Value::Undefined => Field::Missing,
+        _ => Field::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests;

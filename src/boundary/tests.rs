@@ -1,0 +1,190 @@
+//! The boundary driven as the shell drives it: values walked, strings through the inbox, commands
+//! read back as numbers and strings.
+
+use super::wire::{ExpectKind, Op, Value as V, WhyKind};
+use super::*;
+
+const APP: &str = "https://app.example";
+
+fn walk_str(b: &mut Boundary, s: &str) {
+    b.put(&[Some(s)]);
+    b.value(V::Text as u32, 0.0);
+}
+
+fn key(b: &mut Boundary, k: &str) {
+    b.put(&[Some(k)]);
+    b.value(V::Key as u32, 0.0);
+}
+
+/// `{ refreshUrl, <extra string options> }` walked, then `create`.
+fn session(b: &mut Boundary, extra: &[(&str, &str)]) -> u32 {
+    assert!(b.value(V::Map as u32, 0.0));
+    key(b, "refreshUrl");
+    walk_str(b, "/auth/refresh");
+    for (k, v) in extra {
+        key(b, k);
+        walk_str(b, v);
+    }
+    b.value(V::End as u32, 0.0);
+    b.put(&[Some(APP), Some("https://app.example/auth/refresh")]);
+    b.create(0.0)
+}
+
+fn drain(b: &mut Boundary, s: u32) -> Vec<(u32, u32, Vec<Option<String>>)> {
+    let mut out = Vec::new();
+    while b.next(s) != 0 {
+        out.push((b.out.op, b.out.id, b.out.texts.to_vec()));
+    }
+    out
+}
+
+#[test]
+fn options_are_checked_by_the_rules_and_their_error_read_back() {
+    let mut b = Boundary::default();
+    b.value(V::Map as u32, 0.0);
+    key(&mut b, "refreshUrl");
+    b.value(V::Number as u32, 3.0);
+    b.value(V::End as u32, 0.0);
+    b.put(&[Some(APP), None]);
+    assert_eq!(b.create(0.0), 0);
+    assert_eq!(b.out.op, Op::Invalid as u32);
+    assert_eq!(b.out.texts[0].as_deref(), Some("INVALID_OPTIONS"));
+    assert_eq!(b.out.texts[1].as_deref(), Some("AuthFetch options: refreshUrl must be a string"));
+}
+
+#[test]
+fn a_session_hands_the_shell_its_keys_and_instances_share_it() {
+    let mut b = Boundary::default();
+    let s = session(&mut b, &[("accessTokenKey", "at")]);
+    assert_eq!(s, 1);
+    let texts: Vec<_> = b.out.texts.iter().map(|t| t.as_deref()).collect();
+    assert_eq!(texts, [Some("local"), Some("at"), Some("refreshToken"), Some("Authorization"), Some("seamless-fetch:at:https://app.example/auth/refresh")]);
+    assert_eq!(b.out.code, 0);
+    b.put(&[None, None, None, None]);
+    b.heard(s, 0.0, Heard::Open);
+    assert_eq!(session(&mut b, &[("accessTokenKey", "at")]), 1, "an instance on the same keys joins");
+    assert_eq!(b.out.code, 1);
+    assert_eq!(session(&mut b, &[]), 2, "other keys, another session");
+}
+
+#[test]
+fn a_request_goes_out_with_the_header_value_the_options_give() {
+    let mut b = Boundary::default();
+    let s = session(&mut b, &[("authScheme", "Token")]);
+    b.put(&[Some("https://app.example/api"), Some("a1"), Some("r1"), None, None]);
+    b.begin(s, 1_000.0, 7, 0, 0);
+    assert_eq!(drain(&mut b, s), [(Op::Send as u32, 7, vec![Some("Token a1".into()), None, None, None, None])]);
+    // To another origin: passed as it is, without the token.
+    b.put(&[Some("https://evil.example/x"), Some("a1"), Some("r1"), None, None]);
+    b.begin(s, 1_000.0, 8, 0, 0);
+    assert_eq!(drain(&mut b, s)[0].0, Op::Pass as u32);
+}
+
+#[test]
+fn an_expired_answer_refreshes_with_the_cores_body_and_stores_over_what_it_spent() {
+    let mut b = Boundary::default();
+    let s = session(&mut b, &[]);
+    let keys = [Some("https://app.example/api"), Some("a1"), Some("r1"), None, None];
+    b.put(&keys);
+    b.begin(s, 1_000.0, 1, 0, 0);
+    drain(&mut b, s);
+    b.put(&[None, Some("a1"), Some("r1"), None, None]);
+    b.answer(s, 1_010.0, 1, 401);
+    let cmds = drain(&mut b, s);
+    let lock = cmds.iter().find(|c| c.0 == Op::Lock as u32).expect("the lock is asked for");
+    b.put(&[Some("a1"), Some("r1"), None, None]);
+    b.granted(s, 1_020.0, lock.1, false, true);
+    let cmds = drain(&mut b, s);
+    let refresh = cmds.iter().find(|c| c.0 == Op::Refresh as u32).expect("a refresh call");
+    assert_eq!(refresh.2[2].as_deref(), Some("application/json"));
+    assert_eq!(refresh.2[3].as_deref(), Some("{\"refreshToken\":\"r1\",\"token\":\"a1\"}"));
+    // The answer, walked: { accessToken: "a2", refreshToken: "r2" }.
+    b.value(V::Map as u32, 0.0);
+    key(&mut b, "accessToken");
+    walk_str(&mut b, "a2");
+    key(&mut b, "refreshToken");
+    walk_str(&mut b, "r2");
+    b.value(V::End as u32, 0.0);
+    b.put(&[None, Some("a1"), Some("r1"), None, None]);
+    b.refreshed(s, 1_100.0, refresh.1, 200, 0.5);
+    let mut saw_store = false;
+    while b.next(s) != 0 {
+        if b.out.op == Op::Store as u32 {
+            saw_store = true;
+            assert_eq!(b.out.code, ExpectKind::Pair as u32);
+            assert_eq!((b.out.texts[0].as_deref(), b.out.texts[1].as_deref()), (Some("a2"), Some("r2")));
+            assert_eq!((b.out.texts[3].as_deref(), b.out.texts[4].as_deref()), (Some("a1"), Some("r1")), "only over the pair it spent");
+            assert_eq!(b.out.texts[2].as_deref().map(str::len), Some(16), "the pair's stamp");
+        }
+        if b.out.op == Op::Send as u32 {
+            assert_eq!(b.out.texts[0].as_deref(), Some("Bearer a2"), "the replay carries the new token");
+        }
+    }
+    assert!(saw_store);
+}
+
+#[test]
+fn a_refused_refresh_rejects_with_the_code_and_message_the_rules_give() {
+    let mut b = Boundary::default();
+    let s = session(&mut b, &[("loginUrl", "/signin"), ("loginReturnParam", "next")]);
+    b.put(&[Some("https://app.example/api"), Some("a1"), Some("r1"), None, None]);
+    b.begin(s, 0.0, 1, 0, 0);
+    drain(&mut b, s);
+    b.put(&[None, Some("a1"), Some("r1"), None, None]);
+    b.answer(s, 0.0, 1, 401);
+    let lock = drain(&mut b, s).into_iter().find(|c| c.0 == Op::Lock as u32).unwrap();
+    b.put(&[Some("a1"), Some("r1"), None, None]);
+    b.granted(s, 0.0, lock.1, false, true);
+    let refresh = drain(&mut b, s).into_iter().find(|c| c.0 == Op::Refresh as u32).unwrap();
+    b.value(V::Undefined as u32, 0.0);
+    b.put(&[None, Some("a1"), Some("r1"), None, None]);
+    b.refreshed(s, 0.0, refresh.1, 401, 0.5);
+    let (mut rejected, mut navigate) = (false, false);
+    while b.next(s) != 0 {
+        if b.out.op == Op::Reject as u32 {
+            rejected = true;
+            assert_eq!(b.out.code, WhyKind::Auth as u32);
+            assert_eq!(b.out.texts[0].as_deref(), Some("SESSION_EXPIRED"));
+        }
+        if b.out.op == Op::Notify as u32 && b.out.code == wire::NoticeKind::Navigate as u32 {
+            navigate = true;
+            assert_eq!(b.out.texts[0].as_deref(), Some("/signin"));
+        }
+    }
+    assert!(rejected && navigate);
+    b.put(&[Some("/orders"), Some("?id=4#top"), Some("/signin")]);
+    b.login_target(s);
+    assert_eq!(b.out.texts[0].as_deref(), Some("/signin?next=%2Forders%3Fid%3D4%23top"));
+    b.put(&[Some("/signin"), Some(""), Some("/signin")]);
+    b.login_target(s);
+    assert_eq!(b.out.texts[0], None, "already on the login page: stay");
+}
+
+#[test]
+fn a_walk_stops_where_the_core_says() {
+    let mut b = Boundary::default();
+    let mut depth = 0;
+    while b.value(V::List as u32, 0.0) {
+        depth += 1;
+        assert!(depth <= MAX_DEPTH, "the walk never ends");
+    }
+    assert_eq!(depth, MAX_DEPTH);
+    for _ in 0..=depth {
+        b.value(V::End as u32, 0.0);
+    }
+    assert!(matches!(b.walked(), Value::List(_)));
+}
+
+#[test]
+fn an_inbox_that_runs_out_reads_as_nothing() {
+    let mut b = Boundary::default();
+    let s = session(&mut b, &[]);
+    b.put(&[Some("https://app.example/api")]);
+    b.begin(s, 0.0, 1, 0, 0);
+    // No stored keys were written: no session, so no token is sent.
+    let cmds = drain(&mut b, s);
+    assert!(cmds.iter().all(|c| c.0 != Op::Send as u32 || c.2[0].is_none()), "{cmds:?}");
+    let p = b.inbox(3);
+    unsafe { core::ptr::copy_nonoverlapping([9u8, 0, 0].as_ptr(), p, 3) };
+    assert_eq!(b.take(), None, "a length cut short is no string");
+}
