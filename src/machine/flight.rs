@@ -266,10 +266,14 @@ impl Machine {
         }
         let stored = match self.tokens(s) {
             Ok(p) => p,
-            Err(e) => return self.land(now, Err(e), true, s),
+            Err(e) => {
+                self.pace(now, &answer, jitter, s);
+                return self.land(now, Err(e), true, s);
+            }
         };
         // (Issue 16's mutant takes storage emptied by a logout for the pair spent.)
         if stored != spent && !(stored.is_none() && mutant!(self, LogoutRevival)) {
+            self.pace(now, &answer, jitter, s);
             let Some(p) = stored else {
                 return self.land(now, Err(logged_out_elsewhere()), true, s);
             };
@@ -317,9 +321,11 @@ impl Machine {
         answer
     }
 
-    /// A stale flight's transient failure still tells of the server: the next call waits its
-    /// window (without this, the new session's first refresh could follow it at once; found by
-    /// the simulation's long run).
+    /// A transient failure tells of the server whatever the flight does with its answer (stale,
+    /// or storage changed meanwhile): the next call, in any tab, waits its window. Without this a
+    /// new session's first refresh could follow it at once (found by the simulation's long run,
+    /// seed 391024), and so could a `refresh()` another tab forced right after its login, the
+    /// failed call having adopted that login (seed 19167).
     fn pace(&mut self, now: f64, answer: &Got, jitter: f64, s: &Stored) {
         if let Err(e) = answer {
             if !e.ends_session() {
