@@ -36,7 +36,7 @@
 //! | `Give { id, token }` | resolves `getAccessToken`'s promise with `token` (none: `null`) |
 //! | `Lock { flight, budget_ms }` | asks for the cross-tab Web Lock (each holder ahead waited at most `budget_ms`); reports `Granted` |
 //! | `Unlock { flight, mark_ms }` | releases it, then holds the `:fresh` mark for `mark_ms` (0: none) |
-//! | `Refresh { flight, via }` | `Via::Endpoint { content_type, body }`: POSTs `body` to `refreshUrl` with its content type, `accept: application/json`, `refreshHeaders` (the object, or the function's result, called for each refresh) and `credentials` (`include` in a cookie session); `Via::Function { refresh, access }`: calls the app's function with these tokens. Reports `Refreshed` |
+//! | `Refresh { flight, via }` | `Via::Endpoint { content_type, body }`: POSTs `body` to `refreshUrl` with its content type, `accept: application/json`, then `refreshHeaders` (the object, or the function's result, called for each refresh; they may replace either) and `credentials` (`include` in a cookie session); `Via::Function { refresh, access }`: calls the app's function with these tokens. Reports `Refreshed` |
 //! | `CancelRefresh { flight }` | aborts that call (its timeout ran out); a late answer is ignored anyway |
 //! | `Store { pair, expect }` | writes the pair (`None`: removes the keys) if storage holds `expect` now |
 //! | `StoreBackoff { value }` | writes (or removes) `<key>:backoff` |
@@ -137,7 +137,7 @@ pub enum Event {
     /// The browser went offline.
     Offline { now: f64 },
     /// `getAccessToken({minValidityMs})`: `min_validity_ms` 0 when absent, NaN for anything that
-    /// is not a number (the core refuses it, as it refuses one outside 0..=2147483647).
+    /// is not a number, `null` included (the core refuses it, as one outside 0..=2147483647).
     Token { now: f64, id: u32, min_validity_ms: f64, stored: Stored },
     /// `refresh()`.
     ForceRefresh { now: f64, id: u32, stored: Stored },
