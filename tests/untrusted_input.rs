@@ -329,6 +329,8 @@ mod core_events {
             (number(), stored()).prop_map(|(now, stored)| Event::Online { now, stored }),
             number().prop_map(|now| Event::Offline { now }),
             (number(), text(), prop::option::of(text()), stored()).prop_map(|(now, access, refresh, stored)| Event::SetTokens { now, access, refresh, stored }),
+            (number(), id.clone(), number(), stored()).prop_map(|(now, id, min_validity_ms, stored)| Event::Token { now, id, min_validity_ms, stored }),
+            (number(), id.clone(), stored()).prop_map(|(now, id, stored)| Event::ForceRefresh { now, id, stored }),
             number().prop_map(|now| Event::ClearTokens { now }),
             number().prop_map(|now| Event::Logout { now }),
             (number(), stored()).prop_map(|(now, stored)| Event::Open { now, stored }),
@@ -342,11 +344,18 @@ mod core_events {
         #![proptest_config(ProptestConfig { cases: (config().cases / 4).max(1), ..config() })]
 
         #[test]
-        fn no_sequence_of_events_panics(events in prop::collection::vec(event(), 1..40), cross_tab in any::<bool>(), cookie in any::<bool>(), judge in any::<bool>()) {
+        fn no_sequence_of_events_panics(events in prop::collection::vec(event(), 1..40), cross_tab in any::<bool>(), cookie in any::<bool>(), judge in any::<bool>(), oauth2 in any::<bool>()) {
+            let refresh_format = if oauth2 {
+                Format::OAuth2 { client_id: Some("spa".into()), scope: None }
+            } else {
+                Format::Json { refresh_field: "refreshToken".into(), access_field: "token".into() }
+            };
             let mut m = Machine::new(Config {
                 page_origin: "https://app.test".into(),
                 allowed_origins: vec!["https://api.test".into()],
                 refresh_url: Some("https://app.test/auth/refresh".into()),
+                refresh_format,
+                pageless: false,
                 expired_statuses: vec![401],
                 judge_answers: judge,
                 refresh_ahead_ms: 30_000.0,

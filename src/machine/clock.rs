@@ -69,15 +69,24 @@ impl Clock {
         let Some(life) = self.life(access, now) else {
             return f64::INFINITY;
         };
-        // The floor counts on this page's clock from the token's arrival: a server clock learned
-        // after it arrived (an API `Date` far ahead of the issuer) must not move it (found by the
-        // simulation; the shipped code judges it with the offset of the moment).
-        let judged_with = self.life.as_ref().map_or(0.0, |l| l.2);
-        let floor_local = life.floor_ms - judged_with;
         match refresh_due_at(&Lifetime { floor_ms: 0.0, ..life }, ahead_ms) {
-            Some(due) => (due - offset).max(floor_local),
+            Some(due) => (due - offset).max(self.floor(&life)),
             None => f64::INFINITY,
         }
+    }
+
+    /// Whether `access` expires within `within_ms` on the server's clock, its floor passed
+    /// (`getAccessToken`'s `minValidityMs`); an unknown life never does.
+    pub fn expiring(&mut self, access: &str, within_ms: f64, now: f64) -> bool {
+        let Some(life) = self.life(access, now) else { return false };
+        now >= self.floor(&life) && self.server(now) + within_ms >= life.expires_ms
+    }
+
+    /// The local time before which the token last judged (`life`) is not refreshed ahead. It
+    /// counts on this page's clock from the token's arrival: a server clock learned after it
+    /// arrived (an API `Date` far ahead of the issuer) must not move it (found by the simulation).
+    fn floor(&self, life: &Lifetime) -> f64 {
+        life.floor_ms - self.life.as_ref().map_or(0.0, |l| l.2)
     }
 
     /// Whether `access` is known not to have expired yet on the server's clock.

@@ -3,7 +3,8 @@
 //! offline); the cross-tab lock; under it, a re-read of storage, a settle wait while another tab
 //! may be midway through a write (half a pair, a pair from two writes, or the very pair this tab
 //! was about to spend after a contended lock), adopting a pair another tab stored, else spending
-//! the refresh token; then storing the answer over the pair spent, and only over it. This is
+//! the refresh token (with the body `refresh::request_body` makes for the endpoint); then storing
+//! the answer over the pair spent, and only over it. This is
 //! auth0-spa-js's `_getTokenSilently` pattern: lock, re-read, use what another tab got, else spend.
 
 use alloc::string::String;
@@ -12,9 +13,9 @@ use alloc::vec::Vec;
 use crate::backoff::retry_after_ms;
 use crate::code::{Code, Failure};
 use crate::pair::{fingerprint, Pair};
-use crate::refresh::{classify, Answer, Field};
+use crate::refresh::{classify, request_body, Answer, Field};
 
-use super::protocol::{Command, Expect, Notice, Reply, Stored, Timer};
+use super::protocol::{Command, Expect, Notice, Reply, Stored, Timer, Via};
 use super::stored::{shared_backoff, unsettled};
 use super::{mutant, Machine, Outcome, SETTLE_MS};
 
@@ -35,12 +36,23 @@ pub(super) struct Flight {
     pub queue: Vec<u32>,
 }
 
+impl Flight {
+    /// Its number.
+    #[cfg(test)]
+    pub(super) fn id(&self) -> u32 {
+        self.id
+    }
+}
+
 enum Stage {
     Gate,
     Locking,
     Settling { since: f64, contended: bool },
     Calling { spent: Option<Pair> },
 }
+
+/// What a refresh call got: the new access token, the rotated refresh token, `expiresIn` (s).
+type Got = Result<(String, Option<String>, Option<f64>), Failure>;
 
 /// A flight that a reset took away while it waited for the lock or for its answer: it still holds
 /// (or will be granted) the lock, released when that comes. Releasing it earlier would let another
@@ -72,16 +84,18 @@ fn written(pair: &Pair, s: &Stored) -> Stored {
 }
 
 impl Machine {
-    /// Begins a flight replacing `sent_access` unless one runs; [`Machine::kick`] takes its first
-    /// step once the caller is in its queue (a flight that lands at once then has a queue to tell).
-    pub(super) fn begin_flight(&mut self, now: f64, sent_access: Option<String>) {
+    /// Begins a flight replacing `sent_access` unless one runs (false then); [`Machine::kick`]
+    /// takes its first step once the caller is in its queue (a flight that lands at once then has
+    /// a queue to tell).
+    pub(super) fn begin_flight(&mut self, now: f64, sent_access: Option<String>) -> bool {
         if self.flight.is_some() {
-            return;
+            return false;
         }
         let id = self.next_flight;
         self.next_flight = id.wrapping_add(1);
         let deadline = now + self.cfg.refresh_timeout_ms;
         self.flight = Some(Flight { id, sent_access, started: now, deadline, stage: Stage::Gate, held: false, called: false, queue: Vec::new() });
+        true
     }
 
     /// Takes a flight's gate step: its first, or again (a gate timer, `online`).
@@ -188,11 +202,18 @@ impl Machine {
             Some(p) => (p.refresh.clone(), Some(p.access.clone())),
             None => (None, None),
         };
+        let via = match self.cfg.refresh_url {
+            Some(_) => {
+                let (content_type, body) = request_body(&self.cfg.refresh_format, refresh.as_deref(), access.as_deref());
+                Via::Endpoint { content_type, body }
+            }
+            None => Via::Function { refresh, access },
+        };
         if let Some(f) = self.flight.as_mut() {
             f.stage = Stage::Calling { spent: stored };
             f.called = true;
         }
-        self.push(Command::Refresh { flight: id, refresh, access });
+        self.push(Command::Refresh { flight: id, via });
         self.push(Command::Timer { at: now + self.cfg.refresh_timeout_ms, timer: Timer::Timeout(id) });
     }
 
@@ -220,21 +241,10 @@ impl Machine {
     pub(super) fn refreshed(&mut self, now: f64, flight: u32, reply: Option<&Reply>, jitter: f64, s: &Stored) {
         if let Some(at) = self.orphans.iter().position(|o| o.id == flight) {
             let orphan = self.orphans.remove(at);
-            // Logged out or new tokens set meanwhile: this answer is stale, and writes nothing.
-            // A transient failure still tells of the server: the next call waits its window
-            // (without this, the new session's first refresh could follow it at once; found by
-            // the simulation's long run).
-            let failure = match reply {
-                None => Some(None),
-                Some(r) if r.status == 0 => Some(None),
-                Some(r) => match self.classify(now, r) {
-                    Err(e) if !e.ends_session() => Some(e.retry_after_ms),
-                    _ => None,
-                },
-            };
-            if let Some(retry_after_ms) = failure {
-                self.note_failure(now, retry_after_ms, jitter, s);
-            }
+            // Logged out or new tokens set meanwhile: this answer is stale, and writes nothing
+            // (but paces the next call).
+            let answer = self.outcome_of(now, reply);
+            self.pace(now, &answer, jitter, s);
             if orphan.held {
                 self.push(Command::Unlock { flight, mark_ms: SETTLE_MS });
             }
@@ -247,11 +257,7 @@ impl Machine {
             },
             _ => return,
         };
-        let answer = match reply {
-            None => Err(failed("no answer within refreshTimeoutMs")),
-            Some(r) if r.status == 0 => Err(failed("network error")),
-            Some(r) => self.classify(now, r),
-        };
+        let answer = self.outcome_of(now, reply);
         let refused = matches!(&answer, Err(e) if e.ends_session());
         if refused && mutant!(self, RefusalErases) {
             self.end_backoff(s);
@@ -260,10 +266,14 @@ impl Machine {
         }
         let stored = match self.tokens(s) {
             Ok(p) => p,
-            Err(e) => return self.land(now, Err(e), true, s),
+            Err(e) => {
+                self.pace(now, &answer, jitter, s);
+                return self.land(now, Err(e), true, s);
+            }
         };
         // (Issue 16's mutant takes storage emptied by a logout for the pair spent.)
         if stored != spent && !(stored.is_none() && mutant!(self, LogoutRevival)) {
+            self.pace(now, &answer, jitter, s);
             let Some(p) = stored else {
                 return self.land(now, Err(logged_out_elsewhere()), true, s);
             };
@@ -297,8 +307,35 @@ impl Machine {
         }
     }
 
+    /// What the call's answer means (`None`: none came in time); one that brought tokens counts
+    /// for `stats().refreshes`, whether this flight still stores it or not (as shipped).
+    fn outcome_of(&mut self, now: f64, reply: Option<&Reply>) -> Got {
+        let answer = match reply {
+            None => Err(failed("no answer within refreshTimeoutMs")),
+            Some(r) if r.status == 0 => Err(failed("network error")),
+            Some(r) => self.classify(now, r),
+        };
+        if answer.is_ok() {
+            self.counts.refreshes = self.counts.refreshes.wrapping_add(1);
+        }
+        answer
+    }
+
+    /// A transient failure tells of the server whatever the flight does with its answer (stale,
+    /// or storage changed meanwhile): the next call, in any tab, waits its window. Without this a
+    /// new session's first refresh could follow it at once (found by the simulation's long run,
+    /// seed 391024), and so could a `refresh()` another tab forced right after its login, the
+    /// failed call having adopted that login (seed 19167).
+    fn pace(&mut self, now: f64, answer: &Got, jitter: f64, s: &Stored) {
+        if let Err(e) = answer {
+            if !e.ends_session() {
+                self.note_failure(now, e.retry_after_ms, jitter, s);
+            }
+        }
+    }
+
     /// What the answer means (`refresh::classify`), with its `Retry-After` on a 429 or 503.
-    fn classify(&self, now: f64, r: &Reply) -> Result<(String, Option<String>, Option<f64>), Failure> {
+    fn classify(&self, now: f64, r: &Reply) -> Got {
         let answer = Answer {
             status: r.status,
             json: r.json,

@@ -5,9 +5,10 @@
 //! tested natively, by unit tests and by the simulation of many tabs in `sim`.
 //!
 //! One module per concern: [`protocol`] (the events and commands, with their table),
-//! `requests` (one request: attach, judge, recover, replay once), `flight` (the single flight,
-//! its queue, the cross-tab lock, settle, spend, store), [`stored`] (what a snapshot of storage
-//! means, the shared back-off), `session` (tokens set and cleared, logouts heard from other tabs,
+//! `requests` (one request: attach, judge, recover, replay once), `calls` (`getAccessToken` and
+//! `refresh()`: calls that wait for the flight and send nothing), `flight` (the single flight,
+//! its queue, the cross-tab lock, settle, spend with its body, store), [`stored`] (what a
+//! snapshot of storage means, the shared back-off), `session` (tokens set and cleared, logouts heard from other tabs,
 //! `onTokens`), `clock` (server clock, token lifetimes, refresh ahead, back-off state). The rules
 //! themselves are those of `policy`, `expiry`, `refresh` and `backoff`.
 
@@ -15,8 +16,10 @@ use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::code::Failure;
+use crate::code::{Code, Failure};
+use crate::refresh::Format;
 
+mod calls;
 mod clock;
 mod flight;
 pub mod protocol;
@@ -29,7 +32,7 @@ mod sim;
 #[cfg(test)]
 mod tests;
 
-pub use protocol::{Command, Control, Event, Expect, Notice, Reply, Stored, Timer, Why};
+pub use protocol::{Command, Control, Event, Expect, Notice, Reply, Stored, Timer, Via, Why};
 
 /// How long a tab whose lock wait was contended waits for the previous holder's tokens to show in
 /// its storage before refreshing itself (Chromium delivers other tabs' writes late).
@@ -44,6 +47,12 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// `refreshUrl`, resolved; never intercepted. `None`: the app's refresh function.
     pub refresh_url: Option<String>,
+    /// The endpoint's body: `refreshFormat`, `refreshFields`, `clientId`, `scope` (unused with
+    /// the app's function).
+    pub refresh_format: Format,
+    /// `refreshUrl` is relative and there is no page to resolve it against (SSR): every call is
+    /// refused (`INVALID_OPTIONS`), as the shipped `Client::usable` does.
+    pub pageless: bool,
     /// `expiredStatuses`.
     pub expired_statuses: Vec<u16>,
     /// `expiredBodyCodes` or `isExpired` is set: a non-"expired" status is judged further (`Ask`).
@@ -58,8 +67,33 @@ pub struct Config {
     pub cookie: bool,
 }
 
+impl Config {
+    /// Refuses every call of a pageless instance: its tokens would have no origin to go to, and
+    /// its refresh no URL.
+    fn usable(&self) -> Result<(), Failure> {
+        if self.pageless {
+            return Err(Failure::new(Code::InvalidOptions, &["AuthFetch options: refreshUrl must be an absolute URL such as \"https://api.example.com/auth/refresh\" here: there is no page (Node, SSR) to resolve a relative one against"]));
+        }
+        Ok(())
+    }
+}
+
 /// What the last flight (or reset) gave its waiters.
 type Outcome = Result<(), Failure>;
+
+/// `stats()`. Counted per session, not per instance: the shipped `AuthFetch` counts the refreshes
+/// its own flights made and the requests it replayed, so two instances sharing a session (same
+/// storage and keys) each report their part there and the whole here; with one instance per
+/// session (the usual case) the counts agree. A session replaced by a new core counts from zero.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub struct Stats {
+    /// Refresh calls that brought tokens (as shipped: a successful answer, stale or not).
+    pub refreshes: u32,
+    /// Requests replayed after an "expired" answer (with new tokens, or tokens changed meanwhile).
+    pub retried: u32,
+    /// Requests and calls waiting for the running refresh now.
+    pub queued: u32,
+}
 
 /// The defects of issues 16 and 28 that the simulation must catch, re-introduced one at a time
 /// (tests only: none exists in any other build).
@@ -117,6 +151,8 @@ pub struct Machine {
     /// The access token `onTokens` last announced (`None` inside: none; outer `None`: not read yet).
     announced: Option<Option<String>>,
     instances: u32,
+    /// `stats()`' counts (`queued` is the queue's length).
+    counts: Stats,
     /// The `now` of the event being handled.
     now: f64,
     /// The mutant on, in the simulation's runs.
@@ -141,6 +177,7 @@ impl Machine {
             known: false,
             announced: None,
             instances: 0,
+            counts: Stats::default(),
             now: 0.0,
             #[cfg(test)]
             mutant: None,
@@ -167,6 +204,18 @@ impl Machine {
         self.flight.is_some()
     }
 
+    /// `stats()`: see [`Stats`].
+    pub fn stats(&self) -> Stats {
+        let queued = self.flight.as_ref().map_or(0, |f| f.queue.len());
+        Stats { queued: u32::try_from(queued).unwrap_or(u32::MAX), ..self.counts }
+    }
+
+    /// The running flight's number (tests only: the simulation tells which flight a call joined).
+    #[cfg(test)]
+    pub fn flight(&self) -> Option<u32> {
+        self.flight.as_ref().map(flight::Flight::id)
+    }
+
     /// Takes one event; its commands wait in [`Machine::poll`].
     pub fn handle(&mut self, event: Event) {
         self.now = event.now();
@@ -186,6 +235,8 @@ impl Machine {
                 self.kick(now, &stored);
             }
             Event::Offline { .. } => self.clock.offline = true,
+            Event::Token { now, id, min_validity_ms, stored } => self.token(now, id, min_validity_ms, &stored),
+            Event::ForceRefresh { now, id, stored } => self.force_refresh(now, id, &stored),
             Event::SetTokens { now, access, refresh, stored } => self.set_tokens(now, access, refresh, &stored),
             Event::ClearTokens { now } => self.clear_tokens(now),
             Event::Logout { now } => {

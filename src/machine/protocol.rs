@@ -7,6 +7,9 @@
 //! Storage reads are I/O: an event whose handling may read the tokens carries [`Stored`], the
 //! shell's synchronous read of the keys at that moment.
 //!
+//! Requests, `getAccessToken` and `refresh()` calls share one id space: the shell allocates the
+//! ids, never two alike among those pending (an id in use is ignored).
+//!
 //! | event | carries | the core answers with |
 //! |---|---|---|
 //! | `Begin` | request id, URL, control header, own token header?, from the app's refresh function? | `Pass`, `Send`, or nothing yet (queued for a refresh); `Reject` |
@@ -19,6 +22,8 @@
 //! | `Timer` | which timer, jitter | gate, settle or timeout step of a flight |
 //! | `Storage` | (another tab changed the keys) | a settle step, adopt, or end the session here (never a removal) |
 //! | `Online` / `Offline` | | the back-off ends; a held flight goes on |
+//! | `Token` | call id, `minValidityMs` (`getAccessToken`) | `Give`, or nothing yet (queued for a refresh, begun now if due); `Reject` |
+//! | `ForceRefresh` | call id (`refresh()`) | nothing yet (queued for the running refresh, or one begun now); `Reject` |
 //! | `SetTokens` / `ClearTokens` / `Logout` | the pair | `Store`, wakes the queue, callbacks; `Invalid` |
 //! | `Open` / `Close` | an instance joins or leaves the session | nothing |
 //!
@@ -27,10 +32,11 @@
 //! | `Pass { id }` | sends the request as it is; its answer or error is the caller's, nothing comes back |
 //! | `Send { id, token }` | sends attempt of `id`, with `token` under the configured header (none: without), a replay made from the same input and body; reports `Answer` or `Failed` |
 //! | `Ask { id }` | peeks at the body for `expiredBodyCodes` / calls `isExpired`; reports `Verdict` |
-//! | `Resolve { id }` / `Reject { id, why }` | settles the caller's promise with the last answer / the error |
+//! | `Resolve { id }` / `Reject { id, why }` | settles the caller's promise with the last answer (`refresh()`: with `undefined`) / the error |
+//! | `Give { id, token }` | resolves `getAccessToken`'s promise with `token` (none: `null`) |
 //! | `Lock { flight, budget_ms }` | asks for the cross-tab Web Lock (each holder ahead waited at most `budget_ms`); reports `Granted` |
 //! | `Unlock { flight, mark_ms }` | releases it, then holds the `:fresh` mark for `mark_ms` (0: none) |
-//! | `Refresh { flight, refresh, access }` | calls the endpoint or the app's function with these tokens; reports `Refreshed` |
+//! | `Refresh { flight, via }` | `Via::Endpoint { content_type, body }`: POSTs `body` to `refreshUrl` with its content type, `accept: application/json`, then `refreshHeaders` (the object, or the function's result, called for each refresh; they may replace either) and `credentials` (`include` in a cookie session); `Via::Function { refresh, access }`: calls the app's function with these tokens. Reports `Refreshed` |
 //! | `CancelRefresh { flight }` | aborts that call (its timeout ran out); a late answer is ignored anyway |
 //! | `Store { pair, expect }` | writes the pair (`None`: removes the keys) if storage holds `expect` now |
 //! | `StoreBackoff { value }` | writes (or removes) `<key>:backoff` |
@@ -130,6 +136,11 @@ pub enum Event {
     Online { now: f64, stored: Stored },
     /// The browser went offline.
     Offline { now: f64 },
+    /// `getAccessToken({minValidityMs})`: `min_validity_ms` 0 when absent, NaN for anything that
+    /// is not a number, `null` included (the core refuses it, as one outside 0..=2147483647).
+    Token { now: f64, id: u32, min_validity_ms: f64, stored: Stored },
+    /// `refresh()`.
+    ForceRefresh { now: f64, id: u32, stored: Stored },
     /// `setTokens`; `refresh` is `None` in a cookie session.
     SetTokens { now: f64, access: String, refresh: Option<String>, stored: Stored },
     /// `clearTokens()`.
@@ -149,6 +160,7 @@ impl Event {
         match self {
             Event::Begin { now, .. } | Event::Answer { now, .. } | Event::Verdict { now, .. } | Event::Failed { now, .. } | Event::Abort { now, .. } => *now,
             Event::Granted { now, .. } | Event::Refreshed { now, .. } | Event::Timer { now, .. } | Event::Storage { now, .. } | Event::Online { now, .. } | Event::Open { now, .. } => *now,
+            Event::Token { now, .. } | Event::ForceRefresh { now, .. } => *now,
             Event::Offline { now } | Event::SetTokens { now, .. } | Event::ClearTokens { now } | Event::Logout { now } | Event::Close { now } => *now,
         }
     }
@@ -192,6 +204,17 @@ pub enum Notice {
     Navigate,
 }
 
+/// How the refresh call is made.
+#[allow(missing_docs)]
+#[derive(Clone, PartialEq, Debug)]
+pub enum Via {
+    /// `POST` to `refreshUrl`: the body as `refreshFormat`, `refreshFields`, `clientId` and `scope`
+    /// make it (`refresh::request_body`); the shell adds only the headers and `credentials`.
+    Endpoint { content_type: &'static str, body: String },
+    /// The app's `refresh({refreshToken, accessToken, signal, fetch})`.
+    Function { refresh: Option<String>, access: Option<String> },
+}
+
 /// Something for the shell to do; the fields are those of the module's table.
 #[allow(missing_docs)]
 #[derive(Clone, PartialEq)]
@@ -202,16 +225,18 @@ pub enum Command {
     Send { id: u32, token: Option<String> },
     /// Judge the answer: body code or `isExpired`, then `Verdict`.
     Ask { id: u32 },
-    /// The last answer is the caller's.
+    /// The last answer is the caller's (`refresh()`: it resolves).
     Resolve { id: u32 },
+    /// `getAccessToken` resolves with `token` (`None`: `null`).
+    Give { id: u32, token: Option<String> },
     /// The caller's promise rejects.
     Reject { id: u32, why: Why },
     /// Ask for the cross-tab lock.
     Lock { flight: u32, budget_ms: f64 },
     /// Release the lock, then hold the `:fresh` mark for `mark_ms`.
     Unlock { flight: u32, mark_ms: f64 },
-    /// Spend these tokens on the refresh endpoint (or the app's function).
-    Refresh { flight: u32, refresh: Option<String>, access: Option<String> },
+    /// Make the refresh call.
+    Refresh { flight: u32, via: Via },
     /// Abort the refresh call of `flight`.
     CancelRefresh { flight: u32 },
     /// Write `pair` (`None`: remove the tokens) if storage holds what `expect` says.

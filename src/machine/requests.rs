@@ -3,6 +3,8 @@
 //! answer ("expired" by status, or by the shell's verdict on a body code / `isExpired`), and after
 //! an "expired" answer: replay at once, wait for a refresh (the running one or one begun now) and
 //! replay once, or hand the answer back. A replay's answer is the caller's whatever it says.
+//! `getAccessToken` and `refresh()` calls (`calls`) live among the requests, by id, and wait in
+//! the same queue.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -25,14 +27,11 @@ impl Requests {
     pub(super) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
-    fn contains_key(&self, id: &u32) -> bool {
-        self.at(*id).is_ok()
-    }
-    fn insert(&mut self, id: u32, r: Request) {
-        match self.at(id) {
-            Ok(i) => self.0[i].1 = r,
-            Err(i) => self.0.insert(i, (id, r)),
-        }
+    /// Adds `id` as a request or call of `kind`, unless one has that id already (false then).
+    pub(super) fn enter(&mut self, id: u32, kind: Kind, no_refresh: bool) -> bool {
+        let Err(i) = self.at(id) else { return false };
+        self.0.insert(i, (id, Request { kind, no_refresh, sent_before: false, phase: Phase::Last }));
+        true
     }
     fn get(&self, id: &u32) -> Option<&Request> {
         self.at(*id).ok().map(|i| &self.0[i].1)
@@ -45,8 +44,20 @@ impl Requests {
     }
 }
 
-/// A request between two events.
+/// What a caller waits for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    /// A request: its answer.
+    Fetch,
+    /// `getAccessToken`: a token, or `null`.
+    Token,
+    /// `refresh()`: the flight's outcome.
+    Refresh,
+}
+
+/// A request (or a call) between two events.
 pub(super) struct Request {
+    pub(super) kind: Kind,
     no_refresh: bool,
     /// An attempt went out already: the next is the last.
     sent_before: bool,
@@ -84,22 +95,23 @@ impl Machine {
     /// A request begins. `own`: it carries its own token header, or comes from the app's refresh
     /// function (it is the refresh, and must not wait behind it).
     pub(super) fn begin(&mut self, now: f64, id: u32, url: &str, control: Control, own: bool, s: &Stored) {
+        if let Err(e) = self.cfg.usable() {
+            return self.reject(id, e);
+        }
         let no_refresh = match control {
             Control::None => false,
             Control::NoRefresh => true,
             Control::NoToken => return self.push(Command::Pass { id }),
             Control::Invalid => {
-                let e = Failure::new(Code::InvalidOptions, &["the x-seamless-fetch request header takes \"no-token\" or \"no-refresh\""]);
-                return self.push(Command::Reject { id, why: Why::Auth(e) });
+                return self.reject(id, Failure::new(Code::InvalidOptions, &["the x-seamless-fetch request header takes \"no-token\" or \"no-refresh\""]));
             }
         };
         let endpoint = self.cfg.refresh_url.as_deref().is_some_and(|e| is_endpoint(url, e));
         let allowed = origin_allowed(origin_of(url).unwrap_or("null"), &self.cfg.page_origin, &self.cfg.allowed_origins);
         let allowed = allowed || mutant!(self, AnyOrigin);
-        if own || endpoint || !allowed || self.requests.contains_key(&id) {
+        if own || endpoint || !allowed || !self.requests.enter(id, Kind::Fetch, no_refresh) {
             return self.push(Command::Pass { id });
         }
-        self.requests.insert(id, Request { no_refresh, sent_before: false, phase: Phase::Last });
         self.go(now, id, !no_refresh, s);
     }
 
@@ -114,12 +126,14 @@ impl Machine {
                 self.push(Command::Send { id, token });
             }
             Ok(Plan::Wait(stored)) => self.queue(now, id, stored, false, s),
-            Ok(Plan::Ahead(access)) => {
-                self.begin_flight(now, Some(access.clone()));
-                self.queue(now, id, Some(access), false, s);
-                self.kick(now, s);
-            }
+            Ok(Plan::Ahead(access)) => self.refresh_for(now, id, Some(access.clone()), Some(access), false, s),
         }
+    }
+
+    /// A replay of `id` after its "expired" answer (counted for `stats().retried`).
+    fn replay(&mut self, now: f64, id: u32, s: &Stored) {
+        self.counts.retried = self.counts.retried.wrapping_add(1);
+        self.go(now, id, false, s);
     }
 
     fn plan(&mut self, now: f64, ahead: bool, s: &Stored) -> Result<Plan, Failure> {
@@ -179,18 +193,28 @@ impl Machine {
         }
     }
 
-    /// Settles `id` once: its last answer (`Ok`) or an error; it leaves every queue.
+    /// Settles `id` once: its last answer (`Ok`) or an error.
     pub(super) fn settle(&mut self, id: u32, how: Result<(), Why>) {
+        self.finish(id, match how {
+            Ok(()) => Command::Resolve { id },
+            Err(why) => Command::Reject { id, why },
+        });
+    }
+
+    /// Rejects `id` at once, before the core holds it (a request or call refused as it begins).
+    pub(super) fn reject(&mut self, id: u32, e: Failure) {
+        self.push(Command::Reject { id, why: Why::Auth(e) });
+    }
+
+    /// Settles `id` once with `command` (its `Resolve`, `Give` or `Reject`); it leaves every queue.
+    pub(super) fn finish(&mut self, id: u32, command: Command) {
         if self.requests.remove(&id).is_none() {
             return;
         }
         if let Some(f) = self.flight.as_mut() {
             f.queue.retain(|q| *q != id);
         }
-        self.push(match how {
-            Ok(()) => Command::Resolve { id },
-            Err(why) => Command::Reject { id, why },
-        });
+        self.push(command);
     }
 
     /// After an "expired" answer to the attempt sent with `token` when `seen` flights had
@@ -202,7 +226,7 @@ impl Machine {
         match self.outcome_since(seen) {
             Some(Err(e)) if e.code == Code::NoSession => return self.settle(id, Ok(())),
             Some(Err(e)) => return self.settle(id, Err(Why::Auth(e))),
-            Some(Ok(())) => return self.go(now, id, false, s),
+            Some(Ok(())) => return self.replay(now, id, s),
             None => {}
         }
         let stored = match self.tokens(s) {
@@ -211,11 +235,7 @@ impl Machine {
         };
         match (stored, token) {
             // A cookie session can be live with no token here: the cookie is what is spent.
-            (None, None) if self.cfg.cookie => {
-                self.begin_flight(now, None);
-                self.queue(now, id, None, true, s);
-                self.kick(now, s);
-            }
+            (None, None) if self.cfg.cookie => self.refresh_for(now, id, None, None, true, s),
             // Never logged in: the 401 is the app's (a login form, a public page).
             (None, None) if !self.known => self.settle(id, Ok(())),
             (None, _) => {
@@ -224,14 +244,23 @@ impl Machine {
                 self.settle(id, Err(Why::Auth(e)));
             }
             // Tokens changed since this request left (another tab, setTokens): replay.
-            (Some(stored), Some(old)) if stored != old => self.go(now, id, false, s),
-            (Some(_), None) => self.go(now, id, false, s),
+            (Some(stored), Some(old)) if stored != old => self.replay(now, id, s),
+            (Some(_), None) => self.replay(now, id, s),
             (Some(_), Some(old)) => {
                 self.refused = Some(old.clone());
-                self.begin_flight(now, Some(old));
-                self.queue(now, id, None, true, s);
-                self.kick(now, s);
+                self.refresh_for(now, id, Some(old), None, true, s);
             }
+        }
+    }
+
+    /// Begins a flight replacing `sent_access` unless one runs, and queues `id` for it (with
+    /// `stored` and `answered`, as [`Machine::queue`]); a flight begun now then takes its first
+    /// step (one joined is where it was).
+    pub(super) fn refresh_for(&mut self, now: f64, id: u32, sent_access: Option<String>, stored: Option<String>, answered: bool, s: &Stored) {
+        let began = self.begin_flight(now, sent_access);
+        self.queue(now, id, stored, answered, s);
+        if began {
+            self.kick(now, s);
         }
     }
 
@@ -249,13 +278,24 @@ impl Machine {
         }
     }
 
-    /// Wakes the request `id`, queued with `stored` and `answered`, once the flight it waited
-    /// for has landed (or been reset).
+    /// Wakes the request (or call) `id`, queued with `stored` and `answered`, once the flight it
+    /// waited for has landed (or been reset).
     pub(super) fn wake(&mut self, now: f64, id: u32, s: &Stored) {
-        let Some(Phase::Waiting { seen, stored, answered }) = self.requests.get_mut(&id).map(|r| core::mem::replace(&mut r.phase, Phase::Last)) else {
+        let Some((kind, phase)) = self.requests.get_mut(&id).map(|r| (r.kind, core::mem::replace(&mut r.phase, Phase::Last))) else {
             return;
         };
-        self.woken(now, id, seen, stored, answered, s);
+        let Phase::Waiting { seen, stored, answered } = phase else { return };
+        match kind {
+            Kind::Fetch => self.woken(now, id, seen, stored, answered, s),
+            Kind::Token => self.token_after(now, id, seen, s),
+            Kind::Refresh => self.refresh_after(id, seen),
+        }
+    }
+
+    /// Whether `access`, stored, still serves after a transient failure: it has not expired on
+    /// the server's clock, and the server has not answered "expired" to it.
+    pub(super) fn still_good(&mut self, access: &str, now: f64) -> bool {
+        self.refused.as_deref() != Some(access) && self.clock.still_valid(access, now)
     }
 
     /// One rule for the request that began a refresh and those queued behind it: after a transient
@@ -274,10 +314,12 @@ impl Machine {
                 }
                 return self.go(now, id, false, s);
             }
-            let usable = stored.is_some_and(|a| self.refused.as_deref() != Some(&a) && self.clock.still_valid(&a, now));
-            if e.ends_session() || !usable {
+            if e.ends_session() || !stored.is_some_and(|a| self.still_good(&a, now)) {
                 return self.settle(id, Err(Why::Auth(e)));
             }
+        }
+        if answered {
+            return self.replay(now, id, s);
         }
         self.go(now, id, false, s);
     }

@@ -6,13 +6,15 @@ use alloc::vec::Vec;
 use super::*;
 use crate::code::Code;
 use crate::pair::{fingerprint, Pair};
-use crate::refresh::Field;
+use crate::refresh::{Field, Format};
 
 fn cfg(cross_tab: bool, cookie: bool) -> Config {
     Config {
         page_origin: "https://app.test".into(),
         allowed_origins: alloc::vec!["https://api.test".into()],
         refresh_url: Some("https://app.test/auth/refresh".into()),
+        refresh_format: Format::Json { refresh_field: "refreshToken".into(), access_field: "token".into() },
+        pageless: false,
         expired_statuses: alloc::vec![401],
         judge_answers: false,
         refresh_ahead_ms: 30_000.0,
@@ -37,6 +39,47 @@ fn begin(id: u32, url: &str, s: &Stored) -> Event {
 
 fn ok_reply(access: &str, refresh: &str) -> Reply {
     Reply { status: 200, json: true, access: Field::Str(access.into()), refresh: Field::Str(refresh.into()), expires_in: Field::Missing, oauth_error: Field::Missing, retry_after: None }
+}
+
+fn token(now: f64, id: u32, min_validity_ms: f64, s: &Stored) -> Event {
+    Event::Token { now, id, min_validity_ms, stored: s.clone() }
+}
+
+/// A new pair that lives 60 s from `now` (its floor: 15 s).
+fn lives_60s(access: &str, refresh: &str) -> Reply {
+    Reply { expires_in: Field::Num(60.0), ..ok_reply(access, refresh) }
+}
+
+fn gives(cmds: &[Command]) -> Vec<(u32, Option<String>)> {
+    cmds.iter().filter_map(|c| match c { Command::Give { id, token } => Some((*id, token.clone())), _ => None }).collect()
+}
+
+fn refreshes(cmds: &[Command]) -> Vec<Via> {
+    cmds.iter().filter_map(|c| match c { Command::Refresh { via, .. } => Some(via.clone()), _ => None }).collect()
+}
+
+fn rejected(cmds: &[Command]) -> Vec<(u32, Code)> {
+    cmds.iter().filter_map(|c| match c { Command::Reject { id, why: Why::Auth(e) } => Some((*id, e.code)), _ => None }).collect()
+}
+
+/// A machine whose request 0, sent with a1, was answered 401 at `now` 1,000 (with `date`):
+/// flight 0 is spending a1/r1.
+fn calling(date: Option<&str>) -> Machine {
+    let mut m = Machine::new(cfg(false, false));
+    let s = stored("a1", "r1");
+    m.handle(begin(0, "https://app.test/x", &s));
+    m.handle(Event::Answer { now: 1_000.0, id: 0, status: 401, date: date.map(String::from), stored: s });
+    drain(&mut m);
+    m
+}
+
+/// A machine holding a2/r2, which a refresh at `now` 2,000 brought (60 s of life), with the
+/// server's clock known (the same as this page's, give or take 0.5 s).
+fn refreshed_once() -> Machine {
+    let mut m = calling(Some("Thu, 01 Jan 1970 00:00:01 GMT"));
+    m.handle(Event::Refreshed { now: 2_000.0, flight: 0, reply: lives_60s("a2", "r2"), jitter: 0.5, stored: stored("a1", "r1") });
+    drain(&mut m);
+    m
 }
 
 fn sends(cmds: &[Command]) -> Vec<(u32, Option<String>)> {
@@ -66,13 +109,15 @@ fn one_refresh_for_many_expired_answers_then_one_replay_each() {
     for id in 0..3 {
         m.handle(Event::Answer { now: 1.0, id, status: 401, date: None, stored: s.clone() });
     }
-    let cmds = drain(&mut m);
-    let refreshes = cmds.iter().filter(|c| matches!(c, Command::Refresh { .. })).count();
-    assert_eq!(refreshes, 1);
+    m.handle(token(1.0, 3, 0.0, &s));
+    assert_eq!(refreshes(&drain(&mut m)).len(), 1);
+    assert_eq!(m.stats(), Stats { refreshes: 0, retried: 0, queued: 4 }, "getAccessToken waits too");
     m.handle(Event::Refreshed { now: 2.0, flight: 0, reply: ok_reply("a2", "r2"), jitter: 0.5, stored: s.clone() });
     let cmds = drain(&mut m);
     assert!(cmds.contains(&Command::Store { pair: Some(Pair { access: "a2".into(), refresh: Some("r2".into()) }), expect: Expect::Pair(Some(Pair { access: "a1".into(), refresh: Some("r1".into()) })) }));
     assert_eq!(sends(&cmds), [(0, Some("a2".into())), (1, Some("a2".into())), (2, Some("a2".into()))]);
+    assert_eq!(gives(&cmds), [(3, Some("a2".into()))]);
+    assert_eq!(m.stats(), Stats { refreshes: 1, retried: 3, queued: 0 });
     for id in 0..3 {
         m.handle(Event::Answer { now: 3.0, id, status: 401, date: None, stored: stored("a2", "r2") });
         assert!(drain(&mut m) == [Command::Resolve { id }], "a replay's answer is the caller's");
@@ -166,16 +211,20 @@ fn a_cookie_refused_where_no_session_was_seen_is_no_session() {
 
 #[test]
 fn a_transient_failure_backs_off_and_honours_retry_after() {
-    let mut m = Machine::new(cfg(false, false));
-    let s = stored("a1", "r1");
-    m.handle(begin(0, "https://app.test/x", &s));
-    m.handle(Event::Answer { now: 1_000.0, id: 0, status: 401, date: None, stored: s.clone() });
-    drain(&mut m);
-    let busy = Reply { status: 429, retry_after: Some("7".into()), ..ok_reply("", "") };
-    m.handle(Event::Refreshed { now: 2_000.0, flight: 0, reply: busy, jitter: 0.5, stored: s.clone() });
-    let cmds = drain(&mut m);
-    assert!(cmds.contains(&Command::StoreBackoff { value: Some("1,2000,9000".into()) }));
-    assert!(cmds.iter().any(|c| matches!(c, Command::Reject { why: Why::Auth(e), .. } if e.retry_after_ms == Some(7_000.0))));
+    // Also when a login stored meanwhile is adopted: the failure still paces the next call (found
+    // by the simulation, seed 19167: another tab's refresh() followed it at once).
+    for (then, login) in [(stored("a1", "r1"), false), (stored("b1", "q1"), true)] {
+        let mut m = calling(None);
+        let busy = Reply { status: 429, retry_after: Some("7".into()), ..ok_reply("", "") };
+        m.handle(Event::Refreshed { now: 2_000.0, flight: 0, reply: busy, jitter: 0.5, stored: then });
+        let cmds = drain(&mut m);
+        assert!(cmds.contains(&Command::StoreBackoff { value: Some("1,2000,9000".into()) }), "{login}");
+        if login {
+            assert_eq!(sends(&cmds), [(0, Some("b1".into()))], "the login is adopted all the same");
+        } else {
+            assert!(cmds.iter().any(|c| matches!(c, Command::Reject { why: Why::Auth(e), .. } if e.retry_after_ms == Some(7_000.0))));
+        }
+    }
 }
 
 #[test]
@@ -217,4 +266,135 @@ fn the_core_uses_no_js() {
             assert!(PLAIN.contains(&module.as_str()), "{file} uses crate::{module}");
         }
     }
+}
+
+#[test]
+fn get_access_token_gives_the_stored_token_unless_it_expires_within_min_validity() {
+    let mut m = Machine::new(cfg(false, false));
+    m.handle(token(0.0, 1, 3_600_000.0, &stored("a1", "r1")));
+    assert_eq!(gives(&drain(&mut m)), [(1, Some("a1".into()))], "a life unknown is never due");
+    m.handle(token(0.0, 2, 0.0, &Stored::default()));
+    assert_eq!(gives(&drain(&mut m)), [(2, None)], "no session: null");
+
+    let mut m = refreshed_once();
+    let s = stored("a2", "r2");
+    m.handle(token(10_000.0, 3, 59_000.0, &s));
+    assert_eq!(gives(&drain(&mut m)), [(3, Some("a2".into()))], "within its floor (17 s)");
+    m.handle(token(20_000.0, 4, 30_000.0, &s));
+    assert_eq!(gives(&drain(&mut m)), [(4, Some("a2".into()))], "valid for 42 s more");
+    m.handle(token(20_000.0, 5, 45_000.0, &s));
+    let cmds = drain(&mut m);
+    assert!(gives(&cmds).is_empty() && refreshes(&cmds).len() == 1, "expires within 45 s: refreshed first");
+    m.handle(token(20_001.0, 6, 0.0, &s));
+    assert!(drain(&mut m).is_empty(), "joins the running refresh");
+    assert_eq!(m.stats().queued, 2);
+    m.handle(Event::Refreshed { now: 20_100.0, flight: 1, reply: ok_reply("a3", "r3"), jitter: 0.5, stored: s });
+    assert_eq!(gives(&drain(&mut m)), [(5, Some("a3".into())), (6, Some("a3".into()))]);
+}
+
+#[test]
+fn get_access_token_after_a_failed_refresh() {
+    let mut m = refreshed_once();
+    let s = stored("a2", "r2");
+    let server_error = Reply { status: 500, ..ok_reply("", "") };
+    m.handle(token(20_000.0, 1, 200_000.0, &s));
+    m.handle(Event::Refreshed { now: 20_100.0, flight: 1, reply: server_error.clone(), jitter: 0.5, stored: s.clone() });
+    assert_eq!(gives(&drain(&mut m)), [(1, Some("a2".into()))], "a transient failure: the token still serves");
+    m.handle(token(70_000.0, 2, 0.0, &s));
+    m.handle(Event::Refreshed { now: 70_100.0, flight: 2, reply: server_error, jitter: 0.5, stored: s.clone() });
+    assert_eq!(rejected(&drain(&mut m)), [(2, Code::RefreshFailed)], "expired meanwhile: the failure is the caller's");
+    m.handle(token(80_000.0, 3, 0.0, &s));
+    let refused = Reply { status: 401, ..ok_reply("", "") };
+    m.handle(Event::Refreshed { now: 80_100.0, flight: 3, reply: refused, jitter: 0.5, stored: s });
+    assert_eq!(gives(&drain(&mut m)), [(3, None)], "the session ended: null");
+}
+
+#[test]
+fn get_access_token_refuses_a_bad_min_validity() {
+    let mut m = Machine::new(cfg(false, false));
+    let s = stored("a1", "r1");
+    for (id, ms) in [(1, f64::NAN), (2, -1.0), (3, 2_147_483_648.0), (4, f64::INFINITY)] {
+        m.handle(token(0.0, id, ms, &s));
+        let cmds = drain(&mut m);
+        assert!(matches!(&cmds[..], [Command::Reject { why: Why::Auth(e), .. }] if e.code == Code::InvalidOptions && e.message == "getAccessToken: minValidityMs must be a number of milliseconds, 0 or more"), "{ms}");
+    }
+    m.handle(token(0.0, 5, 2_147_483_647.0, &s));
+    assert_eq!(gives(&drain(&mut m)), [(5, Some("a1".into()))]);
+}
+
+#[test]
+fn refresh_spends_the_stored_pair_and_settles_with_the_flight() {
+    let mut m = Machine::new(cfg(false, false));
+    m.handle(Event::ForceRefresh { now: 0.0, id: 1, stored: Stored::default() });
+    let cmds = drain(&mut m);
+    assert!(matches!(&cmds[..], [Command::Reject { id: 1, why: Why::Auth(e) }] if e.code == Code::NoRefreshToken && e.message == "refresh() needs stored tokens; call setTokens after login"));
+    let s = stored("a1", "r1");
+    m.handle(Event::ForceRefresh { now: 0.0, id: 2, stored: s.clone() });
+    m.handle(Event::ForceRefresh { now: 1.0, id: 3, stored: s.clone() });
+    m.handle(token(1.0, 4, 0.0, &s));
+    let body = r#"{"refreshToken":"r1","token":"a1"}"#;
+    assert_eq!(refreshes(&drain(&mut m)), [Via::Endpoint { content_type: "application/json", body: body.into() }], "one call; the others join it");
+    m.handle(Event::Refreshed { now: 2.0, flight: 0, reply: ok_reply("a2", "r2"), jitter: 0.5, stored: s });
+    let cmds = drain(&mut m);
+    assert!(cmds.contains(&Command::Resolve { id: 2 }) && cmds.contains(&Command::Resolve { id: 3 }));
+    assert_eq!(gives(&cmds), [(4, Some("a2".into()))]);
+    let s = stored("a2", "r2");
+    m.handle(Event::ForceRefresh { now: 3.0, id: 5, stored: s.clone() });
+    let refused = Reply { status: 401, ..ok_reply("", "") };
+    m.handle(Event::Refreshed { now: 4.0, flight: 1, reply: refused, jitter: 0.5, stored: s });
+    assert_eq!(rejected(&drain(&mut m)), [(5, Code::SessionExpired)]);
+}
+
+#[test]
+fn a_cookie_session_refreshes_from_the_cookie_alone() {
+    let mut m = Machine::new(cfg(false, true));
+    m.handle(Event::ForceRefresh { now: 0.0, id: 1, stored: Stored::default() });
+    m.handle(token(0.0, 2, 0.0, &Stored::default()));
+    assert_eq!(refreshes(&drain(&mut m)), [Via::Endpoint { content_type: "application/json", body: "{}".into() }]);
+    m.handle(Event::Refreshed { now: 1.0, flight: 0, reply: ok_reply("c1", "ignored"), jitter: 0.5, stored: Stored::default() });
+    let cmds = drain(&mut m);
+    assert!(cmds.contains(&Command::Resolve { id: 1 }) && cmds.contains(&Command::Store { pair: Some(Pair { access: "c1".into(), refresh: None }), expect: Expect::Pair(None) }));
+    assert_eq!(gives(&cmds), [(2, Some("c1".into()))]);
+    let only_access = Stored { access: Some("c1".into()), ..Stored::default() };
+    m.handle(Event::ForceRefresh { now: 2.0, id: 3, stored: only_access });
+    assert_eq!(refreshes(&drain(&mut m)), [Via::Endpoint { content_type: "application/json", body: r#"{"token":"c1"}"#.into() }]);
+}
+
+#[test]
+fn an_anonymous_cookie_refused_is_no_session() {
+    let mut m = Machine::new(cfg(false, true));
+    m.handle(Event::ForceRefresh { now: 0.0, id: 1, stored: Stored::default() });
+    m.handle(token(0.0, 2, 0.0, &Stored::default()));
+    drain(&mut m);
+    let refused = Reply { status: 401, ..ok_reply("", "") };
+    m.handle(Event::Refreshed { now: 1.0, flight: 0, reply: refused, jitter: 0.5, stored: Stored::default() });
+    let cmds = drain(&mut m);
+    assert_eq!(rejected(&cmds), [(1, Code::NoSession)]);
+    assert_eq!(gives(&cmds), [(2, None)]);
+    assert!(!cmds.iter().any(|c| matches!(c, Command::Notify(Notice::Logout(_) | Notice::Navigate))));
+}
+
+#[test]
+fn the_refresh_body_follows_the_options() {
+    let call = |cfg: Config| {
+        let mut m = Machine::new(cfg);
+        m.handle(Event::ForceRefresh { now: 0.0, id: 1, stored: stored("a+1", "r/1") });
+        refreshes(&drain(&mut m))
+    };
+    let fields = Format::Json { refresh_field: "rt".into(), access_field: "at".into() };
+    assert_eq!(call(Config { refresh_format: fields, ..cfg(false, false) }), [Via::Endpoint { content_type: "application/json", body: r#"{"rt":"r/1","at":"a+1"}"#.into() }]);
+    let oauth = Format::OAuth2 { client_id: Some("spa app".into()), scope: Some("api".into()) };
+    let form = "grant_type=refresh_token&refresh_token=r%2F1&client_id=spa+app&scope=api";
+    assert_eq!(call(Config { refresh_format: oauth, ..cfg(false, false) }), [Via::Endpoint { content_type: "application/x-www-form-urlencoded", body: form.into() }]);
+    assert_eq!(call(Config { refresh_url: None, ..cfg(false, false) }), [Via::Function { refresh: Some("r/1".into()), access: Some("a+1".into()) }]);
+}
+
+#[test]
+fn a_pageless_instance_refuses_every_call() {
+    let mut m = Machine::new(Config { pageless: true, ..cfg(false, false) });
+    let s = stored("a1", "r1");
+    m.handle(begin(1, "https://app.test/x", &s));
+    m.handle(token(0.0, 2, 0.0, &s));
+    m.handle(Event::ForceRefresh { now: 0.0, id: 3, stored: s });
+    assert_eq!(rejected(&drain(&mut m)), [(1, Code::InvalidOptions), (2, Code::InvalidOptions), (3, Code::InvalidOptions)]);
 }

@@ -83,8 +83,17 @@ fn schedule(seed: u64) -> Schedule {
         };
         actions.push((at, a));
     }
+    // The app's own calls and the way the refresh is made, from a stream of their own (the
+    // schedule above stays what it was before they existed).
+    let mut r = Rng(seed ^ 0xca11);
+    let via = r.below(4) as u8;
+    for _ in 0..r.below(8) {
+        let (at, tab) = (r.below(span), tab(&mut r));
+        let a = if r.below(3) == 0 { Action::ForceRefresh { tab } } else { Action::Token { tab, min: r.below(world::MIN_VALIDITY_MS.len() as u64) as u8 } };
+        actions.push((at, a));
+    }
     actions.sort_by_key(|(t, _)| *t);
-    Schedule { tabs, life_s, api_ahead_ms, fail, judge, actions }
+    Schedule { tabs, life_s, api_ahead_ms, fail, judge, via, actions }
 }
 
 /// Runs one schedule; `Err` with the violation.

@@ -2,8 +2,9 @@
 //! simulated `localStorage` (one view per tab; another tab's key writes reach it one key at a
 //! time, late), simulated Web Locks (FIFO, one holder, a `:fresh` mark, waits that run out) and a
 //! simulated auth server (rotation, reuse detection revoking the family, refusal, 500, 429 with
-//! `Retry-After`, dropped and slow answers). The invariants are checked as each command is carried
-//! out, and at the end.
+//! `Retry-After`, dropped and slow answers; it reads the refresh token from the body the core
+//! built, in the schedule's format). The invariants are checked as each command is carried out,
+//! and at the end.
 
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::cmp::Reverse;
@@ -14,7 +15,7 @@ use std::{format, vec};
 use super::Rng;
 use crate::machine::*;
 use crate::pair::{fingerprint, Pair};
-use crate::refresh::Field;
+use crate::refresh::{Field, Format};
 
 const TIMEOUT_MS: f64 = 8_000.0;
 const APP: &str = "https://app.test";
@@ -22,12 +23,21 @@ const API: &str = "https://api.test";
 const EVIL: &str = "https://evil.test";
 /// A request settles within this after it began (lock waits, settle, one refresh, one replay).
 const SETTLE_BOUND_MS: u64 = 120_000;
+/// `getAccessToken`'s `minValidityMs` choices: none, some, more than any token's life, and two a
+/// shell passes for values it refuses (NaN for one that is not a number).
+pub const MIN_VALIDITY_MS: [f64; 6] = [0.0, 5_000.0, 30_000.0, 200_000.0, f64::NAN, -1.0];
+const CLIENT_ID: &str = "spa app";
+const SCOPE: &str = "api read";
 const KEYS: usize = 4; // access, refresh, stamp, backoff
 
 /// What the app (or the browser) does at a time.
 #[derive(Clone, Copy, Debug)]
 pub enum Action {
     Request { tab: usize, post: bool, target: u8, control: u8, abort_after: Option<u16> },
+    /// `getAccessToken({minValidityMs})`, by the index of [`MIN_VALIDITY_MS`].
+    Token { tab: usize, min: u8 },
+    /// `refresh()`.
+    ForceRefresh { tab: usize },
     Login { tab: usize },
     Logout { tab: usize },
     SetSame { tab: usize },
@@ -49,6 +59,9 @@ pub struct Schedule {
     pub api_ahead_ms: u64,
     pub fail: [u8; 5], // per cent: refuse, 500, 429, drop, slow
     pub judge: bool,
+    /// How the refresh is called: 0 JSON with the default fields, 1 JSON with others, 2 OAuth 2
+    /// form with `clientId` and `scope`, 3 the app's function.
+    pub via: u8,
     pub actions: Vec<(u64, Action)>,
 }
 
@@ -77,7 +90,16 @@ struct Call {
     cancelled: bool,
 }
 
+/// What a caller of the app waits for.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Kind {
+    Fetch,
+    Token,
+    Refresh,
+}
+
 struct Req {
+    kind: Kind,
     tab: usize,
     evil: bool,
     body: u32,
@@ -141,6 +163,13 @@ pub struct World {
     /// storage-propagation race no tab can see (counted, not a violation; the family's later
     /// tokens are exempt from the logout checks, as every tab takes them for a new login).
     pub raced: Vec<u32>,
+    /// The core that is handling the refusal of its own flight's call, storage still holding the
+    /// pair it spent: every `refresh()` it settles now must reject.
+    refusing: Option<(usize, usize)>,
+    /// Flights begun by `refresh()`: the app asked, so the floor does not apply.
+    forced: Vec<(usize, usize, u32)>,
+    /// Refresh answers that brought tokens, delivered to a core (what `stats().refreshes` counts).
+    brought: u32,
     pub trace: Option<Vec<String>>,
     pub violation: Option<String>,
     pub steps: u64,
@@ -207,11 +236,21 @@ fn http_date(ms: f64) -> String {
 /// The issuer's clock starts here (a real date, so `Date` headers and claims are sane).
 const EPOCH_MS: f64 = 1_780_000_000_000.0;
 
-fn config(judge: bool) -> Config {
+/// The JSON fields of `via` 1 (0 has the defaults, `refreshToken` and `token`).
+const FIELDS: (&str, &str) = ("refresh_token", "access_token");
+
+fn config(judge: bool, via: u8) -> Config {
+    let json = |(refresh, access): (&str, &str)| Format::Json { refresh_field: refresh.into(), access_field: access.into() };
     Config {
         page_origin: APP.into(),
         allowed_origins: vec![API.into()],
-        refresh_url: Some(format!("{APP}/auth/refresh")),
+        refresh_url: (via != 3).then(|| format!("{APP}/auth/refresh")),
+        refresh_format: match via {
+            1 => json(FIELDS),
+            2 => Format::OAuth2 { client_id: Some(CLIENT_ID.into()), scope: Some(SCOPE.into()) },
+            _ => json(("refreshToken", "token")),
+        },
+        pageless: false,
         expired_statuses: if judge { vec![] } else { vec![401] },
         judge_answers: judge,
         refresh_ahead_ms: 30_000.0,
@@ -252,6 +291,9 @@ impl World {
             refused_api: Vec::new(),
             used: Vec::new(),
             raced: Vec::new(),
+            refusing: None,
+            forced: Vec::new(),
+            brought: 0,
             trace: None,
             violation: None,
             steps: 0,
@@ -354,8 +396,17 @@ impl World {
         }
         for (id, r) in &self.reqs {
             if !r.settled && self.tabs.get(r.tab).is_some() {
-                return Err(format!("request {id} (tab {}) never settled", r.tab));
+                let what = match r.kind {
+                    Kind::Fetch => "request",
+                    Kind::Token => "getAccessToken",
+                    Kind::Refresh => "refresh()",
+                };
+                return Err(format!("{what} {id} (tab {}) never settled", r.tab));
             }
+        }
+        let counted: u32 = self.tabs.iter().flat_map(|t| &t.cores).map(|c| c.stats().refreshes).sum();
+        if counted != self.brought {
+            return Err(format!("stats().refreshes sums to {counted}; {} answers brought tokens", self.brought));
         }
         Ok(())
     }
@@ -414,7 +465,7 @@ impl World {
         match t.cores.iter().rposition(|c| c.joinable()) {
             Some(c) => c,
             None => {
-                let mut m = Machine::new(config(self.sched.judge));
+                let mut m = Machine::new(config(self.sched.judge, self.sched.via));
                 m.mutant = self.mutant;
                 t.cores.push(m);
                 t.found.push(found);
@@ -446,13 +497,18 @@ impl World {
                     1 => Control::NoToken,
                     _ => Control::None,
                 };
-                self.reqs.insert(id, Req { tab, evil, body: id, begun: self.t, settled: false, last: None });
+                self.reqs.insert(id, Req { kind: Kind::Fetch, tab, evil, body: id, begun: self.t, settled: false, last: None });
                 if let Some(ms) = abort_after {
                     self.at(self.t + ms as u64, Ev::Core { tab, core, ev: CoreEv::Abort(id) });
                 }
                 let stored = self.stored(tab);
                 self.feed(tab, core, Event::Begin { now, id, url, control, has_auth: false, own_refresh: false, stored });
             }
+            Action::Token { tab, min } => {
+                let min_validity_ms = MIN_VALIDITY_MS[min as usize % MIN_VALIDITY_MS.len()];
+                self.call(tab, Kind::Token, |now, id, stored| Event::Token { now, id, min_validity_ms, stored });
+            }
+            Action::ForceRefresh { tab } => self.call(tab, Kind::Refresh, |now, id, stored| Event::ForceRefresh { now, id, stored }),
             Action::Login { tab } => {
                 let (access, refresh) = self.issue(None);
                 self.set_tokens(tab, access, refresh);
@@ -505,6 +561,25 @@ impl World {
         }
     }
 
+    /// A `getAccessToken` or `refresh()` call in `tab`, if an instance is on it; a flight it
+    /// begins is noted (for `refresh()`, one the app asked for: the floor does not hold it).
+    fn call(&mut self, tab: usize, kind: Kind, event: impl FnOnce(f64, u32, Stored) -> Event) {
+        if !self.tabs[tab].cores.iter().any(|c| c.joinable()) {
+            return;
+        }
+        let core = self.current(tab);
+        let id = self.next_id;
+        self.next_id += 1;
+        self.reqs.insert(id, Req { kind, tab, evil: false, body: id, begun: self.t, settled: false, last: None });
+        let before = self.tabs[tab].cores[core].flight();
+        let ev = event(self.local(), id, self.stored(tab));
+        self.feed(tab, core, ev);
+        match self.tabs[tab].cores[core].flight() {
+            Some(f) if kind == Kind::Refresh && before.is_none() => self.forced.push((tab, core, f)),
+            _ => {}
+        }
+    }
+
     fn set_tokens(&mut self, tab: usize, access: String, refresh: String) {
         self.last_failure = None; // setTokens ends the back-off, as documented
         let core = self.current(tab);
@@ -550,11 +625,8 @@ impl World {
                     if r.evil {
                         return self.fail(format!("request {id}'s token went to {EVIL}"));
                     }
-                    if let Some(f) = self.family(tok) {
-                        let heard = self.logged_out.iter().any(|(lf, _)| *lf == f) && self.tabs[tab].heard_logout.contains(&f);
-                        if heard && !self.raced.contains(&f) {
-                            return self.fail(format!("tab {tab} sent a token of family {f} after it heard that family's logout"));
-                        }
+                    if let Some(f) = self.logged_out_family(tab, tok) {
+                        return self.fail(format!("tab {tab} sent a token of family {f} after it heard that family's logout"));
                     }
                 }
                 self.log(|t| format!("{t:>7} tab{tab} send #{id} with {}", token.as_deref().map_or("no token".into(), short)));
@@ -576,7 +648,25 @@ impl World {
                     }
                 }
                 self.log(|t| format!("{t:>7} tab{tab} resolve #{id}"));
+                let forced = self.reqs.get(&id).is_some_and(|r| r.kind == Kind::Refresh);
+                if forced && self.refusing == Some((tab, core)) {
+                    return self.fail(format!("refresh() #{id} resolved though the refresh it waited for was refused"));
+                }
                 self.settle(id, "resolved");
+            }
+            Command::Give { id, token } => {
+                self.log(|t| format!("{t:>7} tab{tab} give #{id} {}", token.as_deref().map_or("null".into(), short)));
+                if let Some(tok) = &token {
+                    if let Some(f) = self.logged_out_family(tab, tok) {
+                        return self.fail(format!("getAccessToken #{id} in tab {tab} gave a token of family {f} after the tab heard that family's logout"));
+                    }
+                    let held = self.view_pair(tab).map(|p| p.access);
+                    if held.as_ref() != Some(tok) {
+                        let held = held.as_deref().map_or("nothing".into(), short);
+                        return self.fail(format!("getAccessToken #{id} in tab {tab} gave {} while storage held {held}", short(tok)));
+                    }
+                }
+                self.settle(id, "given");
             }
             Command::Reject { id, why } => {
                 if let Why::Auth(e) = &why {
@@ -612,7 +702,10 @@ impl World {
                     self.at(self.t, Ev::Core { tab: t2, core: c2, ev: CoreEv::Granted(f2, true, true) });
                 }
             }
-            Command::Refresh { flight, refresh, .. } => self.refresh_call(tab, core, flight, refresh),
+            Command::Refresh { flight, via } => match self.read_call(&via) {
+                Ok(rt) => self.refresh_call(tab, core, flight, rt),
+                Err(why) => self.fail(format!("tab {tab}'s refresh call is not one the server can read: {why} ({via:?})")),
+            },
             Command::CancelRefresh { flight } => {
                 if let Some(call) = self.calls.iter_mut().find(|c| (c.tab, c.core, c.flight) == (tab, core, flight) && c.seen == Seen::Pending) {
                     call.cancelled = true;
@@ -634,6 +727,49 @@ impl World {
             Command::Notify(n) => self.log(|t| format!("{t:>7} tab{tab} notify {n:?}")),
             Command::Invalid(_) => {}
         }
+    }
+
+    /// The family of `token` if its logout has reached this tab's view (and no refresh answer
+    /// revived it in the propagation race).
+    fn logged_out_family(&self, tab: usize, token: &str) -> Option<u32> {
+        let f = self.family(token)?;
+        let heard = self.logged_out.iter().any(|(lf, _)| *lf == f) && self.tabs[tab].heard_logout.contains(&f);
+        (heard && !self.raced.contains(&f)).then_some(f)
+    }
+
+    /// The refresh token the auth server reads from a refresh call, in the schedule's format:
+    /// the body as the endpoint parses it (or the app function's arguments), both halves of one
+    /// pair. `Err` with what a server would refuse.
+    fn read_call(&self, via: &Via) -> Result<Option<String>, String> {
+        let (refresh, access) = match (via, self.sched.via) {
+            (Via::Function { refresh, access }, 3) => (refresh.clone(), access.clone()),
+            (Via::Endpoint { content_type, body }, 0 | 1) => {
+                let (rf, af) = if self.sched.via == 1 { FIELDS } else { ("refreshToken", "token") };
+                let fields = json_object(body).ok_or("the body is not a JSON object of strings")?;
+                if *content_type != "application/json" || fields.iter().any(|(k, _)| k != rf && k != af) {
+                    return Err("another content type, or fields not configured".into());
+                }
+                let get = |k: &str| fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone());
+                (get(rf), get(af))
+            }
+            (Via::Endpoint { content_type, body }, 2) => {
+                let fields = form(body);
+                let get = |k: &str| fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone());
+                let expected = [("grant_type", "refresh_token"), ("client_id", CLIENT_ID), ("scope", SCOPE)];
+                if *content_type != "application/x-www-form-urlencoded" || expected.iter().any(|(k, v)| get(k).as_deref() != Some(v)) || fields.len() != 4 {
+                    return Err("not an RFC 6749 refresh grant with the configured clientId and scope".into());
+                }
+                let refresh = get("refresh_token");
+                let access = refresh.as_ref().and_then(|r| self.tokens.get(r)).map(|i| i.mate.clone());
+                (refresh, access)
+            }
+            _ => return Err("not the configured way".into()),
+        };
+        let Some(rt) = refresh.filter(|r| r.starts_with("rt")) else { return Err("no refresh token".into()) };
+        if self.tokens.get(&rt).map(|i| &i.mate) != access.as_ref() {
+            return Err("the access token is not the refresh token's mate".into());
+        }
+        Ok(Some(rt))
     }
 
     /// A transient failure the browser saw at `t`: the next attempt waits at least `wait_ms`.
@@ -667,11 +803,21 @@ impl World {
                     _ => self.last_failure = None,
                 }
                 self.log(|t| format!("{t:>7} tab{tab} refresh answered {} ({seen:?})", reply.status));
+                if seen == Seen::Ok {
+                    self.brought += 1;
+                }
+                // Refused, with storage still holding the pair spent: the refusal is the outcome.
+                let rt = self.calls[call].rt.clone();
+                let spent = rt.as_ref().and_then(|r| self.tokens.get(r)).map(|i| Pair { access: i.mate.clone(), refresh: rt.clone() });
+                if seen == Seen::Refused && spent.is_some() && self.view_pair(tab) == spent {
+                    self.refusing = Some((tab, core));
+                }
                 let jitter = self.rng.unit();
                 Event::Refreshed { now, flight, reply, jitter, stored }
             }
         };
-        self.feed(tab, core, ev)
+        self.feed(tab, core, ev);
+        self.refusing = None;
     }
 
     /// The API: 200 with the body echoed for a live token, else 401; its `Date` runs
@@ -708,7 +854,8 @@ impl World {
             }
             if let Some(info) = self.tokens.get(rt) {
                 let found = self.tabs[tab].found.get(core).is_some_and(|f| f.as_ref() == Some(&info.mate));
-                let young = info.rotated && !found && self.t < info.issued + 5_000 && !self.refused_api.contains(&info.mate);
+                let forced = self.forced.contains(&(tab, core, flight));
+                let young = info.rotated && !found && !forced && self.t < info.issued + 5_000 && !self.refused_api.contains(&info.mate);
                 if young {
                     let age = self.t - info.issued;
                     return self.fail(format!("tab {tab} refreshed ahead a pair received {age} ms ago: within the floor"));
@@ -726,6 +873,14 @@ impl World {
                 2 => Action::SetSame { tab },
                 _ => Action::Clear { tab: other },
             };
+            let at = self.t + self.rng.below(400);
+            self.at(at, Ev::Act(a));
+        }
+        // Now and then the app asks for the token, or forces a refresh, while one is on the wire:
+        // both join it.
+        if self.rng.below(4) == 0 {
+            let other = self.rng.below(self.tabs.len() as u64) as usize;
+            let a = if self.rng.below(3) == 0 { Action::ForceRefresh { tab: other } } else { Action::Token { tab: other, min: self.rng.below(4) as u8 } };
             let at = self.t + self.rng.below(400);
             self.at(at, Ev::Act(a));
         }
@@ -857,4 +1012,36 @@ fn reply_refused() -> Reply {
 
 fn short(t: &str) -> String {
     t.rsplit('.').next().unwrap_or(t).to_string()
+}
+
+/// The fields of a flat JSON object of strings without escapes (all a refresh body holds: field
+/// names and RFC 6750 tokens); `None` for anything else.
+fn json_object(body: &str) -> Option<Vec<(String, String)>> {
+    let inner = body.strip_prefix('{')?.strip_suffix('}')?;
+    let unquote = |s: &str| s.strip_prefix('"')?.strip_suffix('"').filter(|v| !v.contains(['"', '\\'])).map(String::from);
+    inner.split(',').filter(|f| !f.is_empty()).map(|f| f.split_once(':').and_then(|(k, v)| Some((unquote(k)?, unquote(v)?)))).collect()
+}
+
+/// The fields of an `application/x-www-form-urlencoded` body, decoded.
+fn form(body: &str) -> Vec<(String, String)> {
+    let decode = |s: &str| {
+        let b = s.as_bytes();
+        let (mut out, mut i) = (Vec::new(), 0);
+        while i < b.len() {
+            match b[i] {
+                b'+' => out.push(b' '),
+                b'%' => match s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                },
+                c => out.push(c),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    body.split('&').filter_map(|f| f.split_once('=')).map(|(k, v)| (decode(k), decode(v))).collect()
 }
