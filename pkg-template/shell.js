@@ -11,7 +11,7 @@
 // The numbers of the protocol, as src/boundary/wire.rs defines them (a Rust test checks this
 // object against that file).
 const PROTOCOL = {
-  Op: { PASS: 1, SEND: 2, ASK: 3, RESOLVE: 4, REJECT: 5, LOCK: 6, UNLOCK: 7, REFRESH: 8, CANCEL_REFRESH: 9, STORE: 10, STORE_BACKOFF: 11, TIMER: 12, NOTIFY: 13, INVALID: 14 },
+  Op: { PASS: 1, SEND: 2, ASK: 3, RESOLVE: 4, REJECT: 5, LOCK: 6, UNLOCK: 7, REFRESH: 8, CANCEL_REFRESH: 9, STORE: 10, STORE_BACKOFF: 11, TIMER: 12, NOTIFY: 13, INVALID: 14, GIVE: 15 },
   Value: { UNDEFINED: 0, NULL: 1, FALSE: 2, TRUE: 3, NUMBER: 4, STRING: 5, FUNCTION: 6, OTHER: 7, LIST: 8, MAP: 9, KEY: 10, END: 11 },
   Control: { NONE: 0, NO_TOKEN: 1, NO_REFRESH: 2, INVALID: 3 },
   Flag: { HAS_AUTH: 1, OWN_REFRESH: 2 },
@@ -178,6 +178,7 @@ class Session {
         case Op.STORE_BACKOFF: this.set(this.accessKey + ":backoff", text(0)); break;
         case Op.TIMER: this.timer(core.code(), id, core.number()); break;
         case Op.NOTIFY: this.notify(core.code()); break;
+        case Op.GIVE: this.settle(id, true, text(0)); break;
         case Op.INVALID: throw authError();
       }
     }
@@ -481,7 +482,7 @@ export class AuthFetch {
     try {
       resolved = url === null ? null : new URL(url, page ? page.href : undefined).href;
     } catch {}
-    put(page ? page.origin : resolved && new URL(resolved).origin, resolved);
+    put(page && page.origin, resolved);
     const handle = core.create(Date.now());
     if (handle === 0) throw authError();
     let session = core.code() === 1 ? sessions.get(handle) : undefined;
@@ -534,6 +535,32 @@ export class AuthFetch {
       session.requests.set(id, r);
       session.begin(id, request, control, flags);
     });
+  }
+
+  /** A call answered by the core (`GIVE`, `RESOLVE` or `REJECT`), as a promise. */
+  call(report) {
+    const session = this.session;
+    const id = ++lastId;
+    return new Promise((resolve, reject) => {
+      session.requests.set(id, { resolve, reject, signal: null });
+      put(...session.stored());
+      report(session.handle, id);
+      session.run();
+    });
+  }
+
+  getAccessToken(options) {
+    const min = options == null || options.minValidityMs === undefined ? 0 : typeof options.minValidityMs === "number" ? options.minValidityMs : NaN;
+    return this.call((h, id) => core.token(h, Date.now(), id, min));
+  }
+
+  refresh() {
+    return this.call((h, id) => core.force_refresh(h, Date.now(), id));
+  }
+
+  stats() {
+    const h = this.session.handle;
+    return { refreshes: core.refreshes(h), retried: core.retried(h), queued: core.queued(h) };
   }
 
   setTokens(tokens) {

@@ -137,6 +137,36 @@ pub extern "C" fn close(s: u32, now: f64) {
     b().plain(s, Event::Close { now })
 }
 
+/// `getAccessToken` (`min`: NaN for what is not a number; inbox: stored keys).
+#[no_mangle]
+pub extern "C" fn token(s: u32, now: f64, id: u32, min: f64) {
+    b().token(s, now, id, min)
+}
+
+/// `refresh()` (inbox: stored keys).
+#[no_mangle]
+pub extern "C" fn force_refresh(s: u32, now: f64, id: u32) {
+    b().force_refresh(s, now, id)
+}
+
+/// `stats().refreshes`.
+#[no_mangle]
+pub extern "C" fn refreshes(s: u32) -> u32 {
+    b().stats(s).refreshes
+}
+
+/// `stats().retried`.
+#[no_mangle]
+pub extern "C" fn retried(s: u32) -> u32 {
+    b().stats(s).retried
+}
+
+/// `stats().queued`.
+#[no_mangle]
+pub extern "C" fn queued(s: u32) -> u32 {
+    b().stats(s).queued
+}
+
 /// Whether a refresh runs.
 #[no_mangle]
 pub extern "C" fn refreshing(s: u32) -> u32 {

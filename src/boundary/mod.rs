@@ -12,11 +12,12 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::code::{Code, Failure};
-use crate::machine::{Command, Config, Control, Event, Expect, Machine, Notice, Reply, Stored, Timer, Why};
+use crate::machine::{Command, Config, Stats, Control, Event, Expect, Machine, Notice, Reply, Stored, Timer, Via, Why};
 use crate::options::{Options, Source, StorageKind, Value};
 use crate::pair::fingerprint;
 use crate::policy::{safe_return_path, with_return_param};
-use crate::refresh::{request_body, token_at, Field, ACCESS_NAMES, EXPIRES_NAMES, REFRESH_NAMES};
+use crate::policy;
+use crate::refresh::{token_at, Field, Format, ACCESS_NAMES, EXPIRES_NAMES, REFRESH_NAMES};
 
 pub mod wire;
 #[cfg(all(target_arch = "wasm32", feature = "shell"))]
@@ -196,11 +197,11 @@ impl Boundary {
         self.sessions.get_mut((s as usize).wrapping_sub(1))?.as_mut()
     }
 
-    /// A session for the options just walked (inbox: the page's origin, the refresh URL resolved
-    /// against the page), joining a live one on the same keys; its handle, or 0 with `INVALID` to
-    /// read.
+    /// A session for the options just walked (inbox: the page's origin, null without a page; the
+    /// refresh URL resolved against the page, null when it does not resolve), joining a live one
+    /// on the same keys; its handle, or 0 with `INVALID` to read.
     pub fn create(&mut self, now: f64) -> u32 {
-        let page_origin = self.take().unwrap_or_else(|| "null".into());
+        let page = self.take();
         let resolved = self.take();
         let entries = match self.walked() {
             Value::Map(entries) => entries,
@@ -210,10 +211,20 @@ impl Boundary {
             Ok(o) => o,
             Err(e) => return self.refuse(e),
         };
-        let endpoint = match &opts.source {
-            Source::Endpoint { url, .. } => resolved.unwrap_or_else(|| url.clone()),
-            Source::Function => String::new(),
+        // A relative refreshUrl with no page to resolve it against (SSR, which runs a client
+        // module's top level on the server) makes an instance every call of which is refused: the
+        // same module works in the browser. Without a page (Node), the endpoint's origin plays
+        // the page's part.
+        let pageless = page.is_none() && resolved.is_none() && matches!(opts.source, Source::Endpoint { .. });
+        let endpoint = match (&opts.source, resolved) {
+            (Source::Endpoint { .. }, Some(url)) => url,
+            (Source::Endpoint { .. }, None) if page.is_some() => {
+                return self.refuse(Failure::new(Code::InvalidOptions, &["AuthFetch options: refreshUrl is not a valid URL"]))
+            }
+            (Source::Endpoint { url, .. }, None) => url.clone(),
+            (Source::Function, _) => String::new(),
         };
+        let page_origin = page.or_else(|| policy::origin_of(&endpoint).map(String::from)).unwrap_or_else(|| "null".into());
         let kind = match opts.storage {
             StorageKind::Local => "l",
             StorageKind::Session => "s",
@@ -243,6 +254,11 @@ impl Boundary {
             refresh_timeout_ms: opts.refresh_timeout_ms,
             cross_tab: opts.cross_tab,
             cookie: opts.cookie,
+            refresh_format: match &opts.source {
+                Source::Endpoint { format, .. } => format.clone(),
+                Source::Function => Format::Json { refresh_field: String::new(), access_field: String::new() },
+            },
+            pageless,
         };
         let _ = now;
         let session = Session { machine: Machine::new(cfg), opts, identity, endpoint };
@@ -406,6 +422,21 @@ impl Boundary {
         self.event(s, |b| Some(Event::SetTokens { now, access, refresh, stored: b.stored() }));
     }
 
+    /// `getAccessToken` (`min_validity_ms`: NaN for what is not a number); inbox: stored keys.
+    pub fn token(&mut self, s: u32, now: f64, id: u32, min_validity_ms: f64) {
+        self.event(s, |b| Some(Event::Token { now, id, min_validity_ms, stored: b.stored() }));
+    }
+
+    /// `refresh()`; inbox: stored keys.
+    pub fn force_refresh(&mut self, s: u32, now: f64, id: u32) {
+        self.event(s, |b| Some(Event::ForceRefresh { now, id, stored: b.stored() }));
+    }
+
+    /// `stats()` of session `s` (zeros for none).
+    pub fn stats(&mut self, s: u32) -> Stats {
+        self.session(s).map(|x| x.machine.stats()).unwrap_or_default()
+    }
+
     /// Events that carry the stored keys alone (inbox), by their export's name.
     pub fn heard(&mut self, s: u32, now: f64, what: Heard) {
         self.event(s, |b| {
@@ -462,16 +493,22 @@ impl Boundary {
                 out.number = mark_ms;
                 (Op::Unlock, flight)
             }
-            Command::Refresh { flight, refresh, access } => {
-                // The endpoint's body (the app's function takes the tokens themselves).
-                if let Source::Endpoint { format, .. } = &opts.source {
-                    let (content_type, body) = request_body(format, refresh.as_deref(), access.as_deref());
-                    out.texts[2] = Some(content_type.into());
-                    out.texts[3] = Some(body);
+            Command::Refresh { flight, via } => {
+                match via {
+                    Via::Endpoint { content_type, body } => {
+                        out.texts[2] = Some(content_type.into());
+                        out.texts[3] = Some(body);
+                    }
+                    Via::Function { refresh, access } => {
+                        out.texts[0] = refresh;
+                        out.texts[1] = access;
+                    }
                 }
-                out.texts[0] = refresh;
-                out.texts[1] = access;
                 (Op::Refresh, flight)
+            }
+            Command::Give { id, token } => {
+                out.texts[0] = token;
+                (Op::Give, id)
             }
             Command::CancelRefresh { flight } => (Op::CancelRefresh, flight),
             Command::Store { pair, expect } => {

@@ -39,6 +39,7 @@ group! {
     Timer = 12 => "TIMER",
     Notify = 13 => "NOTIFY",
     Invalid = 14 => "INVALID",
+    Give = 15 => "GIVE",
 }
 
 group! {

@@ -73,10 +73,31 @@ for (const build of builds) {
   // (a header that needs a preflight) would never reach it; one without arrives, is answered 401
   // (counted), and its answer is unreadable, so fetch rejects. No refresh either way. (The demo
   // page's CSP allows no other origin: bypassed here, for this test only.)
+  test(`${build}: getAccessToken, refresh() and stats() through the same session`, async () => {
+    const { server, browser } = world;
+    const context = await browser.newContext();
+    const page = await open(context, build);
+    await server.post("/demo/reset");
+    const result = await page.evaluate(async () => {
+      const api = window.make();
+      const tokens = await window.login();
+      api.setTokens(tokens);
+      const same = (await api.getAccessToken()) === tokens.accessToken;
+      const [a, b] = await Promise.all([api.refresh(), api.refresh()]);
+      const after = await api.getAccessToken();
+      const bad = await api.getAccessToken({ minValidityMs: -1 }).then(() => null, (e) => e.code);
+      return { same, settled: [a, b], renewed: after !== tokens.accessToken && after === localStorage.getItem("token"), bad, stats: api.stats() };
+    });
+    assert.deepEqual(result, { same: true, settled: [undefined, undefined], renewed: true, bad: "INVALID_OPTIONS", stats: { refreshes: 1, retried: 0, queued: 0 } });
+    assert.equal((await server.log()).refreshes, 1, "two refresh() calls at once: one refresh");
+    await context.close();
+  });
+
   test(`${build}: the token never goes to another origin`, async () => {
     const { browser } = world;
     const context = await browser.newContext({ bypassCSP: true });
     const page = await open(context, build);
+    await world.server.post("/demo/reset");
     const server = await startServer(["--latency", "0"]);
     const other = server.url;
     const outcome = await page.evaluate(async (other) => {
@@ -149,6 +170,29 @@ for (const build of builds) {
     assert.equal(log.reuse, 0);
     const status = await b.evaluate(async () => (await window.make().fetch("/api/me")).status);
     assert.equal(status, 200);
+    await context.close();
+  });
+
+  // A callback that logs in again from inside the library's own steps: what the library then
+  // removes must still be only the pair it spent (its write compares storage first).
+  test(`${build}: a login made by a callback amid a refusal is kept`, async () => {
+    const { server, browser } = world;
+    const context = await browser.newContext();
+    const page = await open(context, build);
+    await server.post("/demo/reset");
+    const result = await page.evaluate(async () => {
+      const fresh = await window.login();
+      let api = null;
+      const seen = [];
+      api = window.make({ onRefreshError: (e) => { seen.push(e.code); api.setTokens(fresh); }, onLogout: (i) => seen.push(i.reason) });
+      const stale = await window.login();
+      api.setTokens({ accessToken: stale.accessToken, refreshToken: "dead-refresh-token" });
+      await fetch("/demo/expire", { method: "POST" });
+      const outcome = await api.fetch("/api/me").then((r) => r.status, (e) => e.code);
+      return { seen, kept: localStorage.getItem("token") === fresh.accessToken && localStorage.getItem("refreshToken") === fresh.refreshToken, outcome };
+    });
+    assert.equal(result.kept, true, "the login made in onRefreshError is still stored");
+    assert.equal(result.seen[0], "SESSION_EXPIRED");
     await context.close();
   });
 
