@@ -27,7 +27,7 @@ const perRequest = async ([build, n]) => {
   localStorage.setItem("refreshToken", "r1");
   const memory = () => Promise.resolve(new Response('{"user":"demo"}', { headers: { "content-type": "application/json", date: new Date().toUTCString() } }));
   let get;
-  if (build === "raw") get = (u) => memory(new Request(u, { headers: { Authorization: "Bearer " + localStorage.getItem("token") } }));
+  if (build === "raw") get = (u) => memory(u, { headers: { Authorization: "Bearer " + localStorage.getItem("token") } });
   else {
     let AuthFetch;
     if (build === "shell") {

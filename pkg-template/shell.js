@@ -11,7 +11,7 @@
 // The numbers of the protocol, as src/boundary/wire.rs defines them (a Rust test checks this
 // object against that file).
 const PROTOCOL = {
-  Op: { PASS: 1, SEND: 2, ASK: 3, RESOLVE: 4, REJECT: 5, LOCK: 6, UNLOCK: 7, REFRESH: 8, CANCEL_REFRESH: 9, STORE: 10, STORE_BACKOFF: 11, TIMER: 12, NOTIFY: 13, INVALID: 14, GIVE: 15 },
+  Op: { PASS: 1, SEND: 2, ASK: 3, RESOLVE: 4, REJECT: 5, LOCK: 6, UNLOCK: 7, REFRESH: 8, CANCEL_REFRESH: 9, STORE: 10, STORE_BACKOFF: 11, TIMER: 12, NOTIFY: 13, INVALID: 14, GIVE: 15, SHORTCUT: 16 },
   Value: { UNDEFINED: 0, NULL: 1, FALSE: 2, TRUE: 3, NUMBER: 4, STRING: 5, FUNCTION: 6, OTHER: 7, LIST: 8, MAP: 9, KEY: 10, END: 11 },
   Control: { NONE: 0, NO_TOKEN: 1, NO_REFRESH: 2, INVALID: 3 },
   Flag: { HAS_AUTH: 1, OWN_REFRESH: 2 },
@@ -135,6 +135,9 @@ class Session {
     this.instances = 0;
     this.ownCall = 0; // > 0 while the app's refresh function runs
     this.unwatch = null;
+    this.shortcuts = new Map(); // origin -> the core's SHORTCUT for it
+    this.lastDate = null; // the last answer's Date the core was told
+    this.url = { input: null, base: null, href: "", origin: "", path: "" }; // the last URL resolved
   }
 
   /** The storage the tokens live in (memory: this session's map). */
@@ -179,9 +182,92 @@ class Session {
         case Op.TIMER: this.timer(core.code(), id, core.number()); break;
         case Op.NOTIFY: this.notify(core.code()); break;
         case Op.GIVE: this.settle(id, true, text(0)); break;
+        case Op.SHORTCUT:
+          this.shortcuts.set(text(0), { except: text(1), value: text(2), token: text(3), seen: core.out_seen(), generation: core.out_generation(), until: core.number() });
+          break;
         case Op.INVALID: throw authError();
       }
     }
+  }
+
+  /**
+   * A request sent by the core's SHORTCUT for its origin, when the request is one it covers (a
+   * string URL; no control header, no token header of the caller's, a body it can send again) and
+   * the shortcut still holds (the core's generation, the stored token, the time): its answer, or
+   * null to go the usual way. An answer the core must see (not `quiet`, or a new `Date`) is
+   * reported, and the request is the core's from there.
+   */
+  viaShortcut(input, init) {
+    if (typeof input !== "string" || this.shortcuts.size === 0) return null;
+    let headers, body;
+    if (init !== undefined) {
+      if (init === null || typeof init !== "object") return null;
+      ({ headers, body } = init);
+      if (body != null && typeof body !== "string") return null;
+      if (headers !== undefined) {
+        if (headers === null || typeof headers !== "object" || Array.isArray(headers) || headers instanceof Headers) return null;
+        const auth = this.authHeader.toLowerCase();
+        for (const k of Object.keys(headers)) {
+          const lower = k.toLowerCase();
+          if (lower === auth || lower === CONTROL_HEADER) return null;
+        }
+      }
+    }
+    const url = this.resolve(input);
+    if (url === null) return null;
+    const cut = this.shortcuts.get(url.origin);
+    if (cut === undefined || cut.except === url.path || Date.now() >= cut.until || core.generation(this.handle) !== cut.generation) return null;
+    if (this.get(this.accessKey) !== cut.token || (!this.cookie && this.get(this.refreshKey) === null)) return null;
+    let sent;
+    try {
+      sent = this.transport(input, { ...init, headers: { ...headers, [this.authHeader]: cut.value } });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return Promise.resolve(sent).then((response) => {
+      if (!(response instanceof Response)) throw new TypeError("seamless-fetch: the fetch option must resolve to a Response");
+      const date = response.headers.get("date");
+      if (date === this.lastDate && core.quiet(this.handle, response.status) === 1) return response;
+      return new Promise((resolve, reject) => {
+        const request = new Request(input, init);
+        const id = this.track(request, resolve, reject);
+        this.requests.get(id).response = response;
+        this.lastDate = date;
+        put(cut.token, date, ...this.stored());
+        core.shortcut_answer(this.handle, Date.now(), id, cut.seen, response.status);
+        this.run();
+      });
+    });
+  }
+
+  /** `input` made absolute against the page, with its origin and its part before `?` and `#`. */
+  resolve(input) {
+    const base = typeof location === "undefined" ? undefined : location.href;
+    const last = this.url;
+    if (last.input !== input || last.base !== base) {
+      let u;
+      try {
+        u = new URL(input, base);
+      } catch {
+        return null;
+      }
+      const href = u.href;
+      this.url = { input, base, href, origin: u.origin, path: href.split(/[?#]/)[0] };
+    }
+    return this.url;
+  }
+
+  /** Keeps a request for the core's commands about `id`, and reports the caller's abort. */
+  track(request, resolve, reject) {
+    const id = ++lastId;
+    const r = { request, signal: request.signal, resolve, reject, response: null, error: null, onAbort: null };
+    r.onAbort = () => {
+      core.abort(this.handle, Date.now(), id);
+      this.run();
+    };
+    request.signal.addEventListener("abort", r.onAbort, { once: true });
+    this.requests.set(id, r);
+    return id;
   }
 
   begin(id, request, control, flags) {
@@ -219,7 +305,8 @@ class Session {
       (response) => {
         if (!(response instanceof Response)) throw new TypeError("seamless-fetch: the fetch option must resolve to a Response");
         r.response = response;
-        put(response.headers.get("date"), ...this.stored());
+        this.lastDate = response.headers.get("date");
+        put(this.lastDate, ...this.stored());
         core.answer(this.handle, Date.now(), id, response.status);
         this.run();
       },
@@ -512,6 +599,8 @@ export class AuthFetch {
   request(input, init) {
     const session = this.session;
     if (this.disposed) return Promise.reject(new Error("seamless-fetch: this AuthFetch was disposed"));
+    const fast = session.viaShortcut(input, init);
+    if (fast !== null) return fast;
     let request;
     try {
       request = new Request(input, init);
@@ -522,18 +611,8 @@ export class AuthFetch {
     if (raw !== null) request.headers.delete(CONTROL_HEADER);
     const control = raw === null ? Control.NONE : raw === "no-token" ? Control.NO_TOKEN : raw === "no-refresh" ? Control.NO_REFRESH : Control.INVALID;
     const flags = (request.headers.has(session.authHeader) ? Flag.HAS_AUTH : 0) | (session.ownCall > 0 ? Flag.OWN_REFRESH : 0);
-    const id = ++lastId;
     return new Promise((resolve, reject) => {
-      const r = { request, signal: request.signal, resolve, reject, response: null, error: null, onAbort: null };
-      if (request.signal) {
-        r.onAbort = () => {
-          core.abort(session.handle, Date.now(), id);
-          session.run();
-        };
-        request.signal.addEventListener("abort", r.onAbort, { once: true });
-      }
-      session.requests.set(id, r);
-      session.begin(id, request, control, flags);
+      session.begin(session.track(request, resolve, reject), request, control, flags);
     });
   }
 

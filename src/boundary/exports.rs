@@ -167,6 +167,36 @@ pub extern "C" fn queued(s: u32) -> u32 {
     b().stats(s).queued
 }
 
+/// The answer to a request sent by a shortcut (inbox: its token, `Date`, stored keys).
+#[no_mangle]
+pub extern "C" fn shortcut_answer(s: u32, now: f64, id: u32, seen: f64, status: u32) {
+    b().shortcut_answer(s, now, id, seen, status)
+}
+
+/// 1: an answer with `status` to a shortcut's request is the caller's (if its `Date` is unchanged).
+#[no_mangle]
+pub extern "C" fn quiet(s: u32, status: u32) -> u32 {
+    b().quiet(s, status) as u32
+}
+
+/// The session's generation now: a shortcut holds while it is the one the shortcut gave.
+#[no_mangle]
+pub extern "C" fn generation(s: u32) -> f64 {
+    b().generation(s)
+}
+
+/// `SHORTCUT`'s `seen`.
+#[no_mangle]
+pub extern "C" fn out_seen() -> f64 {
+    b().out.seen
+}
+
+/// `SHORTCUT`'s `generation`.
+#[no_mangle]
+pub extern "C" fn out_generation() -> f64 {
+    b().out.generation
+}
+
 /// Whether a refresh runs.
 #[no_mangle]
 pub extern "C" fn refreshing(s: u32) -> u32 {

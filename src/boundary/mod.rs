@@ -44,6 +44,10 @@ pub struct Out {
     pub number: f64,
     /// Booleans: `offline` of an error.
     pub flag: u32,
+    /// `SHORTCUT`'s `seen` and `generation`.
+    pub seen: f64,
+    #[allow(missing_docs)]
+    pub generation: f64,
     /// The strings, by position as `wire`'s table says for each op.
     pub texts: [Option<String>; 5],
 }
@@ -422,6 +426,26 @@ impl Boundary {
         self.event(s, |b| Some(Event::SetTokens { now, access, refresh, stored: b.stored() }));
     }
 
+    /// The answer to a request sent by a `SHORTCUT`; inbox: the token it carried, `Date`, stored keys.
+    pub fn shortcut_answer(&mut self, s: u32, now: f64, id: u32, seen: f64, status: u32) {
+        self.event(s, |b| {
+            let token = b.take().unwrap_or_default();
+            let date = b.take();
+            Some(Event::ShortcutAnswer { now, id, token, seen: seen as u64, status: status.min(999) as u16, date, stored: b.stored() })
+        });
+    }
+
+    /// Whether an answer with `status` to a `SHORTCUT` request is the caller's without the core
+    /// (its `Date` aside): not an "expired" status.
+    pub fn quiet(&mut self, s: u32, status: u32) -> bool {
+        self.session(s).is_some_and(|x| !x.opts.expired_statuses.iter().any(|e| *e as u32 == status))
+    }
+
+    /// Session `s`'s [`Machine::generation`] (a `SHORTCUT` holds while it is unchanged).
+    pub fn generation(&mut self, s: u32) -> f64 {
+        self.session(s).map_or(f64::NAN, |x| x.machine.generation() as f64)
+    }
+
     /// `getAccessToken` (`min_validity_ms`: NaN for what is not a number); inbox: stored keys.
     pub fn token(&mut self, s: u32, now: f64, id: u32, min_validity_ms: f64) {
         self.event(s, |b| Some(Event::Token { now, id, min_validity_ms, stored: b.stored() }));
@@ -505,6 +529,13 @@ impl Boundary {
                     }
                 }
                 (Op::Refresh, flight)
+            }
+            Command::Shortcut { origin, except, token, seen, generation, until } => {
+                out.texts = [Some(origin), except, Some(opts.header_value(&token)), Some(token), None];
+                out.seen = seen as f64;
+                out.generation = generation as f64;
+                out.number = until;
+                (Op::Shortcut, 0)
             }
             Command::Give { id, token } => {
                 out.texts[0] = token;

@@ -40,6 +40,7 @@ group! {
     Notify = 13 => "NOTIFY",
     Invalid = 14 => "INVALID",
     Give = 15 => "GIVE",
+    Shortcut = 16 => "SHORTCUT",
 }
 
 group! {

@@ -21,12 +21,17 @@ pub struct Clock {
     pub online_at: f64,
     /// `navigator.onLine` is false.
     pub offline: bool,
+    /// How many times `offset` changed: part of [`crate::machine::Machine::generation`].
+    pub changes: u64,
 }
 
 impl Clock {
     /// Notes a `Date` header read at `now`.
     pub fn date(&mut self, date: &str, now: f64) {
         if let Some(offset) = clock_offset(date, now) {
+            if self.offset != Some(offset) {
+                self.changes += 1;
+            }
             self.offset = Some(offset);
         }
     }

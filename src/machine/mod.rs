@@ -199,6 +199,12 @@ impl Machine {
         self.instances > 0 || self.flight.is_some()
     }
 
+    /// Changes whenever a `Shortcut` may no longer hold: a flight begins or ends, tokens are set or
+    /// cleared (a reset ends a flight or counts as one), the server clock's estimate moves.
+    pub fn generation(&self) -> u64 {
+        (self.next_flight as u64).wrapping_add(self.completed).wrapping_add(self.clock.changes)
+    }
+
     /// Whether a refresh is running (`isRefreshing`).
     pub fn is_refreshing(&self) -> bool {
         self.flight.is_some()
@@ -235,6 +241,7 @@ impl Machine {
                 self.kick(now, &stored);
             }
             Event::Offline { .. } => self.clock.offline = true,
+            Event::ShortcutAnswer { now, id, token, seen, status, date, stored } => self.shortcut_answer(now, id, token, seen, status, date.as_deref(), &stored),
             Event::Token { now, id, min_validity_ms, stored } => self.token(now, id, min_validity_ms, &stored),
             Event::ForceRefresh { now, id, stored } => self.force_refresh(now, id, &stored),
             Event::SetTokens { now, access, refresh, stored } => self.set_tokens(now, access, refresh, &stored),

@@ -22,6 +22,7 @@
 //! | `Timer` | which timer, jitter | gate, settle or timeout step of a flight |
 //! | `Storage` | (another tab changed the keys) | a settle step, adopt, or end the session here (never a removal) |
 //! | `Online` / `Offline` | | the back-off ends; a held flight goes on |
+//! | `ShortcutAnswer` | id, the token and `seen` of the `Shortcut` it went out by, status, `Date` | as `Answer` (the request is the core's from here) |
 //! | `Token` | call id, `minValidityMs` (`getAccessToken`) | `Give`, or nothing yet (queued for a refresh, begun now if due); `Reject` |
 //! | `ForceRefresh` | call id (`refresh()`) | nothing yet (queued for the running refresh, or one begun now); `Reject` |
 //! | `SetTokens` / `ClearTokens` / `Logout` | the pair | `Store`, wakes the queue, callbacks; `Invalid` |
@@ -33,6 +34,7 @@
 //! | `Send { id, token }` | sends attempt of `id`, with `token` under the configured header (none: without), a replay made from the same input and body; reports `Answer` or `Failed` |
 //! | `Ask { id }` | peeks at the body for `expiredBodyCodes` / calls `isExpired`; reports `Verdict` |
 //! | `Resolve { id }` / `Reject { id, why }` | settles the caller's promise with the last answer (`refresh()`: with `undefined`) / the error |
+//! | `Shortcut { origin, except, token, seen, generation, until }` | may send a later plain request (no control header, no token header of its own, a body it can send again) to `origin`, other than `except` (the refresh endpoint, query aside), with `token` without asking, while `generation()` is `generation`, the stored access token is `token`, and local time is before `until`; reports its answer as `ShortcutAnswer` when its status is not `quiet` or its `Date` differs from the last one reported, else hands it to the caller |
 //! | `Give { id, token }` | resolves `getAccessToken`'s promise with `token` (none: `null`) |
 //! | `Lock { flight, budget_ms }` | asks for the cross-tab Web Lock (each holder ahead waited at most `budget_ms`); reports `Granted` |
 //! | `Unlock { flight, mark_ms }` | releases it, then holds the `:fresh` mark for `mark_ms` (0: none) |
@@ -139,6 +141,8 @@ pub enum Event {
     /// `getAccessToken({minValidityMs})`: `min_validity_ms` 0 when absent, NaN for anything that
     /// is not a number, `null` included (the core refuses it, as one outside 0..=2147483647).
     Token { now: f64, id: u32, min_validity_ms: f64, stored: Stored },
+    /// The answer to a request the shell sent by a `Shortcut` (`token`, `seen` as that gave them).
+    ShortcutAnswer { now: f64, id: u32, token: String, seen: u64, status: u16, date: Option<String>, stored: Stored },
     /// `refresh()`.
     ForceRefresh { now: f64, id: u32, stored: Stored },
     /// `setTokens`; `refresh` is `None` in a cookie session.
@@ -160,7 +164,7 @@ impl Event {
         match self {
             Event::Begin { now, .. } | Event::Answer { now, .. } | Event::Verdict { now, .. } | Event::Failed { now, .. } | Event::Abort { now, .. } => *now,
             Event::Granted { now, .. } | Event::Refreshed { now, .. } | Event::Timer { now, .. } | Event::Storage { now, .. } | Event::Online { now, .. } | Event::Open { now, .. } => *now,
-            Event::Token { now, .. } | Event::ForceRefresh { now, .. } => *now,
+            Event::Token { now, .. } | Event::ForceRefresh { now, .. } | Event::ShortcutAnswer { now, .. } => *now,
             Event::Offline { now } | Event::SetTokens { now, .. } | Event::ClearTokens { now } | Event::Logout { now } | Event::Close { now } => *now,
         }
     }
@@ -229,6 +233,9 @@ pub enum Command {
     Resolve { id: u32 },
     /// `getAccessToken` resolves with `token` (`None`: `null`).
     Give { id: u32, token: Option<String> },
+    /// A decision handed out with its validity: plain requests to `origin` (but `except`) go out
+    /// with `token` while nothing it rests on changed (see the module's table).
+    Shortcut { origin: String, except: Option<String>, token: String, seen: u64, generation: u64, until: f64 },
     /// The caller's promise rejects.
     Reject { id: u32, why: Why },
     /// Ask for the cross-tab lock.

@@ -113,6 +113,37 @@ impl Machine {
             return self.push(Command::Pass { id });
         }
         self.go(now, id, !no_refresh, s);
+        self.shortcut(now, id, url, s);
+    }
+
+    /// After a plain request went out with a token and nothing running: the same decision for the
+    /// next plain requests to its origin, with what it rests on (see `Command::Shortcut`). Not
+    /// where answers are judged beyond their status (each needs the core then).
+    fn shortcut(&mut self, now: f64, id: u32, url: &str, s: &Stored) {
+        let Some(r) = self.requests.get(&id) else { return };
+        let Phase::Sent { token: Some(token), seen } = &r.phase else { return };
+        if r.no_refresh || self.flight.is_some() || self.cfg.judge_answers {
+            return;
+        }
+        let (token, seen) = (token.clone(), *seen);
+        let Some(origin) = origin_of(url).map(String::from) else { return };
+        let except = self.cfg.refresh_url.as_deref().map(|e| String::from(e.split(['?', '#']).next().unwrap_or(e)));
+        let until = self.clock.due(&token, self.cfg.refresh_ahead_ms, now);
+        let _ = s;
+        let generation = self.generation();
+        self.push(Command::Shortcut { origin, except, token, seen, generation, until });
+    }
+
+    /// The answer to a request sent by a `Shortcut`: from here it is any request's.
+    pub(super) fn shortcut_answer(&mut self, now: f64, id: u32, token: String, seen: u64, status: u16, date: Option<&str>, s: &Stored) {
+        if !self.requests.enter(id, Kind::Fetch, false) {
+            return;
+        }
+        if let Some(r) = self.requests.get_mut(&id) {
+            r.sent_before = true;
+            r.phase = Phase::Sent { token: Some(token), seen };
+        }
+        self.answer(now, id, status, date, s);
     }
 
     /// Plans and sends (or queues) the next attempt of `id`.

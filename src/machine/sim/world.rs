@@ -106,6 +106,17 @@ struct Req {
     begun: u64,
     settled: bool,
     last: Option<(u16, u32)>,
+    /// Sent by a shortcut (its token and `seen`) and not yet reported to the core.
+    shortcut: Option<(String, u64)>,
+}
+
+/// A `Command::Shortcut` as the simulated shell keeps it, by core and origin.
+struct Shortcut {
+    except: Option<String>,
+    token: String,
+    seen: u64,
+    generation: u64,
+    until: f64,
 }
 
 /// An event for a core, made (with `now` and the tab's storage view) when it is delivered.
@@ -173,6 +184,8 @@ pub struct World {
     pub trace: Option<Vec<String>>,
     pub violation: Option<String>,
     pub steps: u64,
+    /// Requests the simulated shell sent by a core's shortcut.
+    pub shortcut_sends: u64,
 }
 
 struct Tab {
@@ -186,6 +199,9 @@ struct Tab {
     /// It has seen the stored pair removed since the family's logout.
     heard_logout: Vec<u32>,
     timers: HashMap<(usize, TimerKey), u64>,
+    shortcuts: HashMap<(usize, String), Shortcut>,
+    /// The last answer's `Date` this tab's shell told its cores.
+    last_date: Option<String>,
 }
 
 #[derive(Hash, PartialEq, Eq, Clone, Copy)]
@@ -263,7 +279,7 @@ fn config(judge: bool, via: u8) -> Config {
 impl World {
     pub fn new(sched: Schedule, seed: u64, mutant: Option<Mutant>) -> World {
         let tabs = (0..sched.tabs)
-            .map(|_| Tab { cores: Vec::new(), found: Vec::new(), view: Default::default(), frozen_until: 0, owns: Vec::new(), heard_logout: Vec::new(), timers: HashMap::new() })
+            .map(|_| Tab { cores: Vec::new(), found: Vec::new(), view: Default::default(), frozen_until: 0, shortcuts: HashMap::new(), last_date: None, owns: Vec::new(), heard_logout: Vec::new(), timers: HashMap::new() })
             .collect();
         let mut w = World {
             rng: Rng(seed ^ 0x5eed),
@@ -297,6 +313,7 @@ impl World {
             trace: None,
             violation: None,
             steps: 0,
+            shortcut_sends: 0,
             mutant,
             sched,
         };
@@ -497,9 +514,12 @@ impl World {
                     1 => Control::NoToken,
                     _ => Control::None,
                 };
-                self.reqs.insert(id, Req { kind: Kind::Fetch, tab, evil, body: id, begun: self.t, settled: false, last: None });
+                self.reqs.insert(id, Req { kind: Kind::Fetch, tab, evil, body: id, begun: self.t, settled: false, last: None, shortcut: None });
                 if let Some(ms) = abort_after {
                     self.at(self.t + ms as u64, Ev::Core { tab, core, ev: CoreEv::Abort(id) });
+                }
+                if control == Control::None && self.rng.below(4) != 0 && self.via_shortcut(tab, core, id, origin, &url) {
+                    return;
                 }
                 let stored = self.stored(tab);
                 self.feed(tab, core, Event::Begin { now, id, url, control, has_auth: false, own_refresh: false, stored });
@@ -570,7 +590,7 @@ impl World {
         let core = self.current(tab);
         let id = self.next_id;
         self.next_id += 1;
-        self.reqs.insert(id, Req { kind, tab, evil: false, body: id, begun: self.t, settled: false, last: None });
+        self.reqs.insert(id, Req { kind, tab, evil: false, body: id, begun: self.t, settled: false, last: None, shortcut: None });
         let before = self.tabs[tab].cores[core].flight();
         let ev = event(self.local(), id, self.stored(tab));
         self.feed(tab, core, ev);
@@ -725,8 +745,48 @@ impl World {
                 self.at(real, Ev::Timer { tab, core, timer, gen });
             }
             Command::Notify(n) => self.log(|t| format!("{t:>7} tab{tab} notify {n:?}")),
+            Command::Shortcut { origin, except, token, seen, generation, until } => {
+                self.tabs[tab].shortcuts.insert((core, origin), Shortcut { except, token, seen, generation, until });
+            }
             Command::Invalid(_) => {}
         }
+    }
+
+    /// Sends request `id` by the core's shortcut for `origin` as the JS shell would, when one holds
+    /// (the core's generation, the tab's stored access token, the time); `false`: it does not.
+    fn via_shortcut(&mut self, tab: usize, core: usize, id: u32, origin: &str, url: &str) -> bool {
+        let now = self.local();
+        let Some(cut) = self.tabs[tab].shortcuts.get(&(core, String::from(origin))) else { return false };
+        let holds = cut.generation == self.tabs[tab].cores[core].generation()
+            && now < cut.until
+            && cut.except.as_deref() != Some(url)
+            && self.tabs[tab].view[0].0.as_deref() == Some(cut.token.as_str())
+            && self.tabs[tab].view[1].0.is_some();
+        if !holds {
+            return false;
+        }
+        let (token, seen) = (cut.token.clone(), cut.seen);
+        if self.reqs.get(&id).is_some_and(|r| r.evil) {
+            self.fail(format!("request {id}'s token went to {EVIL} by a shortcut"));
+            return true;
+        }
+        if let Some(f) = self.logged_out_family(tab, &token) {
+            self.fail(format!("tab {tab} sent a token of family {f} by a shortcut after it heard that family's logout"));
+            return true;
+        }
+        self.log(|t| format!("{t:>7} tab{tab} send #{id} by shortcut with {}", short(&token)));
+        self.shortcut_sends += 1;
+        if let Some(r) = self.reqs.get_mut(&id) {
+            r.shortcut = Some((token.clone(), seen));
+        }
+        if !self.online {
+            // The transport's error is the caller's: the core never hears of this request.
+            self.settle(id, "rejected (shortcut, offline)");
+            return true;
+        }
+        let l = self.lat();
+        self.at(self.t + l, Ev::Api { id, tab, core, token: Some(token), body: id });
+        true
     }
 
     /// The family of `token` if its logout has reached this tab's view (and no refresh answer
@@ -785,7 +845,24 @@ impl World {
             CoreEv::Failed(id) => Event::Failed { now, id },
             CoreEv::Verdict(id, expired) => Event::Verdict { now, id, expired, stored },
             CoreEv::Granted(flight, contended, held) => Event::Granted { now, flight, contended, held, stored },
-            CoreEv::Answer(id, status, date) => Event::Answer { now, id, status, date: Some(date), stored },
+            CoreEv::Answer(id, status, date) => {
+                let shortcut = self.reqs.get_mut(&id).and_then(|r| r.shortcut.take());
+                let same = self.tabs[tab].last_date.as_deref() == Some(date.as_str());
+                self.tabs[tab].last_date = Some(date.clone());
+                match shortcut {
+                    // Quiet and dated as before: the caller's, the core never hears of it.
+                    Some(_) if same && status != 401 => {
+                        if let Some((status, body)) = self.reqs.get(&id).and_then(|r| r.last) {
+                            if (200..300).contains(&status) && body != id {
+                                return self.fail(format!("request {id} got the answer for body {body}"));
+                            }
+                        }
+                        return self.settle(id, "answered (shortcut)");
+                    }
+                    Some((token, seen)) => Event::ShortcutAnswer { now, id, token, seen, status, date: Some(date), stored },
+                    None => Event::Answer { now, id, status, date: Some(date), stored },
+                }
+            }
             CoreEv::Refreshed { call, flight, reply, seen, wait } => {
                 if self.calls[call].cancelled {
                     return;
