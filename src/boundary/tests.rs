@@ -73,7 +73,12 @@ fn a_request_goes_out_with_the_header_value_the_options_give() {
     let s = session(&mut b, &[("authScheme", "Token")]);
     b.put(&[Some("https://app.example/api"), Some("a1"), Some("r1"), None, None]);
     b.begin(s, 1_000.0, 7, 0, 0);
-    assert_eq!(drain(&mut b, s), [(Op::Send as u32, 7, vec![Some("Token a1".into()), None, None, None, None])]);
+    let cmds = drain(&mut b, s);
+    assert_eq!(cmds[0], (Op::Send as u32, 7, vec![Some("Token a1".into()), None, None, None, None]));
+    // And the same decision for the next plain requests to that origin, but the refresh endpoint.
+    let texts = |v: &[&str]| v.iter().map(|t| Some(String::from(*t))).chain([None]).collect::<Vec<_>>();
+    assert_eq!(cmds[1], (Op::Shortcut as u32, 0, texts(&["https://app.example", "https://app.example/auth/refresh", "Token a1", "a1"])));
+    assert_eq!(cmds.len(), 2);
     // To another origin: passed as it is, without the token.
     b.put(&[Some("https://evil.example/x"), Some("a1"), Some("r1"), None, None]);
     b.begin(s, 1_000.0, 8, 0, 0);
