@@ -675,6 +675,15 @@ export class AuthFetch {
     if (session.instances === 0 && session.unwatch) session.unwatch();
   }
 
+  /** `dispose()`, as the wasm-bindgen class named it; `using` calls it too. */
+  free() {
+    this.dispose();
+  }
+
+  [Symbol.dispose]() {
+    this.dispose();
+  }
+
   static safeReturnPath(value, fallback) {
     put(typeof value === "string" ? value : null, String(fallback));
     core.safe_path();
