@@ -36,6 +36,11 @@ SAFARIDRIVER="$(command -v WebKitWebDriver)" WASM_BINDGEN_TEST_WEBDRIVER_JSON="$
 echo "== package build"
 SKIP_SETUP=1 bash scripts/build.sh
 
+echo "== the shell build (issue 29, stage 2): the core behind numbers and strings, and pkg-template/shell.js"
+SKIP_SETUP=1 bash scripts/build-shell.sh
+echo "== the package's browser scenarios against the shell build: those listed as passing must pass"
+node scripts/shell-scenarios.mjs --gate tests/e2e/shell-passing.txt
+
 echo "== release check: the tarball as published, publint, @arethetypeswrong/cli"
 node scripts/check-package.mjs pkg
 
