@@ -20,8 +20,9 @@ const PROTOCOL = {
   ExpectKind: { ANY: 1, PAIR: 2, NOTHING: 3 },
   NoticeKind: { REFRESHED: 1, REFRESH_ERROR: 2, LOGOUT: 3, TOKENS: 4, NAVIGATE: 5 },
   Setup: { COOKIE: 1, CROSS_TAB: 2 },
+  Call: { RESPONSE: 1, RETURNED: 2, THREW: 3, NOT_A_RESPONSE: 4, BAD_HEADERS: 5 },
 };
-const { Op, Value, Control, Flag, WhyKind, ExpectKind, NoticeKind, Setup } = PROTOCOL;
+const { Op, Value, Control, Flag, WhyKind, ExpectKind, NoticeKind, Setup, Call } = PROTOCOL;
 
 const CONTROL_HEADER = "x-seamless-fetch";
 /** A body judged for `expiredBodyCodes` is read up to this size and for this long. */
@@ -88,14 +89,18 @@ function walk(v) {
   }
 }
 
-/** The error the core described in the command being read (`texts` 0 and 1). */
-function authError() {
-  const e = new Error(text(1));
+/**
+ * The error the core described in the command being read (`texts` 0 and 1), with `cause` when
+ * the core says it is what the refresh call threw.
+ */
+function authError(cause) {
+  const flags = core.flag();
+  const e = new Error(text(1), flags & 2 ? { cause } : undefined);
   e.name = "AuthError";
   e.code = text(0);
   const retry = core.number();
   if (retry === retry) e.retryAfterMs = retry;
-  if (core.flag()) e.offline = true;
+  if (flags & 1) e.offline = true;
   return e;
 }
 
@@ -113,6 +118,20 @@ function call(fn, arg) {
 function webLocks() {
   const locks = globalThis.navigator && globalThis.navigator.locks;
   return locks && typeof locks.request === "function" ? locks : null;
+}
+
+/** Lock name -> settles once this page's latest hold of that lock is released. */
+const releasing = new Map();
+/** Lock names whose `:fresh` mark this page holds: its own mark is no other tab's refresh. */
+const freshMarks = new Set();
+
+/** Notes that `request` (a Web Locks request of `name`) is this page's latest hold. */
+function holding(name, request) {
+  const forget = () => {
+    if (releasing.get(name) === gone) releasing.delete(name);
+  };
+  const gone = request.then(forget, forget);
+  releasing.set(name, gone);
 }
 
 /** Every bound `fetch` handed out: the global fetch must not be one of them. */
@@ -135,6 +154,7 @@ class Session {
     this.instances = 0;
     this.ownCall = 0; // > 0 while the app's refresh function runs
     this.unwatch = null;
+    this.offline = false; // what the core was last told of navigator.onLine
     this.shortcuts = new Map(); // origin -> the core's SHORTCUT for it
     this.lastDate = null; // the last answer's Date the core was told
     this.url = { input: null, base: null, href: "", origin: "", path: "" }; // the last URL resolved
@@ -155,6 +175,24 @@ class Session {
     const store = this.store();
     if (value === null) store ? store.removeItem(key) : this.memory.delete(key);
     else store ? store.setItem(key, value) : this.memory.set(key, value);
+  }
+
+  /**
+   * Writes `first`, then the stored keys, into the inbox for the event about to be reported; first
+   * tells the core when `navigator.onLine` changed since the last event (a page may go offline
+   * without an event).
+   */
+  put(...first) {
+    const offline = globalThis.navigator !== undefined && globalThis.navigator.onLine === false;
+    if (offline !== this.offline) {
+      this.offline = offline;
+      if (offline) core.offline(this.handle, Date.now());
+      else {
+        put(...this.stored());
+        core.online(this.handle, Date.now());
+      }
+    }
+    put(...first, ...this.stored());
   }
 
   /** The keys as they are now: access, refresh, pair stamp, back-off. */
@@ -233,7 +271,7 @@ class Session {
         const id = this.track(request, resolve, reject);
         this.requests.get(id).response = response;
         this.lastDate = date;
-        put(cut.token, date, ...this.stored());
+        this.put(cut.token, date);
         core.shortcut_answer(this.handle, Date.now(), id, cut.seen, response.status);
         this.run();
       });
@@ -271,7 +309,7 @@ class Session {
   }
 
   begin(id, request, control, flags) {
-    put(request.url, ...this.stored());
+    this.put(request.url);
     core.begin(this.handle, Date.now(), id, control, flags);
     this.run();
   }
@@ -306,7 +344,7 @@ class Session {
         if (!(response instanceof Response)) throw new TypeError("seamless-fetch: the fetch option must resolve to a Response");
         r.response = response;
         this.lastDate = response.headers.get("date");
-        put(this.lastDate, ...this.stored());
+        this.put(this.lastDate);
         core.answer(this.handle, Date.now(), id, response.status);
         this.run();
       },
@@ -327,7 +365,7 @@ class Session {
         .then(() => isExpired(r.response.clone()))
         .then((v) => v === true, (e) => { console.error("seamless-fetch: isExpired threw", e); return false; })
         .then((expired) => {
-          put(...this.stored());
+          this.put();
           core.verdict(this.handle, Date.now(), id, expired ? 1 : 0);
           this.run();
         });
@@ -335,7 +373,7 @@ class Session {
     }
     peekJson(r.response).then((body) => {
       walk(body);
-      put(...this.stored());
+      this.put();
       core.body(this.handle, Date.now(), id);
       this.run();
     });
@@ -357,45 +395,57 @@ class Session {
     const why = core.code();
     const r = this.requests.get(id);
     if (!r) return;
-    const error = why === WhyKind.AUTH ? authError() : why === WhyKind.ABORTED ? r.signal.reason : r.error;
+    const error = why === WhyKind.AUTH ? authError(this.callError) : why === WhyKind.ABORTED ? r.signal.reason : r.error;
     this.settle(id, false, error);
   }
 
-  /** Takes the cross-tab lock; reports whether another tab held it (or its `:fresh` mark). */
+  /**
+   * Takes the cross-tab lock and reports whether another tab held it, or its `:fresh` mark (it
+   * refreshed a moment ago, and its write may reach this tab late): the core then settles first.
+   * Each holder ahead may keep this page waiting `budgetMs`; past that, `held` is false.
+   */
   lock(flight, budgetMs) {
     const locks = webLocks();
     const granted = (contended, held, release) => {
       if (release) this.locks.set(flight, release);
-      put(...this.stored());
+      this.put();
       core.granted(this.handle, Date.now(), flight, contended ? 1 : 0, held ? 1 : 0);
       this.run();
     };
     if (!locks) return void Promise.resolve().then(() => granted(false, true, null));
     const name = this.lockName;
-    locks.request(name, { ifAvailable: true }, (lock) => {
-      if (lock) {
-        return new Promise((release) => {
-          locks.request(name + ":fresh", { ifAvailable: true }, (mark) => mark === null)
-            .catch(() => false)
-            .then((contended) => granted(contended, true, release));
+    // This page's own last hold must be gone first: WebKit processes a release asynchronously,
+    // and an `ifAvailable` request made right after it would take this page for another tab.
+    const ask = () => {
+      const first = locks.request(name, { ifAvailable: true }, (lock) => {
+        if (lock) {
+          const mark = freshMarks.has(name) ? Promise.resolve(false) : locks.request(name + ":fresh", { ifAvailable: true }, (m) => m === null).catch(() => false);
+          return new Promise((release) => mark.then((contended) => granted(contended, true, release)));
+        }
+        const ahead = typeof locks.query === "function"
+          ? locks.query().then((q) => q.held.concat(q.pending).filter((l) => l.name === name).length, () => 1)
+          : Promise.resolve(1);
+        ahead.then((n) => {
+          const controller = new AbortController();
+          const timer = setTimeout(() => controller.abort(), budgetMs * Math.max(1, n));
+          const waited = locks.request(name, { signal: controller.signal }, () => {
+            clearTimeout(timer);
+            holding(name, waited);
+            return new Promise((release) => granted(true, true, release));
+          });
+          waited.catch(() => {
+            clearTimeout(timer);
+            granted(true, false, null);
+          });
         });
-      }
-      const ahead = typeof locks.query === "function"
-        ? locks.query().then((s) => s.held.concat(s.pending).filter((l) => l.name === name).length, () => 1)
-        : Promise.resolve(1);
-      ahead.then((n) => {
-        const controller = new AbortController();
-        const timer = setTimeout(() => controller.abort(), budgetMs * Math.max(1, n));
-        locks.request(name, { signal: controller.signal }, () => {
-          clearTimeout(timer);
-          return new Promise((release) => granted(true, true, release));
-        }).catch(() => {
-          clearTimeout(timer);
-          granted(true, false, null);
-        });
+        return undefined;
       });
-      return undefined;
-    }).catch(() => granted(false, true, null));
+      holding(name, first);
+      first.catch(() => granted(false, true, null));
+    };
+    const pending = releasing.get(name);
+    if (pending) pending.then(ask);
+    else ask();
   }
 
   /** Releases the lock, holding `<name>:fresh` for `markMs` first (0: none). */
@@ -403,54 +453,73 @@ class Session {
     const release = this.locks.get(flight);
     this.locks.delete(flight);
     const locks = webLocks();
-    if (locks && markMs > 0) {
-      locks.request(this.lockName + ":fresh", { ifAvailable: true }, (mark) => mark && new Promise((done) => setTimeout(done, markMs))).catch(() => {});
+    const name = this.lockName;
+    if (locks && markMs > 0 && !freshMarks.has(name)) {
+      freshMarks.add(name);
+      locks.request(name + ":fresh", { ifAvailable: true }, (mark) => mark && new Promise((done) => setTimeout(done, markMs)))
+        .catch(() => {})
+        .finally(() => freshMarks.delete(name));
     }
     if (release) release();
   }
 
-  /** The refresh call: the endpoint with the core's body, or the app's function with the tokens. */
+  /**
+   * The refresh call: the endpoint with the core's body and content type (then `refreshHeaders`,
+   * and credentials in a cookie session), or the app's function with the tokens. Reports how it
+   * ended; a call the core cancelled (its timeout) is aborted and its end is not reported.
+   */
   refresh(flight, refreshToken, accessToken, contentType, body) {
     const controller = new AbortController();
     this.calls.set(flight, controller);
     const o = this.options;
+    const ended = (how, status, value, retryAfter, error) => {
+      if (this.calls.get(flight) !== controller) return;
+      this.calls.delete(flight);
+      this.callError = error;
+      walk(value);
+      this.put(retryAfter, error && error.name, error && typeof error.code === "string" ? error.code : null);
+      core.refreshed(this.handle, Date.now(), flight, how, status, Math.random());
+      this.run();
+    };
+    const threw = (how) => (e) => ended(how, 0, undefined, null, e);
     let call;
-    try {
-      if (typeof o.refresh === "function") {
-        this.ownCall++;
+    if (typeof o.refresh === "function") {
+      this.ownCall++;
+      try {
         const fetch = (input, init) => this.transport(input, init);
-        try {
-          call = Promise.resolve(o.refresh({ refreshToken, accessToken, signal: controller.signal, fetch }));
-        } finally {
-          this.ownCall--;
-        }
-      } else {
+        call = Promise.resolve(o.refresh({ refreshToken, accessToken, signal: controller.signal, fetch }));
+      } catch (e) {
+        call = Promise.reject(e);
+      } finally {
+        this.ownCall--;
+      }
+    } else {
+      let request;
+      try {
         const headers = new Headers({ "content-type": contentType, accept: "application/json" });
         const extra = typeof o.refreshHeaders === "function" ? o.refreshHeaders() : o.refreshHeaders;
         if (extra) new Headers(extra).forEach((v, k) => headers.set(k, v));
-        const url = this.refreshUrl;
-        call = Promise.resolve(this.transport(new Request(url, { method: "POST", headers, body, credentials: this.cookie ? "include" : "same-origin", signal: controller.signal })));
+        request = new Request(this.refreshUrl, { method: "POST", headers, body, credentials: this.cookie ? "include" : "same-origin", signal: controller.signal });
+      } catch (e) {
+        return void Promise.resolve().then(() => threw(Call.BAD_HEADERS)(e));
       }
-    } catch (e) {
-      call = Promise.reject(e);
+      try {
+        call = Promise.resolve(this.transport(request));
+      } catch (e) {
+        call = Promise.reject(e);
+      }
     }
-    call
-      .then((answer) => {
-        if (answer instanceof Response) {
-          const retryAfter = answer.headers.get("retry-after");
-          return answer.text().then((t) => [answer.status, parseJson(t), retryAfter]);
-        }
-        return [200, answer, null];
-      })
-      .catch(() => [0, undefined, null])
-      .then(([status, json, retryAfter]) => {
-        if (this.calls.get(flight) !== controller) return; // cancelled: its answer is ignored
-        this.calls.delete(flight);
-        walk(json);
-        put(retryAfter, ...this.stored());
-        core.refreshed(this.handle, Date.now(), flight, status, Math.random());
-        this.run();
-      });
+    call.then((answer) => {
+      if (answer instanceof Response) {
+        const retryAfter = answer.headers.get("retry-after");
+        return answer.text().then((t) => {
+          const json = parseJson(t);
+          ended(Call.RESPONSE, answer.status, json !== null && typeof json === "object" && !Array.isArray(json) ? json : undefined, retryAfter, null);
+        });
+      }
+      if (typeof o.refresh !== "function") return ended(Call.NOT_A_RESPONSE, 0, undefined, null, null);
+      ended(Call.RETURNED, 0, answer, null, null);
+    }).catch(threw(Call.THREW));
   }
 
   /** Writes the pair (null: removes it) if storage holds what the core expects; else nothing. */
@@ -471,7 +540,7 @@ class Session {
     clearTimeout(this.timers.get(key));
     this.timers.set(key, setTimeout(() => {
       this.timers.delete(key);
-      put(...this.stored());
+      this.put();
       core.timer(this.handle, Date.now(), kind, flight, Math.random());
       this.run();
     }, Math.max(0, at - Date.now())));
@@ -481,11 +550,12 @@ class Session {
     const hooks = this.hooks;
     switch (kind) {
       case NoticeKind.REFRESHED: return call(hooks.onRefresh, { durationMs: core.number() });
-      case NoticeKind.REFRESH_ERROR: return call(hooks.onRefreshError, authError());
+      case NoticeKind.REFRESH_ERROR: return call(hooks.onRefreshError, authError(this.callError));
       case NoticeKind.LOGOUT: return call(hooks.onLogout, { reason: text(0) });
       case NoticeKind.TOKENS: {
         const reason = text(0);
-        for (const fn of this.listeners) call(fn, { reason });
+        const at = core.number();
+        for (const fn of this.listeners) call(fn, { reason, expiresAt: at === at ? at : null });
         return;
       }
       case NoticeKind.NAVIGATE: {
@@ -502,23 +572,27 @@ class Session {
     }
   }
 
-  /** Reports other tabs' writes to the keys (or a clear) to the core. */
+  /** Reports other tabs' writes to the keys (or a clear), and the browser going on and offline. */
   watch() {
-    if (!this.crossTab || typeof window === "undefined") return;
+    if (typeof window === "undefined" || typeof window.addEventListener !== "function") return;
     const keys = [this.accessKey, this.refreshKey, this.accessKey + ":pair"];
     const heard = (e) => {
       if (e.key !== null && !keys.includes(e.key)) return;
-      put(...this.stored());
+      this.put();
       core.storage(this.handle, Date.now());
       this.run();
     };
     const online = () => {
+      this.offline = false;
       put(...this.stored());
       core.online(this.handle, Date.now());
       this.run();
     };
-    const offline = () => core.offline(this.handle, Date.now());
-    window.addEventListener("storage", heard);
+    const offline = () => {
+      this.offline = true;
+      core.offline(this.handle, Date.now());
+    };
+    if (this.crossTab) window.addEventListener("storage", heard);
     window.addEventListener("online", online);
     window.addEventListener("offline", offline);
     this.unwatch = () => {
@@ -586,7 +660,7 @@ export class AuthFetch {
     if (typeof options.onTokens === "function") session.listeners.push(options.onTokens);
     this.session = session;
     this.onTokens = options.onTokens;
-    put(...session.stored());
+    session.put();
     core.open(handle, Date.now());
     session.run();
     const self = this;
@@ -622,7 +696,7 @@ export class AuthFetch {
     const id = ++lastId;
     return new Promise((resolve, reject) => {
       session.requests.set(id, { resolve, reject, signal: null });
-      put(...session.stored());
+      session.put();
       report(session.handle, id);
       session.run();
     });
@@ -645,7 +719,7 @@ export class AuthFetch {
   setTokens(tokens) {
     const session = this.session;
     walk(tokens);
-    put(...session.stored());
+    session.put();
     core.set_tokens(session.handle, Date.now());
     session.run();
   }

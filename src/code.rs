@@ -55,12 +55,14 @@ pub struct Failure {
     pub retry_after_ms: Option<f64>,
     /// The refresh was not attempted because the browser is offline (`error.offline`).
     pub offline: bool,
+    /// What the refresh call threw is its `cause` (the shell holds it: no JS value comes here).
+    pub caused: bool,
 }
 
 impl Failure {
     /// A failure from message parts, joined without `format!` (no formatting machinery in wasm).
     pub fn new(code: Code, parts: &[&str]) -> Self {
-        Failure { code, message: parts.concat(), retry_after_ms: None, offline: false }
+        Failure { code, message: parts.concat(), retry_after_ms: None, offline: false, caused: false }
     }
 
     /// Whether the failure ends the session: [`Code::ends_session`].

@@ -318,7 +318,7 @@ mod core_events {
             (number(), 0u32..3, any::<bool>(), any::<bool>(), stored()).prop_map(|(now, flight, contended, held, stored)| Event::Granted { now, flight, contended, held, stored }),
             (number(), 0u32..3, any::<u16>(), any::<bool>(), field(), field(), field(), field(), prop::option::of(text()), any::<f64>(), stored()).prop_map(
                 |(now, flight, status, json, access, refresh, expires_in, oauth_error, retry_after, jitter, stored)| Event::Refreshed {
-                    now, flight, reply: Reply { status, json, access, refresh, expires_in, oauth_error, retry_after }, jitter, stored,
+                    now, flight, reply: Reply { status, json, access, refresh, expires_in, oauth_error, retry_after, failure: None, access_path: String::new(), fields: String::new() }, jitter, stored,
                 }
             ),
             (number(), 0u32..3, 0u8..3, any::<f64>(), stored()).prop_map(|(now, f, k, jitter, stored)| {
@@ -361,6 +361,7 @@ mod core_events {
                 refresh_ahead_ms: 30_000.0,
                 refresh_timeout_ms: 10_000.0,
                 cross_tab,
+                lock: cross_tab || cookie,
                 cookie,
             });
             for e in events {

@@ -77,10 +77,11 @@ pub extern "C" fn granted(s: u32, now: f64, flight: u32, contended: u32, held: u
     b().granted(s, now, flight, contended != 0, held != 0)
 }
 
-/// The refresh answered, its JSON walked just before (inbox: `Retry-After`, stored keys).
+/// The refresh call ended `how`, its answer walked just before (inbox: `Retry-After`, the thrown
+/// error's name and code, stored keys).
 #[no_mangle]
-pub extern "C" fn refreshed(s: u32, now: f64, flight: u32, status: u32, jitter: f64) {
-    b().refreshed(s, now, flight, status, jitter)
+pub extern "C" fn refreshed(s: u32, now: f64, flight: u32, how: u32, status: u32, jitter: f64) {
+    b().refreshed(s, now, flight, how, status, jitter)
 }
 
 /// A timer fired (inbox: stored keys).

@@ -42,7 +42,7 @@ pub struct Out {
     /// A time or a duration (ms): `at`, `budget_ms`, `mark_ms`, `duration_ms`, `retry_after_ms`
     /// (NaN: none).
     pub number: f64,
-    /// Booleans: `offline` of an error.
+    /// Booleans: of an error, bit 0 `offline`, bit 1 "what the refresh call threw is its cause".
     pub flag: u32,
     /// `SHORTCUT`'s `seen` and `generation`.
     pub seen: f64,
@@ -59,7 +59,7 @@ impl Out {
         self.texts[0] = Some(e.code.as_str().into());
         self.texts[1] = Some(e.message.clone());
         self.number = e.retry_after_ms.unwrap_or(f64::NAN);
-        self.flag = e.offline as u32;
+        self.flag = e.offline as u32 | (e.caused as u32) << 1;
     }
 }
 
@@ -257,6 +257,7 @@ impl Boundary {
             refresh_ahead_ms: opts.refresh_ahead_ms,
             refresh_timeout_ms: opts.refresh_timeout_ms,
             cross_tab: opts.cross_tab,
+            lock: opts.lock,
             cookie: opts.cookie,
             refresh_format: match &opts.source {
                 Source::Endpoint { format, .. } => format.clone(),
@@ -363,27 +364,56 @@ impl Boundary {
         self.verdict(s, now, id, expired);
     }
 
-    /// `refreshed`: the answer's JSON was walked just before (`UNDEFINED` when it is not a JSON
-    /// object); inbox holds `Retry-After`, then the stored keys. Status 0: no answer.
-    pub fn refreshed(&mut self, s: u32, now: f64, flight: u32, status: u32, jitter: f64) {
+    /// `refreshed`: how the call ended ([`wire::Call`]). For `RESPONSE` the body's JSON was walked
+    /// just before (`UNDEFINED` when it is not a JSON object), for `RETURNED` what the app's
+    /// function returned. Inbox: `Retry-After`, the thrown error's `name` and `code` (`THREW`,
+    /// `BAD_HEADERS`), then the stored keys. The failures and their messages are those the package
+    /// has always given.
+    pub fn refreshed(&mut self, s: u32, now: f64, flight: u32, how: u32, status: u32, jitter: f64) {
         let body = self.walked();
+        let retry_after = self.take();
+        let code = {
+            let _name = self.take();
+            self.take()
+        };
         let Some(session) = self.session(s) else { return };
-        let paths = &session.opts.token_paths;
+        let endpoint = matches!(session.opts.source, Source::Endpoint { .. });
+        let failed = |why: &str| Some(Failure { caused: true, ..Failure::new(Code::RefreshFailed, &["the refresh failed: ", why]) });
+        let returned = how == wire::Call::Returned as u32;
+        let p = &session.opts.token_paths;
+        let paths = if returned { ["accessToken", "refreshToken", "expiresIn"] } else { [p.access.as_str(), p.refresh.as_str(), p.expires_in.as_str()] };
         let at = |p: &str| field_at(&body, p);
         let json = matches!(body, Value::Map(_));
-        let reply = Reply {
-            status: status.min(999) as u16,
-            json,
-            access: token_at(&paths.access, &ACCESS_NAMES, at),
-            refresh: token_at(&paths.refresh, &REFRESH_NAMES, at),
-            expires_in: token_at(&paths.expires_in, &EXPIRES_NAMES, at),
-            oauth_error: at("error"),
-            retry_after: None,
+        let access = token_at(paths[0], &ACCESS_NAMES, at);
+        let failure = match wire::Call::from_wire(how) {
+            Some(wire::Call::Threw) if code.as_deref() == Some("SESSION_EXPIRED") => {
+                Some(Failure::new(Code::SessionExpired, &["the refresh function refused the session (SESSION_EXPIRED)"]))
+            }
+            Some(wire::Call::Threw) | None => failed(if endpoint { "network error" } else { "the refresh function threw" }),
+            Some(wire::Call::NotAResponse) => failed("the fetch option returned something that is not a Response").map(|f| Failure { caused: false, ..f }),
+            Some(wire::Call::BadHeaders) => failed("refreshHeaders gave something that is not a set of headers"),
+            Some(wire::Call::Returned) if access == Field::Missing => {
+                failed("the refresh function must return a Response or { accessToken, refreshToken?, expiresIn? }").map(|f| Failure { caused: false, ..f })
+            }
+            Some(wire::Call::Returned | wire::Call::Response) => None,
         };
-        self.event(s, |b| {
-            let retry_after = b.take();
-            Some(Event::Refreshed { now, flight, reply: Reply { retry_after, ..reply }, jitter, stored: b.stored() })
-        });
+        let fields = match &body {
+            Value::Map(entries) if access == Field::Missing => field_names(entries),
+            _ => String::new(),
+        };
+        let reply = Reply {
+            status: if returned { 200 } else { status.min(999) as u16 },
+            json,
+            refresh: token_at(paths[1], &REFRESH_NAMES, at),
+            expires_in: token_at(paths[2], &EXPIRES_NAMES, at),
+            oauth_error: at("error"),
+            access,
+            retry_after,
+            failure,
+            access_path: paths[0].into(),
+            fields,
+        };
+        self.event(s, |b| Some(Event::Refreshed { now, flight, reply, jitter, stored: b.stored() }));
     }
 
     /// `granted`: the lock (or its wait ran out: `held` false); inbox holds the stored keys.
@@ -591,8 +621,9 @@ impl Boundary {
                         out.texts[0] = Some("LOGOUT".into());
                         NoticeKind::Logout
                     }
-                    Notice::Tokens(reason) => {
+                    Notice::Tokens { reason, expires_at } => {
                         out.texts[0] = Some(reason.into());
+                        out.number = expires_at.unwrap_or(f64::NAN);
                         NoticeKind::Tokens
                     }
                     Notice::Navigate => {
@@ -638,6 +669,27 @@ impl Boundary {
         self.out = Out::default();
         self.out.texts[0] = Some(safe_return_path(value.as_deref().unwrap_or(""), &fallback).into());
     }
+}
+
+/// An answer's field names for an error: at most 8, each cut to 32 characters and printable ASCII
+/// (never a value).
+fn field_names(entries: &[(String, Value)]) -> String {
+    let mut out = String::new();
+    for (k, _) in entries.iter().take(8) {
+        if !out.is_empty() {
+            out.push_str(", ");
+        }
+        out.extend(k.chars().take(32).map(|c| if (' '..='~').contains(&c) { c } else { '?' }));
+    }
+    if entries.len() > 8 {
+        out.push_str(" and ");
+        out.push_str(&crate::code::decimal(entries.len() as u64 - 8));
+        out.push_str(" more");
+    }
+    if out.is_empty() {
+        out.push_str("no fields");
+    }
+    out
 }
 
 /// The value at a dotted path of a walked JSON value, as the refresh rules read it.

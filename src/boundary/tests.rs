@@ -110,8 +110,8 @@ fn an_expired_answer_refreshes_with_the_cores_body_and_stores_over_what_it_spent
     key(&mut b, "refreshToken");
     walk_str(&mut b, "r2");
     b.value(V::End as u32, 0.0);
-    b.put(&[None, Some("a1"), Some("r1"), None, None]);
-    b.refreshed(s, 1_100.0, refresh.1, 200, 0.5);
+    b.put(&[None, None, None, Some("a1"), Some("r1"), None, None]);
+    b.refreshed(s, 1_100.0, refresh.1, wire::Call::Response as u32, 200, 0.5);
     let mut saw_store = false;
     while b.next(s) != 0 {
         if b.out.op == Op::Store as u32 {
@@ -142,8 +142,8 @@ fn a_refused_refresh_rejects_with_the_code_and_message_the_rules_give() {
     b.granted(s, 0.0, lock.1, false, true);
     let refresh = drain(&mut b, s).into_iter().find(|c| c.0 == Op::Refresh as u32).unwrap();
     b.value(V::Undefined as u32, 0.0);
-    b.put(&[None, Some("a1"), Some("r1"), None, None]);
-    b.refreshed(s, 0.0, refresh.1, 401, 0.5);
+    b.put(&[None, None, None, Some("a1"), Some("r1"), None, None]);
+    b.refreshed(s, 0.0, refresh.1, wire::Call::Response as u32, 401, 0.5);
     let (mut rejected, mut navigate) = (false, false);
     while b.next(s) != 0 {
         if b.out.op == Op::Reject as u32 {
@@ -192,4 +192,36 @@ fn an_inbox_that_runs_out_reads_as_nothing() {
     let p = b.inbox(3);
     unsafe { core::ptr::copy_nonoverlapping([9u8, 0, 0].as_ptr(), p, 3) };
     assert_eq!(b.take(), None, "a length cut short is no string");
+}
+
+#[test]
+fn how_a_refresh_function_failed_decides_the_code() {
+    let mut b = Boundary::default();
+    b.value(V::Map as u32, 0.0);
+    key(&mut b, "refresh");
+    b.value(V::Function as u32, 0.0);
+    b.value(V::End as u32, 0.0);
+    b.put(&[Some(APP), None]);
+    let s = b.create(0.0);
+    assert_ne!(s, 0, "{:?}", b.out.texts);
+    b.put(&[Some("https://app.example/api"), Some("a1"), Some("r1"), None, None]);
+    b.begin(s, 0.0, 1, 0, 0);
+    drain(&mut b, s);
+    b.put(&[None, Some("a1"), Some("r1"), None, None]);
+    b.answer(s, 0.0, 1, 401);
+    let lock = drain(&mut b, s).into_iter().find(|c| c.0 == Op::Lock as u32).unwrap();
+    b.put(&[Some("a1"), Some("r1"), None, None]);
+    b.granted(s, 0.0, lock.1, false, true);
+    let refresh = drain(&mut b, s).into_iter().find(|c| c.0 == Op::Refresh as u32).unwrap();
+    assert_eq!((refresh.2[0].as_deref(), refresh.2[1].as_deref()), (Some("r1"), Some("a1")), "the function gets the tokens");
+    b.value(V::Undefined as u32, 0.0);
+    b.put(&[None, Some("Error"), Some("SESSION_EXPIRED"), Some("a1"), Some("r1"), None, None]);
+    b.refreshed(s, 0.0, refresh.1, wire::Call::Threw as u32, 0, 0.5);
+    let mut codes = Vec::new();
+    while b.next(s) != 0 {
+        if b.out.op == Op::Reject as u32 {
+            codes.push((b.out.texts[0].clone(), b.out.texts[1].clone()));
+        }
+    }
+    assert_eq!(codes, [(Some("SESSION_EXPIRED".into()), Some("the refresh function refused the session (SESSION_EXPIRED)".into()))]);
 }

@@ -118,9 +118,19 @@ group! {
     CrossTab = 2 => "CROSS_TAB",
 }
 
+group! {
+    /// How a refresh call ended (`refreshed`'s `how`).
+    Call:
+    Response = 1 => "RESPONSE",
+    Returned = 2 => "RETURNED",
+    Threw = 3 => "THREW",
+    NotAResponse = 4 => "NOT_A_RESPONSE",
+    BadHeaders = 5 => "BAD_HEADERS",
+}
+
 /// Every group, as `PROTOCOL` in the shell must spell it.
-pub const TABLE: [(&str, &[(&str, u32)]); 9] =
-    [Op::ROWS, Value::ROWS, Control::ROWS, Flag::ROWS, TimerKind::ROWS, WhyKind::ROWS, ExpectKind::ROWS, NoticeKind::ROWS, Setup::ROWS];
+pub const TABLE: [(&str, &[(&str, u32)]); 10] =
+    [Op::ROWS, Value::ROWS, Control::ROWS, Flag::ROWS, TimerKind::ROWS, WhyKind::ROWS, ExpectKind::ROWS, NoticeKind::ROWS, Setup::ROWS, Call::ROWS];
 
 #[cfg(test)]
 mod tests {

@@ -139,7 +139,7 @@ impl Machine {
         }
         let budget_ms = SETTLE_MS + self.cfg.refresh_timeout_ms + 1_000.0;
         let Some(f) = self.flight.as_mut() else { return };
-        if self.cfg.cross_tab {
+        if self.cfg.lock {
             f.stage = Stage::Locking;
             self.push(Command::Lock { flight: id, budget_ms });
         } else {
@@ -312,6 +312,7 @@ impl Machine {
     fn outcome_of(&mut self, now: f64, reply: Option<&Reply>) -> Got {
         let answer = match reply {
             None => Err(failed("no answer within refreshTimeoutMs")),
+            Some(Reply { failure: Some(f), .. }) => Err(f.clone()),
             Some(r) if r.status == 0 => Err(failed("network error")),
             Some(r) => self.classify(now, r),
         };
@@ -343,8 +344,8 @@ impl Machine {
             refresh: if self.cfg.cookie { Field::Missing } else { r.refresh.clone() },
             expires_in: r.expires_in.clone(),
             oauth_error: r.oauth_error.clone(),
-            access_path: "",
-            fields: String::new(),
+            access_path: &r.access_path,
+            fields: r.fields.clone(),
         };
         let retry = r.retry_after.as_deref().filter(|_| matches!(r.status, 429 | 503)).and_then(|v| retry_after_ms(v, self.clock.server(now)));
         match classify(&answer) {

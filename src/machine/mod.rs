@@ -63,6 +63,9 @@ pub struct Config {
     pub refresh_timeout_ms: f64,
     /// Tabs share the tokens (`crossTab` with `storage: "local"`): the lock, settle, storage events.
     pub cross_tab: bool,
+    /// Take the cross-tab lock around a refresh: where tabs share the tokens, and where they share
+    /// a rotating refresh cookie (a cookie session over `sessionStorage` or memory).
+    pub lock: bool,
     /// `refreshTokenIn: "cookie"`.
     pub cookie: bool,
 }

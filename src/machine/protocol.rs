@@ -96,6 +96,14 @@ pub struct Reply {
     pub oauth_error: Field,
     /// The `Retry-After` header, when there was one.
     pub retry_after: Option<String>,
+    /// The call gave no answer to read (it threw, timed out, or gave what is not an answer): the
+    /// outcome is this failure, as the shell's report of how it ended decides it.
+    pub failure: Option<Failure>,
+    /// Where the access token was looked for (`tokenPaths.accessToken`; empty: the common names),
+    /// and the answer's field names (bounded), for the error when it is not there.
+    pub access_path: String,
+    #[allow(missing_docs)]
+    pub fields: String,
 }
 
 /// A timer of a flight (by the flight's number).
@@ -202,8 +210,9 @@ pub enum Notice {
     Logout(Code),
     /// `onLogout({reason: "LOGOUT"})`, `logout()` here or in another tab.
     LoggedOut,
-    /// `onTokens({reason})`: "refresh", "tab", "set", "clear".
-    Tokens(&'static str),
+    /// `onTokens({reason, expiresAt})`: "refresh", "tab", "set", "clear"; the new token's expiry (server clock), when known.
+    #[allow(missing_docs)]
+    Tokens { reason: &'static str, expires_at: Option<f64> },
     /// Go to `loginUrl` (the shell adds the return path with `policy::safe_return_path`).
     Navigate,
 }

@@ -34,7 +34,9 @@ impl Machine {
             return;
         }
         self.announced = Some(access.map(String::from));
-        self.notify(Notice::Tokens(reason));
+        let now = self.now;
+        let expires_at = access.and_then(|a| self.clock.life(a, now)).map(|l| l.expires_ms);
+        self.notify(Notice::Tokens { reason, expires_at });
     }
 
     /// `setTokens`. The pair already stored is no new login (issue 28 item 3): a flight spending it

@@ -20,6 +20,7 @@ fn cfg(cross_tab: bool, cookie: bool) -> Config {
         refresh_ahead_ms: 30_000.0,
         refresh_timeout_ms: 10_000.0,
         cross_tab,
+        lock: cross_tab,
         cookie,
     }
 }
@@ -38,7 +39,7 @@ fn begin(id: u32, url: &str, s: &Stored) -> Event {
 }
 
 fn ok_reply(access: &str, refresh: &str) -> Reply {
-    Reply { status: 200, json: true, access: Field::Str(access.into()), refresh: Field::Str(refresh.into()), expires_in: Field::Missing, oauth_error: Field::Missing, retry_after: None }
+    Reply { status: 200, json: true, access: Field::Str(access.into()), refresh: Field::Str(refresh.into()), expires_in: Field::Missing, oauth_error: Field::Missing, retry_after: None, failure: None, access_path: String::new(), fields: String::new() }
 }
 
 fn token(now: f64, id: u32, min_validity_ms: f64, s: &Stored) -> Event {

@@ -272,6 +272,7 @@ fn config(judge: bool, via: u8) -> Config {
         refresh_ahead_ms: 30_000.0,
         refresh_timeout_ms: TIMEOUT_MS,
         cross_tab: true,
+        lock: true,
         cookie: false,
     }
 }
@@ -1080,7 +1081,7 @@ fn reply(status: u16, tokens: Option<(String, String)>) -> Reply {
         Some((a, r)) => (Field::Str(a), Field::Str(r)),
         None => (Field::Missing, Field::Missing),
     };
-    Reply { status, json: status != 0, access, refresh, expires_in: Field::Missing, oauth_error: Field::Missing, retry_after: None }
+    Reply { status, json: status != 0, access, refresh, expires_in: Field::Missing, oauth_error: Field::Missing, retry_after: None, failure: None, access_path: String::new(), fields: String::new() }
 }
 
 fn reply_refused() -> Reply {
