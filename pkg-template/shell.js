@@ -139,13 +139,15 @@ const ownFetches = new WeakSet();
 
 /** The session of the instances on one core handle, and what it holds for the core's ids. */
 class Session {
-  constructor(handle, setup, options) {
+  constructor(handle, setup) {
     this.handle = handle;
     [this.kind, this.accessKey, this.refreshKey, this.authHeader, this.lockName] = setup.texts;
     this.cookie = (setup.flag & Setup.COOKIE) !== 0;
     this.crossTab = (setup.flag & Setup.CROSS_TAB) !== 0;
-    this.options = options;
-    this.transport = typeof options.fetch === "function" ? options.fetch : (input, init) => globalFetch()(input, init);
+    this.members = []; // the AuthFetch instances on this session, first made first
+    this.current = null; // the instance whose call or request the core is hearing about
+    this.flight = -1; // the flight the core's last lock, refresh or gate was about
+    this.flyer = null; // the instance that flight is for: its fetch, refresh function and callbacks
     this.memory = new Map();
     this.requests = new Map(); // id -> { request, signal, resolve, reject, response, error }
     this.timers = new Map(); // "kind:flight" -> timeout
@@ -153,6 +155,7 @@ class Session {
     this.calls = new Map(); // flight -> AbortController of the refresh call
     this.instances = 0;
     this.ownCall = 0; // > 0 while the app's refresh function runs
+    this.callSignal = null; // the signal the running refresh function was given
     this.unwatch = null;
     this.offline = false; // what the core was last told of navigator.onLine
     this.shortcuts = new Map(); // origin -> the core's SHORTCUT for it
@@ -205,6 +208,10 @@ class Session {
     const h = this.handle;
     for (let op; (op = core.next(h)) !== 0; ) {
       const id = core.id();
+      if ((op === Op.LOCK || op === Op.REFRESH || op === Op.TIMER) && id !== this.flight) {
+        this.flight = id;
+        this.flyer = this.current || this.members[0];
+      }
       switch (op) {
         case Op.PASS: this.pass(id); break;
         case Op.SEND: this.send(id, text(0)); break;
@@ -235,7 +242,7 @@ class Session {
    * null to go the usual way. An answer the core must see (not `quiet`, or a new `Date`) is
    * reported, and the request is the core's from there.
    */
-  viaShortcut(input, init) {
+  viaShortcut(owner, input, init) {
     if (typeof input !== "string" || this.shortcuts.size === 0) return null;
     let headers, body;
     if (init !== undefined) {
@@ -258,7 +265,7 @@ class Session {
     if (this.get(this.accessKey) !== cut.token || (!this.cookie && this.get(this.refreshKey) === null)) return null;
     let sent;
     try {
-      sent = this.transport(input, { ...init, headers: { ...headers, [this.authHeader]: cut.value } });
+      sent = owner.transport(input, { ...init, headers: { ...headers, [this.authHeader]: cut.value } });
     } catch (e) {
       return Promise.reject(e);
     }
@@ -268,9 +275,10 @@ class Session {
       if (date === this.lastDate && core.quiet(this.handle, response.status) === 1) return response;
       return new Promise((resolve, reject) => {
         const request = new Request(input, init);
-        const id = this.track(request, resolve, reject);
+        const id = this.track(owner, request, resolve, reject);
         this.requests.get(id).response = response;
         this.lastDate = date;
+        this.current = owner;
         this.put(cut.token, date);
         core.shortcut_answer(this.handle, Date.now(), id, cut.seen, response.status);
         this.run();
@@ -296,10 +304,11 @@ class Session {
   }
 
   /** Keeps a request for the core's commands about `id`, and reports the caller's abort. */
-  track(request, resolve, reject) {
+  track(owner, request, resolve, reject) {
     const id = ++lastId;
-    const r = { request, signal: request.signal, resolve, reject, response: null, error: null, onAbort: null };
+    const r = { owner, request, signal: request.signal, resolve, reject, response: null, error: null, onAbort: null };
     r.onAbort = () => {
+      this.current = owner;
       core.abort(this.handle, Date.now(), id);
       this.run();
     };
@@ -320,7 +329,7 @@ class Session {
     if (!r) return;
     let sent;
     try {
-      sent = this.transport(r.request);
+      sent = r.owner.transport(r.request);
     } catch (e) {
       sent = Promise.reject(e);
     }
@@ -335,7 +344,7 @@ class Session {
     try {
       const attempt = r.request.clone();
       if (value !== null) attempt.headers.set(this.authHeader, value);
-      sent = this.transport(attempt);
+      sent = r.owner.transport(attempt);
     } catch (e) {
       sent = Promise.reject(e);
     }
@@ -343,6 +352,7 @@ class Session {
       (response) => {
         if (!(response instanceof Response)) throw new TypeError("seamless-fetch: the fetch option must resolve to a Response");
         r.response = response;
+        this.current = r.owner;
         this.lastDate = response.headers.get("date");
         this.put(this.lastDate);
         core.answer(this.handle, Date.now(), id, response.status);
@@ -350,6 +360,7 @@ class Session {
       },
     ).catch((e) => {
       r.error = e;
+      this.current = r.owner;
       core.failed(this.handle, Date.now(), id);
       this.run();
     });
@@ -359,12 +370,13 @@ class Session {
   ask(id) {
     const r = this.requests.get(id);
     if (!r) return;
-    const isExpired = this.options.isExpired;
+    const isExpired = r.owner.options.isExpired;
     if (typeof isExpired === "function") {
       Promise.resolve()
         .then(() => isExpired(r.response.clone()))
         .then((v) => v === true, (e) => { console.error("seamless-fetch: isExpired threw", e); return false; })
         .then((expired) => {
+          this.current = r.owner;
           this.put();
           core.verdict(this.handle, Date.now(), id, expired ? 1 : 0);
           this.run();
@@ -372,6 +384,7 @@ class Session {
       return;
     }
     peekJson(r.response).then((body) => {
+      this.current = r.owner;
       walk(body);
       this.put();
       core.body(this.handle, Date.now(), id);
@@ -408,6 +421,7 @@ class Session {
     const locks = webLocks();
     const granted = (contended, held, release) => {
       if (release) this.locks.set(flight, release);
+      this.current = this.flyer;
       this.put();
       core.granted(this.handle, Date.now(), flight, contended ? 1 : 0, held ? 1 : 0);
       this.run();
@@ -471,10 +485,13 @@ class Session {
   refresh(flight, refreshToken, accessToken, contentType, body) {
     const controller = new AbortController();
     this.calls.set(flight, controller);
-    const o = this.options;
+    const flyer = this.flyer;
+    const o = flyer.options;
     const ended = (how, status, value, retryAfter, error) => {
       if (this.calls.get(flight) !== controller) return;
       this.calls.delete(flight);
+      this.callSignal = null;
+      this.current = flyer;
       this.callError = error;
       walk(value);
       this.put(retryAfter, error && error.name, error && typeof error.code === "string" ? error.code : null);
@@ -486,7 +503,8 @@ class Session {
     if (typeof o.refresh === "function") {
       this.ownCall++;
       try {
-        const fetch = (input, init) => this.transport(input, init);
+        const fetch = (input, init) => flyer.transport(input, init);
+        this.callSignal = controller.signal;
         call = Promise.resolve(o.refresh({ refreshToken, accessToken, signal: controller.signal, fetch }));
       } catch (e) {
         call = Promise.reject(e);
@@ -504,7 +522,7 @@ class Session {
         return void Promise.resolve().then(() => threw(Call.BAD_HEADERS)(e));
       }
       try {
-        call = Promise.resolve(this.transport(request));
+        call = Promise.resolve(flyer.transport(request));
       } catch (e) {
         call = Promise.reject(e);
       }
@@ -540,6 +558,7 @@ class Session {
     clearTimeout(this.timers.get(key));
     this.timers.set(key, setTimeout(() => {
       this.timers.delete(key);
+      this.current = this.flyer;
       this.put();
       core.timer(this.handle, Date.now(), kind, flight, Math.random());
       this.run();
@@ -547,7 +566,7 @@ class Session {
   }
 
   notify(kind) {
-    const hooks = this.hooks;
+    const hooks = (kind === NoticeKind.REFRESHED || kind === NoticeKind.REFRESH_ERROR ? this.flyer : this.current || this.members[0]).options;
     switch (kind) {
       case NoticeKind.REFRESHED: return call(hooks.onRefresh, { durationMs: core.number() });
       case NoticeKind.REFRESH_ERROR: return call(hooks.onRefreshError, authError(this.callError));
@@ -649,14 +668,17 @@ export class AuthFetch {
     let session = core.code() === 1 ? sessions.get(handle) : undefined;
     if (!session) {
       const setup = { texts: [0, 1, 2, 3, 4].map(text), flag: core.flag() };
-      session = new Session(handle, setup, options);
+      session = new Session(handle, setup);
       session.refreshUrl = resolved;
-      session.hooks = options;
       session.listeners = [];
       sessions.set(handle, session);
       session.watch();
     }
     session.instances++;
+    this.options = options;
+    this.transport = typeof options.fetch === "function" ? options.fetch : (input, init) => globalFetch()(input, init);
+    session.members.push(this);
+    session.current = this;
     if (typeof options.onTokens === "function") session.listeners.push(options.onTokens);
     this.session = session;
     this.onTokens = options.onTokens;
@@ -673,7 +695,7 @@ export class AuthFetch {
   request(input, init) {
     const session = this.session;
     if (this.disposed) return Promise.reject(new Error("seamless-fetch: this AuthFetch was disposed"));
-    const fast = session.viaShortcut(input, init);
+    const fast = session.viaShortcut(this, input, init);
     if (fast !== null) return fast;
     let request;
     try {
@@ -684,9 +706,12 @@ export class AuthFetch {
     const raw = request.headers.get(CONTROL_HEADER);
     if (raw !== null) request.headers.delete(CONTROL_HEADER);
     const control = raw === null ? Control.NONE : raw === "no-token" ? Control.NO_TOKEN : raw === "no-refresh" ? Control.NO_REFRESH : Control.INVALID;
-    const flags = (request.headers.has(session.authHeader) ? Flag.HAS_AUTH : 0) | (session.ownCall > 0 ? Flag.OWN_REFRESH : 0);
+    // The refresh function's own request: made while it runs, or with the signal it was given.
+    const own = session.ownCall > 0 || (session.callSignal != null && init != null && init.signal === session.callSignal);
+    const flags = (request.headers.has(session.authHeader) ? Flag.HAS_AUTH : 0) | (own ? Flag.OWN_REFRESH : 0);
     return new Promise((resolve, reject) => {
-      session.begin(session.track(request, resolve, reject), request, control, flags);
+      session.current = this;
+      session.begin(session.track(this, request, resolve, reject), request, control, flags);
     });
   }
 
@@ -696,6 +721,7 @@ export class AuthFetch {
     const id = ++lastId;
     return new Promise((resolve, reject) => {
       session.requests.set(id, { resolve, reject, signal: null });
+      session.current = this;
       session.put();
       report(session.handle, id);
       session.run();
@@ -719,17 +745,20 @@ export class AuthFetch {
   setTokens(tokens) {
     const session = this.session;
     walk(tokens);
+    session.current = this;
     session.put();
     core.set_tokens(session.handle, Date.now());
     session.run();
   }
 
   clearTokens() {
+    this.session.current = this;
     core.clear_tokens(this.session.handle, Date.now());
     this.session.run();
   }
 
   logout() {
+    this.session.current = this;
     core.logout(this.session.handle, Date.now());
     this.session.run();
   }
