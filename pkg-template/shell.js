@@ -160,7 +160,6 @@ class Session {
     this.offline = false; // what the core was last told of navigator.onLine
     this.shortcuts = new Map(); // origin -> the core's SHORTCUT for it
     this.lastDate = null; // the last answer's Date the core was told
-    this.url = { input: null, base: null, href: "", origin: "", path: "" }; // the last URL resolved
   }
 
   /** The storage the tokens live in (memory: this session's map). */
@@ -237,35 +236,19 @@ class Session {
 
   /**
    * A request sent by the core's SHORTCUT for its origin, when the request is one it covers (a
-   * string URL; no control header, no token header of the caller's, a body it can send again) and
-   * the shortcut still holds (the core's generation, the stored token, the time): its answer, or
-   * null to go the usual way. An answer the core must see (not `quiet`, or a new `Date`) is
-   * reported, and the request is the core's from there.
+   * string or URL input with a body it can send again: `parts`; no control header, no token
+   * header of the caller's) and the shortcut still holds (the core's generation, the stored token,
+   * the time): its answer, or null to go the usual way. An answer the core must see (not
+   * `quiet`, or a new `Date`) is reported, and the request is the core's from there.
    */
-  viaShortcut(owner, input, init) {
-    if (typeof input !== "string" || this.shortcuts.size === 0) return null;
-    let headers, body;
-    if (init !== undefined) {
-      if (init === null || typeof init !== "object") return null;
-      ({ headers, body } = init);
-      if (body != null && typeof body !== "string") return null;
-      if (headers !== undefined) {
-        if (headers === null || typeof headers !== "object" || Array.isArray(headers) || headers instanceof Headers) return null;
-        const auth = this.authHeader.toLowerCase();
-        for (const k of Object.keys(headers)) {
-          const lower = k.toLowerCase();
-          if (lower === auth || lower === CONTROL_HEADER) return null;
-        }
-      }
-    }
-    const url = this.resolve(input);
-    if (url === null) return null;
-    const cut = this.shortcuts.get(url.origin);
-    if (cut === undefined || cut.except === url.path || Date.now() >= cut.until || core.generation(this.handle) !== cut.generation) return null;
+  viaShortcut(owner, input, init, parts) {
+    if (this.shortcuts.size === 0 || parts.control !== null || parts.hasAuth) return null;
+    const cut = this.shortcuts.get(parts.origin);
+    if (cut === undefined || cut.except === parts.path || Date.now() >= cut.until || core.generation(this.handle) !== cut.generation) return null;
     if (this.get(this.accessKey) !== cut.token || (!this.cookie && this.get(this.refreshKey) === null)) return null;
     let sent;
     try {
-      sent = owner.transport(input, { ...init, headers: { ...headers, [this.authHeader]: cut.value } });
+      sent = owner.transport(parts.href, withHeader(init, parts.headers, this.authHeader, cut.value));
     } catch (e) {
       return Promise.reject(e);
     }
@@ -274,8 +257,7 @@ class Session {
       const date = response.headers.get("date");
       if (date === this.lastDate && core.quiet(this.handle, response.status) === 1) return response;
       return new Promise((resolve, reject) => {
-        const request = new Request(input, init);
-        const id = this.track(owner, request, resolve, reject);
+        const id = this.track(owner, { input: parts.href, init, headers: parts.headers }, parts.signal, resolve, reject);
         this.requests.get(id).response = response;
         this.lastDate = date;
         this.current = owner;
@@ -286,39 +268,28 @@ class Session {
     });
   }
 
-  /** `input` made absolute against the page, with its origin and its part before `?` and `#`. */
-  resolve(input) {
-    const base = typeof location === "undefined" ? undefined : location.href;
-    const last = this.url;
-    if (last.input !== input || last.base !== base) {
-      let u;
-      try {
-        u = new URL(input, base);
-      } catch {
-        return null;
-      }
-      const href = u.href;
-      this.url = { input, base, href, origin: u.origin, path: href.split(/[?#]/)[0] };
-    }
-    return this.url;
-  }
-
-  /** Keeps a request for the core's commands about `id`, and reports the caller's abort. */
-  track(owner, request, resolve, reject) {
+  /**
+   * Keeps a request for the core's commands about `id` (`sent`: `{ input, init, headers }` sent
+   * as they are with fresh headers each time, or `{ request }`, a Request cloned for each
+   * attempt), and reports the caller's abort.
+   */
+  track(owner, sent, signal, resolve, reject) {
     const id = ++lastId;
-    const r = { owner, request, signal: request.signal, resolve, reject, response: null, error: null, onAbort: null };
-    r.onAbort = () => {
-      this.current = owner;
-      core.abort(this.handle, Date.now(), id);
-      this.run();
-    };
-    request.signal.addEventListener("abort", r.onAbort, { once: true });
+    const r = { owner, ...sent, signal, resolve, reject, response: null, error: null, onAbort: null };
+    if (signal) {
+      r.onAbort = () => {
+        this.current = owner;
+        core.abort(this.handle, Date.now(), id);
+        this.run();
+      };
+      signal.addEventListener("abort", r.onAbort, { once: true });
+    }
     this.requests.set(id, r);
     return id;
   }
 
-  begin(id, request, control, flags) {
-    this.put(request.url);
+  begin(id, url, control, flags) {
+    this.put(url);
     core.begin(this.handle, Date.now(), id, control, flags);
     this.run();
   }
@@ -329,7 +300,7 @@ class Session {
     if (!r) return;
     let sent;
     try {
-      sent = r.owner.transport(r.request);
+      sent = r.request ? r.owner.transport(r.request) : r.owner.transport(r.input, withHeader(r.init, r.headers, null, null));
     } catch (e) {
       sent = Promise.reject(e);
     }
@@ -342,9 +313,11 @@ class Session {
     if (!r) return;
     let sent;
     try {
-      const attempt = r.request.clone();
-      if (value !== null) attempt.headers.set(this.authHeader, value);
-      sent = r.owner.transport(attempt);
+      if (r.request) {
+        const attempt = r.request.clone();
+        if (value !== null) attempt.headers.set(this.authHeader, value);
+        sent = r.owner.transport(attempt);
+      } else sent = r.owner.transport(r.input, withHeader(r.init, r.headers, this.authHeader, value));
     } catch (e) {
       sent = Promise.reject(e);
     }
@@ -395,7 +368,7 @@ class Session {
   take(id) {
     const r = this.requests.get(id);
     this.requests.delete(id);
-    if (r && r.signal) r.signal.removeEventListener("abort", r.onAbort);
+    if (r && r.onAbort) r.signal.removeEventListener("abort", r.onAbort);
     return r;
   }
 
@@ -648,6 +621,112 @@ function peekJson(response) {
   return Promise.race([read, late]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * `init` read once as `fetch` reads it (a WebIDL dictionary: inherited and getter members count,
+ * read in name order), then its other own enumerable properties and symbols (an app's transport
+ * may read them): a plain object every later read and copy sees the same, running no caller code.
+ */
+function requestInit(init) {
+  const dict = {};
+  for (const k of INIT_MEMBERS) {
+    const value = init[k];
+    if (value !== undefined) dict[k] = value;
+  }
+  for (const k in init) if (!INIT_SET.has(k) && Object.prototype.hasOwnProperty.call(init, k)) dict[k] = init[k];
+  for (const k of Object.getOwnPropertySymbols(init)) if (Object.prototype.propertyIsEnumerable.call(init, k)) dict[k] = init[k];
+  return dict;
+}
+/** `RequestInit`'s members (Fetch standard), in the order a dictionary's are read. */
+const INIT_MEMBERS = "body cache credentials duplex headers integrity keepalive method mode priority redirect referrer referrerPolicy signal window".split(" ");
+const INIT_SET = new Set(INIT_MEMBERS);
+
+/**
+ * What a request sent as `fetch(input, init)` itself (no Request built) needs: a string or URL
+ * input and a body that can be sent again (not a stream); null otherwise, and for anything fetch
+ * would refuse (the Request path then throws fetch's error). `href`, `origin` and `path` (before
+ * `?` and `#`) of the absolute URL; `headers`, a copy of the caller's without the control header,
+ * names as given (a `Headers` would lower them); `control` (or null); `hasAuth`, whether the caller
+ * set the token's header `auth` (lower case); `signal`.
+ */
+function plainParts(input, init, auth) {
+  if ((typeof input !== "string" && !(input instanceof URL)) || (init != null && typeof init !== "object")) return null;
+  try {
+    const body = init == null ? undefined : init.body;
+    if (body != null && !(typeof body === "string" || body instanceof URLSearchParams || body instanceof ArrayBuffer || ArrayBuffer.isView(body)
+      || (typeof Blob !== "undefined" && body instanceof Blob) || (typeof FormData !== "undefined" && body instanceof FormData))) return null;
+    const signal = init == null || !(init.signal instanceof AbortSignal) ? undefined : init.signal;
+    const url = absolute(input);
+    const own = ownHeaders(init == null ? undefined : init.headers, auth);
+    return { ...url, ...own, signal };
+  } catch {
+    return null;
+  }
+}
+
+/** The caller's headers copied: a record as a plain object, an iterable as `[name, value]` pairs. */
+function ownHeaders(h, auth) {
+  let control = null;
+  let hasAuth = false;
+  let headers;
+  if (h != null && typeof h !== "object" && typeof h !== "function") throw new TypeError("bad headers");
+  const take = (name, value, keep) => {
+    const lower = name.toLowerCase();
+    if (lower === CONTROL_HEADER) {
+      value = String(value).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, "");
+      control = control === null ? value : control + ", " + value;
+    } else {
+      if (lower === auth) hasAuth = true;
+      keep();
+    }
+  };
+  if (h != null && !isPlainObject(h) && typeof h[Symbol.iterator] === "function") {
+    headers = [];
+    for (const pair of h) {
+      if (pair === null || typeof pair !== "object" || typeof pair[Symbol.iterator] !== "function") throw new TypeError("bad headers");
+      const p = Array.from(pair, (x) => `${x}`);
+      if (p.length !== 2) throw new TypeError("bad headers");
+      take(p[0], p[1], () => headers.push(p));
+    }
+  } else {
+    headers = {};
+    if (h != null) for (const name of Object.keys(h)) take(name, h[name], () => { headers[name] = h[name]; });
+  }
+  return { headers, control, hasAuth };
+}
+
+function isPlainObject(x) {
+  if (typeof x !== "object") return false;
+  const proto = Object.getPrototypeOf(x);
+  return proto === Object.prototype || proto === null;
+}
+
+/** `init` with a fresh copy of `headers` (as `ownHeaders` made it), plus `name: value` unless null. */
+function withHeader(init, headers, name, value) {
+  const copy = Array.isArray(headers) ? headers.slice() : { ...headers };
+  if (name !== null && value !== null) {
+    if (Array.isArray(copy)) copy.push([name, value]);
+    else copy[name] = value;
+  }
+  return { ...init, headers: copy };
+}
+
+/** An input made absolute against the document's base URL (a `<base>` counts): href, origin, path. */
+function absolute(input) {
+  const text = String(input);
+  const base = /^[a-z][a-z\d+\-.]*:/i.test(text) ? undefined
+    : globalThis.document ? globalThis.document.baseURI : globalThis.location && globalThis.location.href;
+  const key = (base || "") + " " + text;
+  let url = resolved.get(key);
+  if (url === undefined) {
+    const u = new URL(text, base);
+    url = { href: u.href, origin: u.origin, path: u.href.split(/[?#]/)[0] };
+    if (resolved.size >= 256) resolved.clear();
+    resolved.set(key, url);
+  }
+  return url;
+}
+const resolved = new Map();
+
 /** The core's handle -> its session here. */
 const sessions = new Map();
 let lastId = 0;
@@ -695,23 +774,41 @@ export class AuthFetch {
   request(input, init) {
     const session = this.session;
     if (this.disposed) return Promise.reject(new Error("seamless-fetch: this AuthFetch was disposed"));
-    const fast = session.viaShortcut(this, input, init);
-    if (fast !== null) return fast;
-    let request;
+    let sent, parts, control, hasAuth, signal, url;
     try {
-      request = new Request(input, init);
+      if (init !== null && (typeof init === "object" || typeof init === "function")) init = requestInit(init);
+      parts = plainParts(input, init, session.authHeader.toLowerCase());
+      if (parts !== null) {
+        ({ control, hasAuth, signal, href: url } = parts);
+        // As fetch: a request it cannot build throws its TypeError before an aborted signal.
+        if (signal !== undefined && signal.aborted) new Request(url, init);
+        // Sent to the URL as resolved now: its origin decided about the token, and a replay goes
+        // there too, whatever the page's base URL is by then.
+        sent = { input: url, init, headers: parts.headers };
+      } else {
+        const request = new Request(input, init);
+        control = request.headers.get(CONTROL_HEADER);
+        if (control !== null) request.headers.delete(CONTROL_HEADER);
+        hasAuth = request.headers.has(session.authHeader);
+        signal = request.signal;
+        url = request.url;
+        sent = { request };
+      }
     } catch (e) {
       return Promise.reject(e);
     }
-    const raw = request.headers.get(CONTROL_HEADER);
-    if (raw !== null) request.headers.delete(CONTROL_HEADER);
-    const control = raw === null ? Control.NONE : raw === "no-token" ? Control.NO_TOKEN : raw === "no-refresh" ? Control.NO_REFRESH : Control.INVALID;
+    if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
+    if (parts !== null && session.ownCall === 0) {
+      const fast = session.viaShortcut(this, input, init, parts);
+      if (fast !== null) return fast;
+    }
+    const controlKind = control === null ? Control.NONE : control === "no-token" ? Control.NO_TOKEN : control === "no-refresh" ? Control.NO_REFRESH : Control.INVALID;
     // The refresh function's own request: made while it runs, or with the signal it was given.
-    const own = session.ownCall > 0 || (session.callSignal != null && init != null && init.signal === session.callSignal);
-    const flags = (request.headers.has(session.authHeader) ? Flag.HAS_AUTH : 0) | (own ? Flag.OWN_REFRESH : 0);
+    const own = session.ownCall > 0 || (session.callSignal != null && signal === session.callSignal);
+    const flags = (hasAuth ? Flag.HAS_AUTH : 0) | (own ? Flag.OWN_REFRESH : 0);
     return new Promise((resolve, reject) => {
       session.current = this;
-      session.begin(session.track(this, request, resolve, reject), request, control, flags);
+      session.begin(session.track(this, sent, signal, resolve, reject), url, controlKind, flags);
     });
   }
 
