@@ -311,13 +311,17 @@ class Session {
   send(id, value) {
     const r = this.requests.get(id);
     if (!r) return;
+    const go = () => {
+      if (!r.request) return r.owner.transport(r.input, withHeader(r.init, r.headers, this.authHeader, value));
+      const attempt = r.request.clone();
+      if (value !== null) attempt.headers.set(this.authHeader, value);
+      return r.owner.transport(attempt);
+    };
+    // A replay goes out from a microtask, as it did when it waited on a promise: the code that
+    // woke it (a setTokens, a callback) has finished first.
     let sent;
     try {
-      if (r.request) {
-        const attempt = r.request.clone();
-        if (value !== null) attempt.headers.set(this.authHeader, value);
-        sent = r.owner.transport(attempt);
-      } else sent = r.owner.transport(r.input, withHeader(r.init, r.headers, this.authHeader, value));
+      sent = r.response ? Promise.resolve().then(go) : go();
     } catch (e) {
       sent = Promise.reject(e);
     }
@@ -798,13 +802,13 @@ export class AuthFetch {
       return Promise.reject(e);
     }
     if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
-    if (parts !== null && session.ownCall === 0) {
+    // The refresh function's own request: made while it runs, or with the signal it was given.
+    const own = session.ownCall > 0 || (session.callSignal != null && signal === session.callSignal);
+    if (parts !== null && !own) {
       const fast = session.viaShortcut(this, input, init, parts);
       if (fast !== null) return fast;
     }
     const controlKind = control === null ? Control.NONE : control === "no-token" ? Control.NO_TOKEN : control === "no-refresh" ? Control.NO_REFRESH : Control.INVALID;
-    // The refresh function's own request: made while it runs, or with the signal it was given.
-    const own = session.ownCall > 0 || (session.callSignal != null && signal === session.callSignal);
     const flags = (hasAuth ? Flag.HAS_AUTH : 0) | (own ? Flag.OWN_REFRESH : 0);
     return new Promise((resolve, reject) => {
       session.current = this;
