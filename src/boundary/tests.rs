@@ -38,6 +38,19 @@ fn drain(b: &mut Boundary, s: u32) -> Vec<(u32, u32, Vec<Option<String>>)> {
     out
 }
 
+/// Request 1 with a1/r1 stored, answered 401, the lock granted: the `REFRESH` command.
+fn to_refresh(b: &mut Boundary, s: u32) -> (u32, u32, Vec<Option<String>>) {
+    b.put(&[Some("https://app.example/api"), Some("a1"), Some("r1"), None, None]);
+    b.begin(s, 0.0, 1, 0, 0);
+    drain(b, s);
+    b.put(&[None, Some("a1"), Some("r1"), None, None]);
+    b.answer(s, 0.0, 1, 401);
+    let lock = drain(b, s).into_iter().find(|c| c.0 == Op::Lock as u32).expect("the lock is asked for");
+    b.put(&[Some("a1"), Some("r1"), None, None]);
+    b.granted(s, 0.0, lock.1, false, true);
+    drain(b, s).into_iter().find(|c| c.0 == Op::Refresh as u32).expect("a refresh call")
+}
+
 #[test]
 fn options_are_checked_by_the_rules_and_their_error_read_back() {
     let mut b = Boundary::default();
@@ -132,15 +145,7 @@ fn an_expired_answer_refreshes_with_the_cores_body_and_stores_over_what_it_spent
 fn a_refused_refresh_rejects_with_the_code_and_message_the_rules_give() {
     let mut b = Boundary::default();
     let s = session(&mut b, &[("loginUrl", "/signin"), ("loginReturnParam", "next")]);
-    b.put(&[Some("https://app.example/api"), Some("a1"), Some("r1"), None, None]);
-    b.begin(s, 0.0, 1, 0, 0);
-    drain(&mut b, s);
-    b.put(&[None, Some("a1"), Some("r1"), None, None]);
-    b.answer(s, 0.0, 1, 401);
-    let lock = drain(&mut b, s).into_iter().find(|c| c.0 == Op::Lock as u32).unwrap();
-    b.put(&[Some("a1"), Some("r1"), None, None]);
-    b.granted(s, 0.0, lock.1, false, true);
-    let refresh = drain(&mut b, s).into_iter().find(|c| c.0 == Op::Refresh as u32).unwrap();
+    let refresh = to_refresh(&mut b, s);
     b.value(V::Undefined as u32, 0.0);
     b.put(&[None, None, None, Some("a1"), Some("r1"), None, None]);
     b.refreshed(s, 0.0, refresh.1, wire::Call::Response as u32, 401, 0.5);
@@ -204,15 +209,7 @@ fn how_a_refresh_function_failed_decides_the_code() {
     b.put(&[Some(APP), None]);
     let s = b.create(0.0);
     assert_ne!(s, 0, "{:?}", b.out.texts);
-    b.put(&[Some("https://app.example/api"), Some("a1"), Some("r1"), None, None]);
-    b.begin(s, 0.0, 1, 0, 0);
-    drain(&mut b, s);
-    b.put(&[None, Some("a1"), Some("r1"), None, None]);
-    b.answer(s, 0.0, 1, 401);
-    let lock = drain(&mut b, s).into_iter().find(|c| c.0 == Op::Lock as u32).unwrap();
-    b.put(&[Some("a1"), Some("r1"), None, None]);
-    b.granted(s, 0.0, lock.1, false, true);
-    let refresh = drain(&mut b, s).into_iter().find(|c| c.0 == Op::Refresh as u32).unwrap();
+    let refresh = to_refresh(&mut b, s);
     assert_eq!((refresh.2[0].as_deref(), refresh.2[1].as_deref()), (Some("r1"), Some("a1")), "the function gets the tokens");
     b.value(V::Undefined as u32, 0.0);
     b.put(&[None, Some("Error"), Some("SESSION_EXPIRED"), Some("a1"), Some("r1"), None, None]);

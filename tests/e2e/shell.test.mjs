@@ -43,14 +43,19 @@ async function open(context, build) {
   return page;
 }
 
+/** A fresh browser context with one page of `build`, and the server's log reset. */
+async function fresh(build) {
+  const context = await world.browser.newContext();
+  const page = await open(context, build);
+  await world.server.post("/demo/reset");
+  return { server: world.server, context, page };
+}
+
 const builds = ["shell", "pkg"].filter((b) => b === "shell" || existsSync(resolve(root, "pkg/index.js")));
 
 for (const build of builds) {
   test(`${build}: a request carries the token; an expired one refreshes once for a storm, each request keeps its own body`, async () => {
-    const { server, browser } = world;
-    const context = await browser.newContext();
-    const page = await open(context, build);
-    await server.post("/demo/reset");
+    const { server, context, page } = await fresh(build);
     const result = await page.evaluate(async () => {
       const api = window.make();
       api.setTokens(await window.login());
@@ -69,15 +74,8 @@ for (const build of builds) {
     await context.close();
   });
 
-  // Another server on another port is another origin, without CORS: a request with the token
-  // (a header that needs a preflight) would never reach it; one without arrives, is answered 401
-  // (counted), and its answer is unreadable, so fetch rejects. No refresh either way. (The demo
-  // page's CSP allows no other origin: bypassed here, for this test only.)
   test(`${build}: getAccessToken, refresh() and stats() through the same session`, async () => {
-    const { server, browser } = world;
-    const context = await browser.newContext();
-    const page = await open(context, build);
-    await server.post("/demo/reset");
+    const { server, context, page } = await fresh(build);
     const result = await page.evaluate(async () => {
       const api = window.make();
       const tokens = await window.login();
@@ -93,6 +91,10 @@ for (const build of builds) {
     await context.close();
   });
 
+  // Another server on another port is another origin, without CORS: a request with the token
+  // (a header that needs a preflight) would never reach it; one without arrives, is answered 401
+  // (counted), and its answer is unreadable, so fetch rejects. No refresh either way. (The demo
+  // page's CSP allows no other origin: bypassed here, for this test only.)
   test(`${build}: the token never goes to another origin`, async () => {
     const { browser } = world;
     const context = await browser.newContext({ bypassCSP: true });
@@ -115,10 +117,7 @@ for (const build of builds) {
   });
 
   test(`${build}: a refused refresh rejects with SESSION_EXPIRED, removes the pair it spent, logs out and goes to the login page`, async () => {
-    const { server, browser } = world;
-    const context = await browser.newContext();
-    const page = await open(context, build);
-    await server.post("/demo/reset");
+    const { server, context, page } = await fresh(build);
     const result = await page.evaluate(async () => {
       const api = window.make({ loginReturnParam: "next" });
       const tokens = await window.login();
@@ -176,10 +175,7 @@ for (const build of builds) {
   // A callback that logs in again from inside the library's own steps: what the library then
   // removes must still be only the pair it spent (its write compares storage first).
   test(`${build}: a login made by a callback amid a refusal is kept`, async () => {
-    const { server, browser } = world;
-    const context = await browser.newContext();
-    const page = await open(context, build);
-    await server.post("/demo/reset");
+    const { server, context, page } = await fresh(build);
     const result = await page.evaluate(async () => {
       const fresh = await window.login();
       let api = null;
