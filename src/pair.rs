@@ -25,7 +25,11 @@ pub fn fingerprint(pair: &Pair) -> String {
     for b in pair.access.bytes().chain([0u8]).chain(pair.refresh.as_deref().unwrap_or_default().bytes()) {
         h = (h ^ b as u64).wrapping_mul(0x100000001b3);
     }
-    (0..16).rev().map(|i| char::from_digit(((h >> (i * 4)) & 15) as u32, 16).unwrap_or('0')).collect()
+    let mut hex = [0u8; 16];
+    for (i, d) in hex.iter_mut().enumerate() {
+        *d = b"0123456789abcdef"[(h >> (60 - i * 4)) as usize & 15];
+    }
+    crate::code::ascii(&hex)
 }
 
 #[cfg(test)]
