@@ -86,7 +86,7 @@ enum Plan {
 
 /// Whether `url` is the refresh endpoint, query and fragment aside.
 fn is_endpoint(url: &str, endpoint: &str) -> bool {
-    let strip = |u: &str| u.split(['?', '#']).next().unwrap_or(u).len();
+    let strip = |u: &str| u.bytes().position(|b| b == b'?' || b == b'#').unwrap_or(u.len());
     let (a, b) = (strip(url), strip(endpoint));
     url.get(..a).is_some_and(|u| endpoint.get(..b) == Some(u))
 }
