@@ -13,7 +13,7 @@ use alloc::vec::Vec;
 use crate::backoff::retry_after_ms;
 use crate::code::{Code, Failure};
 use crate::pair::{fingerprint, Pair};
-use crate::refresh::{classify, request_body, Answer, Field};
+use crate::refresh::{classify_fields, request_body, Field};
 
 use super::protocol::{Command, Expect, Notice, Reply, Stored, Timer, Via};
 use super::stored::{shared_backoff, unsettled};
@@ -336,18 +336,10 @@ impl Machine {
 
     /// What the answer means (`refresh::classify`), with its `Retry-After` on a 429 or 503.
     fn classify(&self, now: f64, r: &Reply) -> Got {
-        let answer = Answer {
-            status: r.status,
-            json: r.json,
-            access: r.access.clone(),
-            refresh: if self.cfg.cookie { Field::Missing } else { r.refresh.clone() },
-            expires_in: r.expires_in.clone(),
-            oauth_error: r.oauth_error.clone(),
-            access_path: "",
-            fields: String::new(),
-        };
+        // In a cookie session a refresh token in the answer is not ours to keep.
+        let refresh = if self.cfg.cookie { &Field::Missing } else { &r.refresh };
         let retry = r.retry_after.as_deref().filter(|_| matches!(r.status, 429 | 503)).and_then(|v| retry_after_ms(v, self.clock.server(now)));
-        match classify(&answer) {
+        match classify_fields(r.status, r.json, [&r.access, refresh, &r.expires_in, &r.oauth_error], "", "") {
             Ok(f) => Ok((f.access, f.refresh, f.expires_in)),
             Err(e) => Err(Failure { retry_after_ms: retry, ..e }),
         }
