@@ -12,7 +12,6 @@
 //! `onTokens`), `clock` (server clock, token lifetimes, refresh ahead, back-off state). The rules
 //! themselves are those of `policy`, `expiry`, `refresh` and `backoff`.
 
-use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -134,7 +133,10 @@ pub(crate) use mutant;
 /// The state of one session (the instances of one page on the same storage and keys).
 pub struct Machine {
     cfg: Config,
-    out: VecDeque<Command>,
+    /// The commands not polled yet, from `read` on (a `VecDeque` costs more code): emptied
+    /// whenever the shell has polled them all, which it does after each event.
+    out: Vec<Option<Command>>,
+    read: usize,
     requests: requests::Requests,
     flight: Option<flight::Flight>,
     orphans: Vec<flight::Orphan>,
@@ -165,7 +167,8 @@ impl Machine {
     pub fn new(cfg: Config) -> Machine {
         Machine {
             cfg,
-            out: VecDeque::new(),
+            out: Vec::new(),
+            read: 0,
             requests: requests::Requests::default(),
             flight: None,
             orphans: Vec::new(),
@@ -186,7 +189,14 @@ impl Machine {
 
     /// The next command for the shell, in order.
     pub fn poll(&mut self) -> Option<Command> {
-        self.out.pop_front()
+        let c = self.out.get_mut(self.read).and_then(Option::take);
+        if c.is_some() {
+            self.read += 1;
+        } else {
+            self.out.clear();
+            self.read = 0;
+        }
+        c
     }
 
     /// Whether anything still needs this session: an instance on it, a request or a refresh.
@@ -253,7 +263,7 @@ impl Machine {
     }
 
     fn push(&mut self, c: Command) {
-        self.out.push_back(c);
+        self.out.push(Some(c));
     }
 
     fn notify(&mut self, n: Notice) {
