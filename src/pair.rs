@@ -22,8 +22,10 @@ pub fn present(v: &str) -> bool {
 /// written together.
 pub fn fingerprint(pair: &Pair) -> String {
     let mut h: u64 = 0xcbf29ce484222325;
-    for b in pair.access.bytes().chain([0u8]).chain(pair.refresh.as_deref().unwrap_or_default().bytes()) {
-        h = (h ^ b as u64).wrapping_mul(0x100000001b3);
+    for part in [pair.access.as_bytes(), &[0], pair.refresh.as_deref().unwrap_or_default().as_bytes()] {
+        for &b in part {
+            h = (h ^ b as u64).wrapping_mul(0x100000001b3);
+        }
     }
     let mut hex = [0u8; 16];
     for (i, d) in hex.iter_mut().enumerate() {
