@@ -21,8 +21,13 @@ pub fn present(v: &str) -> bool {
 /// FNV-1a over the pair, in hex. Not a secret and not a MAC: it only tells whether two values were
 /// written together.
 pub fn fingerprint(pair: &Pair) -> String {
+    fingerprint_of(&pair.access, pair.refresh.as_deref())
+}
+
+/// [`fingerprint`] of a pair's halves, borrowed.
+pub fn fingerprint_of(access: &str, refresh: Option<&str>) -> String {
     let mut h: u64 = 0xcbf29ce484222325;
-    for part in [pair.access.as_bytes(), &[0], pair.refresh.as_deref().unwrap_or_default().as_bytes()] {
+    for part in [access.as_bytes(), &[0], refresh.unwrap_or_default().as_bytes()] {
         for &b in part {
             h = (h ^ b as u64).wrapping_mul(0x100000001b3);
         }

@@ -16,7 +16,7 @@ use crate::pair::{fingerprint, Pair};
 use crate::refresh::{classify_fields, request_body, Field};
 
 use super::protocol::{Command, Expect, Notice, Reply, Stored, Timer, Via};
-use super::stored::{shared_backoff, unsettled};
+use super::stored::{same, shared_backoff, unsettled, Held};
 use super::{mutant, Machine, Outcome, SETTLE_MS};
 
 /// A running refresh.
@@ -115,8 +115,8 @@ impl Machine {
     /// The back-off or being offline holds the flight if that ends within `refreshTimeoutMs`, and
     /// otherwise fails it at once. Tokens another tab (or `setTokens`) brought need no attempt.
     fn gate(&mut self, now: f64, s: &Stored) {
-        let stored = match self.tokens(s) {
-            Ok(p) => p.map(|p| p.access),
+        let stored = match self.stored_access(s) {
+            Ok(a) => a,
             Err(e) => return self.land(now, Err(e), false, s),
         };
         let Some(f) = self.flight.as_mut() else { return };
@@ -126,7 +126,7 @@ impl Machine {
             (f.deadline, f.started) = (f.deadline - (f.started - now), now);
         }
         let (id, deadline) = (f.id, f.deadline);
-        if stored == f.sent_access {
+        if stored == f.sent_access.as_deref() {
             let wait = self.backoff_wait(now, s);
             let offline = self.clock.offline;
             if wait > 0.0 || offline {
@@ -187,8 +187,8 @@ impl Machine {
         match &stored {
             // Removed meanwhile: a logout. Only a cookie session refreshes from nothing.
             None if sent.is_some() || !self.cfg.cookie => return self.land(now, Err(logged_out_elsewhere()), true, s),
-            Some(p) if Some(&p.access) != sent.as_ref() => {
-                self.announce(Some(&p.access), "tab");
+            Some(p) if Some(p.access) != sent.as_deref() => {
+                self.announce(Some(p.access), "tab");
                 return self.land(now, Ok(()), true, s);
             }
             _ => {}
@@ -198,19 +198,19 @@ impl Machine {
         if wait > 0.0 {
             return self.land(now, Err(held_back(wait, false)), true, s);
         }
-        let (refresh, access) = match &stored {
-            Some(p) => (p.refresh.clone(), Some(p.access.clone())),
+        let (refresh, access) = match stored {
+            Some(p) => (p.refresh, Some(p.access)),
             None => (None, None),
         };
         let via = match self.cfg.refresh_url {
             Some(_) => {
-                let (content_type, body) = request_body(&self.cfg.refresh_format, refresh.as_deref(), access.as_deref());
+                let (content_type, body) = request_body(&self.cfg.refresh_format, refresh, access);
                 Via::Endpoint { content_type, body }
             }
-            None => Via::Function { refresh, access },
+            None => Via::Function { refresh: refresh.map(String::from), access: access.map(String::from) },
         };
         if let Some(f) = self.flight.as_mut() {
-            f.stage = Stage::Calling { spent: stored };
+            f.stage = Stage::Calling { spent: stored.map(Held::owned) };
             f.called = true;
         }
         self.push(Command::Refresh { flight: id, via });
@@ -272,12 +272,12 @@ impl Machine {
             }
         };
         // (Issue 16's mutant takes storage emptied by a logout for the pair spent.)
-        if stored != spent && !(stored.is_none() && mutant!(self, LogoutRevival)) {
+        if !same(stored, spent.as_ref()) && !(stored.is_none() && mutant!(self, LogoutRevival)) {
             self.pace(now, &answer, jitter, s);
             let Some(p) = stored else {
                 return self.land(now, Err(logged_out_elsewhere()), true, s);
             };
-            self.announce(Some(&p.access), "tab");
+            self.announce(Some(p.access), "tab");
             return self.land(now, Ok(()), true, s);
         }
         match answer {

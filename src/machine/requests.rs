@@ -138,7 +138,7 @@ impl Machine {
 
     fn plan(&mut self, now: f64, ahead: bool, s: &Stored) -> Result<Plan, Failure> {
         let seen = self.completed;
-        let stored = self.tokens(s)?.map(|p| p.access);
+        let stored = self.stored_access(s)?.map(String::from);
         if self.flight.is_some() {
             return Ok(Plan::Wait(stored)); // even without a token: a cookie refresh brings one
         }
@@ -229,8 +229,8 @@ impl Machine {
             Some(Ok(())) => return self.replay(now, id, s),
             None => {}
         }
-        let stored = match self.tokens(s) {
-            Ok(p) => p.map(|p| p.access),
+        let stored = match self.stored_access(s) {
+            Ok(a) => a,
             Err(e) => return self.settle(id, Err(Why::Auth(e))),
         };
         match (stored, token) {
