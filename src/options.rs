@@ -2,6 +2,7 @@
 //! image of the JS object, so every rule (unknown keys, wrong types, bad origins) is tested
 //! natively; `api.rs` builds the image and keeps the JS functions aside.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -118,14 +119,18 @@ const KEYS: [&str; 22] = [
     "tokenPaths", "clientId", "scope", "refreshTimeoutMs", "allowedOrigins", "crossTab", "refreshAheadMs",
 ];
 
-fn invalid(parts: &[&str]) -> Failure {
+/// A refusal while parsing, boxed: one word to pass back through every `?`, where a `Failure`
+/// would be copied whole at each (that copying was a quarter of the parser's wasm).
+type Bad = Box<Failure>;
+
+fn invalid(parts: &[&str]) -> Bad {
     let mut all = vec!["AuthFetch options: "];
     all.extend_from_slice(parts);
-    Failure::new(Code::InvalidOptions, &all)
+    Box::new(Failure::new(Code::InvalidOptions, &all))
 }
 
 /// `key` then what its value must be.
-fn must(key: &str, what: &str) -> Failure {
+fn must(key: &str, what: &str) -> Bad {
     invalid(&[key, what])
 }
 
@@ -157,7 +162,7 @@ impl<'a> Reader<'a> {
         self.get(key).is_some()
     }
 
-    fn string(&self, key: &str, default: &'a str) -> Result<&'a str, Failure> {
+    fn string(&self, key: &str, default: &'a str) -> Result<&'a str, Bad> {
         match self.get(key) {
             None => Ok(default),
             Some(Value::Str(s)) => Ok(s),
@@ -165,7 +170,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn nonempty(&self, key: &str, default: &'a str) -> Result<&'a str, Failure> {
+    fn nonempty(&self, key: &str, default: &'a str) -> Result<&'a str, Bad> {
         let s = self.string(key, default)?;
         if s.is_empty() {
             return Err(must(key, " must not be empty"));
@@ -174,12 +179,12 @@ impl<'a> Reader<'a> {
     }
 
     /// The index in `choices` of the string given (`choices[0]` when none is); `err` otherwise.
-    fn choice(&self, key: &str, choices: &[&'a str], err: &str) -> Result<usize, Failure> {
+    fn choice(&self, key: &str, choices: &[&'a str], err: &str) -> Result<usize, Bad> {
         let s = self.string(key, choices[0])?;
         choices.iter().position(|c| *c == s).ok_or_else(|| invalid(&[err]))
     }
 
-    fn optional_string(&self, key: &str, default: Option<&'a str>) -> Result<Option<&'a str>, Failure> {
+    fn optional_string(&self, key: &str, default: Option<&'a str>) -> Result<Option<&'a str>, Bad> {
         match self.get(key) {
             None => Ok(default),
             Some(Value::Null) => Ok(None),
@@ -188,7 +193,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn millis(&self, key: &str, default: f64, zero_ok: bool) -> Result<f64, Failure> {
+    fn millis(&self, key: &str, default: f64, zero_ok: bool) -> Result<f64, Bad> {
         match self.get(key) {
             None => Ok(default),
             Some(Value::Num(n)) if n.is_finite() && *n <= 2_147_483_647.0 && (*n > 0.0 || (zero_ok && *n == 0.0)) => Ok(*n),
@@ -196,7 +201,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn list(&self, key: &str) -> Result<&'a [Value], Failure> {
+    fn list(&self, key: &str) -> Result<&'a [Value], Bad> {
         match self.get(key) {
             None => Ok(&[]),
             Some(Value::List(items)) => Ok(items),
@@ -204,7 +209,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn object(&self, key: &str, allowed: &[&str]) -> Result<Reader<'a>, Failure> {
+    fn object(&self, key: &str, allowed: &[&str]) -> Result<Reader<'a>, Bad> {
         match self.get(key) {
             None => Ok(Reader(&[])),
             Some(Value::Map(entries)) => {
@@ -217,7 +222,7 @@ impl<'a> Reader<'a> {
 }
 
 /// Refuses a key in neither `allowed` nor `more`, naming it (with a hint for a wrong case).
-fn check_keys(scope: &str, entries: &[(String, Value)], allowed: &[&str], more: &[&str]) -> Result<(), Failure> {
+fn check_keys(scope: &str, entries: &[(String, Value)], allowed: &[&str], more: &[&str]) -> Result<(), Bad> {
     for (k, _) in entries {
         let mut known = allowed.iter().chain(more);
         if !known.clone().any(|a| a == k) {
@@ -268,6 +273,10 @@ fn collect<T>(values: &[Value], read: fn(&Value) -> Option<T>) -> Vec<T> {
 impl Options {
     /// Parses and validates the options object's entries.
     pub fn parse(entries: &[(String, Value)]) -> Result<Options, Failure> {
+        Options::read(entries).map_err(|e| *e)
+    }
+
+    fn read(entries: &[(String, Value)]) -> Result<Options, Bad> {
         check_keys("", entries, &KEYS, &FUNCTION_KEYS)?;
         let r = Reader(entries);
         for key in FUNCTION_KEYS {
