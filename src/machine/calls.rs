@@ -23,15 +23,15 @@ impl Machine {
         if !(0.0..=MAX_VALIDITY_MS).contains(&min_ms) {
             return self.reject(id, Failure::new(Code::InvalidOptions, &["getAccessToken: minValidityMs must be a number of milliseconds, 0 or more"]));
         }
-        if let Err(e) = self.cfg.usable() {
-            return self.reject(id, e);
+        if self.refused_pageless(id) {
+            return;
         }
         if self.flight.is_some() {
             return self.wait_for_flight(id, Kind::Token, None, now, s); // joins it
         }
         let stored = match self.stored_access(s) {
             Ok(a) => a,
-            Err(e) => return self.reject(id, e),
+            Err(e) => return self.reject(id, e.into()),
         };
         let due = match stored {
             None => self.cfg.cookie,
@@ -47,8 +47,8 @@ impl Machine {
     /// `refresh()`: a refresh now replacing the stored access token (joining a running one); in a
     /// cookie session with nothing stored, from the cookie alone (how a page starts one).
     pub(super) fn force_refresh(&mut self, now: f64, id: u32, s: &Stored) {
-        if let Err(e) = self.cfg.usable() {
-            return self.reject(id, e);
+        if self.refused_pageless(id) {
+            return;
         }
         let stored = match self.tokens(s) {
             Ok(Some(p)) => Some(p.access.into()),
@@ -56,7 +56,7 @@ impl Machine {
             Ok(None) => {
                 return self.reject(id, Failure::new(Code::NoRefreshToken, &["refresh() needs stored tokens; call setTokens after login"]));
             }
-            Err(e) => return self.reject(id, e),
+            Err(e) => return self.reject(id, e.into()),
         };
         self.wait_for_flight(id, Kind::Refresh, stored, now, s);
     }
@@ -75,7 +75,7 @@ impl Machine {
     pub(super) fn token_after(&mut self, now: f64, id: u32, seen: u64, s: &Stored) {
         let stored = match self.stored_access(s) {
             Ok(a) => a,
-            Err(e) => return self.settle(id, Err(Why::Auth(e))),
+            Err(e) => return self.settle(id, Err(Why::Auth(e.into()))),
         };
         let token = match self.outcome_since(seen) {
             Some(Err(e)) if e.ends_session() || e.code == Code::NoSession => None,

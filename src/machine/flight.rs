@@ -117,7 +117,7 @@ impl Machine {
     fn gate(&mut self, now: f64, s: &Stored) {
         let stored = match self.stored_access(s) {
             Ok(a) => a,
-            Err(e) => return self.land(now, Err(e), false, s),
+            Err(e) => return self.land(now, Err(e.into()), false, s),
         };
         let Some(f) = self.flight.as_mut() else { return };
         // A clock set back since the flight began moves its deadline back as far: the hold lasts
@@ -172,7 +172,7 @@ impl Machine {
     fn settle_step(&mut self, now: f64, s: &Stored) {
         let stored = match self.tokens(s) {
             Ok(p) => p,
-            Err(e) => return self.land(now, Err(e), true, s),
+            Err(e) => return self.land(now, Err(e.into()), true, s),
         };
         let Some(f) = self.flight.as_mut() else { return };
         let Stage::Settling { since, contended } = &mut f.stage else { return };
@@ -268,7 +268,7 @@ impl Machine {
             Ok(p) => p,
             Err(e) => {
                 self.pace(now, &answer, jitter, s);
-                return self.land(now, Err(e), true, s);
+                return self.land(now, Err(e.into()), true, s);
             }
         };
         // (Issue 16's mutant takes storage emptied by a logout for the pair spent.)

@@ -15,7 +15,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::code::{Code, Failure};
+use crate::code::Failure;
 use crate::refresh::Format;
 
 mod calls;
@@ -50,7 +50,7 @@ pub struct Config {
     /// the app's function).
     pub refresh_format: Format,
     /// `refreshUrl` is relative and there is no page to resolve it against (SSR): every call is
-    /// refused (`INVALID_OPTIONS`), as the shipped `Client::usable` does.
+    /// refused (`INVALID_OPTIONS`, `Machine::refused_pageless`), as the shipped `Client::usable` does.
     pub pageless: bool,
     /// `expiredStatuses`.
     pub expired_statuses: Vec<u16>,
@@ -64,17 +64,6 @@ pub struct Config {
     pub cross_tab: bool,
     /// `refreshTokenIn: "cookie"`.
     pub cookie: bool,
-}
-
-impl Config {
-    /// Refuses every call of a pageless instance: its tokens would have no origin to go to, and
-    /// its refresh no URL.
-    fn usable(&self) -> Result<(), Failure> {
-        if self.pageless {
-            return Err(Failure::new(Code::InvalidOptions, &["AuthFetch options: refreshUrl must be an absolute URL such as \"https://api.example.com/auth/refresh\" here: there is no page (Node, SSR) to resolve a relative one against"]));
-        }
-        Ok(())
-    }
 }
 
 /// What the last flight (or reset) gave its waiters.

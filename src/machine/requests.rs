@@ -95,8 +95,8 @@ impl Machine {
     /// A request begins. `own`: it carries its own token header, or comes from the app's refresh
     /// function (it is the refresh, and must not wait behind it).
     pub(super) fn begin(&mut self, now: f64, id: u32, url: &str, control: Control, own: bool, s: &Stored) {
-        if let Err(e) = self.cfg.usable() {
-            return self.reject(id, e);
+        if self.refused_pageless(id) {
+            return;
         }
         let no_refresh = match control {
             Control::None => false,
@@ -201,6 +201,15 @@ impl Machine {
         });
     }
 
+    /// Refuses every call of a pageless instance (true then, `id` rejected): its tokens would have
+    /// no origin to go to, and its refresh no URL.
+    pub(super) fn refused_pageless(&mut self, id: u32) -> bool {
+        if self.cfg.pageless {
+            self.reject(id, Failure::new(Code::InvalidOptions, &["AuthFetch options: refreshUrl must be an absolute URL such as \"https://api.example.com/auth/refresh\" here: there is no page (Node, SSR) to resolve a relative one against"]));
+        }
+        self.cfg.pageless
+    }
+
     /// Rejects `id` at once, before the core holds it (a request or call refused as it begins).
     pub(super) fn reject(&mut self, id: u32, e: Failure) {
         self.push(Command::Reject { id, why: Why::Auth(e) });
@@ -231,7 +240,7 @@ impl Machine {
         }
         let stored = match self.stored_access(s) {
             Ok(a) => a,
-            Err(e) => return self.settle(id, Err(Why::Auth(e))),
+            Err(e) => return self.settle(id, Err(Why::Auth(e.into()))),
         };
         match (stored, token) {
             // A cookie session can be live with no token here: the cookie is what is spent.

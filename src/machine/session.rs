@@ -10,13 +10,13 @@ use crate::pair::{fingerprint, Pair};
 use crate::policy::is_b64token;
 
 use super::protocol::{Command, Expect, Notice, Stored};
-use super::stored::{self, access_written, same, Held};
+use super::stored::{self, access_written, same, Garbage, Held};
 use super::{mutant, Machine};
 
 impl Machine {
     /// The stored pair; seeing one marks the session known, and its life is noted from then
     /// (so that a pair another tab's refresh brings later counts as received: its floor holds).
-    pub(super) fn tokens<'s>(&mut self, s: &'s Stored) -> Result<Option<Held<'s>>, Failure> {
+    pub(super) fn tokens<'s>(&mut self, s: &'s Stored) -> Result<Option<Held<'s>>, Garbage> {
         let pair = stored::pair(s, self.cfg.cookie)?;
         if let Some(p) = pair {
             self.known = true;
@@ -29,7 +29,7 @@ impl Machine {
     }
 
     /// The stored access token, as [`Machine::tokens`] reads the snapshot.
-    pub(super) fn stored_access<'s>(&mut self, s: &'s Stored) -> Result<Option<&'s str>, Failure> {
+    pub(super) fn stored_access<'s>(&mut self, s: &'s Stored) -> Result<Option<&'s str>, Garbage> {
         Ok(self.tokens(s)?.map(|p| p.access))
     }
 

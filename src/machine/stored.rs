@@ -69,14 +69,24 @@ pub fn read(s: &Stored, cookie: bool) -> Read<'_> {
     }
 }
 
+/// The snapshot holds something that is not a token; `Failure::from` says so. (A marker rather
+/// than the `Failure` itself, which callers would otherwise copy at each step.)
+pub struct Garbage;
+
+impl From<Garbage> for Failure {
+    fn from(_: Garbage) -> Failure {
+        Failure::new(Code::InvalidToken, &[
+            "the stored tokens are not valid RFC 6750 tokens (line breaks, spaces, quotes or non-ASCII); nothing was sent. Store tokens with setTokens",
+        ])
+    }
+}
+
 /// The snapshot as a pair, `None` for no session; an error for stored garbage.
-pub fn pair(s: &Stored, cookie: bool) -> Result<Option<Held<'_>>, Failure> {
+pub fn pair(s: &Stored, cookie: bool) -> Result<Option<Held<'_>>, Garbage> {
     match read(s, cookie) {
         Read::Pair(p) => Ok(Some(p)),
         Read::Empty => Ok(None),
-        Read::Invalid => Err(Failure::new(Code::InvalidToken, &[
-            "the stored tokens are not valid RFC 6750 tokens (line breaks, spaces, quotes or non-ASCII); nothing was sent. Store tokens with setTokens",
-        ])),
+        Read::Invalid => Err(Garbage),
     }
 }
 
