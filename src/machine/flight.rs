@@ -151,7 +151,7 @@ impl Machine {
     /// The lock (or a wait for it that ran out, which counts as contended).
     pub(super) fn granted(&mut self, now: f64, flight: u32, contended: bool, held: bool, s: &Stored) {
         if let Some(at) = self.orphans.iter().position(|o| o.id == flight) {
-            self.orphans.remove(at);
+            self.orphans.swap_remove(at);
             if held {
                 self.push(Command::Unlock { flight, mark_ms: 0.0 });
             }
@@ -240,7 +240,7 @@ impl Machine {
     /// adopted (issue 28 item 2); no pair at all is a logout, which stays (issue 16).
     pub(super) fn refreshed(&mut self, now: f64, flight: u32, reply: Option<&Reply>, jitter: f64, s: &Stored) {
         if let Some(at) = self.orphans.iter().position(|o| o.id == flight) {
-            let orphan = self.orphans.remove(at);
+            let orphan = self.orphans.swap_remove(at);
             // Logged out or new tokens set meanwhile: this answer is stale, and writes nothing
             // (but paces the next call).
             let answer = self.outcome_of(now, reply);
