@@ -119,6 +119,17 @@ const KEYS: [&str; 22] = [
     "tokenPaths", "clientId", "scope", "refreshTimeoutMs", "allowedOrigins", "crossTab", "refreshAheadMs",
 ];
 
+/// Every key of the options object: [`KEYS`], then [`FUNCTION_KEYS`].
+const KNOWN: [&str; 30] = {
+    let mut all = [""; 30];
+    let mut i = 0;
+    while i < 30 {
+        all[i] = if i < 22 { KEYS[i] } else { FUNCTION_KEYS[i - 22] };
+        i += 1;
+    }
+    all
+};
+
 /// A refusal while parsing, boxed: one word to pass back through every `?`, where a `Failure`
 /// would be copied whole at each (that copying was a quarter of the parser's wasm).
 type Bad = Box<Failure>;
@@ -213,7 +224,7 @@ impl<'a> Reader<'a> {
         match self.get(key) {
             None => Ok(Reader(&[])),
             Some(Value::Map(entries)) => {
-                check_keys(key, entries, allowed, &[])?;
+                check_keys(key, entries, allowed)?;
                 Ok(Reader(entries))
             }
             Some(_) => Err(must(key, " must be an object")),
@@ -221,13 +232,12 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Refuses a key in neither `allowed` nor `more`, naming it (with a hint for a wrong case).
-fn check_keys(scope: &str, entries: &[(String, Value)], allowed: &[&str], more: &[&str]) -> Result<(), Bad> {
+/// Refuses a key not in `allowed`, naming it (with a hint for a wrong case).
+fn check_keys(scope: &str, entries: &[(String, Value)], allowed: &[&str]) -> Result<(), Bad> {
     for (k, _) in entries {
-        let mut known = allowed.iter().chain(more);
-        if !known.clone().any(|a| a == k) {
+        if !allowed.contains(&k.as_str()) {
             let mut parts = vec!["unknown option \"", scope, if scope.is_empty() { "" } else { "." }, first_chars(k, 64), "\""];
-            if let Some(h) = known.find(|a| a.eq_ignore_ascii_case(k)) {
+            if let Some(h) = allowed.iter().find(|a| a.eq_ignore_ascii_case(k)) {
                 parts.extend_from_slice(&[" (did you mean \"", h, "\"?)"]);
             }
             return Err(invalid(&parts));
@@ -277,7 +287,7 @@ impl Options {
     }
 
     fn read(entries: &[(String, Value)]) -> Result<Options, Bad> {
-        check_keys("", entries, &KEYS, &FUNCTION_KEYS)?;
+        check_keys("", entries, &KNOWN)?;
         let r = Reader(entries);
         for key in FUNCTION_KEYS {
             if !matches!(r.get(key), None | Some(Value::Func)) {
