@@ -289,7 +289,7 @@ impl Options {
     fn read(entries: &[(String, Value)]) -> Result<Options, Bad> {
         check_keys("", entries, &KNOWN)?;
         let r = Reader(entries);
-        for key in FUNCTION_KEYS {
+        for &key in FUNCTION_KEYS.iter() {
             if !matches!(r.get(key), None | Some(Value::Func)) {
                 return Err(must(key, " must be a function"));
             }
@@ -301,7 +301,7 @@ impl Options {
             ]));
         }
         if by_function {
-            for key in ["refreshFormat", "refreshFields", "clientId", "scope", "refreshHeaders"] {
+            for &key in ["refreshFormat", "refreshFields", "clientId", "scope", "refreshHeaders"].iter() {
                 if r.has(key) {
                     return Err(must(key, " applies to refreshUrl only; a refresh function builds its own request"));
                 }
@@ -359,8 +359,8 @@ impl Options {
         let paths = r.object("tokenPaths", &["accessToken", "refreshToken", "expiresIn"])?;
         // One rule whatever the format: a path not given is "", the common names.
         let path = |key| if paths.has(key) { paths.nonempty(key, "") } else { Ok("") };
-        let token_paths = [path("accessToken")?, path("refreshToken")?, path("expiresIn")?];
-        for p in token_paths.iter().chain([&expired_body_field]) {
+        let (access, refresh, expires_in) = (path("accessToken")?, path("refreshToken")?, path("expiresIn")?);
+        for p in [access, refresh, expires_in, expired_body_field].iter() {
             if !p.is_empty() && !is_json_path(p) {
                 return Err(invalid(&["tokenPaths and expiredBodyField take dotted paths such as \"data.token\""]));
             }
@@ -403,7 +403,6 @@ impl Options {
             };
             Source::Endpoint { url: url.into(), format }
         };
-        let [access, refresh, expires_in] = token_paths.map(String::from);
         Ok(Options {
             source,
             cookie,
@@ -417,7 +416,7 @@ impl Options {
             expired_statuses: collect(statuses, status),
             expired_body_codes: collect(codes, body_code),
             expired_body_field: expired_body_field.into(),
-            token_paths: TokenPaths { access, refresh, expires_in },
+            token_paths: TokenPaths { access: access.into(), refresh: refresh.into(), expires_in: expires_in.into() },
             refresh_timeout_ms,
             allowed_origins: collect(origins, origin),
             // Tabs that cannot see each other's tokens have nothing to coordinate: with session or
