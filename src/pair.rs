@@ -27,8 +27,8 @@ pub fn fingerprint(pair: &Pair) -> String {
 /// [`fingerprint`] of a pair's halves, borrowed.
 pub fn fingerprint_of(access: &str, refresh: Option<&str>) -> String {
     let mut h: u64 = 0xcbf29ce484222325;
-    for part in [access.as_bytes(), &[0], refresh.unwrap_or_default().as_bytes()] {
-        for &b in part {
+    for part in [access.as_bytes(), &[0], refresh.unwrap_or_default().as_bytes()].iter() {
+        for &b in *part {
             h = (h ^ b as u64).wrapping_mul(0x100000001b3);
         }
     }

@@ -68,7 +68,7 @@ pub fn request_body(format: &Format, refresh: Option<&str>, access: Option<&str>
     let mut body = String::with_capacity(refresh.map_or(0, str::len) + access.map_or(0, str::len) + 64);
     match format {
         Format::Json { refresh_field, access_field } => {
-            for (field, value) in [(refresh_field, refresh), (access_field, access)] {
+            for &(field, value) in [(refresh_field, refresh), (access_field, access)].iter() {
                 if let Some(v) = value {
                     body.push(if body.is_empty() { '{' } else { ',' });
                     json_string(field, &mut body);
@@ -84,7 +84,7 @@ pub fn request_body(format: &Format, refresh: Option<&str>, access: Option<&str>
         }
         Format::OAuth2 { client_id, scope } => {
             body.push_str("grant_type=refresh_token");
-            for (name, value) in [("&refresh_token=", refresh), ("&client_id=", client_id.as_deref()), ("&scope=", scope.as_deref())] {
+            for &(name, value) in [("&refresh_token=", refresh), ("&client_id=", client_id.as_deref()), ("&scope=", scope.as_deref())].iter() {
                 if let Some(v) = value {
                     body.push_str(name);
                     form_encode(v, &mut body);
