@@ -377,7 +377,7 @@ impl Machine {
             }
             _ => {}
         }
-        for id in f.queue {
+        for &id in f.queue.iter() {
             self.wake(now, id, s);
         }
     }
@@ -396,7 +396,7 @@ impl Machine {
         if mutant!(self, ResetDropsQueue) {
             return;
         }
-        for id in f.queue {
+        for &id in f.queue.iter() {
             self.wake(now, id, s);
         }
     }
