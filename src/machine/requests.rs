@@ -13,6 +13,7 @@ use crate::code::{Code, Failure};
 use crate::policy::{origin_allowed, origin_of};
 
 use super::protocol::{Command, Control, Stored, Why};
+use super::stored::Garbage;
 use super::{mutant, Machine};
 
 /// The requests between two events, by id, in a sorted vector: a `BTreeMap` cost ~8 % of the
@@ -118,7 +119,7 @@ impl Machine {
     /// Plans and sends (or queues) the next attempt of `id`.
     fn go(&mut self, now: f64, id: u32, ahead: bool, s: &Stored) {
         match self.plan(now, ahead, s) {
-            Err(e) => self.settle(id, Err(Why::Auth(e))),
+            Err(e) => self.settle(id, Err(Why::Auth(e.into()))),
             Ok(Plan::Send(token, seen)) => {
                 let Some(r) = self.requests.get_mut(&id) else { return };
                 r.phase = if r.sent_before || r.no_refresh { Phase::Last } else { Phase::Sent { token: token.clone(), seen } };
@@ -136,7 +137,7 @@ impl Machine {
         self.go(now, id, false, s);
     }
 
-    fn plan(&mut self, now: f64, ahead: bool, s: &Stored) -> Result<Plan, Failure> {
+    fn plan(&mut self, now: f64, ahead: bool, s: &Stored) -> Result<Plan, Garbage> {
         let seen = self.completed;
         let stored = self.stored_access(s)?.map(String::from);
         if self.flight.is_some() {
