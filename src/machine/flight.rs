@@ -12,11 +12,11 @@ use alloc::vec::Vec;
 
 use crate::backoff::retry_after_ms;
 use crate::code::{Code, Failure};
-use crate::pair::{fingerprint, Pair};
+use crate::pair::Pair;
 use crate::refresh::{classify_fields, request_body, Field};
 
 use super::protocol::{Command, Expect, Notice, Reply, Stored, Timer, Via};
-use super::stored::{same, shared_backoff, unsettled, Held};
+use super::stored::{same, shared_backoff, unsettled, written, Held};
 use super::{mutant, Machine, Outcome, SETTLE_MS};
 
 /// A running refresh.
@@ -76,11 +76,6 @@ fn held_back(wait_ms: f64, offline: bool) -> Failure {
 
 fn logged_out_elsewhere() -> Failure {
     Failure::new(Code::NoRefreshToken, &["the tokens were removed before the refresh could spend them (logged out, possibly in another tab)"])
-}
-
-/// The snapshot after this tab wrote `pair`.
-fn written(pair: &Pair, s: &Stored) -> Stored {
-    Stored { access: Some(pair.access.clone()), refresh: pair.refresh.clone(), stamp: Some(fingerprint(pair)), backoff: s.backoff.clone() }
 }
 
 impl Machine {
@@ -289,7 +284,7 @@ impl Machine {
                 self.end_backoff(s);
                 self.clock.received(&pair.access, expires_in, now, mutant!(self, NoFloor));
                 self.announce(Some(&pair.access), "refresh");
-                let after = written(&pair, &Stored { backoff: None, ..s.clone() });
+                let after = written(&pair);
                 self.land(now, Ok(()), true, &after);
             }
             Err(e) if e.ends_session() => {

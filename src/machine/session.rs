@@ -6,11 +6,11 @@
 use alloc::string::String;
 
 use crate::code::{Code, Failure};
-use crate::pair::{fingerprint, Pair};
+use crate::pair::Pair;
 use crate::policy::is_b64token;
 
 use super::protocol::{Command, Expect, Notice, Stored};
-use super::stored::{self, access_written, same, Garbage, Held};
+use super::stored::{self, access_written, same, written, Garbage, Held};
 use super::{mutant, Machine};
 
 impl Machine {
@@ -64,7 +64,7 @@ impl Machine {
         self.push(Command::Store { pair: Some(pair.clone()), expect: Expect::Any });
         self.known = true;
         self.clock.life(&pair.access, now);
-        let after = Stored { stamp: Some(fingerprint(&pair)), access: Some(pair.access.clone()), refresh: pair.refresh.clone(), backoff: None };
+        let after = written(&pair);
         self.announce(Some(&pair.access), "set");
         self.reset(now, Ok(()), &after);
     }

@@ -95,6 +95,11 @@ pub fn consistent(s: &Stored, p: Held) -> bool {
     s.stamp.as_deref().map_or(true, |stamp| stamp == fingerprint_of(p.access, p.refresh))
 }
 
+/// The snapshot right after this tab wrote `pair`, its back-off ended.
+pub fn written(pair: &Pair) -> Stored {
+    Stored { access: Some(pair.access.clone()), refresh: pair.refresh.clone(), stamp: Some(fingerprint_of(&pair.access, pair.refresh.as_deref())), backoff: None }
+}
+
 /// Whether the access key holds something while there is no pair: a login still being written by
 /// another tab, not a logout.
 pub fn access_written(s: &Stored) -> bool {
