@@ -82,10 +82,10 @@ impl Backoff {
         let mut parts = s.split(',');
         let mut next = || -> Option<u64> {
             let p = parts.next()?;
-            if p.is_empty() || p.len() > 15 || !p.bytes().all(|b| b.is_ascii_digit()) {
+            if p.is_empty() || p.len() > 15 {
                 return None;
             }
-            p.parse().ok()
+            digits(p)
         };
         let (failures, since, until) = (next()?, next()? as f64, next()? as f64);
         if parts.next().is_some() || failures == 0 || failures > u32::MAX as u64 || until < since {
@@ -93,6 +93,13 @@ impl Backoff {
         }
         Some(Backoff { failures: failures as u32, since_ms: since, until_ms: until.min(since + CAP_MS) })
     }
+}
+
+/// The number `s` writes in decimal digits, nothing else (`None` otherwise: a sign, a space, no
+/// digit); at most 19 digits, so it cannot overflow. `str::parse` would bring its general parser.
+fn digits(s: &str) -> Option<u64> {
+    let all = !s.is_empty() && s.len() <= 19 && s.bytes().all(|b| b.is_ascii_digit());
+    all.then(|| s.bytes().fold(0, |n, b| n * 10 + (b - b'0') as u64))
 }
 
 /// The wait after `failures` failures in a row, before any `Retry-After`: see the module docs.
@@ -110,7 +117,7 @@ pub fn retry_after_ms(value: &str, server_now_ms: f64) -> Option<f64> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         // Long runs of digits are huge waits: anything past the cap is the cap.
-        let seconds: f64 = if value.len() > 9 { CAP_MS } else { value.parse::<u32>().ok()? as f64 };
+        let seconds = if value.len() > 9 { CAP_MS } else { digits(value)? as f64 };
         return Some((seconds * 1000.0).min(CAP_MS));
     }
     let at = parse_http_date(value)?;

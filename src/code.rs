@@ -84,5 +84,10 @@ pub fn decimal(mut n: u64) -> String {
             break;
         }
     }
-    buf[i..].iter().map(|&b| b as char).collect()
+    ascii(&buf[i..])
+}
+
+/// ASCII bytes as a `String`, without collecting `char`s (which brings UTF-8 encoding code).
+pub(crate) fn ascii(bytes: &[u8]) -> String {
+    core::str::from_utf8(bytes).unwrap_or_default().into()
 }

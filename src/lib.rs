@@ -29,6 +29,8 @@ pub mod coordinator;
 #[cfg(not(feature = "shell"))]
 pub mod errors;
 pub mod expiry;
+#[cfg(all(target_arch = "wasm32", not(feature = "std"), feature = "shell"))]
+mod heap;
 #[cfg(not(feature = "shell"))]
 pub mod inflight;
 #[cfg(not(feature = "shell"))]
@@ -60,8 +62,13 @@ pub use api::AuthFetch;
 mod runtime {
     // Single-threaded, which rlsf's global allocator needs on wasm32 (see `session.rs`: the atomics
     // target feature is refused).
+    #[cfg(not(feature = "shell"))]
     #[global_allocator]
     static ALLOC: rlsf::SmallGlobalTlsf = rlsf::SmallGlobalTlsf::new();
+
+    #[cfg(feature = "shell")]
+    #[global_allocator]
+    static ALLOC: crate::heap::Heap = crate::heap::Heap::new();
 
     #[panic_handler]
     fn panic(_: &core::panic::PanicInfo) -> ! {

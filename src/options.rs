@@ -2,6 +2,7 @@
 //! image of the JS object, so every rule (unknown keys, wrong types, bad origins) is tested
 //! natively; `api.rs` builds the image and keeps the JS functions aside.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -118,13 +119,49 @@ const KEYS: [&str; 22] = [
     "tokenPaths", "clientId", "scope", "refreshTimeoutMs", "allowedOrigins", "crossTab", "refreshAheadMs",
 ];
 
-fn invalid(parts: &[&str]) -> Failure {
+/// Every key of the options object: [`KEYS`], then [`FUNCTION_KEYS`].
+const KNOWN: [&str; 30] = {
+    let mut all = [""; 30];
+    let mut i = 0;
+    while i < 30 {
+        all[i] = if i < 22 { KEYS[i] } else { FUNCTION_KEYS[i - 22] };
+        i += 1;
+    }
+    all
+};
+
+/// A refusal while parsing, boxed: one word to pass back through every `?`, where a `Failure`
+/// would be copied whole at each (that copying was a quarter of the parser's wasm).
+type Bad = Box<Failure>;
+
+fn invalid(parts: &[&str]) -> Bad {
     let mut all = vec!["AuthFetch options: "];
     all.extend_from_slice(parts);
-    Failure::new(Code::InvalidOptions, &all)
+    Box::new(Failure::new(Code::InvalidOptions, &all))
 }
 
-/// Looks up option values by key while parsing, so each rule reads as one line.
+/// `key` then what its value must be.
+fn must(key: &str, what: &str) -> Bad {
+    invalid(&[key, what])
+}
+
+/// At most `n` characters of `s` (for messages that quote what the caller gave).
+fn first_chars(s: &str, n: usize) -> &str {
+    let mut count = 0;
+    for (i, b) in s.bytes().enumerate() {
+        // Each character starts with a byte that is not a continuation byte (`10xxxxxx`).
+        if (b as i8) >= -0x40 {
+            if count == n {
+                return s.get(..i).unwrap_or(s);
+            }
+            count += 1;
+        }
+    }
+    s
+}
+
+/// Looks up option values by key while parsing, so each rule reads as one line. Values are
+/// borrowed until every rule has passed: `Options` is built once, at the end.
 struct Reader<'a>(&'a [(String, Value)]);
 
 impl<'a> Reader<'a> {
@@ -132,66 +169,75 @@ impl<'a> Reader<'a> {
         self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v).filter(|v| !matches!(v, Value::Undefined))
     }
 
-    fn string(&self, key: &str, default: &str) -> Result<String, Failure> {
+    fn has(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    fn string(&self, key: &str, default: &'a str) -> Result<&'a str, Bad> {
         match self.get(key) {
-            None => Ok(default.into()),
-            Some(Value::Str(s)) => Ok(s.clone()),
-            Some(_) => Err(invalid(&[key, " must be a string"])),
+            None => Ok(default),
+            Some(Value::Str(s)) => Ok(s),
+            Some(_) => Err(must(key, " must be a string")),
         }
     }
 
-    fn nonempty(&self, key: &str, default: &str) -> Result<String, Failure> {
+    fn nonempty(&self, key: &str, default: &'a str) -> Result<&'a str, Bad> {
         let s = self.string(key, default)?;
         if s.is_empty() {
-            return Err(invalid(&[key, " must not be empty"]));
+            return Err(must(key, " must not be empty"));
         }
         Ok(s)
     }
 
-    fn optional_string(&self, key: &str, default: Option<&str>) -> Result<Option<String>, Failure> {
+    /// The index in `choices` of the string given (`choices[0]` when none is); `err` otherwise.
+    fn choice(&self, key: &str, choices: &[&'a str], err: &str) -> Result<usize, Bad> {
+        let s = self.string(key, choices[0])?;
+        choices.iter().position(|c| *c == s).ok_or_else(|| invalid(&[err]))
+    }
+
+    fn optional_string(&self, key: &str, default: Option<&'a str>) -> Result<Option<&'a str>, Bad> {
         match self.get(key) {
-            None => Ok(default.map(String::from)),
+            None => Ok(default),
             Some(Value::Null) => Ok(None),
-            Some(Value::Str(s)) if !s.is_empty() => Ok(Some(s.clone())),
-            Some(_) => Err(invalid(&[key, " must be a non-empty string or null"])),
+            Some(Value::Str(s)) if !s.is_empty() => Ok(Some(s)),
+            Some(_) => Err(must(key, " must be a non-empty string or null")),
         }
     }
 
-    fn millis(&self, key: &str, default: f64, zero_ok: bool) -> Result<f64, Failure> {
+    fn millis(&self, key: &str, default: f64, zero_ok: bool) -> Result<f64, Bad> {
         match self.get(key) {
             None => Ok(default),
             Some(Value::Num(n)) if n.is_finite() && *n <= 2_147_483_647.0 && (*n > 0.0 || (zero_ok && *n == 0.0)) => Ok(*n),
-            Some(_) => Err(invalid(&[key, if zero_ok { " must be a number of milliseconds, 0 or more" } else { " must be a number of milliseconds above 0" }])),
+            Some(_) => Err(must(key, if zero_ok { " must be a number of milliseconds, 0 or more" } else { " must be a number of milliseconds above 0" })),
         }
     }
 
-    fn list(&self, key: &str) -> Result<&'a [Value], Failure> {
+    fn list(&self, key: &str) -> Result<&'a [Value], Bad> {
         match self.get(key) {
             None => Ok(&[]),
             Some(Value::List(items)) => Ok(items),
-            Some(_) => Err(invalid(&[key, " must be an array"])),
+            Some(_) => Err(must(key, " must be an array")),
         }
     }
 
-    fn object(&self, key: &str, allowed: &[&str]) -> Result<Reader<'a>, Failure> {
+    fn object(&self, key: &str, allowed: &[&str]) -> Result<Reader<'a>, Bad> {
         match self.get(key) {
             None => Ok(Reader(&[])),
             Some(Value::Map(entries)) => {
                 check_keys(key, entries, allowed)?;
                 Ok(Reader(entries))
             }
-            Some(_) => Err(invalid(&[key, " must be an object"])),
+            Some(_) => Err(must(key, " must be an object")),
         }
     }
 }
 
-fn check_keys(scope: &str, entries: &[(String, Value)], allowed: &[&str]) -> Result<(), Failure> {
+/// Refuses a key not in `allowed`, naming it (with a hint for a wrong case).
+fn check_keys(scope: &str, entries: &[(String, Value)], allowed: &[&str]) -> Result<(), Bad> {
     for (k, _) in entries {
         if !allowed.contains(&k.as_str()) {
-            let shown: String = k.chars().take(64).collect();
-            let hint = allowed.iter().find(|a| a.eq_ignore_ascii_case(k));
-            let mut parts = vec!["unknown option \"", scope, if scope.is_empty() { "" } else { "." }, &shown, "\""];
-            if let Some(h) = hint {
+            let mut parts = vec!["unknown option \"", scope, if scope.is_empty() { "" } else { "." }, first_chars(k, 64), "\""];
+            if let Some(h) = allowed.iter().find(|a| a.eq_ignore_ascii_case(k)) {
                 parts.extend_from_slice(&[" (did you mean \"", h, "\"?)"]);
             }
             return Err(invalid(&parts));
@@ -200,27 +246,64 @@ fn check_keys(scope: &str, entries: &[(String, Value)], allowed: &[&str]) -> Res
     Ok(())
 }
 
+/// A status of `expiredStatuses`, when it is one.
+fn status(v: &Value) -> Option<u16> {
+    match v {
+        Value::Num(n) if (100.0..=599.0).contains(n) && *n == (*n as u16) as f64 => Some(*n as u16),
+        _ => None,
+    }
+}
+
+/// A value of `expiredBodyCodes`, when it is one.
+fn body_code(v: &Value) -> Option<BodyCode> {
+    match v {
+        Value::Num(n) => Some(BodyCode::Num(*n)),
+        Value::Str(s) => Some(BodyCode::Str(s.clone())),
+        _ => None,
+    }
+}
+
+/// An entry of `allowedOrigins`, normalised, when it is one.
+fn origin(v: &Value) -> Option<String> {
+    match v {
+        Value::Str(s) => normalize_origin(s),
+        _ => None,
+    }
+}
+
+/// What `read` makes of each of `values` (all readable: checked before).
+fn collect<T>(values: &[Value], read: fn(&Value) -> Option<T>) -> Vec<T> {
+    let mut out = Vec::new();
+    for v in values {
+        out.extend(read(v));
+    }
+    out
+}
+
 impl Options {
     /// Parses and validates the options object's entries.
     pub fn parse(entries: &[(String, Value)]) -> Result<Options, Failure> {
-        let known: Vec<&str> = KEYS.iter().chain(FUNCTION_KEYS.iter()).copied().collect();
-        check_keys("", entries, &known)?;
+        Options::read(entries).map_err(|e| *e)
+    }
+
+    fn read(entries: &[(String, Value)]) -> Result<Options, Bad> {
+        check_keys("", entries, &KNOWN)?;
         let r = Reader(entries);
-        for key in FUNCTION_KEYS {
+        for &key in FUNCTION_KEYS.iter() {
             if !matches!(r.get(key), None | Some(Value::Func)) {
-                return Err(invalid(&[key, " must be a function"]));
+                return Err(must(key, " must be a function"));
             }
         }
-        let by_function = r.get("refresh").is_some();
-        if by_function == r.get("refreshUrl").is_some() {
+        let by_function = r.has("refresh");
+        if by_function == r.has("refreshUrl") {
             return Err(invalid(&[
                 "give exactly one of refreshUrl (the URL of your refresh endpoint, e.g. \"/auth/refresh\") and refresh (a function that returns a Response or { accessToken })",
             ]));
         }
         if by_function {
-            for key in ["refreshFormat", "refreshFields", "clientId", "scope", "refreshHeaders"] {
-                if r.get(key).is_some() {
-                    return Err(invalid(&[key, " applies to refreshUrl only; a refresh function builds its own request"]));
+            for &key in ["refreshFormat", "refreshFields", "clientId", "scope", "refreshHeaders"].iter() {
+                if r.has(key) {
+                    return Err(must(key, " applies to refreshUrl only; a refresh function builds its own request"));
                 }
             }
         }
@@ -229,90 +312,67 @@ impl Options {
             Some(Value::Map(entries)) if entries.iter().all(|(k, v)| is_header_name(k) && matches!(v, Value::Str(_))) => {}
             Some(_) => return Err(invalid(&["refreshHeaders must be an object of header names to strings, or a function returning one"])),
         }
-        let cookie = match r.string("refreshTokenIn", "storage")?.as_str() {
-            "storage" => false,
-            "cookie" => true,
-            _ => return Err(invalid(&["refreshTokenIn must be \"storage\" or \"cookie\""])),
-        };
-
-        let storage = match r.string("storage", "local")?.as_str() {
-            "local" => StorageKind::Local,
-            "session" => StorageKind::Session,
-            "memory" => StorageKind::Memory,
-            _ => return Err(invalid(&["storage must be \"local\", \"session\" or \"memory\""])),
-        };
+        let cookie = r.choice("refreshTokenIn", &["storage", "cookie"], "refreshTokenIn must be \"storage\" or \"cookie\"")? == 1;
+        let storage = [StorageKind::Local, StorageKind::Session, StorageKind::Memory]
+            [r.choice("storage", &["local", "session", "memory"], "storage must be \"local\", \"session\" or \"memory\"")?];
         let access_key = r.nonempty("accessTokenKey", "token")?;
         let refresh_key = r.nonempty("refreshTokenKey", "refreshToken")?;
         if access_key == refresh_key {
             return Err(invalid(&["accessTokenKey and refreshTokenKey must differ"]));
         }
         let auth_header = r.nonempty("authHeader", "Authorization")?;
-        if !is_header_name(&auth_header) {
+        if !is_header_name(auth_header) {
             return Err(invalid(&["authHeader must be a valid HTTP header name"]));
         }
         let auth_scheme = r.string("authScheme", "Bearer")?;
-        if !auth_scheme.is_empty() && !is_header_name(&auth_scheme) {
+        if !auth_scheme.is_empty() && !is_header_name(auth_scheme) {
             return Err(invalid(&["authScheme must be a single word such as \"Bearer\", or \"\" for a bare token"]));
         }
 
-        let mut expired_statuses = Vec::new();
         let statuses = match r.get("expiredStatuses") {
             None => &[Value::Num(401.0)][..],
             Some(_) => r.list("expiredStatuses")?,
         };
-        for v in statuses {
-            match v {
-                Value::Num(n) if (100.0..=599.0).contains(n) && *n == (*n as u16) as f64 => expired_statuses.push(*n as u16),
-                _ => return Err(invalid(&["expiredStatuses must hold HTTP status numbers (100-599)"])),
-            }
+        if !statuses.iter().all(|v| status(v).is_some()) {
+            return Err(invalid(&["expiredStatuses must hold HTTP status numbers (100-599)"]));
         }
-        let mut expired_body_codes = Vec::new();
-        for v in r.list("expiredBodyCodes")? {
-            expired_body_codes.push(match v {
-                Value::Num(n) => BodyCode::Num(*n),
-                Value::Str(s) => BodyCode::Str(s.clone()),
-                _ => return Err(invalid(&["expiredBodyCodes must hold numbers or strings"])),
-            });
+        let codes = r.list("expiredBodyCodes")?;
+        if !codes.iter().all(|v| matches!(v, Value::Num(_) | Value::Str(_))) {
+            return Err(invalid(&["expiredBodyCodes must hold numbers or strings"]));
         }
         let expired_body_field = r.nonempty("expiredBodyField", "code")?;
 
-        let oauth2 = match r.string("refreshFormat", "json")?.as_str() {
-            "json" => false,
-            "oauth2" => true,
-            _ => return Err(invalid(&["refreshFormat must be \"json\" or \"oauth2\""])),
-        };
-        let format = if oauth2 {
-            if r.get("refreshFields").is_some() {
+        let oauth2 = r.choice("refreshFormat", &["json", "oauth2"], "refreshFormat must be \"json\" or \"oauth2\"")? == 1;
+        // `clientId` and `scope`, or `refreshFields`' two names.
+        let (one, two) = if oauth2 {
+            if r.has("refreshFields") {
                 return Err(invalid(&["refreshFields applies to refreshFormat \"json\" only"]));
             }
-            Format::OAuth2 { client_id: r.optional_string("clientId", None)?, scope: r.optional_string("scope", None)? }
+            (r.optional_string("clientId", None)?, r.optional_string("scope", None)?)
         } else {
-            if r.get("clientId").is_some() || r.get("scope").is_some() {
+            if r.has("clientId") || r.has("scope") {
                 return Err(invalid(&["clientId and scope apply to refreshFormat \"oauth2\" only"]));
             }
             let fields = r.object("refreshFields", &["refreshToken", "accessToken"])?;
-            Format::Json { refresh_field: fields.nonempty("refreshToken", "refreshToken")?, access_field: fields.nonempty("accessToken", "token")? }
+            (Some(fields.nonempty("refreshToken", "refreshToken")?), Some(fields.nonempty("accessToken", "token")?))
         };
         let paths = r.object("tokenPaths", &["accessToken", "refreshToken", "expiresIn"])?;
         // One rule whatever the format: a path not given is "", the common names.
-        let path = |key| if paths.get(key).is_some() { paths.nonempty(key, "") } else { Ok(String::new()) };
-        let token_paths = TokenPaths { access: path("accessToken")?, refresh: path("refreshToken")?, expires_in: path("expiresIn")? };
-        for p in [&token_paths.access, &token_paths.refresh, &token_paths.expires_in, &expired_body_field] {
+        let path = |key| if paths.has(key) { paths.nonempty(key, "") } else { Ok("") };
+        let (access, refresh, expires_in) = (path("accessToken")?, path("refreshToken")?, path("expiresIn")?);
+        for p in [access, refresh, expires_in, expired_body_field].iter() {
             if !p.is_empty() && !is_json_path(p) {
                 return Err(invalid(&["tokenPaths and expiredBodyField take dotted paths such as \"data.token\""]));
             }
         }
 
-        let mut allowed_origins = Vec::new();
-        for v in r.list("allowedOrigins")? {
+        let origins = r.list("allowedOrigins")?;
+        for v in origins {
             match v {
-                Value::Str(s) => match normalize_origin(s) {
-                    Some(o) => allowed_origins.push(o),
-                    None => {
-                        let shown: String = s.chars().take(100).collect();
-                        return Err(invalid(&["allowedOrigins entry \"", &shown, "\" is not an origin like \"https://api.example.com\" (scheme, host and port only)"]));
-                    }
-                },
+                Value::Str(s) if normalize_origin(s).is_none() => {
+                    return Err(invalid(&["allowedOrigins entry \"", first_chars(s, 100), "\" is not an origin like \"https://api.example.com\" (scheme, host and port only)"]));
+                }
+                Value::Str(_) => {}
                 _ => return Err(invalid(&["allowedOrigins must hold strings"])),
             }
         }
@@ -322,36 +382,48 @@ impl Options {
             Some(_) => return Err(invalid(&["crossTab must be a boolean"])),
         };
 
+        let url = if by_function { "" } else { r.nonempty("refreshUrl", "")? };
+        if url.chars().any(char::is_control) {
+            return Err(invalid(&["refreshUrl must not contain control characters"]));
+        }
+        let login_url = r.optional_string("loginUrl", Some("/login"))?;
+        let login_return_param = r.optional_string("loginReturnParam", None)?;
+        let refresh_timeout_ms = r.millis("refreshTimeoutMs", 10_000.0, false)?;
+        let refresh_ahead_ms = r.millis("refreshAheadMs", 30_000.0, true)?;
+
+        // Every rule passed: only now are the values copied.
+        let own = |s: Option<&str>| s.map(String::from);
         let source = if by_function {
             Source::Function
         } else {
-            let url = r.nonempty("refreshUrl", "")?;
-            if url.chars().any(char::is_control) {
-                return Err(invalid(&["refreshUrl must not contain control characters"]));
-            }
-            Source::Endpoint { url, format }
+            let format = if oauth2 {
+                Format::OAuth2 { client_id: own(one), scope: own(two) }
+            } else {
+                Format::Json { refresh_field: one.unwrap_or_default().into(), access_field: two.unwrap_or_default().into() }
+            };
+            Source::Endpoint { url: url.into(), format }
         };
         Ok(Options {
             source,
             cookie,
-            login_url: r.optional_string("loginUrl", Some("/login"))?,
-            login_return_param: r.optional_string("loginReturnParam", None)?,
+            login_url: own(login_url),
+            login_return_param: own(login_return_param),
             storage,
-            access_key,
-            refresh_key,
-            auth_header,
-            auth_scheme,
-            expired_statuses,
-            expired_body_codes,
-            expired_body_field,
-            token_paths,
-            refresh_timeout_ms: r.millis("refreshTimeoutMs", 10_000.0, false)?,
-            allowed_origins,
+            access_key: access_key.into(),
+            refresh_key: refresh_key.into(),
+            auth_header: auth_header.into(),
+            auth_scheme: auth_scheme.into(),
+            expired_statuses: collect(statuses, status),
+            expired_body_codes: collect(codes, body_code),
+            expired_body_field: expired_body_field.into(),
+            token_paths: TokenPaths { access: access.into(), refresh: refresh.into(), expires_in: expires_in.into() },
+            refresh_timeout_ms,
+            allowed_origins: collect(origins, origin),
             // Tabs that cannot see each other's tokens have nothing to coordinate: with session or
             // memory storage, the lock would only make unrelated tabs queue and settle.
             cross_tab: cross_tab && storage == StorageKind::Local,
             lock: cross_tab && (storage == StorageKind::Local || cookie),
-            refresh_ahead_ms: r.millis("refreshAheadMs", 30_000.0, true)?,
+            refresh_ahead_ms,
         })
     }
 

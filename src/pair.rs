@@ -21,11 +21,22 @@ pub fn present(v: &str) -> bool {
 /// FNV-1a over the pair, in hex. Not a secret and not a MAC: it only tells whether two values were
 /// written together.
 pub fn fingerprint(pair: &Pair) -> String {
+    fingerprint_of(&pair.access, pair.refresh.as_deref())
+}
+
+/// [`fingerprint`] of a pair's halves, borrowed.
+pub fn fingerprint_of(access: &str, refresh: Option<&str>) -> String {
     let mut h: u64 = 0xcbf29ce484222325;
-    for b in pair.access.bytes().chain([0u8]).chain(pair.refresh.as_deref().unwrap_or_default().bytes()) {
-        h = (h ^ b as u64).wrapping_mul(0x100000001b3);
+    for part in [access.as_bytes(), &[0], refresh.unwrap_or_default().as_bytes()].iter() {
+        for &b in *part {
+            h = (h ^ b as u64).wrapping_mul(0x100000001b3);
+        }
     }
-    (0..16).rev().map(|i| char::from_digit(((h >> (i * 4)) & 15) as u32, 16).unwrap_or('0')).collect()
+    let mut hex = [0u8; 16];
+    for (i, d) in hex.iter_mut().enumerate() {
+        *d = b"0123456789abcdef"[(h >> (60 - i * 4)) as usize & 15];
+    }
+    crate::code::ascii(&hex)
 }
 
 #[cfg(test)]

@@ -32,30 +32,27 @@ pub fn normalize_origin(input: &str) -> Option<String> {
     // A byte search rather than `split_once("://")`: substring search code costs ~2 KB of wasm.
     let at = input.as_bytes().windows(3).position(|w| w == b"://")?;
     let (scheme, rest) = (&input[..at], &input[at + 3..]);
-    let scheme = scheme.to_ascii_lowercase();
-    let default_port = match scheme.as_str() {
-        "https" => "443",
-        "http" => "80",
+    let (scheme, default_port) = match () {
+        _ if scheme.eq_ignore_ascii_case("https") => ("https://", "443"),
+        _ if scheme.eq_ignore_ascii_case("http") => ("http://", "80"),
         _ => return None,
     };
     let authority = rest.strip_suffix('/').unwrap_or(rest);
-    let (host, port) = if authority.starts_with('[') {
-        let (h, rest) = authority.split_at(authority.find(']')? + 1);
-        (h, if rest.is_empty() { None } else { Some(rest.strip_prefix(':')?) })
-    } else {
-        match authority.split_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        }
+    // The host ends after its `]` (an IPv6 literal), or at the first `:`; a port follows a `:`.
+    let b = authority.as_bytes();
+    let host_len = match b.first() {
+        Some(b'[') => b.iter().position(|&c| c == b']')? + 1,
+        _ => b.iter().position(|&c| c == b':').unwrap_or(b.len()),
     };
+    let (host, after) = authority.split_at(host_len);
+    let port = if after.is_empty() { None } else { Some(after.strip_prefix(':')?) };
     let host_ok = !host.is_empty()
         && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'[' | b']' | b':'));
     let port_ok = port.map_or(true, |p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
     if !host_ok || !port_ok {
         return None;
     }
-    let mut out = scheme;
-    out.push_str("://");
+    let mut out = String::from(scheme);
     out.push_str(&host.to_ascii_lowercase());
     if let Some(p) = port.map(|p| p.trim_start_matches('0')).filter(|p| *p != default_port) {
         out.push(':');

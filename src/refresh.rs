@@ -68,7 +68,7 @@ pub fn request_body(format: &Format, refresh: Option<&str>, access: Option<&str>
     let mut body = String::with_capacity(refresh.map_or(0, str::len) + access.map_or(0, str::len) + 64);
     match format {
         Format::Json { refresh_field, access_field } => {
-            for (field, value) in [(refresh_field, refresh), (access_field, access)] {
+            for &(field, value) in [(refresh_field, refresh), (access_field, access)].iter() {
                 if let Some(v) = value {
                     body.push(if body.is_empty() { '{' } else { ',' });
                     json_string(field, &mut body);
@@ -84,7 +84,7 @@ pub fn request_body(format: &Format, refresh: Option<&str>, access: Option<&str>
         }
         Format::OAuth2 { client_id, scope } => {
             body.push_str("grant_type=refresh_token");
-            for (name, value) in [("&refresh_token=", refresh), ("&client_id=", client_id.as_deref()), ("&scope=", scope.as_deref())] {
+            for &(name, value) in [("&refresh_token=", refresh), ("&client_id=", client_id.as_deref()), ("&scope=", scope.as_deref())].iter() {
                 if let Some(v) = value {
                     body.push_str(name);
                     form_encode(v, &mut body);
@@ -146,39 +146,45 @@ pub struct Fresh {
 /// the refresh token); [`Code::RefreshFailed`] is transient or a misconfiguration that logging the
 /// user out cannot fix. A malformed token is never returned as fresh, so it is never stored.
 pub fn classify(a: &Answer) -> Result<Fresh, Failure> {
+    classify_fields(a.status, a.json, [&a.access, &a.refresh, &a.expires_in, &a.oauth_error], a.access_path, &a.fields)
+}
+
+/// [`classify`] of an answer's fields as borrowed: access token, refresh token, `expiresIn`, OAuth 2
+/// `error`; `access_path` and `fields` as [`Answer`]'s.
+pub fn classify_fields(status: u16, json: bool, [access, refresh, expires_in, oauth_error]: [&Field; 4], access_path: &str, fields: &str) -> Result<Fresh, Failure> {
     let failed = |parts: &[&str]| Failure::new(Code::RefreshFailed, parts);
-    let status = decimal(a.status as u64);
-    match a.status {
+    let code = decimal(status as u64);
+    match status {
         200..=299 => {
-            if !a.json {
-                return Err(failed(&["the refresh endpoint answered ", &status, " without a JSON body"]));
+            if !json {
+                return Err(failed(&["the refresh endpoint answered ", &code, " without a JSON body"]));
             }
-            let access = match &a.access {
+            let access = match access {
                 Field::Str(s) if is_b64token(s) => s.clone(),
                 Field::Missing => {
-                    let mut looked = String::from(a.access_path);
-                    for n in ACCESS_NAMES.iter().filter(|_| a.access_path.is_empty()) {
+                    let mut looked = String::from(access_path);
+                    for n in ACCESS_NAMES.iter().filter(|_| access_path.is_empty()) {
                         looked.push_str(if looked.is_empty() { "" } else { ", " });
                         looked.push_str(n);
                     }
-                    let parts = ["the refresh answer has no access token (looked for ", &looked, "; it has ", &a.fields, "); set tokenPaths.accessToken"];
+                    let parts = ["the refresh answer has no access token (looked for ", &looked, "; it has ", fields, "); set tokenPaths.accessToken"];
                     return Err(failed(&parts));
                 }
                 _ => return Err(failed(&["the refresh answer holds a malformed access token; it was not stored"])),
             };
-            let refresh = match &a.refresh {
+            let refresh = match refresh {
                 Field::Missing => None,
                 Field::Str(s) if is_b64token(s) => Some(s.clone()),
                 _ => return Err(failed(&["the refresh answer holds a malformed refresh token; it was not stored"])),
             };
-            let expires_in = match a.expires_in {
+            let expires_in = match *expires_in {
                 Field::Num(n) if n.is_finite() && n > 0.0 => Some(n),
                 _ => None,
             };
             Ok(Fresh { access, refresh, expires_in })
         }
         401 => Err(Failure::new(Code::SessionExpired, &["the refresh endpoint refused the refresh token (401)"])),
-        400 => match &a.oauth_error {
+        400 => match oauth_error {
             Field::Str(e) if e == "invalid_grant" => {
                 Err(Failure::new(Code::SessionExpired, &["the refresh endpoint refused the refresh token (400 invalid_grant)"]))
             }
@@ -189,7 +195,7 @@ pub fn classify(a: &Answer) -> Result<Fresh, Failure> {
             ])),
             _ => Err(Failure::new(Code::SessionExpired, &["the refresh endpoint refused the refresh token (400)"])),
         },
-        _ => Err(failed(&["the refresh endpoint answered ", &status])),
+        _ => Err(failed(&["the refresh endpoint answered ", &code])),
     }
 }
 

@@ -123,8 +123,8 @@ impl Boundary {
         unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len()) };
     }
 
-    /// The next string of the inbox (`None`: null, or the inbox ran out). Invalid UTF-8 cannot
-    /// come from `encodeInto`; it is replaced, never trusted.
+    /// The next string of the inbox (`None`: null, the inbox ran out, or bytes that are not UTF-8,
+    /// which `encodeInto` never writes).
     fn take(&mut self) -> Option<String> {
         let b = &self.inbox[self.read.min(self.inbox.len())..];
         let len = u32::from_le_bytes(b.get(..4)?.try_into().ok()?);
@@ -134,7 +134,8 @@ impl Boundary {
         }
         let bytes = self.inbox.get(self.read..self.read + len as usize)?;
         self.read += len as usize;
-        Some(String::from_utf8_lossy(bytes).into_owned())
+        // `encodeInto` writes only UTF-8; anything else is no string.
+        String::from_utf8(bytes.to_vec()).ok()
     }
 
     fn stored(&mut self) -> Stored {
@@ -144,7 +145,8 @@ impl Boundary {
     /// One node of a walked value; `true` when the shell should walk the children of a list or
     /// map it just opened.
     pub fn value(&mut self, kind: u32, number: f64) -> bool {
-        if self.stack.is_empty() && self.root.is_some() {
+        // A node with nothing open begins a new walk: the bound counts each walk's nodes alone.
+        if self.stack.is_empty() {
             self.root = None;
             self.nodes = 0;
         }

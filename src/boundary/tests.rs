@@ -222,3 +222,18 @@ fn how_a_refresh_function_failed_decides_the_code() {
     }
     assert_eq!(codes, [(Some("SESSION_EXPIRED".into()), Some("the refresh function refused the session (SESSION_EXPIRED)".into()))]);
 }
+
+#[test]
+fn the_walk_bound_counts_each_walk_alone() {
+    // A long-lived page walks thousands of small values (every refresh answer, every setTokens):
+    // the node bound is per walk, never reached by their sum.
+    let mut b = Boundary::default();
+    for _ in 0..3 * MAX_NODES {
+        b.value(V::Map as u32, 0.0);
+        key(&mut b, "accessToken");
+        walk_str(&mut b, "a2");
+        b.value(V::End as u32, 0.0);
+        let Value::Map(entries) = b.walked() else { panic!("the walk was cut short") };
+        assert_eq!(entries, [("accessToken".into(), Value::Str("a2".into()))]);
+    }
+}

@@ -23,20 +23,21 @@ impl Machine {
         if !(0.0..=MAX_VALIDITY_MS).contains(&min_ms) {
             return self.reject(id, Failure::new(Code::InvalidOptions, &["getAccessToken: minValidityMs must be a number of milliseconds, 0 or more"]));
         }
-        if let Err(e) = self.cfg.usable() {
-            return self.reject(id, e);
+        if self.refused_pageless(id) {
+            return;
         }
         if self.flight.is_some() {
             return self.wait_for_flight(id, Kind::Token, None, now, s); // joins it
         }
-        let stored = match self.tokens(s) {
-            Ok(p) => p.map(|p| p.access),
-            Err(e) => return self.reject(id, e),
+        let stored = match self.stored_access(s) {
+            Ok(a) => a,
+            Err(e) => return self.reject(id, e.into()),
         };
-        let due = match &stored {
+        let due = match stored {
             None => self.cfg.cookie,
-            Some(a) => self.refused.as_deref() == Some(a.as_str()) || self.clock.expiring(a, min_ms, now),
+            Some(a) => self.refused.as_deref() == Some(a) || self.clock.expiring(a, min_ms, now),
         };
+        let stored = stored.map(String::from);
         if !due {
             return self.push(Command::Give { id, token: stored });
         }
@@ -46,16 +47,16 @@ impl Machine {
     /// `refresh()`: a refresh now replacing the stored access token (joining a running one); in a
     /// cookie session with nothing stored, from the cookie alone (how a page starts one).
     pub(super) fn force_refresh(&mut self, now: f64, id: u32, s: &Stored) {
-        if let Err(e) = self.cfg.usable() {
-            return self.reject(id, e);
+        if self.refused_pageless(id) {
+            return;
         }
         let stored = match self.tokens(s) {
-            Ok(Some(p)) => Some(p.access),
+            Ok(Some(p)) => Some(p.access.into()),
             Ok(None) if self.cfg.cookie => None,
             Ok(None) => {
                 return self.reject(id, Failure::new(Code::NoRefreshToken, &["refresh() needs stored tokens; call setTokens after login"]));
             }
-            Err(e) => return self.reject(id, e),
+            Err(e) => return self.reject(id, e.into()),
         };
         self.wait_for_flight(id, Kind::Refresh, stored, now, s);
     }
@@ -72,14 +73,14 @@ impl Machine {
     /// (it ended, or a cookie refused where there was none) gives `null`; after a transient
     /// failure a stored token that still serves is given, else the failure is the caller's.
     pub(super) fn token_after(&mut self, now: f64, id: u32, seen: u64, s: &Stored) {
-        let stored = match self.tokens(s) {
-            Ok(p) => p.map(|p| p.access),
-            Err(e) => return self.settle(id, Err(Why::Auth(e))),
+        let stored = match self.stored_access(s) {
+            Ok(a) => a,
+            Err(e) => return self.settle(id, Err(Why::Auth(e.into()))),
         };
         let token = match self.outcome_since(seen) {
             Some(Err(e)) if e.ends_session() || e.code == Code::NoSession => None,
-            Some(Err(e)) if !stored.as_deref().is_some_and(|a| self.still_good(a, now)) => return self.settle(id, Err(Why::Auth(e))),
-            _ => stored,
+            Some(Err(e)) if !stored.is_some_and(|a| self.still_good(a, now)) => return self.settle(id, Err(Why::Auth(e))),
+            _ => stored.map(String::from),
         };
         self.finish(id, Command::Give { id, token });
     }

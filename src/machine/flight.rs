@@ -12,11 +12,11 @@ use alloc::vec::Vec;
 
 use crate::backoff::retry_after_ms;
 use crate::code::{Code, Failure};
-use crate::pair::{fingerprint, Pair};
-use crate::refresh::{classify, request_body, Answer, Field};
+use crate::pair::Pair;
+use crate::refresh::{classify_fields, request_body, Field};
 
 use super::protocol::{Command, Expect, Notice, Reply, Stored, Timer, Via};
-use super::stored::{shared_backoff, unsettled};
+use super::stored::{same, shared_backoff, unsettled, written, Held};
 use super::{mutant, Machine, Outcome, SETTLE_MS};
 
 /// A running refresh.
@@ -78,11 +78,6 @@ fn logged_out_elsewhere() -> Failure {
     Failure::new(Code::NoRefreshToken, &["the tokens were removed before the refresh could spend them (logged out, possibly in another tab)"])
 }
 
-/// The snapshot after this tab wrote `pair`.
-fn written(pair: &Pair, s: &Stored) -> Stored {
-    Stored { access: Some(pair.access.clone()), refresh: pair.refresh.clone(), stamp: Some(fingerprint(pair)), backoff: s.backoff.clone() }
-}
-
 impl Machine {
     /// Begins a flight replacing `sent_access` unless one runs (false then); [`Machine::kick`]
     /// takes its first step once the caller is in its queue (a flight that lands at once then has
@@ -115,9 +110,9 @@ impl Machine {
     /// The back-off or being offline holds the flight if that ends within `refreshTimeoutMs`, and
     /// otherwise fails it at once. Tokens another tab (or `setTokens`) brought need no attempt.
     fn gate(&mut self, now: f64, s: &Stored) {
-        let stored = match self.tokens(s) {
-            Ok(p) => p.map(|p| p.access),
-            Err(e) => return self.land(now, Err(e), false, s),
+        let stored = match self.stored_access(s) {
+            Ok(a) => a,
+            Err(e) => return self.land(now, Err(e.into()), false, s),
         };
         let Some(f) = self.flight.as_mut() else { return };
         // A clock set back since the flight began moves its deadline back as far: the hold lasts
@@ -126,7 +121,7 @@ impl Machine {
             (f.deadline, f.started) = (f.deadline - (f.started - now), now);
         }
         let (id, deadline) = (f.id, f.deadline);
-        if stored == f.sent_access {
+        if stored == f.sent_access.as_deref() {
             let wait = self.backoff_wait(now, s);
             let offline = self.clock.offline;
             if wait > 0.0 || offline {
@@ -151,7 +146,7 @@ impl Machine {
     /// The lock (or a wait for it that ran out, which counts as contended).
     pub(super) fn granted(&mut self, now: f64, flight: u32, contended: bool, held: bool, s: &Stored) {
         if let Some(at) = self.orphans.iter().position(|o| o.id == flight) {
-            self.orphans.remove(at);
+            self.orphans.swap_remove(at);
             if held {
                 self.push(Command::Unlock { flight, mark_ms: 0.0 });
             }
@@ -172,7 +167,7 @@ impl Machine {
     fn settle_step(&mut self, now: f64, s: &Stored) {
         let stored = match self.tokens(s) {
             Ok(p) => p,
-            Err(e) => return self.land(now, Err(e), true, s),
+            Err(e) => return self.land(now, Err(e.into()), true, s),
         };
         let Some(f) = self.flight.as_mut() else { return };
         let Stage::Settling { since, contended } = &mut f.stage else { return };
@@ -187,8 +182,8 @@ impl Machine {
         match &stored {
             // Removed meanwhile: a logout. Only a cookie session refreshes from nothing.
             None if sent.is_some() || !self.cfg.cookie => return self.land(now, Err(logged_out_elsewhere()), true, s),
-            Some(p) if Some(&p.access) != sent.as_ref() => {
-                self.announce(Some(&p.access), "tab");
+            Some(p) if Some(p.access) != sent.as_deref() => {
+                self.announce(Some(p.access), "tab");
                 return self.land(now, Ok(()), true, s);
             }
             _ => {}
@@ -198,19 +193,19 @@ impl Machine {
         if wait > 0.0 {
             return self.land(now, Err(held_back(wait, false)), true, s);
         }
-        let (refresh, access) = match &stored {
-            Some(p) => (p.refresh.clone(), Some(p.access.clone())),
+        let (refresh, access) = match stored {
+            Some(p) => (p.refresh, Some(p.access)),
             None => (None, None),
         };
         let via = match self.cfg.refresh_url {
             Some(_) => {
-                let (content_type, body) = request_body(&self.cfg.refresh_format, refresh.as_deref(), access.as_deref());
+                let (content_type, body) = request_body(&self.cfg.refresh_format, refresh, access);
                 Via::Endpoint { content_type, body }
             }
-            None => Via::Function { refresh, access },
+            None => Via::Function { refresh: refresh.map(String::from), access: access.map(String::from) },
         };
         if let Some(f) = self.flight.as_mut() {
-            f.stage = Stage::Calling { spent: stored };
+            f.stage = Stage::Calling { spent: stored.map(Held::owned) };
             f.called = true;
         }
         self.push(Command::Refresh { flight: id, via });
@@ -240,7 +235,7 @@ impl Machine {
     /// adopted (issue 28 item 2); no pair at all is a logout, which stays (issue 16).
     pub(super) fn refreshed(&mut self, now: f64, flight: u32, reply: Option<&Reply>, jitter: f64, s: &Stored) {
         if let Some(at) = self.orphans.iter().position(|o| o.id == flight) {
-            let orphan = self.orphans.remove(at);
+            let orphan = self.orphans.swap_remove(at);
             // Logged out or new tokens set meanwhile: this answer is stale, and writes nothing
             // (but paces the next call).
             let answer = self.outcome_of(now, reply);
@@ -268,16 +263,16 @@ impl Machine {
             Ok(p) => p,
             Err(e) => {
                 self.pace(now, &answer, jitter, s);
-                return self.land(now, Err(e), true, s);
+                return self.land(now, Err(e.into()), true, s);
             }
         };
         // (Issue 16's mutant takes storage emptied by a logout for the pair spent.)
-        if stored != spent && !(stored.is_none() && mutant!(self, LogoutRevival)) {
+        if !same(stored, spent.as_ref()) && !(stored.is_none() && mutant!(self, LogoutRevival)) {
             self.pace(now, &answer, jitter, s);
             let Some(p) = stored else {
                 return self.land(now, Err(logged_out_elsewhere()), true, s);
             };
-            self.announce(Some(&p.access), "tab");
+            self.announce(Some(p.access), "tab");
             return self.land(now, Ok(()), true, s);
         }
         match answer {
@@ -289,7 +284,7 @@ impl Machine {
                 self.end_backoff(s);
                 self.clock.received(&pair.access, expires_in, now, mutant!(self, NoFloor));
                 self.announce(Some(&pair.access), "refresh");
-                let after = written(&pair, &Stored { backoff: None, ..s.clone() });
+                let after = written(&pair);
                 self.land(now, Ok(()), true, &after);
             }
             Err(e) if e.ends_session() => {
@@ -337,18 +332,10 @@ impl Machine {
 
     /// What the answer means (`refresh::classify`), with its `Retry-After` on a 429 or 503.
     fn classify(&self, now: f64, r: &Reply) -> Got {
-        let answer = Answer {
-            status: r.status,
-            json: r.json,
-            access: r.access.clone(),
-            refresh: if self.cfg.cookie { Field::Missing } else { r.refresh.clone() },
-            expires_in: r.expires_in.clone(),
-            oauth_error: r.oauth_error.clone(),
-            access_path: &r.access_path,
-            fields: r.fields.clone(),
-        };
+        // In a cookie session a refresh token in the answer is not ours to keep.
+        let refresh = if self.cfg.cookie { &Field::Missing } else { &r.refresh };
         let retry = r.retry_after.as_deref().filter(|_| matches!(r.status, 429 | 503)).and_then(|v| retry_after_ms(v, self.clock.server(now)));
-        match classify(&answer) {
+        match classify_fields(r.status, r.json, [&r.access, refresh, &r.expires_in, &r.oauth_error], &r.access_path, &r.fields) {
             Ok(f) => Ok((f.access, f.refresh, f.expires_in)),
             Err(e) => Err(Failure { retry_after_ms: retry, ..e }),
         }
@@ -386,7 +373,7 @@ impl Machine {
             }
             _ => {}
         }
-        for id in f.queue {
+        for &id in f.queue.iter() {
             self.wake(now, id, s);
         }
     }
@@ -405,7 +392,7 @@ impl Machine {
         if mutant!(self, ResetDropsQueue) {
             return;
         }
-        for id in f.queue {
+        for &id in f.queue.iter() {
             self.wake(now, id, s);
         }
     }

@@ -12,11 +12,10 @@
 //! `onTokens`), `clock` (server clock, token lifetimes, refresh ahead, back-off state). The rules
 //! themselves are those of `policy`, `expiry`, `refresh` and `backoff`.
 
-use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::code::{Code, Failure};
+use crate::code::Failure;
 use crate::refresh::Format;
 
 mod calls;
@@ -51,7 +50,7 @@ pub struct Config {
     /// the app's function).
     pub refresh_format: Format,
     /// `refreshUrl` is relative and there is no page to resolve it against (SSR): every call is
-    /// refused (`INVALID_OPTIONS`), as the shipped `Client::usable` does.
+    /// refused (`INVALID_OPTIONS`, `Machine::refused_pageless`), as the shipped `Client::usable` does.
     pub pageless: bool,
     /// `expiredStatuses`.
     pub expired_statuses: Vec<u16>,
@@ -68,17 +67,6 @@ pub struct Config {
     pub lock: bool,
     /// `refreshTokenIn: "cookie"`.
     pub cookie: bool,
-}
-
-impl Config {
-    /// Refuses every call of a pageless instance: its tokens would have no origin to go to, and
-    /// its refresh no URL.
-    fn usable(&self) -> Result<(), Failure> {
-        if self.pageless {
-            return Err(Failure::new(Code::InvalidOptions, &["AuthFetch options: refreshUrl must be an absolute URL such as \"https://api.example.com/auth/refresh\" here: there is no page (Node, SSR) to resolve a relative one against"]));
-        }
-        Ok(())
-    }
 }
 
 /// What the last flight (or reset) gave its waiters.
@@ -137,7 +125,10 @@ pub(crate) use mutant;
 /// The state of one session (the instances of one page on the same storage and keys).
 pub struct Machine {
     cfg: Config,
-    out: VecDeque<Command>,
+    /// The commands not polled yet, from `read` on (a `VecDeque` costs more code): emptied
+    /// whenever the shell has polled them all, which it does after each event.
+    out: Vec<Option<Command>>,
+    read: usize,
     requests: requests::Requests,
     flight: Option<flight::Flight>,
     orphans: Vec<flight::Orphan>,
@@ -168,7 +159,8 @@ impl Machine {
     pub fn new(cfg: Config) -> Machine {
         Machine {
             cfg,
-            out: VecDeque::new(),
+            out: Vec::new(),
+            read: 0,
             requests: requests::Requests::default(),
             flight: None,
             orphans: Vec::new(),
@@ -189,7 +181,14 @@ impl Machine {
 
     /// The next command for the shell, in order.
     pub fn poll(&mut self) -> Option<Command> {
-        self.out.pop_front()
+        let c = self.out.get_mut(self.read).and_then(Option::take);
+        if c.is_some() {
+            self.read += 1;
+        } else {
+            self.out.clear();
+            self.read = 0;
+        }
+        c
     }
 
     /// Whether anything still needs this session: an instance on it, a request or a refresh.
@@ -263,7 +262,7 @@ impl Machine {
     }
 
     fn push(&mut self, c: Command) {
-        self.out.push_back(c);
+        self.out.push(Some(c));
     }
 
     fn notify(&mut self, n: Notice) {

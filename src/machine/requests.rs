@@ -13,6 +13,7 @@ use crate::code::{Code, Failure};
 use crate::policy::{origin_allowed, origin_of};
 
 use super::protocol::{Command, Control, Stored, Why};
+use super::stored::Garbage;
 use super::{mutant, Machine};
 
 /// The requests between two events, by id, in a sorted vector: a `BTreeMap` cost ~8 % of the
@@ -86,7 +87,7 @@ enum Plan {
 
 /// Whether `url` is the refresh endpoint, query and fragment aside.
 fn is_endpoint(url: &str, endpoint: &str) -> bool {
-    let strip = |u: &str| u.split(['?', '#']).next().unwrap_or(u).len();
+    let strip = |u: &str| u.bytes().position(|b| b == b'?' || b == b'#').unwrap_or(u.len());
     let (a, b) = (strip(url), strip(endpoint));
     url.get(..a).is_some_and(|u| endpoint.get(..b) == Some(u))
 }
@@ -95,8 +96,8 @@ impl Machine {
     /// A request begins. `own`: it carries its own token header, or comes from the app's refresh
     /// function (it is the refresh, and must not wait behind it).
     pub(super) fn begin(&mut self, now: f64, id: u32, url: &str, control: Control, own: bool, s: &Stored) {
-        if let Err(e) = self.cfg.usable() {
-            return self.reject(id, e);
+        if self.refused_pageless(id) {
+            return;
         }
         let no_refresh = match control {
             Control::None => false,
@@ -149,7 +150,7 @@ impl Machine {
     /// Plans and sends (or queues) the next attempt of `id`.
     fn go(&mut self, now: f64, id: u32, ahead: bool, s: &Stored) {
         match self.plan(now, ahead, s) {
-            Err(e) => self.settle(id, Err(Why::Auth(e))),
+            Err(e) => self.settle(id, Err(Why::Auth(e.into()))),
             Ok(Plan::Send(token, seen)) => {
                 let Some(r) = self.requests.get_mut(&id) else { return };
                 r.phase = if r.sent_before || r.no_refresh { Phase::Last } else { Phase::Sent { token: token.clone(), seen } };
@@ -167,9 +168,9 @@ impl Machine {
         self.go(now, id, false, s);
     }
 
-    fn plan(&mut self, now: f64, ahead: bool, s: &Stored) -> Result<Plan, Failure> {
+    fn plan(&mut self, now: f64, ahead: bool, s: &Stored) -> Result<Plan, Garbage> {
         let seen = self.completed;
-        let stored = self.tokens(s)?.map(|p| p.access);
+        let stored = self.stored_access(s)?.map(String::from);
         if self.flight.is_some() {
             return Ok(Plan::Wait(stored)); // even without a token: a cookie refresh brings one
         }
@@ -232,6 +233,15 @@ impl Machine {
         });
     }
 
+    /// Refuses every call of a pageless instance (true then, `id` rejected): its tokens would have
+    /// no origin to go to, and its refresh no URL.
+    pub(super) fn refused_pageless(&mut self, id: u32) -> bool {
+        if self.cfg.pageless {
+            self.reject(id, Failure::new(Code::InvalidOptions, &["AuthFetch options: refreshUrl must be an absolute URL such as \"https://api.example.com/auth/refresh\" here: there is no page (Node, SSR) to resolve a relative one against"]));
+        }
+        self.cfg.pageless
+    }
+
     /// Rejects `id` at once, before the core holds it (a request or call refused as it begins).
     pub(super) fn reject(&mut self, id: u32, e: Failure) {
         self.push(Command::Reject { id, why: Why::Auth(e) });
@@ -260,9 +270,9 @@ impl Machine {
             Some(Ok(())) => return self.replay(now, id, s),
             None => {}
         }
-        let stored = match self.tokens(s) {
-            Ok(p) => p.map(|p| p.access),
-            Err(e) => return self.settle(id, Err(Why::Auth(e))),
+        let stored = match self.stored_access(s) {
+            Ok(a) => a,
+            Err(e) => return self.settle(id, Err(Why::Auth(e.into()))),
         };
         match (stored, token) {
             // A cookie session can be live with no token here: the cookie is what is spent.

@@ -6,26 +6,31 @@
 use alloc::string::String;
 
 use crate::code::{Code, Failure};
-use crate::pair::{fingerprint, Pair};
+use crate::pair::Pair;
 use crate::policy::is_b64token;
 
 use super::protocol::{Command, Expect, Notice, Stored};
-use super::stored::{self, access_written};
+use super::stored::{self, access_written, same, written, Garbage, Held};
 use super::{mutant, Machine};
 
 impl Machine {
     /// The stored pair; seeing one marks the session known, and its life is noted from then
     /// (so that a pair another tab's refresh brings later counts as received: its floor holds).
-    pub(super) fn tokens(&mut self, s: &Stored) -> Result<Option<Pair>, Failure> {
+    pub(super) fn tokens<'s>(&mut self, s: &'s Stored) -> Result<Option<Held<'s>>, Garbage> {
         let pair = stored::pair(s, self.cfg.cookie)?;
-        if let Some(p) = &pair {
+        if let Some(p) = pair {
             self.known = true;
-            self.clock.life(&p.access, self.now);
+            self.clock.life(p.access, self.now);
         }
         if self.announced.is_none() {
-            self.announced = Some(pair.as_ref().map(|p| p.access.clone()));
+            self.announced = Some(pair.map(|p| p.access.into()));
         }
         Ok(pair)
+    }
+
+    /// The stored access token, as [`Machine::tokens`] reads the snapshot.
+    pub(super) fn stored_access<'s>(&mut self, s: &'s Stored) -> Result<Option<&'s str>, Garbage> {
+        Ok(self.tokens(s)?.map(|p| p.access))
     }
 
     /// Calls `onTokens` once per change of the stored access token, however this page heard of it.
@@ -55,13 +60,13 @@ impl Machine {
         }
         let pair = Pair { access, refresh };
         self.end_backoff(s);
-        if self.tokens(s).ok().flatten().as_ref() == Some(&pair) && !mutant!(self, SamePairResets) {
+        if matches!(self.tokens(s), Ok(Some(h)) if same(Some(h), Some(&pair))) && !mutant!(self, SamePairResets) {
             return;
         }
         self.push(Command::Store { pair: Some(pair.clone()), expect: Expect::Any });
         self.known = true;
         self.clock.life(&pair.access, now);
-        let after = Stored { stamp: Some(fingerprint(&pair)), access: Some(pair.access.clone()), refresh: pair.refresh.clone(), backoff: None };
+        let after = written(&pair);
         self.announce(Some(&pair.access), "set");
         self.reset(now, Ok(()), &after);
     }
@@ -99,7 +104,7 @@ impl Machine {
                     self.notify(Notice::Navigate);
                 }
             }
-            Ok(Some(p)) => self.announce(Some(&p.access), "tab"),
+            Ok(Some(p)) => self.announce(Some(p.access), "tab"),
             _ => {}
         }
         self.settle_again(now, s);
