@@ -194,7 +194,8 @@ class Session {
         core.online(this.handle, Date.now());
       }
     }
-    put(...first, ...this.stored());
+    this.snapshot = this.stored();
+    put(...first, ...this.snapshot);
   }
 
   /** The keys as they are now: access, refresh, pair stamp, back-off. */
@@ -205,33 +206,47 @@ class Session {
   /** Carries out the core's commands until it has none. */
   run() {
     const h = this.handle;
+    let invalid = null;
     for (let op; (op = core.next(h)) !== 0; ) {
-      const id = core.id();
-      if ((op === Op.LOCK || op === Op.REFRESH || op === Op.TIMER) && id !== this.flight) {
-        this.flight = id;
-        this.flyer = this.current || this.members[0];
-      }
-      switch (op) {
-        case Op.PASS: this.pass(id); break;
-        case Op.SEND: this.send(id, text(0)); break;
-        case Op.ASK: this.ask(id); break;
-        case Op.RESOLVE: this.settle(id, true, this.requests.get(id)?.response); break;
-        case Op.REJECT: this.reject(id); break;
-        case Op.LOCK: this.lock(id, core.number()); break;
-        case Op.UNLOCK: this.unlock(id, core.number()); break;
-        case Op.REFRESH: this.refresh(id, text(0), text(1), text(2), text(3)); break;
-        case Op.CANCEL_REFRESH: this.calls.get(id)?.abort(); break;
-        case Op.STORE: this.write(core.code(), text(0), text(1), text(2), text(3), text(4)); break;
-        case Op.STORE_BACKOFF: this.set(this.accessKey + ":backoff", text(0)); break;
-        case Op.TIMER: this.timer(core.code(), id, core.number()); break;
-        case Op.NOTIFY: this.notify(core.code()); break;
-        case Op.GIVE: this.settle(id, true, text(0)); break;
-        case Op.SHORTCUT:
-          this.shortcuts.set(text(0), { except: text(1), value: text(2), token: text(3), seen: core.out_seen(), generation: core.out_generation(), until: core.number() });
-          break;
-        case Op.INVALID: throw authError();
+      // One command's failure (a storage that throws, say) must not strand the ones after it.
+      try {
+        invalid = this.carry(op) || invalid;
+      } catch (e) {
+        console.error("seamless-fetch: a step failed", e);
       }
     }
+    if (invalid) throw invalid;
+  }
+
+  /** Carries out command `op`, read now; returns the error of an `INVALID`, to throw. */
+  carry(op) {
+    const id = core.id();
+    if ((op === Op.LOCK || op === Op.REFRESH || op === Op.TIMER) && id !== this.flight) {
+      this.flight = id;
+      this.flyer = this.current || this.members[0] || this.flyer;
+    }
+    switch (op) {
+      case Op.PASS: this.pass(id); break;
+      case Op.SEND: this.send(id, text(0)); break;
+      case Op.ASK: this.ask(id); break;
+      case Op.RESOLVE: this.settle(id, true, this.requests.get(id)?.response); break;
+      case Op.REJECT: this.reject(id); break;
+      case Op.LOCK: this.lock(id, core.number()); break;
+      case Op.UNLOCK: this.unlock(id, core.number()); break;
+      case Op.REFRESH: this.refresh(id, text(0), text(1), text(2), text(3)); break;
+      case Op.CANCEL_REFRESH: this.cancel(id); break;
+      case Op.STORE: this.write(core.code(), text(0), text(1), text(2), text(3), text(4)); break;
+      case Op.STORE_BACKOFF: this.set(this.accessKey + ":backoff", text(0)); break;
+      case Op.TIMER: this.timer(core.code(), id, core.number()); break;
+      case Op.NOTIFY: this.notify(core.code()); break;
+      case Op.GIVE: this.settle(id, true, text(0)); break;
+      case Op.SHORTCUT:
+        // Valid while storage holds the very strings the core decided on (this event's).
+        this.shortcuts.set(text(0), { except: text(1), value: text(2), token: text(3), refresh: this.snapshot[1], stamp: this.snapshot[2], seen: core.out_seen(), generation: core.out_generation(), until: core.number() });
+        break;
+      case Op.INVALID: return authError();
+    }
+    return null;
   }
 
   /**
@@ -245,7 +260,7 @@ class Session {
     if (this.shortcuts.size === 0 || parts.control !== null || parts.hasAuth) return null;
     const cut = this.shortcuts.get(parts.origin);
     if (cut === undefined || cut.except === parts.path || Date.now() >= cut.until || core.generation(this.handle) !== cut.generation) return null;
-    if (this.get(this.accessKey) !== cut.token || (!this.cookie && this.get(this.refreshKey) === null)) return null;
+    if (this.get(this.accessKey) !== cut.token || this.get(this.refreshKey) !== cut.refresh || this.get(this.accessKey + ":pair") !== cut.stamp) return null;
     let sent;
     try {
       sent = owner.transport(parts.href, withHeader(init, parts.headers, this.authHeader, cut.value));
@@ -262,7 +277,7 @@ class Session {
         this.lastDate = date;
         this.current = owner;
         this.put(cut.token, date);
-        core.shortcut_answer(this.handle, Date.now(), id, cut.seen, response.status);
+        if (core.shortcut_answer(this.handle, Date.now(), id, cut.seen, response.status) === 0) return this.settle(id, true, response);
         this.run();
       });
     });
@@ -330,8 +345,12 @@ class Session {
         if (!(response instanceof Response)) throw new TypeError("seamless-fetch: the fetch option must resolve to a Response");
         r.response = response;
         this.current = r.owner;
-        this.lastDate = response.headers.get("date");
-        this.put(this.lastDate);
+        // The core hears a Date only when its text changed (once a second at most): each one
+        // may move its estimate of the server's clock, and with it the shortcut's generation.
+        const date = response.headers.get("date");
+        const changed = date !== this.lastDate;
+        this.lastDate = date;
+        this.put(changed ? date : null);
         core.answer(this.handle, Date.now(), id, response.status);
         this.run();
       },
@@ -467,7 +486,7 @@ class Session {
     const ended = (how, status, value, retryAfter, error) => {
       if (this.calls.get(flight) !== controller) return;
       this.calls.delete(flight);
-      this.callSignal = null;
+      if (this.callSignal === controller.signal) this.callSignal = null;
       this.current = flyer;
       this.callError = error;
       walk(value);
@@ -515,6 +534,15 @@ class Session {
       if (typeof o.refresh !== "function") return ended(Call.NOT_A_RESPONSE, 0, undefined, null, null);
       ended(Call.RETURNED, 0, answer, null, null);
     }).catch(threw(Call.THREW));
+  }
+
+  /** Aborts the refresh call of `flight` (its timeout ran out): its end is not reported. */
+  cancel(flight) {
+    const controller = this.calls.get(flight);
+    this.calls.delete(flight);
+    if (controller === undefined) return;
+    if (this.callSignal === controller.signal) this.callSignal = null;
+    controller.abort();
   }
 
   /** Writes the pair (null: removes it) if storage holds what the core expects; else nothing. */
@@ -660,6 +688,7 @@ function plainParts(input, init, auth) {
       || (typeof Blob !== "undefined" && body instanceof Blob) || (typeof FormData !== "undefined" && body instanceof FormData))) return null;
     const signal = init == null || !(init.signal instanceof AbortSignal) ? undefined : init.signal;
     const url = absolute(input);
+    if (!/^https?:/.test(url.href)) return null;
     const own = ownHeaders(init == null ? undefined : init.headers, auth);
     return { ...url, ...own, signal };
   } catch {
@@ -755,8 +784,9 @@ export class AuthFetch {
       session.refreshUrl = resolved;
       session.listeners = [];
       sessions.set(handle, session);
-      session.watch();
     }
+    // Listening again when the session's instances were all disposed while its refresh ran.
+    if (session.unwatch === null) session.watch();
     session.instances++;
     this.options = options;
     this.transport = typeof options.fetch === "function" ? options.fetch : (input, init) => globalFetch()(input, init);
@@ -803,7 +833,7 @@ export class AuthFetch {
     }
     if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
     // The refresh function's own request: made while it runs, or with the signal it was given.
-    const own = session.ownCall > 0 || (session.callSignal != null && signal === session.callSignal);
+    const own = session.ownCall > 0 || (session.callSignal != null && (signal === session.callSignal || (init != null && init.signal === session.callSignal)));
     if (parts !== null && !own) {
       const fast = session.viaShortcut(this, input, init, parts);
       if (fast !== null) return fast;
@@ -818,6 +848,7 @@ export class AuthFetch {
 
   /** A call answered by the core (`GIVE`, `RESOLVE` or `REJECT`), as a promise. */
   call(report) {
+    if (this.disposed) return Promise.reject(new Error("seamless-fetch: this AuthFetch was disposed"));
     const session = this.session;
     const id = ++lastId;
     return new Promise((resolve, reject) => {
@@ -844,7 +875,7 @@ export class AuthFetch {
   }
 
   setTokens(tokens) {
-    const session = this.session;
+    const session = this.live();
     walk(tokens);
     session.current = this;
     session.put();
@@ -853,13 +884,13 @@ export class AuthFetch {
   }
 
   clearTokens() {
-    this.session.current = this;
+    this.live().current = this;
     core.clear_tokens(this.session.handle, Date.now());
     this.session.run();
   }
 
   logout() {
-    this.session.current = this;
+    this.live().current = this;
     core.logout(this.session.handle, Date.now());
     this.session.run();
   }
@@ -873,10 +904,22 @@ export class AuthFetch {
     this.disposed = true;
     const session = this.session;
     session.instances--;
-    session.listeners = session.listeners.filter((fn) => fn !== this.onTokens);
+    const mine = session.listeners.indexOf(this.onTokens);
+    if (mine >= 0) session.listeners.splice(mine, 1);
+    session.members.splice(session.members.indexOf(this), 1);
+    if (session.current === this) session.current = null;
     core.close(session.handle, Date.now());
     session.run();
-    if (session.instances === 0 && session.unwatch) session.unwatch();
+    if (session.instances === 0 && session.unwatch) {
+      session.unwatch();
+      session.unwatch = null;
+    }
+  }
+
+  /** The session, for a method of an instance not disposed. */
+  live() {
+    if (this.disposed) throw new Error("seamless-fetch: this AuthFetch was disposed");
+    return this.session;
   }
 
   /** `dispose()`, as the wasm-bindgen class named it; `using` calls it too. */

@@ -168,10 +168,11 @@ pub extern "C" fn queued(s: u32) -> u32 {
     b().stats(s).queued
 }
 
-/// The answer to a request sent by a shortcut (inbox: its token, `Date`, stored keys).
+/// The answer to a request sent by a shortcut (inbox: its token, `Date`, stored keys); 0: the
+/// session has ended, the answer is the caller's.
 #[no_mangle]
-pub extern "C" fn shortcut_answer(s: u32, now: f64, id: u32, seen: f64, status: u32) {
-    b().shortcut_answer(s, now, id, seen, status)
+pub extern "C" fn shortcut_answer(s: u32, now: f64, id: u32, seen: f64, status: u32) -> u32 {
+    b().shortcut_answer(s, now, id, seen, status) as u32
 }
 
 /// 1: an answer with `status` to a shortcut's request is the caller's (if its `Date` is unchanged).

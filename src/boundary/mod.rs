@@ -70,6 +70,8 @@ struct Session {
     /// Storage kind, keys and, for memory, the endpoint: who shares this session.
     identity: String,
     endpoint: String,
+    /// The app gave `isExpired` (a function: not in `opts`).
+    is_expired: bool,
 }
 
 /// Which event a `heard` call is.
@@ -230,6 +232,7 @@ impl Boundary {
             (Source::Endpoint { url, .. }, None) => url.clone(),
             (Source::Function, _) => String::new(),
         };
+        let is_expired = entries.iter().any(|(k, v)| k == "isExpired" && *v == Value::Func);
         let page_origin = page.or_else(|| policy::origin_of(&endpoint).map(String::from)).unwrap_or_else(|| "null".into());
         let kind = match opts.storage {
             StorageKind::Local => "l",
@@ -246,10 +249,23 @@ impl Boundary {
                 if s.endpoint != endpoint {
                     return self.refuse(Failure::new(Code::InvalidOptions, &["AuthFetch options: another AuthFetch refreshes the same stored tokens elsewhere (refreshUrl, refresh); use one, or give each its own accessTokenKey and refreshTokenKey"]));
                 }
+                // The core judges every request of a session by one set of request rules: an
+                // instance with others (allowedOrigins above all) must not have its requests
+                // judged by them. (The rest, a refresh's options among them, are the session's.)
+                let (a, o) = (&s.opts, &opts);
+                let same = a.allowed_origins == o.allowed_origins
+                    && a.auth_header == o.auth_header
+                    && a.auth_scheme == o.auth_scheme
+                    && a.expired_statuses == o.expired_statuses
+                    && a.expired_body_codes == o.expired_body_codes
+                    && a.expired_body_field == o.expired_body_field
+                    && s.is_expired == is_expired;
+                if !same {
+                    return self.refuse(Failure::new(Code::InvalidOptions, &["AuthFetch options: another AuthFetch on the same stored tokens sends them under other rules (allowedOrigins, authHeader, authScheme, expiredStatuses, expiredBodyCodes, expiredBodyField, isExpired); give both the same, or give each its own accessTokenKey and refreshTokenKey"]));
+                }
                 return self.created(i as u32 + 1, true);
             }
         }
-        let is_expired = entries.iter().any(|(k, v)| k == "isExpired" && *v == Value::Func);
         let cfg = Config {
             page_origin,
             allowed_origins: opts.allowed_origins.clone(),
@@ -268,18 +284,11 @@ impl Boundary {
             pageless,
         };
         let _ = now;
-        let session = Session { machine: Machine::new(cfg), opts, identity, endpoint };
-        let handle = match self.sessions.iter().position(Option::is_none) {
-            Some(i) => {
-                self.sessions[i] = Some(session);
-                i as u32 + 1
-            }
-            None => {
-                self.sessions.push(Some(session));
-                self.sessions.len() as u32
-            }
-        };
-        self.created(handle, false)
+        let session = Session { machine: Machine::new(cfg), opts, identity, endpoint, is_expired };
+        // Handles are never reused: a shell's late report on a session that ended (an answer to
+        // a request sent by a shortcut) must find no session, never another one.
+        self.sessions.push(Some(session));
+        self.created(self.sessions.len() as u32, false)
     }
 
     /// What the shell needs to carry out session `s`'s commands, in [`Boundary::out`]: strings
@@ -458,13 +467,18 @@ impl Boundary {
         self.event(s, |b| Some(Event::SetTokens { now, access, refresh, stored: b.stored() }));
     }
 
-    /// The answer to a request sent by a `SHORTCUT`; inbox: the token it carried, `Date`, stored keys.
-    pub fn shortcut_answer(&mut self, s: u32, now: f64, id: u32, seen: f64, status: u32) {
+    /// The answer to a request sent by a `SHORTCUT`; inbox: the token it carried, `Date`, stored
+    /// keys. `false`: the session has ended (the answer is then the caller's as it is).
+    pub fn shortcut_answer(&mut self, s: u32, now: f64, id: u32, seen: f64, status: u32) -> bool {
+        if self.session(s).is_none() {
+            return false;
+        }
         self.event(s, |b| {
             let token = b.take().unwrap_or_default();
             let date = b.take();
             Some(Event::ShortcutAnswer { now, id, token, seen: seen as u64, status: status.min(999) as u16, date, stored: b.stored() })
         });
+        true
     }
 
     /// Whether an answer with `status` to a `SHORTCUT` request is the caller's without the core

@@ -237,3 +237,31 @@ fn the_walk_bound_counts_each_walk_alone() {
         assert_eq!(entries, [("accessToken".into(), Value::Str("a2".into()))]);
     }
 }
+
+#[test]
+fn an_instance_with_other_options_never_joins_a_session() {
+    // The core judges every request of a session by its options: a second instance without the
+    // first one's allowedOrigins must not send the token there.
+    let mut b = Boundary::default();
+    let s = session(&mut b, &[]);
+    b.put(&[None, None, None, None]);
+    b.heard(s, 0.0, Heard::Open);
+    assert_eq!(session(&mut b, &[("authScheme", "Token")]), 0);
+    assert_eq!(b.out.texts[0].as_deref(), Some("INVALID_OPTIONS"));
+    assert!(b.out.texts[1].as_deref().is_some_and(|m| m.contains("under other rules")));
+    assert_eq!(session(&mut b, &[]), s, "the same options join");
+}
+
+#[test]
+fn a_handle_is_never_given_to_another_session() {
+    let mut b = Boundary::default();
+    let s = session(&mut b, &[]);
+    b.put(&[None, None, None, None]);
+    b.heard(s, 0.0, Heard::Open);
+    b.plain(s, Event::Close { now: 0.0 });
+    let t = session(&mut b, &[]);
+    assert_ne!(t, s, "the ended session's handle is not reused");
+    b.put(&[Some("a1"), Some("2024-01-01"), Some("a1"), Some("r1"), None, None]);
+    assert!(!b.shortcut_answer(s, 0.0, 9, 0.0, 401), "a late answer for the ended session finds none");
+    assert_eq!(b.next(t), 0, "and nothing reaches the new one");
+}
