@@ -571,7 +571,10 @@ class Session {
   }
 
   notify(kind) {
-    const hooks = (kind === NoticeKind.REFRESHED || kind === NoticeKind.REFRESH_ERROR ? this.flyer : this.current || this.members[0]).options;
+    // A flight's callbacks are its starter's; the others, the instance whose call the core heard,
+    // else the first on the session (a storage event). None left: nobody to tell.
+    const who = kind === NoticeKind.REFRESHED || kind === NoticeKind.REFRESH_ERROR ? this.flyer : this.current || this.members[0];
+    const hooks = who ? who.options : {};
     switch (kind) {
       case NoticeKind.REFRESHED: return call(hooks.onRefresh, { durationMs: core.number() });
       case NoticeKind.REFRESH_ERROR: return call(hooks.onRefreshError, authError(this.callError));
