@@ -778,7 +778,7 @@ export class AuthFetch {
       resolved = url === null ? null : new URL(url, page ? page.href : undefined).href;
     } catch {}
     put(page && page.origin, resolved);
-    const handle = core.create(Date.now());
+    const handle = core.create();
     if (handle === 0) throw authError();
     let session = core.code() === 1 ? sessions.get(handle) : undefined;
     if (!session) {

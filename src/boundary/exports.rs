@@ -31,8 +31,8 @@ pub extern "C" fn value(kind: u32, number: f64) -> u32 {
 
 /// A session for the options just walked (inbox: page origin, resolved refresh URL); 0: refused.
 #[no_mangle]
-pub extern "C" fn create(now: f64) -> u32 {
-    b().create(now)
+pub extern "C" fn create() -> u32 {
+    b().create()
 }
 
 /// A request begins (inbox: URL, stored keys).

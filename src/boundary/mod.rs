@@ -208,7 +208,7 @@ impl Boundary {
     /// A session for the options just walked (inbox: the page's origin, null without a page; the
     /// refresh URL resolved against the page, null when it does not resolve), joining a live one
     /// on the same keys; its handle, or 0 with `INVALID` to read.
-    pub fn create(&mut self, now: f64) -> u32 {
+    pub fn create(&mut self) -> u32 {
         let page = self.take();
         let resolved = self.take();
         let entries = match self.walked() {
@@ -283,7 +283,6 @@ impl Boundary {
             },
             pageless,
         };
-        let _ = now;
         let session = Session { machine: Machine::new(cfg), opts, identity, endpoint, is_expired };
         // Handles are never reused: a shell's late report on a session that ended (an answer to
         // a request sent by a shortcut) must find no session, never another one.

@@ -27,7 +27,7 @@ fn session(b: &mut Boundary, extra: &[(&str, &str)]) -> u32 {
     }
     b.value(V::End as u32, 0.0);
     b.put(&[Some(APP), Some("https://app.example/auth/refresh")]);
-    b.create(0.0)
+    b.create()
 }
 
 fn drain(b: &mut Boundary, s: u32) -> Vec<(u32, u32, Vec<Option<String>>)> {
@@ -59,7 +59,7 @@ fn options_are_checked_by_the_rules_and_their_error_read_back() {
     b.value(V::Number as u32, 3.0);
     b.value(V::End as u32, 0.0);
     b.put(&[Some(APP), None]);
-    assert_eq!(b.create(0.0), 0);
+    assert_eq!(b.create(), 0);
     assert_eq!(b.out.op, Op::Invalid as u32);
     assert_eq!(b.out.texts[0].as_deref(), Some("INVALID_OPTIONS"));
     assert_eq!(b.out.texts[1].as_deref(), Some("AuthFetch options: refreshUrl must be a string"));
@@ -207,7 +207,7 @@ fn how_a_refresh_function_failed_decides_the_code() {
     b.value(V::Function as u32, 0.0);
     b.value(V::End as u32, 0.0);
     b.put(&[Some(APP), None]);
-    let s = b.create(0.0);
+    let s = b.create();
     assert_ne!(s, 0, "{:?}", b.out.texts);
     let refresh = to_refresh(&mut b, s);
     assert_eq!((refresh.2[0].as_deref(), refresh.2[1].as_deref()), (Some("r1"), Some("a1")), "the function gets the tokens");

@@ -114,13 +114,13 @@ impl Machine {
             return self.push(Command::Pass { id });
         }
         self.go(now, id, !no_refresh, s);
-        self.shortcut(now, id, url, s);
+        self.shortcut(now, id, url);
     }
 
     /// After a plain request went out with a token and nothing running: the same decision for the
     /// next plain requests to its origin, with what it rests on (see `Command::Shortcut`). Not
     /// where answers are judged beyond their status (each needs the core then).
-    fn shortcut(&mut self, now: f64, id: u32, url: &str, s: &Stored) {
+    fn shortcut(&mut self, now: f64, id: u32, url: &str) {
         let Some(r) = self.requests.get(&id) else { return };
         let Phase::Sent { token: Some(token), seen } = &r.phase else { return };
         if r.no_refresh || self.flight.is_some() || self.cfg.judge_answers {
@@ -130,7 +130,6 @@ impl Machine {
         let Some(origin) = origin_of(url).map(String::from) else { return };
         let except = self.cfg.refresh_url.as_deref().map(|e| String::from(e.split(['?', '#']).next().unwrap_or(e)));
         let until = self.clock.due(&token, self.cfg.refresh_ahead_ms, now);
-        let _ = s;
         let generation = self.generation();
         self.push(Command::Shortcut { origin, except, token, seen, generation, until });
     }
