@@ -11,18 +11,19 @@
 // The numbers of the protocol, as src/boundary/wire.rs defines them (a Rust test checks this
 // object against that file).
 const PROTOCOL = {
-  Op: { PASS: 1, SEND: 2, ASK: 3, RESOLVE: 4, REJECT: 5, LOCK: 6, UNLOCK: 7, REFRESH: 8, CANCEL_REFRESH: 9, STORE: 10, STORE_BACKOFF: 11, TIMER: 12, NOTIFY: 13, INVALID: 14, GIVE: 15, SHORTCUT: 16 },
+  Op: { PASS: 1, SEND: 2, ASK: 3, RESOLVE: 4, REJECT: 5, LOCK: 6, UNLOCK: 7, REFRESH: 8, CANCEL_REFRESH: 9, STORE: 10, STORE_BACKOFF: 11, TIMER: 12, NOTIFY: 13, INVALID: 14, GIVE: 15, SHORTCUT: 16, RESUME: 17 },
   Value: { UNDEFINED: 0, NULL: 1, FALSE: 2, TRUE: 3, NUMBER: 4, STRING: 5, FUNCTION: 6, OTHER: 7, LIST: 8, MAP: 9, KEY: 10, END: 11 },
   Control: { NONE: 0, NO_TOKEN: 1, NO_REFRESH: 2, INVALID: 3 },
   Flag: { HAS_AUTH: 1, OWN_REFRESH: 2 },
   TimerKind: { GATE: 1, SETTLE: 2, TIMEOUT: 3 },
   WhyKind: { AUTH: 1, ABORTED: 2, TRANSPORT: 3 },
   ExpectKind: { ANY: 1, PAIR: 2, NOTHING: 3 },
-  NoticeKind: { REFRESHED: 1, REFRESH_ERROR: 2, LOGOUT: 3, TOKENS: 4, NAVIGATE: 5 },
+  NoticeKind: { REFRESHED: 1, REFRESH_ERROR: 2, LOGOUT: 3, TOKENS: 4, NAVIGATE: 5, WARN: 6 },
+  JudgeKind: { BODY: 1, APP: 2 },
   Setup: { COOKIE: 1, CROSS_TAB: 2 },
   Call: { RESPONSE: 1, RETURNED: 2, THREW: 3, NOT_A_RESPONSE: 4, BAD_HEADERS: 5 },
 };
-const { Op, Value, Control, Flag, WhyKind, ExpectKind, NoticeKind, Setup, Call } = PROTOCOL;
+const { Op, Value, Control, Flag, WhyKind, ExpectKind, NoticeKind, JudgeKind, Setup, Call } = PROTOCOL;
 
 const CONTROL_HEADER = "x-seamless-fetch";
 /** A body judged for `expiredBodyCodes` is read up to this size and for this long. */
@@ -141,10 +142,10 @@ const ownFetches = new WeakSet();
 class Session {
   constructor(handle, setup) {
     this.handle = handle;
-    [this.kind, this.accessKey, this.refreshKey, this.authHeader, this.lockName] = setup.texts;
+    [this.kind, this.accessKey, this.refreshKey, , this.lockName] = setup.texts; // texts[3]: the token header, each instance's
     this.cookie = (setup.flag & Setup.COOKIE) !== 0;
     this.crossTab = (setup.flag & Setup.CROSS_TAB) !== 0;
-    this.members = []; // the AuthFetch instances on this session, first made first
+    this.members = []; // WeakRefs to its instances' Members, first made first
     this.current = null; // the instance whose call or request the core is hearing about
     this.flight = -1; // the flight the core's last lock, refresh or gate was about
     this.flyer = null; // the instance that flight is for: its fetch, refresh function and callbacks
@@ -153,7 +154,6 @@ class Session {
     this.timers = new Map(); // "kind:flight" -> timeout
     this.locks = new Map(); // flight -> release
     this.calls = new Map(); // flight -> AbortController of the refresh call
-    this.instances = 0;
     this.ownCall = 0; // > 0 while the app's refresh function runs
     this.callSignal = null; // the signal the running refresh function was given
     this.unwatch = null;
@@ -203,6 +203,38 @@ class Session {
     return [this.get(this.accessKey), this.get(this.refreshKey), this.get(this.accessKey + ":pair"), this.get(this.accessKey + ":backoff")];
   }
 
+  /** Adds an instance's member, known weakly (see `Member`). */
+  join(member) {
+    member.ref = typeof WeakRef === "function" ? new WeakRef(member) : { deref: () => member };
+    this.members.push(member.ref);
+    collected?.register(member, { session: this, ref: member.ref }, member.ref);
+    this.current = member;
+  }
+
+  /** An instance leaves (disposed, or collected): the core hears it; no one left, no listening. */
+  leave(ref) {
+    collected?.unregister(ref);
+    this.members.splice(this.members.indexOf(ref), 1);
+    if (this.current === ref.deref()) this.current = null;
+    core.close(this.handle, Date.now());
+    this.run();
+    if (this.members.length === 0) {
+      if (this.unwatch) this.unwatch();
+      this.unwatch = null;
+      // Nothing running either: a new instance gets a new session from the core.
+      if (this.requests.size + this.calls.size + this.locks.size === 0) sessions.delete(this.handle);
+    }
+  }
+
+  /** The first instance made that is still on the session (a storage event's callbacks are its). */
+  first() {
+    for (const ref of this.members) {
+      const m = ref.deref();
+      if (m) return m;
+    }
+    return null;
+  }
+
   /** Carries out the core's commands until it has none. */
   run() {
     const h = this.handle;
@@ -215,6 +247,8 @@ class Session {
         console.error("seamless-fetch: a step failed", e);
       }
     }
+    // Held no longer than the event it was set for, so that it can be collected.
+    this.current = null;
     if (invalid) throw invalid;
   }
 
@@ -223,12 +257,12 @@ class Session {
     const id = core.id();
     if ((op === Op.LOCK || op === Op.REFRESH || op === Op.TIMER) && id !== this.flight) {
       this.flight = id;
-      this.flyer = this.current || this.members[0] || this.flyer;
+      this.flyer = this.current || this.first() || this.flyer;
     }
     switch (op) {
-      case Op.PASS: this.pass(id); break;
+      case Op.PASS: this.pass(id, core.code() === 1); break;
       case Op.SEND: this.send(id, text(0)); break;
-      case Op.ASK: this.ask(id); break;
+      case Op.ASK: this.ask(id, core.code()); break;
       case Op.RESOLVE: this.settle(id, true, this.requests.get(id)?.response); break;
       case Op.REJECT: this.reject(id); break;
       case Op.LOCK: this.lock(id, core.number()); break;
@@ -241,8 +275,14 @@ class Session {
       case Op.NOTIFY: this.notify(core.code()); break;
       case Op.GIVE: this.settle(id, true, text(0)); break;
       case Op.SHORTCUT:
-        // Valid while storage holds the very strings the core decided on (this event's).
-        this.shortcuts.set(text(0), { except: text(1), value: text(2), token: text(3), refresh: this.snapshot[1], stamp: this.snapshot[2], seen: core.out_seen(), generation: core.out_generation(), until: core.number() });
+        // Valid while storage holds the very strings the core decided on (this event's), for
+        // the requests of instances with the request rules it was decided under.
+        this.shortcuts.set(core.code() + " " + text(0), { rules: core.code(), except: text(1), value: text(2), token: text(3), refresh: this.snapshot[1], stamp: this.snapshot[2], seen: core.out_seen(), generation: core.out_generation(), until: core.number() });
+        break;
+      case Op.RESUME:
+        // The callbacks before it have run: the queue wakes with the keys as they left them.
+        this.put();
+        core.resume(this.handle, Date.now());
         break;
       case Op.INVALID: return authError();
     }
@@ -258,26 +298,26 @@ class Session {
    */
   viaShortcut(owner, input, init, parts) {
     if (this.shortcuts.size === 0 || parts.control !== null || parts.hasAuth) return null;
-    const cut = this.shortcuts.get(parts.origin);
+    const cut = this.shortcuts.get(owner.rules + " " + parts.origin);
     if (cut === undefined || cut.except === parts.path || Date.now() >= cut.until || core.generation(this.handle) !== cut.generation) return null;
     if (this.get(this.accessKey) !== cut.token || this.get(this.refreshKey) !== cut.refresh || this.get(this.accessKey + ":pair") !== cut.stamp) return null;
     let sent;
     try {
-      sent = owner.transport(parts.href, withHeader(init, parts.headers, this.authHeader, cut.value));
+      sent = owner.transport(parts.href, withHeader(init, parts.headers, owner.authHeader, cut.value));
     } catch (e) {
       return Promise.reject(e);
     }
     return Promise.resolve(sent).then((response) => {
       if (!(response instanceof Response)) throw new TypeError("seamless-fetch: the fetch option must resolve to a Response");
       const date = response.headers.get("date");
-      if (date === this.lastDate && core.quiet(this.handle, response.status) === 1) return response;
+      if (date === this.lastDate && core.quiet(this.handle, cut.rules, response.status) === 1) return response;
       return new Promise((resolve, reject) => {
         const id = this.track(owner, { input: parts.href, init, headers: parts.headers }, parts.signal, resolve, reject);
         this.requests.get(id).response = response;
         this.lastDate = date;
         this.current = owner;
         this.put(cut.token, date);
-        if (core.shortcut_answer(this.handle, Date.now(), id, cut.seen, response.status) === 0) return this.settle(id, true, response);
+        if (core.shortcut_answer(this.handle, Date.now(), id, cut.rules, cut.seen, response.status) === 0) return this.settle(id, true, response);
         this.run();
       });
     });
@@ -305,12 +345,15 @@ class Session {
 
   begin(id, url, control, flags) {
     this.put(url);
-    core.begin(this.handle, Date.now(), id, control, flags);
+    core.begin(this.handle, Date.now(), id, this.current.rules, control, flags);
     this.run();
   }
 
-  /** Sends the request as it came (less the control header): its answer is the caller's. */
-  pass(id) {
+  /**
+   * Sends the request as it came (less the control header): its answer is the caller's. `watch`:
+   * its status is reported first (`passed`), for the core to explain an "expired" one.
+   */
+  pass(id, watch) {
     const r = this.take(id);
     if (!r) return;
     let sent;
@@ -319,7 +362,14 @@ class Session {
     } catch (e) {
       sent = Promise.reject(e);
     }
-    Promise.resolve(sent).then(r.resolve, r.reject);
+    Promise.resolve(sent).then((response) => {
+      if (watch && response instanceof Response) {
+        put(r.request ? r.request.url : r.input);
+        core.passed(this.handle, Date.now(), r.owner.rules, response.status);
+        this.run();
+      }
+      r.resolve(response);
+    }, r.reject);
   }
 
   /** An attempt of `id`, with the token's header value (null: none) on a copy of its request. */
@@ -327,9 +377,9 @@ class Session {
     const r = this.requests.get(id);
     if (!r) return;
     const go = () => {
-      if (!r.request) return r.owner.transport(r.input, withHeader(r.init, r.headers, this.authHeader, value));
+      if (!r.request) return r.owner.transport(r.input, withHeader(r.init, r.headers, r.owner.authHeader, value));
       const attempt = r.request.clone();
-      if (value !== null) attempt.headers.set(this.authHeader, value);
+      if (value !== null) attempt.headers.set(r.owner.authHeader, value);
       return r.owner.transport(attempt);
     };
     // A replay goes out from a microtask, as it did when it waited on a promise: the code that
@@ -350,7 +400,7 @@ class Session {
         const date = response.headers.get("date");
         const changed = date !== this.lastDate;
         this.lastDate = date;
-        this.put(changed ? date : null);
+        this.put(changed ? date : null, response.headers.get("content-type"));
         core.answer(this.handle, Date.now(), id, response.status);
         this.run();
       },
@@ -362,12 +412,12 @@ class Session {
     });
   }
 
-  /** Judges an answer the status did not: the app's `isExpired`, or the body's code. */
-  ask(id) {
+  /** Judges an answer the status did not, as `how` says: the app's `isExpired`, or the body's code. */
+  ask(id, how) {
     const r = this.requests.get(id);
     if (!r) return;
     const isExpired = r.owner.options.isExpired;
-    if (typeof isExpired === "function") {
+    if (how === JudgeKind.APP) {
       Promise.resolve()
         .then(() => isExpired(r.response.clone()))
         .then((v) => v === true, (e) => { console.error("seamless-fetch: isExpired threw", e); return false; })
@@ -383,7 +433,7 @@ class Session {
       this.current = r.owner;
       walk(body);
       this.put();
-      core.body(this.handle, Date.now(), id);
+      core.body(this.handle, Date.now(), id, r.owner.rules);
       this.run();
     });
   }
@@ -573,7 +623,7 @@ class Session {
   notify(kind) {
     // A flight's callbacks are its starter's; the others, the instance whose call the core heard,
     // else the first on the session (a storage event). None left: nobody to tell.
-    const who = kind === NoticeKind.REFRESHED || kind === NoticeKind.REFRESH_ERROR ? this.flyer : this.current || this.members[0];
+    const who = kind === NoticeKind.REFRESHED || kind === NoticeKind.REFRESH_ERROR ? this.flyer : this.current || this.first();
     const hooks = who ? who.options : {};
     switch (kind) {
       case NoticeKind.REFRESHED: return call(hooks.onRefresh, { durationMs: core.number() });
@@ -582,9 +632,13 @@ class Session {
       case NoticeKind.TOKENS: {
         const reason = text(0);
         const at = core.number();
-        for (const fn of this.listeners) call(fn, { reason, expiresAt: at === at ? at : null });
+        for (const ref of this.members) {
+          const m = ref.deref();
+          if (m && m.onTokens) call(m.onTokens, { reason, expiresAt: at === at ? at : null });
+        }
         return;
       }
+      case NoticeKind.WARN: return console.warn(text(0));
       case NoticeKind.NAVIGATE: {
         const login = text(0);
         if (login === null) return;
@@ -763,49 +817,29 @@ function absolute(input) {
 }
 const resolved = new Map();
 
+/** Tells a session an instance was collected without `dispose()`. */
+const collected = typeof FinalizationRegistry === "function" ? new FinalizationRegistry(({ session, ref }) => session.leave(ref)) : null;
+
 /** The core's handle -> its session here. */
 const sessions = new Map();
 let lastId = 0;
 
-export class AuthFetch {
-  constructor(options) {
-    if (!core) throw new Error("seamless-fetch: the core is not loaded");
-    walk(options);
-    const page = typeof location === "undefined" ? null : location;
-    const url = options && typeof options.refreshUrl === "string" ? options.refreshUrl : null;
-    let resolved = null;
-    try {
-      resolved = url === null ? null : new URL(url, page ? page.href : undefined).href;
-    } catch {}
-    put(page && page.origin, resolved);
-    const handle = core.create();
-    if (handle === 0) throw authError();
-    let session = core.code() === 1 ? sessions.get(handle) : undefined;
-    if (!session) {
-      const setup = { texts: [0, 1, 2, 3, 4].map(text), flag: core.flag() };
-      session = new Session(handle, setup);
-      session.refreshUrl = resolved;
-      session.listeners = [];
-      sessions.set(handle, session);
-    }
-    // Listening again when the session's instances were all disposed while its refresh ran.
-    if (session.unwatch === null) session.watch();
-    session.instances++;
+/**
+ * One instance's part of its session: its options, transport and request rules. Its `AuthFetch`
+ * and its bound `fetch` hold it, and nothing else for long: the session knows it by a WeakRef, so
+ * once neither is reachable it is collected, and `left` tells the core it is gone, as `dispose()`
+ * would. (An app keeps only the bound fetch as often as the object: `ky.create({ fetch })`.)
+ */
+class Member {
+  constructor(options, session) {
     this.options = options;
-    this.transport = typeof options.fetch === "function" ? options.fetch : (input, init) => globalFetch()(input, init);
-    session.members.push(this);
-    session.current = this;
-    if (typeof options.onTokens === "function") session.listeners.push(options.onTokens);
     this.session = session;
-    this.onTokens = options.onTokens;
-    session.put();
-    core.open(handle, Date.now());
-    session.run();
-    const self = this;
-    this.fetch = function fetch(input, init) {
-      return self.request(input, init);
-    };
-    ownFetches.add(this.fetch);
+    // Its own request rules: the core's index of them, and the token's header.
+    this.rules = core.number();
+    this.authHeader = text(3);
+    this.transport = typeof options.fetch === "function" ? options.fetch : (input, init) => globalFetch()(input, init);
+    this.onTokens = typeof options.onTokens === "function" ? options.onTokens : null;
+    this.disposed = false;
   }
 
   request(input, init) {
@@ -814,7 +848,7 @@ export class AuthFetch {
     let sent, parts, control, hasAuth, signal, url;
     try {
       if (init !== null && (typeof init === "object" || typeof init === "function")) init = requestInit(init);
-      parts = plainParts(input, init, session.authHeader.toLowerCase());
+      parts = plainParts(input, init, this.authHeader.toLowerCase());
       if (parts !== null) {
         ({ control, hasAuth, signal, href: url } = parts);
         // As fetch: a request it cannot build throws its TypeError before an aborted signal.
@@ -826,7 +860,7 @@ export class AuthFetch {
         const request = new Request(input, init);
         control = request.headers.get(CONTROL_HEADER);
         if (control !== null) request.headers.delete(CONTROL_HEADER);
-        hasAuth = request.headers.has(session.authHeader);
+        hasAuth = request.headers.has(this.authHeader);
         signal = request.signal;
         url = request.url;
         sent = { request };
@@ -863,66 +897,89 @@ export class AuthFetch {
     });
   }
 
+  /** Reports a synchronous call (`report(handle)`) of an instance not disposed. */
+  act(report) {
+    if (this.disposed) throw new Error("seamless-fetch: this AuthFetch was disposed");
+    const session = this.session;
+    session.current = this;
+    report(session.handle);
+    session.run();
+  }
+}
+
+export class AuthFetch {
+  constructor(options) {
+    if (!core) throw new Error("seamless-fetch: the core is not loaded");
+    walk(options);
+    const page = typeof location === "undefined" ? null : location;
+    const url = options && typeof options.refreshUrl === "string" ? options.refreshUrl : null;
+    let resolved = null;
+    try {
+      resolved = url === null ? null : new URL(url, page ? page.href : undefined).href;
+    } catch {}
+    put(page && page.origin, resolved);
+    const handle = core.create();
+    if (handle === 0) throw authError();
+    let session = core.code() === 1 ? sessions.get(handle) : undefined;
+    if (!session) {
+      const setup = { texts: [0, 1, 2, 3, 4].map(text), flag: core.flag() };
+      session = new Session(handle, setup);
+      session.refreshUrl = resolved;
+      sessions.set(handle, session);
+    }
+    const member = new Member(options, session);
+    // Listening again when the session's instances were all disposed while its refresh ran.
+    if (session.unwatch === null) session.watch();
+    session.join(member);
+    session.put();
+    core.open(handle, Date.now());
+    session.run();
+    this.member = member;
+    this.fetch = function fetch(input, init) {
+      return member.request(input, init);
+    };
+    ownFetches.add(this.fetch);
+  }
+
   getAccessToken(options) {
     const min = options == null || options.minValidityMs === undefined ? 0 : typeof options.minValidityMs === "number" ? options.minValidityMs : NaN;
-    return this.call((h, id) => core.token(h, Date.now(), id, min));
+    return this.member.call((h, id) => core.token(h, Date.now(), id, min));
   }
 
   refresh() {
-    return this.call((h, id) => core.force_refresh(h, Date.now(), id));
+    return this.member.call((h, id) => core.force_refresh(h, Date.now(), id));
   }
 
   stats() {
-    const h = this.session.handle;
+    const h = this.member.session.handle;
     return { refreshes: core.refreshes(h), retried: core.retried(h), queued: core.queued(h) };
   }
 
   setTokens(tokens) {
-    const session = this.live();
-    walk(tokens);
-    session.current = this;
-    session.put();
-    core.set_tokens(session.handle, Date.now());
-    session.run();
+    this.member.act((h) => {
+      walk(tokens);
+      this.member.session.put();
+      core.set_tokens(h, Date.now());
+    });
   }
 
   clearTokens() {
-    this.live().current = this;
-    core.clear_tokens(this.session.handle, Date.now());
-    this.session.run();
+    this.member.act((h) => core.clear_tokens(h, Date.now()));
   }
 
   logout() {
-    this.live().current = this;
-    core.logout(this.session.handle, Date.now());
-    this.session.run();
+    this.member.act((h) => core.logout(h, Date.now()));
   }
 
   get isRefreshing() {
-    return core.refreshing(this.session.handle) === 1;
+    return core.refreshing(this.member.session.handle) === 1;
   }
 
   dispose() {
-    if (this.disposed) return;
-    this.disposed = true;
-    const session = this.session;
-    session.instances--;
-    const mine = session.listeners.indexOf(this.onTokens);
-    if (mine >= 0) session.listeners.splice(mine, 1);
-    session.members.splice(session.members.indexOf(this), 1);
-    if (session.current === this) session.current = null;
-    core.close(session.handle, Date.now());
-    session.run();
-    if (session.instances === 0 && session.unwatch) {
-      session.unwatch();
-      session.unwatch = null;
-    }
-  }
-
-  /** The session, for a method of an instance not disposed. */
-  live() {
-    if (this.disposed) throw new Error("seamless-fetch: this AuthFetch was disposed");
-    return this.session;
+    const member = this.member;
+    if (member.disposed) return;
+    member.disposed = true;
+    member.session.leave(member.ref);
   }
 
   /** `dispose()`, as the wasm-bindgen class named it; `using` calls it too. */

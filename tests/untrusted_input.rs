@@ -289,7 +289,7 @@ mod core_events {
     //! The sans-IO core (`machine`) over arbitrary events: every input is untrusted (stored
     //! strings, headers, refresh answers, ids, times), and no sequence of events may panic.
     use super::*;
-    use seamless_fetch::machine::{Config, Control, Event, Machine, Reply, Stored, Timer};
+    use seamless_fetch::machine::{Config, Control, Event, Machine, Reply, Rules, Stored, Timer};
 
     fn stored() -> impl Strategy<Value = Stored> {
         (prop::option::of(text()), prop::option::of(text()), prop::option::of(text()), prop::option::of(text()))
@@ -309,9 +309,10 @@ mod core_events {
         prop_oneof![
             (number(), id.clone(), text(), 0u8..4, any::<bool>(), stored()).prop_map(|(now, id, url, c, has_auth, stored)| {
                 let control = [Control::None, Control::NoToken, Control::NoRefresh, Control::Invalid][c as usize];
-                Event::Begin { now, id, url, control, has_auth, own_refresh: false, stored }
+                Event::Begin { now, id, rules: id % 2, url, control, has_auth, own_refresh: false, stored }
             }),
-            (number(), id.clone(), any::<u16>(), prop::option::of(text()), stored()).prop_map(|(now, id, status, date, stored)| Event::Answer { now, id, status, date, stored }),
+            (number(), id.clone(), any::<u16>(), any::<bool>(), prop::option::of(text()), stored()).prop_map(|(now, id, status, json, date, stored)| Event::Answer { now, id, status, json, date, stored }),
+            (number(), 0u32..3, text(), any::<u16>()).prop_map(|(now, rules, url, status)| Event::Passed { now, rules, url, status }),
             (number(), id.clone(), any::<bool>(), stored()).prop_map(|(now, id, expired, stored)| Event::Verdict { now, id, expired, stored }),
             (number(), id.clone()).prop_map(|(now, id)| Event::Failed { now, id }),
             (number(), id.clone()).prop_map(|(now, id)| Event::Abort { now, id }),
@@ -352,17 +353,16 @@ mod core_events {
             };
             let mut m = Machine::new(Config {
                 page_origin: "https://app.test".into(),
-                allowed_origins: vec!["https://api.test".into()],
+                rules: Rules { allowed_origins: vec!["https://api.test".into()], expired_statuses: vec![401], body_codes: judge, app_judges: judge },
                 refresh_url: Some("https://app.test/auth/refresh".into()),
                 refresh_format,
                 pageless: false,
-                expired_statuses: vec![401],
-                judge_answers: judge,
                 refresh_ahead_ms: 30_000.0,
                 refresh_timeout_ms: 10_000.0,
                 cross_tab,
                 lock: cross_tab || cookie,
                 cookie,
+                on_refresh: judge,
             });
             for e in events {
                 m.handle(e);

@@ -35,13 +35,19 @@ pub extern "C" fn create() -> u32 {
     b().create()
 }
 
-/// A request begins (inbox: URL, stored keys).
+/// A request of an instance with `rules` begins (inbox: URL, stored keys).
 #[no_mangle]
-pub extern "C" fn begin(s: u32, now: f64, id: u32, control: u32, flags: u32) {
-    b().begin(s, now, id, control, flags)
+pub extern "C" fn begin(s: u32, now: f64, id: u32, rules: u32, control: u32, flags: u32) {
+    b().begin(s, now, id, rules, control, flags)
 }
 
-/// Its answer came (inbox: `Date`, stored keys).
+/// The answer to a watched `PASS` of an instance with `rules` came (inbox: its URL).
+#[no_mangle]
+pub extern "C" fn passed(s: u32, now: f64, rules: u32, status: u32) {
+    b().passed(s, now, rules, status)
+}
+
+/// Its answer came (inbox: `Date`, `Content-Type`, stored keys).
 #[no_mangle]
 pub extern "C" fn answer(s: u32, now: f64, id: u32, status: u32) {
     b().answer(s, now, id, status)
@@ -53,10 +59,10 @@ pub extern "C" fn verdict(s: u32, now: f64, id: u32, expired: u32) {
     b().verdict(s, now, id, expired != 0)
 }
 
-/// The body, walked just before, for `expiredBodyCodes` (inbox: stored keys).
+/// The body, walked just before, for the `expiredBodyCodes` of `rules` (inbox: stored keys).
 #[no_mangle]
-pub extern "C" fn body(s: u32, now: f64, id: u32) {
-    b().body(s, now, id)
+pub extern "C" fn body(s: u32, now: f64, id: u32, rules: u32) {
+    b().body(s, now, id, rules)
 }
 
 /// The attempt threw.
@@ -132,6 +138,12 @@ pub extern "C" fn open(s: u32, now: f64) {
     b().heard(s, now, Heard::Open)
 }
 
+/// `RESUME` carried out (inbox: stored keys).
+#[no_mangle]
+pub extern "C" fn resume(s: u32, now: f64) {
+    b().heard(s, now, Heard::Resume)
+}
+
 /// An instance leaves.
 #[no_mangle]
 pub extern "C" fn close(s: u32, now: f64) {
@@ -171,14 +183,15 @@ pub extern "C" fn queued(s: u32) -> u32 {
 /// The answer to a request sent by a shortcut (inbox: its token, `Date`, stored keys); 0: the
 /// session has ended, the answer is the caller's.
 #[no_mangle]
-pub extern "C" fn shortcut_answer(s: u32, now: f64, id: u32, seen: f64, status: u32) -> u32 {
-    b().shortcut_answer(s, now, id, seen, status) as u32
+pub extern "C" fn shortcut_answer(s: u32, now: f64, id: u32, rules: u32, seen: f64, status: u32) -> u32 {
+    b().shortcut_answer(s, now, id, rules, seen, status) as u32
 }
 
-/// 1: an answer with `status` to a shortcut's request is the caller's (if its `Date` is unchanged).
+/// 1: an answer with `status` to a shortcut's request of `rules` is the caller's (if its `Date` is
+/// unchanged).
 #[no_mangle]
-pub extern "C" fn quiet(s: u32, status: u32) -> u32 {
-    b().quiet(s, status) as u32
+pub extern "C" fn quiet(s: u32, rules: u32, status: u32) -> u32 {
+    b().quiet(s, rules, status) as u32
 }
 
 /// The session's generation now: a shortcut holds while it is the one the shortcut gave.

@@ -12,7 +12,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::code::{Code, Failure};
-use crate::machine::{Command, Config, Stats, Control, Event, Expect, Machine, Notice, Reply, Stored, Timer, Via, Why};
+use crate::machine::{Command, Config, Control, Event, Expect, Judge, Machine, Notice, Reply, Rules, Stats, Stored, Timer, Via, Why};
 use crate::options::{Options, Source, StorageKind, Value};
 use crate::pair::fingerprint;
 use crate::policy::{safe_return_path, with_return_param};
@@ -23,7 +23,7 @@ pub mod wire;
 #[cfg(all(target_arch = "wasm32", feature = "shell"))]
 mod exports;
 
-use wire::{ExpectKind, NoticeKind, Op, TimerKind, WhyKind};
+use wire::{ExpectKind, JudgeKind, NoticeKind, Op, TimerKind, WhyKind};
 
 /// How deep the shell may walk a value: deeper nodes are not asked for (a cyclic object ends).
 const MAX_DEPTH: usize = 8;
@@ -66,12 +66,13 @@ impl Out {
 /// One session (the instances of one page over the same keys) and how its options read.
 struct Session {
     machine: Machine,
-    opts: Options,
+    /// The request rules of its instances, by the machine's index (`Machine::add_rules`): the
+    /// options of the first instance with each, and whether it gave `isExpired`. The first are the
+    /// session's own options (`Session::opts`).
+    rules: Vec<(Options, bool)>,
     /// Storage kind, keys and, for memory, the endpoint: who shares this session.
     identity: String,
     endpoint: String,
-    /// The app gave `isExpired` (a function: not in `opts`).
-    is_expired: bool,
 }
 
 /// Which event a `heard` call is.
@@ -82,7 +83,12 @@ pub enum Heard {
     Online,
     /// An instance joins the session.
     Open,
+    /// The shell carried out the commands before `RESUME`.
+    Resume,
 }
+
+/// At most this many origins are explained on the console (`Notice::PassedThrough`).
+const MAX_TOLD: usize = 32;
 
 /// Everything behind the exports.
 #[derive(Default)]
@@ -95,6 +101,8 @@ pub struct Boundary {
     key: Option<String>,
     root: Option<Value>,
     nodes: usize,
+    /// The origins whose "expired" answers the console was told were passed through (the page's).
+    told: Vec<String>,
     /// The commands of the last event of each session, and the one being read.
     pub out: Out,
 }
@@ -232,7 +240,8 @@ impl Boundary {
             (Source::Endpoint { url, .. }, None) => url.clone(),
             (Source::Function, _) => String::new(),
         };
-        let is_expired = entries.iter().any(|(k, v)| k == "isExpired" && *v == Value::Func);
+        let is_func = |key: &str| entries.iter().any(|(k, v)| k == key && *v == Value::Func);
+        let (is_expired, on_refresh) = (is_func("isExpired"), is_func("onRefresh"));
         let page_origin = page.or_else(|| policy::origin_of(&endpoint).map(String::from)).unwrap_or_else(|| "null".into());
         let kind = match opts.storage {
             StorageKind::Local => "l",
@@ -249,65 +258,79 @@ impl Boundary {
                 if s.endpoint != endpoint {
                     return self.refuse(Failure::new(Code::InvalidOptions, &["AuthFetch options: another AuthFetch refreshes the same stored tokens elsewhere (refreshUrl, refresh); use one, or give each its own accessTokenKey and refreshTokenKey"]));
                 }
-                // The core judges every request of a session by one set of request rules: an
-                // instance with others (allowedOrigins above all) must not have its requests
-                // judged by them. (The rest, a refresh's options among them, are the session's.)
-                let (a, o) = (&s.opts, &opts);
-                let same = a.allowed_origins == o.allowed_origins
-                    && a.auth_header == o.auth_header
-                    && a.auth_scheme == o.auth_scheme
-                    && a.expired_statuses == o.expired_statuses
-                    && a.expired_body_codes == o.expired_body_codes
-                    && a.expired_body_field == o.expired_body_field
-                    && s.is_expired == is_expired;
-                if !same {
-                    return self.refuse(Failure::new(Code::InvalidOptions, &["AuthFetch options: another AuthFetch on the same stored tokens sends them under other rules (allowedOrigins, authHeader, authScheme, expiredStatuses, expiredBodyCodes, expiredBodyField, isExpired); give both the same, or give each its own accessTokenKey and refreshTokenKey"]));
+                if on_refresh {
+                    s.machine.hear_on_refresh();
                 }
-                return self.created(i as u32 + 1, true);
+                // Each instance's requests are judged by its own request rules (allowedOrigins
+                // above all); the rest, a refresh's options among them, are the session's.
+                let same = |(a, e): &(Options, bool)| {
+                    a.allowed_origins == opts.allowed_origins
+                        && a.auth_header == opts.auth_header
+                        && a.auth_scheme == opts.auth_scheme
+                        && a.expired_statuses == opts.expired_statuses
+                        && a.expired_body_codes == opts.expired_body_codes
+                        && a.expired_body_field == opts.expired_body_field
+                        && *e == is_expired
+                };
+                let rules = match s.rules.iter().position(same) {
+                    Some(r) => r as u32,
+                    None => match s.machine.add_rules(rules_of(&opts, is_expired)) {
+                        Some(r) => {
+                            s.rules.push((opts, is_expired));
+                            r
+                        }
+                        None => return self.refuse(Failure::new(Code::InvalidOptions, &["AuthFetch options: too many AuthFetch instances on the same stored tokens with request options of their own (allowedOrigins, authHeader, authScheme, expiredStatuses, expiredBodyCodes, expiredBodyField, isExpired); share one set, or give each its own accessTokenKey and refreshTokenKey"])),
+                    },
+                };
+                return self.created(i as u32 + 1, true, rules);
             }
         }
         let cfg = Config {
             page_origin,
-            allowed_origins: opts.allowed_origins.clone(),
+            rules: rules_of(&opts, is_expired),
             refresh_url: (!endpoint.is_empty()).then(|| endpoint.clone()),
-            expired_statuses: opts.expired_statuses.clone(),
-            judge_answers: is_expired || !opts.expired_body_codes.is_empty(),
             refresh_ahead_ms: opts.refresh_ahead_ms,
             refresh_timeout_ms: opts.refresh_timeout_ms,
             cross_tab: opts.cross_tab,
             lock: opts.lock,
             cookie: opts.cookie,
+            on_refresh,
             refresh_format: match &opts.source {
                 Source::Endpoint { format, .. } => format.clone(),
                 Source::Function => Format::Json { refresh_field: String::new(), access_field: String::new() },
             },
             pageless,
         };
-        let session = Session { machine: Machine::new(cfg), opts, identity, endpoint, is_expired };
+        let session = Session { machine: Machine::new(cfg), rules: alloc::vec![(opts, is_expired)], identity, endpoint };
         // Handles are never reused: a shell's late report on a session that ended (an answer to
         // a request sent by a shortcut) must find no session, never another one.
         self.sessions.push(Some(session));
-        self.created(self.sessions.len() as u32, false)
+        self.created(self.sessions.len() as u32, false, 0)
     }
 
     /// What the shell needs to carry out session `s`'s commands, in [`Boundary::out`]: strings
     /// storage kind, access key, refresh key, token header, lock name; `flag` [`wire::Setup`] bits;
     /// `code` 1 when it joined a live session (the shell has its state), 0 for a new one.
-    fn created(&mut self, s: u32, joined: bool) -> u32 {
+    /// The handle of session `s` for an instance with request rules `rules`; `code` says whether
+    /// it joined a live session, `number` is `rules`, `texts` the session's set-up (the token
+    /// header this instance's).
+    fn created(&mut self, s: u32, joined: bool, rules: u32) -> u32 {
         self.out = Out::default();
         let Some(session) = self.session(s) else { return 0 };
-        let o = &session.opts;
+        let o = session.opts();
+        let header = session.rules.get(rules as usize).map_or(&o.auth_header, |(r, _)| &r.auth_header);
         let storage = match o.storage {
             StorageKind::Local => "local",
             StorageKind::Session => "session",
             StorageKind::Memory => "memory",
         };
         let lock = ["seamless-fetch:", &o.access_key, ":", &session.endpoint].concat();
-        let texts = [Some(storage.into()), Some(o.access_key.clone()), Some(o.refresh_key.clone()), Some(o.auth_header.clone()), Some(lock)];
+        let texts = [Some(storage.into()), Some(o.access_key.clone()), Some(o.refresh_key.clone()), Some(header.clone()), Some(lock)];
         let flag = if o.cookie { wire::Setup::Cookie as u32 } else { 0 } | if o.cross_tab { wire::Setup::CrossTab as u32 } else { 0 };
         self.out.texts = texts;
         self.out.flag = flag;
         self.out.code = joined as u32;
+        self.out.number = rules as f64;
         s
     }
 
@@ -335,8 +358,8 @@ impl Boundary {
         }
     }
 
-    /// `begin`: inbox holds the URL, then the stored keys.
-    pub fn begin(&mut self, s: u32, now: f64, id: u32, control: u32, flags: u32) {
+    /// `begin` of a request of an instance with `rules`: inbox holds the URL, then the stored keys.
+    pub fn begin(&mut self, s: u32, now: f64, id: u32, rules: u32, control: u32, flags: u32) {
         self.event(s, |b| {
             let url = b.take().unwrap_or_default();
             let control = match wire::Control::from_wire(control) {
@@ -347,16 +370,22 @@ impl Boundary {
             };
             let has_auth = flags & wire::Flag::HasAuth as u32 != 0;
             let own_refresh = flags & wire::Flag::OwnRefresh as u32 != 0;
-            Some(Event::Begin { now, id, url, control, has_auth, own_refresh, stored: b.stored() })
+            Some(Event::Begin { now, id, rules, url, control, has_auth, own_refresh, stored: b.stored() })
         });
     }
 
-    /// `answer`: inbox holds the `Date` header, then the stored keys.
+    /// `answer`: inbox holds the `Date` and `Content-Type` headers, then the stored keys.
     pub fn answer(&mut self, s: u32, now: f64, id: u32, status: u32) {
         self.event(s, |b| {
             let date = b.take();
-            Some(Event::Answer { now, id, status: status.min(999) as u16, date, stored: b.stored() })
+            let json = b.take().is_some_and(|t| policy::is_json_document(&t));
+            Some(Event::Answer { now, id, status: status.min(999) as u16, json, date, stored: b.stored() })
         });
+    }
+
+    /// `passed`: the status of a watched `PASS` of an instance with `rules`; inbox: its URL.
+    pub fn passed(&mut self, s: u32, now: f64, rules: u32, status: u32) {
+        self.event(s, |b| Some(Event::Passed { now, rules, url: b.take().unwrap_or_default(), status: status.min(999) as u16 }));
     }
 
     /// `verdict` of `isExpired`: inbox holds the stored keys.
@@ -366,11 +395,12 @@ impl Boundary {
 
     /// `verdict` of `expiredBodyCodes`: the body was walked just before (`UNDEFINED` when it is not
     /// JSON); inbox holds the stored keys.
-    pub fn body(&mut self, s: u32, now: f64, id: u32) {
+    pub fn body(&mut self, s: u32, now: f64, id: u32, rules: u32) {
         let body = self.walked();
         let Some(session) = self.session(s) else { return };
-        let field = field_at(&body, &session.opts.expired_body_field);
-        let expired = session.opts.expired_body_codes.iter().any(|c| c.matches(&field));
+        let o = rules_at(&session.rules, rules);
+        let field = field_at(&body, &o.expired_body_field);
+        let expired = o.expired_body_codes.iter().any(|c| c.matches(&field));
         self.verdict(s, now, id, expired);
     }
 
@@ -387,10 +417,10 @@ impl Boundary {
             self.take()
         };
         let Some(session) = self.session(s) else { return };
-        let endpoint = matches!(session.opts.source, Source::Endpoint { .. });
+        let endpoint = matches!(session.opts().source, Source::Endpoint { .. });
         let failed = |why: &str| Some(Failure { caused: true, ..Failure::new(Code::RefreshFailed, &["the refresh failed: ", why]) });
         let returned = how == wire::Call::Returned as u32;
-        let p = &session.opts.token_paths;
+        let p = &session.opts().token_paths;
         let paths = if returned { ["accessToken", "refreshToken", "expiresIn"] } else { [p.access.as_str(), p.refresh.as_str(), p.expires_in.as_str()] };
         let at = |p: &str| field_at(&body, p);
         let json = matches!(body, Value::Map(_));
@@ -468,22 +498,22 @@ impl Boundary {
 
     /// The answer to a request sent by a `SHORTCUT`; inbox: the token it carried, `Date`, stored
     /// keys. `false`: the session has ended (the answer is then the caller's as it is).
-    pub fn shortcut_answer(&mut self, s: u32, now: f64, id: u32, seen: f64, status: u32) -> bool {
+    pub fn shortcut_answer(&mut self, s: u32, now: f64, id: u32, rules: u32, seen: f64, status: u32) -> bool {
         if self.session(s).is_none() {
             return false;
         }
         self.event(s, |b| {
             let token = b.take().unwrap_or_default();
             let date = b.take();
-            Some(Event::ShortcutAnswer { now, id, token, seen: seen as u64, status: status.min(999) as u16, date, stored: b.stored() })
+            Some(Event::ShortcutAnswer { now, id, rules, token, seen: seen as u64, status: status.min(999) as u16, date, stored: b.stored() })
         });
         true
     }
 
-    /// Whether an answer with `status` to a `SHORTCUT` request is the caller's without the core
+    /// Whether an answer with `status` to a `SHORTCUT` request of `rules` is the caller's without the core
     /// (its `Date` aside): not an "expired" status.
-    pub fn quiet(&mut self, s: u32, status: u32) -> bool {
-        self.session(s).is_some_and(|x| !x.opts.expired_statuses.iter().any(|e| *e as u32 == status))
+    pub fn quiet(&mut self, s: u32, rules: u32, status: u32) -> bool {
+        self.session(s).is_some_and(|x| !rules_at(&x.rules, rules).expired_statuses.iter().any(|e| *e as u32 == status))
     }
 
     /// Session `s`'s [`Machine::generation`] (a `SHORTCUT` holds while it is unchanged).
@@ -514,6 +544,7 @@ impl Boundary {
                 Heard::Storage => Event::Storage { now, stored },
                 Heard::Online => Event::Online { now, stored },
                 Heard::Open => Event::Open { now, stored },
+                Heard::Resume => Event::Resume { now, stored },
             })
         });
     }
@@ -533,15 +564,24 @@ impl Boundary {
         self.out = Out::default();
         let Some(Some(session)) = self.sessions.get_mut((s as usize).wrapping_sub(1)) else { return 0 };
         let Some(c) = session.machine.poll() else { return 0 };
-        let opts = &session.opts;
+        let opts = session.opts();
         let out = &mut self.out;
         let (op, id) = match c {
-            Command::Pass { id } => (Op::Pass, id),
-            Command::Send { id, token } => {
-                out.texts[0] = token.map(|t| opts.header_value(&t));
+            Command::Pass { id, watch } => {
+                out.code = watch as u32;
+                (Op::Pass, id)
+            }
+            Command::Send { id, rules, token } => {
+                out.texts[0] = token.map(|t| rules_at(&session.rules, rules).header_value(&t));
                 (Op::Send, id)
             }
-            Command::Ask { id } => (Op::Ask, id),
+            Command::Ask { id, how } => {
+                out.code = match how {
+                    Judge::Body => JudgeKind::Body,
+                    Judge::App => JudgeKind::App,
+                } as u32;
+                (Op::Ask, id)
+            }
             Command::Resolve { id } => (Op::Resolve, id),
             Command::Reject { id, why } => {
                 out.code = match &why {
@@ -575,8 +615,9 @@ impl Boundary {
                 }
                 (Op::Refresh, flight)
             }
-            Command::Shortcut { origin, except, token, seen, generation, until } => {
-                out.texts = [Some(origin), except, Some(opts.header_value(&token)), Some(token), None];
+            Command::Shortcut { rules, origin, except, token, seen, generation, until } => {
+                out.texts = [Some(origin), except, Some(rules_at(&session.rules, rules).header_value(&token)), Some(token), None];
+                out.code = rules;
                 out.seen = seen as f64;
                 out.generation = generation as f64;
                 out.number = until;
@@ -645,9 +686,20 @@ impl Boundary {
                         out.texts[0] = opts.login_url.clone();
                         NoticeKind::Navigate
                     }
+                    // Once per origin for the page, whichever session heard it.
+                    Notice::PassedThrough { status, origin } => {
+                        if self.told.contains(&origin) || self.told.len() >= MAX_TOLD {
+                            return self.next(s);
+                        }
+                        let line = ["seamless-fetch: a ", &crate::code::decimal(status as u64), " from ", &origin, " was passed through: that origin is not in allowedOrigins"].concat();
+                        self.told.push(origin);
+                        out.texts[0] = Some(line);
+                        NoticeKind::Warn
+                    }
                 } as u32;
                 (Op::Notify, 0)
             }
+            Command::Resume => (Op::Resume, 0),
             Command::Invalid(e) => {
                 out.failure(&e);
                 (Op::Invalid, 0)
@@ -667,7 +719,7 @@ impl Boundary {
         let login_path = self.take();
         self.out = Out::default();
         let Some(session) = self.session(s) else { return };
-        let opts = &session.opts;
+        let opts = session.opts();
         let Some(login) = &opts.login_url else { return };
         let target = match (&here, &opts.login_return_param) {
             (Some(here), _) if login_path.as_ref() == Some(here) => return,
@@ -727,3 +779,26 @@ fn field_at(v: &Value, path: &str) -> Field {
 
 #[cfg(test)]
 mod tests;
+
+/// The machine's request rules of an instance with `opts` (and `isExpired` when `is_expired`).
+fn rules_of(opts: &Options, is_expired: bool) -> Rules {
+    Rules {
+        allowed_origins: opts.allowed_origins.clone(),
+        expired_statuses: opts.expired_statuses.clone(),
+        body_codes: !opts.expired_body_codes.is_empty(),
+        app_judges: is_expired,
+    }
+}
+
+/// The options of request rules `i` (an index the shell reports: untrusted; an unknown one reads
+/// as the session's first instance's).
+fn rules_at(rules: &[(Options, bool)], i: u32) -> &Options {
+    &rules.get(i as usize).unwrap_or(&rules[0]).0
+}
+
+impl Session {
+    /// The session's options: its first instance's.
+    fn opts(&self) -> &Options {
+        &self.rules[0].0
+    }
+}

@@ -1,7 +1,7 @@
 //! The boundary driven as the shell drives it: values walked, strings through the inbox, commands
 //! read back as numbers and strings.
 
-use super::wire::{ExpectKind, Op, Value as V, WhyKind};
+use super::wire::{ExpectKind, NoticeKind, Op, Value as V, WhyKind};
 use super::*;
 
 const APP: &str = "https://app.example";
@@ -16,14 +16,22 @@ fn key(b: &mut Boundary, k: &str) {
     b.value(V::Key as u32, 0.0);
 }
 
-/// `{ refreshUrl, <extra string options> }` walked, then `create`.
+/// `{ refreshUrl, <extra string options> }` walked (`allowedOrigins` as a list of its one
+/// string), then `create`.
 fn session(b: &mut Boundary, extra: &[(&str, &str)]) -> u32 {
     assert!(b.value(V::Map as u32, 0.0));
     key(b, "refreshUrl");
     walk_str(b, "/auth/refresh");
     for (k, v) in extra {
         key(b, k);
+        let list = *k == "allowedOrigins";
+        if list {
+            b.value(V::List as u32, 0.0);
+        }
         walk_str(b, v);
+        if list {
+            b.value(V::End as u32, 0.0);
+        }
     }
     b.value(V::End as u32, 0.0);
     b.put(&[Some(APP), Some("https://app.example/auth/refresh")]);
@@ -41,9 +49,9 @@ fn drain(b: &mut Boundary, s: u32) -> Vec<(u32, u32, Vec<Option<String>>)> {
 /// Request 1 with a1/r1 stored, answered 401, the lock granted: the `REFRESH` command.
 fn to_refresh(b: &mut Boundary, s: u32) -> (u32, u32, Vec<Option<String>>) {
     b.put(&[Some("https://app.example/api"), Some("a1"), Some("r1"), None, None]);
-    b.begin(s, 0.0, 1, 0, 0);
+    b.begin(s, 0.0, 1, 0, 0, 0);
     drain(b, s);
-    b.put(&[None, Some("a1"), Some("r1"), None, None]);
+    b.put(&[None, None, Some("a1"), Some("r1"), None, None]);
     b.answer(s, 0.0, 1, 401);
     let lock = drain(b, s).into_iter().find(|c| c.0 == Op::Lock as u32).expect("the lock is asked for");
     b.put(&[Some("a1"), Some("r1"), None, None]);
@@ -85,7 +93,7 @@ fn a_request_goes_out_with_the_header_value_the_options_give() {
     let mut b = Boundary::default();
     let s = session(&mut b, &[("authScheme", "Token")]);
     b.put(&[Some("https://app.example/api"), Some("a1"), Some("r1"), None, None]);
-    b.begin(s, 1_000.0, 7, 0, 0);
+    b.begin(s, 1_000.0, 7, 0, 0, 0);
     let cmds = drain(&mut b, s);
     assert_eq!(cmds[0], (Op::Send as u32, 7, vec![Some("Token a1".into()), None, None, None, None]));
     // And the same decision for the next plain requests to that origin, but the refresh endpoint.
@@ -94,7 +102,7 @@ fn a_request_goes_out_with_the_header_value_the_options_give() {
     assert_eq!(cmds.len(), 2);
     // To another origin: passed as it is, without the token.
     b.put(&[Some("https://evil.example/x"), Some("a1"), Some("r1"), None, None]);
-    b.begin(s, 1_000.0, 8, 0, 0);
+    b.begin(s, 1_000.0, 8, 0, 0, 0);
     assert_eq!(drain(&mut b, s)[0].0, Op::Pass as u32);
 }
 
@@ -104,9 +112,9 @@ fn an_expired_answer_refreshes_with_the_cores_body_and_stores_over_what_it_spent
     let s = session(&mut b, &[]);
     let keys = [Some("https://app.example/api"), Some("a1"), Some("r1"), None, None];
     b.put(&keys);
-    b.begin(s, 1_000.0, 1, 0, 0);
+    b.begin(s, 1_000.0, 1, 0, 0, 0);
     drain(&mut b, s);
-    b.put(&[None, Some("a1"), Some("r1"), None, None]);
+    b.put(&[None, None, Some("a1"), Some("r1"), None, None]);
     b.answer(s, 1_010.0, 1, 401);
     let cmds = drain(&mut b, s);
     let lock = cmds.iter().find(|c| c.0 == Op::Lock as u32).expect("the lock is asked for");
@@ -190,7 +198,7 @@ fn an_inbox_that_runs_out_reads_as_nothing() {
     let mut b = Boundary::default();
     let s = session(&mut b, &[]);
     b.put(&[Some("https://app.example/api")]);
-    b.begin(s, 0.0, 1, 0, 0);
+    b.begin(s, 0.0, 1, 0, 0, 0);
     // No stored keys were written: no session, so no token is sent.
     let cmds = drain(&mut b, s);
     assert!(cmds.iter().all(|c| c.0 != Op::Send as u32 || c.2[0].is_none()), "{cmds:?}");
@@ -239,17 +247,58 @@ fn the_walk_bound_counts_each_walk_alone() {
 }
 
 #[test]
-fn an_instance_with_other_options_never_joins_a_session() {
-    // The core judges every request of a session by its options: a second instance without the
-    // first one's allowedOrigins must not send the token there.
+fn an_instance_with_other_request_rules_joins_with_its_own() {
+    // One session (one refresh, one queue) for both, but each instance's requests are judged by
+    // its own rules: the second one's allowedOrigins must not send the first one's token there,
+    // and its scheme is its own.
     let mut b = Boundary::default();
     let s = session(&mut b, &[]);
+    assert_eq!(b.out.number, 0.0, "the first instance's rules are the session's first");
     b.put(&[None, None, None, None]);
     b.heard(s, 0.0, Heard::Open);
-    assert_eq!(session(&mut b, &[("authScheme", "Token")]), 0);
+    let other = [("authScheme", "Token"), ("allowedOrigins", "https://api.example")];
+    assert_eq!(session(&mut b, &other), s, "joins the session");
+    assert_eq!((b.out.code, b.out.number), (1, 1.0), "with rules of its own");
+    assert_eq!(session(&mut b, &other), s);
+    assert_eq!(b.out.number, 1.0, "equal rules share an index");
+    for (rules, url, sent) in [(0, "https://api.example/x", None), (1, "https://api.example/x", Some("Token a1")), (0, "https://app.example/x", Some("Bearer a1"))] {
+        b.put(&[Some(url), Some("a1"), Some("r1"), None, None]);
+        b.begin(s, 0.0, 9, rules, 0, 0);
+        let op = b.next(s);
+        assert_eq!((op, b.out.texts[0].as_deref()), (if sent.is_some() { Op::Send } else { Op::Pass } as u32, sent), "rules {rules} to {url}");
+        while b.next(s) != 0 {}
+        b.put(&[None, None, Some("a1"), Some("r1"), None, None]);
+        b.answer(s, 0.0, 9, 200);
+        while b.next(s) != 0 {}
+    }
+    for n in 2..crate::machine::MAX_RULES {
+        assert_eq!(session(&mut b, &[("authScheme", &["S", &crate::code::decimal(n as u64)].concat())]), s);
+    }
+    assert_eq!(session(&mut b, &[("authScheme", "One too many")]), 0, "the rule sets of a session are bounded");
     assert_eq!(b.out.texts[0].as_deref(), Some("INVALID_OPTIONS"));
-    assert!(b.out.texts[1].as_deref().is_some_and(|m| m.contains("under other rules")));
-    assert_eq!(session(&mut b, &[]), s, "the same options join");
+}
+
+#[test]
+fn an_expired_answer_from_a_withheld_origin_is_explained_once_per_origin() {
+    let mut b = Boundary::default();
+    let s = session(&mut b, &[]);
+    let mut warned = Vec::new();
+    for (url, status) in [("https://evil.example/a?key=SECRET", 401), ("https://evil.example/b", 401), ("https://other.example/c", 200), ("https://other.example/d", 401)] {
+        b.put(&[Some(url), Some("a1"), Some("r1"), None, None]);
+        b.begin(s, 0.0, 1, 0, 0, 0);
+        assert_eq!((b.next(s), b.out.code), (Op::Pass as u32, 1), "watched: {url}");
+        b.put(&[Some(url)]);
+        b.passed(s, 0.0, 0, status);
+        while b.next(s) != 0 {
+            if b.out.code == NoticeKind::Warn as u32 {
+                warned.push(b.out.texts[0].clone().unwrap_or_default());
+            }
+        }
+    }
+    assert_eq!(warned, [
+        "seamless-fetch: a 401 from https://evil.example was passed through: that origin is not in allowedOrigins",
+        "seamless-fetch: a 401 from https://other.example was passed through: that origin is not in allowedOrigins",
+    ]);
 }
 
 #[test]
@@ -262,6 +311,6 @@ fn a_handle_is_never_given_to_another_session() {
     let t = session(&mut b, &[]);
     assert_ne!(t, s, "the ended session's handle is not reused");
     b.put(&[Some("a1"), Some("2024-01-01"), Some("a1"), Some("r1"), None, None]);
-    assert!(!b.shortcut_answer(s, 0.0, 9, 0.0, 401), "a late answer for the ended session finds none");
+    assert!(!b.shortcut_answer(s, 0.0, 9, 0, 0.0, 401), "a late answer for the ended session finds none");
     assert_eq!(b.next(t), 0, "and nothing reaches the new one");
 }

@@ -41,6 +41,7 @@ group! {
     Invalid = 14 => "INVALID",
     Give = 15 => "GIVE",
     Shortcut = 16 => "SHORTCUT",
+    Resume = 17 => "RESUME",
 }
 
 group! {
@@ -109,6 +110,14 @@ group! {
     Logout = 3 => "LOGOUT",
     Tokens = 4 => "TOKENS",
     Navigate = 5 => "NAVIGATE",
+    Warn = 6 => "WARN",
+}
+
+group! {
+    /// Who judges an answer (`ASK`'s `code`).
+    JudgeKind:
+    Body = 1 => "BODY",
+    App = 2 => "APP",
 }
 
 group! {
@@ -129,8 +138,8 @@ group! {
 }
 
 /// Every group, as `PROTOCOL` in the shell must spell it.
-pub const TABLE: [(&str, &[(&str, u32)]); 10] =
-    [Op::ROWS, Value::ROWS, Control::ROWS, Flag::ROWS, TimerKind::ROWS, WhyKind::ROWS, ExpectKind::ROWS, NoticeKind::ROWS, Setup::ROWS, Call::ROWS];
+pub const TABLE: [(&str, &[(&str, u32)]); 11] =
+    [Op::ROWS, Value::ROWS, Control::ROWS, Flag::ROWS, TimerKind::ROWS, WhyKind::ROWS, ExpectKind::ROWS, NoticeKind::ROWS, JudgeKind::ROWS, Setup::ROWS, Call::ROWS];
 
 #[cfg(test)]
 mod tests {

@@ -64,7 +64,7 @@ impl Machine {
     /// Enters the call `id` and queues it for the running flight, or for one begun now replacing
     /// `sent_access`. An id in use is ignored.
     fn wait_for_flight(&mut self, id: u32, kind: Kind, sent_access: Option<String>, now: f64, s: &Stored) {
-        if self.requests.enter(id, kind, false) {
+        if self.requests.enter(id, kind, 0, false) {
             self.refresh_for(now, id, sent_access, None, false, s);
         }
     }

@@ -373,7 +373,20 @@ impl Machine {
             }
             _ => {}
         }
+        // After `onRefresh`, which may change the tokens (clear them, log in), the queue wakes
+        // with storage as it is then: the shell reports it (`Resume`) once the callback is done.
+        if self.cfg.on_refresh && matches!(outcome, Ok(()) if attempted) && !f.queue.is_empty() {
+            self.resuming.extend_from_slice(&f.queue);
+            return self.push(Command::Resume);
+        }
         for &id in f.queue.iter() {
+            self.wake(now, id, s);
+        }
+    }
+
+    /// `Resume`: the queue of the flight that landed last wakes, reading `s`.
+    pub(super) fn resume(&mut self, now: f64, s: &Stored) {
+        for id in core::mem::take(&mut self.resuming) {
             self.wake(now, id, s);
         }
     }

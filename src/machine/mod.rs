@@ -31,7 +31,7 @@ mod sim;
 #[cfg(test)]
 mod tests;
 
-pub use protocol::{Command, Control, Event, Expect, Notice, Reply, Stored, Timer, Via, Why};
+pub use protocol::{Command, Control, Event, Expect, Judge, Notice, Reply, Stored, Timer, Via, Why};
 
 /// How long a tab whose lock wait was contended waits for the previous holder's tokens to show in
 /// its storage before refreshing itself (Chromium delivers other tabs' writes late).
@@ -42,8 +42,8 @@ pub const SETTLE_MS: f64 = 1_000.0;
 pub struct Config {
     /// The page's origin (`"null"` without one).
     pub page_origin: String,
-    /// `allowedOrigins`, normalised.
-    pub allowed_origins: Vec<String>,
+    /// The first instance's request rules (`Machine::add_rules` adds the others').
+    pub rules: Rules,
     /// `refreshUrl`, resolved; never intercepted. `None`: the app's refresh function.
     pub refresh_url: Option<String>,
     /// The endpoint's body: `refreshFormat`, `refreshFields`, `clientId`, `scope` (unused with
@@ -52,10 +52,6 @@ pub struct Config {
     /// `refreshUrl` is relative and there is no page to resolve it against (SSR): every call is
     /// refused (`INVALID_OPTIONS`, `Machine::refused_pageless`), as the shipped `Client::usable` does.
     pub pageless: bool,
-    /// `expiredStatuses`.
-    pub expired_statuses: Vec<u16>,
-    /// `expiredBodyCodes` or `isExpired` is set: a non-"expired" status is judged further (`Ask`).
-    pub judge_answers: bool,
     /// `refreshAheadMs`.
     pub refresh_ahead_ms: f64,
     /// `refreshTimeoutMs`.
@@ -67,7 +63,37 @@ pub struct Config {
     pub lock: bool,
     /// `refreshTokenIn: "cookie"`.
     pub cookie: bool,
+    /// An instance has `onRefresh`, which may change the tokens before the queue replays: the
+    /// queue then waits for `Resume` (see `Command::Resume`). Set by `Machine::hear_on_refresh`
+    /// when a later instance brings one.
+    pub on_refresh: bool,
 }
+
+/// How one instance's requests are judged. The instances of a session share its tokens, its
+/// refresh and its queue, but each keeps its own rules (as the package's instances always have):
+/// another instance's `allowedOrigins` must never send a token where this one would not.
+#[derive(Clone, PartialEq, Default)]
+pub struct Rules {
+    /// `allowedOrigins`, normalised.
+    pub allowed_origins: Vec<String>,
+    /// `expiredStatuses`.
+    pub expired_statuses: Vec<u16>,
+    /// `expiredBodyCodes` is set: the body of a JSON document is read for a code (`Ask`).
+    pub body_codes: bool,
+    /// `isExpired` is set: the app judges what the rest did not call "expired" (`Ask`).
+    pub app_judges: bool,
+}
+
+impl Rules {
+    /// Whether some answer is judged beyond its status.
+    fn judges(&self) -> bool {
+        self.body_codes || self.app_judges
+    }
+}
+
+/// At most this many sets of request rules per session: an app that makes instances with ever
+/// new rules is refused (`INVALID_OPTIONS`) instead of growing the session without end.
+pub const MAX_RULES: usize = 16;
 
 /// What the last flight (or reset) gave its waiters.
 type Outcome = Result<(), Failure>;
@@ -125,6 +151,8 @@ pub(crate) use mutant;
 /// The state of one session (the instances of one page on the same storage and keys).
 pub struct Machine {
     cfg: Config,
+    /// The request rules of the session's instances, by the index `Begin` names (0: `cfg.rules`).
+    rules: Vec<Rules>,
     /// The commands not polled yet, from `read` on (a `VecDeque` costs more code): emptied
     /// whenever the shell has polled them all, which it does after each event.
     out: Vec<Option<Command>>,
@@ -132,6 +160,8 @@ pub struct Machine {
     requests: requests::Requests,
     flight: Option<flight::Flight>,
     orphans: Vec<flight::Orphan>,
+    /// The queue of a flight that landed, until the shell's `Resume` (see `Command::Resume`).
+    resuming: Vec<u32>,
     next_flight: u32,
     /// Flights and resets finished; a request notes it when sent, so that a late "expired"
     /// answer takes the outcome that came meanwhile instead of a second refresh.
@@ -158,12 +188,14 @@ impl Machine {
     /// A session with no instance yet (an `Open` event adds one).
     pub fn new(cfg: Config) -> Machine {
         Machine {
+            rules: alloc::vec![cfg.rules.clone()],
             cfg,
             out: Vec::new(),
             read: 0,
             requests: requests::Requests::default(),
             flight: None,
             orphans: Vec::new(),
+            resuming: Vec::new(),
             next_flight: 0,
             completed: 0,
             last: None,
@@ -207,6 +239,27 @@ impl Machine {
         (self.next_flight as u64).wrapping_add(self.completed).wrapping_add(self.clock.changes)
     }
 
+    /// The index `rules` will go by, for an instance that joins the session with rules of its own
+    /// (the shell's instances with equal rules share one index: the boundary compares them);
+    /// `None` when the session has [`MAX_RULES`] already.
+    pub fn add_rules(&mut self, rules: Rules) -> Option<u32> {
+        if self.rules.len() >= MAX_RULES {
+            return None;
+        }
+        self.rules.push(rules);
+        Some(self.rules.len() as u32 - 1)
+    }
+
+    /// Rules `i` (an index the shell reports: untrusted; an unknown one reads as the first).
+    fn rules(&self, i: u32) -> &Rules {
+        self.rules.get(i as usize).unwrap_or(&self.rules[0])
+    }
+
+    /// An instance with `onRefresh` joined (see `Config::on_refresh`).
+    pub fn hear_on_refresh(&mut self) {
+        self.cfg.on_refresh = true;
+    }
+
     /// Whether a refresh is running (`isRefreshing`).
     pub fn is_refreshing(&self) -> bool {
         self.flight.is_some()
@@ -228,8 +281,9 @@ impl Machine {
     pub fn handle(&mut self, event: Event) {
         self.now = event.now();
         match event {
-            Event::Begin { now, id, url, control, has_auth, own_refresh, stored } => self.begin(now, id, &url, control, has_auth || own_refresh, &stored),
-            Event::Answer { now, id, status, date, stored } => self.answer(now, id, status, date.as_deref(), &stored),
+            Event::Begin { now, id, rules, url, control, has_auth, own_refresh, stored } => self.begin(now, id, rules, &url, control, has_auth || own_refresh, &stored),
+            Event::Answer { now, id, status, json, date, stored } => self.answer(now, id, status, json, date.as_deref(), &stored),
+            Event::Passed { rules, url, status, .. } => self.passed(rules, &url, status),
             Event::Verdict { now, id, expired, stored } => self.verdict(now, id, expired, &stored),
             Event::Failed { id, .. } => self.settle(id, Err(Why::Transport)),
             Event::Abort { id, .. } => self.abort(id),
@@ -243,7 +297,7 @@ impl Machine {
                 self.kick(now, &stored);
             }
             Event::Offline { .. } => self.clock.offline = true,
-            Event::ShortcutAnswer { now, id, token, seen, status, date, stored } => self.shortcut_answer(now, id, token, seen, status, date.as_deref(), &stored),
+            Event::ShortcutAnswer { now, id, rules, token, seen, status, date, stored } => self.shortcut_answer(now, id, rules, token, seen, status, date.as_deref(), &stored),
             Event::Token { now, id, min_validity_ms, stored } => self.token(now, id, min_validity_ms, &stored),
             Event::ForceRefresh { now, id, stored } => self.force_refresh(now, id, &stored),
             Event::SetTokens { now, access, refresh, stored } => self.set_tokens(now, access, refresh, &stored),
@@ -258,6 +312,7 @@ impl Machine {
                 let _ = self.tokens(&stored);
             }
             Event::Close { .. } => self.instances = self.instances.saturating_sub(1),
+            Event::Resume { now, stored } => self.resume(now, &stored),
         }
     }
 

@@ -12,8 +12,9 @@
 //!
 //! | event | carries | the core answers with |
 //! |---|---|---|
-//! | `Begin` | request id, URL, control header, own token header?, from the app's refresh function? | `Pass`, `Send`, or nothing yet (queued for a refresh); `Reject` |
-//! | `Answer` | id, status, `Date` | `Resolve`, `Ask`, `Send` (replay), or nothing yet (queued); `Reject` |
+//! | `Begin` | request id, its instance's rules, URL, control header, own token header?, from the app's refresh function? | `Pass`, `Send`, or nothing yet (queued for a refresh); `Reject` |
+//! | `Answer` | id, status, a JSON document?, `Date` | `Resolve`, `Ask`, `Send` (replay), or nothing yet (queued); `Reject` |
+//! | `Passed` | rules, URL and status of a watched `Pass` | a `PassedThrough` notice when the status says "expired" |
 //! | `Verdict` | id, expired? (body code or `isExpired`) | as `Answer` |
 //! | `Failed` | id (the transport threw, or the caller aborted an attempt) | `Reject(Transport)` |
 //! | `Abort` | id (the caller aborted while it waited) | `Reject(Aborted)` |
@@ -22,19 +23,20 @@
 //! | `Timer` | which timer, jitter | gate, settle or timeout step of a flight |
 //! | `Storage` | (another tab changed the keys) | a settle step, adopt, or end the session here (never a removal) |
 //! | `Online` / `Offline` | | the back-off ends; a held flight goes on |
-//! | `ShortcutAnswer` | id, the token and `seen` of the `Shortcut` it went out by, status, `Date` | as `Answer` (the request is the core's from here) |
+//! | `ShortcutAnswer` | id, the rules, token and `seen` of the `Shortcut` it went out by, status, `Date` | as `Answer` (the request is the core's from here) |
 //! | `Token` | call id, `minValidityMs` (`getAccessToken`) | `Give`, or nothing yet (queued for a refresh, begun now if due); `Reject` |
 //! | `ForceRefresh` | call id (`refresh()`) | nothing yet (queued for the running refresh, or one begun now); `Reject` |
 //! | `SetTokens` / `ClearTokens` / `Logout` | the pair | `Store`, wakes the queue, callbacks; `Invalid` |
 //! | `Open` / `Close` | an instance joins or leaves the session | nothing |
+//! | `Resume` | (the commands before the core's `Resume` are carried out) | the landed flight's queue: `Send`, `Resolve`, `Give`, `Reject` |
 //!
 //! | command | the shell |
 //! |---|---|
-//! | `Pass { id }` | sends the request as it is; its answer or error is the caller's, nothing comes back |
-//! | `Send { id, token }` | sends attempt of `id`, with `token` under the configured header (none: without), a replay made from the same input and body; reports `Answer` or `Failed` |
-//! | `Ask { id }` | peeks at the body for `expiredBodyCodes` / calls `isExpired`; reports `Verdict` |
+//! | `Pass { id, watch }` | sends the request as it is; its answer or error is the caller's; with `watch`, reports its status as `Passed` |
+//! | `Send { id, rules, token }` | sends attempt of `id`, with `token` under the header of `rules`' instance (none: without), a replay made from the same input and body; reports `Answer` or `Failed` |
+//! | `Ask { id, how }` | `Judge::Body`: reads a clone of the body (64 KB, 2 s at most) for `expiredBodyCodes`; `Judge::App`: calls `isExpired`; reports `Verdict` |
 //! | `Resolve { id }` / `Reject { id, why }` | settles the caller's promise with the last answer (`refresh()`: with `undefined`) / the error |
-//! | `Shortcut { origin, except, token, seen, generation, until }` | may send a later plain request (no control header, no token header of its own, a body it can send again) to `origin`, other than `except` (the refresh endpoint, query aside), with `token` without asking, while `generation()` is `generation`, the stored access token is `token`, and local time is before `until`; reports its answer as `ShortcutAnswer` when its status is not `quiet` or its `Date` differs from the last one reported, else hands it to the caller |
+//! | `Shortcut { rules, origin, except, token, seen, generation, until }` | may send a later plain request of an instance with `rules` (no control header, no token header of its own, a body it can send again) to `origin`, other than `except` (the refresh endpoint, query aside), with `token` without asking, while `generation()` is `generation`, the stored access token is `token`, and local time is before `until`; reports its answer as `ShortcutAnswer` when its status is not `quiet` or its `Date` differs from the last one reported, else hands it to the caller |
 //! | `Give { id, token }` | resolves `getAccessToken`'s promise with `token` (none: `null`) |
 //! | `Lock { flight, budget_ms }` | asks for the cross-tab Web Lock (each holder ahead waited at most `budget_ms`); reports `Granted` |
 //! | `Unlock { flight, mark_ms }` | releases it, then holds the `:fresh` mark for `mark_ms` (0: none) |
@@ -43,8 +45,9 @@
 //! | `Store { pair, expect }` | writes the pair (`None`: removes the keys) if storage holds `expect` now |
 //! | `StoreBackoff { value }` | writes (or removes) `<key>:backoff` |
 //! | `Timer { at, timer }` | reports `Timer` after `at - now` ms, `now` being the event's (a JS timer: a clock change does not move it; a later one with the same id replaces it) |
-//! | `Notify(..)` | calls `onRefresh`, `onRefreshError`, `onLogout`, `onTokens`, or navigates to the login page |
+//! | `Notify(..)` | calls `onRefresh`, `onRefreshError`, `onLogout`, `onTokens`, navigates to the login page, or warns on the console |
 //! | `Invalid(failure)` | the synchronous call (`setTokens`) throws this error |
+//! | `Resume` | reports `Resume` at once, reading the keys after the callbacks before it ran |
 
 use alloc::string::String;
 
@@ -123,10 +126,14 @@ pub enum Timer {
 #[allow(missing_docs)]
 #[derive(Clone, Debug)]
 pub enum Event {
-    /// A request begins. `url` is absolute, as the URL parser serialises it.
-    Begin { now: f64, id: u32, url: String, control: Control, has_auth: bool, own_refresh: bool, stored: Stored },
-    /// The answer to the last `Send` of `id` arrived; `date` is its `Date` header.
-    Answer { now: f64, id: u32, status: u16, date: Option<String>, stored: Stored },
+    /// A request begins, under the request rules `rules` (its instance's: `Machine::add_rules`).
+    /// `url` is absolute, as the URL parser serialises it.
+    Begin { now: f64, id: u32, rules: u32, url: String, control: Control, has_auth: bool, own_refresh: bool, stored: Stored },
+    /// The answer to the last `Send` of `id` arrived; `date` is its `Date` header, `json` whether
+    /// its `Content-Type` names one JSON document (`policy::is_json_document`).
+    Answer { now: f64, id: u32, status: u16, json: bool, date: Option<String>, stored: Stored },
+    /// The answer to a `Pass` with `watch` (a request to an origin the token is withheld from).
+    Passed { now: f64, rules: u32, url: String, status: u16 },
     /// The answer asked about with `Ask` means "expired", or not.
     Verdict { now: f64, id: u32, expired: bool, stored: Stored },
     /// The attempt of `id` threw (network error, the caller's abort).
@@ -150,7 +157,7 @@ pub enum Event {
     /// is not a number, `null` included (the core refuses it, as one outside 0..=2147483647).
     Token { now: f64, id: u32, min_validity_ms: f64, stored: Stored },
     /// The answer to a request the shell sent by a `Shortcut` (`token`, `seen` as that gave them).
-    ShortcutAnswer { now: f64, id: u32, token: String, seen: u64, status: u16, date: Option<String>, stored: Stored },
+    ShortcutAnswer { now: f64, id: u32, rules: u32, token: String, seen: u64, status: u16, date: Option<String>, stored: Stored },
     /// `refresh()`.
     ForceRefresh { now: f64, id: u32, stored: Stored },
     /// `setTokens`; `refresh` is `None` in a cookie session.
@@ -164,18 +171,30 @@ pub enum Event {
     Open { now: f64, stored: Stored },
     /// An instance leaves it (`dispose`, or collected).
     Close { now: f64 },
+    /// The shell carried out `Resume`'s commands before it (`onRefresh` among them).
+    Resume { now: f64, stored: Stored },
 }
 
 impl Event {
     /// When it happened (local clock).
     pub fn now(&self) -> f64 {
         match self {
-            Event::Begin { now, .. } | Event::Answer { now, .. } | Event::Verdict { now, .. } | Event::Failed { now, .. } | Event::Abort { now, .. } => *now,
+            Event::Begin { now, .. } | Event::Answer { now, .. } | Event::Passed { now, .. } | Event::Verdict { now, .. } | Event::Failed { now, .. } | Event::Abort { now, .. } => *now,
             Event::Granted { now, .. } | Event::Refreshed { now, .. } | Event::Timer { now, .. } | Event::Storage { now, .. } | Event::Online { now, .. } | Event::Open { now, .. } => *now,
             Event::Token { now, .. } | Event::ForceRefresh { now, .. } | Event::ShortcutAnswer { now, .. } => *now,
             Event::Offline { now } | Event::SetTokens { now, .. } | Event::ClearTokens { now } | Event::Logout { now } | Event::Close { now } => *now,
+            Event::Resume { now, .. } => *now,
         }
     }
+}
+
+/// Who judges an answer whose status is not "expired".
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Judge {
+    /// The body's `expiredBodyField`, read from a clone (`expiredBodyCodes`).
+    Body,
+    /// The app's `isExpired`.
+    App,
 }
 
 /// Why a request is rejected.
@@ -215,6 +234,10 @@ pub enum Notice {
     Tokens { reason: &'static str, expires_at: Option<f64> },
     /// Go to `loginUrl` (the shell adds the return path with `policy::safe_return_path`).
     Navigate,
+    /// An "expired" `status` from `origin`, passed through because the token is withheld from it:
+    /// said on the console (the boundary says it once per origin for the page).
+    #[allow(missing_docs)]
+    PassedThrough { status: u16, origin: String },
 }
 
 /// How the refresh call is made.
@@ -232,19 +255,20 @@ pub enum Via {
 #[allow(missing_docs)]
 #[derive(Clone, PartialEq)]
 pub enum Command {
-    /// Send as it is; not the library's.
-    Pass { id: u32 },
-    /// Send an attempt of `id` with `token` (none: without).
-    Send { id: u32, token: Option<String> },
-    /// Judge the answer: body code or `isExpired`, then `Verdict`.
-    Ask { id: u32 },
+    /// Send as it is; not the library's. `watch`: report its answer (`Passed`), an origin the
+    /// token is withheld from, whose "expired" answer is explained.
+    Pass { id: u32, watch: bool },
+    /// Send an attempt of `id` with `token` (none: without), under the scheme of `rules`.
+    Send { id: u32, rules: u32, token: Option<String> },
+    /// Judge the answer by its body code or by `isExpired` (`how`), then `Verdict`.
+    Ask { id: u32, how: Judge },
     /// The last answer is the caller's (`refresh()`: it resolves).
     Resolve { id: u32 },
     /// `getAccessToken` resolves with `token` (`None`: `null`).
     Give { id: u32, token: Option<String> },
     /// A decision handed out with its validity: plain requests to `origin` (but `except`) go out
     /// with `token` while nothing it rests on changed (see the module's table).
-    Shortcut { origin: String, except: Option<String>, token: String, seen: u64, generation: u64, until: f64 },
+    Shortcut { rules: u32, origin: String, except: Option<String>, token: String, seen: u64, generation: u64, until: f64 },
     /// The caller's promise rejects.
     Reject { id: u32, why: Why },
     /// Ask for the cross-tab lock.
@@ -265,4 +289,7 @@ pub enum Command {
     Notify(Notice),
     /// The synchronous call throws this code.
     Invalid(Failure),
+    /// Report `Resume` now, with the keys as they are after the commands before this one (a
+    /// callback may have changed them): the landed flight's queue waits for it.
+    Resume,
 }

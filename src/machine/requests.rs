@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use crate::code::{Code, Failure};
 use crate::policy::{origin_allowed, origin_of};
 
-use super::protocol::{Command, Control, Stored, Why};
+use super::protocol::{Command, Control, Judge, Notice, Stored, Why};
 use super::stored::Garbage;
 use super::{mutant, Machine};
 
@@ -29,9 +29,9 @@ impl Requests {
         self.0.is_empty()
     }
     /// Adds `id` as a request or call of `kind`, unless one has that id already (false then).
-    pub(super) fn enter(&mut self, id: u32, kind: Kind, no_refresh: bool) -> bool {
+    pub(super) fn enter(&mut self, id: u32, kind: Kind, rules: u32, no_refresh: bool) -> bool {
         let Err(i) = self.at(id) else { return false };
-        self.0.insert(i, (id, Request { kind, no_refresh, sent_before: false, phase: Phase::Last }));
+        self.0.insert(i, (id, Request { kind, rules, no_refresh, sent_before: false, phase: Phase::Last }));
         true
     }
     fn get(&self, id: &u32) -> Option<&Request> {
@@ -59,6 +59,8 @@ pub(super) enum Kind {
 /// A request (or a call) between two events.
 pub(super) struct Request {
     pub(super) kind: Kind,
+    /// Its instance's request rules (`Machine::add_rules`).
+    rules: u32,
     no_refresh: bool,
     /// An attempt went out already: the next is the last.
     sent_before: bool,
@@ -70,8 +72,8 @@ enum Phase {
     Sent { token: Option<String>, seen: u64 },
     /// Its last attempt went out: the answer is the caller's.
     Last,
-    /// The shell judges its answer (`Ask`).
-    Asking { token: Option<String>, seen: u64 },
+    /// The shell judges its answer (`Ask` with `how`).
+    Asking { token: Option<String>, seen: u64, how: Judge },
     /// In the running flight's queue. `stored`: the token that may still serve after a transient
     /// failure (none after an "expired" answer); `answered`: the shell holds an "expired" answer,
     /// which is the caller's if the refresh finds no session.
@@ -95,23 +97,23 @@ fn is_endpoint(url: &str, endpoint: &str) -> bool {
 impl Machine {
     /// A request begins. `own`: it carries its own token header, or comes from the app's refresh
     /// function (it is the refresh, and must not wait behind it).
-    pub(super) fn begin(&mut self, now: f64, id: u32, url: &str, control: Control, own: bool, s: &Stored) {
+    pub(super) fn begin(&mut self, now: f64, id: u32, rules: u32, url: &str, control: Control, own: bool, s: &Stored) {
         if self.refused_pageless(id) {
             return;
         }
         let no_refresh = match control {
             Control::None => false,
             Control::NoRefresh => true,
-            Control::NoToken => return self.push(Command::Pass { id }),
+            Control::NoToken => return self.push(Command::Pass { id, watch: false }),
             Control::Invalid => {
                 return self.reject(id, Failure::new(Code::InvalidOptions, &["the x-seamless-fetch request header takes \"no-token\" or \"no-refresh\""]));
             }
         };
         let endpoint = self.cfg.refresh_url.as_deref().is_some_and(|e| is_endpoint(url, e));
-        let allowed = origin_allowed(origin_of(url).unwrap_or("null"), &self.cfg.page_origin, &self.cfg.allowed_origins);
+        let allowed = origin_allowed(origin_of(url).unwrap_or("null"), &self.cfg.page_origin, &self.rules(rules).allowed_origins);
         let allowed = allowed || mutant!(self, AnyOrigin);
-        if own || endpoint || !allowed || !self.requests.enter(id, Kind::Fetch, no_refresh) {
-            return self.push(Command::Pass { id });
+        if own || endpoint || !allowed || !self.requests.enter(id, Kind::Fetch, rules, no_refresh) {
+            return self.push(Command::Pass { id, watch: !own && !endpoint && !allowed });
         }
         self.go(now, id, !no_refresh, s);
         self.shortcut(now, id, url);
@@ -123,27 +125,36 @@ impl Machine {
     fn shortcut(&mut self, now: f64, id: u32, url: &str) {
         let Some(r) = self.requests.get(&id) else { return };
         let Phase::Sent { token: Some(token), seen } = &r.phase else { return };
-        if r.no_refresh || self.flight.is_some() || self.cfg.judge_answers {
+        if r.no_refresh || self.flight.is_some() || self.rules(r.rules).judges() {
             return;
         }
-        let (token, seen) = (token.clone(), *seen);
+        let (token, seen, rules) = (token.clone(), *seen, r.rules);
         let Some(origin) = origin_of(url).map(String::from) else { return };
         let except = self.cfg.refresh_url.as_deref().map(|e| String::from(e.split(['?', '#']).next().unwrap_or(e)));
         let until = self.clock.due(&token, self.cfg.refresh_ahead_ms, now);
         let generation = self.generation();
-        self.push(Command::Shortcut { origin, except, token, seen, generation, until });
+        self.push(Command::Shortcut { rules, origin, except, token, seen, generation, until });
+    }
+
+    /// The answer to a watched `Pass`: an "expired" status from an origin the token is withheld
+    /// from is explained (why no refresh was tried), by its origin alone (a query may hold a secret).
+    pub(super) fn passed(&mut self, rules: u32, url: &str, status: u16) {
+        if let (true, Some(origin)) = (self.rules(rules).expired_statuses.contains(&status), origin_of(url)) {
+            self.notify(Notice::PassedThrough { status, origin: origin.into() });
+        }
     }
 
     /// The answer to a request sent by a `Shortcut`: from here it is any request's.
-    pub(super) fn shortcut_answer(&mut self, now: f64, id: u32, token: String, seen: u64, status: u16, date: Option<&str>, s: &Stored) {
-        if !self.requests.enter(id, Kind::Fetch, false) {
+    pub(super) fn shortcut_answer(&mut self, now: f64, id: u32, rules: u32, token: String, seen: u64, status: u16, date: Option<&str>, s: &Stored) {
+        if !self.requests.enter(id, Kind::Fetch, rules, false) {
             return;
         }
         if let Some(r) = self.requests.get_mut(&id) {
             r.sent_before = true;
             r.phase = Phase::Sent { token: Some(token), seen };
         }
-        self.answer(now, id, status, date, s);
+        // A JSON body is never read there: its rules judge by status alone.
+        self.answer(now, id, status, false, date, s);
     }
 
     /// Plans and sends (or queues) the next attempt of `id`.
@@ -154,7 +165,8 @@ impl Machine {
                 let Some(r) = self.requests.get_mut(&id) else { return };
                 r.phase = if r.sent_before || r.no_refresh { Phase::Last } else { Phase::Sent { token: token.clone(), seen } };
                 r.sent_before = true;
-                self.push(Command::Send { id, token });
+                let rules = r.rules;
+                self.push(Command::Send { id, rules, token });
             }
             Ok(Plan::Wait(stored)) => self.queue(now, id, stored, false, s),
             Ok(Plan::Ahead(access)) => self.refresh_for(now, id, Some(access.clone()), Some(access), false, s),
@@ -185,9 +197,11 @@ impl Machine {
         now >= self.clock.due(access, self.cfg.refresh_ahead_ms, now) && self.backoff_wait(now, s) <= 0.0
     }
 
-    /// The answer to the last attempt of `id`.
-    pub(super) fn answer(&mut self, now: f64, id: u32, status: u16, date: Option<&str>, s: &Stored) {
+    /// The answer to the last attempt of `id`; `json`: it is one JSON document (its body may hold
+    /// an "expired" code; a stream never does, and must reach the caller at once).
+    pub(super) fn answer(&mut self, now: f64, id: u32, status: u16, json: bool, date: Option<&str>, s: &Stored) {
         let Some(r) = self.requests.get_mut(&id) else { return };
+        let rules = r.rules;
         if let Some(date) = date {
             self.clock.date(date, now);
         }
@@ -195,23 +209,34 @@ impl Machine {
             Phase::Sent { token, seen } => (token, seen),
             _ => return self.settle(id, Ok(())),
         };
-        if self.cfg.expired_statuses.contains(&status) {
+        let r = self.rules(rules);
+        if r.expired_statuses.contains(&status) {
             self.recover(now, id, token, seen, s);
-        } else if self.cfg.judge_answers {
-            if let Some(r) = self.requests.get_mut(&id) {
-                r.phase = Phase::Asking { token, seen };
-            }
-            self.push(Command::Ask { id });
+        } else if r.body_codes && json {
+            self.ask(id, token, seen, Judge::Body);
+        } else if r.app_judges {
+            self.ask(id, token, seen, Judge::App);
         } else {
             self.settle(id, Ok(()));
         }
     }
 
+    /// Has the shell judge the answer of `id` (sent with `token` when `seen` flights had finished).
+    fn ask(&mut self, id: u32, token: Option<String>, seen: u64, how: Judge) {
+        if let Some(r) = self.requests.get_mut(&id) {
+            r.phase = Phase::Asking { token, seen, how };
+        }
+        self.push(Command::Ask { id, how });
+    }
+
     /// The shell's verdict on an answer it was asked to judge.
     pub(super) fn verdict(&mut self, now: f64, id: u32, expired: bool, s: &Stored) {
         let Some(r) = self.requests.get_mut(&id) else { return };
+        let rules = r.rules;
         match core::mem::replace(&mut r.phase, Phase::Last) {
-            Phase::Asking { token, seen } if expired => self.recover(now, id, token, seen, s),
+            Phase::Asking { token, seen, .. } if expired => self.recover(now, id, token, seen, s),
+            // The body said nothing: the app's `isExpired` judges last, as it always has.
+            Phase::Asking { token, seen, how: Judge::Body } if self.rules(rules).app_judges => self.ask(id, token, seen, Judge::App),
             _ => self.settle(id, Ok(())),
         }
     }

@@ -11,17 +11,16 @@ use crate::refresh::{Field, Format};
 fn cfg(cross_tab: bool, cookie: bool) -> Config {
     Config {
         page_origin: "https://app.test".into(),
-        allowed_origins: alloc::vec!["https://api.test".into()],
+        rules: Rules { allowed_origins: alloc::vec!["https://api.test".into()], expired_statuses: alloc::vec![401], body_codes: false, app_judges: false },
         refresh_url: Some("https://app.test/auth/refresh".into()),
         refresh_format: Format::Json { refresh_field: "refreshToken".into(), access_field: "token".into() },
         pageless: false,
-        expired_statuses: alloc::vec![401],
-        judge_answers: false,
         refresh_ahead_ms: 30_000.0,
         refresh_timeout_ms: 10_000.0,
         cross_tab,
         lock: cross_tab,
         cookie,
+        on_refresh: false,
     }
 }
 
@@ -35,7 +34,7 @@ fn drain(m: &mut Machine) -> Vec<Command> {
 }
 
 fn begin(id: u32, url: &str, s: &Stored) -> Event {
-    Event::Begin { now: 0.0, id, url: url.into(), control: Control::None, has_auth: false, own_refresh: false, stored: s.clone() }
+    Event::Begin { now: 0.0, id, rules: 0, url: url.into(), control: Control::None, has_auth: false, own_refresh: false, stored: s.clone() }
 }
 
 fn ok_reply(access: &str, refresh: &str) -> Reply {
@@ -69,7 +68,7 @@ fn calling(date: Option<&str>) -> Machine {
     let mut m = Machine::new(cfg(false, false));
     let s = stored("a1", "r1");
     m.handle(begin(0, "https://app.test/x", &s));
-    m.handle(Event::Answer { now: 1_000.0, id: 0, status: 401, date: date.map(String::from), stored: s });
+    m.handle(Event::Answer { now: 1_000.0, id: 0, status: 401, json: false, date: date.map(String::from), stored: s });
     drain(&mut m);
     m
 }
@@ -84,7 +83,7 @@ fn refreshed_once() -> Machine {
 }
 
 fn sends(cmds: &[Command]) -> Vec<(u32, Option<String>)> {
-    cmds.iter().filter_map(|c| match c { Command::Send { id, token } => Some((*id, token.clone())), _ => None }).collect()
+    cmds.iter().filter_map(|c| match c { Command::Send { id, token, .. } => Some((*id, token.clone())), _ => None }).collect()
 }
 
 #[test]
@@ -93,7 +92,7 @@ fn tokens_go_only_to_allowed_origins() {
     let s = stored("a1", "r1");
     for (id, url) in [(1, "https://evil.test/x"), (2, "https://app.test.evil.test/"), (3, "https://app.test/auth/refresh?x=1"), (4, "data:x")] {
         m.handle(begin(id, url, &s));
-        assert!(drain(&mut m) == [Command::Pass { id }], "{url}");
+        assert!(drain(&mut m) == [Command::Pass { id, watch: id != 3 }], "{url}");
     }
     m.handle(begin(5, "https://api.test/v1", &s));
     assert_eq!(sends(&drain(&mut m)), [(5, Some("a1".into()))]);
@@ -108,7 +107,7 @@ fn one_refresh_for_many_expired_answers_then_one_replay_each() {
     }
     drain(&mut m);
     for id in 0..3 {
-        m.handle(Event::Answer { now: 1.0, id, status: 401, date: None, stored: s.clone() });
+        m.handle(Event::Answer { now: 1.0, id, status: 401, json: false, date: None, stored: s.clone() });
     }
     m.handle(token(1.0, 3, 0.0, &s));
     assert_eq!(refreshes(&drain(&mut m)).len(), 1);
@@ -120,7 +119,7 @@ fn one_refresh_for_many_expired_answers_then_one_replay_each() {
     assert_eq!(gives(&cmds), [(3, Some("a2".into()))]);
     assert_eq!(m.stats(), Stats { refreshes: 1, retried: 3, queued: 0 });
     for id in 0..3 {
-        m.handle(Event::Answer { now: 3.0, id, status: 401, date: None, stored: stored("a2", "r2") });
+        m.handle(Event::Answer { now: 3.0, id, status: 401, json: false, date: None, stored: stored("a2", "r2") });
         assert!(drain(&mut m) == [Command::Resolve { id }], "a replay's answer is the caller's");
     }
 }
@@ -131,7 +130,7 @@ fn under_a_contended_lock_a_pair_another_tab_stored_is_adopted() {
     let s = stored("a1", "r1");
     m.handle(begin(0, "https://app.test/x", &s));
     drain(&mut m);
-    m.handle(Event::Answer { now: 1.0, id: 0, status: 401, date: None, stored: s.clone() });
+    m.handle(Event::Answer { now: 1.0, id: 0, status: 401, json: false, date: None, stored: s.clone() });
     assert!(drain(&mut m).contains(&Command::Lock { flight: 0, budget_ms: 12_000.0 }));
     m.handle(Event::Granted { now: 2.0, flight: 0, contended: true, held: true, stored: s.clone() });
     assert!(drain(&mut m) == [Command::Timer { at: 1_002.0, timer: Timer::Settle(0) }], "waits for the holder's write");
@@ -149,7 +148,7 @@ fn setting_the_pair_being_spent_keeps_the_rotated_one() {
     let mut m = Machine::new(cfg(false, false));
     let s = stored("a1", "r1");
     m.handle(begin(0, "https://app.test/x", &s));
-    m.handle(Event::Answer { now: 1.0, id: 0, status: 401, date: None, stored: s.clone() });
+    m.handle(Event::Answer { now: 1.0, id: 0, status: 401, json: false, date: None, stored: s.clone() });
     drain(&mut m);
     m.handle(Event::SetTokens { now: 2.0, access: "a1".into(), refresh: Some("r1".into()), stored: s.clone() });
     assert!(drain(&mut m).is_empty());
@@ -163,7 +162,7 @@ fn a_logout_heard_makes_a_running_refresh_stale() {
     let s = stored("a1", "r1");
     m.handle(Event::Open { now: 0.0, stored: Stored::default() });
     m.handle(begin(0, "https://app.test/x", &s));
-    m.handle(Event::Answer { now: 1.0, id: 0, status: 401, date: None, stored: s.clone() });
+    m.handle(Event::Answer { now: 1.0, id: 0, status: 401, json: false, date: None, stored: s.clone() });
     m.handle(Event::Granted { now: 2.0, flight: 0, contended: false, held: true, stored: s.clone() });
     drain(&mut m);
     m.handle(Event::Storage { now: 3.0, stored: Stored::default() });
@@ -188,7 +187,7 @@ fn a_refused_refresh_adopts_a_login_made_meanwhile() {
     let mut m = Machine::new(cfg(false, false));
     let s = stored("a1", "r1");
     m.handle(begin(0, "https://app.test/x", &s));
-    m.handle(Event::Answer { now: 1.0, id: 0, status: 401, date: None, stored: s.clone() });
+    m.handle(Event::Answer { now: 1.0, id: 0, status: 401, json: false, date: None, stored: s.clone() });
     drain(&mut m);
     let refused = Reply { status: 401, ..ok_reply("", "") };
     m.handle(Event::Refreshed { now: 2.0, flight: 0, reply: refused, jitter: 0.5, stored: stored("b1", "q1") });
@@ -202,7 +201,7 @@ fn a_cookie_refused_where_no_session_was_seen_is_no_session() {
     let mut m = Machine::new(cfg(false, true));
     m.handle(begin(0, "https://app.test/login", &Stored::default()));
     assert_eq!(sends(&drain(&mut m)), [(0, None)]);
-    m.handle(Event::Answer { now: 1.0, id: 0, status: 401, date: None, stored: Stored::default() });
+    m.handle(Event::Answer { now: 1.0, id: 0, status: 401, json: false, date: None, stored: Stored::default() });
     drain(&mut m);
     let refused = Reply { status: 401, ..ok_reply("", "") };
     m.handle(Event::Refreshed { now: 2.0, flight: 0, reply: refused, jitter: 0.5, stored: Stored::default() });
@@ -233,7 +232,7 @@ fn untrusted_events_never_panic() {
     let mut m = Machine::new(cfg(true, false));
     let junk = Stored { access: Some("a\r\nb".into()), refresh: Some("".into()), stamp: Some("zz".into()), backoff: Some("9,99999999999999,1".into()) };
     let events = [
-        Event::Answer { now: f64::NAN, id: 7, status: 0, date: Some("garbage".into()), stored: junk.clone() },
+        Event::Answer { now: f64::NAN, id: 7, status: 0, json: false, date: Some("garbage".into()), stored: junk.clone() },
         Event::Verdict { now: -1.0, id: u32::MAX, expired: true, stored: junk.clone() },
         Event::Granted { now: 0.0, flight: 99, contended: true, held: true, stored: junk.clone() },
         Event::Refreshed { now: 0.0, flight: 99, reply: ok_reply("x", "y"), jitter: f64::NAN, stored: junk.clone() },
@@ -398,4 +397,65 @@ fn a_pageless_instance_refuses_every_call() {
     m.handle(token(0.0, 2, 0.0, &s));
     m.handle(Event::ForceRefresh { now: 0.0, id: 3, stored: s });
     assert_eq!(rejected(&drain(&mut m)), [(1, Code::InvalidOptions), (2, Code::InvalidOptions), (3, Code::InvalidOptions)]);
+}
+
+#[test]
+fn only_a_json_document_is_read_for_a_code_and_the_app_judges_last() {
+    let judged = |body_codes: bool, app_judges: bool, json: bool| {
+        let mut m = Machine::new(Config { rules: Rules { body_codes, app_judges, ..cfg(false, false).rules }, ..cfg(false, false) });
+        let s = stored("a1", "r1");
+        m.handle(begin(1, "https://app.test/x", &s));
+        drain(&mut m);
+        m.handle(Event::Answer { now: 1.0, id: 1, status: 200, json, date: None, stored: s.clone() });
+        let mut asked = Vec::new();
+        loop {
+            match drain(&mut m).as_slice() {
+                [Command::Ask { id: 1, how }] => {
+                    asked.push(*how);
+                    m.handle(Event::Verdict { now: 2.0, id: 1, expired: false, stored: s.clone() });
+                }
+                [Command::Resolve { id: 1 }] => return asked,
+                _ => panic!("neither asked nor resolved"),
+            }
+        }
+    };
+    assert_eq!(judged(true, false, true), [Judge::Body]);
+    assert_eq!(judged(true, false, false), [], "a stream (not one JSON document) reaches the caller at once");
+    assert_eq!(judged(true, true, true), [Judge::Body, Judge::App], "the body first, then isExpired");
+    assert_eq!(judged(true, true, false), [Judge::App]);
+    assert_eq!(judged(false, false, true), []);
+}
+
+#[test]
+fn each_instance_s_requests_go_by_its_own_rules() {
+    let mut m = Machine::new(cfg(false, false));
+    let r = m.add_rules(Rules { allowed_origins: alloc::vec!["https://other.test".into()], ..cfg(false, false).rules }).unwrap();
+    let s = stored("a1", "r1");
+    let begin_with = |id, rules, url: &str| Event::Begin { now: 0.0, id, rules, url: url.into(), control: Control::None, has_auth: false, own_refresh: false, stored: s.clone() };
+    m.handle(begin_with(1, r, "https://api.test/x"));
+    assert!(drain(&mut m) == [Command::Pass { id: 1, watch: true }], "api.test is not in the second instance's allowedOrigins");
+    m.handle(begin_with(2, r, "https://other.test/x"));
+    assert_eq!(sends(&drain(&mut m)), [(2, Some("a1".into()))]);
+    m.handle(begin_with(3, 0, "https://other.test/x"));
+    assert!(drain(&mut m) == [Command::Pass { id: 3, watch: true }], "nor other.test in the first's");
+    m.handle(begin_with(4, 99, "https://api.test/x"));
+    assert_eq!(sends(&drain(&mut m)), [(4, Some("a1".into()))], "an unknown index reads as the first instance's rules");
+}
+
+#[test]
+fn the_queue_replays_with_the_tokens_onrefresh_left() {
+    // onRefresh runs between the flight's landing and the replays: it may clear the tokens.
+    let mut m = Machine::new(Config { on_refresh: true, ..cfg(false, false) });
+    let s = stored("a1", "r1");
+    m.handle(begin(1, "https://app.test/x", &s));
+    drain(&mut m);
+    m.handle(Event::Answer { now: 1.0, id: 1, status: 401, json: false, date: None, stored: s.clone() });
+    let flight = drain(&mut m).iter().find_map(|c| match c { Command::Refresh { flight, .. } => Some(*flight), _ => None }).expect("a refresh");
+    let reply = ok_reply("a2", "r2");
+    m.handle(Event::Refreshed { now: 2.0, flight, reply, jitter: 0.0, stored: s.clone() });
+    let landed = drain(&mut m);
+    assert!(sends(&landed).is_empty(), "no replay before the callbacks ran");
+    assert!(matches!(landed.last(), Some(Command::Resume)), "the shell is asked to resume after onRefresh");
+    m.handle(Event::Resume { now: 3.0, stored: Stored::default() });
+    assert_eq!(sends(&drain(&mut m)), [(1, None)], "replayed with what storage holds then: nothing");
 }

@@ -61,7 +61,8 @@ async function collect(ref, ms) {
 async function letGo(ref, exports) {
   let api = ref.deref(); // held while the engine is tried on an object of no importance
   if (!(await collect(new WeakRef({}), 3000))) {
-    exports.__wbg_authfetch_free(api.__destroy_into_raw(), 1);
+    // The shell build's object has nothing to free: what its bound fetch needs, the fetch holds.
+    if (api.__destroy_into_raw) exports.__wbg_authfetch_free(api.__destroy_into_raw(), 1);
     return "finalizer";
   }
   api = null;

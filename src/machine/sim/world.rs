@@ -259,7 +259,7 @@ fn config(judge: bool, via: u8) -> Config {
     let json = |(refresh, access): (&str, &str)| Format::Json { refresh_field: refresh.into(), access_field: access.into() };
     Config {
         page_origin: APP.into(),
-        allowed_origins: vec![API.into()],
+        rules: Rules { allowed_origins: vec![API.into()], expired_statuses: if judge { vec![] } else { vec![401] }, body_codes: false, app_judges: judge },
         refresh_url: (via != 3).then(|| format!("{APP}/auth/refresh")),
         refresh_format: match via {
             1 => json(FIELDS),
@@ -267,13 +267,13 @@ fn config(judge: bool, via: u8) -> Config {
             _ => json(("refreshToken", "token")),
         },
         pageless: false,
-        expired_statuses: if judge { vec![] } else { vec![401] },
-        judge_answers: judge,
         refresh_ahead_ms: 30_000.0,
         refresh_timeout_ms: TIMEOUT_MS,
         cross_tab: true,
         lock: true,
         cookie: false,
+        // The queue waits for the shell's `Resume` after every landing that may call onRefresh.
+        on_refresh: true,
     }
 }
 
@@ -523,7 +523,7 @@ impl World {
                     return;
                 }
                 let stored = self.stored(tab);
-                self.feed(tab, core, Event::Begin { now, id, url, control, has_auth: false, own_refresh: false, stored });
+                self.feed(tab, core, Event::Begin { now, id, rules: 0, url, control, has_auth: false, own_refresh: false, stored });
             }
             Action::Token { tab, min } => {
                 let min_validity_ms = MIN_VALIDITY_MS[min as usize % MIN_VALIDITY_MS.len()];
@@ -638,8 +638,8 @@ impl World {
 
     fn carry(&mut self, tab: usize, core: usize, c: Command, app: bool) {
         match c {
-            Command::Pass { id } => self.settle(id, "passed as it is"),
-            Command::Send { id, token } => {
+            Command::Pass { id, .. } => self.settle(id, "passed as it is"),
+            Command::Send { id, token, .. } => {
                 let Some(r) = self.reqs.get(&id) else { return self.fail(format!("send of unknown request {id}")) };
                 let body = r.body;
                 if let Some(tok) = &token {
@@ -658,7 +658,7 @@ impl World {
                 let l = self.lat();
                 self.at(self.t + l, Ev::Api { id, tab, core, token, body });
             }
-            Command::Ask { id } => {
+            Command::Ask { id, .. } => {
                 let expired = self.reqs.get(&id).and_then(|r| r.last).is_some_and(|(s, _)| s == 401);
                 self.at(self.t + 1, Ev::Core { tab, core, ev: CoreEv::Verdict(id, expired) });
             }
@@ -746,10 +746,15 @@ impl World {
                 self.at(real, Ev::Timer { tab, core, timer, gen });
             }
             Command::Notify(n) => self.log(|t| format!("{t:>7} tab{tab} notify {n:?}")),
-            Command::Shortcut { origin, except, token, seen, generation, until } => {
+            Command::Shortcut { origin, except, token, seen, generation, until, .. } => {
                 self.tabs[tab].shortcuts.insert((core, origin), Shortcut { except, token, seen, generation, until });
             }
             Command::Invalid(_) => {}
+            // As the shell: at once, after the commands before it (no callback here changes storage).
+            Command::Resume => {
+                let (now, stored) = (self.local(), self.stored(tab));
+                self.feed(tab, core, Event::Resume { now, stored });
+            }
         }
     }
 
@@ -860,8 +865,8 @@ impl World {
                         }
                         return self.settle(id, "answered (shortcut)");
                     }
-                    Some((token, seen)) => Event::ShortcutAnswer { now, id, token, seen, status, date: Some(date), stored },
-                    None => Event::Answer { now, id, status, date: Some(date), stored },
+                    Some((token, seen)) => Event::ShortcutAnswer { now, id, rules: 0, token, seen, status, date: Some(date), stored },
+                    None => Event::Answer { now, id, status, json: false, date: Some(date), stored },
                 }
             }
             CoreEv::Refreshed { call, flight, reply, seen, wait } => {
