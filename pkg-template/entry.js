@@ -1,12 +1,12 @@
-// The package's entry, bundled by scripts/bundle-entry.mjs into index.js (ES module) and index.cjs
-// (CommonJS) with wasm-bindgen's glue. The wasm travels inside the file, so there is no asset for a
-// bundler to copy or rewrite, and nothing is awaited on import, so every bundler, worker, test
-// runner and `require` can load it. The module is compiled in the background from the first task
-// after import; a constructor that runs before that compiles it synchronously (every current
-// engine allows it for a module this size), so the API works at once and still throws
-// INVALID_OPTIONS where it is called. `init()` does it all asynchronously, for the engines that
-// refuse synchronous compiles of this size on the main thread (Chromium before 114).
-import { AuthFetch as Bound, initSync as glueInitSync, __wbg_get_imports as imports, __wbg_finalize_init as finish } from "./seamless_fetch.js";
+// The package's entry, bundled by scripts/bundle-entry.mjs with the shell (shell.js) into index.js
+// (ES module) and index.cjs (CommonJS). The core's wasm travels inside the file, so there is no
+// asset for a bundler to copy or rewrite, and nothing is awaited on import, so every bundler,
+// worker, test runner and `require` can load it. The module is compiled in the background from
+// the first task after import; a constructor that runs before that compiles it synchronously
+// (every current engine allows it for a module this size), so the API works at once and still
+// throws INVALID_OPTIONS where it is called. `init()` does it all asynchronously, for the engines
+// that refuse synchronous compiles of this size on the main thread (Chromium before 114).
+import { AuthFetch as Shell, useCore } from "./shell.js";
 
 // scripts/bundle-entry.mjs puts the wasm here: one character per byte, UTF-8 in the file.
 const EMBEDDED = "__SEAMLESS_FETCH_WASM__";
@@ -43,15 +43,21 @@ function explained(e) {
   return e;
 }
 
+/** The core's exports, handed to the shell: the core imports nothing. */
+function use(instance) {
+  exports_ = instance.exports;
+  useCore(exports_);
+  compiled = null;
+  return exports_;
+}
+
 function ready() {
   if (exports_) return exports_;
   try {
-    exports_ = glueInitSync({ module: compiled || bytes() });
+    return use(new WebAssembly.Instance(compiled || new WebAssembly.Module(bytes()), {}));
   } catch (e) {
     throw explained(e);
   }
-  compiled = null;
-  return exports_;
 }
 
 // Never throws: an altered string or a refused compile rejects, and ready() or init() explains it.
@@ -67,7 +73,7 @@ function compile() {
 if (typeof setTimeout === "function") setTimeout(() => exports_ || compile().catch(() => {}), 0);
 
 /** The class, made ready before its first use. */
-export class AuthFetch extends Bound {
+export class AuthFetch extends Shell {
   constructor(options) {
     ready();
     super(options);
@@ -75,10 +81,10 @@ export class AuthFetch extends Bound {
 
   static safeReturnPath(value, fallback) {
     ready();
-    return Bound.safeReturnPath(value, fallback);
+    return Shell.safeReturnPath(value, fallback);
   }
 }
-// Bundled beside the glue's class of the same name, this one may be renamed: keep its name.
+// Bundled beside the shell's class of the same name, this one may be renamed: keep its name.
 Object.defineProperty(AuthFetch, "name", { value: "AuthFetch" });
 
 /**
@@ -90,14 +96,12 @@ export default async function init() {
   if (exports_) return exports_;
   try {
     await compile();
-    const instance = await WebAssembly.instantiate(compiled, imports());
-    // A constructor may have made it ready meanwhile: the glue must be finished once.
-    if (!exports_) exports_ = finish(instance, compiled);
+    const instance = await WebAssembly.instantiate(compiled, {});
+    // A constructor may have made it ready meanwhile: the core is used once.
+    return exports_ || use(instance);
   } catch (e) {
     throw explained(e);
   }
-  compiled = null;
-  return exports_;
 }
 
 /** `init()` made synchronous, kept from the versions whose entry was the glue: takes no argument. */

@@ -909,7 +909,7 @@ class Member {
 
 export class AuthFetch {
   constructor(options) {
-    if (!core) throw new Error("seamless-fetch: the core is not loaded");
+    if (!core) throw new Error("seamless-fetch: the core is not loaded: with seamless-fetch/manual, `await init()` (or `initSync(module)`) before the first new AuthFetch");
     walk(options);
     const page = typeof location === "undefined" ? null : location;
     const url = options && typeof options.refreshUrl === "string" ? options.refreshUrl : null;
@@ -987,9 +987,6 @@ export class AuthFetch {
     this.dispose();
   }
 
-  [Symbol.dispose]() {
-    this.dispose();
-  }
 
   static safeReturnPath(value, fallback) {
     put(typeof value === "string" ? value : null, String(fallback));
@@ -997,3 +994,5 @@ export class AuthFetch {
     return text(0);
   }
 }
+// `using api = new AuthFetch(…)` disposes it; engines without `Symbol.dispose` have no `using`.
+if (typeof Symbol.dispose === "symbol") AuthFetch.prototype[Symbol.dispose] = AuthFetch.prototype.dispose;

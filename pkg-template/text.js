@@ -1,4 +1,4 @@
-// The text codecs wasm-bindgen's glue uses, for the CommonJS entry only: the platform's where it
+// The text codecs the shell uses, for the CommonJS entry only: the platform's where it
 // has them, else a small UTF-8 codec. Jest's jsdom environment, which loads packages through
 // require(), has neither TextDecoder nor TextEncoder; browsers, which load index.js, always do.
 export const Decoder = typeof TextDecoder === "function" ? TextDecoder : class {
@@ -31,5 +31,12 @@ export const Encoder = typeof TextEncoder === "function" ? TextEncoder : class {
       else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
     }
     return new Uint8Array(out);
+  }
+
+  /** As TextEncoder's: as much of `text` as fits in `into` (the shell makes room for all of it). */
+  encodeInto(text, into) {
+    const bytes = this.encode(text);
+    into.set(bytes.subarray(0, into.length));
+    return { read: text.length, written: Math.min(bytes.length, into.length) };
   }
 };

@@ -1,11 +1,12 @@
-// Makes the package's default entry in pkg/: pkg-template/entry.js bundled with wasm-bindgen's glue
-// and its snippet into one ES module (index.js) and one CommonJS module (index.cjs), with the wasm
-// embedded as a string of one character per byte, and their types (index.d.ts, index.d.cts).
+// Makes the package's entries in pkg/ from the core's wasm (pkg/seamless_fetch_bg.wasm) and
+// pkg-template/: entry.js bundled with the shell into one ES module (index.js) and one CommonJS
+// module (index.cjs), with the wasm embedded as a string of one character per byte; manual.js
+// with the shell as seamless_fetch.js ("seamless-fetch/manual", which loads the .wasm as a file);
+// and their types (index.d.ts, index.d.cts, seamless_fetch.d.ts) from pkg-template/types.d.ts.
 //
 // Why one character per byte: the string is UTF-8 in the file (bytes 128-255 take two), which
-// gzip takes back almost entirely: an app's minified bundle grows 3.5 KB gzip over the glue plus
-// the separate .wasm (4.1 KB when the minifier escapes it to ASCII), where base64 costs about
-// 12 KB (docs/size.md). Usage: node scripts/bundle-entry.mjs pkg
+// gzip takes back almost entirely, where base64 costs about 12 KB more (docs/size.md).
+// Usage: node scripts/bundle-entry.mjs pkg
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
@@ -26,30 +27,20 @@ for (const b of wasm) {
   else text += String.fromCharCode(b);
 }
 
-for (const [format, file] of [["esm", "index.js"], ["cjs", "index.cjs"]]) {
+/** pkg-template/`entry` with the shell, as `format`; CommonJS gets text.js's codecs (Jest's jsdom has none). */
+async function bundle(entry, format) {
   const out = await build({
-    entryPoints: [resolve("pkg-template/entry.js")],
-    // The entry imports "./seamless_fetch.js": the glue just built in `dir`.
-    // The glue, with its instantiation steps exported (init() instantiates asynchronously, which
-    // the glue's own async init would do only with its `import.meta.url` fallback attached). For
-    // CommonJS, its TextDecoder and TextEncoder become pkg-template/text.js's, which fall back to a
-    // small UTF-8 codec where the platform has none (Jest's jsdom).
+    entryPoints: [resolve("pkg-template", entry)],
     plugins: [{
-      name: "glue",
+      name: "codecs",
       setup: (b) => {
-        b.onResolve({ filter: /^\.\/seamless_fetch\.js$/ }, () => ({ path: join(dir, "seamless_fetch.js") }));
-        b.onLoad({ filter: /seamless_fetch\.js$/ }, ({ path }) => {
-          let glue = readFileSync(path, "utf8");
-          for (const step of ["function __wbg_get_imports()", "function __wbg_finalize_init(instance, module)"]) {
-            if (!glue.includes(step)) fail("the glue has no `" + step + "`: wasm-bindgen changed its output");
-          }
-          glue += "\nexport { __wbg_get_imports, __wbg_finalize_init };\n";
-          if (format === "cjs") {
-            const uses = (glue.match(/new TextDecoder\(/g) || []).length + (glue.match(/new TextEncoder\(/g) || []).length;
-            if (uses !== 3) fail("the glue creates " + uses + " text codecs, not 3 (two decoders, one encoder): wasm-bindgen changed its output");
-            glue = 'import { Decoder, Encoder } from "' + resolve("pkg-template/text.js") + '";\n' + glue.replaceAll("new TextDecoder(", "new Decoder(").replaceAll("new TextEncoder(", "new Encoder(");
-          }
-          return { contents: glue, loader: "js" };
+        if (format !== "cjs") return;
+        b.onLoad({ filter: /shell\.js$/ }, ({ path }) => {
+          const shell = readFileSync(path, "utf8");
+          const uses = (shell.match(/new TextDecoder\(/g) || []).length + (shell.match(/new TextEncoder\(/g) || []).length;
+          if (uses !== 2) fail("shell.js creates " + uses + " text codecs, not 2 (a decoder, an encoder)");
+          const codecs = 'import { Decoder, Encoder } from "' + resolve("pkg-template/text.js") + '";\n';
+          return { contents: codecs + shell.replaceAll("new TextDecoder(", "new Decoder(").replaceAll("new TextEncoder(", "new Encoder("), loader: "js" };
         });
       },
     }],
@@ -61,28 +52,22 @@ for (const [format, file] of [["esm", "index.js"], ["cjs", "index.cjs"]]) {
     write: false,
     logLevel: "error",
   });
-  let code = out.outputFiles[0].text;
-  if (/import\.meta|\bimport\(/.test(code)) fail(file + " still refers to import.meta or a dynamic import: the glue's async init was not left out");
+  return out.outputFiles[0].text;
+}
+
+for (const [format, file] of [["esm", "index.js"], ["cjs", "index.cjs"]]) {
+  let code = await bundle("entry.js", format);
+  if (/import\.meta|\bimport\(/.test(code)) fail(file + " refers to import.meta or a dynamic import");
   const parts = code.split('"__SEAMLESS_FETCH_WASM__"');
   if (parts.length !== 2) fail("the wasm placeholder is not in " + file + " exactly once");
   code = parts.join('"' + text + '"').replace("var LENGTH = -1;", "var LENGTH = " + wasm.length + ";");
   if (!code.includes("var LENGTH = " + wasm.length + ";")) fail("the length placeholder is not in " + file);
   writeFileSync(join(dir, file), code);
 }
+writeFileSync(join(dir, "seamless_fetch.js"), await bundle("manual.js", "esm"));
 
-// Types: the glue's, without its init functions (their types need the DOM lib, and this entry has
-// no init to call), with `init` as this entry has it, and `Symbol.dispose` declared for projects
-// whose `lib` lacks it (declared as TypeScript's own esnext.disposable declares it).
-const glueTypes = readFileSync(join(dir, "seamless_fetch.d.ts"), "utf8");
-const cut = glueTypes.indexOf("export type InitInput");
-if (cut < 0) fail("the glue's types have no InitInput: wasm-bindgen changed its output");
-const types = glueTypes.slice(0, cut).trimEnd() + `
-
-declare global {
-    interface SymbolConstructor {
-        readonly dispose: unique symbol;
-    }
-}
+const types = readFileSync("pkg-template/types.d.ts", "utf8").trimEnd();
+writeFileSync(join(dir, "index.d.ts"), types + `
 
 /** The WebAssembly module's exports that an app may read. */
 export interface Ready { readonly memory: { readonly buffer: ArrayBuffer } }
@@ -96,6 +81,22 @@ export default function init(): Promise<Ready>;
 
 /** \`init()\` done synchronously (what the first \`new AuthFetch\` does anyway). Takes no argument. */
 export function initSync(): Ready;
-`;
-writeFileSync(join(dir, "index.d.ts"), types);
-writeFileSync(join(dir, "index.d.cts"), types);
+`);
+writeFileSync(join(dir, "index.d.cts"), readFileSync(join(dir, "index.d.ts")));
+writeFileSync(join(dir, "seamless_fetch.d.ts"), types + `
+
+/** Where \`init\` loads the core's \`.wasm\` from (a URL or path, a Request, a Response), or it as bytes or a compiled module. */
+export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;
+
+/** The core's exports that an app may read. */
+export interface InitOutput { readonly memory: WebAssembly.Memory }
+
+/** What \`initSync\` takes: the module's bytes, or it compiled. */
+export type SyncInitInput = BufferSource | WebAssembly.Module;
+
+/** Loads the core: before the first \`new AuthFetch\`. Without an argument, the \`seamless_fetch_bg.wasm\` beside this file. */
+export default function init(module_or_path?: { module_or_path: InitInput | Promise<InitInput> } | InitInput | Promise<InitInput>): Promise<InitOutput>;
+
+/** \`init\` without waiting, from the module or its bytes. */
+export function initSync(module: { module: SyncInitInput } | SyncInitInput): InitOutput;
+`);

@@ -34,7 +34,7 @@ while (queue.length) {
 }
 for (const f of wanted) if (!files.has(f)) problems.push(`missing from the tarball: ${f}`);
 for (const f of files) {
-  if (/(^|\/)(src|tests|target|node_modules)\/|\.(rs|log|map|tgz)$|^Cargo\./.test(f) && !f.startsWith("snippets/")) problems.push(`should not be published: ${f}`);
+  if (/(^|\/)(src|tests|target|node_modules)\/|\.(rs|log|map|tgz)$|^Cargo\./.test(f)) problems.push(`should not be published: ${f}`);
 }
 
 const tarball = join(out, packed.filename);

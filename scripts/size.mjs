@@ -1,13 +1,12 @@
 // Prints what the package in DIR costs a visitor: raw, gzip -9 and brotli bytes of the default
-// entry (index.js: glue, snippet and the embedded wasm, one file), and for comparison the
-// "seamless-fetch/manual" entry's files (glue + snippet, and the .wasm beside them).
+// entry (index.js: the shell and the embedded wasm, one file), and for comparison the
+// "seamless-fetch/manual" entry's files (the shell, and the .wasm beside it).
 // Usage: node scripts/size.mjs pkg [--json]
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync, brotliCompressSync, constants } from "node:zlib";
 
 const dir = process.argv[2] || "pkg";
-const files = (d) => readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? files(join(d, f)) : [join(d, f)]));
 const measure = (paths) => {
   const bufs = paths.map((f) => readFileSync(f));
   return {
@@ -18,13 +17,13 @@ const measure = (paths) => {
 };
 const entry = measure([join(dir, "index.js")]);
 const wasm = measure([join(dir, "seamless_fetch_bg.wasm")]);
-const glue = measure([join(dir, "seamless_fetch.js"), ...files(join(dir, "snippets")).filter((f) => f.endsWith(".js"))]);
+const glue = measure([join(dir, "seamless_fetch.js")]);
 if (process.argv.includes("--json")) {
   console.log(JSON.stringify({ entry, wasm, glue }));
 } else {
   const row = (name, s) => `  ${name.padEnd(30)} ${String(s.raw).padStart(7)} B raw  ${String(s.gzip).padStart(6)} B gzip  ${String(s.brotli).padStart(6)} B brotli`;
   console.log(`package in ${dir}/ (what a browser downloads, unminified):`);
   console.log(row("index.js (wasm inside)", entry));
-  console.log(row("manual: glue + snippet", glue));
+  console.log(row("manual: shell", glue));
   console.log(row("manual: .wasm", wasm));
 }
