@@ -1,71 +1,204 @@
 // How far the shell build (scripts/build-shell.sh) is from the package's browser suite: runs every
-// scenario of tests/support/{core,tabs,hardening,backends,resilience}.js against it in headless
-// Chromium, each in a fresh page, through the public API (`make` builds a shell AuthFetch), and
-// prints what passes and what fails with the first line of why: how far issue 29's migration is.
+// scenario of tests/support/{core,tabs,hardening,backends,resilience}.js against it, each on a
+// fresh page, through the public API (`make` builds a shell AuthFetch), and prints what passes and
+// what fails with the first line of why: how far issue 29's migration is.
+//
+// Engines (--engine, default chromium): `chromium` is Debian's Chromium through playwright-core, a
+// fresh browser context per scenario; `firefox` (Firefox ESR through geckodriver, headless) and
+// `webkit` (WebKitGTK's MiniBrowser through WebKitWebDriver, under an Xvfb that
+// tests/e2e/helpers.mjs `webDriver` starts itself with `xvfb-run -a`: the caller needs no display)
+// are driven over W3C WebDriver, one session per engine and, per scenario, a new tab (the previous
+// one closed, so its locks, timers and listeners are gone), a top-level navigation to the blank
+// page and an empty localStorage and sessionStorage; `execute/async` adds a module script
+// (target/shell-scenarios/run.js, written here) that runs the scenario in the page's own realm.
+// `all` runs the three one after the other. Every scenario has 60 s.
+// Results go to test-results/shell-scenarios.json, one entry per engine and scenario.
 // With --gate FILE it is a ratchet: every scenario FILE lists (one `module.name` a line, those
-// that passed before) must pass, or it exits 1; one that passes and is not listed is named, to add.
-// Usage: node scripts/shell-scenarios.mjs [--gate FILE] [filter]
+// that passed before) must pass in every engine run, or it exits 1; one that passes and is not
+// listed is named, to add. No scenario is engine-specific (the old suite's tests/*.rs run all of
+// them in all three engines; the scenarios themselves allow for what engines do differently), so
+// the gate has no per-engine exclusions.
+// Usage: node scripts/shell-scenarios.mjs [--engine chromium|firefox|webkit|all] [--gate FILE] [filter]
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
-import { launch, startServer } from "../tests/e2e/helpers.mjs";
+import { launch, startServer, webDriver } from "../tests/e2e/helpers.mjs";
 
 const root = resolve(import.meta.dirname, "..");
 const args = process.argv.slice(2);
-const gateAt = args.indexOf("--gate");
-const gate = gateAt >= 0 ? readFileSync(args.splice(gateAt, 2)[1], "utf8").split("\n").map((l) => l.trim()).filter(Boolean) : null;
+const option = (flag) => {
+  const at = args.indexOf(flag);
+  return at >= 0 ? args.splice(at, 2)[1] : undefined;
+};
+const gateFile = option("--gate");
+const gate = gateFile ? readFileSync(gateFile, "utf8").split("\n").map((l) => l.trim()).filter(Boolean) : null;
+const ENGINES = ["chromium", "firefox", "webkit"];
+const engineArg = option("--engine") || "chromium";
+const engines = engineArg === "all" ? ENGINES : engineArg.split(",");
+for (const e of engines) if (!ENGINES.includes(e)) throw new Error(`--engine ${engineArg}: expected chromium, firefox, webkit or all`);
 const filter = args[0] || "";
+const TIMEOUT = 60_000;
 const MODULES = ["core", "tabs", "hardening", "backends", "resilience"];
 const names = (m) => {
   const text = readFileSync(resolve(root, "tests/support", m + ".js"), "utf8");
   return text.slice(text.indexOf("export const scenarios = {")).split("\n").map((l) => /^  async (\w+)\(/.exec(l)?.[1]).filter(Boolean);
 };
-const server = await startServer(["--serve", "/support/=" + resolve(root, "tests/support"), "--serve", "/shell/=" + resolve(root, "target/shell-pkg")]);
-const browser = await launch();
-const results = [];
-for (const m of MODULES) {
-  for (const name of names(m)) {
-    if (filter && !(m + "." + name).includes(filter)) continue;
-    const context = await browser.newContext({ bypassCSP: true });
-    const page = await context.newPage();
-    await page.goto(server.url + "shell/index.html");
-    const outcome = await Promise.race([
-      page.evaluate(async ([m, name]) => {
-        const shell = await import("/shell/shell.js");
-        const { instance } = await WebAssembly.instantiateStreaming(fetch("/shell/core.wasm"));
-        shell.useCore(instance.exports);
-        const make = (options) => {
-          const api = new shell.AuthFetch(options);
-          api.__wbg_ptr = 1; // the harness frees what has this
-          return api;
-        };
-        const mod = await import("/support/" + m + ".js");
-        try {
-          await mod.run(name, make, { memory: instance.exports.memory, exports: instance.exports });
-          return "pass";
-        } catch (e) {
-          return "fail: " + String(e && e.message || e).split("\n")[0].slice(0, 200);
-        }
-      }, [m, name]).catch((e) => "fail: " + String(e.message).split("\n")[0].slice(0, 200)),
-      new Promise((r) => setTimeout(() => r("fail: timed out after 60 s"), 60_000)),
-    ]);
-    results.push({ module: m, name, outcome });
-    console.log((outcome === "pass" ? "pass " : "FAIL ") + m + "." + name + (outcome === "pass" ? "" : "  " + outcome.slice(6)));
-    await context.close();
+const todo = MODULES.flatMap((m) => names(m).map((name) => ({ module: m, name }))).filter(({ module, name }) => !filter || (module + "." + name).includes(filter));
+
+/** Runs in the page: loads the shell build and the scenario's module, runs it; "pass" or "fail: why". */
+async function inPage(m, name) {
+  localStorage.clear(); // what a fresh Chromium context starts with; the WebDriver engines keep storage per origin
+  sessionStorage.clear();
+  const shell = await import("/shell/shell.js");
+  const { instance } = await WebAssembly.instantiateStreaming(fetch("/shell/core.wasm"));
+  shell.useCore(instance.exports);
+  const make = (options) => {
+    const api = new shell.AuthFetch(options);
+    api.__wbg_ptr = 1; // the harness frees what has this
+    return api;
+  };
+  const mod = await import("/support/" + m + ".js");
+  try {
+    await mod.run(name, make, { memory: instance.exports.memory, exports: instance.exports });
+    return "pass";
+  } catch (e) {
+    return "fail: " + String(e && e.message || e).split("\n")[0].slice(0, 200);
   }
 }
-const passed = results.filter((r) => r.outcome === "pass").length;
-console.log(`\n${passed} of ${results.length} scenarios pass against the shell build`);
+
+const failure = (e) => "fail: " + String(e && e.message || e).split("\n")[0].slice(0, 200);
+const call = (m, name) => `(${inPage})(${JSON.stringify(m)}, ${JSON.stringify(name)})`;
+
+/** Chromium through playwright-core: a fresh context (storage, locks, page) per scenario. */
+async function chromiumRunner(server) {
+  const browser = await launch();
+  let context = null;
+  return {
+    async run(m, name) {
+      context = await browser.newContext({ bypassCSP: true });
+      const page = await context.newPage();
+      await page.goto(server.url + "shell/index.html");
+      return page.evaluate(call(m, name));
+    },
+    async end() {
+      await context?.close().catch(() => {});
+      context = null;
+    },
+    close: () => browser.close(),
+  };
+}
+
+/**
+ * Firefox or WebKit over W3C WebDriver: per scenario a new tab (the previous one closed: its
+ * page, locks, timers and listeners gone), a top-level navigation to the blank page, the scenario
+ * in execute/async. After a timeout the driver is still busy with the script: that session is
+ * ended and a new one started.
+ */
+async function webDriverRunner(engine, server) {
+  let session = null;
+  const open = async () => {
+    session = await webDriver(engine);
+    // A little longer than the per-scenario timeout: this script's timeout is the one that says
+    // why, and a driver still busy with a timed-out script is free soon after, to end the session.
+    await session.wd("POST", "/timeouts", { script: TIMEOUT + 2_000, pageLoad: 30_000 });
+  };
+  await open();
+  let n = 0;
+  return {
+    async run(m, name) {
+      const { wd, run } = session;
+      const { handle } = await wd("POST", "/window/new", { type: "tab" });
+      await wd("DELETE", "/window");
+      await wd("POST", "/window", { handle });
+      await wd("POST", "/url", { url: server.url + "shell/index.html?" + ++n });
+      // Firefox runs a WebDriver script in a sandbox of its own, another realm than the page's, and
+      // modules it imports would live there too (a TypeError from the page's Request would not be
+      // instanceof theirs): the scenario is run by a module script of the page itself.
+      const outcome = await run(async (m, name) => {
+        const page = window.wrappedJSObject || window;
+        if (!page.runShellScenario) {
+          const script = document.createElement("script");
+          script.type = "module";
+          script.src = "/runner/run.js";
+          await new Promise((resolve, reject) => {
+            script.onload = resolve;
+            script.onerror = () => reject(new Error("/runner/run.js did not load"));
+            document.head.append(script);
+          });
+        }
+        return page.runShellScenario(m, name);
+      }, m, name);
+      return typeof outcome === "string" ? outcome : failure(outcome && outcome.error || JSON.stringify(outcome));
+    },
+    async end(timedOut) {
+      if (!timedOut) return;
+      await session.close();
+      await open();
+    },
+    close: () => session.close(),
+  };
+}
+
+// The module the WebDriver engines load into the page to run a scenario (see webDriverRunner).
+const runnerDir = resolve(root, "target/shell-scenarios");
+mkdirSync(runnerDir, { recursive: true });
+writeFileSync(resolve(runnerDir, "run.js"), `window.runShellScenario = ${inPage};\n`);
+const server = await startServer(["--serve", "/support/=" + resolve(root, "tests/support"), "--serve", "/shell/=" + resolve(root, "target/shell-pkg"), "--serve", "/runner/=" + runnerDir]);
+const results = [];
+const timings = {};
+try {
+  for (const engine of engines) {
+    const start = Date.now();
+    let runner;
+    try {
+      runner = engine === "chromium" ? await chromiumRunner(server) : await webDriverRunner(engine, server);
+    } catch (e) {
+      // Every scenario of an engine that did not start fails, and the other engines still run.
+      const outcome = failure(new Error(engine + " did not start: " + (e && e.message)));
+      console.log(engine + " FAIL  " + outcome.slice(6));
+      for (const { module: m, name } of todo) results.push({ engine, module: m, name, outcome, ms: 0 });
+      timings[engine] = (Date.now() - start) / 1000;
+      continue;
+    }
+    try {
+      for (const { module: m, name } of todo) {
+        let timer;
+        const began = Date.now();
+        const timedOut = `fail: timed out after ${TIMEOUT / 1000} s`;
+        const outcome = await Promise.race([
+          runner.run(m, name).catch(failure),
+          new Promise((r) => { timer = setTimeout(() => r(timedOut), TIMEOUT); }),
+        ]);
+        clearTimeout(timer);
+        await runner.end(outcome === timedOut);
+        results.push({ engine, module: m, name, outcome, ms: Date.now() - began });
+        console.log(engine + " " + (outcome === "pass" ? "pass " : "FAIL ") + m + "." + name + (outcome === "pass" ? "" : "  " + outcome.slice(6)));
+      }
+    } finally {
+      await runner.close().catch(() => {});
+    }
+    timings[engine] = (Date.now() - start) / 1000;
+  }
+} finally {
+  await server.stop();
+}
+console.log("");
+for (const engine of engines) {
+  const mine = results.filter((r) => r.engine === engine);
+  console.log(`${engine}: ${mine.filter((r) => r.outcome === "pass").length} of ${mine.length} scenarios pass against the shell build (${timings[engine].toFixed(0)} s)`);
+}
 mkdirSync(resolve(root, "test-results"), { recursive: true });
 writeFileSync(resolve(root, "test-results/shell-scenarios.json"), JSON.stringify(results, null, 2));
-await browser.close();
-await server.stop();
 if (gate) {
-  const passing = new Set(results.filter((r) => r.outcome === "pass").map((r) => r.module + "." + r.name));
-  const lost = gate.filter((n) => !passing.has(n));
-  const gained = [...passing].filter((n) => !gate.includes(n));
-  if (gained.length) console.log("passing now, not yet in the list (add them):\n  " + gained.join("\n  "));
-  if (lost.length) {
-    console.log("listed as passing, failing now:\n  " + lost.join("\n  "));
-    process.exit(1);
+  let lostAny = false;
+  for (const engine of engines) {
+    const passing = new Set(results.filter((r) => r.engine === engine && r.outcome === "pass").map((r) => r.module + "." + r.name));
+    const lost = gate.filter((n) => n.includes(filter) && !passing.has(n));
+    const gained = [...passing].filter((n) => !gate.includes(n));
+    if (gained.length) console.log(`${engine}: passing now, not yet in the list (add them):\n  ` + gained.join("\n  "));
+    if (lost.length) {
+      console.log(`${engine}: listed as passing, failing now:\n  ` + lost.join("\n  "));
+      lostAny = true;
+    }
   }
+  if (lostAny) process.exit(1);
 }
