@@ -150,6 +150,13 @@ pub extern "C" fn force_refresh(s: u32, now: f64, id: u32) {
     b().force_refresh(s, now, id)
 }
 
+/// Web Storage threw: a `STORE`'s write (`write` 1, its keys put back) or a read (inbox: the keys
+/// as read last); how many commands to carry at once, before any still waiting.
+#[no_mangle]
+pub extern "C" fn storage_failed(s: u32, now: f64, write: u32) -> u32 {
+    b().storage_failed(s, now, write != 0)
+}
+
 /// `stats().refreshes`.
 #[no_mangle]
 pub extern "C" fn refreshes(s: u32) -> u32 {

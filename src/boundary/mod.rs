@@ -518,6 +518,16 @@ impl Boundary {
         });
     }
 
+    /// Web Storage threw (`write`: a `STORE`'s write, its keys put back; else a read); inbox: the
+    /// keys as read last. How many commands the core put first, for the shell to carry at once.
+    pub fn storage_failed(&mut self, s: u32, now: f64, write: bool) -> u32 {
+        let stored = self.stored();
+        let Some(x) = self.session(s) else { return 0 };
+        let before = x.machine.waiting();
+        x.machine.handle(Event::StorageFailed { now, write, stored });
+        (x.machine.waiting() - before) as u32
+    }
+
     /// Events that carry no string.
     pub fn plain(&mut self, s: u32, event: Event) {
         self.event(s, |_| Some(event));
@@ -604,6 +614,7 @@ impl Boundary {
                 }
                 (Op::Store, 0)
             }
+            Command::Memory => (Op::Memory, 0),
             Command::StoreBackoff { value } => {
                 out.texts[0] = value;
                 (Op::StoreBackoff, 0)
@@ -644,6 +655,10 @@ impl Boundary {
                     Notice::Navigate => {
                         out.texts[0] = opts.login_url.clone();
                         NoticeKind::Navigate
+                    }
+                    Notice::Warn(text) => {
+                        out.texts[0] = Some(text.into());
+                        NoticeKind::Warn
                     }
                 } as u32;
                 (Op::Notify, 0)

@@ -41,6 +41,7 @@ group! {
     Invalid = 14 => "INVALID",
     Give = 15 => "GIVE",
     Shortcut = 16 => "SHORTCUT",
+    Memory = 17 => "MEMORY",
 }
 
 group! {
@@ -109,6 +110,7 @@ group! {
     Logout = 3 => "LOGOUT",
     Tokens = 4 => "TOKENS",
     Navigate = 5 => "NAVIGATE",
+    Warn = 6 => "WARN",
 }
 
 group! {

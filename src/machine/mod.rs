@@ -16,6 +16,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::code::Failure;
+use crate::pair::Pair;
 use crate::refresh::Format;
 
 mod calls;
@@ -147,6 +148,11 @@ pub struct Machine {
     instances: u32,
     /// `stats()`' counts (`queued` is the queue's length).
     counts: Stats,
+    /// Web Storage threw once: the keys are in the shell's memory from then on.
+    memory: bool,
+    /// The pair of the last `Store` polled (`None`: a removal): the shell reports a write that
+    /// throws while it carries it, and `Memory` keeps it.
+    storing: Option<Pair>,
     /// The `now` of the event being handled.
     now: f64,
     /// The mutant on, in the simulation's runs.
@@ -173,6 +179,8 @@ impl Machine {
             announced: None,
             instances: 0,
             counts: Stats::default(),
+            memory: false,
+            storing: None,
             now: 0.0,
             #[cfg(test)]
             mutant: None,
@@ -182,6 +190,9 @@ impl Machine {
     /// The next command for the shell, in order.
     pub fn poll(&mut self) -> Option<Command> {
         let c = self.out.get_mut(self.read).and_then(Option::take);
+        if let Some(Command::Store { pair, .. }) = &c {
+            self.storing = pair.clone();
+        }
         if c.is_some() {
             self.read += 1;
         } else {
@@ -258,7 +269,13 @@ impl Machine {
                 let _ = self.tokens(&stored);
             }
             Event::Close { .. } => self.instances = self.instances.saturating_sub(1),
+            Event::StorageFailed { write, stored, .. } => self.unavailable(write, &stored),
         }
+    }
+
+    /// How many commands wait for [`Machine::poll`].
+    pub fn waiting(&self) -> usize {
+        self.out.len() - self.read
     }
 
     fn push(&mut self, c: Command) {

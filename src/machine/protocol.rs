@@ -27,6 +27,7 @@
 //! | `ForceRefresh` | call id (`refresh()`) | nothing yet (queued for the running refresh, or one begun now); `Reject` |
 //! | `SetTokens` / `ClearTokens` / `Logout` | the pair | `Store`, wakes the queue, callbacks; `Invalid` |
 //! | `Open` / `Close` | an instance joins or leaves the session | nothing |
+//! | `StorageFailed` | write? (a `Store`'s write threw, its keys put back; else a read threw, with the snapshot read last) | the first time: a warning, `Memory` and the `Store` of the pair kept, ahead of any command still waiting |
 //!
 //! | command | the shell |
 //! |---|---|
@@ -40,10 +41,11 @@
 //! | `Unlock { flight, mark_ms }` | releases it, then holds the `:fresh` mark for `mark_ms` (0: none) |
 //! | `Refresh { flight, via }` | `Via::Endpoint { content_type, body }`: POSTs `body` to `refreshUrl` with its content type, `accept: application/json`, then `refreshHeaders` (the object, or the function's result, called for each refresh; they may replace either) and `credentials` (`include` in a cookie session); `Via::Function { refresh, access }`: calls the app's function with these tokens. Reports `Refreshed` |
 //! | `CancelRefresh { flight }` | aborts that call (its timeout ran out); a late answer is ignored anyway |
-//! | `Store { pair, expect }` | writes the pair (`None`: removes the keys) if storage holds `expect` now |
-//! | `StoreBackoff { value }` | writes (or removes) `<key>:backoff` |
+//! | `Store { pair, expect }` | writes the pair (`None`: removes the keys) if storage holds `expect` now; when storage throws, puts back what each key it changed held (best effort) and reports `StorageFailed` |
+//! | `Memory` | keeps the keys in this page's memory from now on (empty until a `Store`); Web Storage is not touched again |
+//! | `StoreBackoff { value }` | writes (or removes) `<key>:backoff`; best effort (storage that throws: a tab that cannot share its back-off keeps it alone) |
 //! | `Timer { at, timer }` | reports `Timer` after `at - now` ms, `now` being the event's (a JS timer: a clock change does not move it; a later one with the same id replaces it) |
-//! | `Notify(..)` | calls `onRefresh`, `onRefreshError`, `onLogout`, `onTokens`, or navigates to the login page |
+//! | `Notify(..)` | calls `onRefresh`, `onRefreshError`, `onLogout`, `onTokens`, navigates to the login page, or says `Warn`'s text with `console.warn` |
 //! | `Invalid(failure)` | the synchronous call (`setTokens`) throws this error |
 
 use alloc::string::String;
@@ -164,6 +166,10 @@ pub enum Event {
     Open { now: f64, stored: Stored },
     /// An instance leaves it (`dispose`, or collected).
     Close { now: f64 },
+    /// Web Storage threw (quota, `SecurityError`, disabled): `write`, the write of the last
+    /// `Store` (what each key held was put back); else a read, `stored` being the snapshot read
+    /// last before it (empty: none).
+    StorageFailed { now: f64, write: bool, stored: Stored },
 }
 
 impl Event {
@@ -172,7 +178,7 @@ impl Event {
         match self {
             Event::Begin { now, .. } | Event::Answer { now, .. } | Event::Verdict { now, .. } | Event::Failed { now, .. } | Event::Abort { now, .. } => *now,
             Event::Granted { now, .. } | Event::Refreshed { now, .. } | Event::Timer { now, .. } | Event::Storage { now, .. } | Event::Online { now, .. } | Event::Open { now, .. } => *now,
-            Event::Token { now, .. } | Event::ForceRefresh { now, .. } | Event::ShortcutAnswer { now, .. } => *now,
+            Event::Token { now, .. } | Event::ForceRefresh { now, .. } | Event::ShortcutAnswer { now, .. } | Event::StorageFailed { now, .. } => *now,
             Event::Offline { now } | Event::SetTokens { now, .. } | Event::ClearTokens { now } | Event::Logout { now } | Event::Close { now } => *now,
         }
     }
@@ -215,6 +221,8 @@ pub enum Notice {
     Tokens { reason: &'static str, expires_at: Option<f64> },
     /// Go to `loginUrl` (the shell adds the return path with `policy::safe_return_path`).
     Navigate,
+    /// `console.warn` this.
+    Warn(&'static str),
 }
 
 /// How the refresh call is made.
@@ -257,6 +265,8 @@ pub enum Command {
     CancelRefresh { flight: u32 },
     /// Write `pair` (`None`: remove the tokens) if storage holds what `expect` says.
     Store { pair: Option<Pair>, expect: Expect },
+    /// Keep the keys in memory from now on.
+    Memory,
     /// Write (`None`: remove) the shared back-off.
     StoreBackoff { value: Option<String> },
     /// Report `timer` at local time `at`.

@@ -750,6 +750,7 @@ impl World {
                 self.tabs[tab].shortcuts.insert((core, origin), Shortcut { except, token, seen, generation, until });
             }
             Command::Invalid(_) => {}
+            Command::Memory => self.fail(format!("tab {tab} went to memory, though its storage never threw")),
         }
     }
 
