@@ -173,7 +173,7 @@ class Session {
     try {
       return this.read(key);
     } catch {
-      this.failed(false);
+      this.failed();
       return this.read(key);
     }
   }
@@ -183,13 +183,9 @@ class Session {
     return store ? store.getItem(key) : this.memory.get(key) ?? null;
   }
 
-  /**
-   * Reports storage that threw (`write`: a STORE's write, its keys put back; else a read) with
-   * the keys as read last, and carries the core's answer at once, before any command waiting.
-   */
-  failed(write) {
-    put(...(this.snapshot || []));
-    for (let n = core.storage_failed(this.handle, Date.now(), write ? 1 : 0); n > 0; n--) this.carry(core.next(this.handle));
+  /** Reports storage that threw, and carries the core's answer at once, before any command waiting. */
+  failed() {
+    for (let n = core.storage_failed(this.handle, Date.now()); n > 0; n--) this.carry(core.next(this.handle));
   }
 
   set(key, value) {
@@ -255,7 +251,7 @@ class Session {
       case Op.REFRESH: this.refresh(id, text(0), text(1), text(2), text(3)); break;
       case Op.CANCEL_REFRESH: this.cancel(id); break;
       case Op.STORE: this.write(core.code(), text(0), text(1), text(2), text(3), text(4)); break;
-      case Op.STORE_BACKOFF: try { this.set(this.accessKey + ":backoff", text(0)); } catch {} break;
+      case Op.STORE_BACKOFF: try { this.set(this.accessKey + ":backoff", text(0)); } catch { this.failed(); } break;
       case Op.MEMORY: this.kind = "memory"; break;
       case Op.TIMER: this.timer(core.code(), id, core.number()); break;
       case Op.NOTIFY: this.notify(core.code()); break;
@@ -586,7 +582,7 @@ class Session {
       });
     } catch {
       before.forEach((old, i) => { try { this.set(keys[i], old); } catch {} });
-      this.failed(true);
+      this.failed();
     }
   }
 

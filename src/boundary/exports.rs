@@ -150,11 +150,11 @@ pub extern "C" fn force_refresh(s: u32, now: f64, id: u32) {
     b().force_refresh(s, now, id)
 }
 
-/// Web Storage threw: a `STORE`'s write (`write` 1, its keys put back) or a read (inbox: the keys
-/// as read last); how many commands to carry at once, before any still waiting.
+/// Web Storage threw (a read, or a write whose keys were put back); how many commands to carry at
+/// once, before any still waiting.
 #[no_mangle]
-pub extern "C" fn storage_failed(s: u32, now: f64, write: u32) -> u32 {
-    b().storage_failed(s, now, write != 0)
+pub extern "C" fn storage_failed(s: u32, now: f64) -> u32 {
+    b().storage_failed(s, now)
 }
 
 /// `stats().refreshes`.

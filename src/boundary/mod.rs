@@ -518,13 +518,12 @@ impl Boundary {
         });
     }
 
-    /// Web Storage threw (`write`: a `STORE`'s write, its keys put back; else a read); inbox: the
-    /// keys as read last. How many commands the core put first, for the shell to carry at once.
-    pub fn storage_failed(&mut self, s: u32, now: f64, write: bool) -> u32 {
-        let stored = self.stored();
+    /// Web Storage threw (a read, or a write whose keys the shell put back). How many commands the
+    /// core put first, for the shell to carry at once.
+    pub fn storage_failed(&mut self, s: u32, now: f64) -> u32 {
         let Some(x) = self.session(s) else { return 0 };
         let before = x.machine.waiting();
-        x.machine.handle(Event::StorageFailed { now, write, stored });
+        x.machine.handle(Event::StorageFailed { now });
         (x.machine.waiting() - before) as u32
     }
 

@@ -276,15 +276,13 @@ fn storage_that_throws_is_answered_first_and_once() {
     // A read threw while a command still waited: the answer is counted and comes first.
     b.put(&[Some("a1"), Some("r1"), None, None]);
     b.set_tokens(s, 1.0); // nothing walked: refused, an INVALID waits
-    b.put(&[Some("a1"), Some("r1"), None, None]);
-    assert_eq!(b.storage_failed(s, 2.0, false), 3);
+    assert_eq!(b.storage_failed(s, 2.0), 3);
     assert_eq!(b.next(s), Op::Notify as u32);
     assert_eq!((b.out.code, b.out.texts[0].as_deref()), (wire::NoticeKind::Warn as u32, Some(crate::machine::stored::STORAGE_WARNING)));
     assert_eq!(b.next(s), Op::Memory as u32);
     assert_eq!(b.next(s), Op::Store as u32);
     assert_eq!((b.out.code, b.out.texts[0].as_deref(), b.out.texts[1].as_deref()), (ExpectKind::Any as u32, Some("a1"), Some("r1")), "the pair read last");
     assert_eq!(b.next(s), Op::Invalid as u32, "then what waited");
-    b.put(&[]);
-    assert_eq!(b.storage_failed(s, 3.0, true), 0, "said once");
-    assert_eq!(b.storage_failed(99, 3.0, true), 0, "no session");
+    assert_eq!(b.storage_failed(s, 3.0), 0, "said once");
+    assert_eq!(b.storage_failed(99, 3.0), 0, "no session");
 }

@@ -109,6 +109,9 @@ pub enum Mutant {
     AnyOrigin,
     /// Not a past defect: a reset forgets its waiters (proves the settle invariant can fail).
     ResetDropsQueue,
+    /// Not a past defect: storage that throws keeps in memory the pair read last, not the one
+    /// written since (proves the simulation's storage that fills up checks the memory rule).
+    MemoryOfReads,
 }
 
 /// Whether mutant `$m` is on; `false`, and no code, outside tests.
@@ -150,9 +153,10 @@ pub struct Machine {
     counts: Stats,
     /// Web Storage threw once: the keys are in the shell's memory from then on.
     memory: bool,
-    /// The pair of the last `Store` polled (`None`: a removal): the shell reports a write that
-    /// throws while it carries it, and `Memory` keeps it.
-    storing: Option<Pair>,
+    /// The pair storage holds as this page last knew it: the last snapshot an event carried, or
+    /// the pair of a `Store` polled since (the shell reports a write that throws while it carries
+    /// it). `Memory` keeps it.
+    held: Option<Pair>,
     /// The `now` of the event being handled.
     now: f64,
     /// The mutant on, in the simulation's runs.
@@ -180,7 +184,7 @@ impl Machine {
             instances: 0,
             counts: Stats::default(),
             memory: false,
-            storing: None,
+            held: None,
             now: 0.0,
             #[cfg(test)]
             mutant: None,
@@ -190,8 +194,8 @@ impl Machine {
     /// The next command for the shell, in order.
     pub fn poll(&mut self) -> Option<Command> {
         let c = self.out.get_mut(self.read).and_then(Option::take);
-        if let Some(Command::Store { pair, .. }) = &c {
-            self.storing = pair.clone();
+        if let (Some(Command::Store { pair, .. }), false) = (&c, mutant!(self, MemoryOfReads)) {
+            self.held = pair.clone();
         }
         if c.is_some() {
             self.read += 1;
@@ -238,6 +242,12 @@ impl Machine {
     /// Takes one event; its commands wait in [`Machine::poll`].
     pub fn handle(&mut self, event: Event) {
         self.now = event.now();
+        if let Some(s) = event.stored() {
+            let pair = stored::pair(s, self.cfg.cookie).ok().flatten();
+            if !stored::same(pair, self.held.as_ref()) {
+                self.held = pair.map(stored::Held::owned);
+            }
+        }
         match event {
             Event::Begin { now, id, url, control, has_auth, own_refresh, stored } => self.begin(now, id, &url, control, has_auth || own_refresh, &stored),
             Event::Answer { now, id, status, date, stored } => self.answer(now, id, status, date.as_deref(), &stored),
@@ -269,7 +279,7 @@ impl Machine {
                 let _ = self.tokens(&stored);
             }
             Event::Close { .. } => self.instances = self.instances.saturating_sub(1),
-            Event::StorageFailed { write, stored, .. } => self.unavailable(write, &stored),
+            Event::StorageFailed { .. } => self.unavailable(),
         }
     }
 

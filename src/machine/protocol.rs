@@ -27,7 +27,7 @@
 //! | `ForceRefresh` | call id (`refresh()`) | nothing yet (queued for the running refresh, or one begun now); `Reject` |
 //! | `SetTokens` / `ClearTokens` / `Logout` | the pair | `Store`, wakes the queue, callbacks; `Invalid` |
 //! | `Open` / `Close` | an instance joins or leaves the session | nothing |
-//! | `StorageFailed` | write? (a `Store`'s write threw, its keys put back; else a read threw, with the snapshot read last) | the first time: a warning, `Memory` and the `Store` of the pair kept, ahead of any command still waiting |
+//! | `StorageFailed` | (Web Storage threw: a read, or a write, whose keys the shell put back) | the first time: a warning, `Memory` and the `Store` of the pair kept, ahead of any command still waiting |
 //!
 //! | command | the shell |
 //! |---|---|
@@ -41,9 +41,9 @@
 //! | `Unlock { flight, mark_ms }` | releases it, then holds the `:fresh` mark for `mark_ms` (0: none) |
 //! | `Refresh { flight, via }` | `Via::Endpoint { content_type, body }`: POSTs `body` to `refreshUrl` with its content type, `accept: application/json`, then `refreshHeaders` (the object, or the function's result, called for each refresh; they may replace either) and `credentials` (`include` in a cookie session); `Via::Function { refresh, access }`: calls the app's function with these tokens. Reports `Refreshed` |
 //! | `CancelRefresh { flight }` | aborts that call (its timeout ran out); a late answer is ignored anyway |
-//! | `Store { pair, expect }` | writes the pair (`None`: removes the keys) if storage holds `expect` now; when storage throws, puts back what each key it changed held (best effort) and reports `StorageFailed` |
+//! | `Store { pair, expect }` | writes the pair (`None`: removes the keys) if storage holds `expect` now; when storage throws, puts back what each key held (best effort), then reports `StorageFailed` |
 //! | `Memory` | keeps the keys in this page's memory from now on (empty until a `Store`); Web Storage is not touched again |
-//! | `StoreBackoff { value }` | writes (or removes) `<key>:backoff`; best effort (storage that throws: a tab that cannot share its back-off keeps it alone) |
+//! | `StoreBackoff { value }` | writes (or removes) `<key>:backoff`; reports `StorageFailed` when storage throws |
 //! | `Timer { at, timer }` | reports `Timer` after `at - now` ms, `now` being the event's (a JS timer: a clock change does not move it; a later one with the same id replaces it) |
 //! | `Notify(..)` | calls `onRefresh`, `onRefreshError`, `onLogout`, `onTokens`, navigates to the login page, or says `Warn`'s text with `console.warn` |
 //! | `Invalid(failure)` | the synchronous call (`setTokens`) throws this error |
@@ -166,20 +166,29 @@ pub enum Event {
     Open { now: f64, stored: Stored },
     /// An instance leaves it (`dispose`, or collected).
     Close { now: f64 },
-    /// Web Storage threw (quota, `SecurityError`, disabled): `write`, the write of the last
-    /// `Store` (what each key held was put back); else a read, `stored` being the snapshot read
-    /// last before it (empty: none).
-    StorageFailed { now: f64, write: bool, stored: Stored },
+    /// Web Storage threw (quota, `SecurityError`, disabled): a read, or a write (what each key
+    /// held was put back).
+    StorageFailed { now: f64 },
 }
 
 impl Event {
+    /// The snapshot of the keys it carries, if any.
+    pub fn stored(&self) -> Option<&Stored> {
+        match self {
+            Event::Begin { stored, .. } | Event::Answer { stored, .. } | Event::Verdict { stored, .. } | Event::Granted { stored, .. } | Event::Refreshed { stored, .. } => Some(stored),
+            Event::Timer { stored, .. } | Event::Storage { stored, .. } | Event::Online { stored, .. } | Event::Token { stored, .. } | Event::ShortcutAnswer { stored, .. } => Some(stored),
+            Event::ForceRefresh { stored, .. } | Event::SetTokens { stored, .. } | Event::Open { stored, .. } => Some(stored),
+            _ => None,
+        }
+    }
+
     /// When it happened (local clock).
     pub fn now(&self) -> f64 {
         match self {
             Event::Begin { now, .. } | Event::Answer { now, .. } | Event::Verdict { now, .. } | Event::Failed { now, .. } | Event::Abort { now, .. } => *now,
             Event::Granted { now, .. } | Event::Refreshed { now, .. } | Event::Timer { now, .. } | Event::Storage { now, .. } | Event::Online { now, .. } | Event::Open { now, .. } => *now,
-            Event::Token { now, .. } | Event::ForceRefresh { now, .. } | Event::ShortcutAnswer { now, .. } | Event::StorageFailed { now, .. } => *now,
-            Event::Offline { now } | Event::SetTokens { now, .. } | Event::ClearTokens { now } | Event::Logout { now } | Event::Close { now } => *now,
+            Event::Token { now, .. } | Event::ForceRefresh { now, .. } | Event::ShortcutAnswer { now, .. } => *now,
+            Event::StorageFailed { now } | Event::Offline { now } | Event::SetTokens { now, .. } | Event::ClearTokens { now } | Event::Logout { now } | Event::Close { now } => *now,
         }
     }
 }

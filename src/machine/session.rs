@@ -120,14 +120,14 @@ impl Machine {
     }
 
     /// Web Storage threw (quota, `SecurityError`, disabled storage): the session goes on in this
-    /// page's memory rather than ending for want of its tokens, with the pair it had: the one a
-    /// failed write was writing (its keys were put back, so other tabs go on with what they read;
-    /// nothing there is removed), else the one read last. Said once; storage is not asked again.
-    pub(super) fn unavailable(&mut self, write: bool, s: &Stored) {
+    /// page's memory rather than ending for want of its tokens, with the pair it knew last (read
+    /// last, or written since: a write that threw was put back, so other tabs go on with what they
+    /// read; nothing there is removed). Said once; storage is not asked again.
+    pub(super) fn unavailable(&mut self) {
         if core::mem::replace(&mut self.memory, true) {
             return;
         }
-        let pair = if write { self.storing.clone() } else { stored::pair(s, self.cfg.cookie).ok().flatten().map(Held::owned) };
+        let pair = self.held.clone();
         // Ahead of the commands still waiting (the rest of the `Store`'s event): they find the
         // keys in memory.
         let at = self.read;

@@ -410,30 +410,31 @@ fn to_memory(kept: Option<Pair>) -> [Command; 3] {
 }
 
 #[test]
-fn storage_that_throws_on_a_read_keeps_the_pair_read_last_in_memory_and_says_so_once() {
+fn storage_that_throws_keeps_the_pair_read_last_in_memory_and_says_so_once() {
     let mut m = Machine::new(cfg(true, false));
     let s = stored("a1", "r1");
     m.handle(Event::Open { now: 0.0, stored: s.clone() });
+    m.handle(Event::Online { now: 0.5, stored: stored("b1", "q1") });
     drain(&mut m);
-    m.handle(Event::StorageFailed { now: 1.0, write: false, stored: s.clone() });
-    assert!(drain(&mut m) == to_memory(Some(pair("a1", "r1"))), "the session goes on, in memory, with the tokens read last");
+    m.handle(Event::StorageFailed { now: 1.0 });
+    assert!(drain(&mut m) == to_memory(Some(pair("b1", "q1"))), "the session goes on, in memory, with the tokens read last");
     // Storage that throws again (a late read, a write) is no news: said once per store.
-    m.handle(Event::StorageFailed { now: 2.0, write: true, stored: s.clone() });
-    m.handle(Event::StorageFailed { now: 3.0, write: false, stored: Stored::default() });
+    m.handle(Event::StorageFailed { now: 2.0 });
     assert!(drain(&mut m).is_empty());
     // From memory, the session is the one it was: the token goes out.
-    m.handle(begin(0, "https://app.test/x", &s));
-    assert_eq!(sends(&drain(&mut m)), [(0, Some("a1".into()))]);
+    m.handle(begin(0, "https://app.test/x", &stored("b1", "q1")));
+    assert_eq!(sends(&drain(&mut m)), [(0, Some("b1".into()))]);
 }
 
 #[test]
 fn storage_that_throws_before_any_read_is_an_empty_memory_not_a_logout() {
     let mut m = Machine::new(cfg(false, false));
-    m.handle(Event::StorageFailed { now: 0.0, write: false, stored: Stored::default() });
+    m.handle(Event::StorageFailed { now: 0.0 });
     assert!(drain(&mut m) == to_memory(None));
     let junk = Stored { access: Some("a 1".into()), refresh: Some("r1".into()), ..Stored::default() };
     let mut m = Machine::new(cfg(false, false));
-    m.handle(Event::StorageFailed { now: 0.0, write: false, stored: junk });
+    m.handle(Event::Open { now: 0.0, stored: junk });
+    m.handle(Event::StorageFailed { now: 0.0 });
     assert!(drain(&mut m) == to_memory(None), "what is not a token is not kept");
 }
 
@@ -448,7 +449,7 @@ fn a_write_that_throws_keeps_the_pair_it_was_writing_ahead_of_the_commands_waiti
         let store = matches!(c, Command::Store { pair: Some(_), .. });
         carried.push(c);
         if store {
-            m.handle(Event::StorageFailed { now: 2_000.0, write: true, stored: stored("a1", "r1") });
+            m.handle(Event::StorageFailed { now: 2_000.0 });
             let answer: Vec<Command> = (0..3).filter_map(|_| m.poll()).collect();
             assert!(answer == to_memory(Some(pair("a2", "r2"))), "first, and the new pair");
         }
@@ -456,4 +457,17 @@ fn a_write_that_throws_keeps_the_pair_it_was_writing_ahead_of_the_commands_waiti
     assert!(carried.iter().any(|c| matches!(c, Command::Store { pair: Some(p), expect: Expect::Pair(Some(old)) } if p.access == "a2" && old.access == "a1")));
     assert_eq!(sends(&carried), [(0, Some("a2".into()))], "the replay is still carried, after the memory");
     assert!(!carried.iter().any(|c| matches!(c, Command::Store { pair: None, .. } | Command::Notify(Notice::Logout(_)))), "nothing is removed");
+}
+
+#[test]
+fn storage_that_throws_after_a_write_keeps_the_pair_written_not_the_one_read_before() {
+    // The refreshed pair was stored; a later read throws (say, by a shortcut's check) before any
+    // event brought a new snapshot: a1/r1, read last, is spent.
+    let mut m = calling(None);
+    m.handle(Event::Refreshed { now: 2_000.0, flight: 0, reply: ok_reply("a2", "r2"), jitter: 0.5, stored: stored("a1", "r1") });
+    drain(&mut m);
+    m.handle(Event::Failed { now: 2_100.0, id: 0 });
+    drain(&mut m);
+    m.handle(Event::StorageFailed { now: 2_200.0 });
+    assert!(drain(&mut m) == to_memory(Some(pair("a2", "r2"))));
 }
