@@ -11,7 +11,7 @@
 // The numbers of the protocol, as src/boundary/wire.rs defines them (a Rust test checks this
 // object against that file).
 const PROTOCOL = {
-  Op: { PASS: 1, SEND: 2, ASK: 3, RESOLVE: 4, REJECT: 5, LOCK: 6, UNLOCK: 7, REFRESH: 8, CANCEL_REFRESH: 9, STORE: 10, STORE_BACKOFF: 11, TIMER: 12, NOTIFY: 13, INVALID: 14, GIVE: 15, SHORTCUT: 16, RESUME: 17 },
+  Op: { PASS: 1, SEND: 2, ASK: 3, RESOLVE: 4, REJECT: 5, LOCK: 6, UNLOCK: 7, REFRESH: 8, CANCEL_REFRESH: 9, STORE: 10, STORE_BACKOFF: 11, TIMER: 12, NOTIFY: 13, INVALID: 14, GIVE: 15, SHORTCUT: 16, RESUME: 17, MEMORY: 18 },
   Value: { UNDEFINED: 0, NULL: 1, FALSE: 2, TRUE: 3, NUMBER: 4, STRING: 5, FUNCTION: 6, OTHER: 7, LIST: 8, MAP: 9, KEY: 10, END: 11 },
   Control: { NONE: 0, NO_TOKEN: 1, NO_REFRESH: 2, INVALID: 3 },
   Flag: { HAS_AUTH: 1, OWN_REFRESH: 2 },
@@ -168,9 +168,24 @@ class Session {
     return this.kind === "session" ? globalThis.sessionStorage : globalThis.localStorage;
   }
 
+  /** What `key` holds; storage that throws is reported, then `key` read where the core keeps it. */
   get(key) {
+    try {
+      return this.read(key);
+    } catch {
+      this.failed();
+      return this.read(key);
+    }
+  }
+
+  read(key) {
     const store = this.store();
     return store ? store.getItem(key) : this.memory.get(key) ?? null;
+  }
+
+  /** Reports storage that threw, and carries the core's answer at once, before any command waiting. */
+  failed() {
+    for (let n = core.storage_failed(this.handle, Date.now()); n > 0; n--) this.carry(core.next(this.handle));
   }
 
   set(key, value) {
@@ -270,7 +285,8 @@ class Session {
       case Op.REFRESH: this.refresh(id, text(0), text(1), text(2), text(3)); break;
       case Op.CANCEL_REFRESH: this.cancel(id); break;
       case Op.STORE: this.write(core.code(), text(0), text(1), text(2), text(3), text(4)); break;
-      case Op.STORE_BACKOFF: this.set(this.accessKey + ":backoff", text(0)); break;
+      case Op.STORE_BACKOFF: try { this.set(this.accessKey + ":backoff", text(0)); } catch { this.failed(); } break;
+      case Op.MEMORY: this.kind = "memory"; break;
       case Op.TIMER: this.timer(core.code(), id, core.number()); break;
       case Op.NOTIFY: this.notify(core.code()); break;
       case Op.GIVE: this.settle(id, true, text(0)); break;
@@ -595,7 +611,10 @@ class Session {
     controller.abort();
   }
 
-  /** Writes the pair (null: removes it) if storage holds what the core expects; else nothing. */
+  /**
+   * Writes the pair (null: removes it) if storage holds what the core expects; else nothing. When
+   * storage throws, what each key held is put back (best effort) before the core hears of it.
+   */
   write(expect, access, refresh, stamp, expectAccess, expectRefresh) {
     if (expect !== ExpectKind.ANY) {
       const [a, r] = this.stored();
@@ -603,9 +622,18 @@ class Session {
       const same = expect === ExpectKind.NOTHING ? !there : a === expectAccess && (this.cookie || r === expectRefresh);
       if (!same) return;
     }
-    this.set(this.accessKey, access);
-    if (!this.cookie) this.set(this.refreshKey, refresh);
-    this.set(this.accessKey + ":pair", stamp);
+    const keys = [this.accessKey, this.cookie ? null : this.refreshKey, this.accessKey + ":pair"];
+    const before = [];
+    try {
+      [access, refresh, stamp].forEach((value, i) => {
+        if (keys[i] === null) return;
+        before[i] = this.read(keys[i]);
+        this.set(keys[i], value);
+      });
+    } catch {
+      before.forEach((old, i) => { try { this.set(keys[i], old); } catch {} });
+      this.failed();
+    }
   }
 
   timer(kind, flight, at) {

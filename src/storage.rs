@@ -203,7 +203,7 @@ impl TokenStore {
     fn fall_back(&self) {
         *self.web.borrow_mut() = None;
         if !self.warned.replace(true) {
-            web_sys::console::warn_1(&"seamless-fetch: Web Storage is unavailable or full; tokens are kept in memory for this page only".into());
+            web_sys::console::warn_1(&crate::machine::stored::STORAGE_WARNING.into());
         }
     }
 }

@@ -162,6 +162,13 @@ pub extern "C" fn force_refresh(s: u32, now: f64, id: u32) {
     b().force_refresh(s, now, id)
 }
 
+/// Web Storage threw (a read, or a write whose keys were put back); how many commands to carry at
+/// once, before any still waiting.
+#[no_mangle]
+pub extern "C" fn storage_failed(s: u32, now: f64) -> u32 {
+    b().storage_failed(s, now)
+}
+
 /// `stats().refreshes`.
 #[no_mangle]
 pub extern "C" fn refreshes(s: u32) -> u32 {

@@ -549,6 +549,15 @@ impl Boundary {
         });
     }
 
+    /// Web Storage threw (a read, or a write whose keys the shell put back). How many commands the
+    /// core put first, for the shell to carry at once.
+    pub fn storage_failed(&mut self, s: u32, now: f64) -> u32 {
+        let Some(x) = self.session(s) else { return 0 };
+        let before = x.machine.waiting();
+        x.machine.handle(Event::StorageFailed { now });
+        (x.machine.waiting() - before) as u32
+    }
+
     /// Events that carry no string.
     pub fn plain(&mut self, s: u32, event: Event) {
         self.event(s, |_| Some(event));
@@ -645,6 +654,7 @@ impl Boundary {
                 }
                 (Op::Store, 0)
             }
+            Command::Memory => (Op::Memory, 0),
             Command::StoreBackoff { value } => {
                 out.texts[0] = value;
                 (Op::StoreBackoff, 0)
@@ -685,6 +695,10 @@ impl Boundary {
                     Notice::Navigate => {
                         out.texts[0] = opts.login_url.clone();
                         NoticeKind::Navigate
+                    }
+                    Notice::Warn(text) => {
+                        out.texts[0] = Some(text.into());
+                        NoticeKind::Warn
                     }
                     // Once per origin for the page, whichever session heard it.
                     Notice::PassedThrough { status, origin } => {

@@ -314,3 +314,24 @@ fn a_handle_is_never_given_to_another_session() {
     assert!(!b.shortcut_answer(s, 0.0, 9, 0, 0.0, 401), "a late answer for the ended session finds none");
     assert_eq!(b.next(t), 0, "and nothing reaches the new one");
 }
+
+#[test]
+fn storage_that_throws_is_answered_first_and_once() {
+    let mut b = Boundary::default();
+    let s = session(&mut b, &[]);
+    b.put(&[Some("a1"), Some("r1"), None, None]);
+    b.heard(s, 0.0, Heard::Open);
+    drain(&mut b, s);
+    // A read threw while a command still waited: the answer is counted and comes first.
+    b.put(&[Some("a1"), Some("r1"), None, None]);
+    b.set_tokens(s, 1.0); // nothing walked: refused, an INVALID waits
+    assert_eq!(b.storage_failed(s, 2.0), 3);
+    assert_eq!(b.next(s), Op::Notify as u32);
+    assert_eq!((b.out.code, b.out.texts[0].as_deref()), (wire::NoticeKind::Warn as u32, Some(crate::machine::stored::STORAGE_WARNING)));
+    assert_eq!(b.next(s), Op::Memory as u32);
+    assert_eq!(b.next(s), Op::Store as u32);
+    assert_eq!((b.out.code, b.out.texts[0].as_deref(), b.out.texts[1].as_deref()), (ExpectKind::Any as u32, Some("a1"), Some("r1")), "the pair read last");
+    assert_eq!(b.next(s), Op::Invalid as u32, "then what waited");
+    assert_eq!(b.storage_failed(s, 3.0), 0, "said once");
+    assert_eq!(b.storage_failed(99, 3.0), 0, "no session");
+}

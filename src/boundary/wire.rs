@@ -42,6 +42,7 @@ group! {
     Give = 15 => "GIVE",
     Shortcut = 16 => "SHORTCUT",
     Resume = 17 => "RESUME",
+    Memory = 18 => "MEMORY",
 }
 
 group! {

@@ -16,6 +16,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::code::Failure;
+use crate::pair::Pair;
 use crate::refresh::Format;
 
 mod calls;
@@ -134,6 +135,9 @@ pub enum Mutant {
     AnyOrigin,
     /// Not a past defect: a reset forgets its waiters (proves the settle invariant can fail).
     ResetDropsQueue,
+    /// Not a past defect: storage that throws keeps in memory the pair read last, not the one
+    /// written since (proves the simulation's storage that fills up checks the memory rule).
+    MemoryOfReads,
 }
 
 /// Whether mutant `$m` is on; `false`, and no code, outside tests.
@@ -177,6 +181,12 @@ pub struct Machine {
     instances: u32,
     /// `stats()`' counts (`queued` is the queue's length).
     counts: Stats,
+    /// Web Storage threw once: the keys are in the shell's memory from then on.
+    memory: bool,
+    /// The pair storage holds as this page last knew it: the last snapshot an event carried, or
+    /// the pair of a `Store` polled since (the shell reports a write that throws while it carries
+    /// it). `Memory` keeps it.
+    held: Option<Pair>,
     /// The `now` of the event being handled.
     now: f64,
     /// The mutant on, in the simulation's runs.
@@ -205,6 +215,8 @@ impl Machine {
             announced: None,
             instances: 0,
             counts: Stats::default(),
+            memory: false,
+            held: None,
             now: 0.0,
             #[cfg(test)]
             mutant: None,
@@ -214,6 +226,9 @@ impl Machine {
     /// The next command for the shell, in order.
     pub fn poll(&mut self) -> Option<Command> {
         let c = self.out.get_mut(self.read).and_then(Option::take);
+        if let (Some(Command::Store { pair, .. }), false) = (&c, mutant!(self, MemoryOfReads)) {
+            self.held = pair.clone();
+        }
         if c.is_some() {
             self.read += 1;
         } else {
@@ -280,6 +295,12 @@ impl Machine {
     /// Takes one event; its commands wait in [`Machine::poll`].
     pub fn handle(&mut self, event: Event) {
         self.now = event.now();
+        if let Some(s) = event.stored() {
+            let pair = stored::pair(s, self.cfg.cookie).ok().flatten();
+            if !stored::same(pair, self.held.as_ref()) {
+                self.held = pair.map(stored::Held::owned);
+            }
+        }
         match event {
             Event::Begin { now, id, rules, url, control, has_auth, own_refresh, stored } => self.begin(now, id, rules, &url, control, has_auth || own_refresh, &stored),
             Event::Answer { now, id, status, json, date, stored } => self.answer(now, id, status, json, date.as_deref(), &stored),
@@ -313,7 +334,13 @@ impl Machine {
             }
             Event::Close { .. } => self.instances = self.instances.saturating_sub(1),
             Event::Resume { now, stored } => self.resume(now, &stored),
+            Event::StorageFailed { .. } => self.unavailable(),
         }
+    }
+
+    /// How many commands wait for [`Machine::poll`].
+    pub fn waiting(&self) -> usize {
+        self.out.len() - self.read
     }
 
     fn push(&mut self, c: Command) {

@@ -29,6 +29,7 @@
 //! | `SetTokens` / `ClearTokens` / `Logout` | the pair | `Store`, wakes the queue, callbacks; `Invalid` |
 //! | `Open` / `Close` | an instance joins or leaves the session | nothing |
 //! | `Resume` | (the commands before the core's `Resume` are carried out) | the landed flight's queue: `Send`, `Resolve`, `Give`, `Reject` |
+//! | `StorageFailed` | (Web Storage threw: a read, or a write, whose keys the shell put back) | the first time: a warning, `Memory` and the `Store` of the pair kept, ahead of any command still waiting |
 //!
 //! | command | the shell |
 //! |---|---|
@@ -42,10 +43,11 @@
 //! | `Unlock { flight, mark_ms }` | releases it, then holds the `:fresh` mark for `mark_ms` (0: none) |
 //! | `Refresh { flight, via }` | `Via::Endpoint { content_type, body }`: POSTs `body` to `refreshUrl` with its content type, `accept: application/json`, then `refreshHeaders` (the object, or the function's result, called for each refresh; they may replace either) and `credentials` (`include` in a cookie session); `Via::Function { refresh, access }`: calls the app's function with these tokens. Reports `Refreshed` |
 //! | `CancelRefresh { flight }` | aborts that call (its timeout ran out); a late answer is ignored anyway |
-//! | `Store { pair, expect }` | writes the pair (`None`: removes the keys) if storage holds `expect` now |
-//! | `StoreBackoff { value }` | writes (or removes) `<key>:backoff` |
+//! | `Store { pair, expect }` | writes the pair (`None`: removes the keys) if storage holds `expect` now; when storage throws, puts back what each key held (best effort), then reports `StorageFailed` |
+//! | `Memory` | keeps the keys in this page's memory from now on (empty until a `Store`); Web Storage is not touched again |
+//! | `StoreBackoff { value }` | writes (or removes) `<key>:backoff`; reports `StorageFailed` when storage throws |
 //! | `Timer { at, timer }` | reports `Timer` after `at - now` ms, `now` being the event's (a JS timer: a clock change does not move it; a later one with the same id replaces it) |
-//! | `Notify(..)` | calls `onRefresh`, `onRefreshError`, `onLogout`, `onTokens`, navigates to the login page, or warns on the console |
+//! | `Notify(..)` | calls `onRefresh`, `onRefreshError`, `onLogout`, `onTokens`, navigates to the login page, or warns on the console (`Warn`'s text, or an origin passed through) |
 //! | `Invalid(failure)` | the synchronous call (`setTokens`) throws this error |
 //! | `Resume` | reports `Resume` at once, reading the keys after the callbacks before it ran |
 
@@ -173,9 +175,22 @@ pub enum Event {
     Close { now: f64 },
     /// The shell carried out `Resume`'s commands before it (`onRefresh` among them).
     Resume { now: f64, stored: Stored },
+    /// Web Storage threw (quota, `SecurityError`, disabled): a read, or a write (what each key
+    /// held was put back).
+    StorageFailed { now: f64 },
 }
 
 impl Event {
+    /// The snapshot of the keys it carries, if any.
+    pub fn stored(&self) -> Option<&Stored> {
+        match self {
+            Event::Begin { stored, .. } | Event::Answer { stored, .. } | Event::Verdict { stored, .. } | Event::Granted { stored, .. } | Event::Refreshed { stored, .. } => Some(stored),
+            Event::Timer { stored, .. } | Event::Storage { stored, .. } | Event::Online { stored, .. } | Event::Token { stored, .. } | Event::ShortcutAnswer { stored, .. } => Some(stored),
+            Event::ForceRefresh { stored, .. } | Event::SetTokens { stored, .. } | Event::Open { stored, .. } => Some(stored),
+            _ => None,
+        }
+    }
+
     /// When it happened (local clock).
     pub fn now(&self) -> f64 {
         match self {
@@ -183,7 +198,7 @@ impl Event {
             Event::Granted { now, .. } | Event::Refreshed { now, .. } | Event::Timer { now, .. } | Event::Storage { now, .. } | Event::Online { now, .. } | Event::Open { now, .. } => *now,
             Event::Token { now, .. } | Event::ForceRefresh { now, .. } | Event::ShortcutAnswer { now, .. } => *now,
             Event::Offline { now } | Event::SetTokens { now, .. } | Event::ClearTokens { now } | Event::Logout { now } | Event::Close { now } => *now,
-            Event::Resume { now, .. } => *now,
+            Event::Resume { now, .. } | Event::StorageFailed { now } => *now,
         }
     }
 }
@@ -238,6 +253,8 @@ pub enum Notice {
     /// said on the console (the boundary says it once per origin for the page).
     #[allow(missing_docs)]
     PassedThrough { status: u16, origin: String },
+    /// `console.warn` this.
+    Warn(&'static str),
 }
 
 /// How the refresh call is made.
@@ -281,6 +298,8 @@ pub enum Command {
     CancelRefresh { flight: u32 },
     /// Write `pair` (`None`: remove the tokens) if storage holds what `expect` says.
     Store { pair: Option<Pair>, expect: Expect },
+    /// Keep the keys in memory from now on.
+    Memory,
     /// Write (`None`: remove) the shared back-off.
     StoreBackoff { value: Option<String> },
     /// Report `timer` at local time `at`.

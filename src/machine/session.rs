@@ -10,7 +10,7 @@ use crate::pair::Pair;
 use crate::policy::is_b64token;
 
 use super::protocol::{Command, Expect, Notice, Stored};
-use super::stored::{self, access_written, same, written, Garbage, Held};
+use super::stored::{self, access_written, same, written, Garbage, Held, STORAGE_WARNING};
 use super::{mutant, Machine};
 
 impl Machine {
@@ -117,5 +117,22 @@ impl Machine {
             self.notify(Notice::Logout(why));
             self.notify(Notice::Navigate);
         }
+    }
+
+    /// Web Storage threw (quota, `SecurityError`, disabled storage): the session goes on in this
+    /// page's memory rather than ending for want of its tokens, with the pair it knew last (read
+    /// last, or written since: a write that threw was put back, so other tabs go on with what they
+    /// read; nothing there is removed). Said once; storage is not asked again.
+    pub(super) fn unavailable(&mut self) {
+        if core::mem::replace(&mut self.memory, true) {
+            return;
+        }
+        let pair = self.held.clone();
+        // Ahead of the commands still waiting (the rest of the `Store`'s event): they find the
+        // keys in memory.
+        let at = self.read;
+        self.out.insert(at, Some(Command::Store { pair, expect: Expect::Any }));
+        self.out.insert(at, Some(Command::Memory));
+        self.out.insert(at, Some(Command::Notify(Notice::Warn(STORAGE_WARNING))));
     }
 }

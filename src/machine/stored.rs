@@ -10,6 +10,9 @@ use crate::policy::is_b64token;
 
 use super::protocol::Stored;
 
+/// Said once per store whose Web Storage throws (see `Machine::unavailable`).
+pub const STORAGE_WARNING: &str = "seamless-fetch: Web Storage is unavailable or full; tokens are kept in memory for this page only";
+
 /// A pair as a snapshot holds it, borrowed from it (in a cookie session, the access token alone).
 #[derive(Clone, Copy, PartialEq)]
 pub struct Held<'a> {

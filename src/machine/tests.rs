@@ -459,3 +459,75 @@ fn the_queue_replays_with_the_tokens_onrefresh_left() {
     m.handle(Event::Resume { now: 3.0, stored: Stored::default() });
     assert_eq!(sends(&drain(&mut m)), [(1, None)], "replayed with what storage holds then: nothing");
 }
+
+fn pair(access: &str, refresh: &str) -> Pair {
+    Pair { access: access.into(), refresh: Some(refresh.into()) }
+}
+
+/// What the core answers when storage throws the first time: said, memory, the pair kept.
+fn to_memory(kept: Option<Pair>) -> [Command; 3] {
+    [Command::Notify(Notice::Warn(stored::STORAGE_WARNING)), Command::Memory, Command::Store { pair: kept, expect: Expect::Any }]
+}
+
+#[test]
+fn storage_that_throws_keeps_the_pair_read_last_in_memory_and_says_so_once() {
+    let mut m = Machine::new(cfg(true, false));
+    let s = stored("a1", "r1");
+    m.handle(Event::Open { now: 0.0, stored: s.clone() });
+    m.handle(Event::Online { now: 0.5, stored: stored("b1", "q1") });
+    drain(&mut m);
+    m.handle(Event::StorageFailed { now: 1.0 });
+    assert!(drain(&mut m) == to_memory(Some(pair("b1", "q1"))), "the session goes on, in memory, with the tokens read last");
+    // Storage that throws again (a late read, a write) is no news: said once per store.
+    m.handle(Event::StorageFailed { now: 2.0 });
+    assert!(drain(&mut m).is_empty());
+    // From memory, the session is the one it was: the token goes out.
+    m.handle(begin(0, "https://app.test/x", &stored("b1", "q1")));
+    assert_eq!(sends(&drain(&mut m)), [(0, Some("b1".into()))]);
+}
+
+#[test]
+fn storage_that_throws_before_any_read_is_an_empty_memory_not_a_logout() {
+    let mut m = Machine::new(cfg(false, false));
+    m.handle(Event::StorageFailed { now: 0.0 });
+    assert!(drain(&mut m) == to_memory(None));
+    let junk = Stored { access: Some("a 1".into()), refresh: Some("r1".into()), ..Stored::default() };
+    let mut m = Machine::new(cfg(false, false));
+    m.handle(Event::Open { now: 0.0, stored: junk });
+    m.handle(Event::StorageFailed { now: 0.0 });
+    assert!(drain(&mut m) == to_memory(None), "what is not a token is not kept");
+}
+
+#[test]
+fn a_write_that_throws_keeps_the_pair_it_was_writing_ahead_of_the_commands_waiting() {
+    // The refreshed pair's write throws (quota): storage was put back to a1/r1, which other tabs go
+    // on with; this page keeps a2/r2, in memory, before anything after the write is carried.
+    let mut m = calling(None);
+    m.handle(Event::Refreshed { now: 2_000.0, flight: 0, reply: ok_reply("a2", "r2"), jitter: 0.5, stored: stored("a1", "r1") });
+    let mut carried = Vec::new();
+    while let Some(c) = m.poll() {
+        let store = matches!(c, Command::Store { pair: Some(_), .. });
+        carried.push(c);
+        if store {
+            m.handle(Event::StorageFailed { now: 2_000.0 });
+            let answer: Vec<Command> = (0..3).filter_map(|_| m.poll()).collect();
+            assert!(answer == to_memory(Some(pair("a2", "r2"))), "first, and the new pair");
+        }
+    }
+    assert!(carried.iter().any(|c| matches!(c, Command::Store { pair: Some(p), expect: Expect::Pair(Some(old)) } if p.access == "a2" && old.access == "a1")));
+    assert_eq!(sends(&carried), [(0, Some("a2".into()))], "the replay is still carried, after the memory");
+    assert!(!carried.iter().any(|c| matches!(c, Command::Store { pair: None, .. } | Command::Notify(Notice::Logout(_)))), "nothing is removed");
+}
+
+#[test]
+fn storage_that_throws_after_a_write_keeps_the_pair_written_not_the_one_read_before() {
+    // The refreshed pair was stored; a later read throws (say, by a shortcut's check) before any
+    // event brought a new snapshot: a1/r1, read last, is spent.
+    let mut m = calling(None);
+    m.handle(Event::Refreshed { now: 2_000.0, flight: 0, reply: ok_reply("a2", "r2"), jitter: 0.5, stored: stored("a1", "r1") });
+    drain(&mut m);
+    m.handle(Event::Failed { now: 2_100.0, id: 0 });
+    drain(&mut m);
+    m.handle(Event::StorageFailed { now: 2_200.0 });
+    assert!(drain(&mut m) == to_memory(Some(pair("a2", "r2"))));
+}

@@ -92,8 +92,11 @@ fn schedule(seed: u64) -> Schedule {
         let a = if r.below(3) == 0 { Action::ForceRefresh { tab } } else { Action::Token { tab, min: r.below(world::MIN_VALIDITY_MS.len() as u64) as u8 } };
         actions.push((at, a));
     }
+    // Now and then the origin's storage fills up (from a stream of its own, likewise).
+    let mut r = Rng(seed ^ 0xf011);
+    let full_at = (r.below(6) == 0).then(|| r.below(span));
     actions.sort_by_key(|(t, _)| *t);
-    Schedule { tabs, life_s, api_ahead_ms, fail, judge, via, actions }
+    Schedule { tabs, life_s, api_ahead_ms, fail, judge, via, full_at, actions }
 }
 
 /// Runs one schedule; `Err` with the violation.
@@ -133,9 +136,9 @@ fn report(seed: u64, mutant: Option<Mutant>, why: &str) {
     println!("replay (unshrunk): {m}SIM_SEED={seed} cargo test --lib machine::sim::replay -- --nocapture");
 }
 
-/// Every mutant: issue 16's and issue 28's defects, then two that exist only to show that the
-/// origin and settle invariants can fail.
-const MUTANTS: [Mutant; 8] = [
+/// Every mutant: issue 16's and issue 28's defects, then three that exist only to show that the
+/// origin, settle and memory invariants can fail.
+const MUTANTS: [Mutant; 9] = [
     Mutant::LogoutRevival,
     Mutant::HalfPairErased,
     Mutant::RefusalErases,
@@ -144,6 +147,7 @@ const MUTANTS: [Mutant; 8] = [
     Mutant::NoFloor,
     Mutant::AnyOrigin,
     Mutant::ResetDropsQueue,
+    Mutant::MemoryOfReads,
 ];
 
 fn env_u64(name: &str, default: u64) -> u64 {
@@ -173,11 +177,12 @@ fn first_failure(seeds: core::ops::Range<u64>, mutant: Mutant) -> Option<(u64, S
 fn schedules() {
     let (first, count) = (env_u64("SIM_FIRST", 0), env_u64("SIM_SCHEDULES", 10_000));
     let started = std::time::Instant::now();
-    let (mut steps, mut raced, mut shortcuts) = (0u64, 0usize, 0u64);
+    let (mut steps, mut raced, mut shortcuts, mut in_memory) = (0u64, 0usize, 0u64, 0u64);
     for seed in first..first + count {
         let (result, w) = run(seed, &schedule(seed), None, false);
         steps += w.steps;
         shortcuts += w.shortcut_sends;
+        in_memory += w.in_memory;
         raced += w.raced.len();
         if let Err(why) = result {
             report(seed, None, &why);
@@ -187,7 +192,8 @@ fn schedules() {
     let secs = started.elapsed().as_secs_f64();
     // The shortcut is a path of its own: the schedules must take it, or they check nothing of it.
     assert!(count < 100 || shortcuts > count, "only {shortcuts} requests went by a shortcut in {count} schedules");
-    println!("{count} schedules from seed {first}: {steps} steps, {shortcuts} requests sent by a shortcut, in {secs:.1} s ({:.0} schedules/s); {raced} logged-out families revived by a refresh answer that landed before the logout reached its tab (the storage propagation race)", count as f64 / secs);
+    assert!(count < 100 || in_memory > count / 20, "only {in_memory} cores went on in memory in {count} schedules");
+    println!("{count} schedules from seed {first}: {steps} steps, {shortcuts} requests sent by a shortcut, {in_memory} cores on in memory (storage full), in {secs:.1} s ({:.0} schedules/s); {raced} logged-out families revived by a refresh answer that landed before the logout reached its tab (the storage propagation race)", count as f64 / secs);
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! One browser of 1–5 tabs, each running cores ([`Machine`]) behind a simulated shell, over a
 //! simulated `localStorage` (one view per tab; another tab's key writes reach it one key at a
-//! time, late), simulated Web Locks (FIFO, one holder, a `:fresh` mark, waits that run out) and a
+//! time, late; now and then it fills up: setting a key throws, the simulated shell puts back what
+//! it changed, and the core that met it goes on in memory), simulated Web Locks (FIFO, one holder, a `:fresh` mark, waits that run out) and a
 //! simulated auth server (rotation, reuse detection revoking the family, refusal, 500, 429 with
 //! `Retry-After`, dropped and slow answers; it reads the refresh token from the body the core
 //! built, in the schedule's format). The invariants are checked as each command is carried out,
@@ -62,6 +63,9 @@ pub struct Schedule {
     /// How the refresh is called: 0 JSON with the default fields, 1 JSON with others, 2 OAuth 2
     /// form with `clientId` and `scope`, 3 the app's function.
     pub via: u8,
+    /// When the origin's Web Storage fills up (quota): from then on every write of the tokens
+    /// throws at one of its keys, and each core that writes goes on in memory.
+    pub full_at: Option<u64>,
     pub actions: Vec<(u64, Action)>,
 }
 
@@ -168,6 +172,8 @@ pub struct World {
     next_id: u32,
     last_attempt: u64,
     last_failure: Option<(u64, u64)>, // when, the least wait it imposed
+    /// The tab that saw it: with storage full, its back-off reaches no other tab.
+    failure_tab: usize,
     refused_api: Vec<String>,
     used: Vec<String>,
     /// Families whose pair a tab wrote after their logout, not having heard of it yet: the
@@ -181,11 +187,17 @@ pub struct World {
     forced: Vec<(usize, usize, u32)>,
     /// Refresh answers that brought tokens, delivered to a core (what `stats().refreshes` counts).
     brought: u32,
+    /// The refresh token storage held when a core went on in memory (its storage full), which
+    /// that core may have spent or may spend: other tabs go on with it and may spend it again (the
+    /// server's reuse detection then ends the family, as the package documents): no violation.
+    unwritten: Vec<String>,
     pub trace: Option<Vec<String>>,
     pub violation: Option<String>,
     pub steps: u64,
     /// Requests the simulated shell sent by a core's shortcut.
     pub shortcut_sends: u64,
+    /// Cores that went on in memory (their storage full).
+    pub in_memory: u64,
 }
 
 struct Tab {
@@ -202,6 +214,8 @@ struct Tab {
     shortcuts: HashMap<(usize, String), Shortcut>,
     /// The last answer's `Date` this tab's shell told its cores.
     last_date: Option<String>,
+    /// The keys of each core whose storage went to memory (`Command::Memory`).
+    memory: HashMap<usize, [Option<String>; KEYS]>,
 }
 
 #[derive(Hash, PartialEq, Eq, Clone, Copy)]
@@ -280,7 +294,7 @@ fn config(judge: bool, via: u8) -> Config {
 impl World {
     pub fn new(sched: Schedule, seed: u64, mutant: Option<Mutant>) -> World {
         let tabs = (0..sched.tabs)
-            .map(|_| Tab { cores: Vec::new(), found: Vec::new(), view: Default::default(), frozen_until: 0, shortcuts: HashMap::new(), last_date: None, owns: Vec::new(), heard_logout: Vec::new(), timers: HashMap::new() })
+            .map(|_| Tab { cores: Vec::new(), found: Vec::new(), view: Default::default(), frozen_until: 0, shortcuts: HashMap::new(), last_date: None, owns: Vec::new(), heard_logout: Vec::new(), timers: HashMap::new(), memory: HashMap::new() })
             .collect();
         let mut w = World {
             rng: Rng(seed ^ 0x5eed),
@@ -305,16 +319,19 @@ impl World {
             next_id: 0,
             last_attempt: 0,
             last_failure: None,
+            failure_tab: 0,
             refused_api: Vec::new(),
             used: Vec::new(),
             raced: Vec::new(),
             refusing: None,
             forced: Vec::new(),
             brought: 0,
+            unwritten: Vec::new(),
             trace: None,
             violation: None,
             steps: 0,
             shortcut_sends: 0,
+            in_memory: 0,
             mutant,
             sched,
         };
@@ -356,14 +373,20 @@ impl World {
         }
     }
 
-    fn stored(&self, tab: usize) -> Stored {
-        let v = &self.tabs[tab].view;
-        Stored { access: v[0].0.clone(), refresh: v[1].0.clone(), stamp: v[2].0.clone(), backoff: v[3].0.clone() }
+    /// The keys as core `core` of `tab` reads them: the tab's view of storage, or its memory.
+    fn keys(&self, tab: usize, core: usize) -> [Option<String>; KEYS] {
+        let t = &self.tabs[tab];
+        t.memory.get(&core).cloned().unwrap_or_else(|| t.view.clone().map(|(v, _)| v))
     }
 
-    fn view_pair(&self, tab: usize) -> Option<Pair> {
-        let v = &self.tabs[tab].view;
-        Some(Pair { access: v[0].0.clone()?, refresh: Some(v[1].0.clone()?) })
+    fn stored(&self, tab: usize, core: usize) -> Stored {
+        let [access, refresh, stamp, backoff] = self.keys(tab, core);
+        Stored { access, refresh, stamp, backoff }
+    }
+
+    fn view_pair(&self, tab: usize, core: usize) -> Option<Pair> {
+        let [access, refresh, ..] = self.keys(tab, core);
+        Some(Pair { access: access?, refresh: Some(refresh?) })
     }
 
     fn lat(&mut self) -> u64 {
@@ -446,14 +469,15 @@ impl World {
                     self.tabs[tab].view[key] = (value, seq);
                     if event {
                         let now = self.local();
-                        let stored = self.stored(tab);
-                        if stored.access.is_none() && stored.refresh.is_none() {
+                        let v = &self.tabs[tab].view;
+                        if v[0].0.is_none() && v[1].0.is_none() {
                             let fams: Vec<u32> = self.logged_out.iter().map(|(f, _)| *f).collect();
                             self.tabs[tab].heard_logout.extend(fams);
                         }
                         for core in 0..self.tabs[tab].cores.len() {
                             if self.tabs[tab].cores[core].joinable() {
-                                self.feed(tab, core, Event::Storage { now, stored: stored.clone() });
+                                let stored = self.stored(tab, core);
+                                self.feed(tab, core, Event::Storage { now, stored });
                             }
                         }
                     }
@@ -469,7 +493,7 @@ impl World {
             }
             Ev::Timer { tab, core, timer, gen } => {
                 if self.tabs[tab].timers.get(&(core, key(timer))) == Some(&gen) {
-                    let (now, stored, jitter) = (self.local(), self.stored(tab), self.rng.unit());
+                    let (now, stored, jitter) = (self.local(), self.stored(tab, core), self.rng.unit());
                     self.feed(tab, core, Event::Timer { now, timer, jitter, stored });
                 }
             }
@@ -522,7 +546,7 @@ impl World {
                 if control == Control::None && self.rng.below(4) != 0 && self.via_shortcut(tab, core, id, origin, &url) {
                     return;
                 }
-                let stored = self.stored(tab);
+                let stored = self.stored(tab, core);
                 self.feed(tab, core, Event::Begin { now, id, rules: 0, url, control, has_auth: false, own_refresh: false, stored });
             }
             Action::Token { tab, min } => {
@@ -535,17 +559,22 @@ impl World {
                 self.set_tokens(tab, access, refresh);
             }
             Action::SetSame { tab } => {
-                if let Some(p) = self.view_pair(tab) {
+                let core = self.current(tab);
+                if let Some(p) = self.view_pair(tab, core) {
                     self.set_tokens(tab, p.access, p.refresh.unwrap_or_default());
                 }
             }
             Action::Logout { tab } | Action::Clear { tab } => {
-                if let Some(f) = self.view_pair(tab).and_then(|p| self.family(&p.access)) {
-                    self.logged_out.push((f, self.t));
-                }
-                let fams: Vec<u32> = self.logged_out.iter().map(|(f, _)| *f).collect();
-                self.tabs[tab].heard_logout.extend(fams);
                 let core = self.current(tab);
+                // A core in memory logs out this page alone: storage, which other tabs read, is
+                // not its to clear.
+                if !self.tabs[tab].memory.contains_key(&core) {
+                    if let Some(f) = self.view_pair(tab, core).and_then(|p| self.family(&p.access)) {
+                        self.logged_out.push((f, self.t));
+                    }
+                    let fams: Vec<u32> = self.logged_out.iter().map(|(f, _)| *f).collect();
+                    self.tabs[tab].heard_logout.extend(fams);
+                }
                 let ev = if matches!(a, Action::Logout { .. }) { Event::Logout { now } } else { Event::ClearTokens { now } };
                 self.feed(tab, core, ev);
             }
@@ -562,7 +591,7 @@ impl World {
                 self.online_at = self.t;
                 for tab in 0..self.tabs.len() {
                     for core in 0..self.tabs[tab].cores.len() {
-                        let stored = self.stored(tab);
+                        let stored = self.stored(tab, core);
                         self.feed(tab, core, Event::Online { now, stored });
                     }
                 }
@@ -570,7 +599,7 @@ impl World {
             Action::ClockBack => self.skew -= 3_600_000.0,
             Action::Open { tab } => {
                 let core = self.current(tab);
-                let stored = self.stored(tab);
+                let stored = self.stored(tab, core);
                 self.feed(tab, core, Event::Open { now, stored });
             }
             Action::Close { tab } => {
@@ -593,7 +622,7 @@ impl World {
         self.next_id += 1;
         self.reqs.insert(id, Req { kind, tab, evil: false, body: id, begun: self.t, settled: false, last: None, shortcut: None });
         let before = self.tabs[tab].cores[core].flight();
-        let ev = event(self.local(), id, self.stored(tab));
+        let ev = event(self.local(), id, self.stored(tab, core));
         self.feed(tab, core, ev);
         match self.tabs[tab].cores[core].flight() {
             Some(f) if kind == Kind::Refresh && before.is_none() => self.forced.push((tab, core, f)),
@@ -605,7 +634,7 @@ impl World {
         self.last_failure = None; // setTokens ends the back-off, as documented
         let core = self.current(tab);
         self.tabs[tab].owns.push(refresh.clone());
-        let (now, stored) = (self.local(), self.stored(tab));
+        let (now, stored) = (self.local(), self.stored(tab, core));
         self.feed(tab, core, Event::SetTokens { now, access, refresh: Some(refresh), stored });
     }
 
@@ -646,7 +675,7 @@ impl World {
                     if r.evil {
                         return self.fail(format!("request {id}'s token went to {EVIL}"));
                     }
-                    if let Some(f) = self.logged_out_family(tab, tok) {
+                    if let Some(f) = self.logged_out_family(tab, core, tok) {
                         return self.fail(format!("tab {tab} sent a token of family {f} after it heard that family's logout"));
                     }
                 }
@@ -678,10 +707,10 @@ impl World {
             Command::Give { id, token } => {
                 self.log(|t| format!("{t:>7} tab{tab} give #{id} {}", token.as_deref().map_or("null".into(), short)));
                 if let Some(tok) = &token {
-                    if let Some(f) = self.logged_out_family(tab, tok) {
+                    if let Some(f) = self.logged_out_family(tab, core, tok) {
                         return self.fail(format!("getAccessToken #{id} in tab {tab} gave a token of family {f} after the tab heard that family's logout"));
                     }
-                    let held = self.view_pair(tab).map(|p| p.access);
+                    let held = self.view_pair(tab, core).map(|p| p.access);
                     if held.as_ref() != Some(tok) {
                         let held = held.as_deref().map_or("nothing".into(), short);
                         return self.fail(format!("getAccessToken #{id} in tab {tab} gave {} while storage held {held}", short(tok)));
@@ -732,11 +761,11 @@ impl World {
                     call.cancelled = true;
                     call.seen = Seen::Transient;
                     let t = self.t;
-                    self.failed_at(t, 500);
+                    self.failed_at(t, 500, tab);
                 }
             }
-            Command::Store { pair, expect } => self.store(tab, pair, expect, app),
-            Command::StoreBackoff { value } => self.write(tab, &[(3, value)], false),
+            Command::Store { pair, expect } => self.store(tab, core, pair, expect, app),
+            Command::StoreBackoff { value } => self.store_backoff(tab, core, value),
             Command::Timer { at, timer } => {
                 let real = self.t + (at - self.local()).max(0.0).min(1e9).ceil() as u64;
                 self.log(|t| format!("{t:>7} tab{tab} timer {timer:?} in {} ms", real - t));
@@ -752,8 +781,16 @@ impl World {
             Command::Invalid(_) => {}
             // As the shell: at once, after the commands before it (no callback here changes storage).
             Command::Resume => {
-                let (now, stored) = (self.local(), self.stored(tab));
+                let (now, stored) = (self.local(), self.stored(tab, core));
                 self.feed(tab, core, Event::Resume { now, stored });
+            }
+            Command::Memory => {
+                self.log(|t| format!("{t:>7} tab{tab} core {core} goes on in memory"));
+                self.tabs[tab].memory.insert(core, Default::default());
+                self.in_memory += 1;
+                if let Some(left) = self.global[1].0.clone() {
+                    self.unwritten.push(left);
+                }
             }
         }
     }
@@ -766,8 +803,7 @@ impl World {
         let holds = cut.generation == self.tabs[tab].cores[core].generation()
             && now < cut.until
             && cut.except.as_deref() != Some(url)
-            && self.tabs[tab].view[0].0.as_deref() == Some(cut.token.as_str())
-            && self.tabs[tab].view[1].0.is_some();
+            && self.view_pair(tab, core).is_some_and(|p| p.access == cut.token);
         if !holds {
             return false;
         }
@@ -776,7 +812,7 @@ impl World {
             self.fail(format!("request {id}'s token went to {EVIL} by a shortcut"));
             return true;
         }
-        if let Some(f) = self.logged_out_family(tab, &token) {
+        if let Some(f) = self.logged_out_family(tab, core, &token) {
             self.fail(format!("tab {tab} sent a token of family {f} by a shortcut after it heard that family's logout"));
             return true;
         }
@@ -796,8 +832,12 @@ impl World {
     }
 
     /// The family of `token` if its logout has reached this tab's view (and no refresh answer
-    /// revived it in the propagation race).
-    fn logged_out_family(&self, tab: usize, token: &str) -> Option<u32> {
+    /// revived it in the propagation race), for a core that reads the view (one in memory hears of
+    /// no logout elsewhere, as the package's does not).
+    fn logged_out_family(&self, tab: usize, core: usize, token: &str) -> Option<u32> {
+        if self.tabs[tab].memory.contains_key(&core) {
+            return None;
+        }
         let f = self.family(token)?;
         let heard = self.logged_out.iter().any(|(lf, _)| *lf == f) && self.tabs[tab].heard_logout.contains(&f);
         (heard && !self.raced.contains(&f)).then_some(f)
@@ -839,13 +879,14 @@ impl World {
     }
 
     /// A transient failure the browser saw at `t`: the next attempt waits at least `wait_ms`.
-    fn failed_at(&mut self, t: u64, wait_ms: u64) {
+    fn failed_at(&mut self, t: u64, wait_ms: u64, tab: usize) {
         self.last_failure = Some((t, wait_ms));
+        self.failure_tab = tab;
     }
 
     /// Builds the core's event as it is delivered: now, and the tab's storage as it reads it.
     fn deliver(&mut self, tab: usize, core: usize, ev: CoreEv) {
-        let (now, stored) = (self.local(), self.stored(tab));
+        let (now, stored) = (self.local(), self.stored(tab, core));
         let ev = match ev {
             CoreEv::Abort(id) => Event::Abort { now, id },
             CoreEv::Failed(id) => Event::Failed { now, id },
@@ -876,7 +917,7 @@ impl World {
                 self.calls[call].seen = seen;
                 match seen {
                     Seen::Transient => {
-                        self.failed_at(self.t, wait);
+                        self.failed_at(self.t, wait, tab);
                         // Now and then the clock is set back after a failure (issue 28 item 8).
                         if self.rng.below(5) == 0 {
                             let at = self.t + self.rng.below(2_000);
@@ -892,7 +933,7 @@ impl World {
                 // Refused, with storage still holding the pair spent: the refusal is the outcome.
                 let rt = self.calls[call].rt.clone();
                 let spent = rt.as_ref().and_then(|r| self.tokens.get(r)).map(|i| Pair { access: i.mate.clone(), refresh: rt.clone() });
-                if seen == Seen::Refused && spent.is_some() && self.view_pair(tab) == spent {
+                if seen == Seen::Refused && spent.is_some() && self.view_pair(tab, core) == spent {
                     self.refusing = Some((tab, core));
                 }
                 let jitter = self.rng.unit();
@@ -924,14 +965,15 @@ impl World {
     fn refresh_call(&mut self, tab: usize, core: usize, flight: u32, rt: Option<String>) {
         self.log(|t| format!("{t:>7} tab{tab} refresh spends {}", rt.as_deref().unwrap_or("-")));
         if let Some((tf, wait)) = self.last_failure {
-            if self.t < tf + wait && self.online_at <= tf {
+            let unshared = tab != self.failure_tab && self.sched.full_at.is_some_and(|at| at <= tf);
+            if self.t < tf + wait && self.online_at <= tf && !unshared {
                 return self.fail(format!("tab {tab} called the refresh endpoint {} ms after a failure that asked for {wait} ms", self.t - tf));
             }
         }
         self.last_attempt = self.t;
         if let Some(rt) = &rt {
             let earlier = self.calls.iter().find(|c| c.rt.as_ref() == Some(rt) && c.seen != Seen::Transient);
-            if let Some(c) = earlier {
+            if let Some(c) = earlier.filter(|_| !self.unwritten.contains(rt)) {
                 let (other, seen) = (c.tab, c.seen);
                 return self.fail(format!("tab {tab} spent {rt} again; tab {other} spent it before ({seen:?})"));
             }
@@ -1022,16 +1064,17 @@ impl World {
     }
 
     /// Carries out a storage write of the tokens, checking who may write what.
-    fn store(&mut self, tab: usize, pair: Option<Pair>, expect: Expect, app: bool) {
-        let view = self.view_pair(tab);
+    fn store(&mut self, tab: usize, core: usize, pair: Option<Pair>, expect: Expect, app: bool) {
+        let view = self.view_pair(tab, core);
         if let Expect::Pair(p) = &expect {
             if *p != view {
                 return self.log(|t| format!("{t:>7} tab{tab} store refused: storage changed"));
             }
         }
+        let memory = self.tabs[tab].memory.contains_key(&core);
         if !app {
-            let v = &self.tabs[tab].view;
-            let foreign = [&v[0].0, &v[1].0].into_iter().flatten().find(|token| {
+            let [a, r, ..] = self.keys(tab, core);
+            let foreign = [&a, &r].into_iter().flatten().find(|token| {
                 let refresh = if token.starts_with("rt") { Some(*token) } else { self.tokens.get(*token).map(|i| &i.mate) };
                 !refresh.is_some_and(|r| self.tabs[tab].owns.contains(r))
             });
@@ -1042,7 +1085,7 @@ impl World {
         }
         if let Some(p) = &pair {
             if let Some(f) = self.family(&p.access) {
-                if self.logged_out.iter().any(|(lf, _)| *lf == f) && !app && !self.raced.contains(&f) {
+                if self.logged_out.iter().any(|(lf, _)| *lf == f) && !app && !memory && !self.raced.contains(&f) {
                     if self.tabs[tab].heard_logout.contains(&f) {
                         return self.fail(format!("tab {tab} stored a token of family {f} after it heard that family's logout"));
                     }
@@ -1061,7 +1104,35 @@ impl World {
             }
             None => vec![(0, None), (1, None), (2, None)],
         };
-        self.write(tab, &writes, true);
+        if let Some(keys) = self.tabs[tab].memory.get_mut(&core) {
+            for (key, value) in writes {
+                keys[key] = value;
+            }
+        } else if writes[0].1.is_some() && self.sched.full_at.is_some_and(|at| self.t >= at) {
+            // Storage is full: setting one key throws (a removal frees room, and never does). The keys written before it are put
+            // back (other tabs see them change, then change back), and the core is told.
+            let k = self.rng.below(3) as usize;
+            let old: Vec<(usize, Option<String>)> = (0..k).map(|key| (key, self.tabs[tab].view[key].0.clone())).collect();
+            self.write(tab, &[&writes[..k], &old[..]].concat(), true);
+            self.log(|t| format!("{t:>7} tab{tab} store threw at key {k}, put back"));
+            let now = self.local();
+            self.feed(tab, core, Event::StorageFailed { now });
+        } else {
+            self.write(tab, &writes, true);
+        }
+    }
+
+    /// Shares the back-off (a core in memory keeps it there); with storage full, setting it throws.
+    fn store_backoff(&mut self, tab: usize, core: usize, value: Option<String>) {
+        if let Some(keys) = self.tabs[tab].memory.get_mut(&core) {
+            keys[3] = value;
+        } else if value.is_some() && self.sched.full_at.is_some_and(|at| self.t >= at) {
+            self.log(|t| format!("{t:>7} tab{tab} store of the back-off threw"));
+            let now = self.local();
+            self.feed(tab, core, Event::StorageFailed { now });
+        } else {
+            self.write(tab, &[(3, value)], false);
+        }
     }
 
     /// Writes keys: at once in this tab's view and the global store; in other tabs' views one key
