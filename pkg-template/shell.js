@@ -162,10 +162,12 @@ class Session {
     this.lastDate = null; // the last answer's Date the core was told
   }
 
-  /** The storage the tokens live in (memory: this session's map). */
+  /** The storage the tokens live in (memory: this session's map). None here (Node, a worker) fails as storage that throws. */
   store() {
     if (this.kind === "memory") return null;
-    return this.kind === "session" ? globalThis.sessionStorage : globalThis.localStorage;
+    const store = this.kind === "session" ? globalThis.sessionStorage : globalThis.localStorage;
+    if (store == null) throw new Error("no Web Storage here");
+    return store;
   }
 
   /** What `key` holds; storage that throws is reported, then `key` read where the core keeps it. */
@@ -963,10 +965,23 @@ export class AuthFetch {
     core.open(handle, Date.now());
     session.run();
     this.member = member;
-    this.fetch = function fetch(input, init) {
-      return member.request(input, init);
-    };
-    ownFetches.add(this.fetch);
+  }
+
+  /**
+   * `fetch(input, init)` with the session handled, bound: made on first read (most instances are
+   * made once and read once), then kept on the instance, or on its member when it is frozen.
+   */
+  get fetch() {
+    const member = this.member;
+    let bound = member.fetch;
+    if (!bound) {
+      bound = member.fetch = function fetch(input, init) {
+        return member.request(input, init);
+      };
+      ownFetches.add(bound);
+    }
+    if (Object.isExtensible(this)) Object.defineProperty(this, "fetch", { value: bound, enumerable: true });
+    return bound;
   }
 
   getAccessToken(options) {
