@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Builds the shell build of issue 29 (stage 2, not the package yet) into target/shell-pkg/: the core
-# behind its boundary of numbers and strings (`--features shell`: none of the wasm-bindgen modules,
-# no imports at all), compiled as scripts/build.sh compiles the package's wasm, and
-# pkg-template/shell.js beside it; then prints what a browser would download, minified and gzipped.
+# Builds the core and the shell into target/shell-pkg/: the core's release wasm behind its boundary
+# of numbers and strings (`--no-default-features`: its own allocator and exports, no imports at
+# all) as core.wasm, and pkg-template/shell.js beside it; then prints what a browser downloads,
+# minified and gzipped. scripts/build.sh wraps these two into the package; the browser scenarios
+# (scripts/browser-tests.mjs) load the package built from them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "${SKIP_SETUP:-0}" = 1 ] || bash scripts/setup.sh rust node
 RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none" \
-  cargo build --quiet --release --target wasm32-unknown-unknown --no-default-features --features shell \
+  cargo build --quiet --release --target wasm32-unknown-unknown --no-default-features \
   -Zbuild-std=core,alloc --target-dir target/shell
 out=target/shell-pkg
 rm -rf "$out" && mkdir -p "$out"

@@ -12,7 +12,7 @@ SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 
 apt_missing=()
 need() { command -v "$1" >/dev/null || apt_missing+=("$2"); }
-want browsers && { need chromium chromium; need chromedriver chromium-driver; need firefox-esr firefox-esr; need WebKitWebDriver webkit2gtk-driver; need xvfb-run xvfb; }
+want browsers && { need chromium chromium; need firefox-esr firefox-esr; need WebKitWebDriver webkit2gtk-driver; need xvfb-run xvfb; }
 if [ ${#apt_missing[@]} -gt 0 ]; then
   log "apt-get install ${apt_missing[*]}"
   $SUDO apt-get update -qq
@@ -23,14 +23,6 @@ if want rust; then
   rustup target list --installed | grep -qx wasm32-unknown-unknown || { log "rustup target add wasm32-unknown-unknown"; rustup target add wasm32-unknown-unknown; }
   # The shipped build rebuilds core and alloc (-Zbuild-std), which needs their sources.
   rustup component list --installed | grep -q '^rust-src' || { log "rustup component add rust-src"; rustup component add rust-src; }
-  command -v wasm-pack >/dev/null || { log "cargo install wasm-pack"; cargo install wasm-pack --locked; }
-  # The test runner must match the wasm-bindgen version in Cargo.lock exactly.
-  wb=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
-  if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $wb"; then
-    # Without --locked: wasm-bindgen-cli's own lock pins a crate this registry lacks.
-    log "cargo install wasm-bindgen-cli $wb"
-    cargo install wasm-bindgen-cli --version "=$wb" --force
-  fi
 fi
 if want size; then
   command -v twiggy >/dev/null || { log "cargo install twiggy"; cargo install twiggy --locked; }

@@ -438,11 +438,6 @@ impl Options {
         v.push_str(token);
         v
     }
-
-    /// Whether a status means "access token expired".
-    pub fn is_expired_status(&self, status: u16) -> bool {
-        self.expired_statuses.contains(&status)
-    }
 }
 
 impl BodyCode {
@@ -485,7 +480,7 @@ mod tests {
         assert_eq!((o.refresh_timeout_ms, o.refresh_ahead_ms, o.cross_tab), (10_000.0, 30_000.0, true));
         assert_eq!(o.storage, StorageKind::Local);
         assert_eq!(o.header_value("t"), "Bearer t");
-        assert!(!o.is_expired_status(403));
+        assert_eq!(o.expired_statuses, [401]);
     }
 
     #[test]

@@ -108,29 +108,6 @@ pub enum Field {
     Other,
 }
 
-/// What the boundary read from the refresh endpoint's answer. `json` is false when the body did
-/// not parse as a JSON object (an HTML error page from a proxy, say).
-#[derive(Clone, Debug)]
-pub struct Answer<'a> {
-    /// HTTP status.
-    pub status: u16,
-    /// Whether the body was a JSON object.
-    pub json: bool,
-    /// Value at the access-token path.
-    pub access: Field,
-    /// Value at the refresh-token path.
-    pub refresh: Field,
-    /// Value at the expires-in path.
-    pub expires_in: Field,
-    /// The OAuth 2 `error` field (RFC 6749 §5.2).
-    pub oauth_error: Field,
-    /// Where the access token was looked for (see [`TokenPaths`]), for the error when it is not.
-    pub access_path: &'a str,
-    /// When there is no access token, the answer's fields as the boundary lists them (bounded,
-    /// never a value), for the error.
-    pub fields: String,
-}
-
 /// New tokens from a successful refresh.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Fresh {
@@ -142,16 +119,14 @@ pub struct Fresh {
     pub expires_in: Option<f64>,
 }
 
-/// Decides what an answer means. `Err` with [`Code::SessionExpired`] is final (the endpoint refused
-/// the refresh token); [`Code::RefreshFailed`] is transient or a misconfiguration that logging the
-/// user out cannot fix. A malformed token is never returned as fresh, so it is never stored.
-pub fn classify(a: &Answer) -> Result<Fresh, Failure> {
-    classify_fields(a.status, a.json, [&a.access, &a.refresh, &a.expires_in, &a.oauth_error], a.access_path, &a.fields)
-}
-
-/// [`classify`] of an answer's fields as borrowed: access token, refresh token, `expiresIn`, OAuth 2
-/// `error`; `access_path` and `fields` as [`Answer`]'s.
-pub fn classify_fields(status: u16, json: bool, [access, refresh, expires_in, oauth_error]: [&Field; 4], access_path: &str, fields: &str) -> Result<Fresh, Failure> {
+/// Decides what a refresh answer means, from its status, whether its body was a JSON object, and
+/// its fields as the boundary read them: access token, refresh token, `expiresIn`, OAuth 2 `error`.
+/// `access_path` is where the access token was looked for (see [`TokenPaths`]) and `fields` the
+/// answer's field names (bounded, never a value), both for the error when there is none. `Err` with
+/// [`Code::SessionExpired`] is final (the endpoint refused the refresh token);
+/// [`Code::RefreshFailed`] is transient or a misconfiguration that logging the user out cannot fix.
+/// A malformed token is never returned as fresh, so it is never stored.
+pub fn classify(status: u16, json: bool, [access, refresh, expires_in, oauth_error]: [&Field; 4], access_path: &str, fields: &str) -> Result<Fresh, Failure> {
     let failed = |parts: &[&str]| Failure::new(Code::RefreshFailed, parts);
     let code = decimal(status as u64);
     match status {
@@ -211,6 +186,22 @@ fn describe_oauth_error(e: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A refresh answer as the tests write it.
+    struct Answer<'a> {
+        status: u16,
+        json: bool,
+        access: Field,
+        refresh: Field,
+        expires_in: Field,
+        oauth_error: Field,
+        access_path: &'a str,
+        fields: String,
+    }
+
+    fn classify(a: &Answer) -> Result<Fresh, Failure> {
+        super::classify(a.status, a.json, [&a.access, &a.refresh, &a.expires_in, &a.oauth_error], a.access_path, &a.fields)
+    }
 
     fn answer(status: u16) -> Answer<'static> {
         Answer { status, json: true, access: Field::Missing, refresh: Field::Missing, expires_in: Field::Missing, oauth_error: Field::Missing, access_path: "", fields: String::new() }

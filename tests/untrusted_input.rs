@@ -10,11 +10,11 @@
 
 use proptest::prelude::*;
 use seamless_fetch::backoff::{delay_ms, retry_after_ms, Backoff, CAP_MS};
-use seamless_fetch::errors::decimal;
+use seamless_fetch::code::decimal;
 use seamless_fetch::expiry::{claim_ms, clock_offset, jwt_payload, parse_http_date, refresh_due_at, Lifetime, FLOOR_MS};
 use seamless_fetch::options::{Options, Value};
 use seamless_fetch::policy::*;
-use seamless_fetch::refresh::{classify, request_body, Answer, Field, Format};
+use seamless_fetch::refresh::{classify, request_body, Field, Format};
 
 fn config() -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(2_000);
@@ -242,8 +242,7 @@ proptest! {
 
     #[test]
     fn refresh_answers(status in prop_oneof![200u16..300, any::<u16>(), Just(400u16), Just(401u16)], json in any::<bool>(), access in field(), refresh in field(), expires in field(), error in field(), path in text(), fields in text()) {
-        let answer = Answer { status, json, access, refresh, expires_in: expires, oauth_error: error, access_path: &path, fields };
-        if let Ok(fresh) = classify(&answer) {
+        if let Ok(fresh) = classify(status, json, [&access, &refresh, &expires, &error], &path, &fields) {
             prop_assert!((200..300).contains(&status) && json && is_b64token(&fresh.access));
             prop_assert!(fresh.refresh.as_deref().map_or(true, is_b64token));
             prop_assert!(fresh.expires_in.map_or(true, |e| e.is_finite() && e > 0.0));

@@ -20,7 +20,7 @@ use crate::policy;
 use crate::refresh::{token_at, Field, Format, ACCESS_NAMES, EXPIRES_NAMES, REFRESH_NAMES};
 
 pub mod wire;
-#[cfg(all(target_arch = "wasm32", feature = "shell"))]
+#[cfg(all(target_arch = "wasm32", not(feature = "std")))]
 mod exports;
 
 use wire::{ExpectKind, JudgeKind, NoticeKind, Op, TimerKind, WhyKind};

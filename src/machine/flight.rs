@@ -13,7 +13,7 @@ use alloc::vec::Vec;
 use crate::backoff::retry_after_ms;
 use crate::code::{Code, Failure};
 use crate::pair::Pair;
-use crate::refresh::{classify_fields, request_body, Field};
+use crate::refresh::{classify, request_body, Field};
 
 use super::protocol::{Command, Expect, Notice, Reply, Stored, Timer, Via};
 use super::stored::{same, shared_backoff, unsettled, written, Held};
@@ -335,7 +335,7 @@ impl Machine {
         // In a cookie session a refresh token in the answer is not ours to keep.
         let refresh = if self.cfg.cookie { &Field::Missing } else { &r.refresh };
         let retry = r.retry_after.as_deref().filter(|_| matches!(r.status, 429 | 503)).and_then(|v| retry_after_ms(v, self.clock.server(now)));
-        match classify_fields(r.status, r.json, [&r.access, refresh, &r.expires_in, &r.oauth_error], &r.access_path, &r.fields) {
+        match classify(r.status, r.json, [&r.access, refresh, &r.expires_in, &r.oauth_error], &r.access_path, &r.fields) {
             Ok(f) => Ok((f.access, f.refresh, f.expires_in)),
             Err(e) => Err(Failure { retry_after_ms: retry, ..e }),
         }

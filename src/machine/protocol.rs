@@ -186,8 +186,11 @@ impl Event {
         match self {
             Event::Begin { stored, .. } | Event::Answer { stored, .. } | Event::Verdict { stored, .. } | Event::Granted { stored, .. } | Event::Refreshed { stored, .. } => Some(stored),
             Event::Timer { stored, .. } | Event::Storage { stored, .. } | Event::Online { stored, .. } | Event::Token { stored, .. } | Event::ShortcutAnswer { stored, .. } => Some(stored),
-            Event::ForceRefresh { stored, .. } | Event::SetTokens { stored, .. } | Event::Open { stored, .. } => Some(stored),
-            _ => None,
+            Event::ForceRefresh { stored, .. } | Event::SetTokens { stored, .. } | Event::Open { stored, .. } | Event::Resume { stored, .. } => Some(stored),
+            // Listed, not `_`: a new event must say whether it carries a snapshot (one that did
+            // not was missed once: `Resume`).
+            Event::Passed { .. } | Event::Failed { .. } | Event::Abort { .. } | Event::Offline { .. } | Event::ClearTokens { .. } => None,
+            Event::Logout { .. } | Event::Close { .. } | Event::StorageFailed { .. } => None,
         }
     }
 

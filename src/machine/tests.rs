@@ -531,3 +531,20 @@ fn storage_that_throws_after_a_write_keeps_the_pair_written_not_the_one_read_bef
     m.handle(Event::StorageFailed { now: 2_200.0 });
     assert!(drain(&mut m) == to_memory(Some(pair("a2", "r2"))));
 }
+
+#[test]
+fn a_login_made_by_onrefresh_is_the_pair_kept_when_storage_then_fails() {
+    let mut m = Machine::new(Config { on_refresh: true, ..cfg(false, false) });
+    let s = stored("a1", "r1");
+    m.handle(begin(1, "https://app.test/x", &s));
+    drain(&mut m);
+    m.handle(Event::Answer { now: 1.0, id: 1, status: 401, json: false, date: None, stored: s.clone() });
+    drain(&mut m);
+    m.handle(Event::Refreshed { now: 2.0, flight: 0, reply: ok_reply("a2", "r2"), jitter: 0.0, stored: s.clone() });
+    drain(&mut m);
+    // onRefresh logged in again; the Resume's snapshot says so.
+    m.handle(Event::Resume { now: 3.0, stored: stored("b1", "q1") });
+    drain(&mut m);
+    m.handle(Event::StorageFailed { now: 4.0 });
+    assert!(drain(&mut m) == to_memory(Some(pair("b1", "q1"))), "the pair storage held last, not the one the refresh wrote");
+}

@@ -80,8 +80,8 @@ export async function runScenario(scenarios, name, make, tools) {
   window.addEventListener("unhandledrejection", onUnhandled);
   const made = [];
   const tracked = (options) => { const api = make(options); made.push(api); return api; };
-  // A scenario may have freed one already.
-  tracked.freeAll = () => { for (const api of made.splice(0)) if (api.__wbg_ptr) api.free(); };
+  // dispose() again does nothing: a scenario may have disposed one already.
+  tracked.freeAll = () => { for (const api of made.splice(0)) api.dispose(); };
   // For a scenario that lets the garbage collector take an AuthFetch: nothing here holds it.
   tracked.untracked = make;
   try {

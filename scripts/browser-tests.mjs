@@ -1,24 +1,19 @@
-// How far the shell build (scripts/build-shell.sh) is from the package's browser suite: runs every
-// scenario of tests/support/{core,tabs,hardening,backends,resilience}.js against it, each on a
-// fresh page, through the public API (`make` builds a shell AuthFetch), and prints what passes and
-// what fails with the first line of why: how far issue 29's migration is.
+// The browser tests: every scenario of tests/support/{core,tabs,hardening,backends,resilience}.js
+// against the package as it ships (pkg/index.js, built by scripts/build.sh), each on a fresh page,
+// through the public API, with real localStorage, fetch and Web Locks, in Chromium, Firefox and
+// WebKit. Prints each outcome with the first line of why; exits 1 if any scenario fails.
 //
-// Engines (--engine, default chromium): `chromium` is Debian's Chromium through playwright-core, a
+// Engines (--engine, default all): `chromium` is Debian's Chromium through playwright-core, a
 // fresh browser context per scenario; `firefox` (Firefox ESR through geckodriver, headless) and
 // `webkit` (WebKitGTK's MiniBrowser through WebKitWebDriver, under an Xvfb that
 // tests/e2e/helpers.mjs `webDriver` starts itself with `xvfb-run -a`: the caller needs no display)
 // are driven over W3C WebDriver, one session per engine and, per scenario, a new tab (the previous
-// one closed, so its locks, timers and listeners are gone), a top-level navigation to the blank
+// one closed, so its locks, timers and listeners are gone), a top-level navigation to a blank
 // page and an empty localStorage and sessionStorage; `execute/async` adds a module script
-// (target/shell-scenarios/run.js, written here) that runs the scenario in the page's own realm.
-// `all` runs the three one after the other. Every scenario has 60 s.
-// Results go to test-results/shell-scenarios.json, one entry per engine and scenario.
-// With --gate FILE it is a ratchet: every scenario FILE lists (one `module.name` a line, those
-// that passed before) must pass in every engine run, or it exits 1; one that passes and is not
-// listed is named, to add. No scenario is engine-specific (the old suite's tests/*.rs run all of
-// them in all three engines; the scenarios themselves allow for what engines do differently), so
-// the gate has no per-engine exclusions.
-// Usage: node scripts/shell-scenarios.mjs [--engine chromium|firefox|webkit|all] [--gate FILE] [filter]
+// (target/browser-tests/run.js, written here) that runs the scenario in the page's own realm.
+// Engines run one after the other; every scenario has 60 s. No scenario is engine-specific: the
+// scenarios allow for what engines do differently. Results go to test-results/browser-tests.json.
+// Usage: node scripts/browser-tests.mjs [--engine chromium|firefox|webkit|all] [filter]
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { launch, startServer, webDriver } from "../tests/e2e/helpers.mjs";
@@ -29,10 +24,8 @@ const option = (flag) => {
   const at = args.indexOf(flag);
   return at >= 0 ? args.splice(at, 2)[1] : undefined;
 };
-const gateFile = option("--gate");
-const gate = gateFile ? readFileSync(gateFile, "utf8").split("\n").map((l) => l.trim()).filter(Boolean) : null;
 const ENGINES = ["chromium", "firefox", "webkit"];
-const engineArg = option("--engine") || "chromium";
+const engineArg = option("--engine") || "all";
 const engines = engineArg === "all" ? ENGINES : engineArg.split(",");
 for (const e of engines) if (!ENGINES.includes(e)) throw new Error(`--engine ${engineArg}: expected chromium, firefox, webkit or all`);
 const filter = args[0] || "";
@@ -44,21 +37,16 @@ const names = (m) => {
 };
 const todo = MODULES.flatMap((m) => names(m).map((name) => ({ module: m, name }))).filter(({ module, name }) => !filter || (module + "." + name).includes(filter));
 
-/** Runs in the page: loads the shell build and the scenario's module, runs it; "pass" or "fail: why". */
+/** Runs in the page: loads the package and the scenario's module, runs it; "pass" or "fail: why". */
 async function inPage(m, name) {
   localStorage.clear(); // what a fresh Chromium context starts with; the WebDriver engines keep storage per origin
   sessionStorage.clear();
-  const shell = await import("/shell/shell.js");
-  const { instance } = await WebAssembly.instantiateStreaming(fetch("/shell/core.wasm"));
-  shell.useCore(instance.exports);
-  const make = (options) => {
-    const api = new shell.AuthFetch(options);
-    api.__wbg_ptr = 1; // the harness frees what has this
-    return api;
-  };
+  const pkg = await import("/pkg/index.js");
+  const exports = await pkg.default(); // the core's exports: scenarios read its memory
+  const make = (options) => new pkg.AuthFetch(options);
   const mod = await import("/support/" + m + ".js");
   try {
-    await mod.run(name, make, { memory: instance.exports.memory, exports: instance.exports });
+    await mod.run(name, make, { memory: exports.memory, exports });
     return "pass";
   } catch (e) {
     return "fail: " + String(e && e.message || e).split("\n")[0].slice(0, 200);
@@ -76,7 +64,7 @@ async function chromiumRunner(server) {
     async run(m, name) {
       context = await browser.newContext({ bypassCSP: true });
       const page = await context.newPage();
-      await page.goto(server.url + "shell/index.html");
+      await page.goto(server.url + "runner/index.html");
       return page.evaluate(call(m, name));
     },
     async end() {
@@ -109,13 +97,13 @@ async function webDriverRunner(engine, server) {
       const { handle } = await wd("POST", "/window/new", { type: "tab" });
       await wd("DELETE", "/window");
       await wd("POST", "/window", { handle });
-      await wd("POST", "/url", { url: server.url + "shell/index.html?" + ++n });
+      await wd("POST", "/url", { url: server.url + "runner/index.html?" + ++n });
       // Firefox runs a WebDriver script in a sandbox of its own, another realm than the page's, and
       // modules it imports would live there too (a TypeError from the page's Request would not be
       // instanceof theirs): the scenario is run by a module script of the page itself.
       const outcome = await run(async (m, name) => {
         const page = window.wrappedJSObject || window;
-        if (!page.runShellScenario) {
+        if (!page.runScenario) {
           const script = document.createElement("script");
           script.type = "module";
           script.src = "/runner/run.js";
@@ -125,7 +113,7 @@ async function webDriverRunner(engine, server) {
             document.head.append(script);
           });
         }
-        return page.runShellScenario(m, name);
+        return page.runScenario(m, name);
       }, m, name);
       return typeof outcome === "string" ? outcome : failure(outcome && outcome.error || JSON.stringify(outcome));
     },
@@ -139,10 +127,12 @@ async function webDriverRunner(engine, server) {
 }
 
 // The module the WebDriver engines load into the page to run a scenario (see webDriverRunner).
-const runnerDir = resolve(root, "target/shell-scenarios");
+// A blank page on the test server's origin to run each scenario in, and that module.
+const runnerDir = resolve(root, "target/browser-tests");
 mkdirSync(runnerDir, { recursive: true });
-writeFileSync(resolve(runnerDir, "run.js"), `window.runShellScenario = ${inPage};\n`);
-const server = await startServer(["--serve", "/support/=" + resolve(root, "tests/support"), "--serve", "/shell/=" + resolve(root, "target/shell-pkg"), "--serve", "/runner/=" + runnerDir]);
+writeFileSync(resolve(runnerDir, "index.html"), '<!doctype html><meta charset="utf-8"><title>seamless-fetch browser tests</title>\n');
+writeFileSync(resolve(runnerDir, "run.js"), `window.runScenario = ${inPage};\n`);
+const server = await startServer(["--serve", "/support/=" + resolve(root, "tests/support"), "--serve", "/runner/=" + runnerDir]);
 const results = [];
 const timings = {};
 try {
@@ -184,21 +174,12 @@ try {
 console.log("");
 for (const engine of engines) {
   const mine = results.filter((r) => r.engine === engine);
-  console.log(`${engine}: ${mine.filter((r) => r.outcome === "pass").length} of ${mine.length} scenarios pass against the shell build (${timings[engine].toFixed(0)} s)`);
+  console.log(`${engine}: ${mine.filter((r) => r.outcome === "pass").length} of ${mine.length} scenarios pass (${timings[engine].toFixed(0)} s)`);
 }
 mkdirSync(resolve(root, "test-results"), { recursive: true });
-writeFileSync(resolve(root, "test-results/shell-scenarios.json"), JSON.stringify(results, null, 2));
-if (gate) {
-  let lostAny = false;
-  for (const engine of engines) {
-    const passing = new Set(results.filter((r) => r.engine === engine && r.outcome === "pass").map((r) => r.module + "." + r.name));
-    const lost = gate.filter((n) => n.includes(filter) && !passing.has(n));
-    const gained = [...passing].filter((n) => !gate.includes(n));
-    if (gained.length) console.log(`${engine}: passing now, not yet in the list (add them):\n  ` + gained.join("\n  "));
-    if (lost.length) {
-      console.log(`${engine}: listed as passing, failing now:\n  ` + lost.join("\n  "));
-      lostAny = true;
-    }
-  }
-  if (lostAny) process.exit(1);
+writeFileSync(resolve(root, "test-results/browser-tests.json"), JSON.stringify(results, null, 2));
+const failed = results.filter((r) => r.outcome !== "pass");
+if (failed.length) {
+  console.log(`${failed.length} failed:\n  ` + failed.map((r) => `${r.engine} ${r.module}.${r.name}`).join("\n  "));
+  process.exit(1);
 }
