@@ -15,7 +15,7 @@ function use(instance) {
 }
 
 /**
- * Loads the core: `input` (or `{ module_or_path: input }`, as the wasm-bindgen glue took it) is a
+ * Loads the core: `input` (or `{ module_or_path: input }`, as earlier versions took it) is a
  * URL, a path, a `Request`, a `Response` (or a promise of one), bytes or a compiled module;
  * without one, the `seamless_fetch_bg.wasm` beside this file. Resolves to the core's exports.
  */

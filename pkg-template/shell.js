@@ -1025,7 +1025,7 @@ export class AuthFetch {
     member.session.leave(member.ref);
   }
 
-  /** `dispose()`, as the wasm-bindgen class named it; `using` calls it too. */
+  /** `dispose()`, by the name earlier versions gave it; `using` calls it too. */
   free() {
     this.dispose();
   }

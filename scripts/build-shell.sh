@@ -32,5 +32,3 @@ const gz = (b) => gzipSync(b, { level: 9 }).length;
 const kb = (n) => (n / 1024).toFixed(1) + " KB";
 console.log(`core.wasm ${wasm.length} B, ${gz(wasm)} B gzip -9; shell.js minified ${js.length} B, ${gz(js)} B gzip -9; together ${kb(gz(wasm) + gz(js))}`);
 EOF
-# A blank page on the test server's origin for tests/e2e/shell.test.mjs to load the build into.
-printf '<!doctype html><meta charset="utf-8"><title>seamless-fetch shell</title>\n' > "$out/index.html"

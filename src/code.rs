@@ -1,5 +1,5 @@
 //! The error codes and failures of the rules, without any JS: the plain modules and the sans-IO
-//! core (`machine`) report failures as [`Failure`]; `errors.rs` turns one into a JS `AuthError`.
+//! core (`machine`) report failures as [`Failure`]; the boundary hands its code and message to the shell, whose `authError` makes the JS `AuthError`.
 //!
 //! Messages are built from static text and non-secret details (a status, an option key, an OAuth
 //! error code). No constructor here takes a token, which is what keeps tokens out of errors.

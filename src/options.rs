@@ -1,6 +1,6 @@
 //! The options object, checked once at construction. Parsing works on [`Value`], a plain-Rust
 //! image of the JS object, so every rule (unknown keys, wrong types, bad origins) is tested
-//! natively; `api.rs` builds the image and keeps the JS functions aside.
+//! natively; the boundary builds the image from the shell's walk of the object, functions marked as such.
 
 use alloc::boxed::Box;
 use alloc::string::String;

@@ -1,6 +1,6 @@
 //! A pair of tokens as stored, and the two plain rules about stored values: what counts as
 //! present, and the fingerprint that tells a pair written together from two halves of different
-//! writes. Shared by the browser store (`storage.rs`) and the sans-IO core (`machine`).
+//! writes. Used by the sans-IO core (`machine`) and the boundary.
 
 use alloc::string::String;
 

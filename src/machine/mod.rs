@@ -1,8 +1,8 @@
-//! The sans-IO core of issue 29 (stage 1): every decision of a session, as a deterministic state
-//! machine. Events in ([`Event`], each with `now`), commands out ([`Command`], drained with
-//! [`Machine::poll`]), in the manner of quinn-proto: no clock, no randomness, no JS. The shipped
-//! build does not run it yet (stage 2 puts it behind the wasm boundary and a JS shell); it is
-//! tested natively, by unit tests and by the simulation of many tabs in `sim`.
+//! The sans-IO core: every decision of a session, as a deterministic state machine. Events in
+//! ([`Event`], each with `now`), commands out ([`Command`], drained with [`Machine::poll`]), in the
+//! manner of quinn-proto: no clock, no randomness, no JS. The shipped build runs it behind the wasm
+//! boundary (`crate::boundary`) and the JS shell (`pkg-template/shell.js`); it is tested natively,
+//! by unit tests and by the simulation of many tabs in `sim`.
 //!
 //! One module per concern: [`protocol`] (the events and commands, with their table),
 //! `requests` (one request: attach, judge, recover, replay once), `calls` (`getAccessToken` and
@@ -51,7 +51,8 @@ pub struct Config {
     /// the app's function).
     pub refresh_format: Format,
     /// `refreshUrl` is relative and there is no page to resolve it against (SSR): every call is
-    /// refused (`INVALID_OPTIONS`, `Machine::refused_pageless`), as the shipped `Client::usable` does.
+    /// refused (`INVALID_OPTIONS`, `Machine::refused_pageless`), so the module that made it still
+    /// loads (SSR) and works in the browser.
     pub pageless: bool,
     /// `refreshAheadMs`.
     pub refresh_ahead_ms: f64,
@@ -99,13 +100,13 @@ pub const MAX_RULES: usize = 16;
 /// What the last flight (or reset) gave its waiters.
 type Outcome = Result<(), Failure>;
 
-/// `stats()`. Counted per session, not per instance: the shipped `AuthFetch` counts the refreshes
-/// its own flights made and the requests it replayed, so two instances sharing a session (same
-/// storage and keys) each report their part there and the whole here; with one instance per
-/// session (the usual case) the counts agree. A session replaced by a new core counts from zero.
+/// `stats()`. Counted per session, not per instance: two instances sharing a session (same storage
+/// and keys) both report the whole (the package before the core reported each one's part; with one
+/// instance per session, the usual case, the counts agree). A session replaced by a new one counts
+/// from zero.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
 pub struct Stats {
-    /// Refresh calls that brought tokens (as shipped: a successful answer, stale or not).
+    /// Refresh calls that brought tokens (a successful answer, stale or not).
     pub refreshes: u32,
     /// Requests replayed after an "expired" answer (with new tokens, or tokens changed meanwhile).
     pub retried: u32,

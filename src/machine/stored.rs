@@ -57,7 +57,7 @@ impl Read<'_> {
     }
 }
 
-/// Reads a snapshot as `TokenStore::read` reads storage: `""`, `"undefined"`, `"null"` or one token
+/// Reads a snapshot as the package always read storage: `""`, `"undefined"`, `"null"` or one token
 /// without the other is no session.
 pub fn read(s: &Stored, cookie: bool) -> Read<'_> {
     let refresh = if cookie { None } else { s.refresh.as_deref().filter(|r| present(r)) };

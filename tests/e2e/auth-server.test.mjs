@@ -1,32 +1,34 @@
-// The shell build of issue 29 (pkg-template/shell.js over the core's wasm, scripts/build-shell.sh)
-// in real Chromium, with real fetch, localStorage, storage events and Web Locks, against the demo
-// auth server on 127.0.0.1 (rotating refresh tokens, reuse revokes the family). Every scenario
-// runs through the public API only, and runs against the shipped package too (`pkg`): the same
-// checks hold for both, so they test behaviour, not one implementation.
+// The package in real Chromium, with real fetch, localStorage, storage events and Web Locks,
+// against the demo auth server on 127.0.0.1 (rotating refresh tokens, reuse revokes the family),
+// through each of its browser entries: the default one (`pkg`: index.js, the core inside) and
+// `seamless-fetch/manual` (`manual`: seamless_fetch.js, `init()` loading seamless_fetch_bg.wasm
+// beside it). Every check runs through the public API only.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { demoWorld, startServer } from "./helpers.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const shellDir = resolve(root, "target/shell-pkg");
-if (!existsSync(shellDir + "/core.wasm")) throw new Error("the shell build is missing: run scripts/build-shell.sh");
-const world = demoWorld(["--access-ttl", "600", "--latency", "150", "--serve", "/shell/=" + shellDir]);
+if (!existsSync(resolve(root, "pkg/index.js"))) throw new Error("the package is missing: run scripts/build.sh");
+// A blank page on the server's origin to load an entry into.
+const blank = resolve(root, "target/e2e-blank");
+mkdirSync(blank, { recursive: true });
+writeFileSync(resolve(blank, "index.html"), '<!doctype html><meta charset="utf-8"><title>seamless-fetch</title>\n');
+const world = demoWorld(["--access-ttl", "600", "--latency", "150", "--serve", "/blank/=" + blank]);
 
-/** Loads one build into a blank page of `context`: `window.AuthFetch`. */
+/** Loads one entry into a blank page of `context`: `window.AuthFetch`. */
 async function open(context, build) {
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
-  await page.goto(world.server.url + "shell/index.html");
+  await page.goto(world.server.url + "blank/index.html");
   await page.evaluate(async (build) => {
-    if (build === "shell") {
-      const shell = await import("/shell/shell.js");
-      const { instance } = await WebAssembly.instantiateStreaming(fetch("/shell/core.wasm"));
-      shell.useCore(instance.exports);
-      window.AuthFetch = shell.AuthFetch;
+    if (build === "manual") {
+      const manual = await import("/pkg/seamless_fetch.js");
+      await manual.default();
+      window.AuthFetch = manual.AuthFetch;
     } else {
       window.AuthFetch = (await import("/pkg/index.js")).AuthFetch;
     }
@@ -51,7 +53,7 @@ async function fresh(build) {
   return { server: world.server, context, page };
 }
 
-const builds = ["shell", "pkg"].filter((b) => b === "shell" || existsSync(resolve(root, "pkg/index.js")));
+const builds = ["manual", "pkg"];
 
 for (const build of builds) {
   test(`${build}: a request carries the token; an expired one refreshes once for a storm, each request keeps its own body`, async () => {
@@ -129,7 +131,7 @@ for (const build of builds) {
     assert.deepEqual(result.errors, [1, 2, 3].map(() => ["AuthError", "SESSION_EXPIRED", false]));
     assert.equal(result.access, null, "the refused pair is removed");
     assert.deepEqual(result.logouts, ["SESSION_EXPIRED"]);
-    assert.deepEqual(result.navigated, ["/login?next=%2Fshell%2Findex.html"]);
+    assert.deepEqual(result.navigated, ["/login?next=%2Fblank%2Findex.html"]);
     assert.equal((await server.log()).refreshCalls, 1);
     await context.close();
   });
