@@ -1,7 +1,7 @@
 //! The sans-IO core: every decision of a session, as a deterministic state machine. Events in
 //! ([`Event`], each with `now`), commands out ([`Command`], drained with [`Machine::poll`]), in the
 //! manner of quinn-proto: no clock, no randomness, no JS. The shipped build runs it behind the wasm
-//! boundary (`crate::boundary`) and the JS shell (`pkg-template/shell.js`); it is tested natively,
+//! boundary (`src/boundary/`) and the JS shell (`pkg-template/shell.js`); it is tested natively,
 //! by unit tests and by the simulation of many tabs in `sim`.
 //!
 //! One module per concern: [`protocol`] (the events and commands, with their table),
