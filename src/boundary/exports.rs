@@ -273,6 +273,12 @@ pub extern "C" fn login_target(s: u32) {
     b().login_target(s)
 }
 
+/// 1: the keys read now (inbox: access, refresh) hold no pair (a `STORE` expecting `NOTHING`).
+#[no_mangle]
+pub extern "C" fn no_pair(s: u32) -> u32 {
+    b().no_pair(s) as u32
+}
+
 /// `safeReturnPath` (inbox: value, fallback), in string 0.
 #[no_mangle]
 pub extern "C" fn safe_path() {

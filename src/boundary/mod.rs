@@ -14,7 +14,7 @@ use alloc::vec::Vec;
 use crate::code::{Code, Failure};
 use crate::machine::{Command, Config, Control, Event, Expect, Judge, Machine, Notice, Reply, Rules, Stats, Stored, Timer, Via, Why};
 use crate::options::{Options, Source, StorageKind, Value};
-use crate::pair::fingerprint;
+use crate::pair::{fingerprint, present};
 use crate::policy::{safe_return_path, with_return_param};
 use crate::policy;
 use crate::refresh::{token_at, Field, Format, ACCESS_NAMES, EXPIRES_NAMES, REFRESH_NAMES};
@@ -741,6 +741,15 @@ impl Boundary {
             _ => login.clone(),
         };
         self.out.texts[0] = Some(target);
+    }
+
+    /// Whether the keys read now (inbox: access, refresh) hold no pair, as the core reads a
+    /// snapshot: the compare-and-set of a `STORE` that expects `NOTHING` asks this, so that junk
+    /// (`""`, `"undefined"`, `"null"`, half a pair) counts as no pair there as it does in the core.
+    pub fn no_pair(&mut self, s: u32) -> bool {
+        let (access, refresh) = (self.take(), self.take());
+        let cookie = self.session(s).is_some_and(|x| x.opts().cookie);
+        !(access.as_deref().is_some_and(present) && (cookie || refresh.as_deref().is_some_and(present)))
     }
 
     /// `AuthFetch.safeReturnPath` (inbox: the value, the fallback), in `texts[0]`.

@@ -335,3 +335,13 @@ fn storage_that_throws_is_answered_first_and_once() {
     assert_eq!(b.storage_failed(s, 3.0), 0, "said once");
     assert_eq!(b.storage_failed(99, 3.0), 0, "no session");
 }
+
+#[test]
+fn junk_in_storage_is_no_pair_for_the_compare_and_set_as_for_the_core() {
+    let mut b = Boundary::default();
+    let s = session(&mut b, &[]);
+    for (access, refresh, none) in [(None, None, true), (Some(""), Some("r1"), true), (Some("undefined"), Some("undefined"), true), (Some("a1"), Some("null"), true), (Some("a1"), None, true), (Some("a1"), Some("r1"), false)] {
+        b.put(&[access, refresh]);
+        assert_eq!(b.no_pair(s), none, "{access:?} {refresh:?}");
+    }
+}

@@ -181,6 +181,19 @@ export const scenarios = {
     }
   },
 
+  async junk_in_storage_does_not_block_a_cookie_refresh_from_nothing(make) {
+    // What a stale app left under the key (`"undefined"`, `""`) is no session: the token the cookie
+    // brings is stored over it, as over an empty key.
+    for (const junk of ["undefined", "null", ""]) {
+      const { api, server } = cookieSetup(make, {}, { token: false });
+      localStorage.setItem("token", junk);
+      await api.refresh();
+      eq(localStorage.getItem("token"), "a2", JSON.stringify(junk) + ": the new token replaces it");
+      eq((await api.fetch("/api/x")).status, 200, JSON.stringify(junk));
+      eq(server.refreshCalls, 1, JSON.stringify(junk));
+    }
+  },
+
   async a_refused_cookie_ends_the_session_once(make) {
     // A session this page held (memory storage: started from the cookie) or saw in another tab's
     // storage ends once when the cookie is refused; after that there is no session to end.
