@@ -116,9 +116,12 @@ const s = out.storm.seamless, budget = 50 + 2 * out.plain1000Ms;
 const memFlat = out.memory.seamless.atN.wasm === out.memory.seamless.at100.wasm;
 const targets = [
   [`1a: below axios + axios-auth-refresh`, out.happyMemory.seamless.us < out.happyMemory.axios.us],
-  [`1a: at most 1.3× raw fetch (${ratio("happyMemory", "seamless")})`, out.happyMemory.seamless.us <= 1.3 * out.happyMemory.raw.us],
-  [`1b: within 10% of raw fetch (${ratio("happyLoopback", "seamless")})`, out.happyLoopback.seamless.us <= 1.1 * out.happyLoopback.raw.us],
-  [`2: exactly 1 refresh, 0 lost, last within 50 ms + 2 × ${out.plain1000Ms.toFixed(1)} ms = ${budget.toFixed(0)} ms (took ${s.ms.toFixed(0)} ms)`, s.refreshCalls === 1 && s.lost === 0 && s.ms <= budget],
+  [`1a: at most 1.10× raw fetch (${ratio("happyMemory", "seamless")})`, out.happyMemory.seamless.us <= 1.1 * out.happyMemory.raw.us],
+  [`1b: at most 1.05× raw fetch (${ratio("happyLoopback", "seamless")})`, out.happyLoopback.seamless.us <= 1.05 * out.happyLoopback.raw.us],
+  // Issue 29 replaced issue 12's budget (50 ms + 2 × the plain batch) with "within 5 % of
+  // bench/peers/minimal-locked.js in the same pages", which bench/storm.mjs measures; this row
+  // checks the count and prints the old budget for reference only.
+  [`2: exactly 1 refresh, 0 lost (last at ${s.ms.toFixed(0)} ms; issue 12's old budget, 50 ms + 2 × ${out.plain1000Ms.toFixed(1)} ms = ${budget.toFixed(0)} ms, for reference; the time target is \`bench/storm.mjs\`'s)`, s.refreshCalls === 1 && s.lost === 0],
   [`3: wasm memory flat after ${n} refresh cycles`, memFlat],
   [`4: ${kb(sizes.seamless.gzip)} gzipped, at most 20 KB and below axios + axios-auth-refresh (${kb(sizes.axios.gzip)})`, sizes.seamless.gzip <= 20 * 1024 && sizes.seamless.gzip < sizes.axios.gzip],
   [`4, stretch: at most 16 KB`, sizes.seamless.gzip <= 16 * 1024],

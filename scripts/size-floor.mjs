@@ -1,15 +1,29 @@
 // How small the wasm could get by toolchain, crates and allocator alone: the wasm's gzip size with
 // the bodies of some functions replaced by `unreachable` (binaryen), names dropped. "The library's
 // own functions" are those whose path starts with `seamless_fetch::` (generic code instantiated for
-// its types counts as its crate's, so the figure is a floor) and the AuthFetch export shims, which
+// its types counts as its crate's, so the figure is a floor) and the boundary's exports, which
 // inline them. Usage: node scripts/size-floor.mjs <wasm built with names, wasm-opt -g>
 import binaryen from "binaryen";
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 
 const wasm = readFileSync(process.argv[2]);
-const plain = (name) => name.replace(/\[[0-9a-f]{16}\]/g, "").replace(/^(<|&|mut )+/, "");
-const own = (name) => /^(seamless_fetch::|authfetch_)/.test(plain(name));
+// binaryen sees symbols as the linker left them: Rust's v0 (`_R...C<disambiguator>14seamless_fetch...`)
+// or legacy (`_ZN14seamless_fetch...`) mangling. A function is the library's when the first crate in
+// its symbol is this one (a generic instantiated for its types starts with `core` or `alloc`), or
+// when it is one of the boundary's exports (`#[no_mangle]`, src/boundary/exports.rs: they inline
+// what they call, as the wasm-bindgen shims did).
+const EXPORTS = new Set(readFileSync(new URL("../src/boundary/exports.rs", import.meta.url), "utf8").match(/(?<=extern "C" fn )\w+/g));
+function firstCrate(name) {
+  let m = /^_ZN(\d+)/.exec(name);
+  if (m) {
+    const id = name.slice(m[0].length, m[0].length + Number(m[1]));
+    return id.startsWith("_$LT$") ? id.slice(5).split("..")[0] : id;
+  }
+  m = /^_R[A-Za-z0-9_]*?C(?:s[0-9a-zA-Z]*_)?(\d+)_?/.exec(name);
+  return m ? name.slice(m[0].length, m[0].length + Number(m[1])) : null;
+}
+const own = (name) => EXPORTS.has(name) || firstCrate(name) === "seamless_fetch" || /^(seamless_fetch::|authfetch_)/.test(name.replace(/^(<|&|mut )+/, ""));
 
 /** `{ functions, raw, gzip }` of the wasm with only the bodies `keep(name)` accepts. */
 function keeping(keep) {
