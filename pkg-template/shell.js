@@ -162,12 +162,16 @@ class Session {
     this.lastDate = null; // the last answer's Date the core was told
   }
 
-  /** The storage the tokens live in (memory: this session's map). None here (Node, a worker) fails as storage that throws. */
+  /**
+   * The storage the tokens live in (memory: this session's map), looked up once (a global lookup
+   * on every read cost 1 µs a request). None here (Node, a worker) fails as storage that throws.
+   */
   store() {
     if (this.kind === "memory") return null;
+    if (this.web) return this.web;
     const store = this.kind === "session" ? globalThis.sessionStorage : globalThis.localStorage;
     if (store == null) throw new Error("no Web Storage here");
-    return store;
+    return (this.web = store);
   }
 
   /** What `key` holds; storage that throws is reported, then `key` read where the core keeps it. */
