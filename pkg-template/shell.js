@@ -11,7 +11,7 @@
 // The numbers of the protocol, as src/boundary/wire.rs defines them (a Rust test checks this
 // object against that file).
 const PROTOCOL = {
-  Op: { PASS: 1, SEND: 2, ASK: 3, RESOLVE: 4, REJECT: 5, LOCK: 6, UNLOCK: 7, REFRESH: 8, CANCEL_REFRESH: 9, STORE: 10, STORE_BACKOFF: 11, TIMER: 12, NOTIFY: 13, INVALID: 14, GIVE: 15, SHORTCUT: 16, RESUME: 17, MEMORY: 18 },
+  Op: { PASS: 1, SEND: 2, ASK: 3, RESOLVE: 4, REJECT: 5, LOCK: 6, UNLOCK: 7, REFRESH: 8, CANCEL_REFRESH: 9, STORE: 10, STORE_BACKOFF: 11, TIMER: 12, NOTIFY: 13, INVALID: 14, GIVE: 15, SHORTCUT: 16, RESUME: 17, MEMORY: 18, CANCEL_TIMER: 19 },
   Value: { UNDEFINED: 0, NULL: 1, FALSE: 2, TRUE: 3, NUMBER: 4, STRING: 5, FUNCTION: 6, OTHER: 7, LIST: 8, MAP: 9, KEY: 10, END: 11 },
   Control: { NONE: 0, NO_TOKEN: 1, NO_REFRESH: 2, INVALID: 3 },
   Flag: { HAS_AUTH: 1, OWN_REFRESH: 2 },
@@ -294,6 +294,12 @@ class Session {
       case Op.STORE_BACKOFF: try { this.set(this.accessKey + ":backoff", text(0)); } catch { this.failed(); } break;
       case Op.MEMORY: this.kind = "memory"; break;
       case Op.TIMER: this.timer(core.code(), id, core.number()); break;
+      case Op.CANCEL_TIMER: {
+        const key = core.code() + ":" + id;
+        clearTimeout(this.timers.get(key));
+        this.timers.delete(key);
+        break;
+      }
       case Op.NOTIFY: this.notify(core.code()); break;
       case Op.GIVE: this.settle(id, true, text(0)); break;
       case Op.SHORTCUT:

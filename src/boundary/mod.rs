@@ -661,13 +661,14 @@ impl Boundary {
             }
             Command::Timer { at, timer } => {
                 out.number = at;
-                let (kind, flight) = match timer {
-                    Timer::Gate(f) => (TimerKind::Gate, f),
-                    Timer::Settle(f) => (TimerKind::Settle, f),
-                    Timer::Timeout(f) => (TimerKind::Timeout, f),
-                };
+                let (kind, flight) = timer_wire(timer);
                 out.code = kind as u32;
                 (Op::Timer, flight)
+            }
+            Command::CancelTimer { timer } => {
+                let (kind, flight) = timer_wire(timer);
+                out.code = kind as u32;
+                (Op::CancelTimer, flight)
             }
             Command::Notify(n) => {
                 out.code = match n {
@@ -802,6 +803,15 @@ fn field_at(v: &Value, path: &str) -> Field {
 
 #[cfg(test)]
 mod tests;
+
+/// A timer as the protocol names it: its kind and its flight.
+fn timer_wire(timer: Timer) -> (TimerKind, u32) {
+    match timer {
+        Timer::Gate(f) => (TimerKind::Gate, f),
+        Timer::Settle(f) => (TimerKind::Settle, f),
+        Timer::Timeout(f) => (TimerKind::Timeout, f),
+    }
+}
 
 /// The machine's request rules of an instance with `opts` (and `isExpired` when `is_expired`).
 fn rules_of(opts: &Options, is_expired: bool) -> Rules {

@@ -43,6 +43,7 @@ group! {
     Shortcut = 16 => "SHORTCUT",
     Resume = 17 => "RESUME",
     Memory = 18 => "MEMORY",
+    CancelTimer = 19 => "CANCEL_TIMER",
 }
 
 group! {

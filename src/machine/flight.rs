@@ -212,6 +212,14 @@ impl Machine {
         self.push(Command::Timer { at: now + self.cfg.refresh_timeout_ms, timer: Timer::Timeout(id) });
     }
 
+    /// A call that answered needs its timeout no more: cancelled, so that a page refreshing often
+    /// does not keep one timer per refresh scheduled for `refreshTimeoutMs`.
+    fn answered(&mut self, flight: u32, reply: Option<&Reply>) {
+        if reply.is_some() {
+            self.push(Command::CancelTimer { timer: Timer::Timeout(flight) });
+        }
+    }
+
     /// A flight's timer fired.
     pub(super) fn timer(&mut self, now: f64, timer: Timer, jitter: f64, s: &Stored) {
         let current = |m: &Machine, id: u32| m.flight.as_ref().is_some_and(|f| f.id == id);
@@ -236,6 +244,7 @@ impl Machine {
     pub(super) fn refreshed(&mut self, now: f64, flight: u32, reply: Option<&Reply>, jitter: f64, s: &Stored) {
         if let Some(at) = self.orphans.iter().position(|o| o.id == flight) {
             let orphan = self.orphans.swap_remove(at);
+            self.answered(flight, reply);
             // Logged out or new tokens set meanwhile: this answer is stale, and writes nothing
             // (but paces the next call).
             let answer = self.outcome_of(now, reply);
@@ -252,6 +261,7 @@ impl Machine {
             },
             _ => return,
         };
+        self.answered(flight, reply);
         let answer = self.outcome_of(now, reply);
         let refused = matches!(&answer, Err(e) if e.ends_session());
         if refused && mutant!(self, RefusalErases) {

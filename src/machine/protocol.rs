@@ -46,6 +46,7 @@
 //! | `Store { pair, expect }` | writes the pair (`None`: removes the keys) if storage holds `expect` now; when storage throws, puts back what each key held (best effort), then reports `StorageFailed` |
 //! | `Memory` | keeps the keys in this page's memory from now on (empty until a `Store`); Web Storage is not touched again |
 //! | `StoreBackoff { value }` | writes (or removes) `<key>:backoff`; reports `StorageFailed` when storage throws |
+//! | `CancelTimer { timer }` | clears that timer, if it is still scheduled |
 //! | `Timer { at, timer }` | reports `Timer` after `at - now` ms, `now` being the event's (a JS timer: a clock change does not move it; a later one with the same id replaces it) |
 //! | `Notify(..)` | calls `onRefresh`, `onRefreshError`, `onLogout`, `onTokens`, navigates to the login page, or warns on the console (`Warn`'s text, or an origin passed through) |
 //! | `Invalid(failure)` | the synchronous call (`setTokens`) throws this error |
@@ -307,6 +308,8 @@ pub enum Command {
     StoreBackoff { value: Option<String> },
     /// Report `timer` at local time `at`.
     Timer { at: f64, timer: Timer },
+    /// Forget `timer` (a late one would be ignored anyway).
+    CancelTimer { timer: Timer },
     /// A callback or the redirect.
     Notify(Notice),
     /// The synchronous call throws this code.

@@ -171,7 +171,7 @@ fn a_logout_heard_makes_a_running_refresh_stale() {
     assert!(cmds.iter().any(|c| matches!(c, Command::Reject { id: 0, why: Why::Auth(e) } if e.code == Code::NoRefreshToken)));
     m.handle(Event::Refreshed { now: 4.0, flight: 0, reply: ok_reply("a2", "r2"), jitter: 0.5, stored: Stored::default() });
     let cmds = drain(&mut m);
-    assert!(cmds == [Command::Unlock { flight: 0, mark_ms: SETTLE_MS }], "the late answer writes nothing");
+    assert!(cmds == [Command::CancelTimer { timer: Timer::Timeout(0) }, Command::Unlock { flight: 0, mark_ms: SETTLE_MS }], "the late answer writes nothing; its timeout is cancelled");
 }
 
 #[test]
@@ -205,7 +205,7 @@ fn a_cookie_refused_where_no_session_was_seen_is_no_session() {
     drain(&mut m);
     let refused = Reply { status: 401, ..ok_reply("", "") };
     m.handle(Event::Refreshed { now: 2.0, flight: 0, reply: refused, jitter: 0.5, stored: Stored::default() });
-    let cmds: Vec<_> = drain(&mut m).into_iter().filter(|c| !matches!(c, Command::Timer { .. })).collect();
+    let cmds: Vec<_> = drain(&mut m).into_iter().filter(|c| !matches!(c, Command::Timer { .. } | Command::CancelTimer { .. })).collect();
     assert!(cmds == [Command::Resolve { id: 0 }], "the caller gets its own 401, no onLogout, no navigation");
 }
 

@@ -766,6 +766,10 @@ impl World {
             }
             Command::Store { pair, expect } => self.store(tab, core, pair, expect, app),
             Command::StoreBackoff { value } => self.store_backoff(tab, core, value),
+            // As the shell: the timer is forgotten, and firing later finds no entry.
+            Command::CancelTimer { timer } => {
+                self.tabs[tab].timers.remove(&(core, key(timer)));
+            }
             Command::Timer { at, timer } => {
                 let real = self.t + (at - self.local()).max(0.0).min(1e9).ceil() as u64;
                 self.log(|t| format!("{t:>7} tab{tab} timer {timer:?} in {} ms", real - t));
