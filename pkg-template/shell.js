@@ -160,6 +160,8 @@ class Session {
     this.offline = false; // what the core was last told of navigator.onLine
     this.shortcuts = new Map(); // origin -> the core's SHORTCUT for it
     this.lastDate = null; // the last answer's Date the core was told
+    this.depth = 0; // how many run()s are draining now (a callback may call the API mid-drain)
+    this.resumeDue = false; // a RESUME waits for the outermost drain's end
   }
 
   /**
@@ -242,8 +244,6 @@ class Session {
     if (this.members.length === 0) {
       if (this.unwatch) this.unwatch();
       this.unwatch = null;
-      // Nothing running either: a new instance gets a new session from the core.
-      if (this.requests.size + this.calls.size + this.locks.size === 0) sessions.delete(this.handle);
     }
   }
 
@@ -260,16 +260,34 @@ class Session {
   run() {
     const h = this.handle;
     let invalid = null;
-    for (let op; (op = core.next(h)) !== 0; ) {
-      // One command's failure (a storage that throws, say) must not strand the ones after it.
-      try {
-        invalid = this.carry(op) || invalid;
-      } catch (e) {
-        console.error("seamless-fetch: a step failed", e);
+    this.depth++;
+    try {
+      for (;;) {
+        for (let op; (op = core.next(h)) !== 0; ) {
+          // One command's failure (a storage that throws, say) must not strand the ones after it.
+          try {
+            invalid = this.carry(op) || invalid;
+          } catch (e) {
+            console.error("seamless-fetch: a step failed", e);
+          }
+        }
+        // `RESUME` is reported once every callback has returned, and what they did through the
+        // API (a nested drain) has been carried out: the queue reads the keys as they left them.
+        if (this.depth > 1 || !this.resumeDue) break;
+        this.resumeDue = false;
+        this.put();
+        core.resume(h, Date.now());
       }
+    } finally {
+      this.depth--;
     }
-    // Held no longer than the event it was set for, so that it can be collected.
-    this.current = null;
+    if (this.depth === 0) {
+      // Held no longer than needed, so that an instance dropped by the app can be collected.
+      this.current = null;
+      if (this.flyer && core.refreshing(h) === 0) this.flyer = null;
+      // A session the core has let go (no instance, request or flight left) is forgotten here too.
+      if (this.members.length === 0 && core.alive(h) === 0) sessions.delete(h);
+    }
     if (invalid) throw invalid;
   }
 
@@ -307,11 +325,7 @@ class Session {
         // the requests of instances with the request rules it was decided under.
         this.shortcuts.set(core.code() + " " + text(0), { rules: core.code(), except: text(1), value: text(2), token: text(3), refresh: this.snapshot[1], stamp: this.snapshot[2], seen: core.out_seen(), generation: core.out_generation(), until: core.number() });
         break;
-      case Op.RESUME:
-        // The callbacks before it have run: the queue wakes with the keys as they left them.
-        this.put();
-        core.resume(this.handle, Date.now());
-        break;
+      case Op.RESUME: this.resumeDue = true; break;
       case Op.INVALID: return authError();
     }
     return null;
@@ -951,6 +965,9 @@ class Member {
 }
 
 export class AuthFetch {
+  /** Private: the instance's state holds the tokens, which `JSON.stringify(api)` must never show. */
+  #member;
+
   constructor(options) {
     if (!core) throw new Error("seamless-fetch: the core is not loaded: with seamless-fetch/manual, `await init()` (or `initSync(module)`) before the first new AuthFetch");
     walk(options);
@@ -977,7 +994,7 @@ export class AuthFetch {
     session.put();
     core.open(handle, Date.now());
     session.run();
-    this.member = member;
+    this.#member = member;
   }
 
   /**
@@ -985,7 +1002,7 @@ export class AuthFetch {
    * made once and read once), then kept on the instance, or on its member when it is frozen.
    */
   get fetch() {
-    const member = this.member;
+    const member = this.#member;
     let bound = member.fetch;
     if (!bound) {
       bound = member.fetch = function fetch(input, init) {
@@ -993,46 +1010,46 @@ export class AuthFetch {
       };
       ownFetches.add(bound);
     }
-    if (Object.isExtensible(this)) Object.defineProperty(this, "fetch", { value: bound, enumerable: true });
+    if (Object.isExtensible(this)) Object.defineProperty(this, "fetch", { value: bound, enumerable: true, configurable: true });
     return bound;
   }
 
   getAccessToken(options) {
     const min = options == null || options.minValidityMs === undefined ? 0 : typeof options.minValidityMs === "number" ? options.minValidityMs : NaN;
-    return this.member.call((h, id) => core.token(h, Date.now(), id, min));
+    return this.#member.call((h, id) => core.token(h, Date.now(), id, min));
   }
 
   refresh() {
-    return this.member.call((h, id) => core.force_refresh(h, Date.now(), id));
+    return this.#member.call((h, id) => core.force_refresh(h, Date.now(), id));
   }
 
   stats() {
-    const h = this.member.session.handle;
+    const h = this.#member.session.handle;
     return { refreshes: core.refreshes(h), retried: core.retried(h), queued: core.queued(h) };
   }
 
   setTokens(tokens) {
-    this.member.act((h) => {
+    this.#member.act((h) => {
       walk(tokens);
-      this.member.session.put();
+      this.#member.session.put();
       core.set_tokens(h, Date.now());
     });
   }
 
   clearTokens() {
-    this.member.act((h) => core.clear_tokens(h, Date.now()));
+    this.#member.act((h) => core.clear_tokens(h, Date.now()));
   }
 
   logout() {
-    this.member.act((h) => core.logout(h, Date.now()));
+    this.#member.act((h) => core.logout(h, Date.now()));
   }
 
   get isRefreshing() {
-    return core.refreshing(this.member.session.handle) === 1;
+    return core.refreshing(this.#member.session.handle) === 1;
   }
 
   dispose() {
-    const member = this.member;
+    const member = this.#member;
     if (member.disposed) return;
     member.disposed = true;
     member.session.leave(member.ref);

@@ -225,6 +225,12 @@ pub extern "C" fn refreshing(s: u32) -> u32 {
     b().refreshing(s) as u32
 }
 
+/// 1: the session still needs its shell (an instance, a request or a flight).
+#[no_mangle]
+pub extern "C" fn alive(s: u32) -> u32 {
+    b().alive(s) as u32
+}
+
 /// The next command's op (0: none); its fields through the accessors below.
 #[no_mangle]
 pub extern "C" fn next(s: u32) -> u32 {

@@ -563,6 +563,12 @@ impl Boundary {
         self.event(s, |_| Some(event));
     }
 
+    /// Whether session `s` still needs its shell: an instance, a request or a flight (an ended one
+    /// is forgotten there, and a new instance gets a new session).
+    pub fn alive(&mut self, s: u32) -> bool {
+        self.session(s).is_some_and(|x| x.machine.alive())
+    }
+
     /// Whether session `s` is refreshing (`isRefreshing`).
     pub fn refreshing(&mut self, s: u32) -> bool {
         self.session(s).is_some_and(|x| x.machine.is_refreshing())

@@ -367,6 +367,17 @@ export const scenarios = {
     eq(server.callsTo("/api/never").length, 2);
   },
 
+  async a_login_made_in_onrefresh_is_what_the_queue_replays_with(make) {
+    // onRefresh sets other tokens through the API (a nested call mid-drain): the replay carries them.
+    let api = null;
+    const server = new FakeServer();
+    ({ api } = setup(make, { onRefresh: () => { server.valid.add("a9"); api.setTokens({ accessToken: "a9", refreshToken: "r9" }); } }, { server }));
+    server.expire();
+    eq((await api.fetch("/api/x")).status, 200);
+    eq(server.callsTo("/api/x").map((c) => c.auth), ["Bearer a1", "Bearer a9"], "replayed with the callback's login");
+    eq(localStorage.getItem("token"), "a9");
+  },
+
   async a_replay_after_the_tokens_vanished_carries_no_token(make) {
     // onRefresh runs before the queue is released: the tokens disappear just before the replay.
     const { api, server } = setup(make, { onRefresh: () => localStorage.clear() });

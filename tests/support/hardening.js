@@ -528,6 +528,40 @@ export const scenarios = {
     eq((await api.fetch("/api/still-works")).status, 200, "the instance is alive");
   },
 
+  async an_instance_made_while_its_session_waits_out_a_back_off_gets_its_answers(make) {
+    // The last instance leaves while its session's flight waits out a back-off: the session is
+    // still the core's, and the next instance on the same keys joins it (one session here too).
+    for (const storage of ["memory", "local"]) {
+      const server = new FakeServer();
+      server.refreshAnswer = () => json(500, {});
+      const options = { refreshUrl: "/auth/refresh", fetch: server.fetch, navigate: () => {}, storage, crossTab: false };
+      localStorage.clear();
+      const first = make(options);
+      first.setTokens({ accessToken: "a1", refreshToken: "r1" });
+      server.expire();
+      await rejectsWith(first.fetch("/api/1"), "REFRESH_FAILED");
+      const aborted = new AbortController();
+      const waiting = first.fetch("/api/2", { signal: aborted.signal });
+      await until(() => first.isRefreshing, storage + ": a flight waits out the back-off");
+      aborted.abort();
+      await rejectsWith(waiting, "AbortError");
+      first.dispose();
+      server.refreshAnswer = null;
+      const next = make(options);
+      const res = await Promise.race([next.fetch("/api/3"), tick(8000).then(() => "unsettled")]);
+      assert(res instanceof Response, storage + ": the new instance's request settled, got " + res);
+      eq(res.status, 200, storage);
+    }
+  },
+
+  async an_instance_serialised_shows_no_token(make) {
+    // Error reporters and loggers serialise what they are given: an instance holds no token there.
+    const { api } = setup(make);
+    eq((await api.fetch("/api/x")).status, 200);
+    const text = JSON.stringify(api);
+    assert(!text.includes("a1") && !text.includes("r1"), "JSON.stringify(api): " + text);
+  },
+
   async a_collected_auth_fetch_leaves_its_bound_fetch_whole(make) {
     // ky.create({ fetch: new AuthFetch(o).fetch }): the app keeps the bound fetch only.
     const server = new FakeServer();
