@@ -36,6 +36,7 @@ const names = (m) => {
   return text.slice(text.indexOf("export const scenarios = {")).split("\n").map((l) => /^  async (\w+)\(/.exec(l)?.[1]).filter(Boolean);
 };
 const todo = MODULES.flatMap((m) => names(m).map((name) => ({ module: m, name }))).filter(({ module, name }) => !filter || (module + "." + name).includes(filter));
+if (todo.length === 0) throw new Error("no scenario found" + (filter ? " whose module.name contains " + JSON.stringify(filter) : ": the scenario files changed shape"));
 
 /** Runs in the page: loads the package and the scenario's module, runs it; "pass" or "fail: why". */
 async function inPage(m, name) {

@@ -90,8 +90,8 @@ export const scenarios = {
     const { server } = setup(make, {}, { tokens: false });
     localStorage.setItem("outlive-t", "a1");
     localStorage.setItem("outlive-r", "r1");
-    const api = make({ refreshUrl: "/auth/refresh", fetch: (i, n) => server.fetch(i, n), navigate: () => {}, accessTokenKey: "outlive-t", refreshTokenKey: "outlive-r" });
-    const f = api.fetch; // e.g. ky.create({ fetch: new AuthFetch(o).fetch }): nothing else keeps api
+    // e.g. ky.create({ fetch: new AuthFetch(o).fetch }): nothing keeps the object, only its fetch.
+    const f = make.untracked({ refreshUrl: "/auth/refresh", fetch: (i, n) => server.fetch(i, n), navigate: () => {}, accessTokenKey: "outlive-t", refreshTokenKey: "outlive-r" }).fetch;
     // The object may be collected now (hardening.js, a_collected_auth_fetch_leaves_its_bound_fetch_whole,
     // waits for that); what the bound fetch needs, the fetch holds. (`dispose()` ends the bound
     // fetch too: hardening.js, dispose_ends_an_instance_and_its_bound_fetch.)
