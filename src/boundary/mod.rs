@@ -318,7 +318,7 @@ impl Boundary {
         self.out = Out::default();
         let Some(session) = self.session(s) else { return 0 };
         let o = session.opts();
-        let header = session.rules.get(rules as usize).map_or(&o.auth_header, |(r, _)| &r.auth_header);
+        let header = &rules_at(&session.rules, rules).auth_header;
         let storage = match o.storage {
             StorageKind::Local => "local",
             StorageKind::Session => "session",
