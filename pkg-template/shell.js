@@ -651,16 +651,19 @@ class Session {
       } else same = a === expectAccess && (this.cookie || r === expectRefresh);
       if (!same) return;
     }
-    const keys = [this.accessKey, this.cookie ? null : this.refreshKey, this.accessKey + ":pair"];
+    // In the protocol's order (`Store`): a pair's fingerprint first, a removal's last.
+    const pair = [[this.accessKey, access], [this.cookie ? null : this.refreshKey, refresh]];
+    const fingerprint = [this.accessKey + ":pair", stamp];
+    const writes = access === null ? [...pair, fingerprint] : [fingerprint, ...pair];
     const before = [];
     try {
-      [access, refresh, stamp].forEach((value, i) => {
-        if (keys[i] === null) return;
-        before[i] = this.read(keys[i]);
-        this.set(keys[i], value);
-      });
+      for (const [key, value] of writes) {
+        if (key === null) continue;
+        before.push([key, this.read(key)]);
+        this.set(key, value);
+      }
     } catch {
-      before.forEach((old, i) => { try { this.set(keys[i], old); } catch {} });
+      for (const [key, old] of before) try { this.set(key, old); } catch {}
       this.failed();
     }
   }

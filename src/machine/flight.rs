@@ -16,7 +16,7 @@ use crate::pair::Pair;
 use crate::refresh::{classify, request_body, Field};
 
 use super::protocol::{Command, Expect, Notice, Reply, Stored, Timer, Via};
-use super::stored::{same, shared_backoff, unsettled, written, Held};
+use super::stored::{consistent, mixed, same, shared_backoff, unsettled, written, Held};
 use super::{mutant, Machine, Outcome, SETTLE_MS};
 
 /// A running refresh.
@@ -180,6 +180,7 @@ impl Machine {
             return self.push(Command::Timer { at: since + SETTLE_MS, timer: Timer::Settle(id) });
         }
         match &stored {
+            Some(p) if !consistent(s, *p) => return self.land(now, Err(mixed()), true, s),
             // Removed meanwhile: a logout. Only a cookie session refreshes from nothing.
             None if sent.is_some() || !self.cfg.cookie => return self.land(now, Err(logged_out_elsewhere()), true, s),
             Some(p) if Some(p.access) != sent.as_deref() => {

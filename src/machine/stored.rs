@@ -84,6 +84,16 @@ impl From<Garbage> for Failure {
     }
 }
 
+/// A stamped pair whose halves come from two writes, still so after the settle wait: spending it
+/// could spend a refresh token already rotated (reuse revokes the family) or send a server a
+/// mismatched pair, so the flight fails and nothing is sent. (Found by the long simulation: a tab
+/// whose write threw put back keys from its lagging view of storage.)
+pub fn mixed() -> Failure {
+    Failure::new(Code::InvalidToken, &[
+        "the stored access and refresh tokens come from two different writes (their fingerprint under `<accessTokenKey>:pair` matches neither); nothing was sent. Store tokens with setTokens, which writes the fingerprint",
+    ])
+}
+
 /// The snapshot as a pair, `None` for no session; an error for stored garbage.
 pub fn pair(s: &Stored, cookie: bool) -> Result<Option<Held<'_>>, Garbage> {
     match read(s, cookie) {

@@ -658,6 +658,22 @@ export const scenarios = {
     }
   },
 
+  async a_pair_from_two_writes_is_refused_not_spent(make) {
+    // A refresh token put back beside another write's access token (a write that threw, undone
+    // from a lagging view of storage): the fingerprint matches neither pair. Spending it could
+    // reuse a rotated token, so after the settle wait nothing is sent and nobody is logged out.
+    const logouts = [];
+    const { api, server } = setup(make, { onLogout: (i) => logouts.push(i.reason) });
+    writeAsAnotherTab({ refreshToken: "r9", "token:pair": fingerprint("a1", "r1") });
+    server.expire();
+    const started = performance.now();
+    const error = await rejectsWith(api.fetch("/api/x"), "INVALID_TOKEN");
+    assert(performance.now() - started >= 900, "refused after the settle wait, not before");
+    assert(/two different writes/.test(error.message) && !/a1|r9/.test(error.message), "says why, without a token: " + error.message);
+    eq([server.refreshCalls, logouts], [0, []], "nothing spent, nobody logged out");
+    eq([localStorage.getItem("token"), localStorage.getItem("refreshToken")], ["a1", "r9"], "nothing removed");
+  },
+
   async setting_the_pair_being_spent_keeps_the_rotated_one(make) {
     // Issue 28, item 3. An app that sets again the tokens it read (on a route change) while a
     // refresh spends them: nothing changes, and the refresh's rotated pair is kept.
