@@ -247,6 +247,15 @@ class Session {
     }
   }
 
+  /**
+   * `member` is about to call the core. From inside a callback (a drain under way), the commands
+   * still waiting are carried out first, for the instance they were meant for: they came first.
+   */
+  enter(member) {
+    if (this.depth > 0) this.run();
+    this.current = member;
+  }
+
   /** The first instance made that is still on the session (a storage event's callbacks are its). */
   first() {
     for (const ref of this.members) {
@@ -938,7 +947,7 @@ class Member {
     const controlKind = control === null ? Control.NONE : control === "no-token" ? Control.NO_TOKEN : control === "no-refresh" ? Control.NO_REFRESH : Control.INVALID;
     const flags = (hasAuth ? Flag.HAS_AUTH : 0) | (own ? Flag.OWN_REFRESH : 0);
     return new Promise((resolve, reject) => {
-      session.current = this;
+      session.enter(this);
       session.begin(session.track(this, sent, signal, resolve, reject), url, controlKind, flags);
     });
   }
@@ -950,7 +959,7 @@ class Member {
     const id = ++lastId;
     return new Promise((resolve, reject) => {
       session.requests.set(id, { resolve, reject, signal: null });
-      session.current = this;
+      session.enter(this);
       session.put();
       report(session.handle, id);
       session.run();
@@ -961,7 +970,7 @@ class Member {
   act(report) {
     if (this.disposed) throw new Error("seamless-fetch: this AuthFetch was disposed");
     const session = this.session;
-    session.current = this;
+    session.enter(this);
     report(session.handle);
     session.run();
   }

@@ -16,7 +16,7 @@ use crate::pair::Pair;
 use crate::refresh::{classify, request_body, Field};
 
 use super::protocol::{Command, Expect, Notice, Reply, Stored, Timer, Via};
-use super::stored::{consistent, mixed, same, shared_backoff, unsettled, written, Held};
+use super::stored::{consistent, mixed, mixed_with, same, shared_backoff, unsettled, written, Held};
 use super::{mutant, Machine, Outcome, SETTLE_MS};
 
 /// A running refresh.
@@ -180,13 +180,13 @@ impl Machine {
             return self.push(Command::Timer { at: since + SETTLE_MS, timer: Timer::Settle(id) });
         }
         match &stored {
-            Some(p) if !consistent(s, *p) => return self.land(now, Err(mixed()), true, s),
             // Removed meanwhile: a logout. Only a cookie session refreshes from nothing.
             None if sent.is_some() || !self.cfg.cookie => return self.land(now, Err(logged_out_elsewhere()), true, s),
             Some(p) if Some(p.access) != sent.as_deref() => {
                 self.announce(Some(p.access), "tab");
                 return self.land(now, Ok(()), true, s);
             }
+            Some(p) if !consistent(s, *p) && mixed_with(*p, self.held.as_ref()) => return self.land(now, Err(mixed()), true, s),
             _ => {}
         }
         // Another tab may have failed while this one waited for the lock: one attempt per window.

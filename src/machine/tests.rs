@@ -163,6 +163,23 @@ fn a_pair_from_two_writes_is_never_spent_even_after_the_settle_wait() {
 }
 
 #[test]
+fn an_app_s_own_pair_written_over_an_old_fingerprint_is_spent_after_the_settle_wait() {
+    // No whole pair known here to tell a mix by: an app that wrote the keys itself, leaving the
+    // fingerprint of a pair this package wrote before.
+    let mut m = Machine::new(cfg(true, false));
+    let app = Stored { stamp: stored("a0", "r0").stamp, ..stored("a1", "r1") };
+    m.handle(begin(0, "https://app.test/x", &app));
+    drain(&mut m);
+    m.handle(Event::Answer { now: 1.0, id: 0, status: 401, json: false, date: None, stored: app.clone() });
+    drain(&mut m);
+    m.handle(Event::Granted { now: 2.0, flight: 0, contended: false, held: true, stored: app.clone() });
+    drain(&mut m);
+    m.handle(Event::Timer { now: 1_002.0, timer: Timer::Settle(0), jitter: 0.5, stored: app });
+    let refreshes = refreshes(&drain(&mut m));
+    assert!(matches!(&refreshes[..], [Via::Endpoint { body, .. }] if body.contains("r1")), "spends the app's pair");
+}
+
+#[test]
 fn setting_the_pair_being_spent_keeps_the_rotated_one() {
     let mut m = Machine::new(cfg(false, false));
     let s = stored("a1", "r1");
