@@ -88,9 +88,10 @@ impl From<Garbage> for Failure {
 /// last whole pair's this tab knew (`last`) and the other is not. Spending it could spend a
 /// refresh token already rotated (reuse revokes the family) or send a server a mismatched pair.
 /// (Found by the long simulation: a tab whose write threw put back keys from its lagging view.)
-/// Both halves new is an app's own write over an old fingerprint, spent as it always was.
+/// Both halves new is an app's own write over an old fingerprint, spent as it always was; a cookie
+/// session's pair is one key, nothing to mix.
 pub fn mixed_with(p: Held, last: Option<&Pair>) -> bool {
-    last.is_some_and(|l| (p.access == l.access) != (p.refresh == l.refresh.as_deref()))
+    p.refresh.is_some() && last.is_some_and(|l| (p.access == l.access) != (p.refresh == l.refresh.as_deref()))
 }
 
 /// The failure of a flight that found a pair [`mixed_with`] the last one after the settle wait.

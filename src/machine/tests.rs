@@ -163,6 +163,18 @@ fn a_pair_from_two_writes_is_never_spent_even_after_the_settle_wait() {
 }
 
 #[test]
+fn a_mix_is_one_half_of_the_last_whole_pair_beside_one_that_is_not() {
+    let last = pair("a1", "r1");
+    let held = |access, refresh| stored::Held { access, refresh };
+    assert!(stored::mixed_with(held("a1", Some("r9")), Some(&last)) && stored::mixed_with(held("a9", Some("r1")), Some(&last)));
+    assert!(!stored::mixed_with(held("a1", Some("r1")), Some(&last)), "the last pair itself");
+    assert!(!stored::mixed_with(held("a9", Some("r9")), Some(&last)), "both new: an app's own write");
+    assert!(!stored::mixed_with(held("a1", Some("r9")), None), "no whole pair known to tell by");
+    let cookie = Pair { access: "a1".into(), refresh: None };
+    assert!(!stored::mixed_with(held("a9", None), Some(&cookie)), "a cookie session's one key");
+}
+
+#[test]
 fn an_app_s_own_pair_written_over_an_old_fingerprint_is_spent_after_the_settle_wait() {
     // No whole pair known here to tell a mix by: an app that wrote the keys itself, leaving the
     // fingerprint of a pair this package wrote before.
