@@ -29,12 +29,13 @@ function bytes() {
     byte[b] = a;
   }
   const out = new Uint8Array(EMBEDDED.length);
-  let bad = EMBEDDED.length !== LENGTH;
+  let all = 0; // every character code OR-ed: above 255 when one is
   for (let i = 0; i < out.length; i++) {
     const c = EMBEDDED.charCodeAt(i);
-    bad ||= c > 255;
+    all |= c;
     out[i] = byte[c];
   }
+  const bad = EMBEDDED.length !== LENGTH || all > 255;
   // A script served without `charset=utf-8` and read as windows-1252, or a tool that re-encoded
   // the string, changes the bytes; say so instead of failing with a CompileError.
   if (bad) throw new Error("seamless-fetch: this script's embedded WebAssembly was altered: serve the bundle as UTF-8 (`Content-Type: text/javascript; charset=utf-8`, or `<script charset=\"utf-8\">`), or import \"seamless-fetch/manual\" to load the .wasm as a file");
