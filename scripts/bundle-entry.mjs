@@ -33,7 +33,7 @@ const rare = codes.filter(plain).sort((a, b) => count[a] - count[b] || a - b);
 // 100 bytes before compression (each costs 3 in SWAPS; the last few pay nothing after gzip).
 const char = codes.slice(); // the character each byte value travels as
 let swaps = "";
-for (let i = 0; i < costly.length && (count[costly[i]] - count[rare[i]]) * (cost(costly[i]) - 1) >= 100; i++) {
+for (let i = 0; i < rare.length && (count[costly[i]] - count[rare[i]]) * (cost(costly[i]) - 1) >= 100; i++) {
   [char[costly[i]], char[rare[i]]] = [rare[i], costly[i]];
   swaps += costly[i].toString(16).padStart(2, "0") + String.fromCharCode(rare[i]);
 }
