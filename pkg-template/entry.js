@@ -8,8 +8,12 @@
 // that refuse synchronous compiles of this size on the main thread (Chromium before 114).
 import { AuthFetch as Shell, useCore } from "./shell.js";
 
-// scripts/bundle-entry.mjs puts the wasm here: one character per byte, UTF-8 in the file.
+// scripts/bundle-entry.mjs puts the wasm here: one character per byte, UTF-8 in the file, with
+// the wasm's most frequent bytes that an app's ASCII bundle would escape (0x00, 0x80…) swapped
+// with its rarest printable ones. SWAPS lists the pairs: each a byte's two hex digits, then the
+// printable character it swapped with.
 const EMBEDDED = "__SEAMLESS_FETCH_WASM__";
+const SWAPS = "__SEAMLESS_FETCH_SWAPS__";
 const LENGTH = -1; // the byte count, also written by the bundler: a check that no tool rewrote the string
 
 let exports_ = null;
@@ -17,13 +21,21 @@ let compiled = null;
 let compiling = null;
 
 function bytes() {
+  const byte = Uint8Array.from({ length: 256 }, (_, c) => c); // the byte each character stands for
+  for (let i = 0; i < SWAPS.length; i += 3) {
+    const a = parseInt(SWAPS.slice(i, i + 2), 16);
+    const b = SWAPS.charCodeAt(i + 2);
+    byte[a] = b;
+    byte[b] = a;
+  }
   const out = new Uint8Array(EMBEDDED.length);
-  let bad = EMBEDDED.length !== LENGTH;
+  let all = 0; // every character code OR-ed: above 255 when one is
   for (let i = 0; i < out.length; i++) {
     const c = EMBEDDED.charCodeAt(i);
-    bad ||= c > 255;
-    out[i] = c;
+    all |= c;
+    out[i] = byte[c];
   }
+  const bad = EMBEDDED.length !== LENGTH || all > 255;
   // A script served without `charset=utf-8` and read as windows-1252, or a tool that re-encoded
   // the string, changes the bytes; say so instead of failing with a CompileError.
   if (bad) throw new Error("seamless-fetch: this script's embedded WebAssembly was altered: serve the bundle as UTF-8 (`Content-Type: text/javascript; charset=utf-8`, or `<script charset=\"utf-8\">`), or import \"seamless-fetch/manual\" to load the .wasm as a file");

@@ -5,7 +5,11 @@
 // and their types (index.d.ts, index.d.cts, seamless_fetch.d.ts) from pkg-template/types.d.ts.
 //
 // Why one character per byte: the string is UTF-8 in the file (bytes 128-255 take two), which
-// gzip takes back almost entirely, where base64 costs about 12 KB more (docs/size.md).
+// gzip takes back almost entirely, where base64 costs about 6 KB more in an app's minified and
+// gzipped bundle (docs/size.md). An app's bundler prints the string again, and esbuild's default
+// ASCII output writes 0x00 as \0 and 0x7F-0xFF as \xNN: so the wasm's most frequent such bytes are
+// swapped with its rarest printable ones, chosen here from the wasm itself; the pairs travel as
+// SWAPS beside the string, and entry.js swaps them back (about 2 KB less min + gzip).
 // Usage: node scripts/bundle-entry.mjs pkg
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -15,16 +19,36 @@ const dir = resolve(process.argv[2] || "pkg");
 const wasm = readFileSync(join(dir, "seamless_fetch_bg.wasm"));
 const fail = (why) => { console.error("bundle-entry: " + why); process.exit(1); };
 
+// What a character costs inside a string literal in esbuild's ASCII output: \0 \b \v \f \r \\ \`
+// take 2 bytes, \x07 \x1B and 0x7F-0xFF take 4, the rest (other control characters too) 1.
+const cost = (c) => (c === 7 || c === 0x1b || c >= 0x7f ? 4 : [0, 8, 0x0b, 0x0c, 0x0d, 0x5c, 0x60].includes(c) ? 2 : 1);
+// Printable characters that no printer escapes, in any quotes, nor a tool that inlines the bundle into HTML.
+const plain = (c) => c >= 0x20 && c < 0x7f && !"\\\"'`$<".includes(String.fromCharCode(c));
+const count = new Array(256).fill(0);
+for (const b of wasm) count[b]++;
+const codes = [...count.keys()];
+const costly = codes.filter((c) => cost(c) > 1).sort((a, b) => count[b] * (cost(b) - 1) - count[a] * (cost(a) - 1) || a - b);
+const rare = codes.filter(plain).sort((a, b) => count[a] - count[b] || a - b);
+// The i-th costliest byte value with the i-th rarest printable one, while a swap saves at least
+// 100 bytes before compression (each costs 3 in SWAPS; the last few pay nothing after gzip).
+const char = codes.slice(); // the character each byte value travels as
+let swaps = "";
+for (let i = 0; i < rare.length && (count[costly[i]] - count[rare[i]]) * (cost(costly[i]) - 1) >= 100; i++) {
+  [char[costly[i]], char[rare[i]]] = [rare[i], costly[i]];
+  swaps += costly[i].toString(16).padStart(2, "0") + String.fromCharCode(rare[i]);
+}
+
 // Escaped: what ends or breaks a string literal (\ " CR LF), NUL (some tools choke on it), and
 // "<" (so "</script" cannot appear if a tool inlines the bundle into HTML).
 let text = "";
 for (const b of wasm) {
-  if (b === 0x5c) text += "\\\\";
-  else if (b === 0x22) text += '\\"';
-  else if (b === 0x0a) text += "\\n";
-  else if (b === 0x0d) text += "\\r";
-  else if (b === 0x00 || b === 0x3c) text += "\\x" + b.toString(16).padStart(2, "0");
-  else text += String.fromCharCode(b);
+  const c = char[b];
+  if (c === 0x5c) text += "\\\\";
+  else if (c === 0x22) text += '\\"';
+  else if (c === 0x0a) text += "\\n";
+  else if (c === 0x0d) text += "\\r";
+  else if (c === 0x00 || c === 0x3c) text += "\\x" + c.toString(16).padStart(2, "0");
+  else text += String.fromCharCode(c);
 }
 
 /** pkg-template/`entry` with the shell, as `format`; CommonJS gets text.js's codecs (Jest's jsdom has none). */
@@ -58,9 +82,12 @@ async function bundle(entry, format) {
 for (const [format, file] of [["esm", "index.js"], ["cjs", "index.cjs"]]) {
   let code = await bundle("entry.js", format);
   if (/import\.meta|\bimport\(/.test(code)) fail(file + " refers to import.meta or a dynamic import");
-  const parts = code.split('"__SEAMLESS_FETCH_WASM__"');
-  if (parts.length !== 2) fail("the wasm placeholder is not in " + file + " exactly once");
-  code = parts.join('"' + text + '"').replace("var LENGTH = -1;", "var LENGTH = " + wasm.length + ";");
+  for (const [name, value] of [["WASM", text], ["SWAPS", swaps]]) {
+    const parts = code.split('"__SEAMLESS_FETCH_' + name + '__"');
+    if (parts.length !== 2) fail("the " + name + " placeholder is not in " + file + " exactly once");
+    code = parts.join('"' + value + '"');
+  }
+  code = code.replace("var LENGTH = -1;", "var LENGTH = " + wasm.length + ";");
   if (!code.includes("var LENGTH = " + wasm.length + ";")) fail("the length placeholder is not in " + file);
   writeFileSync(join(dir, file), code);
 }

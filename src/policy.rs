@@ -29,34 +29,38 @@ pub fn is_b64token(token: &str) -> bool {
 /// string comparison is then exact. Anything that is not just scheme, host and port is refused:
 /// a path, query, user info or wildcard in an allowlist is almost always a mistake.
 pub fn normalize_origin(input: &str) -> Option<String> {
-    // A byte search rather than `split_once("://")`: substring search code costs ~2 KB of wasm.
-    let at = input.as_bytes().windows(3).position(|w| w == b"://")?;
-    let (scheme, rest) = (&input[..at], &input[at + 3..]);
-    let (scheme, default_port) = match () {
-        _ if scheme.eq_ignore_ascii_case("https") => ("https://", "443"),
-        _ if scheme.eq_ignore_ascii_case("http") => ("http://", "80"),
+    // On bytes, not `char`s: what is kept is checked to be ASCII. A byte search rather than
+    // `split_once("://")`: substring search code costs ~2 KB of wasm.
+    let b = input.as_bytes();
+    let at = b.windows(3).position(|w| w == b"://")?;
+    let (scheme, default_port): (&str, &[u8]) = match &b[..at] {
+        s if s.eq_ignore_ascii_case(b"https") => ("https://", b"443"),
+        s if s.eq_ignore_ascii_case(b"http") => ("http://", b"80"),
         _ => return None,
     };
-    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    let rest = &b[at + 3..];
+    let authority = rest.strip_suffix(b"/").unwrap_or(rest);
     // The host ends after its `]` (an IPv6 literal), or at the first `:`; a port follows a `:`.
-    let b = authority.as_bytes();
-    let host_len = match b.first() {
-        Some(b'[') => b.iter().position(|&c| c == b']')? + 1,
-        _ => b.iter().position(|&c| c == b':').unwrap_or(b.len()),
+    let host_len = match authority.first() {
+        Some(b'[') => authority.iter().position(|&c| c == b']')? + 1,
+        _ => authority.iter().position(|&c| c == b':').unwrap_or(authority.len()),
     };
-    let (host, after) = authority.split_at(host_len);
-    let port = if after.is_empty() { None } else { Some(after.strip_prefix(':')?) };
-    let host_ok = !host.is_empty()
-        && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'[' | b']' | b':'));
-    let port_ok = port.map_or(true, |p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    let (host, port) = match authority.split_at(host_len) {
+        (host, []) => (host, None),
+        (host, [b':', port @ ..]) => (host, Some(port)),
+        _ => return None,
+    };
+    let host_ok = !host.is_empty() && host.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'[' | b']' | b':'));
+    let port_ok = port.map_or(true, |p| !p.is_empty() && p.len() <= 5 && p.iter().all(u8::is_ascii_digit));
     if !host_ok || !port_ok {
         return None;
     }
     let mut out = String::from(scheme);
-    out.push_str(&host.to_ascii_lowercase());
-    if let Some(p) = port.map(|p| p.trim_start_matches('0')).filter(|p| *p != default_port) {
+    let ascii = |part: &[u8], out: &mut String| part.iter().for_each(|&c| out.push(c.to_ascii_lowercase() as char));
+    ascii(host, &mut out);
+    if let Some(p) = port.map(|p| &p[p.iter().position(|&c| c != b'0').unwrap_or(p.len())..]).filter(|p| *p != default_port) {
         out.push(':');
-        out.push_str(if p.is_empty() { "0" } else { p });
+        ascii(if p.is_empty() { b"0" } else { p }, &mut out);
     }
     Some(out)
 }
