@@ -240,7 +240,7 @@ impl Boundary {
             (Source::Endpoint { url, .. }, None) => url.clone(),
             (Source::Function, _) => String::new(),
         };
-        let is_func = |key: &str| entries.iter().any(|(k, v)| k == key && *v == Value::Func);
+        let is_func = |key: &str| entries.iter().any(|(k, v)| k == key && matches!(v, Value::Func));
         let (is_expired, on_refresh) = (is_func("isExpired"), is_func("onRefresh"));
         let page_origin = page.or_else(|| policy::origin_of(&endpoint).map(String::from)).unwrap_or_else(|| "null".into());
         let kind = match opts.storage {
