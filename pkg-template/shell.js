@@ -237,6 +237,7 @@ class Session {
   /** An instance leaves (disposed, or collected): the core hears it; no one left, no listening. */
   leave(ref) {
     collected?.unregister(ref);
+    this.enter(this.current);
     this.members.splice(this.members.indexOf(ref), 1);
     if (this.current === ref.deref()) this.current = null;
     core.close(this.handle, Date.now());
@@ -384,7 +385,7 @@ class Session {
     const r = { owner, ...sent, signal, resolve, reject, response: null, error: null, onAbort: null };
     if (signal) {
       r.onAbort = () => {
-        this.current = owner;
+        this.enter(owner);
         core.abort(this.handle, Date.now(), id);
         this.run();
       };
@@ -672,7 +673,8 @@ class Session {
         this.set(key, value);
       }
     } catch {
-      for (const [key, old] of before) try { this.set(key, old); } catch {}
+      // Last written, first put back: the keys go back through states of the old pair's.
+      for (const [key, old] of before.reverse()) try { this.set(key, old); } catch {}
       this.failed();
     }
   }

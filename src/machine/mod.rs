@@ -293,14 +293,20 @@ impl Machine {
         self.flight.as_ref().map(flight::Flight::id)
     }
 
+    /// Whether `p` mixes two writes as [`stored::mixed_with`] tells. Only across tabs: alone, a
+    /// tab's storage changes by its own writes and the app's.
+    fn visibly_mixed(&self, s: &Stored, p: stored::Held) -> bool {
+        self.cfg.cross_tab && !stored::consistent(s, p) && stored::mixed_with(p, self.held.as_ref())
+    }
+
     /// Takes one event; its commands wait in [`Machine::poll`].
     pub fn handle(&mut self, event: Event) {
         self.now = event.now();
         if let Some(s) = event.stored() {
             let pair = stored::pair(s, self.cfg.cookie).ok().flatten();
-            // A pair from two writes is never one to keep (see `stored::mixed`): the last whole
-            // one stays what storage that fails leaves in memory.
-            if pair.map_or(true, |p| stored::consistent(s, p)) && !stored::same(pair, self.held.as_ref()) {
+            // A visible mix of two writes is never one to keep: the last whole pair stays what
+            // storage that fails leaves in memory.
+            if !pair.is_some_and(|p| self.visibly_mixed(s, p)) && !stored::same(pair, self.held.as_ref()) {
                 self.held = pair.map(stored::Held::owned);
             }
         }

@@ -84,17 +84,19 @@ impl From<Garbage> for Failure {
     }
 }
 
-/// Whether `p`, which its fingerprint does not match, visibly mixes two writes: one half is the
-/// last whole pair's this tab knew (`last`) and the other is not. Spending it could spend a
-/// refresh token already rotated (reuse revokes the family) or send a server a mismatched pair.
-/// (Found by the long simulation: a tab whose write threw put back keys from its lagging view.)
-/// Both halves new is an app's own write over an old fingerprint, spent as it always was; a cookie
-/// session's pair is one key, nothing to mix.
+/// Whether `p`, which its fingerprint does not match, visibly mixes two writes in the way that
+/// matters: the access token of the last whole pair this tab knew (`last`) beside another refresh
+/// token. Spending it sends a server a pair it never issued, and from a tab of an older version
+/// (which put back both keys) a refresh token that may be rotated already. (Found by the long
+/// simulation: a tab whose write threw put back keys from its lagging view.) Both halves new is
+/// an app's own write over an old fingerprint, and a new access token alone spends nothing
+/// (adopted as another tab's); both read as they always were. A cookie session has one key.
 pub fn mixed_with(p: Held, last: Option<&Pair>) -> bool {
-    p.refresh.is_some() && last.is_some_and(|l| (p.access == l.access) != (p.refresh == l.refresh.as_deref()))
+    last.is_some_and(|l| p.access == l.access && p.refresh.is_some() && p.refresh != l.refresh.as_deref())
 }
 
-/// The failure of a flight that found a pair [`mixed_with`] the last one after the settle wait.
+/// The failure of a flight that found a pair [`mixed_with`] the last one after the settle wait:
+/// it lasts until a whole pair is stored (`setTokens`, another tab's write) or the page reloads.
 pub fn mixed() -> Failure {
     Failure::new(Code::InvalidToken, &[
         "the stored access and refresh tokens come from two different writes (their fingerprint under `<accessTokenKey>:pair` matches neither); nothing was sent. Store tokens with setTokens, which writes the fingerprint",

@@ -166,7 +166,8 @@ fn a_pair_from_two_writes_is_never_spent_even_after_the_settle_wait() {
 fn a_mix_is_one_half_of_the_last_whole_pair_beside_one_that_is_not() {
     let last = pair("a1", "r1");
     let held = |access, refresh| stored::Held { access, refresh };
-    assert!(stored::mixed_with(held("a1", Some("r9")), Some(&last)) && stored::mixed_with(held("a9", Some("r1")), Some(&last)));
+    assert!(stored::mixed_with(held("a1", Some("r9")), Some(&last)), "the last access token beside another refresh token");
+    assert!(!stored::mixed_with(held("a9", Some("r1")), Some(&last)), "a new access token spends nothing: adopted");
     assert!(!stored::mixed_with(held("a1", Some("r1")), Some(&last)), "the last pair itself");
     assert!(!stored::mixed_with(held("a9", Some("r9")), Some(&last)), "both new: an app's own write");
     assert!(!stored::mixed_with(held("a1", Some("r9")), None), "no whole pair known to tell by");
@@ -541,6 +542,17 @@ fn storage_that_throws_keeps_the_last_whole_pair_not_one_from_two_writes() {
     drain(&mut m);
     m.handle(Event::StorageFailed { now: 1.0 });
     assert!(drain(&mut m) == to_memory(Some(pair("a1", "r1"))));
+}
+
+#[test]
+fn storage_that_throws_keeps_an_app_s_own_pair_written_over_an_old_fingerprint() {
+    // Both halves new: the app logged in by writing the keys itself; the package's pair is gone.
+    let mut m = Machine::new(cfg(true, false));
+    m.handle(Event::Open { now: 0.0, stored: stored("a1", "r1") });
+    m.handle(Event::Online { now: 0.5, stored: Stored { access: Some("b1".into()), refresh: Some("q1".into()), ..stored("a1", "r1") } });
+    drain(&mut m);
+    m.handle(Event::StorageFailed { now: 1.0 });
+    assert!(drain(&mut m) == to_memory(Some(pair("b1", "q1"))));
 }
 
 #[test]

@@ -1116,7 +1116,7 @@ impl World {
             // Storage is full: setting one key throws (a removal frees room, and never does). The keys written before it are put
             // back (other tabs see them change, then change back), and the core is told.
             let k = self.rng.below(3) as usize;
-            let old: Vec<(usize, Option<String>)> = writes[..k].iter().map(|&(key, _)| (key, self.tabs[tab].view[key].0.clone())).collect();
+            let old: Vec<(usize, Option<String>)> = writes[..k].iter().rev().map(|&(key, _)| (key, self.tabs[tab].view[key].0.clone())).collect();
             self.write(tab, &[&writes[..k], &old[..]].concat(), true);
             self.log(|t| format!("{t:>7} tab{tab} store threw at its write {k} of 3, put back"));
             let now = self.local();
