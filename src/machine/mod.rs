@@ -296,7 +296,7 @@ impl Machine {
     /// Whether `p` mixes two writes as [`stored::mixed_with`] tells. Only across tabs: alone, a
     /// tab's storage changes by its own writes and the app's.
     fn visibly_mixed(&self, s: &Stored, p: stored::Held) -> bool {
-        self.cfg.cross_tab && !stored::consistent(s, p) && stored::mixed_with(p, self.held.as_ref())
+        self.cfg.cross_tab && !stored::consistent(s, p) && stored::mixed_with(p, s.stamp.as_deref(), self.held.as_ref())
     }
 
     /// Takes one event; its commands wait in [`Machine::poll`].

@@ -84,15 +84,17 @@ impl From<Garbage> for Failure {
     }
 }
 
-/// Whether `p`, which its fingerprint does not match, visibly mixes two writes in the way that
-/// matters: the access token of the last whole pair this tab knew (`last`) beside another refresh
-/// token. Spending it sends a server a pair it never issued, and from a tab of an older version
-/// (which put back both keys) a refresh token that may be rotated already. (Found by the long
-/// simulation: a tab whose write threw put back keys from its lagging view.) Both halves new is
-/// an app's own write over an old fingerprint, and a new access token alone spends nothing
-/// (adopted as another tab's); both read as they always were. A cookie session has one key.
-pub fn mixed_with(p: Held, last: Option<&Pair>) -> bool {
-    last.is_some_and(|l| p.access == l.access && p.refresh.is_some() && p.refresh != l.refresh.as_deref())
+/// Whether `p`, stored under `stamp`, visibly mixes two writes of this package: one half is the
+/// last whole pair's this tab knew (`last`), the other is not, and the fingerprint is neither's.
+/// Spending it sends a server a pair it never issued, or a refresh token its writer has spent
+/// already (its write threw before the refresh token: the new access token beside the old one).
+/// Found by the long simulation: writes that threw, put back from a lagging view of storage. Under
+/// the last pair's own fingerprint one key changed alone: the app's own write, and both halves
+/// new is one too; both read as they always were. A cookie session has one key, nothing to mix.
+pub fn mixed_with(p: Held, stamp: Option<&str>, last: Option<&Pair>) -> bool {
+    last.is_some_and(|l| {
+        p.refresh.is_some() && (p.access == l.access) != (p.refresh == l.refresh.as_deref()) && stamp != Some(&fingerprint_of(&l.access, l.refresh.as_deref()))
+    })
 }
 
 /// The failure of a flight that found a pair [`mixed_with`] the last one after the settle wait:

@@ -149,7 +149,7 @@ fn a_pair_from_two_writes_is_never_spent_even_after_the_settle_wait() {
     // lagging view beside another write's access token; the fingerprint matches neither.
     let mut m = Machine::new(cfg(true, false));
     let s = stored("a1", "r1");
-    let mixed = Stored { refresh: Some("r9".into()), ..s.clone() };
+    let mixed = Stored { refresh: Some("r9".into()), stamp: stored("a8", "r8").stamp, ..s.clone() };
     m.handle(begin(0, "https://app.test/x", &s));
     drain(&mut m);
     m.handle(Event::Answer { now: 1.0, id: 0, status: 401, json: false, date: None, stored: mixed.clone() });
@@ -163,16 +163,19 @@ fn a_pair_from_two_writes_is_never_spent_even_after_the_settle_wait() {
 }
 
 #[test]
-fn a_mix_is_one_half_of_the_last_whole_pair_beside_one_that_is_not() {
+fn a_mix_is_one_half_of_the_last_whole_pair_beside_one_that_is_not_under_another_fingerprint() {
     let last = pair("a1", "r1");
     let held = |access, refresh| stored::Held { access, refresh };
-    assert!(stored::mixed_with(held("a1", Some("r9")), Some(&last)), "the last access token beside another refresh token");
-    assert!(!stored::mixed_with(held("a9", Some("r1")), Some(&last)), "a new access token spends nothing: adopted");
-    assert!(!stored::mixed_with(held("a1", Some("r1")), Some(&last)), "the last pair itself");
-    assert!(!stored::mixed_with(held("a9", Some("r9")), Some(&last)), "both new: an app's own write");
-    assert!(!stored::mixed_with(held("a1", Some("r9")), None), "no whole pair known to tell by");
+    let (other, own) = (Some("0123456789abcdef"), fingerprint(&last));
+    let mixed = |access, refresh, stamp| stored::mixed_with(held(access, Some(refresh)), stamp, Some(&last));
+    assert!(mixed("a1", "r9", other), "the last access token beside another refresh token (seed 19638)");
+    assert!(mixed("a9", "r1", other), "a new access token beside the spent refresh token (seed 675970)");
+    assert!(!mixed("a1", "r9", Some(&own)) && !mixed("a9", "r1", Some(&own)), "one key the app wrote alone");
+    assert!(!mixed("a1", "r1", other), "the last pair itself");
+    assert!(!mixed("a9", "r9", other), "both new: an app's own write");
+    assert!(!stored::mixed_with(held("a1", Some("r9")), other, None), "no whole pair known to tell by");
     let cookie = Pair { access: "a1".into(), refresh: None };
-    assert!(!stored::mixed_with(held("a9", None), Some(&cookie)), "a cookie session's one key");
+    assert!(!stored::mixed_with(held("a9", None), other, Some(&cookie)), "a cookie session's one key");
 }
 
 #[test]
@@ -537,7 +540,7 @@ fn storage_that_throws_keeps_the_last_whole_pair_not_one_from_two_writes() {
     // The long simulation's seed 223031: a refresh token put back beside the last pair's access
     // token was read last; memory then spent a pair no server ever issued. Both halves new is the
     // app's own login, written by itself over the old fingerprint: that one is kept.
-    let r9 = Stored { refresh: Some("r9".into()), ..stored("a1", "r1") };
+    let r9 = Stored { refresh: Some("r9".into()), stamp: stored("a8", "r8").stamp, ..stored("a1", "r1") };
     let app = Stored { access: Some("b1".into()), refresh: Some("q1".into()), ..stored("a1", "r1") };
     for (read, kept) in [(r9, pair("a1", "r1")), (app, pair("b1", "q1"))] {
         let mut m = Machine::new(cfg(true, false));

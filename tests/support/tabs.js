@@ -675,14 +675,13 @@ export const scenarios = {
   },
 
   async a_pair_from_two_writes_is_refused_not_spent(make) {
-    // A refresh token put back beside another write's access token (a write that threw, undone
-    // from a lagging view of storage): the fingerprint matches neither pair, and one half is the
-    // pair this tab knew. Spending it could reuse a rotated token, so after the settle wait
-    // nothing is sent and nobody is logged out.
+    // Keys of two writes that threw, put back from lagging views of storage: one half is the pair
+    // this tab knew, the other is not, and the fingerprint is a third pair's. Spending it could
+    // reuse a rotated token, so after the settle wait nothing is sent and nobody is logged out.
     const logouts = [];
     const { api, server } = setup(make, { onLogout: (i) => logouts.push(i.reason) });
     eq((await api.fetch("/api/first")).status, 200, "this tab knows the whole pair a1/r1");
-    writeAsAnotherTab({ "token:pair": fingerprint("a1", "r1"), refreshToken: "r9" });
+    writeAsAnotherTab({ "token:pair": fingerprint("a8", "r8"), refreshToken: "r9" });
     server.expire();
     const started = performance.now();
     const error = await rejectsWith(api.fetch("/api/x"), "INVALID_TOKEN");
@@ -690,6 +689,18 @@ export const scenarios = {
     assert(/two different writes/.test(error.message) && !/a1|r9/.test(error.message), "says why, without a token: " + error.message);
     eq([server.refreshCalls, logouts], [0, []], "nothing spent, nobody logged out");
     eq([localStorage.getItem("token"), localStorage.getItem("refreshToken")], ["a1", "r9"], "nothing removed");
+  },
+
+  async a_refresh_token_the_app_writes_alone_over_the_fingerprint_is_spent(make) {
+    // One key changed under the last pair's own fingerprint: the app's write, not a mix.
+    const { api, server } = setup(make);
+    server.expire();
+    eq((await api.fetch("/api/a")).status, 200, "a refresh: a2/r2 stored with their fingerprint");
+    localStorage.setItem("refreshToken", "r9");
+    server.refreshToken = "r9";
+    server.expire();
+    eq((await api.fetch("/api/b")).status, 200);
+    eq(server.callsTo("/auth/refresh").map((c) => JSON.parse(c.body).refreshToken), ["r1", "r9"]);
   },
 
   async setting_the_pair_being_spent_keeps_the_rotated_one(make) {
