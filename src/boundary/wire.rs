@@ -44,6 +44,7 @@ group! {
     Resume = 17 => "RESUME",
     Memory = 18 => "MEMORY",
     CancelTimer = 19 => "CANCEL_TIMER",
+    Park = 20 => "PARK",
 }
 
 group! {

@@ -24,6 +24,7 @@
 //! | `Storage` | (another tab changed the keys) | a settle step, adopt, or end the session here (never a removal) |
 //! | `Online` / `Offline` | | the back-off ends; a held flight goes on |
 //! | `ShortcutAnswer` | id, the rules, token and `seen` of the `Shortcut` it went out by, status, `Date` | as `Answer` (the request is the core's from here) |
+//! | `Parked` | the rules and `seen` of a `Park`, the ids of the answers parked under it | each as an expired `ShortcutAnswer` would be: queued for the running flight |
 //! | `Token` | call id, `minValidityMs` (`getAccessToken`) | `Give`, or nothing yet (queued for a refresh, begun now if due); `Reject` |
 //! | `ForceRefresh` | call id (`refresh()`) | nothing yet (queued for the running refresh, or one begun now); `Reject` |
 //! | `SetTokens` / `ClearTokens` / `Logout` | the pair | `Store`, wakes the queue, callbacks; `Invalid` |
@@ -38,6 +39,7 @@
 //! | `Ask { id, how }` | `Judge::Body`: reads a clone of the body (64 KB, 2 s at most) for `expiredBodyCodes`; `Judge::App`: calls `isExpired`; reports `Verdict` |
 //! | `Resolve { id }` / `Reject { id, why }` | settles the caller's promise with the last answer (`refresh()`: with `undefined`) / the error |
 //! | `Shortcut { rules, origin, except, token, seen, generation, until }` | may send a later plain request of an instance with `rules` (no control header, no token header of its own, a body it can send again) to `origin`, other than `except` (the refresh endpoint, query aside), with `token` without asking, while `generation()` is `generation`, the stored access token is `token`, and local time is before `until`; reports its answer as `ShortcutAnswer` when its status is not `quiet` or its `Date` differs from the last one reported, else hands it to the caller |
+//! | `Park { rules, seen, generation }` | may hold back (park) the answer to a request it sent by a `Shortcut` of `rules` while `generation()` is `generation`, when its status is one of `rules`' expired statuses (which the command lists) and its `Date` is the last one reported: the core would queue it for the running flight whatever token it carried; reports the ids parked as one `Parked` (per rules) before any other event of the session, the caller's abort included |
 //! | `Give { id, token }` | resolves `getAccessToken`'s promise with `token` (none: `null`) |
 //! | `Lock { flight, budget_ms }` | asks for the cross-tab Web Lock (each holder ahead waited at most `budget_ms`); reports `Granted` |
 //! | `Unlock { flight, mark_ms }` | asks for the `:fresh` mark for `mark_ms` (0: none), then releases the lock: no tab sees the lock free before the mark is asked for |
@@ -51,8 +53,21 @@
 //! | `Notify(..)` | calls `onRefresh`, `onRefreshError`, `onLogout`, `onTokens`, navigates to the login page, or warns on the console (`Warn`'s text, or an origin passed through) |
 //! | `Invalid(failure)` | the synchronous call (`setTokens`) throws this error |
 //! | `Resume` | reports `Resume` at once, reading the keys after the callbacks before it ran |
+//!
+//! `Park` hands out one decision of `recover`: while a flight runs, an answer with an "expired"
+//! status is queued for it, whatever token its request carried (the replay, or the error, is
+//! decided when the flight lands), so a storm's answers need not each cross into the core before
+//! the lock's grant can run. What the shell parks is narrowed so that nothing the core reads is
+//! lost: only answers to requests it sent by a `Shortcut` (first attempts of rules that judge by
+//! status alone, never a replay), only with a `Date` the core was told already (it hears no
+//! unchanged `Date` anyway; a new one goes as a `ShortcutAnswer`, which may move the clock and
+//! with it the generation). The shell keeps each parked request as it keeps any (input, init and
+//! body for the replay). `Parked` comes before any other event of the session, the caller's
+//! `Abort` of a parked request and a `Storage` event from another tab included, so the core
+//! hears the answers while the flight still runs, in their place in the order of events.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use crate::code::{Code, Failure};
 use crate::pair::Pair;
@@ -161,6 +176,9 @@ pub enum Event {
     Token { now: f64, id: u32, min_validity_ms: f64, stored: Stored },
     /// The answer to a request the shell sent by a `Shortcut` (`token`, `seen` as that gave them).
     ShortcutAnswer { now: f64, id: u32, rules: u32, token: String, seen: u64, status: u16, date: Option<String>, stored: Stored },
+    /// The answers the shell parked under the `Park` of `rules` (`seen` as that gave it): the
+    /// requests' ids, each sent by a `Shortcut` of `rules` and answered with one of its `statuses`.
+    Parked { now: f64, rules: u32, seen: u64, ids: Vec<u32>, stored: Stored },
     /// `refresh()`.
     ForceRefresh { now: f64, id: u32, stored: Stored },
     /// `setTokens`; `refresh` is `None` in a cookie session.
@@ -187,6 +205,7 @@ impl Event {
         match self {
             Event::Begin { stored, .. } | Event::Answer { stored, .. } | Event::Verdict { stored, .. } | Event::Granted { stored, .. } | Event::Refreshed { stored, .. } => Some(stored),
             Event::Timer { stored, .. } | Event::Storage { stored, .. } | Event::Online { stored, .. } | Event::Token { stored, .. } | Event::ShortcutAnswer { stored, .. } => Some(stored),
+            Event::Parked { stored, .. } => Some(stored),
             Event::ForceRefresh { stored, .. } | Event::SetTokens { stored, .. } | Event::Open { stored, .. } | Event::Resume { stored, .. } => Some(stored),
             // Listed, not `_`: a new event must say whether it carries a snapshot (one that did
             // not was missed once: `Resume`).
@@ -200,7 +219,7 @@ impl Event {
         match self {
             Event::Begin { now, .. } | Event::Answer { now, .. } | Event::Passed { now, .. } | Event::Verdict { now, .. } | Event::Failed { now, .. } | Event::Abort { now, .. } => *now,
             Event::Granted { now, .. } | Event::Refreshed { now, .. } | Event::Timer { now, .. } | Event::Storage { now, .. } | Event::Online { now, .. } | Event::Open { now, .. } => *now,
-            Event::Token { now, .. } | Event::ForceRefresh { now, .. } | Event::ShortcutAnswer { now, .. } => *now,
+            Event::Token { now, .. } | Event::ForceRefresh { now, .. } | Event::ShortcutAnswer { now, .. } | Event::Parked { now, .. } => *now,
             Event::Offline { now } | Event::SetTokens { now, .. } | Event::ClearTokens { now } | Event::Logout { now } | Event::Close { now } => *now,
             Event::Resume { now, .. } | Event::StorageFailed { now } => *now,
         }
@@ -290,6 +309,11 @@ pub enum Command {
     /// A decision handed out with its validity: plain requests to `origin` (but `except`) go out
     /// with `token` while nothing it rests on changed (see the module's table).
     Shortcut { rules: u32, origin: String, except: Option<String>, token: String, seen: u64, generation: u64, until: f64 },
+    /// A decision handed out with its validity: while the flight runs (`generation`), an answer
+    /// with one of the `expired_statuses` of `rules` to a request sent by a `Shortcut` of `rules`
+    /// waits for it in the shell, and reaches the core in one `Parked` before the next event (see
+    /// the module's table; the boundary writes the statuses out).
+    Park { rules: u32, seen: u64, generation: u64 },
     /// The caller's promise rejects.
     Reject { id: u32, why: Why },
     /// Ask for the cross-tab lock.

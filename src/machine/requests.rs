@@ -146,15 +146,54 @@ impl Machine {
 
     /// The answer to a request sent by a `Shortcut`: from here it is any request's.
     pub(super) fn shortcut_answer(&mut self, now: f64, id: u32, rules: u32, token: String, seen: u64, status: u16, date: Option<&str>, s: &Stored) {
-        if !self.requests.enter(id, Kind::Fetch, rules, false) {
+        if self.adopt(id, rules, Phase::Sent { token: Some(token), seen }) {
+            // A JSON body is never read there: its rules judge by status alone.
+            self.answer(now, id, status, false, date, s);
+        }
+    }
+
+    /// Takes over request `id` of `rules`, which the shell sent by a `Shortcut` (its first
+    /// attempt), in `phase`; false when the id is in use.
+    fn adopt(&mut self, id: u32, rules: u32, phase: Phase) -> bool {
+        let entered = self.requests.enter(id, Kind::Fetch, rules, false);
+        if let (true, Some(r)) = (entered, self.requests.get_mut(&id)) {
+            r.sent_before = true;
+            r.phase = phase;
+        }
+        entered
+    }
+
+    /// While a flight runs, the core queues every answer with an expired status for it, whatever
+    /// token its request carried (`recover`): after the first such answer of `id`'s rules, that
+    /// decision is handed out (`Command::Park`) for the answers to the requests the shell sent by
+    /// a `Shortcut` of those rules, once per rules and generation. Not where answers are judged
+    /// beyond their status (such rules get no shortcut).
+    fn park(&mut self, id: u32) {
+        let Some(rules) = self.requests.get(&id).map(|r| r.rules) else { return };
+        let generation = self.generation();
+        if self.flight.is_none() || rules >= 32 || self.rules(rules).judges() {
             return;
         }
-        if let Some(r) = self.requests.get_mut(&id) {
-            r.sent_before = true;
-            r.phase = Phase::Sent { token: Some(token), seen };
+        if self.parks.0 != generation {
+            self.parks = (generation, 0);
         }
-        // A JSON body is never read there: its rules judge by status alone.
-        self.answer(now, id, status, false, date, s);
+        if self.parks.1 & 1 << rules != 0 {
+            return;
+        }
+        self.parks.1 |= 1 << rules;
+        self.push(Command::Park { rules, seen: self.completed, generation });
+    }
+
+    /// The answers the shell parked under a `Park` of `rules` (`seen` as that gave it). It reports
+    /// them before any other event, so the flight the park was for still runs, and each is queued
+    /// for it as its `ShortcutAnswer` would have been (the token it carried matters only when no
+    /// flight runs). Should that flight have landed, `seen` makes `recover` take its outcome.
+    pub(super) fn parked(&mut self, now: f64, rules: u32, seen: u64, ids: &[u32], s: &Stored) {
+        for &id in ids {
+            if self.adopt(id, rules, Phase::Last) {
+                self.recover(now, id, None, seen, s);
+            }
+        }
     }
 
     /// Plans and sends (or queues) the next attempt of `id`.
@@ -286,7 +325,8 @@ impl Machine {
     /// finished: replay, wait for a refresh, or hand the answer back.
     fn recover(&mut self, now: f64, id: u32, token: Option<String>, seen: u64, s: &Stored) {
         if self.flight.is_some() {
-            return self.queue(now, id, None, true, s);
+            self.queue(now, id, None, true, s);
+            return self.park(id);
         }
         match self.outcome_since(seen) {
             Some(Err(e)) if e.code == Code::NoSession => return self.settle(id, Ok(())),
@@ -314,6 +354,7 @@ impl Machine {
             (Some(_), Some(old)) => {
                 self.refused = Some(old.clone());
                 self.refresh_for(now, id, Some(old), None, true, s);
+                self.park(id);
             }
         }
     }

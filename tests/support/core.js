@@ -135,6 +135,37 @@ export const scenarios = {
     assert(!api.isRefreshing, "flag lowered");
   },
 
+  async answers_parked_during_a_refresh_keep_their_bodies_and_abort_at_once(make) {
+    // Requests sent by the shortcut, answered "expired" while the refresh runs: the shell parks
+    // those answers (the core's PARK) and reports them in one batch before its next event. The
+    // caller's abort still ends a parked one at once, and each replay is its request again, body
+    // and method included.
+    const { api, server } = setup(make);
+    eq((await api.fetch("/api/warm")).status, 200);
+    server.expire();
+    const releaseHeld = server.holdPath("/api/held");
+    const bytes = new Uint8Array([1, 2, 3]);
+    const post = api.fetch("/api/held", { method: "POST", body: "payload", headers: { "content-type": "text/plain" } });
+    const put = api.fetch("/api/held", { method: "PUT", body: bytes });
+    const controller = new AbortController();
+    const aborted = api.fetch("/api/held", { signal: controller.signal });
+    await until(() => server.callsTo("/api/held").length === 3, "the three first attempts");
+    const releaseRefresh = server.holdRefresh();
+    const trigger = api.fetch("/api/now");
+    await until(() => server.refreshCalls === 1, "the refresh");
+    releaseHeld();
+    await tick(20); // the three 401s arrive and are parked
+    controller.abort();
+    await rejectsWith(aborted, "AbortError");
+    eq(server.callsTo("/api/held").length, 3, "nothing replayed before the refresh answered");
+    releaseRefresh();
+    eq((await Promise.all([post, put, trigger])).map((r) => r.status), [200, 200, 200]);
+    const held = server.callsTo("/api/held").map((c) => [c.method, c.auth, c.body]);
+    eq(held.slice(3), [["POST", "Bearer a2", "payload"], ["PUT", "Bearer a2", "\u0001\u0002\u0003"]], "replays, with their bodies");
+    eq(server.refreshCalls, 1);
+    eq(api.stats(), { refreshes: 1, retried: 3, queued: 0 });
+  },
+
   async a_url_sent_before_follows_every_change_of_the_session(make) {
     // The driver sends a request to a URL Rust just sent on the happy path by itself, with the
     // token Rust chose, until something Rust's plan reads changes. Each leg repeats one URL.

@@ -123,6 +123,15 @@ struct Shortcut {
     until: f64,
 }
 
+/// A `Command::Park` as the simulated shell keeps it, by core and rules, with the ids of the
+/// answers parked under it (not reported yet).
+struct Park {
+    statuses: Vec<u16>,
+    seen: u64,
+    generation: u64,
+    ids: Vec<u32>,
+}
+
 /// An event for a core, made (with `now` and the tab's storage view) when it is delivered.
 enum CoreEv {
     Abort(u32),
@@ -196,6 +205,8 @@ pub struct World {
     pub steps: u64,
     /// Requests the simulated shell sent by a core's shortcut.
     pub shortcut_sends: u64,
+    /// Answers the simulated shell parked by a core's `Park`.
+    pub parked: u64,
     /// Cores that went on in memory (their storage full).
     pub in_memory: u64,
 }
@@ -212,6 +223,8 @@ struct Tab {
     heard_logout: Vec<u32>,
     timers: HashMap<(usize, TimerKey), u64>,
     shortcuts: HashMap<(usize, String), Shortcut>,
+    /// The parks, by core and rules (ordered: the shell reports them in a fixed order).
+    parks: BTreeMap<(usize, u32), Park>,
     /// The last answer's `Date` this tab's shell told its cores.
     last_date: Option<String>,
     /// The keys of each core whose storage went to memory (`Command::Memory`).
@@ -294,7 +307,7 @@ fn config(judge: bool, via: u8) -> Config {
 impl World {
     pub fn new(sched: Schedule, seed: u64, mutant: Option<Mutant>) -> World {
         let tabs = (0..sched.tabs)
-            .map(|_| Tab { cores: Vec::new(), found: Vec::new(), view: Default::default(), frozen_until: 0, shortcuts: HashMap::new(), last_date: None, owns: Vec::new(), heard_logout: Vec::new(), timers: HashMap::new(), memory: HashMap::new() })
+            .map(|_| Tab { cores: Vec::new(), found: Vec::new(), view: Default::default(), frozen_until: 0, shortcuts: HashMap::new(), parks: BTreeMap::new(), last_date: None, owns: Vec::new(), heard_logout: Vec::new(), timers: HashMap::new(), memory: HashMap::new() })
             .collect();
         let mut w = World {
             rng: Rng(seed ^ 0x5eed),
@@ -331,6 +344,7 @@ impl World {
             violation: None,
             steps: 0,
             shortcut_sends: 0,
+            parked: 0,
             in_memory: 0,
             mutant,
             sched,
@@ -638,8 +652,14 @@ impl World {
         self.feed(tab, core, Event::SetTokens { now, access, refresh: Some(refresh), stored });
     }
 
-    /// One event into a core, then its commands carried out in order, in the same step.
+    /// One event into a core, then its commands carried out in order, in the same step; the
+    /// answers parked for that core are reported first, as the shell does.
     fn feed(&mut self, tab: usize, core: usize, ev: Event) {
+        self.unpark(tab, core);
+        self.handle(tab, core, ev);
+    }
+
+    fn handle(&mut self, tab: usize, core: usize, ev: Event) {
         let app = matches!(ev, Event::SetTokens { .. } | Event::ClearTokens { .. } | Event::Logout { .. });
         self.tabs[tab].cores[core].handle(ev);
         while let Some(c) = self.tabs[tab].cores[core].poll() {
@@ -647,6 +667,27 @@ impl World {
             if self.violation.is_some() {
                 return;
             }
+        }
+    }
+
+    /// Reports the answers parked for `core` of `tab`, one `Parked` per park, as the shell does
+    /// before any other event: the core's generation must still be the park's (no event came
+    /// between an answer parked and its report, and the park held when it came).
+    fn unpark(&mut self, tab: usize, core: usize) {
+        let parked: Vec<(u32, u64, u64, Vec<u32>)> = self.tabs[tab]
+            .parks
+            .iter_mut()
+            .filter(|((c, _), p)| *c == core && !p.ids.is_empty())
+            .map(|((_, rules), p)| (*rules, p.seen, p.generation, core::mem::take(&mut p.ids)))
+            .collect();
+        for (rules, seen, generation, ids) in parked {
+            let now_generation = self.tabs[tab].cores[core].generation();
+            if now_generation != generation {
+                return self.fail(format!("tab {tab} reported answers {ids:?} parked under generation {generation} when its core was at {now_generation}"));
+            }
+            self.log(|t| format!("{t:>7} tab{tab} parked {ids:?} reported"));
+            let (now, stored) = (self.local(), self.stored(tab, core));
+            self.handle(tab, core, Event::Parked { now, rules, seen, ids, stored });
         }
     }
 
@@ -782,6 +823,11 @@ impl World {
             Command::Shortcut { origin, except, token, seen, generation, until, .. } => {
                 self.tabs[tab].shortcuts.insert((core, origin), Shortcut { except, token, seen, generation, until });
             }
+            Command::Park { rules, seen, generation } => {
+                // The statuses the shell is told: the rules' (the sim's cores have one set).
+                let statuses = config(self.sched.judge, self.sched.via).rules.expired_statuses;
+                self.tabs[tab].parks.insert((core, rules), Park { statuses, seen, generation, ids: Vec::new() });
+            }
             Command::Invalid(_) => {}
             // As the shell: at once, after the commands before it (no callback here changes storage).
             Command::Resume => {
@@ -900,6 +946,15 @@ impl World {
                 let shortcut = self.reqs.get_mut(&id).and_then(|r| r.shortcut.take());
                 let same = self.tabs[tab].last_date.as_deref() == Some(date.as_str());
                 self.tabs[tab].last_date = Some(date.clone());
+                // Parked, as the shell does, while the core's `Park` for the rules holds: its
+                // generation, a status it names, the `Date` the core was told last.
+                let generation = self.tabs[tab].cores[core].generation();
+                let park = self.tabs[tab].parks.get_mut(&(core, 0)).filter(|p| p.generation == generation && p.statuses.contains(&status));
+                if let (Some(p), Some(_), true) = (park, &shortcut, same) {
+                    p.ids.push(id);
+                    self.parked += 1;
+                    return self.log(|t| format!("{t:>7} tab{tab} park #{id} ({status})"));
+                }
                 match shortcut {
                     // Quiet and dated as before: the caller's, the core never hears of it.
                     Some(_) if same && status != 401 => {
