@@ -252,6 +252,15 @@ class Session {
     }
   }
 
+  /**
+   * `member` is about to call the core. From inside a callback (a drain under way), the commands
+   * still waiting are carried out first, for the instance they were meant for: they came first.
+   */
+  enter(member) {
+    if (this.depth > 0) this.run();
+    this.current = member;
+  }
+
   /** The first instance made that is still on the session (a storage event's callbacks are its). */
   first() {
     for (const ref of this.members) {
@@ -693,16 +702,19 @@ class Session {
       } else same = a === expectAccess && (this.cookie || r === expectRefresh);
       if (!same) return;
     }
-    const keys = [this.accessKey, this.cookie ? null : this.refreshKey, this.accessKey + ":pair"];
+    // In the protocol's order (`Store`): a pair's fingerprint first, a removal's last.
+    const pair = [[this.accessKey, access], [this.cookie ? null : this.refreshKey, refresh]];
+    const fingerprint = [this.accessKey + ":pair", stamp];
+    const writes = access === null ? [...pair, fingerprint] : [fingerprint, ...pair];
     const before = [];
     try {
-      [access, refresh, stamp].forEach((value, i) => {
-        if (keys[i] === null) return;
-        before[i] = this.read(keys[i]);
-        this.set(keys[i], value);
-      });
+      for (const [key, value] of writes) {
+        if (key === null) continue;
+        before.push([key, this.read(key)]);
+        this.set(key, value);
+      }
     } catch {
-      before.forEach((old, i) => { try { this.set(keys[i], old); } catch {} });
+      for (const [key, old] of before) try { this.set(key, old); } catch {}
       this.failed();
     }
   }
@@ -979,7 +991,7 @@ class Member {
     const controlKind = control === null ? Control.NONE : control === "no-token" ? Control.NO_TOKEN : control === "no-refresh" ? Control.NO_REFRESH : Control.INVALID;
     const flags = (hasAuth ? Flag.HAS_AUTH : 0) | (own ? Flag.OWN_REFRESH : 0);
     return new Promise((resolve, reject) => {
-      session.current = this;
+      session.enter(this);
       session.begin(session.track(this, sent, signal, resolve, reject), url, controlKind, flags);
     });
   }
@@ -991,7 +1003,7 @@ class Member {
     const id = ++lastId;
     return new Promise((resolve, reject) => {
       session.requests.set(id, { resolve, reject, signal: null });
-      session.current = this;
+      session.enter(this);
       session.put();
       report(session.handle, id);
       session.run();
@@ -1003,7 +1015,7 @@ class Member {
     if (this.disposed) throw new Error("seamless-fetch: this AuthFetch was disposed");
     const session = this.session;
     session.flush();
-    session.current = this;
+    session.enter(this);
     report(session.handle);
     session.run();
   }

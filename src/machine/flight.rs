@@ -16,7 +16,7 @@ use crate::pair::Pair;
 use crate::refresh::{classify, request_body, Field};
 
 use super::protocol::{Command, Expect, Notice, Reply, Stored, Timer, Via};
-use super::stored::{same, shared_backoff, unsettled, written, Held};
+use super::stored::{consistent, mixed, mixed_with, same, shared_backoff, unsettled, written, Held};
 use super::{mutant, Machine, Outcome, SETTLE_MS};
 
 /// A running refresh.
@@ -186,6 +186,7 @@ impl Machine {
                 self.announce(Some(p.access), "tab");
                 return self.land(now, Ok(()), true, s);
             }
+            Some(p) if !consistent(s, *p) && mixed_with(*p, self.held.as_ref()) => return self.land(now, Err(mixed()), true, s),
             _ => {}
         }
         // Another tab may have failed while this one waited for the lock: one attempt per window.

@@ -301,7 +301,9 @@ impl Machine {
         self.now = event.now();
         if let Some(s) = event.stored() {
             let pair = stored::pair(s, self.cfg.cookie).ok().flatten();
-            if !stored::same(pair, self.held.as_ref()) {
+            // A pair from two writes is never one to keep (see `stored::mixed`): the last whole
+            // one stays what storage that fails leaves in memory.
+            if pair.map_or(true, |p| stored::consistent(s, p)) && !stored::same(pair, self.held.as_ref()) {
                 self.held = pair.map(stored::Held::owned);
             }
         }

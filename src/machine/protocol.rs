@@ -45,7 +45,7 @@
 //! | `Unlock { flight, mark_ms }` | asks for the `:fresh` mark for `mark_ms` (0: none), then releases the lock: no tab sees the lock free before the mark is asked for |
 //! | `Refresh { flight, via }` | `Via::Endpoint { content_type, body }`: POSTs `body` to `refreshUrl` with its content type, `accept: application/json`, then `refreshHeaders` (the object, or the function's result, called for each refresh; they may replace either) and `credentials` (`include` in a cookie session); `Via::Function { refresh, access }`: calls the app's function with these tokens. Reports `Refreshed` |
 //! | `CancelRefresh { flight }` | aborts that call (its timeout ran out); a late answer is ignored anyway |
-//! | `Store { pair, expect }` | writes the pair (`None`: removes the keys) if storage holds `expect` now; when storage throws, puts back what each key held (best effort), then reports `StorageFailed` |
+//! | `Store { pair, expect }` | writes the pair (`None`: removes the keys) if storage holds `expect` now, a pair's fingerprint first and its refresh token last, a removal's access token first and fingerprint last (so no other tab can read a whole pair that a write which throws half-way leaves behind); when storage throws, puts back what each key held (best effort), then reports `StorageFailed` |
 //! | `Memory` | keeps the keys in this page's memory from now on (empty until a `Store`); Web Storage is not touched again |
 //! | `StoreBackoff { value }` | writes (or removes) `<key>:backoff`; reports `StorageFailed` when storage throws |
 //! | `CancelTimer { timer }` | clears that timer, if it is still scheduled |

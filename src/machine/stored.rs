@@ -84,6 +84,22 @@ impl From<Garbage> for Failure {
     }
 }
 
+/// Whether `p`, which its fingerprint does not match, visibly mixes two writes: one half is the
+/// last whole pair's this tab knew (`last`) and the other is not. Spending it could spend a
+/// refresh token already rotated (reuse revokes the family) or send a server a mismatched pair.
+/// (Found by the long simulation: a tab whose write threw put back keys from its lagging view.)
+/// Both halves new is an app's own write over an old fingerprint, spent as it always was.
+pub fn mixed_with(p: Held, last: Option<&Pair>) -> bool {
+    last.is_some_and(|l| (p.access == l.access) != (p.refresh == l.refresh.as_deref()))
+}
+
+/// The failure of a flight that found a pair [`mixed_with`] the last one after the settle wait.
+pub fn mixed() -> Failure {
+    Failure::new(Code::InvalidToken, &[
+        "the stored access and refresh tokens come from two different writes (their fingerprint under `<accessTokenKey>:pair` matches neither); nothing was sent. Store tokens with setTokens, which writes the fingerprint",
+    ])
+}
+
 /// The snapshot as a pair, `None` for no session; an error for stored garbage.
 pub fn pair(s: &Stored, cookie: bool) -> Result<Option<Held<'_>>, Garbage> {
     match read(s, cookie) {

@@ -332,12 +332,17 @@ export const scenarios = {
       const before = stored();
       eq(before.slice(0, 2), ["a2", "r2"]);
       assert(before[2], "with its fingerprint");
+      const order = [];
       Storage.prototype.setItem = function (key, value) {
+        order.push(key);
         if (key === "refreshToken") throw new DOMException("full", "QuotaExceededError");
         return setItem.call(this, key, value);
       };
       server.expire();
       eq((await api.fetch("/api/x")).status, 200, "refreshed again");
+      // The fingerprint goes first and the refresh token last: while the write runs, and after one
+      // that throws, no other tab reads a whole new pair (it could spend it, unknown to this tab).
+      eq(order.slice(0, 3), ["token:pair", "token", "refreshToken"], "the order of the write");
       eq(stored(), before, "storage holds the old pair and its fingerprint, as other tabs read them");
       eq((await api.fetch("/api/y")).status, 200);
       eq(server.callsTo("/api/y").map((c) => c.auth), ["Bearer a3"], "this tab goes on with the new pair, from memory");

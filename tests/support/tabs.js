@@ -371,6 +371,22 @@ export const scenarios = {
     eq(server.refreshCalls, 1);
   },
 
+  async a_callback_that_uses_another_instance_does_not_take_the_rest_of_the_callbacks(make) {
+    // Two instances on one session: the one whose refresh was refused gets onRefreshError, then
+    // onLogout and navigate, even when its onRefreshError calls the other instance in between.
+    const heard = [];
+    const { api: first, server } = setup(make, { crossTab: false, onLogout: () => heard.push("first onLogout"), navigate: () => heard.push("first navigate") });
+    const second = make({
+      refreshUrl: "/auth/refresh", fetch: server.fetch, crossTab: false,
+      onRefreshError: () => { heard.push("second onRefreshError"); first.getAccessToken().catch(() => {}); },
+      onLogout: () => heard.push("second onLogout"), navigate: () => heard.push("second navigate"),
+    });
+    server.expire();
+    server.refreshAnswer = () => json(401, { error: "invalid_grant" });
+    await rejectsWith(second.fetch("/api/x"), "SESSION_EXPIRED");
+    eq(heard, ["second onRefreshError", "second onLogout", "second navigate"]);
+  },
+
   async refreshes_ahead_of_a_jwt_expiry(make) {
     const now = Date.now();
     const { api, server } = withAccess(make, jwt({ sub: "u", iat: secs(now) - 50, exp: secs(now) + 10 }));
@@ -656,6 +672,24 @@ export const scenarios = {
       eq([localStorage.getItem("token"), localStorage.getItem("refreshToken")], ["a9", "r9"], "crossTab " + crossTab + ": the login stands");
       eq([logouts, navigations], [[], []], "crossTab " + crossTab + ": nobody was logged out");
     }
+  },
+
+  async a_pair_from_two_writes_is_refused_not_spent(make) {
+    // A refresh token put back beside another write's access token (a write that threw, undone
+    // from a lagging view of storage): the fingerprint matches neither pair, and one half is the
+    // pair this tab knew. Spending it could reuse a rotated token, so after the settle wait
+    // nothing is sent and nobody is logged out.
+    const logouts = [];
+    const { api, server } = setup(make, { onLogout: (i) => logouts.push(i.reason) });
+    eq((await api.fetch("/api/first")).status, 200, "this tab knows the whole pair a1/r1");
+    writeAsAnotherTab({ "token:pair": fingerprint("a1", "r1"), refreshToken: "r9" });
+    server.expire();
+    const started = performance.now();
+    const error = await rejectsWith(api.fetch("/api/x"), "INVALID_TOKEN");
+    assert(performance.now() - started >= 900, "refused after the settle wait, not before");
+    assert(/two different writes/.test(error.message) && !/a1|r9/.test(error.message), "says why, without a token: " + error.message);
+    eq([server.refreshCalls, logouts], [0, []], "nothing spent, nobody logged out");
+    eq([localStorage.getItem("token"), localStorage.getItem("refreshToken")], ["a1", "r9"], "nothing removed");
   },
 
   async setting_the_pair_being_spent_keeps_the_rotated_one(make) {

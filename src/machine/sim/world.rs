@@ -1159,7 +1159,7 @@ impl World {
         let writes = match pair {
             Some(p) => {
                 let stamp = fingerprint(&p);
-                vec![(0, Some(p.access)), (1, p.refresh), (2, Some(stamp))]
+                vec![(2, Some(stamp)), (0, Some(p.access)), (1, p.refresh)]
             }
             None => vec![(0, None), (1, None), (2, None)],
         };
@@ -1171,9 +1171,9 @@ impl World {
             // Storage is full: setting one key throws (a removal frees room, and never does). The keys written before it are put
             // back (other tabs see them change, then change back), and the core is told.
             let k = self.rng.below(3) as usize;
-            let old: Vec<(usize, Option<String>)> = (0..k).map(|key| (key, self.tabs[tab].view[key].0.clone())).collect();
+            let old: Vec<(usize, Option<String>)> = writes[..k].iter().map(|&(key, _)| (key, self.tabs[tab].view[key].0.clone())).collect();
             self.write(tab, &[&writes[..k], &old[..]].concat(), true);
-            self.log(|t| format!("{t:>7} tab{tab} store threw at key {k}, put back"));
+            self.log(|t| format!("{t:>7} tab{tab} store threw at its write {k} of 3, put back"));
             let now = self.local();
             self.feed(tab, core, Event::StorageFailed { now });
         } else {
