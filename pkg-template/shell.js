@@ -11,7 +11,7 @@
 // The numbers of the protocol, as src/boundary/wire.rs defines them (a Rust test checks this
 // object against that file).
 const PROTOCOL = {
-  Op: { PASS: 1, SEND: 2, ASK: 3, RESOLVE: 4, REJECT: 5, LOCK: 6, UNLOCK: 7, REFRESH: 8, CANCEL_REFRESH: 9, STORE: 10, STORE_BACKOFF: 11, TIMER: 12, NOTIFY: 13, INVALID: 14, GIVE: 15, SHORTCUT: 16, RESUME: 17, MEMORY: 18, CANCEL_TIMER: 19, PARK: 20 },
+  Op: { PASS: 1, SEND: 2, ASK: 3, RESOLVE: 4, REJECT: 5, LOCK: 6, UNLOCK: 7, REFRESH: 8, CANCEL_REFRESH: 9, STORE: 10, STORE_BACKOFF: 11, TIMER: 12, NOTIFY: 13, INVALID: 14, GIVE: 15, SHORTCUT: 16, RESUME: 17, MEMORY: 18, CANCEL_TIMER: 19, PARK: 20, SEND_LAST: 21 },
   Value: { UNDEFINED: 0, NULL: 1, FALSE: 2, TRUE: 3, NUMBER: 4, STRING: 5, FUNCTION: 6, OTHER: 7, LIST: 8, MAP: 9, KEY: 10, END: 11 },
   Control: { NONE: 0, NO_TOKEN: 1, NO_REFRESH: 2, INVALID: 3 },
   Flag: { HAS_AUTH: 1, OWN_REFRESH: 2 },
@@ -314,7 +314,8 @@ class Session {
     }
     switch (op) {
       case Op.PASS: this.pass(id, core.code() === 1); break;
-      case Op.SEND: this.send(id, text(0)); break;
+      case Op.SEND: this.send(id, text(0), false); break;
+      case Op.SEND_LAST: this.send(id, text(0), true); break;
       case Op.ASK: this.ask(id, core.code()); break;
       case Op.RESOLVE: this.settle(id, true, this.requests.get(id)?.response); break;
       case Op.REJECT: this.reject(id); break;
@@ -462,8 +463,12 @@ class Session {
     }, r.reject);
   }
 
-  /** An attempt of `id`, with the token's header value (null: none) on a copy of its request. */
-  send(id, value) {
+  /**
+   * An attempt of `id`, with the token's header value (null: none) on a copy of its request.
+   * `last`: the core let `id` go, its answer or error is the caller's; a `Date` the core has not
+   * heard is reported first.
+   */
+  send(id, value, last) {
     const r = this.requests.get(id);
     if (!r) return;
     const go = () => {
@@ -484,17 +489,21 @@ class Session {
       (response) => {
         if (!(response instanceof Response)) throw new TypeError("seamless-fetch: the fetch option must resolve to a Response");
         r.response = response;
-        this.current = r.owner;
         // The core hears a Date only when its text changed (once a second at most): each one
         // may move its estimate of the server's clock, and with it the shortcut's generation.
         const date = response.headers.get("date");
         const changed = date !== this.lastDate;
         this.lastDate = date;
-        this.put(changed ? date : null, response.headers.get("content-type"));
-        core.answer(this.handle, Date.now(), id, response.status);
-        this.run();
+        if (!last || changed) {
+          this.current = r.owner;
+          this.put(changed ? date : null, response.headers.get("content-type"));
+          core.answer(this.handle, Date.now(), id, response.status);
+          this.run();
+        }
+        if (last) this.settle(id, true, response);
       },
     ).catch((e) => {
+      if (last) return this.settle(id, false, e);
       r.error = e;
       this.flush();
       this.current = r.owner;

@@ -595,9 +595,9 @@ impl Boundary {
                 out.code = watch as u32;
                 (Op::Pass, id)
             }
-            Command::Send { id, rules, token } => {
+            Command::Send { id, rules, token, last } => {
                 out.texts[0] = token.map(|t| rules_at(&session.rules, rules).header_value(&t));
-                (Op::Send, id)
+                (if last { Op::SendLast } else { Op::Send }, id)
             }
             Command::Ask { id, how } => {
                 out.code = match how {

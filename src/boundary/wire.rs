@@ -45,6 +45,7 @@ group! {
     Memory = 18 => "MEMORY",
     CancelTimer = 19 => "CANCEL_TIMER",
     Park = 20 => "PARK",
+    SendLast = 21 => "SEND_LAST",
 }
 
 group! {

@@ -195,6 +195,10 @@ pub struct Machine {
     /// The mutant on, in the simulation's runs.
     #[cfg(test)]
     pub mutant: Option<Mutant>,
+    /// The last `Date` heard (the simulation checks that no answer reaches its caller without
+    /// the core, with a `Date` the core has not heard).
+    #[cfg(test)]
+    pub heard_date: Option<String>,
 }
 
 impl Machine {
@@ -224,6 +228,8 @@ impl Machine {
             now: 0.0,
             #[cfg(test)]
             mutant: None,
+            #[cfg(test)]
+            heard_date: None,
         }
     }
 

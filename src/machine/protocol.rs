@@ -13,7 +13,7 @@
 //! | event | carries | the core answers with |
 //! |---|---|---|
 //! | `Begin` | request id, its instance's rules, URL, control header, own token header?, from the app's refresh function? | `Pass`, `Send`, or nothing yet (queued for a refresh); `Reject` |
-//! | `Answer` | id, status, a JSON document?, `Date` | `Resolve`, `Ask`, `Send` (replay), or nothing yet (queued); `Reject` |
+//! | `Answer` | id, status, a JSON document?, `Date` | `Resolve`, `Ask`, `Send` (replay), or nothing yet (queued); `Reject`; of a `Send` with `last`: nothing (its `Date` is heard) |
 //! | `Passed` | rules, URL and status of a watched `Pass` | a `PassedThrough` notice when the status says "expired" |
 //! | `Verdict` | id, expired? (body code or `isExpired`) | as `Answer` |
 //! | `Failed` | id (the transport threw, or the caller aborted an attempt) | `Reject(Transport)` |
@@ -35,7 +35,7 @@
 //! | command | the shell |
 //! |---|---|
 //! | `Pass { id, watch }` | sends the request as it is; its answer or error is the caller's; with `watch`, reports its status as `Passed` |
-//! | `Send { id, rules, token }` | sends attempt of `id`, with `token` under the header of `rules`' instance (none: without), a replay made from the same input and body; reports `Answer` or `Failed` |
+//! | `Send { id, rules, token, last }` | sends attempt of `id`, with `token` under the header of `rules`' instance (none: without), a replay made from the same input and body; reports `Answer` or `Failed`. With `last` the core has let `id` go: the answer or the error is the caller's, whatever it says, and only an answer whose `Date` differs from the last one reported is reported (as `Answer`, before the caller has it) |
 //! | `Ask { id, how }` | `Judge::Body`: reads a clone of the body (64 KB, 2 s at most) for `expiredBodyCodes`; `Judge::App`: calls `isExpired`; reports `Verdict` |
 //! | `Resolve { id }` / `Reject { id, why }` | settles the caller's promise with the last answer (`refresh()`: with `undefined`) / the error |
 //! | `Shortcut { rules, origin, except, token, seen, generation, until }` | may send a later plain request of an instance with `rules` (no control header, no token header of its own, a body it can send again) to `origin`, other than `except` (the refresh endpoint, query aside), with `token` without asking, while `generation()` is `generation`, the stored access token is `token`, and local time is before `until`; reports its answer as `ShortcutAnswer` when its status is not `quiet` or its `Date` differs from the last one reported, else hands it to the caller |
@@ -65,6 +65,15 @@
 //! body for the replay). `Parked` comes before any other event of the session, the caller's
 //! `Abort` of a parked request and a `Storage` event from another tab included, so the core
 //! hears the answers while the flight still runs, in their place in the order of events.
+//!
+//! `Send` with `last` hands out the decision of `answer` for an attempt after which there is
+//! none (a replay, a `no-refresh` request, the one send after `NO_SESSION`): its answer is the
+//! caller's whatever its status, and the core reads nothing else of it but its `Date` (the server
+//! clock). So the core lets the request go as it sends it (it was in no queue: `stats()` and
+//! `alive()` no longer count it, a reset cannot reach it, and the caller's abort, which the core
+//! would ignore, ends the attempt as the transport's error), and the shell settles the caller
+//! itself, telling the core first only a `Date` it has not heard. A storm's replays' answers then
+//! never cross into the core.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -298,8 +307,10 @@ pub enum Command {
     /// Send as it is; not the library's. `watch`: report its answer (`Passed`), an origin the
     /// token is withheld from, whose "expired" answer is explained.
     Pass { id: u32, watch: bool },
-    /// Send an attempt of `id` with `token` (none: without), under the scheme of `rules`.
-    Send { id: u32, rules: u32, token: Option<String> },
+    /// Send an attempt of `id` with `token` (none: without), under the scheme of `rules`. A
+    /// decision handed out with it: `last`, the core let `id` go, its answer or error is the
+    /// caller's (a `Date` not reported yet is reported first; see the module's table).
+    Send { id: u32, rules: u32, token: Option<String>, last: bool },
     /// Judge the answer by its body code or by `isExpired` (`how`), then `Verdict`.
     Ask { id: u32, how: Judge },
     /// The last answer is the caller's (`refresh()`: it resolves).

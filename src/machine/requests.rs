@@ -31,7 +31,7 @@ impl Requests {
     /// Adds `id` as a request or call of `kind`, unless one has that id already (false then).
     pub(super) fn enter(&mut self, id: u32, kind: Kind, rules: u32, no_refresh: bool) -> bool {
         let Err(i) = self.at(id) else { return false };
-        self.0.insert(i, (id, Request { kind, rules, no_refresh, sent_before: false, phase: Phase::Last }));
+        self.0.insert(i, (id, Request { kind, rules, no_refresh, sent_before: false, phase: Phase::Idle }));
         true
     }
     fn get(&self, id: &u32) -> Option<&Request> {
@@ -70,8 +70,8 @@ pub(super) struct Request {
 enum Phase {
     /// Its attempt went out with `token` when `seen` flights had finished.
     Sent { token: Option<String>, seen: u64 },
-    /// Its last attempt went out: the answer is the caller's.
-    Last,
+    /// Between two phases, or answered (a last attempt is not held: `go` lets it go).
+    Idle,
     /// The shell judges its answer (`Ask` with `how`).
     Asking { token: Option<String>, seen: u64, how: Judge },
     /// In the running flight's queue. `stored`: the token that may still serve after a transient
@@ -190,7 +190,7 @@ impl Machine {
     /// flight runs). Should that flight have landed, `seen` makes `recover` take its outcome.
     pub(super) fn parked(&mut self, now: f64, rules: u32, seen: u64, ids: &[u32], s: &Stored) {
         for &id in ids {
-            if self.adopt(id, rules, Phase::Last) {
+            if self.adopt(id, rules, Phase::Idle) {
                 self.recover(now, id, None, seen, s);
             }
         }
@@ -202,10 +202,16 @@ impl Machine {
             Err(e) => self.settle(id, Err(Why::Auth(e.into()))),
             Ok(Plan::Send(token, seen)) => {
                 let Some(r) = self.requests.get_mut(&id) else { return };
-                r.phase = if r.sent_before || r.no_refresh { Phase::Last } else { Phase::Sent { token: token.clone(), seen } };
-                r.sent_before = true;
-                let rules = r.rules;
-                self.push(Command::Send { id, rules, token });
+                let (rules, last) = (r.rules, r.sent_before || r.no_refresh);
+                if last {
+                    // Its answer is the caller's whatever it says: the core lets it go now (no
+                    // queue holds it), and the shell reports only a `Date` the core has not heard.
+                    self.requests.remove(&id);
+                } else {
+                    r.phase = Phase::Sent { token: token.clone(), seen };
+                    r.sent_before = true;
+                }
+                self.push(Command::Send { id, rules, token, last });
             }
             Ok(Plan::Wait(stored)) => self.queue(now, id, stored, false, s),
             Ok(Plan::Ahead(access)) => self.refresh_for(now, id, Some(access.clone()), Some(access), false, s),
@@ -238,13 +244,19 @@ impl Machine {
 
     /// The answer to the last attempt of `id`; `json`: it is one JSON document (its body may hold
     /// an "expired" code; a stream never does, and must reach the caller at once).
+    /// The `Date` counts first: the answer to a last attempt (`Send` with `last`, the request let
+    /// go) comes only for it.
     pub(super) fn answer(&mut self, now: f64, id: u32, status: u16, json: bool, date: Option<&str>, s: &Stored) {
-        let Some(r) = self.requests.get_mut(&id) else { return };
-        let rules = r.rules;
         if let Some(date) = date {
             self.clock.date(date, now);
+            #[cfg(test)]
+            {
+                self.heard_date = Some(date.into());
+            }
         }
-        let (token, seen) = match core::mem::replace(&mut r.phase, Phase::Last) {
+        let Some(r) = self.requests.get_mut(&id) else { return };
+        let rules = r.rules;
+        let (token, seen) = match core::mem::replace(&mut r.phase, Phase::Idle) {
             Phase::Sent { token, seen } => (token, seen),
             _ => return self.settle(id, Ok(())),
         };
@@ -272,7 +284,7 @@ impl Machine {
     pub(super) fn verdict(&mut self, now: f64, id: u32, expired: bool, s: &Stored) {
         let Some(r) = self.requests.get_mut(&id) else { return };
         let rules = r.rules;
-        match core::mem::replace(&mut r.phase, Phase::Last) {
+        match core::mem::replace(&mut r.phase, Phase::Idle) {
             Phase::Asking { token, seen, .. } if expired => self.recover(now, id, token, seen, s),
             // The body said nothing: the app's `isExpired` judges last, as it always has.
             Phase::Asking { token, seen, how: Judge::Body } if self.rules(rules).app_judges => self.ask(id, token, seen, Judge::App),
@@ -387,7 +399,7 @@ impl Machine {
     /// Wakes the request (or call) `id`, queued with `stored` and `answered`, once the flight it
     /// waited for has landed (or been reset).
     pub(super) fn wake(&mut self, now: f64, id: u32, s: &Stored) {
-        let Some((kind, phase)) = self.requests.get_mut(&id).map(|r| (r.kind, core::mem::replace(&mut r.phase, Phase::Last))) else {
+        let Some((kind, phase)) = self.requests.get_mut(&id).map(|r| (r.kind, core::mem::replace(&mut r.phase, Phase::Idle))) else {
             return;
         };
         let Phase::Waiting { seen, stored, answered } = phase else { return };
