@@ -11,7 +11,7 @@
 // The numbers of the protocol, as src/boundary/wire.rs defines them (a Rust test checks this
 // object against that file).
 const PROTOCOL = {
-  Op: { PASS: 1, SEND: 2, ASK: 3, RESOLVE: 4, REJECT: 5, LOCK: 6, UNLOCK: 7, REFRESH: 8, CANCEL_REFRESH: 9, STORE: 10, STORE_BACKOFF: 11, TIMER: 12, NOTIFY: 13, INVALID: 14, GIVE: 15, SHORTCUT: 16, RESUME: 17, MEMORY: 18, CANCEL_TIMER: 19 },
+  Op: { PASS: 1, SEND: 2, ASK: 3, RESOLVE: 4, REJECT: 5, LOCK: 6, UNLOCK: 7, REFRESH: 8, CANCEL_REFRESH: 9, STORE: 10, STORE_BACKOFF: 11, TIMER: 12, NOTIFY: 13, INVALID: 14, GIVE: 15, SHORTCUT: 16, RESUME: 17, MEMORY: 18, CANCEL_TIMER: 19, PARK: 20, SEND_LAST: 21 },
   Value: { UNDEFINED: 0, NULL: 1, FALSE: 2, TRUE: 3, NUMBER: 4, STRING: 5, FUNCTION: 6, OTHER: 7, LIST: 8, MAP: 9, KEY: 10, END: 11 },
   Control: { NONE: 0, NO_TOKEN: 1, NO_REFRESH: 2, INVALID: 3 },
   Flag: { HAS_AUTH: 1, OWN_REFRESH: 2 },
@@ -159,6 +159,8 @@ class Session {
     this.unwatch = null;
     this.offline = false; // what the core was last told of navigator.onLine
     this.shortcuts = new Map(); // origin -> the core's SHORTCUT for it
+    this.parks = new Map(); // rules -> the core's PARK for them, with the ids parked under it
+    this.parked = false; // some are, not reported yet
     this.lastDate = null; // the last answer's Date the core was told
     this.depth = 0; // how many run()s are draining now (a callback may call the API mid-drain)
     this.resumeDue = false; // a RESUME waits for the outermost drain's end
@@ -193,6 +195,7 @@ class Session {
 
   /** Reports storage that threw, and carries the core's answer at once, before any command waiting. */
   failed() {
+    this.flush();
     for (let n = core.storage_failed(this.handle, Date.now()); n > 0; n--) this.carry(core.next(this.handle));
   }
 
@@ -208,6 +211,7 @@ class Session {
    * without an event).
    */
   put(...first) {
+    this.flush();
     const offline = globalThis.navigator !== undefined && globalThis.navigator.onLine === false;
     if (offline !== this.offline) {
       this.offline = offline;
@@ -240,6 +244,7 @@ class Session {
     this.enter(this.current);
     this.members.splice(this.members.indexOf(ref), 1);
     if (this.current === ref.deref()) this.current = null;
+    this.flush();
     core.close(this.handle, Date.now());
     this.run();
     if (this.members.length === 0) {
@@ -310,7 +315,8 @@ class Session {
     }
     switch (op) {
       case Op.PASS: this.pass(id, core.code() === 1); break;
-      case Op.SEND: this.send(id, text(0)); break;
+      case Op.SEND: this.send(id, text(0), false); break;
+      case Op.SEND_LAST: this.send(id, text(0), true); break;
       case Op.ASK: this.ask(id, core.code()); break;
       case Op.RESOLVE: this.settle(id, true, this.requests.get(id)?.response); break;
       case Op.REJECT: this.reject(id); break;
@@ -334,6 +340,9 @@ class Session {
         // Valid while storage holds the very strings the core decided on (this event's), for
         // the requests of instances with the request rules it was decided under.
         this.shortcuts.set(core.code() + " " + text(0), { rules: core.code(), except: text(1), value: text(2), token: text(3), refresh: this.snapshot[1], stamp: this.snapshot[2], seen: core.out_seen(), generation: core.out_generation(), until: core.number() });
+        break;
+      case Op.PARK:
+        this.parks.set(core.code(), { statuses: text(0).split(",").map(Number).filter(Boolean), seen: core.out_seen(), generation: core.out_generation(), ids: [] });
         break;
       case Op.RESUME: this.resumeDue = true; break;
       case Op.INVALID: return authError();
@@ -362,6 +371,15 @@ class Session {
     return Promise.resolve(sent).then((response) => {
       if (!(response instanceof Response)) throw new TypeError("seamless-fetch: the fetch option must resolve to a Response");
       const date = response.headers.get("date");
+      const park = date === this.lastDate ? this.parks.get(cut.rules) : undefined;
+      if (park !== undefined && park.statuses.includes(response.status) && core.generation(this.handle) === park.generation) {
+        return new Promise((resolve, reject) => {
+          const id = this.track(owner, { input: parts.href, init, headers: parts.headers }, parts.signal, resolve, reject);
+          this.requests.get(id).response = response;
+          park.ids.push(id);
+          this.parked = true;
+        });
+      }
       if (date === this.lastDate && core.quiet(this.handle, cut.rules, response.status) === 1) return response;
       return new Promise((resolve, reject) => {
         const id = this.track(owner, { input: parts.href, init, headers: parts.headers }, parts.signal, resolve, reject);
@@ -376,6 +394,26 @@ class Session {
   }
 
   /**
+   * Reports the answers parked under each PARK (one event per rules), before any other event of
+   * the session: the core decided about them as of then (they join the running flight's queue).
+   */
+  flush() {
+    if (!this.parked) return;
+    this.parked = false;
+    const current = this.current;
+    for (const [rules, park] of this.parks) {
+      if (park.ids.length === 0) continue;
+      const ids = park.ids.join(",");
+      park.ids = [];
+      this.snapshot = this.stored();
+      put(ids, ...this.snapshot);
+      core.parked(this.handle, Date.now(), rules, park.seen);
+    }
+    this.run();
+    this.current = current;
+  }
+
+  /**
    * Keeps a request for the core's commands about `id` (`sent`: `{ input, init, headers }` sent
    * as they are with fresh headers each time, or `{ request }`, a Request cloned for each
    * attempt), and reports the caller's abort.
@@ -385,6 +423,7 @@ class Session {
     const r = { owner, ...sent, signal, resolve, reject, response: null, error: null, onAbort: null };
     if (signal) {
       r.onAbort = () => {
+        this.flush();
         this.enter(owner);
         core.abort(this.handle, Date.now(), id);
         this.run();
@@ -416,6 +455,7 @@ class Session {
     }
     Promise.resolve(sent).then((response) => {
       if (watch && response instanceof Response) {
+        this.flush();
         put(r.request ? r.request.url : r.input);
         core.passed(this.handle, Date.now(), r.owner.rules, response.status);
         this.run();
@@ -424,8 +464,12 @@ class Session {
     }, r.reject);
   }
 
-  /** An attempt of `id`, with the token's header value (null: none) on a copy of its request. */
-  send(id, value) {
+  /**
+   * An attempt of `id`, with the token's header value (null: none) on a copy of its request.
+   * `last`: the core let `id` go, its answer or error is the caller's; a `Date` the core has not
+   * heard is reported first.
+   */
+  send(id, value, last) {
     const r = this.requests.get(id);
     if (!r) return;
     const go = () => {
@@ -446,18 +490,23 @@ class Session {
       (response) => {
         if (!(response instanceof Response)) throw new TypeError("seamless-fetch: the fetch option must resolve to a Response");
         r.response = response;
-        this.current = r.owner;
         // The core hears a Date only when its text changed (once a second at most): each one
         // may move its estimate of the server's clock, and with it the shortcut's generation.
         const date = response.headers.get("date");
         const changed = date !== this.lastDate;
         this.lastDate = date;
-        this.put(changed ? date : null, response.headers.get("content-type"));
-        core.answer(this.handle, Date.now(), id, response.status);
-        this.run();
+        if (!last || changed) {
+          this.current = r.owner;
+          this.put(changed ? date : null, response.headers.get("content-type"));
+          core.answer(this.handle, Date.now(), id, response.status);
+          this.run();
+        }
+        if (last) this.settle(id, true, response);
       },
     ).catch((e) => {
+      if (last) return this.settle(id, false, e);
       r.error = e;
+      this.flush();
       this.current = r.owner;
       core.failed(this.handle, Date.now(), id);
       this.run();
@@ -482,6 +531,7 @@ class Session {
       return;
     }
     peekJson(r.response).then((body) => {
+      this.flush();
       this.current = r.owner;
       walk(body);
       this.put();
@@ -589,6 +639,7 @@ class Session {
       if (this.calls.get(flight) !== controller) return;
       this.calls.delete(flight);
       if (this.callSignal === controller.signal) this.callSignal = null;
+      this.flush();
       this.current = flyer;
       this.callError = error;
       walk(value);
@@ -735,12 +786,14 @@ class Session {
       this.run();
     };
     const online = () => {
+      this.flush();
       this.offline = false;
       put(...this.stored());
       core.online(this.handle, Date.now());
       this.run();
     };
     const offline = () => {
+      this.flush();
       this.offline = true;
       core.offline(this.handle, Date.now());
     };
@@ -972,6 +1025,7 @@ class Member {
   act(report) {
     if (this.disposed) throw new Error("seamless-fetch: this AuthFetch was disposed");
     const session = this.session;
+    session.flush();
     session.enter(this);
     report(session.handle);
     session.run();
@@ -1038,6 +1092,7 @@ export class AuthFetch {
   }
 
   stats() {
+    this.#member.session.flush(); // the answers parked are queued: `queued` counts them
     const h = this.#member.session.handle;
     return { refreshes: core.refreshes(h), retried: core.retried(h), queued: core.queued(h) };
   }

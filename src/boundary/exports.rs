@@ -194,6 +194,13 @@ pub extern "C" fn shortcut_answer(s: u32, now: f64, id: u32, rules: u32, seen: f
     b().shortcut_answer(s, now, id, rules, seen, status) as u32
 }
 
+/// The answers parked under a `PARK` of `rules` (inbox: their ids, comma-separated, then the
+/// stored keys).
+#[no_mangle]
+pub extern "C" fn parked(s: u32, now: f64, rules: u32, seen: f64) {
+    b().parked(s, now, rules, seen)
+}
+
 /// 1: an answer with `status` to a shortcut's request of `rules` is the caller's (if its `Date` is
 /// unchanged).
 #[no_mangle]
@@ -207,13 +214,13 @@ pub extern "C" fn generation(s: u32) -> f64 {
     b().generation(s)
 }
 
-/// `SHORTCUT`'s `seen`.
+/// `SHORTCUT`'s and `PARK`'s `seen`.
 #[no_mangle]
 pub extern "C" fn out_seen() -> f64 {
     b().out.seen
 }
 
-/// `SHORTCUT`'s `generation`.
+/// `SHORTCUT`'s and `PARK`'s `generation`.
 #[no_mangle]
 pub extern "C" fn out_generation() -> f64 {
     b().out.generation

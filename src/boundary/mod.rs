@@ -44,7 +44,7 @@ pub struct Out {
     pub number: f64,
     /// Booleans: of an error, bit 0 `offline`, bit 1 "what the refresh call threw is its cause".
     pub flag: u32,
-    /// `SHORTCUT`'s `seen` and `generation`.
+    /// `SHORTCUT`'s and `PARK`'s `seen` and `generation`.
     pub seen: f64,
     #[allow(missing_docs)]
     pub generation: f64,
@@ -510,6 +510,15 @@ impl Boundary {
         true
     }
 
+    /// The answers parked under a `PARK` of `rules` (`seen` as it gave it); inbox: their ids, as
+    /// decimal numbers separated by commas, then the stored keys.
+    pub fn parked(&mut self, s: u32, now: f64, rules: u32, seen: f64) {
+        self.event(s, |b| {
+            let ids = numbers(&b.take().unwrap_or_default());
+            Some(Event::Parked { now, rules, seen: seen as u64, ids, stored: b.stored() })
+        });
+    }
+
     /// Whether an answer with `status` to a `SHORTCUT` request of `rules` is the caller's without the core
     /// (its `Date` aside): not an "expired" status.
     pub fn quiet(&mut self, s: u32, rules: u32, status: u32) -> bool {
@@ -586,9 +595,9 @@ impl Boundary {
                 out.code = watch as u32;
                 (Op::Pass, id)
             }
-            Command::Send { id, rules, token } => {
+            Command::Send { id, rules, token, last } => {
                 out.texts[0] = token.map(|t| rules_at(&session.rules, rules).header_value(&t));
-                (Op::Send, id)
+                (if last { Op::SendLast } else { Op::Send }, id)
             }
             Command::Ask { id, how } => {
                 out.code = match how {
@@ -637,6 +646,21 @@ impl Boundary {
                 out.generation = generation as f64;
                 out.number = until;
                 (Op::Shortcut, 0)
+            }
+            Command::Park { rules, seen, generation } => {
+                // The statuses are the rules' `expiredStatuses`, as `quiet` reads them.
+                let mut list = String::new();
+                for (i, status) in rules_at(&session.rules, rules).expired_statuses.iter().enumerate() {
+                    if i > 0 {
+                        list.push(',');
+                    }
+                    list.push_str(&crate::code::decimal(*status as u64));
+                }
+                out.texts[0] = Some(list);
+                out.code = rules;
+                out.seen = seen as f64;
+                out.generation = generation as f64;
+                (Op::Park, 0)
             }
             Command::Give { id, token } => {
                 out.texts[0] = token;
@@ -811,6 +835,25 @@ fn field_at(v: &Value, path: &str) -> Field {
 mod tests;
 
 /// A timer as the protocol names it: its kind and its flight.
+/// The numbers of a list the shell wrote as decimal numbers separated by commas (a byte that is
+/// neither is read as a digit: the shell writes none).
+fn numbers(list: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut n: Option<u32> = None;
+    for b in list.bytes().chain([b',']) {
+        match (b, n) {
+            (b',', Some(v)) => out.push(v),
+            (b',', None) => {}
+            (d, v) => {
+                n = Some(v.unwrap_or(0).wrapping_mul(10).wrapping_add(d.wrapping_sub(b'0') as u32));
+                continue;
+            }
+        }
+        n = None;
+    }
+    out
+}
+
 fn timer_wire(timer: Timer) -> (TimerKind, u32) {
     match timer {
         Timer::Gate(f) => (TimerKind::Gate, f),

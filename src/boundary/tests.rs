@@ -133,7 +133,7 @@ fn an_expired_answer_refreshes_with_the_cores_body_and_stores_over_what_it_spent
     b.value(V::End as u32, 0.0);
     b.put(&[None, None, None, Some("a1"), Some("r1"), None, None]);
     b.refreshed(s, 1_100.0, refresh.1, wire::Call::Response as u32, 200, 0.5);
-    let mut saw_store = false;
+    let (mut saw_store, mut saw_replay) = (false, false);
     while b.next(s) != 0 {
         if b.out.op == Op::Store as u32 {
             saw_store = true;
@@ -142,11 +142,13 @@ fn an_expired_answer_refreshes_with_the_cores_body_and_stores_over_what_it_spent
             assert_eq!((b.out.texts[3].as_deref(), b.out.texts[4].as_deref()), (Some("a1"), Some("r1")), "only over the pair it spent");
             assert_eq!(b.out.texts[2].as_deref().map(str::len), Some(16), "the pair's stamp");
         }
-        if b.out.op == Op::Send as u32 {
+        if b.out.op == Op::SendLast as u32 {
+            saw_replay = true;
             assert_eq!(b.out.texts[0].as_deref(), Some("Bearer a2"), "the replay carries the new token");
         }
+        assert_ne!(b.out.op, Op::Send as u32, "a replay is the last attempt");
     }
-    assert!(saw_store);
+    assert!(saw_store && saw_replay);
 }
 
 #[test]

@@ -44,6 +44,8 @@ group! {
     Resume = 17 => "RESUME",
     Memory = 18 => "MEMORY",
     CancelTimer = 19 => "CANCEL_TIMER",
+    Park = 20 => "PARK",
+    SendLast = 21 => "SEND_LAST",
 }
 
 group! {

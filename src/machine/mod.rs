@@ -175,6 +175,8 @@ pub struct Machine {
     clock: clock::Clock,
     /// The access token the server last answered "expired" to.
     refused: Option<String>,
+    /// The generation the `Park`s handed out last hold for, and the rules (bit by index) they cover.
+    parks: (u64, u32),
     /// This page has seen a session that has not ended: its end is a logout, not "never logged in".
     known: bool,
     /// The access token `onTokens` last announced (`None` inside: none; outer `None`: not read yet).
@@ -193,6 +195,10 @@ pub struct Machine {
     /// The mutant on, in the simulation's runs.
     #[cfg(test)]
     pub mutant: Option<Mutant>,
+    /// The last `Date` heard (the simulation checks that no answer reaches its caller without
+    /// the core, with a `Date` the core has not heard).
+    #[cfg(test)]
+    pub heard_date: Option<String>,
 }
 
 impl Machine {
@@ -212,6 +218,7 @@ impl Machine {
             last: None,
             clock: clock::Clock::default(),
             refused: None,
+            parks: (0, 0),
             known: false,
             announced: None,
             instances: 0,
@@ -221,6 +228,8 @@ impl Machine {
             now: 0.0,
             #[cfg(test)]
             mutant: None,
+            #[cfg(test)]
+            heard_date: None,
         }
     }
 
@@ -249,8 +258,8 @@ impl Machine {
         self.instances > 0 || self.flight.is_some()
     }
 
-    /// Changes whenever a `Shortcut` may no longer hold: a flight begins or ends, tokens are set or
-    /// cleared (a reset ends a flight or counts as one), the server clock's estimate moves.
+    /// Changes whenever a `Shortcut` or a `Park` may no longer hold: a flight begins or ends, tokens
+    /// are set or cleared (a reset ends a flight or counts as one), the server clock's estimate moves.
     pub fn generation(&self) -> u64 {
         (self.next_flight as u64).wrapping_add(self.completed).wrapping_add(self.clock.changes)
     }
@@ -328,6 +337,7 @@ impl Machine {
             }
             Event::Offline { .. } => self.clock.offline = true,
             Event::ShortcutAnswer { now, id, rules, token, seen, status, date, stored } => self.shortcut_answer(now, id, rules, token, seen, status, date.as_deref(), &stored),
+            Event::Parked { now, rules, seen, ids, stored } => self.parked(now, rules, seen, &ids, &stored),
             Event::Token { now, id, min_validity_ms, stored } => self.token(now, id, min_validity_ms, &stored),
             Event::ForceRefresh { now, id, stored } => self.force_refresh(now, id, &stored),
             Event::SetTokens { now, access, refresh, stored } => self.set_tokens(now, access, refresh, &stored),

@@ -13,7 +13,7 @@
 //! | event | carries | the core answers with |
 //! |---|---|---|
 //! | `Begin` | request id, its instance's rules, URL, control header, own token header?, from the app's refresh function? | `Pass`, `Send`, or nothing yet (queued for a refresh); `Reject` |
-//! | `Answer` | id, status, a JSON document?, `Date` | `Resolve`, `Ask`, `Send` (replay), or nothing yet (queued); `Reject` |
+//! | `Answer` | id, status, a JSON document?, `Date` | `Resolve`, `Ask`, `Send` (replay), or nothing yet (queued); `Reject`; of a `Send` with `last`: nothing (its `Date` is heard) |
 //! | `Passed` | rules, URL and status of a watched `Pass` | a `PassedThrough` notice when the status says "expired" |
 //! | `Verdict` | id, expired? (body code or `isExpired`) | as `Answer` |
 //! | `Failed` | id (the transport threw, or the caller aborted an attempt) | `Reject(Transport)` |
@@ -24,6 +24,7 @@
 //! | `Storage` | (another tab changed the keys) | a settle step, adopt, or end the session here (never a removal) |
 //! | `Online` / `Offline` | | the back-off ends; a held flight goes on |
 //! | `ShortcutAnswer` | id, the rules, token and `seen` of the `Shortcut` it went out by, status, `Date` | as `Answer` (the request is the core's from here) |
+//! | `Parked` | the rules and `seen` of a `Park`, the ids of the answers parked under it | each as an expired `ShortcutAnswer` would be: queued for the running flight |
 //! | `Token` | call id, `minValidityMs` (`getAccessToken`) | `Give`, or nothing yet (queued for a refresh, begun now if due); `Reject` |
 //! | `ForceRefresh` | call id (`refresh()`) | nothing yet (queued for the running refresh, or one begun now); `Reject` |
 //! | `SetTokens` / `ClearTokens` / `Logout` | the pair | `Store`, wakes the queue, callbacks; `Invalid` |
@@ -34,10 +35,11 @@
 //! | command | the shell |
 //! |---|---|
 //! | `Pass { id, watch }` | sends the request as it is; its answer or error is the caller's; with `watch`, reports its status as `Passed` |
-//! | `Send { id, rules, token }` | sends attempt of `id`, with `token` under the header of `rules`' instance (none: without), a replay made from the same input and body; reports `Answer` or `Failed` |
+//! | `Send { id, rules, token, last }` | sends attempt of `id`, with `token` under the header of `rules`' instance (none: without), a replay made from the same input and body; reports `Answer` or `Failed`. With `last` the core has let `id` go: the answer or the error is the caller's, whatever it says, and only an answer whose `Date` differs from the last one reported is reported (as `Answer`, before the caller has it) |
 //! | `Ask { id, how }` | `Judge::Body`: reads a clone of the body (64 KB, 2 s at most) for `expiredBodyCodes`; `Judge::App`: calls `isExpired`; reports `Verdict` |
 //! | `Resolve { id }` / `Reject { id, why }` | settles the caller's promise with the last answer (`refresh()`: with `undefined`) / the error |
 //! | `Shortcut { rules, origin, except, token, seen, generation, until }` | may send a later plain request of an instance with `rules` (no control header, no token header of its own, a body it can send again) to `origin`, other than `except` (the refresh endpoint, query aside), with `token` without asking, while `generation()` is `generation`, the stored access token is `token`, and local time is before `until`; reports its answer as `ShortcutAnswer` when its status is not `quiet` or its `Date` differs from the last one reported, else hands it to the caller |
+//! | `Park { rules, seen, generation }` | may hold back (park) the answer to a request it sent by a `Shortcut` of `rules` while `generation()` is `generation`, when its status is one of `rules`' expired statuses (which the command lists) and its `Date` is the last one reported: the core would queue it for the running flight whatever token it carried; reports the ids parked as one `Parked` (per rules) before any other event of the session, the caller's abort included |
 //! | `Give { id, token }` | resolves `getAccessToken`'s promise with `token` (none: `null`) |
 //! | `Lock { flight, budget_ms }` | asks for the cross-tab Web Lock (each holder ahead waited at most `budget_ms`); reports `Granted` |
 //! | `Unlock { flight, mark_ms }` | asks for the `:fresh` mark for `mark_ms` (0: none), then releases the lock: no tab sees the lock free before the mark is asked for |
@@ -51,8 +53,30 @@
 //! | `Notify(..)` | calls `onRefresh`, `onRefreshError`, `onLogout`, `onTokens`, navigates to the login page, or warns on the console (`Warn`'s text, or an origin passed through) |
 //! | `Invalid(failure)` | the synchronous call (`setTokens`) throws this error |
 //! | `Resume` | reports `Resume` at once, reading the keys after the callbacks before it ran |
+//!
+//! `Park` hands out one decision of `recover`: while a flight runs, an answer with an "expired"
+//! status is queued for it, whatever token its request carried (the replay, or the error, is
+//! decided when the flight lands), so a storm's answers need not each cross into the core before
+//! the lock's grant can run. What the shell parks is narrowed so that nothing the core reads is
+//! lost: only answers to requests it sent by a `Shortcut` (first attempts of rules that judge by
+//! status alone, never a replay), only with a `Date` the core was told already (it hears no
+//! unchanged `Date` anyway; a new one goes as a `ShortcutAnswer`, which may move the clock and
+//! with it the generation). The shell keeps each parked request as it keeps any (input, init and
+//! body for the replay). `Parked` comes before any other event of the session, the caller's
+//! `Abort` of a parked request and a `Storage` event from another tab included, so the core
+//! hears the answers while the flight still runs, in their place in the order of events.
+//!
+//! `Send` with `last` hands out the decision of `answer` for an attempt after which there is
+//! none (a replay, a `no-refresh` request, the one send after `NO_SESSION`): its answer is the
+//! caller's whatever its status, and the core reads nothing else of it but its `Date` (the server
+//! clock). So the core lets the request go as it sends it (it was in no queue: `stats()` and
+//! `alive()` no longer count it, a reset cannot reach it, and the caller's abort, which the core
+//! would ignore, ends the attempt as the transport's error), and the shell settles the caller
+//! itself, telling the core first only a `Date` it has not heard. A storm's replays' answers then
+//! never cross into the core.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use crate::code::{Code, Failure};
 use crate::pair::Pair;
@@ -161,6 +185,9 @@ pub enum Event {
     Token { now: f64, id: u32, min_validity_ms: f64, stored: Stored },
     /// The answer to a request the shell sent by a `Shortcut` (`token`, `seen` as that gave them).
     ShortcutAnswer { now: f64, id: u32, rules: u32, token: String, seen: u64, status: u16, date: Option<String>, stored: Stored },
+    /// The answers the shell parked under the `Park` of `rules` (`seen` as that gave it): the
+    /// requests' ids, each sent by a `Shortcut` of `rules` and answered with one of its `statuses`.
+    Parked { now: f64, rules: u32, seen: u64, ids: Vec<u32>, stored: Stored },
     /// `refresh()`.
     ForceRefresh { now: f64, id: u32, stored: Stored },
     /// `setTokens`; `refresh` is `None` in a cookie session.
@@ -187,6 +214,7 @@ impl Event {
         match self {
             Event::Begin { stored, .. } | Event::Answer { stored, .. } | Event::Verdict { stored, .. } | Event::Granted { stored, .. } | Event::Refreshed { stored, .. } => Some(stored),
             Event::Timer { stored, .. } | Event::Storage { stored, .. } | Event::Online { stored, .. } | Event::Token { stored, .. } | Event::ShortcutAnswer { stored, .. } => Some(stored),
+            Event::Parked { stored, .. } => Some(stored),
             Event::ForceRefresh { stored, .. } | Event::SetTokens { stored, .. } | Event::Open { stored, .. } | Event::Resume { stored, .. } => Some(stored),
             // Listed, not `_`: a new event must say whether it carries a snapshot (one that did
             // not was missed once: `Resume`).
@@ -200,7 +228,7 @@ impl Event {
         match self {
             Event::Begin { now, .. } | Event::Answer { now, .. } | Event::Passed { now, .. } | Event::Verdict { now, .. } | Event::Failed { now, .. } | Event::Abort { now, .. } => *now,
             Event::Granted { now, .. } | Event::Refreshed { now, .. } | Event::Timer { now, .. } | Event::Storage { now, .. } | Event::Online { now, .. } | Event::Open { now, .. } => *now,
-            Event::Token { now, .. } | Event::ForceRefresh { now, .. } | Event::ShortcutAnswer { now, .. } => *now,
+            Event::Token { now, .. } | Event::ForceRefresh { now, .. } | Event::ShortcutAnswer { now, .. } | Event::Parked { now, .. } => *now,
             Event::Offline { now } | Event::SetTokens { now, .. } | Event::ClearTokens { now } | Event::Logout { now } | Event::Close { now } => *now,
             Event::Resume { now, .. } | Event::StorageFailed { now } => *now,
         }
@@ -279,8 +307,10 @@ pub enum Command {
     /// Send as it is; not the library's. `watch`: report its answer (`Passed`), an origin the
     /// token is withheld from, whose "expired" answer is explained.
     Pass { id: u32, watch: bool },
-    /// Send an attempt of `id` with `token` (none: without), under the scheme of `rules`.
-    Send { id: u32, rules: u32, token: Option<String> },
+    /// Send an attempt of `id` with `token` (none: without), under the scheme of `rules`. A
+    /// decision handed out with it: `last`, the core let `id` go, its answer or error is the
+    /// caller's (a `Date` not reported yet is reported first; see the module's table).
+    Send { id: u32, rules: u32, token: Option<String>, last: bool },
     /// Judge the answer by its body code or by `isExpired` (`how`), then `Verdict`.
     Ask { id: u32, how: Judge },
     /// The last answer is the caller's (`refresh()`: it resolves).
@@ -290,6 +320,11 @@ pub enum Command {
     /// A decision handed out with its validity: plain requests to `origin` (but `except`) go out
     /// with `token` while nothing it rests on changed (see the module's table).
     Shortcut { rules: u32, origin: String, except: Option<String>, token: String, seen: u64, generation: u64, until: f64 },
+    /// A decision handed out with its validity: while the flight runs (`generation`), an answer
+    /// with one of the `expired_statuses` of `rules` to a request sent by a `Shortcut` of `rules`
+    /// waits for it in the shell, and reaches the core in one `Parked` before the next event (see
+    /// the module's table; the boundary writes the statuses out).
+    Park { rules: u32, seen: u64, generation: u64 },
     /// The caller's promise rejects.
     Reject { id: u32, why: Why },
     /// Ask for the cross-tab lock.

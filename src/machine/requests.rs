@@ -31,7 +31,7 @@ impl Requests {
     /// Adds `id` as a request or call of `kind`, unless one has that id already (false then).
     pub(super) fn enter(&mut self, id: u32, kind: Kind, rules: u32, no_refresh: bool) -> bool {
         let Err(i) = self.at(id) else { return false };
-        self.0.insert(i, (id, Request { kind, rules, no_refresh, sent_before: false, phase: Phase::Last }));
+        self.0.insert(i, (id, Request { kind, rules, no_refresh, sent_before: false, phase: Phase::Idle }));
         true
     }
     fn get(&self, id: &u32) -> Option<&Request> {
@@ -70,8 +70,8 @@ pub(super) struct Request {
 enum Phase {
     /// Its attempt went out with `token` when `seen` flights had finished.
     Sent { token: Option<String>, seen: u64 },
-    /// Its last attempt went out: the answer is the caller's.
-    Last,
+    /// Between two phases, or answered (a last attempt is not held: `go` lets it go).
+    Idle,
     /// The shell judges its answer (`Ask` with `how`).
     Asking { token: Option<String>, seen: u64, how: Judge },
     /// In the running flight's queue. `stored`: the token that may still serve after a transient
@@ -146,15 +146,54 @@ impl Machine {
 
     /// The answer to a request sent by a `Shortcut`: from here it is any request's.
     pub(super) fn shortcut_answer(&mut self, now: f64, id: u32, rules: u32, token: String, seen: u64, status: u16, date: Option<&str>, s: &Stored) {
-        if !self.requests.enter(id, Kind::Fetch, rules, false) {
+        if self.adopt(id, rules, Phase::Sent { token: Some(token), seen }) {
+            // A JSON body is never read there: its rules judge by status alone.
+            self.answer(now, id, status, false, date, s);
+        }
+    }
+
+    /// Takes over request `id` of `rules`, which the shell sent by a `Shortcut` (its first
+    /// attempt), in `phase`; false when the id is in use.
+    fn adopt(&mut self, id: u32, rules: u32, phase: Phase) -> bool {
+        let entered = self.requests.enter(id, Kind::Fetch, rules, false);
+        if let (true, Some(r)) = (entered, self.requests.get_mut(&id)) {
+            r.sent_before = true;
+            r.phase = phase;
+        }
+        entered
+    }
+
+    /// While a flight runs, the core queues every answer with an expired status for it, whatever
+    /// token its request carried (`recover`): after the first such answer of `id`'s rules, that
+    /// decision is handed out (`Command::Park`) for the answers to the requests the shell sent by
+    /// a `Shortcut` of those rules, once per rules and generation. Not where answers are judged
+    /// beyond their status (such rules get no shortcut).
+    fn park(&mut self, id: u32) {
+        let Some(rules) = self.requests.get(&id).map(|r| r.rules) else { return };
+        let generation = self.generation();
+        if self.flight.is_none() || rules >= 32 || self.rules(rules).judges() {
             return;
         }
-        if let Some(r) = self.requests.get_mut(&id) {
-            r.sent_before = true;
-            r.phase = Phase::Sent { token: Some(token), seen };
+        if self.parks.0 != generation {
+            self.parks = (generation, 0);
         }
-        // A JSON body is never read there: its rules judge by status alone.
-        self.answer(now, id, status, false, date, s);
+        if self.parks.1 & 1 << rules != 0 {
+            return;
+        }
+        self.parks.1 |= 1 << rules;
+        self.push(Command::Park { rules, seen: self.completed, generation });
+    }
+
+    /// The answers the shell parked under a `Park` of `rules` (`seen` as that gave it). It reports
+    /// them before any other event, so the flight the park was for still runs, and each is queued
+    /// for it as its `ShortcutAnswer` would have been (the token it carried matters only when no
+    /// flight runs). Should that flight have landed, `seen` makes `recover` take its outcome.
+    pub(super) fn parked(&mut self, now: f64, rules: u32, seen: u64, ids: &[u32], s: &Stored) {
+        for &id in ids {
+            if self.adopt(id, rules, Phase::Idle) {
+                self.recover(now, id, None, seen, s);
+            }
+        }
     }
 
     /// Plans and sends (or queues) the next attempt of `id`.
@@ -163,10 +202,16 @@ impl Machine {
             Err(e) => self.settle(id, Err(Why::Auth(e.into()))),
             Ok(Plan::Send(token, seen)) => {
                 let Some(r) = self.requests.get_mut(&id) else { return };
-                r.phase = if r.sent_before || r.no_refresh { Phase::Last } else { Phase::Sent { token: token.clone(), seen } };
-                r.sent_before = true;
-                let rules = r.rules;
-                self.push(Command::Send { id, rules, token });
+                let (rules, last) = (r.rules, r.sent_before || r.no_refresh);
+                if last {
+                    // Its answer is the caller's whatever it says: the core lets it go now (no
+                    // queue holds it), and the shell reports only a `Date` the core has not heard.
+                    self.requests.remove(&id);
+                } else {
+                    r.phase = Phase::Sent { token: token.clone(), seen };
+                    r.sent_before = true;
+                }
+                self.push(Command::Send { id, rules, token, last });
             }
             Ok(Plan::Wait(stored)) => self.queue(now, id, stored, false, s),
             Ok(Plan::Ahead(access)) => self.refresh_for(now, id, Some(access.clone()), Some(access), false, s),
@@ -199,13 +244,19 @@ impl Machine {
 
     /// The answer to the last attempt of `id`; `json`: it is one JSON document (its body may hold
     /// an "expired" code; a stream never does, and must reach the caller at once).
+    /// The `Date` counts first: the answer to a last attempt (`Send` with `last`, the request let
+    /// go) comes only for it.
     pub(super) fn answer(&mut self, now: f64, id: u32, status: u16, json: bool, date: Option<&str>, s: &Stored) {
-        let Some(r) = self.requests.get_mut(&id) else { return };
-        let rules = r.rules;
         if let Some(date) = date {
             self.clock.date(date, now);
+            #[cfg(test)]
+            {
+                self.heard_date = Some(date.into());
+            }
         }
-        let (token, seen) = match core::mem::replace(&mut r.phase, Phase::Last) {
+        let Some(r) = self.requests.get_mut(&id) else { return };
+        let rules = r.rules;
+        let (token, seen) = match core::mem::replace(&mut r.phase, Phase::Idle) {
             Phase::Sent { token, seen } => (token, seen),
             _ => return self.settle(id, Ok(())),
         };
@@ -233,7 +284,7 @@ impl Machine {
     pub(super) fn verdict(&mut self, now: f64, id: u32, expired: bool, s: &Stored) {
         let Some(r) = self.requests.get_mut(&id) else { return };
         let rules = r.rules;
-        match core::mem::replace(&mut r.phase, Phase::Last) {
+        match core::mem::replace(&mut r.phase, Phase::Idle) {
             Phase::Asking { token, seen, .. } if expired => self.recover(now, id, token, seen, s),
             // The body said nothing: the app's `isExpired` judges last, as it always has.
             Phase::Asking { token, seen, how: Judge::Body } if self.rules(rules).app_judges => self.ask(id, token, seen, Judge::App),
@@ -286,7 +337,8 @@ impl Machine {
     /// finished: replay, wait for a refresh, or hand the answer back.
     fn recover(&mut self, now: f64, id: u32, token: Option<String>, seen: u64, s: &Stored) {
         if self.flight.is_some() {
-            return self.queue(now, id, None, true, s);
+            self.queue(now, id, None, true, s);
+            return self.park(id);
         }
         match self.outcome_since(seen) {
             Some(Err(e)) if e.code == Code::NoSession => return self.settle(id, Ok(())),
@@ -314,6 +366,7 @@ impl Machine {
             (Some(_), Some(old)) => {
                 self.refused = Some(old.clone());
                 self.refresh_for(now, id, Some(old), None, true, s);
+                self.park(id);
             }
         }
     }
@@ -346,7 +399,7 @@ impl Machine {
     /// Wakes the request (or call) `id`, queued with `stored` and `answered`, once the flight it
     /// waited for has landed (or been reset).
     pub(super) fn wake(&mut self, now: f64, id: u32, s: &Stored) {
-        let Some((kind, phase)) = self.requests.get_mut(&id).map(|r| (r.kind, core::mem::replace(&mut r.phase, Phase::Last))) else {
+        let Some((kind, phase)) = self.requests.get_mut(&id).map(|r| (r.kind, core::mem::replace(&mut r.phase, Phase::Idle))) else {
             return;
         };
         let Phase::Waiting { seen, stored, answered } = phase else { return };

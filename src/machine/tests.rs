@@ -118,10 +118,36 @@ fn one_refresh_for_many_expired_answers_then_one_replay_each() {
     assert_eq!(sends(&cmds), [(0, Some("a2".into())), (1, Some("a2".into())), (2, Some("a2".into()))]);
     assert_eq!(gives(&cmds), [(3, Some("a2".into()))]);
     assert_eq!(m.stats(), Stats { refreshes: 1, retried: 3, queued: 0 });
-    for id in 0..3 {
-        m.handle(Event::Answer { now: 3.0, id, status: 401, json: false, date: None, stored: stored("a2", "r2") });
-        assert!(drain(&mut m) == [Command::Resolve { id }], "a replay's answer is the caller's");
-    }
+    assert!(lasts(&cmds) == [0, 1, 2], "a replay's answer is the caller's: the shell hands it over");
+}
+
+fn lasts(cmds: &[Command]) -> Vec<u32> {
+    cmds.iter().filter_map(|c| match c { Command::Send { id, last: true, .. } => Some(*id), _ => None }).collect()
+}
+
+#[test]
+fn a_last_attempt_is_let_go_as_it_is_sent_and_only_its_date_is_heard() {
+    let mut m = Machine::new(cfg(false, false));
+    let s = stored("a1", "r1");
+    m.handle(begin(1, "https://app.test/x", &s));
+    assert!(lasts(&drain(&mut m)).is_empty(), "a first attempt's answer is the core's");
+    m.handle(Event::Answer { now: 1.0, id: 1, status: 401, json: false, date: None, stored: s.clone() });
+    drain(&mut m);
+    m.handle(Event::Refreshed { now: 2.0, flight: 0, reply: ok_reply("a2", "r2"), jitter: 0.5, stored: s.clone() });
+    assert_eq!(lasts(&drain(&mut m)), [1], "the replay");
+    assert_eq!(m.stats(), Stats { refreshes: 1, retried: 1, queued: 0 });
+    assert!(!m.alive(), "nothing holds the session: the core let the replay go");
+    // The shell reports a new `Date` before it hands the answer over: the clock hears it, and
+    // nothing is settled twice.
+    let generation = m.generation();
+    m.handle(Event::Answer { now: 3.0, id: 1, status: 401, json: false, date: Some("Sun, 06 Dec 2026 04:00:00 GMT".into()), stored: stored("a2", "r2") });
+    assert!(drain(&mut m).is_empty());
+    assert_ne!(m.generation(), generation, "the server's clock moved");
+    // `no-refresh`: the first attempt is the last.
+    m.handle(Event::Begin { now: 4.0, id: 2, rules: 0, url: "https://app.test/x".into(), control: Control::NoRefresh, has_auth: false, own_refresh: false, stored: stored("a2", "r2") });
+    assert_eq!(lasts(&drain(&mut m)), [2]);
+    m.handle(Event::Failed { now: 4.0, id: 2 });
+    assert!(drain(&mut m).is_empty(), "its error is the caller's, from the shell");
 }
 
 #[test]
@@ -489,6 +515,48 @@ fn each_instance_s_requests_go_by_its_own_rules() {
     assert!(drain(&mut m) == [Command::Pass { id: 3, watch: true }], "nor other.test in the first's");
     m.handle(begin_with(4, 99, "https://api.test/x"));
     assert_eq!(sends(&drain(&mut m)), [(4, Some("a1".into()))], "an unknown index reads as the first instance's rules");
+}
+
+fn parks(cmds: &[Command]) -> Vec<(u32, u64, u64)> {
+    cmds.iter().filter_map(|c| match c { Command::Park { rules, seen, generation } => Some((*rules, *seen, *generation)), _ => None }).collect()
+}
+
+#[test]
+fn answers_parked_while_a_flight_runs_join_its_queue_and_replay_once() {
+    let mut m = Machine::new(cfg(false, false));
+    let s = stored("a1", "r1");
+    m.handle(begin(0, "https://app.test/x", &s));
+    assert!(drain(&mut m).iter().any(|c| matches!(c, Command::Shortcut { seen: 0, .. })), "requests 1 and 2 go out by this shortcut");
+    m.handle(Event::Answer { now: 1.0, id: 0, status: 401, json: false, date: None, stored: s.clone() });
+    let generation = m.generation();
+    assert_eq!(parks(&drain(&mut m)), [(0, 0, generation)], "the decision, with what it holds for, once the flight runs");
+    // Another expired answer while the flight runs: the park is out already.
+    m.handle(Event::ShortcutAnswer { now: 1.5, id: 3, rules: 0, token: "a0".into(), seen: 0, status: 401, date: None, stored: s.clone() });
+    assert!(drain(&mut m).is_empty(), "queued, with no second park (its older token does not matter while the flight runs)");
+    m.handle(Event::Parked { now: 2.0, rules: 0, seen: 0, ids: alloc::vec![1, 2], stored: s.clone() });
+    assert!(drain(&mut m).is_empty(), "queued for the flight");
+    assert_eq!(m.stats().queued, 4);
+    m.handle(Event::Refreshed { now: 3.0, flight: 0, reply: ok_reply("a2", "r2"), jitter: 0.5, stored: s.clone() });
+    let a2 = || Some(String::from("a2"));
+    assert_eq!(sends(&drain(&mut m)), [(0, a2()), (3, a2()), (1, a2()), (2, a2())], "in the order the core heard of them");
+    assert_ne!(m.generation(), generation, "the park no longer holds");
+    assert!(!m.alive(), "a replay's answer is the caller's, never parked: the shell hands it over");
+    // Answers reported after the flight landed (no shell does: it reports them before any other
+    // event) take its outcome by the park's `seen`: one replay, no second refresh.
+    m.handle(Event::Parked { now: 5.0, rules: 0, seen: 0, ids: alloc::vec![4], stored: stored("a2", "r2") });
+    assert_eq!(sends(&drain(&mut m)), [(4, a2())]);
+}
+
+#[test]
+fn no_park_where_answers_are_judged_beyond_their_status() {
+    let judged = Rules { app_judges: true, ..cfg(false, false).rules };
+    let mut m = Machine::new(Config { rules: judged, ..cfg(false, false) });
+    let s = stored("a1", "r1");
+    m.handle(begin(0, "https://app.test/x", &s));
+    drain(&mut m);
+    m.handle(Event::Answer { now: 1.0, id: 0, status: 401, json: false, date: None, stored: s.clone() });
+    let cmds = drain(&mut m);
+    assert!(!refreshes(&cmds).is_empty() && parks(&cmds).is_empty());
 }
 
 #[test]

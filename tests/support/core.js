@@ -135,6 +135,74 @@ export const scenarios = {
     assert(!api.isRefreshing, "flag lowered");
   },
 
+  async answers_parked_during_a_refresh_keep_their_bodies_and_abort_at_once(make) {
+    // Requests sent by the shortcut, answered "expired" while the refresh runs: the shell parks
+    // those answers (the core's PARK) and reports them in one batch before its next event. The
+    // caller's abort still ends a parked one at once, and each replay is its request again, body
+    // and method included.
+    const { api, server } = setup(make);
+    eq((await api.fetch("/api/warm")).status, 200);
+    server.expire();
+    const releaseHeld = server.holdPath("/api/held");
+    const bytes = new Uint8Array([1, 2, 3]);
+    const post = api.fetch("/api/held", { method: "POST", body: "payload", headers: { "content-type": "text/plain" } });
+    const put = api.fetch("/api/held", { method: "PUT", body: bytes });
+    const controller = new AbortController();
+    const aborted = api.fetch("/api/held", { signal: controller.signal });
+    await until(() => server.callsTo("/api/held").length === 3, "the three first attempts");
+    const releaseRefresh = server.holdRefresh();
+    const trigger = api.fetch("/api/now");
+    await until(() => server.refreshCalls === 1, "the refresh");
+    releaseHeld();
+    await tick(20); // the three 401s arrive and are parked
+    controller.abort();
+    await rejectsWith(aborted, "AbortError");
+    eq(server.callsTo("/api/held").length, 3, "nothing replayed before the refresh answered");
+    releaseRefresh();
+    eq((await Promise.all([post, put, trigger])).map((r) => r.status), [200, 200, 200]);
+    const held = server.callsTo("/api/held").map((c) => [c.method, c.auth, c.body]);
+    eq(held.slice(3), [["POST", "Bearer a2", "payload"], ["PUT", "Bearer a2", "\u0001\u0002\u0003"]], "replays, with their bodies");
+    eq(server.refreshCalls, 1);
+    eq(api.stats(), { refreshes: 1, retried: 3, queued: 0 });
+  },
+
+  async a_replay_is_the_callers_and_ends_as_its_transport_ends_it(make) {
+    // A replay is the last attempt: the core lets it go as it sends it (SEND_LAST), and the
+    // shell hands its answer or error to the caller itself. A replay aborted once it is out ends
+    // as its transport ends it (here one that honours the signal: its AbortError), one whose
+    // instance was disposed meanwhile still has its answer, and stats() count what the core did.
+    const server = new FakeServer();
+    const transport = (input, init) => new Promise((resolve, reject) => {
+      init?.signal?.addEventListener("abort", () => reject(init.signal.reason), { once: true });
+      server.fetch(input, init).then(resolve, reject);
+    });
+    const { api } = setup(make, { fetch: transport }, { server });
+    eq((await api.fetch("/api/warm")).status, 200);
+    server.expire();
+    const releaseRefresh = server.holdRefresh();
+    const controller = new AbortController();
+    const aborted = api.fetch("/api/a", { signal: controller.signal });
+    const kept = api.fetch("/api/b");
+    const plain = api.fetch("/api/c");
+    await until(() => server.refreshCalls === 1, "the refresh");
+    await until(() => server.callsTo("/api/c").length === 1, "the first attempts");
+    const releaseA = server.holdPath("/api/a");
+    const releaseB = server.holdPath("/api/b");
+    releaseRefresh();
+    await until(() => server.callsTo("/api/a").length === 2 && server.callsTo("/api/b").length === 2, "the replays, held");
+    eq((await plain).status, 200);
+    eq(api.stats(), { refreshes: 1, retried: 3, queued: 0 });
+    controller.abort();
+    await rejectsWith(aborted, "AbortError");
+    api.dispose();
+    releaseA();
+    releaseB();
+    const answer = await kept;
+    eq([answer.status, (await answer.json()).path], [200, "/api/b"]);
+    eq(server.callsTo("/api/b").map((c) => c.auth), ["Bearer a1", "Bearer a2"]);
+    eq(server.refreshCalls, 1);
+  },
+
   async a_url_sent_before_follows_every_change_of_the_session(make) {
     // The driver sends a request to a URL Rust just sent on the happy path by itself, with the
     // token Rust chose, until something Rust's plan reads changes. Each leg repeats one URL.

@@ -177,11 +177,13 @@ fn first_failure(seeds: core::ops::Range<u64>, mutant: Mutant) -> Option<(u64, S
 fn schedules() {
     let (first, count) = (env_u64("SIM_FIRST", 0), env_u64("SIM_SCHEDULES", 10_000));
     let started = std::time::Instant::now();
-    let (mut steps, mut raced, mut shortcuts, mut in_memory) = (0u64, 0usize, 0u64, 0u64);
+    let (mut steps, mut raced, mut shortcuts, mut in_memory, mut parked, mut handed_over) = (0u64, 0usize, 0u64, 0u64, 0u64, 0u64);
     for seed in first..first + count {
         let (result, w) = run(seed, &schedule(seed), None, false);
         steps += w.steps;
         shortcuts += w.shortcut_sends;
+        parked += w.parked;
+        handed_over += w.handed_over;
         in_memory += w.in_memory;
         raced += w.raced.len();
         if let Err(why) = result {
@@ -193,7 +195,9 @@ fn schedules() {
     // The shortcut is a path of its own: the schedules must take it, or they check nothing of it.
     assert!(count < 100 || shortcuts > count, "only {shortcuts} requests went by a shortcut in {count} schedules");
     assert!(count < 100 || in_memory > count / 20, "only {in_memory} cores went on in memory in {count} schedules");
-    println!("{count} schedules from seed {first}: {steps} steps, {shortcuts} requests sent by a shortcut, {in_memory} cores on in memory (storage full), in {secs:.1} s ({:.0} schedules/s); {raced} logged-out families revived by a refresh answer that landed before the logout reached its tab (the storage propagation race)", count as f64 / secs);
+    assert!(count < 100 || parked > count / 100, "only {parked} answers were parked in {count} schedules");
+    assert!(count < 100 || handed_over > count / 10, "only {handed_over} answers to last attempts were handed over without the core in {count} schedules");
+    println!("{count} schedules from seed {first}: {steps} steps, {shortcuts} requests sent by a shortcut, {parked} answers parked, {handed_over} answers to last attempts handed over without the core, {in_memory} cores on in memory (storage full), in {secs:.1} s ({:.0} schedules/s); {raced} logged-out families revived by a refresh answer that landed before the logout reached its tab (the storage propagation race)", count as f64 / secs);
 }
 
 #[test]

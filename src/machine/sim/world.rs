@@ -112,6 +112,8 @@ struct Req {
     last: Option<(u16, u32)>,
     /// Sent by a shortcut (its token and `seen`) and not yet reported to the core.
     shortcut: Option<(String, u64)>,
+    /// Its last attempt is out (`Send` with `last`): the core let it go.
+    let_go: bool,
 }
 
 /// A `Command::Shortcut` as the simulated shell keeps it, by core and origin.
@@ -121,6 +123,15 @@ struct Shortcut {
     seen: u64,
     generation: u64,
     until: f64,
+}
+
+/// A `Command::Park` as the simulated shell keeps it, by core and rules, with the ids of the
+/// answers parked under it (not reported yet).
+struct Park {
+    statuses: Vec<u16>,
+    seen: u64,
+    generation: u64,
+    ids: Vec<u32>,
 }
 
 /// An event for a core, made (with `now` and the tab's storage view) when it is delivered.
@@ -196,6 +207,10 @@ pub struct World {
     pub steps: u64,
     /// Requests the simulated shell sent by a core's shortcut.
     pub shortcut_sends: u64,
+    /// Answers the simulated shell parked by a core's `Park`.
+    pub parked: u64,
+    /// Answers to last attempts the simulated shell handed over without their core.
+    pub handed_over: u64,
     /// Cores that went on in memory (their storage full).
     pub in_memory: u64,
 }
@@ -212,8 +227,11 @@ struct Tab {
     heard_logout: Vec<u32>,
     timers: HashMap<(usize, TimerKey), u64>,
     shortcuts: HashMap<(usize, String), Shortcut>,
-    /// The last answer's `Date` this tab's shell told its cores.
-    last_date: Option<String>,
+    /// The parks, by core and rules (ordered: the shell reports them in a fixed order).
+    parks: BTreeMap<(usize, u32), Park>,
+    /// The last answer's `Date` this tab's shell told each core (by its index), as each session
+    /// of the shell keeps it.
+    last_date: HashMap<usize, String>,
     /// The keys of each core whose storage went to memory (`Command::Memory`).
     memory: HashMap<usize, [Option<String>; KEYS]>,
 }
@@ -294,7 +312,7 @@ fn config(judge: bool, via: u8) -> Config {
 impl World {
     pub fn new(sched: Schedule, seed: u64, mutant: Option<Mutant>) -> World {
         let tabs = (0..sched.tabs)
-            .map(|_| Tab { cores: Vec::new(), found: Vec::new(), view: Default::default(), frozen_until: 0, shortcuts: HashMap::new(), last_date: None, owns: Vec::new(), heard_logout: Vec::new(), timers: HashMap::new(), memory: HashMap::new() })
+            .map(|_| Tab { cores: Vec::new(), found: Vec::new(), view: Default::default(), frozen_until: 0, shortcuts: HashMap::new(), parks: BTreeMap::new(), last_date: HashMap::new(), owns: Vec::new(), heard_logout: Vec::new(), timers: HashMap::new(), memory: HashMap::new() })
             .collect();
         let mut w = World {
             rng: Rng(seed ^ 0x5eed),
@@ -331,6 +349,8 @@ impl World {
             violation: None,
             steps: 0,
             shortcut_sends: 0,
+            parked: 0,
+            handed_over: 0,
             in_memory: 0,
             mutant,
             sched,
@@ -539,7 +559,7 @@ impl World {
                     1 => Control::NoToken,
                     _ => Control::None,
                 };
-                self.reqs.insert(id, Req { kind: Kind::Fetch, tab, evil, body: id, begun: self.t, settled: false, last: None, shortcut: None });
+                self.reqs.insert(id, Req { kind: Kind::Fetch, tab, evil, body: id, begun: self.t, settled: false, last: None, shortcut: None, let_go: false });
                 if let Some(ms) = abort_after {
                     self.at(self.t + ms as u64, Ev::Core { tab, core, ev: CoreEv::Abort(id) });
                 }
@@ -620,7 +640,7 @@ impl World {
         let core = self.current(tab);
         let id = self.next_id;
         self.next_id += 1;
-        self.reqs.insert(id, Req { kind, tab, evil: false, body: id, begun: self.t, settled: false, last: None, shortcut: None });
+        self.reqs.insert(id, Req { kind, tab, evil: false, body: id, begun: self.t, settled: false, last: None, shortcut: None, let_go: false });
         let before = self.tabs[tab].cores[core].flight();
         let ev = event(self.local(), id, self.stored(tab, core));
         self.feed(tab, core, ev);
@@ -638,8 +658,14 @@ impl World {
         self.feed(tab, core, Event::SetTokens { now, access, refresh: Some(refresh), stored });
     }
 
-    /// One event into a core, then its commands carried out in order, in the same step.
+    /// One event into a core, then its commands carried out in order, in the same step; the
+    /// answers parked for that core are reported first, as the shell does.
     fn feed(&mut self, tab: usize, core: usize, ev: Event) {
+        self.unpark(tab, core);
+        self.handle(tab, core, ev);
+    }
+
+    fn handle(&mut self, tab: usize, core: usize, ev: Event) {
         let app = matches!(ev, Event::SetTokens { .. } | Event::ClearTokens { .. } | Event::Logout { .. });
         self.tabs[tab].cores[core].handle(ev);
         while let Some(c) = self.tabs[tab].cores[core].poll() {
@@ -648,6 +674,47 @@ impl World {
                 return;
             }
         }
+    }
+
+    /// Reports the answers parked for `core` of `tab`, one `Parked` per park, as the shell does
+    /// before any other event: the core's generation must still be the park's (no event came
+    /// between an answer parked and its report, and the park held when it came).
+    fn unpark(&mut self, tab: usize, core: usize) {
+        let parked: Vec<(u32, u64, u64, Vec<u32>)> = self.tabs[tab]
+            .parks
+            .iter_mut()
+            .filter(|((c, _), p)| *c == core && !p.ids.is_empty())
+            .map(|((_, rules), p)| (*rules, p.seen, p.generation, core::mem::take(&mut p.ids)))
+            .collect();
+        for (rules, seen, generation, ids) in parked {
+            let now_generation = self.tabs[tab].cores[core].generation();
+            if now_generation != generation {
+                return self.fail(format!("tab {tab} reported answers {ids:?} parked under generation {generation} when its core was at {now_generation}"));
+            }
+            self.log(|t| format!("{t:>7} tab{tab} parked {ids:?} reported"));
+            let (now, stored) = (self.local(), self.stored(tab, core));
+            self.handle(tab, core, Event::Parked { now, rules, seen, ids, stored });
+        }
+    }
+
+    /// The shell of `tab` hands request `id` its answer dated `date` without `core` (`how`): the
+    /// one its body sent, and a `Date` the core has heard (its server clock is as the answer's).
+    fn caller_has(&mut self, tab: usize, core: usize, id: u32, date: &str, how: &str) {
+        if self.tabs[tab].cores[core].heard_date.as_deref() != Some(date) {
+            return self.fail(format!("request {id}'s answer reached its caller in tab {tab} dated {date}, which core {core} never heard"));
+        }
+        self.answered(id, how);
+    }
+
+    /// Request `id` has its answer (`how`): the one its body sent.
+    fn answered(&mut self, id: u32, how: &str) {
+        self.log(|t| format!("{t:>7} #{id} {how}"));
+        if let Some((status, body)) = self.reqs.get(&id).and_then(|r| r.last) {
+            if (200..300).contains(&status) && body != id {
+                return self.fail(format!("request {id} got the answer for body {body}"));
+            }
+        }
+        self.settle(id, how);
     }
 
     fn settle(&mut self, id: u32, how: &str) {
@@ -668,8 +735,9 @@ impl World {
     fn carry(&mut self, tab: usize, core: usize, c: Command, app: bool) {
         match c {
             Command::Pass { id, .. } => self.settle(id, "passed as it is"),
-            Command::Send { id, token, .. } => {
-                let Some(r) = self.reqs.get(&id) else { return self.fail(format!("send of unknown request {id}")) };
+            Command::Send { id, token, last, .. } => {
+                let Some(r) = self.reqs.get_mut(&id) else { return self.fail(format!("send of unknown request {id}")) };
+                r.let_go = last;
                 let body = r.body;
                 if let Some(tok) = &token {
                     if r.evil {
@@ -692,17 +760,11 @@ impl World {
                 self.at(self.t + 1, Ev::Core { tab, core, ev: CoreEv::Verdict(id, expired) });
             }
             Command::Resolve { id } => {
-                if let Some((status, body)) = self.reqs.get(&id).and_then(|r| r.last) {
-                    if (200..300).contains(&status) && body != id {
-                        return self.fail(format!("request {id} got the answer for body {body}"));
-                    }
-                }
-                self.log(|t| format!("{t:>7} tab{tab} resolve #{id}"));
                 let forced = self.reqs.get(&id).is_some_and(|r| r.kind == Kind::Refresh);
                 if forced && self.refusing == Some((tab, core)) {
                     return self.fail(format!("refresh() #{id} resolved though the refresh it waited for was refused"));
                 }
-                self.settle(id, "resolved");
+                self.answered(id, &format!("resolved in tab{tab}"));
             }
             Command::Give { id, token } => {
                 self.log(|t| format!("{t:>7} tab{tab} give #{id} {}", token.as_deref().map_or("null".into(), short)));
@@ -781,6 +843,11 @@ impl World {
             Command::Notify(n) => self.log(|t| format!("{t:>7} tab{tab} notify {n:?}")),
             Command::Shortcut { origin, except, token, seen, generation, until, .. } => {
                 self.tabs[tab].shortcuts.insert((core, origin), Shortcut { except, token, seen, generation, until });
+            }
+            Command::Park { rules, seen, generation } => {
+                // The statuses the shell is told: the rules' (the sim's cores have one set).
+                let statuses = config(self.sched.judge, self.sched.via).rules.expired_statuses;
+                self.tabs[tab].parks.insert((core, rules), Park { statuses, seen, generation, ids: Vec::new() });
             }
             Command::Invalid(_) => {}
             // As the shell: at once, after the commands before it (no callback here changes storage).
@@ -893,23 +960,37 @@ impl World {
         let (now, stored) = (self.local(), self.stored(tab, core));
         let ev = match ev {
             CoreEv::Abort(id) => Event::Abort { now, id },
+            // The core let it go: the error is the caller's.
+            CoreEv::Failed(id) if self.reqs.get(&id).is_some_and(|r| r.let_go) => return self.settle(id, "failed (last attempt)"),
             CoreEv::Failed(id) => Event::Failed { now, id },
             CoreEv::Verdict(id, expired) => Event::Verdict { now, id, expired, stored },
             CoreEv::Granted(flight, contended, held) => Event::Granted { now, flight, contended, held, stored },
             CoreEv::Answer(id, status, date) => {
                 let shortcut = self.reqs.get_mut(&id).and_then(|r| r.shortcut.take());
-                let same = self.tabs[tab].last_date.as_deref() == Some(date.as_str());
-                self.tabs[tab].last_date = Some(date.clone());
+                let same = self.tabs[tab].last_date.get(&core) == Some(&date);
+                self.tabs[tab].last_date.insert(core, date.clone());
+                // Parked, as the shell does, while the core's `Park` for the rules holds: its
+                // generation, a status it names, the `Date` the core was told last.
+                let generation = self.tabs[tab].cores[core].generation();
+                let park = self.tabs[tab].parks.get_mut(&(core, 0)).filter(|p| p.generation == generation && p.statuses.contains(&status));
+                if let (Some(p), Some(_), true) = (park, &shortcut, same) {
+                    p.ids.push(id);
+                    self.parked += 1;
+                    return self.log(|t| format!("{t:>7} tab{tab} park #{id} ({status})"));
+                }
+                // The answer to a last attempt is the caller's, as the shell hands it over: the
+                // core hears only a `Date` it was not told.
+                if self.reqs.get(&id).is_some_and(|r| r.let_go) {
+                    if !same {
+                        self.feed(tab, core, Event::Answer { now, id, status, json: false, date: Some(date.clone()), stored });
+                    } else {
+                        self.handed_over += 1;
+                    }
+                    return self.caller_has(tab, core, id, &date, "answered (last attempt)");
+                }
                 match shortcut {
                     // Quiet and dated as before: the caller's, the core never hears of it.
-                    Some(_) if same && status != 401 => {
-                        if let Some((status, body)) = self.reqs.get(&id).and_then(|r| r.last) {
-                            if (200..300).contains(&status) && body != id {
-                                return self.fail(format!("request {id} got the answer for body {body}"));
-                            }
-                        }
-                        return self.settle(id, "answered (shortcut)");
-                    }
+                    Some(_) if same && status != 401 => return self.caller_has(tab, core, id, &date, "answered (shortcut)"),
                     Some((token, seen)) => Event::ShortcutAnswer { now, id, rules: 0, token, seen, status, date: Some(date), stored },
                     None => Event::Answer { now, id, status, json: false, date: Some(date), stored },
                 }
