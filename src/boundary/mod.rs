@@ -834,7 +834,6 @@ fn field_at(v: &Value, path: &str) -> Field {
 #[cfg(test)]
 mod tests;
 
-/// A timer as the protocol names it: its kind and its flight.
 /// The numbers of a list the shell wrote as decimal numbers separated by commas (a byte that is
 /// neither is read as a digit: the shell writes none).
 fn numbers(list: &str) -> Vec<u32> {
@@ -854,6 +853,7 @@ fn numbers(list: &str) -> Vec<u32> {
     out
 }
 
+/// A timer as the protocol names it: its kind and its flight.
 fn timer_wire(timer: Timer) -> (TimerKind, u32) {
     match timer {
         Timer::Gate(f) => (TimerKind::Gate, f),

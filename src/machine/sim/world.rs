@@ -992,7 +992,8 @@ impl World {
                     // Quiet and dated as before: the caller's, the core never hears of it.
                     Some(_) if same && status != 401 => return self.caller_has(tab, core, id, &date, "answered (shortcut)"),
                     Some((token, seen)) => Event::ShortcutAnswer { now, id, rules: 0, token, seen, status, date: Some(date), stored },
-                    None => Event::Answer { now, id, status, json: false, date: Some(date), stored },
+                    // As the shell reports it: a `Date` only when it changed.
+                    None => Event::Answer { now, id, status, json: false, date: (!same).then_some(date), stored },
                 }
             }
             CoreEv::Refreshed { call, flight, reply, seen, wait } => {
