@@ -314,8 +314,9 @@ impl Machine {
         if let Some(s) = event.stored() {
             let pair = stored::pair(s, self.cfg.cookie).ok().flatten();
             // A visible mix of two writes is never one to keep: the last whole pair stays what
-            // storage that fails leaves in memory.
-            if !pair.is_some_and(|p| self.visibly_mixed(s, p)) && !stored::same(pair, self.held.as_ref()) {
+            // storage that fails leaves in memory. (Asked only of a pair that changed: the
+            // fingerprint is a hash of both tokens, and most events read the pair held.)
+            if !stored::same(pair, self.held.as_ref()) && !pair.is_some_and(|p| self.visibly_mixed(s, p)) {
                 self.held = pair.map(stored::Held::owned);
             }
         }
