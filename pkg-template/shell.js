@@ -244,7 +244,6 @@ class Session {
     this.enter(this.current);
     this.members.splice(this.members.indexOf(ref), 1);
     if (this.current === ref.deref()) this.current = null;
-    this.flush();
     core.close(this.handle, Date.now());
     this.run();
     if (this.members.length === 0) {
@@ -254,10 +253,12 @@ class Session {
   }
 
   /**
-   * `member` is about to call the core. From inside a callback (a drain under way), the commands
-   * still waiting are carried out first, for the instance they were meant for: they came first.
+   * `member` is about to report an event to the core. The answers parked come first (see
+   * `flush`); from inside a callback (a drain under way), so do the commands still waiting, for
+   * the instance they were meant for.
    */
   enter(member) {
+    this.flush();
     if (this.depth > 0) this.run();
     this.current = member;
   }
@@ -423,7 +424,6 @@ class Session {
     const r = { owner, ...sent, signal, resolve, reject, response: null, error: null, onAbort: null };
     if (signal) {
       r.onAbort = () => {
-        this.flush();
         this.enter(owner);
         core.abort(this.handle, Date.now(), id);
         this.run();
@@ -506,8 +506,7 @@ class Session {
     ).catch((e) => {
       if (last) return this.settle(id, false, e);
       r.error = e;
-      this.flush();
-      this.current = r.owner;
+      this.enter(r.owner);
       core.failed(this.handle, Date.now(), id);
       this.run();
     });
@@ -531,8 +530,7 @@ class Session {
       return;
     }
     peekJson(r.response).then((body) => {
-      this.flush();
-      this.current = r.owner;
+      this.enter(r.owner);
       walk(body);
       this.put();
       core.body(this.handle, Date.now(), id, r.owner.rules);
@@ -639,8 +637,7 @@ class Session {
       if (this.calls.get(flight) !== controller) return;
       this.calls.delete(flight);
       if (this.callSignal === controller.signal) this.callSignal = null;
-      this.flush();
-      this.current = flyer;
+      this.enter(flyer);
       this.callError = error;
       walk(value);
       this.put(retryAfter, error && error.name, error && typeof error.code === "string" ? error.code : null);
@@ -1025,7 +1022,6 @@ class Member {
   act(report) {
     if (this.disposed) throw new Error("seamless-fetch: this AuthFetch was disposed");
     const session = this.session;
-    session.flush();
     session.enter(this);
     report(session.handle);
     session.run();
