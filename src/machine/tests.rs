@@ -65,7 +65,12 @@ fn rejected(cmds: &[Command]) -> Vec<(u32, Code)> {
 /// A machine whose request 0, sent with a1, was answered 401 at `now` 1,000 (with `date`):
 /// flight 0 is spending a1/r1.
 fn calling(date: Option<&str>) -> Machine {
-    let mut m = Machine::new(cfg(false, false));
+    calling_under(cfg(false, false), date)
+}
+
+/// [`calling`], under `config`.
+fn calling_under(config: Config, date: Option<&str>) -> Machine {
+    let mut m = Machine::new(config);
     let s = stored("a1", "r1");
     m.handle(begin(0, "https://app.test/x", &s));
     m.handle(Event::Answer { now: 1_000.0, id: 0, status: 401, json: false, date: date.map(String::from), stored: s });
@@ -668,17 +673,12 @@ fn storage_that_throws_after_a_write_keeps_the_pair_written_not_the_one_read_bef
 
 #[test]
 fn a_login_made_by_onrefresh_is_the_pair_kept_when_storage_then_fails() {
-    let mut m = Machine::new(Config { on_refresh: true, ..cfg(false, false) });
-    let s = stored("a1", "r1");
-    m.handle(begin(1, "https://app.test/x", &s));
-    drain(&mut m);
-    m.handle(Event::Answer { now: 1.0, id: 1, status: 401, json: false, date: None, stored: s.clone() });
-    drain(&mut m);
-    m.handle(Event::Refreshed { now: 2.0, flight: 0, reply: ok_reply("a2", "r2"), jitter: 0.0, stored: s.clone() });
+    let mut m = calling_under(Config { on_refresh: true, ..cfg(false, false) }, None);
+    m.handle(Event::Refreshed { now: 2_000.0, flight: 0, reply: ok_reply("a2", "r2"), jitter: 0.0, stored: stored("a1", "r1") });
     drain(&mut m);
     // onRefresh logged in again; the Resume's snapshot says so.
-    m.handle(Event::Resume { now: 3.0, stored: stored("b1", "q1") });
+    m.handle(Event::Resume { now: 3_000.0, stored: stored("b1", "q1") });
     drain(&mut m);
-    m.handle(Event::StorageFailed { now: 4.0 });
+    m.handle(Event::StorageFailed { now: 4_000.0 });
     assert!(drain(&mut m) == to_memory(Some(pair("b1", "q1"))), "the pair storage held last, not the one the refresh wrote");
 }
