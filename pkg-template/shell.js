@@ -492,12 +492,14 @@ class Session {
     // woke it (a setTokens, a callback) has finished first. A proof is signed first.
     let sent;
     try {
-      sent = proof ? this.sign(proof).then(go) : r.response ? Promise.resolve().then(go) : go();
+      // (A request the core settled while its proof waited for the key is not sent: KEY_CREATED.)
+      sent = proof ? this.sign(proof).then((p) => (this.requests.get(id) === r ? go(p) : undefined)) : r.response ? Promise.resolve().then(go) : go();
     } catch (e) {
       sent = Promise.reject(e);
     }
     Promise.resolve(sent).then(
       (response) => {
+        if (response === undefined && this.requests.get(id) !== r) return;
         if (!(response instanceof Response)) throw new TypeError("seamless-fetch: the fetch option must resolve to a Response");
         r.response = response;
         // The core hears a Date only when its text changed (once a second at most): each one
@@ -1283,8 +1285,9 @@ export class AuthFetch {
   dpopProof(request) {
     let method, url;
     try {
-      method = request && request.method !== undefined ? String(request.method) : "GET";
-      url = absolute(request && request.url).href;
+      if (request == null || request.url == null) throw new TypeError("seamless-fetch: dpopProof needs { method, url }");
+      method = request.method !== undefined ? String(request.method) : "GET";
+      url = absolute(request.url).href;
     } catch (e) {
       return Promise.reject(e);
     }

@@ -3,7 +3,7 @@
 // pkg-template/shell.js, and checked by `tsc -p tests/types` and the release check.
 
 /** What `error.code` says on an `AuthError`. */
-export type AuthErrorCode = "SESSION_EXPIRED" | "REFRESH_FAILED" | "NO_REFRESH_TOKEN" | "NO_SESSION" | "INVALID_TOKEN" | "INVALID_OPTIONS";
+export type AuthErrorCode = "SESSION_EXPIRED" | "REFRESH_FAILED" | "NO_REFRESH_TOKEN" | "NO_SESSION" | "INVALID_TOKEN" | "INVALID_OPTIONS" | "DPOP_KEY_LOST" | "DPOP_REFUSED";
 /** The error `AuthFetch` rejects or throws with; a caller's abort stays a DOMException `AbortError`. */
 export interface AuthError extends Error { name: "AuthError"; code: AuthErrorCode }
 /** Tokens as `setTokens` takes them: both, or with `refreshTokenIn: "cookie"` the access token only. */
@@ -58,6 +58,12 @@ export interface AuthFetchEndpointOptions extends AuthFetchBaseOptions {
     refreshHeaders?: RefreshHeaders;
     clientId?: string | null;
     scope?: string | null;
+    /**
+     * Sender-constrained tokens (RFC 9449): every request with the token, every refresh call and
+     * the app's own requests to `refreshUrl` carry a DPoP proof signed by a non-extractable P-256
+     * key kept in IndexedDB; the token goes as `Authorization: DPoP <token>`. Needs a secure context.
+     */
+    dpop?: boolean;
 }
 /** Refresh through a function of the app's own. */
 export interface AuthFetchFunctionOptions extends AuthFetchBaseOptions {
@@ -68,6 +74,7 @@ export interface AuthFetchFunctionOptions extends AuthFetchBaseOptions {
     refreshHeaders?: never;
     clientId?: never;
     scope?: never;
+    dpop?: never;
 }
 /** Options of `new AuthFetch(options)`: exactly one of `refreshUrl` and `refresh` is required. */
 export type AuthFetchOptions = AuthFetchEndpointOptions | AuthFetchFunctionOptions;
@@ -104,6 +111,11 @@ export class AuthFetch {
      * expire within `minValidityMs` on the server's clock. `null` when there is no session.
      */
     getAccessToken(options?: { minValidityMs?: number } | null): Promise<string | null>;
+    /**
+     * With `dpop: true`: a DPoP proof for a request the app sends itself (a WebSocket, an SDK),
+     * bound to the current access token (`ath`) with the nonce `url`'s origin gave last.
+     */
+    dpopProof(request: { method?: string; url: string | URL }): Promise<string>;
     /**
      * Clears the tokens, fires `onLogout` and goes to `loginUrl`.
      */

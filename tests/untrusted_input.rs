@@ -334,7 +334,7 @@ mod core_events {
             (number(), 0u32..3, any::<bool>(), any::<bool>(), stored()).prop_map(|(now, flight, contended, held, stored)| Event::Granted { now, flight, contended, held, stored }),
             (number(), 0u32..3, any::<u16>(), any::<bool>(), field(), field(), field(), field(), prop::option::of(text()), any::<f64>(), stored()).prop_map(
                 |(now, flight, status, json, access, refresh, expires_in, oauth_error, retry_after, jitter, stored)| Event::Refreshed {
-                    now, flight, reply: Reply { status, json, access, refresh, expires_in, oauth_error, retry_after, nonce: None, token_type: Field::Missing, failure: None, access_path: String::new(), fields: String::new() }, jitter, stored,
+                    now, flight, reply: Reply { status, json, access, refresh, expires_in, oauth_error, retry_after, nonce: None, description: None, token_type: Field::Missing, failure: None, access_path: String::new(), fields: String::new() }, jitter, stored,
                 }
             ),
             (number(), 0u32..3, 0u8..3, any::<f64>(), stored()).prop_map(|(now, f, k, jitter, stored)| {
@@ -358,7 +358,7 @@ mod core_events {
             (number(), id.clone(), text(), text(), stored()).prop_map(|(now, id, method, url, stored)| Event::Prove { now, id, method, url, stored }),
             (number(), 0u32..3, any::<u16>(), field(), field(), prop::option::of(text()), stored()).prop_map(
                 |(now, flight, status, oauth_error, token_type, nonce, stored)| Event::Refreshed {
-                    now, flight, reply: Reply { status, json: true, access: Field::Str("a9".into()), refresh: Field::Missing, expires_in: Field::Missing, oauth_error, retry_after: None, nonce, token_type, failure: None, access_path: String::new(), fields: String::new() }, jitter: 0.5, stored,
+                    now, flight, reply: Reply { status, json: true, access: Field::Str("a9".into()), refresh: Field::Missing, expires_in: Field::Missing, oauth_error, retry_after: None, nonce, description: None, token_type, failure: None, access_path: String::new(), fields: String::new() }, jitter: 0.5, stored,
                 }
             ),
         ]

@@ -481,6 +481,10 @@ impl Boundary {
             expires_in: token_at(paths[2], &EXPIRES_NAMES, at),
             oauth_error: at("error"),
             token_type: at("token_type"),
+            description: match at("error_description") {
+                Field::Str(s) => Some(s),
+                _ => None,
+            },
             nonce,
             access,
             retry_after,

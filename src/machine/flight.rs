@@ -210,6 +210,14 @@ impl Machine {
         self.push(Command::Timer { at: now + self.cfg.refresh_timeout_ms, timer: Timer::Timeout(id) });
     }
 
+    /// Cancels the running flight's refresh call, if it is out (DPoP: its proof waits for a key
+    /// that is not the one the tokens were bound to); its timeout then releases the lock.
+    pub(super) fn cancel_call(&mut self) {
+        if let Some(Flight { id, stage: Stage::Calling { .. }, .. }) = self.flight {
+            self.push(Command::CancelRefresh { flight: id });
+        }
+    }
+
     /// A call that answered needs its timeout no more: cancelled, so that a page refreshing often
     /// does not keep one timer per refresh scheduled for `refreshTimeoutMs`.
     fn answered(&mut self, flight: u32, reply: Option<&Reply>) {
@@ -378,7 +386,7 @@ impl Machine {
 
     /// What the answer means (`refresh::classify`), with its `Retry-After` on a 429 or 503.
     fn classify(&self, now: f64, r: &Reply) -> Got {
-        if let Some(e) = self.dpop_refused(r.status, &r.oauth_error, &r.token_type) {
+        if let Some(e) = self.dpop_refused(r) {
             return Err(e);
         }
         // In a cookie session a refresh token in the answer is not ours to keep.

@@ -8,10 +8,11 @@ use alloc::boxed::Box;
 use alloc::string::String;
 
 use crate::code::{Code, Failure};
-use crate::dpop::{challenge, claims, is_nonce, Challenge};
+use crate::dpop::{challenge, claims, is_nonce, printable, Challenge};
+use crate::refresh::Field;
 use crate::policy::origin_of;
 
-use super::protocol::{Command, Expect, Judge, Proven, Remove, Stored, Why};
+use super::protocol::{Command, Expect, Judge, Proven, Remove, Reply, Stored, Why};
 use super::requests::Phase;
 use super::Machine;
 
@@ -122,6 +123,8 @@ impl Machine {
                 t.nonce_retried = true;
                 self.send(id, token.clone(), seen);
             }
+            // Challenged again: the server's answer is the caller's (it is no expired token).
+            Some(Challenge::UseNonce) if status == 401 => self.settle(id, Ok(())),
             Some(Challenge::BadProof(why)) if status == 401 => self.refuse_proof(id, &why, token.as_deref()),
             _ => return false,
         }
@@ -140,7 +143,7 @@ impl Machine {
                 }
                 self.send(id, None, seen);
             }
-            Some("invalid_dpop_proof") => self.refuse_proof(id, &crate::dpop::printable(description.unwrap_or("").as_bytes()), None),
+            Some("invalid_dpop_proof") => self.refuse_proof(id, &printable(description.unwrap_or("").as_bytes()), None),
             _ => self.settle(id, Ok(())),
         }
     }
@@ -154,13 +157,15 @@ impl Machine {
 
     /// What a refresh answer means with DPoP beyond `refresh::classify`: a refused proof, or
     /// tokens that are not DPoP-bound (never stored, never sent as bearer).
-    pub(super) fn dpop_refused(&self, status: u16, oauth_error: &crate::refresh::Field, token_type: &crate::refresh::Field) -> Option<Failure> {
-        use crate::refresh::Field;
+    pub(super) fn dpop_refused(&self, r: &Reply) -> Option<Failure> {
         if !self.cfg.dpop {
             return None;
         }
-        match (status, oauth_error, token_type) {
-            (400, Field::Str(e), _) if e == "invalid_dpop_proof" => Some(refused(&["the refresh endpoint refused the DPoP proof (invalid_dpop_proof)"])),
+        match (r.status, &r.oauth_error, &r.token_type) {
+            (400, Field::Str(e), _) if e == "invalid_dpop_proof" => {
+                let why = printable(r.description.as_deref().unwrap_or("no description").as_bytes());
+                Some(refused(&["the refresh endpoint refused the DPoP proof (invalid_dpop_proof: ", &why, ")"]))
+            }
             (200..=299, _, Field::Str(t)) if t.eq_ignore_ascii_case("DPoP") => None,
             (200..=299, _, _) => Some(refused(&["the refresh answer's token_type is not DPoP: the server did not bind the tokens to this browser's key; they were not stored (dpop: true)"])),
             _ => None,
@@ -170,6 +175,10 @@ impl Machine {
     /// The shell made the DPoP key, none being stored. Tokens stored now were bound to a key that
     /// is gone (browser data cleared): no proof can ever use them, so the session ends here,
     /// without spending the refresh token on a refusal.
+    ///
+    /// No proof was signed in this page before (signing waits for the key): the attempts sent
+    /// with a token still wait for it in the shell, and are rejected instead (the shell sends no
+    /// attempt it no longer holds); a refresh call waiting for it is cancelled.
     pub(super) fn key_created(&mut self, now: f64, s: &Stored) {
         let Ok(Some(pair)) = self.tokens(s) else { return };
         if !self.cfg.dpop {
@@ -178,6 +187,12 @@ impl Machine {
         let pair = pair.owned();
         self.push(Command::Store { pair: None, expect: Expect::Pair(Some(pair)) });
         let e = Failure::new(Code::DpopKeyLost, &["the DPoP key the tokens were bound to is gone (browser data cleared?): they cannot be used; log in again"]);
+        for id in self.requests.ids() {
+            if matches!(self.requests.get(&id), Some(r) if matches!(r.phase, Phase::Sent { token: Some(_), .. })) {
+                self.settle(id, Err(Why::Auth(e.clone())));
+            }
+        }
+        self.cancel_call();
         self.end_session(e.code);
         self.reset(now, Err(e), &Stored::default());
     }

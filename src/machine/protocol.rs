@@ -136,6 +136,9 @@ pub struct Reply {
     pub nonce: Option<String>,
     /// The `token_type` field.
     pub token_type: Field,
+    /// The OAuth 2 `error_description` field, when it is a string (server text: shown only for
+    /// a refused DPoP proof, made printable).
+    pub description: Option<String>,
     /// The call gave no answer to read (it threw, timed out, or gave what is not an answer): the
     /// outcome is this failure, as the shell's report of how it ended decides it.
     pub failure: Option<Failure>,

@@ -28,6 +28,9 @@ impl Requests {
     pub(super) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+    pub(super) fn ids(&self) -> Vec<u32> {
+        self.0.iter().map(|(id, _)| *id).collect()
+    }
     /// Adds `id` as a request or call of `kind`, unless one has that id already (false then).
     pub(super) fn enter(&mut self, id: u32, kind: Kind, rules: u32, no_refresh: bool) -> bool {
         let Err(i) = self.at(id) else { return false };

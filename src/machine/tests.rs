@@ -39,7 +39,7 @@ fn begin(id: u32, url: &str, s: &Stored) -> Event {
 }
 
 fn ok_reply(access: &str, refresh: &str) -> Reply {
-    Reply { status: 200, json: true, access: Field::Str(access.into()), refresh: Field::Str(refresh.into()), expires_in: Field::Missing, oauth_error: Field::Missing, token_type: Field::Missing, nonce: None, retry_after: None, failure: None, access_path: String::new(), fields: String::new() }
+    Reply { status: 200, json: true, access: Field::Str(access.into()), refresh: Field::Str(refresh.into()), expires_in: Field::Missing, oauth_error: Field::Missing, token_type: Field::Missing, nonce: None, description: None, retry_after: None, failure: None, access_path: String::new(), fields: String::new() }
 }
 
 fn token(now: f64, id: u32, min_validity_ms: f64, s: &Stored) -> Event {
@@ -728,9 +728,14 @@ fn dpop_a_nonce_challenge_is_sent_again_once_and_is_no_expiry() {
     assert_eq!(proofs(&cmds)[0].1, r#"{"htm":"GET","htu":"https://api.test/v1","iat":0,"nonce":"n-1"}"#);
     assert_eq!(sends(&cmds), [(1, Some("a1".into()))], "the same token again, at once");
     assert!(!m.is_refreshing() && m.stats().retried == 0, "no refresh, no replay counted");
-    // A second challenge to the same attempt is an expired token's 401 now: a refresh.
-    answered(&mut m, 1, 401, Some("n-2"), Some(r#"DPoP error="use_dpop_nonce""#), &s);
-    assert!(m.is_refreshing());
+    // Challenged again: that 401 is the caller's; still no refresh (a server that challenges
+    // every proof must not make a loop of refreshes).
+    let cmds = answered(&mut m, 1, 401, Some("n-2"), Some(r#"DPoP error="use_dpop_nonce""#), &s);
+    assert!(cmds == [Command::Resolve { id: 1 }] && !m.is_refreshing());
+    // The next attempt (a new request) may be challenged once again.
+    m.handle(dpop_begin(2, "GET", "https://api.test/v1", &s));
+    drain(&mut m);
+    assert_eq!(sends(&answered(&mut m, 2, 401, Some("n-3"), Some(r#"DPoP error="use_dpop_nonce""#), &s)), [(2, Some("a1".into()))]);
 }
 
 #[test]
@@ -814,6 +819,11 @@ fn dpop_the_refresh_call_carries_a_proof_and_answers_a_nonce_challenge_once() {
 
 #[test]
 fn dpop_a_refresh_answer_whose_tokens_are_not_bound_is_refused_and_not_stored() {
+    let mut m = calling_under(Config { dpop: true, ..cfg(false, false) }, None);
+    let reply = Reply { status: 400, oauth_error: Field::Str("invalid_dpop_proof".into()), description: Some("bad htm\n".into()), ..ok_reply("", "") };
+    m.handle(Event::Refreshed { now: 2.0, flight: 0, reply, jitter: 0.5, stored: stored("a1", "r1") });
+    let cmds = drain(&mut m);
+    assert!(matches!(&cmds.iter().find(|c| matches!(c, Command::Reject { .. })), Some(Command::Reject { why: Why::Auth(e), .. }) if e.code == Code::DpopRefused && e.message.contains("bad htm?")));
     for (token_type, stored_pair) in [("Bearer", false), ("dpop", true)] {
         let mut m = calling_under(Config { dpop: true, ..cfg(false, false) }, None);
         let reply = Reply { token_type: Field::Str(token_type.into()), ..ok_reply("a2", "r2") };
@@ -832,8 +842,14 @@ fn dpop_a_key_made_while_tokens_remain_ends_the_session_without_a_refresh() {
     let mut m = dpop();
     let s = stored("a1", "r1");
     m.handle(Event::Open { now: 0.0, stored: s.clone() });
+    // Two requests whose proofs wait for the key; the app's code exchange (no token) too.
+    m.handle(dpop_begin(1, "GET", "https://api.test/v1", &s));
+    m.handle(dpop_begin(2, "POST", "https://api.test/v2", &s));
+    m.handle(dpop_begin(3, "POST", "https://app.test/auth/refresh", &s));
+    drain(&mut m);
     m.handle(Event::KeyCreated { now: 1.0, stored: s.clone() });
     let cmds = drain(&mut m);
+    assert_eq!(rejected(&cmds), [(1, Code::DpopKeyLost), (2, Code::DpopKeyLost)], "not sent: their token is bound to the lost key");
     let a1 = Pair { access: "a1".into(), refresh: Some("r1".into()) };
     assert!(cmds.contains(&Command::Store { pair: None, expect: Expect::Pair(Some(a1)) }), "only the pair bound to the lost key");
     assert!(cmds.contains(&Command::Notify(Notice::Logout(Code::DpopKeyLost))) && cmds.contains(&Command::Notify(Notice::Navigate)));

@@ -71,6 +71,12 @@ const sure: string = await sdk.getAccessToken();
 // @ts-expect-error onTokens hears reasons, not tokens
 new AuthFetch({ refreshUrl: "/r", onTokens: (t: string) => t });
 
+// DPoP: proofs for the app's own requests; dpop applies to refreshUrl only.
+const bound = new AuthFetch({ refreshUrl: "https://auth.example/token", refreshFormat: "oauth2", clientId: "spa", dpop: true });
+const proof: string = await bound.dpopProof({ method: "GET", url: "wss://api.example/socket" });
+// @ts-expect-error dpop needs refreshUrl
+new AuthFetch({ refresh: viaFunction, dpop: true });
+
 // Ending an instance: dispose(), or `using` (Symbol.dispose).
 sdk.dispose();
 {

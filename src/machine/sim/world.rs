@@ -1246,7 +1246,7 @@ fn reply(status: u16, tokens: Option<(String, String)>) -> Reply {
         Some((a, r)) => (Field::Str(a), Field::Str(r)),
         None => (Field::Missing, Field::Missing),
     };
-    Reply { status, json: status != 0, access, refresh, expires_in: Field::Missing, oauth_error: Field::Missing, token_type: Field::Str("Bearer".into()), nonce: None, retry_after: None, failure: None, access_path: String::new(), fields: String::new() }
+    Reply { status, json: status != 0, access, refresh, expires_in: Field::Missing, oauth_error: Field::Missing, token_type: Field::Str("Bearer".into()), nonce: None, description: None, retry_after: None, failure: None, access_path: String::new(), fields: String::new() }
 }
 
 fn reply_refused() -> Reply {
