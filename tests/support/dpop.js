@@ -152,7 +152,7 @@ export const scenarios = {
       eq(res.status, status, what + ": status");
       const said = status === 401 ? res.headers.get("www-authenticate") : (await res.json()).error;
       assert(said && said.includes(error), what + ": expected " + error + ", got " + said);
-      assert(server.violations.length === count && server.violations[count - 1].includes(reason), what + ": expected " + count + " violation(s), the last naming \"" + reason + "\", got " + JSON.stringify(server.violations));
+      assert(server.violations.length === count && (reason instanceof RegExp ? reason.test(server.violations[count - 1]) : server.violations[count - 1].includes(reason)), what + ": expected " + count + " violation(s), the last naming \"" + reason + "\", got " + JSON.stringify(server.violations));
       server.violations.length = 0;
     };
 
@@ -171,7 +171,7 @@ export const scenarios = {
     await refused("no jwk", await send(await proof({}, { typ: "dpop+jwt", alg: "ES256" })), "no jwk");
     await refused("a short x", await send(await proof({}, { ...header, jwk: { ...key.jwk, x: key.jwk.x.slice(0, -4) } })), "32 bytes");
     const offCurve = { ...key.jwk, x: part(String.fromCharCode(...Array(32).fill(7))) };
-    await refused("a point off the curve", await send(await proof({}, { ...header, jwk: offCurve })), "does not import");
+    await refused("a point off the curve", await send(await proof({}, { ...header, jwk: offCurve })), /does not import|signature does not verify/); // WebKit imports such a point
     await refused("a short jti", await send(await proof({ jti: "1" })), "jti too short");
     await refused("typ JWT", await send(await proof({}, { ...header, typ: "JWT" })), "typ");
     await refused("alg ES384", await send(await proof({}, { ...header, alg: "ES384" })), "alg");
