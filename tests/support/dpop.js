@@ -112,11 +112,29 @@ async function otherTab() {
   const loaded = new Promise((resolve) => { frame.onload = resolve; });
   document.documentElement.append(frame);
   await loaded;
-  const pkg = await frame.contentWindow.eval("import('/pkg/index.js')");
-  await pkg.default();
+  const w = frame.contentWindow;
+  const script = w.document.createElement("script");
+  script.type = "module";
+  script.src = "/support/other_tab.js";
+  await new Promise((resolve, reject) => {
+    script.onload = resolve;
+    script.onerror = () => reject(new Error("/support/other_tab.js did not load in the iframe"));
+    w.document.head.append(script);
+  });
+  const pkg = await w.seamlessFetchReady;
   const made = [];
   return {
-    make: (o) => { const api = new pkg.AuthFetch(o); made.push(api); return api; },
+    make: (o) => {
+      // That tab's fetch answers with that tab's Responses, as its own fetch would.
+      const fetch = async (input, init) => {
+        const r = await o.fetch(input, init);
+        const body = r.status === 204 || r.status === 304 ? null : await r.arrayBuffer();
+        return new w.Response(body, { status: r.status, statusText: r.statusText, headers: [...r.headers] });
+      };
+      const api = new pkg.AuthFetch({ ...o, fetch });
+      made.push(api);
+      return api;
+    },
     close: () => { for (const api of made) api.dispose(); frame.remove(); },
   };
 }
