@@ -10,14 +10,25 @@ const API = "https://api.example.test";
 const DB = "seamless-fetch";
 const STORE = "dpop-keys";
 
+/** Every server of the running scenario: no console line may hold a token any of them issued. */
+const servers = [];
+const newServer = () => { const s = new DpopServer({ apiOrigin: API }); servers.push(s); return s; };
+
 export const run = async (name, make, tools) => {
+  servers.length = 0;
   await wipeKeys();
   let failure = null;
+  const console_ = captureConsole();
   try {
     await runScenario(scenarios, name, make, tools);
   } catch (e) {
     failure = e;
+  } finally {
+    console_.restore();
   }
+  const tokens = servers.flatMap((s) => s.issued);
+  const leaks = console_.lines.filter((l) => tokens.some((t) => l.includes(t)));
+  if (leaks.length) failure ??= new Error("a token in a console line: " + leaks[0]);
   // After the instances are freed: the library must have closed its connection by now.
   await wipeKeys().catch((e) => { failure ??= e; });
   if (failure) throw failure;
@@ -69,7 +80,7 @@ const options = (server, extra = {}) => ({
 });
 
 /** A fresh world without tokens: an AuthFetch in DPoP mode on a verifying server. */
-function world(make, extra = {}, server = new DpopServer({ apiOrigin: API })) {
+function world(make, extra = {}, server = newServer()) {
   make.freeAll();
   localStorage.clear();
   sessionStorage.clear();
@@ -453,7 +464,7 @@ export const scenarios = {
       localStorage.clear();
       sessionStorage.clear();
       await wipeKeys();
-      const server = new DpopServer({ apiOrigin: API });
+      const server = newServer();
       const tab = leg === "two tabs" ? await otherTab() : null;
       try {
         const a = make(options(server));
@@ -493,7 +504,7 @@ export const scenarios = {
   },
 
   async logout_and_clear_tokens_drop_the_key(make) {
-    for (const how of ["logout", "clearTokens"]) {
+    for (const how of ["logout", "clearTokens", "a refused refresh"]) {
       const logouts = [];
       const { api, server } = world(make, { onLogout: (i) => logouts.push(i.reason) });
       await wipeKeys();
@@ -501,10 +512,17 @@ export const scenarios = {
       eq((await api.fetch(API + "/api/x")).status, 200);
       const [first] = await jkts(server.callsTo("/api/x"));
       eq((await keyRecords()).map((r) => r.jkt), [first], how + ": the key is stored");
-      api[how]();
+      if (how === "a refused refresh") {
+        server.expire();
+        server.refreshAnswer = () => json(400, { error: "invalid_grant" });
+        await rejectsWith(api.fetch(API + "/api/z"), "SESSION_EXPIRED");
+        server.refreshAnswer = null;
+      } else {
+        api[how]();
+      }
       await eventually(gone, how + ": the key record deleted");
       eq([localStorage.getItem("token"), localStorage.getItem("refreshToken")], [null, null], how + ": tokens removed");
-      if (how === "logout") eq(logouts, ["LOGOUT"], "onLogout");
+      if (how !== "clearTokens") eq(logouts, [how === "logout" ? "LOGOUT" : "SESSION_EXPIRED"], how + ": onLogout");
       await login(api);
       const [second] = await jkts(server.calls.slice(-1));
       assert(second !== first, how + ": the next login has a new key");
@@ -529,7 +547,9 @@ export const scenarios = {
     const stored = [localStorage.getItem("token"), localStorage.getItem("refreshToken")];
     assert(!stored.includes(access) && !stored.includes(refresh), "the Bearer answer's tokens are not stored");
     eq(server.calls.filter((c) => c.auth === "DPoP " + access).length, 0, "nor used");
-    for (const t of [old.access_token, old.refresh_token, access, refresh]) assert(!error.message.includes(t), "no token in the message");
+    for (const t of [old.access_token, old.refresh_token, access, refresh]) {
+      assert(!error.message.includes(t) && !heard[0].message.includes(t), "no token in the message");
+    }
     // Lower or mixed case DPoP is fine (RFC 6749 §5.1: case-insensitive).
     make.freeAll();
     const { api: api2, server: server2 } = world(make);
@@ -604,6 +624,29 @@ export const scenarios = {
     assert(refreshError.message.includes("refresh proof refused by the test"), "the server's description: " + refreshError.message);
     eq(server.refreshCallList().length, 1, "no retry of the refresh");
     eq(server.callsTo("/api/later").length, 1, "nor of the request");
+    noViolations(server);
+  },
+
+  async dpop_needs_webcrypto(make) {
+    const server = newServer();
+    // crypto.subtle is what secure contexts have; shadowed here as an insecure page lacks it.
+    Object.defineProperty(crypto, "subtle", { value: undefined, configurable: true });
+    let error = null;
+    try {
+      make(options(server));
+    } catch (e) {
+      error = e;
+    } finally {
+      delete crypto.subtle;
+    }
+    assert(crypto.subtle && typeof crypto.subtle.sign === "function", "crypto.subtle restored");
+    assert(error !== null, "the constructor throws without crypto.subtle");
+    eq([error.name, error.code], ["AuthError", "INVALID_OPTIONS"], "the error");
+    assert(/crypto\.subtle|WebCrypto/.test(error.message), "it names WebCrypto: " + error.message);
+    // And with it, the same options make an instance.
+    const { api } = world(make, {}, server);
+    await login(api);
+    eq((await api.fetch(API + "/api/x")).status, 200);
     noViolations(server);
   },
 
