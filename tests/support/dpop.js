@@ -313,9 +313,15 @@ export const scenarios = {
     const posted = await api.fetch(API + "/api/items", { method: "POST", body: "{\"n\":1}", headers: { "content-type": "application/json" } });
     eq([posted.status, (await posted.json()).body], [200, "{\"n\":1}"], "POST on the API");
     eq((await api.fetch("/api/local")).status, 200, "the page's own origin");
+    // htm is the method as sent: fetch upper-cases post, not patch; a Request input too.
+    eq((await api.fetch(API + "/api/lower", { method: "post", body: "l" })).status, 200, "method post");
+    eq((await api.fetch(API + "/api/patch", { method: "patch", body: "p" })).status, 200, "method patch");
+    eq((await api.fetch(new Request(API + "/api/req?q=1", { method: "PUT", body: "r" }))).status, 200, "a Request");
+    eq(["/api/lower", "/api/patch", "/api/req"].map((p) => { const [c] = server.callsTo(p); return [c.method, c.proof.claims.htm, c.body]; }),
+      [["POST", "POST", "l"], ["patch", "patch", "p"], ["PUT", "PUT", "r"]], "method, htm and body");
     eq((await api.fetch("https://other.example.test/x")).status, 200, "an origin not allowed");
     const ath = await athOf(tokens.access_token);
-    for (const path of ["/api/me", "/api/items", "/api/local"]) {
+    for (const path of ["/api/me", "/api/items", "/api/local", "/api/lower", "/api/patch", "/api/req"]) {
       const [c] = server.callsTo(path);
       eq(c.auth, "DPoP " + tokens.access_token, path + ": Authorization");
       eq([c.proof.claims.ath, c.proof.claims.htm, c.proof.claims.htu], [ath, c.method, htuOf(c.url)], path + ": ath, htm, htu");
@@ -446,6 +452,26 @@ export const scenarios = {
     eq((await api.fetch(API + "/api/after")).status, 200);
     eq(server.refreshCallList().map((c) => c.status), [200], "the refresh: no challenge");
     eq(server.callsTo("/api/after").map((c) => c.status), [401, 200], "expired, then replayed");
+    noViolations(server);
+  },
+
+  async iat_follows_the_server_clock(make) {
+    // The server's clock is 5 minutes ahead and says so in Date headers; it challenges for a nonce
+    // before it looks at iat (RFC 9449 §4.3 order), so a client learns its clock from the challenge.
+    const { api, server } = world(make);
+    server.skewMs = 5 * 60_000;
+    server.sendDate = true;
+    server.requireNonce.add(location.origin);
+    server.requireNonce.add(API);
+    await login(api);
+    eq((await api.fetch(API + "/api/x")).status, 200);
+    server.expire();
+    eq((await api.fetch(API + "/api/y", { method: "POST", body: "y" })).status, 200, "a refresh and a replay");
+    const proofs = server.calls.filter((c) => c.proof && c.status !== 400 && !(c.status === 401 && c.error));
+    for (const c of proofs) {
+      const off = c.proof.claims.iat - server.now() / 1000;
+      assert(Math.abs(off) <= 60, c.method + " " + c.url + ": iat " + Math.round(off) + " s from the server's clock");
+    }
     noViolations(server);
   },
 

@@ -85,6 +85,7 @@ export class DpopServer {
     this.revoked = new Set();   // revoked families (a refresh token reused)
     this.iatWindowS = 60;
     this.skewMs = 0;            // the server's clock minus the page's
+    this.sendDate = false;      // every answer carries a Date header (on the server's clock)
     this.tokenType = "DPoP";    // token_type of refresh answers
     this.expiresIn = 3600;
     this.refreshCalls = 0;      // grant_type=refresh_token calls, nonce challenges included
@@ -183,17 +184,12 @@ export class DpopServer {
     if (claims.htm !== req.method) throw new Refusal("htm " + claims.htm + " is not the method " + req.method);
     const want = htuOf(req.url);
     if (claims.htu !== want) throw new Refusal("htu " + claims.htu + " is not " + want);
-    const now = this.now() / 1000;
-    if (Math.abs(claims.iat - now) > this.iatWindowS) throw new Refusal("iat " + claims.iat + " is " + Math.round(claims.iat - now) + " s from the server's clock");
     if (this.jtis.has(claims.jti)) throw new Refusal("jti " + claims.jti + " was used before");
     this.jtis.add(claims.jti);
     // The proof is tied to a token by its hash; the token itself never goes in it.
     for (const t of this.issued) if (dec.decode(h).includes(t) || dec.decode(c).includes(t)) this.violation(call, "the proof contains a token");
-    if (ath === null) {
-      if ("ath" in claims) throw new Refusal("ath on a request that carries no access token");
-    } else if (claims.ath !== await athOf(ath)) {
-      throw new Refusal("ath " + claims.ath + " is not the hash of the access token");
-    }
+    // The nonce before iat, as RFC 9449 §4.3 orders them: a challenge (with the server's Date)
+    // is how a client with a skewed clock learns the server's.
     const origin = new URL(req.url).origin;
     if ("nonce" in claims) {
       const from = this.nonceOrigin.get(claims.nonce);
@@ -201,6 +197,13 @@ export class DpopServer {
     }
     if (this.requireNonce.has(origin) && claims.nonce !== this.nonceFor(origin)) {
       throw new Refusal(claims.nonce === undefined ? "no nonce" : "stale nonce", true);
+    }
+    const now = this.now() / 1000;
+    if (Math.abs(claims.iat - now) > this.iatWindowS) throw new Refusal("iat " + claims.iat + " is " + Math.round(claims.iat - now) + " s from the server's clock");
+    if (ath === null) {
+      if ("ath" in claims) throw new Refusal("ath on a request that carries no access token");
+    } else if (claims.ath !== await athOf(ath)) {
+      throw new Refusal("ath " + claims.ath + " is not the hash of the access token");
     }
     return { header, claims, jkt: await thumbprint(jwk) };
   }
@@ -218,6 +221,7 @@ export class DpopServer {
     if (this.onRequest) this.onRequest(call);
     const res = await this.answer(req, call);
     call.status = res.status;
+    if (this.sendDate) res.headers.set("date", new Date(this.now()).toUTCString());
     return res;
   }
 
