@@ -344,6 +344,13 @@ export const scenarios = {
     const { id, privateKey } = records[0].value;
     eq([typeof id, privateKey instanceof CryptoKey, privateKey.extractable, privateKey.algorithm.name, privateKey.algorithm.namedCurve], ["string", true, false, "ECDSA", "P-256"], "the record");
     eq(await api.getAccessToken(), tokens.access_token, "getAccessToken");
+    // The refresh URL with a query is still the refresh URL: a proof without ath, never the token.
+    const relogin = await api.fetch("/auth/refresh?via=app", {
+      method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "grant_type=authorization_code&code=good",
+    });
+    eq(relogin.status, 200, "a code exchange while logged in");
+    const last = server.calls[server.calls.length - 1];
+    eq([last.auth, "ath" in last.proof.claims, last.proof.claims.htu], [null, false, location.origin + "/auth/refresh"], "its Authorization, ath and htu");
     noViolations(server);
   },
 
@@ -415,12 +422,20 @@ export const scenarios = {
     eq((await api.fetch(API + "/api/d")).status, 200);
     eq(at(server.callsTo("/api/d")), [[401, apiNonce], [200, server.nonces.get(API)]], "stale API nonce: challenge, then the new one");
     eq([api.stats().refreshes, server.refreshCallList().length], [1, 2], "still one refresh");
+    // The replay after a refresh meets a challenge (the API's nonce changed meanwhile): answered,
+    // not taken for the replay being refused again (the loop guard).
+    server.expire();
+    server.onRequest = (call) => { if (call.body && call.body.includes("grant_type=refresh_token")) server.newNonce(API); };
+    eq((await api.fetch(API + "/api/g")).status, 200, "a challenged replay");
+    server.onRequest = null;
+    eq(server.callsTo("/api/g").map((c) => [c.status, c.error]), [[401, null], [401, "stale nonce"], [200, null]], "expired, refresh, challenged replay, retry");
+    eq([api.stats().refreshes, server.refreshCallList().length], [2, 3], "one more refresh");
     // A server that challenges every proof: retried once only, and never taken for expiry.
     server.onRequest = (call) => { if (call.origin === API) server.newNonce(API); };
     const settled = api.fetch(API + "/api/e").then((r) => r.status, (e) => e.code || String(e));
     // Bounded: a client that loops on challenges is stopped by the server giving in after 3 s.
     const outcome = await Promise.race([settled, tick(3000).then(() => "still going after 3 s")]);
-    const seen = { sent: server.callsTo("/api/e").length, refreshCalls: server.refreshCallList().length - 2, refreshes: api.stats().refreshes - 1 };
+    const seen = { sent: server.callsTo("/api/e").length, refreshCalls: server.refreshCallList().length - 3, refreshes: api.stats().refreshes - 2 };
     server.onRequest = null;
     await settled;
     eq(seen, { sent: 2, refreshCalls: 0, refreshes: 0 }, "a server that challenges every proof: one retry, no refresh (outcome " + outcome + ")");
