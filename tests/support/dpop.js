@@ -577,6 +577,40 @@ export const scenarios = {
     }
   },
 
+  async the_end_of_a_session_leaves_a_key_it_did_not_use(make) {
+    // Another tab replaced the record meanwhile (its own login after the data was cleared): this
+    // session's end must not delete that tab's key. The contract says so of a refused refresh,
+    // clearTokens and logout alike.
+    for (const how of ["a refused refresh", "logout", "clearTokens"]) {
+      const { api, server } = world(make);
+      await wipeKeys();
+      await login(api);
+      eq((await api.fetch(API + "/api/x")).status, 200);
+      const [mine] = await jkts(server.callsTo("/api/x"));
+      const theirs = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
+      const db = await done(indexedDB.open(DB, 1));
+      try {
+        const tx = db.transaction(STORE, "readwrite");
+        tx.objectStore(STORE).put({ id: "another-tab", privateKey: theirs.privateKey, publicKey: theirs.publicKey }, "token");
+        await new Promise((resolve, reject) => { tx.oncomplete = resolve; tx.onerror = tx.onabort = () => reject(tx.error); });
+      } finally {
+        db.close();
+      }
+      const theirJkt = await thumbprint(await crypto.subtle.exportKey("jwk", theirs.publicKey));
+      assert(theirJkt !== mine, "two keys");
+      if (how === "a refused refresh") {
+        server.expire();
+        server.refreshAnswer = () => json(400, { error: "invalid_grant" });
+        await rejectsWith(api.fetch(API + "/api/z"), "SESSION_EXPIRED");
+      } else {
+        api[how]();
+      }
+      await tick(300); // a deletion would be done by now
+      eq((await keyRecords()).map((r) => [r.value.id, r.jkt]), [["another-tab", theirJkt]], how + ": the other tab's record is kept");
+      noViolations(server);
+    }
+  },
+
   async a_refresh_answer_of_token_type_bearer_is_refused(make) {
     const heard = [];
     const { api, server } = world(make, { onRefreshError: (e) => heard.push(e) });
@@ -668,6 +702,13 @@ export const scenarios = {
     assert(refreshError.message.includes("refresh proof refused by the test"), "the server's description: " + refreshError.message);
     eq(server.refreshCallList().length, 1, "no retry of the refresh");
     eq(server.callsTo("/api/later").length, 1, "nor of the request");
+    // And to the app's own call to the token endpoint (a code exchange through api.fetch).
+    make.freeAll();
+    const { api: fresh } = world(make, {}, server);
+    server.exchangeAnswer = () => json(400, { error: "invalid_dpop_proof", error_description: "exchange proof refused by the test" });
+    const exchangeError = await rejectsWith(login(fresh), "DPOP_REFUSED");
+    assert(exchangeError.message.includes("exchange proof refused by the test"), "the server's description: " + exchangeError.message);
+    eq(server.calls.filter((c) => c.grant === "authorization_code").length, 2, "the exchange not retried (one before, one now)");
     noViolations(server);
   },
 

@@ -92,6 +92,7 @@ export class DpopServer {
     this.refreshGate = null;
     this.refreshAnswer = null;  // (call) => Response: replaces the token endpoint's refresh answer
     this.apiAnswer = null;      // (call) => Response | null: replaces a resource answer (null: go on)
+    this.exchangeAnswer = null; // (call) => Response: replaces the code exchange's answer
     this.issued = [];           // every token string issued, to look for them where they must not be
     this.onRequest = null;      // (call) => void, before the answer
     this.fetch = this.fetch.bind(this);
@@ -256,6 +257,7 @@ export class DpopServer {
     }
     const headers = this.rotateOn200.has(call.origin) ? { "dpop-nonce": this.newNonce(call.origin) } : this.nonces.has(call.origin) ? { "dpop-nonce": this.nonceFor(call.origin) } : {};
     if (call.grant === "authorization_code") {
+      if (this.exchangeAnswer) return this.exchangeAnswer(call);
       if (form.get("code") !== "good") return json(400, { error: "invalid_grant" });
       const { access, refresh } = this.issue(proof.jkt);
       return json(200, { access_token: access, refresh_token: refresh, token_type: "DPoP", expires_in: this.expiresIn }, headers);
