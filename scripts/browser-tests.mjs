@@ -1,4 +1,4 @@
-// The browser tests: every scenario of tests/support/{core,tabs,hardening,backends,resilience}.js
+// The browser tests: every scenario of tests/support/{core,tabs,hardening,backends,resilience,dpop}.js
 // against the package as it ships (pkg/index.js, built by scripts/build.sh), each on a fresh page,
 // through the public API, with real localStorage, fetch and Web Locks, in Chromium, Firefox and
 // WebKit. Prints each outcome with the first line of why; exits 1 if any scenario fails.
@@ -30,7 +30,7 @@ const engines = engineArg === "all" ? ENGINES : engineArg.split(",");
 for (const e of engines) if (!ENGINES.includes(e)) throw new Error(`--engine ${engineArg}: expected chromium, firefox, webkit or all`);
 const filter = args[0] || "";
 const TIMEOUT = 60_000;
-const MODULES = ["core", "tabs", "hardening", "backends", "resilience"];
+const MODULES = ["core", "tabs", "hardening", "backends", "resilience", "dpop"];
 const names = (m) => {
   const text = readFileSync(resolve(root, "tests/support", m + ".js"), "utf8");
   return text.slice(text.indexOf("export const scenarios = {")).split("\n").map((l) => /^  async (\w+)\(/.exec(l)?.[1]).filter(Boolean);
