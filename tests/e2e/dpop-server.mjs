@@ -71,7 +71,7 @@ const issuedTokens = new Set();
 const expiredTokens = new Set();
 // The provider keeps why it refused a grant out of its answer: kept for the log.
 provider.on("grant.error", (ctx, err) => { ctx.state.detail = err.error_detail; });
-provider.on("access_token.issued", (at) => issuedTokens.add(at.jti));
+for (const e of ["access_token.saved", "access_token.issued"]) provider.on(e, (at) => issuedTokens.add(at.jti));
 
 // Every token endpoint call, after the provider answered: what the library sent and what it got.
 provider.use(async (ctx, next) => {

@@ -1,7 +1,8 @@
 // DPoP (RFC 9449, issue 32) end to end: the package in real Chromium against the real
 // oidc-provider (nonces required, rotating refresh tokens, reuse revokes the grant) and a resource
 // server on another origin that checks every proof itself (tests/e2e/dpop-server.mjs). Every
-// scenario ends with the servers' violation lists empty.
+// scenario ends with the servers' violation lists empty. DPOP_BREAK=ath (or no-nonce) starts the
+// resource server with a deliberate fault, to see the checks fail.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -171,10 +172,12 @@ test("login by PKCE through api.fetch to the token endpoint, then a resource req
 });
 
 test("the resource server's nonces: one taken from a 200 answer is used next; a stale one is challenged and retried without a refresh", async () => {
+  await world.server.reset();
   const context = await world.browser.newContext();
   const page = await open(context);
   assert.equal((await login(page)).status, 200);
   assert.equal(await get(page), 200);
+  await clean("login");
   await world.server.reset();
   // 20 in a row: the server rotates every 7 and sends the new nonce on that 200.
   for (let i = 0; i < 20; i++) assert.equal(await get(page, `/api/seq?i=${i}`), 200);
@@ -211,6 +214,7 @@ test("a storm after expiry: 20 requests at once (half POST with bodies), one ref
 });
 
 test("two tabs: one key made once for both, one session; an expiry under both tabs' storms costs one refresh", async () => {
+  await world.server.reset();
   const context = await world.browser.newContext();
   const [a, b] = [await open(context), await open(context)];
   // No key yet: both tabs ask for a proof at once and must end up with one key.
@@ -247,6 +251,7 @@ test("two tabs: one key made once for both, one session; an expiry under both ta
 });
 
 test("a reload keeps the session and the key: a new AuthFetch after reload works without a new login or refresh", async () => {
+  await world.server.reset();
   const context = await world.browser.newContext();
   const page = await open(context);
   assert.equal((await login(page)).status, 200);
