@@ -5,7 +5,7 @@
 // - a resource server on its own origin that checks every DPoP request itself (proof, nonce it
 //   issued, ath, token binding) and records each request and each violation.
 // Prints one line `DPOP-SERVER {json}` with the URLs once both listen. Control (from node only):
-// GET /control/log, POST /control/reset, POST /control/rotate, POST /control/expire, POST /control/ttl?s=N on the
+// GET /control/log, POST /control/reset, POST /control/rotate, POST /control/expire, POST /control/revoke, POST /control/ttl?s=N on the
 // resource origin. Options: --access-ttl N (seconds, default 600), --break NAME (a deliberate
 // fault, to show the checks fail: "no-nonce" stops the resource server asking for nonces,
 // "ath" makes it expect the wrong ath).
@@ -28,12 +28,16 @@ const authHttp = createServer();
 const rsHttp = createServer();
 const issuer = `http://127.0.0.1:${await listen(authHttp)}`;
 const rsOrigin = `http://127.0.0.1:${await listen(rsHttp)}`;
+// A third origin, not in the page's allowedOrigins: whatever reaches it must carry neither the
+// token nor a proof.
+const otherHttp = createServer();
+const otherOrigin = `http://127.0.0.1:${await listen(otherHttp)}`;
 const redirectUri = issuer + "/callback";
 
 // What both servers saw. Tokens never enter it: a token shows up as the first 10 characters of
 // its SHA-256 (enough to tell tokens apart).
 let log;
-const reset = () => { log = { token: [], requests: [], violations: [], preflights: 0 }; };
+const reset = () => { log = { token: [], requests: [], other: [], violations: [], preflights: 0 }; };
 reset();
 const fingerprint = (token) => createHash("sha256").update(token).digest("hex").slice(0, 10);
 const b64sha256 = (value) => createHash("sha256").update(value).digest("base64url");
@@ -71,6 +75,10 @@ const issuedTokens = new Set();
 const expiredTokens = new Set();
 // The provider keeps why it refused a grant out of its answer: kept for the log.
 provider.on("grant.error", (ctx, err) => { ctx.state.detail = err.error_detail; });
+// POST /control/revoke: every grant is revoked (its tokens with it), as after a refresh token
+// reuse or an admin's revocation.
+const grants = new Set();
+provider.on("grant.saved", (grant) => grants.add(grant.jti));
 for (const e of ["access_token.saved", "access_token.issued"]) provider.on(e, (at) => issuedTokens.add(at.jti));
 
 // Every token endpoint call, after the provider answered: what the library sent and what it got.
@@ -277,16 +285,33 @@ async function resource(req, res, url, body) {
   answer(200, "ok", headers, { ok: true, method: req.method, path: url.pathname + url.search, sub: at.accountId, received: req.method === "GET" ? null : body });
 }
 
+async function revokeAll(res) {
+  for (const id of grants) await Promise.all([provider.AccessToken.revokeByGrantId(id), provider.RefreshToken.revokeByGrantId(id), provider.Grant.adapter.destroy(id)]);
+  grants.clear();
+  res.writeHead(200, { "content-type": "application/json" });
+  res.end("{}");
+}
+
+otherHttp.on("request", (req, res) => {
+  const asked = (req.headers["access-control-request-headers"] || "").toLowerCase().split(/\s*,\s*/);
+  const seen = { method: req.method, path: req.url, authorization: "authorization" in req.headers || asked.includes("authorization"), dpop: "dpop" in req.headers || asked.includes("dpop") };
+  log.other.push(seen);
+  if (seen.authorization || seen.dpop) violation(`${req.method} ${otherOrigin}${req.url}`, "the token or a proof went to an origin not allowed");
+  res.writeHead(200, { "access-control-allow-origin": issuer, "content-type": "application/json" });
+  res.end(JSON.stringify({ ok: true }));
+});
+
 function control(url, res) {
   let out = { ok: true };
   if (url.pathname === "/control/log") out = log;
   else if (url.pathname === "/control/reset") reset();
   else if (url.pathname === "/control/rotate") rotate(true);
   else if (url.pathname === "/control/expire") for (const jti of issuedTokens) expiredTokens.add(jti);
+  else if (url.pathname === "/control/revoke") return revokeAll(res);
   else if (url.pathname === "/control/ttl") state.accessTtl = Number(url.searchParams.get("s"));
   else { res.writeHead(404); return res.end(); }
   res.writeHead(200, { "content-type": "application/json" });
   res.end(JSON.stringify(out));
 }
 
-console.log("DPOP-SERVER " + JSON.stringify({ issuer, tokenEndpoint: issuer + provider.pathFor("token"), authorizationEndpoint: issuer + provider.pathFor("authorization"), redirectUri, resource: rsOrigin, clientId: CLIENT_ID }));
+console.log("DPOP-SERVER " + JSON.stringify({ issuer, tokenEndpoint: issuer + provider.pathFor("token"), authorizationEndpoint: issuer + provider.pathFor("authorization"), redirectUri, resource: rsOrigin, other: otherOrigin, clientId: CLIENT_ID }));

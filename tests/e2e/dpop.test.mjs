@@ -37,6 +37,7 @@ function startDpopServer(args = []) {
         rotate: () => control("rotate"),
         ttl: (s) => control("ttl?s=" + s),
         expire: () => control("expire"),
+        revoke: () => control("revoke"),
         stderr: () => err,
         stop: () => new Promise((r) => { child.removeAllListeners("exit"); child.on("exit", r); child.kill("SIGTERM"); }),
       });
@@ -142,6 +143,23 @@ async function loginExpiring(page) {
   await sleep(4000);
 }
 
+/**
+ * How many records the library's IndexedDB store holds (0 when there is no database: the probe
+ * aborts the creation it would otherwise cause, which would leave the library a store-less one).
+ */
+const keyRecords = (page) => page.evaluate(() => new Promise((done, fail) => {
+  const open = indexedDB.open("seamless-fetch");
+  open.onupgradeneeded = () => open.transaction.abort();
+  open.onerror = () => done(0);
+  open.onsuccess = () => {
+    const db = open.result;
+    if (!db.objectStoreNames.contains("dpop-keys")) { db.close(); return done(0); }
+    const count = db.transaction("dpop-keys").objectStore("dpop-keys").count();
+    count.onsuccess = () => { db.close(); done(count.result); };
+    count.onerror = () => { db.close(); fail(count.error); };
+  };
+}));
+
 /** No token (access or refresh, as stored) in any console line or page error of `pages`. */
 async function noTokenShown(pages) {
   const stored = await pages[0].evaluate(() => [localStorage.getItem("token"), localStorage.getItem("refreshToken")].filter(Boolean));
@@ -167,6 +185,11 @@ test("login by PKCE through api.fetch to the token endpoint, then a resource req
   assert.deepEqual(log.requests.map((r) => [r.status, r.outcome, r.nonce]), [[401, "use_dpop_nonce", "none"], [200, "ok", "current"]]);
   assert.ok(log.requests[1].jkt, "the token is DPoP-bound");
   assert.equal((await stats(page)).refreshes, 0, "a nonce challenge is not an expired token");
+  // An origin not allowed gets the request untouched: no token, no proof.
+  const other = await page.evaluate((url) => window.api.fetch(url).then((r) => r.status, (e) => e.code || e.name), world.server.other + "/plain");
+  assert.equal(other, 200);
+  log = await clean("a request to an origin not allowed");
+  assert.deepEqual(log.other, [{ method: "GET", path: "/plain", authorization: false, dpop: false }]);
   await noTokenShown([page]);
   await context.close();
 });
@@ -229,16 +252,7 @@ test("two tabs: one key made once for both, one session; an expiry under both ta
   let log = await clean("both tabs");
   assert.deepEqual([...new Set(log.requests.filter((r) => r.status === 200).map((r) => r.jkt))], [ta], "both tabs prove the one key the token is bound to");
   assert.equal(new Set(log.requests.map((r) => r.token)).size, 1, "one session");
-  const records = await b.evaluate(() => new Promise((done, fail) => {
-    const open = indexedDB.open("seamless-fetch");
-    open.onerror = () => fail(open.error);
-    open.onsuccess = () => {
-      const db = open.result;
-      const count = db.transaction("dpop-keys").objectStore("dpop-keys").count();
-      count.onsuccess = () => { db.close(); done(count.result); };
-    };
-  }));
-  assert.equal(records, 1, "one key record in IndexedDB");
+  assert.equal(await keyRecords(b), 1, "one key record in IndexedDB");
   await world.server.expire();
   await world.server.reset();
   const [sa, sb] = await Promise.all([storm(a, 10, "a"), storm(b, 10, "b")]);
@@ -266,5 +280,51 @@ test("a reload keeps the session and the key: a new AuthFetch after reload works
   assert.deepEqual(log.token, [], "no login, no refresh");
   assert.deepEqual([...new Set(log.requests.filter((r) => r.status === 200).map((r) => r.jkt))], [jkt], "the same key after the reload");
   assert.deepEqual(await page.evaluate(() => window.logouts), []);
+  await context.close();
+});
+
+test("a revoked grant: the refresh is refused, SESSION_EXPIRED, the tokens and the key record are removed", async () => {
+  await world.server.reset();
+  const context = await world.browser.newContext();
+  const page = await open(context);
+  assert.equal((await login(page)).status, 200);
+  assert.equal(await get(page), 200);
+  assert.equal(await keyRecords(page), 1);
+  await world.server.revoke();
+  await world.server.reset();
+  const outcome = await page.evaluate(async (url) => {
+    const errors = await Promise.all([1, 2, 3].map(() => window.api.fetch(url).then((r) => r.status, (e) => [e.name, e.code])));
+    return { errors, token: localStorage.getItem("token"), refreshToken: localStorage.getItem("refreshToken"), logouts: window.logouts, navigated: window.navigated.length };
+  }, world.server.resource + "/api/me");
+  assert.deepEqual(outcome, { errors: [1, 2, 3].map(() => ["AuthError", "SESSION_EXPIRED"]), token: null, refreshToken: null, logouts: ["SESSION_EXPIRED"], navigated: 1 });
+  const log = await clean("revoked grant");
+  assert.deepEqual(refreshCalls(log).map((t) => [t.status, t.error]), [[400, "invalid_grant"]], "one refresh call, refused");
+  assert.equal(await keyRecords(page), 0, "the session's key record is deleted");
+  await context.close();
+});
+
+test("the key lost (IndexedDB cleared, tokens kept): DPOP_KEY_LOST once, logged out, no refresh spent, nothing sent", async () => {
+  await world.server.reset();
+  const context = await world.browser.newContext();
+  const page = await open(context);
+  assert.equal((await login(page)).status, 200);
+  assert.equal(await get(page), 200);
+  await page.evaluate(() => new Promise((done, fail) => {
+    const del = indexedDB.deleteDatabase("seamless-fetch");
+    del.onsuccess = done;
+    del.onerror = () => fail(del.error);
+    del.onblocked = () => fail(new Error("deleteDatabase blocked: a connection was left open"));
+  }));
+  await page.reload();
+  await setUp(page);
+  await world.server.reset();
+  const outcome = await page.evaluate(async (url) => {
+    const errors = await Promise.all([1, 2].map(() => window.api.fetch(url).then((r) => r.status, (e) => [e.name, e.code])));
+    return { errors, token: localStorage.getItem("token"), logouts: window.logouts, navigated: window.navigated.length, refreshes: window.api.stats().refreshes };
+  }, world.server.resource + "/api/me");
+  assert.deepEqual(outcome, { errors: [["AuthError", "DPOP_KEY_LOST"], ["AuthError", "DPOP_KEY_LOST"]], token: null, logouts: ["DPOP_KEY_LOST"], navigated: 1, refreshes: 0 });
+  const log = await clean("key lost");
+  assert.deepEqual(log.token, [], "no refresh call");
+  assert.deepEqual(log.requests, [], "no request reached the resource server");
   await context.close();
 });
