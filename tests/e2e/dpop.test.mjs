@@ -280,6 +280,14 @@ test("a reload keeps the session and the key: a new AuthFetch after reload works
   assert.deepEqual(log.token, [], "no login, no refresh");
   assert.deepEqual([...new Set(log.requests.filter((r) => r.status === 200).map((r) => r.jkt))], [jkt], "the same key after the reload");
   assert.deepEqual(await page.evaluate(() => window.logouts), []);
+  // The reloaded page's first refresh (it may hold no provider nonce yet: a challenge, answered).
+  await world.server.expire();
+  await world.server.reset();
+  assert.equal(await get(page), 200);
+  const renewed = await clean("a refresh after the reload");
+  assert.deepEqual(refreshCalls(renewed).map((t) => t.status), [200], "one refresh");
+  assert.ok(renewed.token.length <= 2, "at most one nonce challenge before it");
+  assert.deepEqual([...new Set(renewed.requests.filter((r) => r.status === 200).map((r) => r.jkt))], [jkt], "the refreshed token is bound to the same key");
   await context.close();
 });
 
