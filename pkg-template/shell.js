@@ -11,7 +11,7 @@
 // The numbers of the protocol, as src/boundary/wire.rs defines them (a Rust test checks this
 // object against that file).
 const PROTOCOL = {
-  Op: { PASS: 1, SEND: 2, ASK: 3, RESOLVE: 4, REJECT: 5, LOCK: 6, UNLOCK: 7, REFRESH: 8, CANCEL_REFRESH: 9, STORE: 10, STORE_BACKOFF: 11, TIMER: 12, NOTIFY: 13, INVALID: 14, GIVE: 15, SHORTCUT: 16, RESUME: 17, MEMORY: 18, CANCEL_TIMER: 19, PARK: 20, SEND_LAST: 21 },
+  Op: { PASS: 1, SEND: 2, ASK: 3, RESOLVE: 4, REJECT: 5, LOCK: 6, UNLOCK: 7, REFRESH: 8, CANCEL_REFRESH: 9, STORE: 10, STORE_BACKOFF: 11, TIMER: 12, NOTIFY: 13, INVALID: 14, GIVE: 15, SHORTCUT: 16, RESUME: 17, MEMORY: 18, CANCEL_TIMER: 19, PARK: 20, SEND_LAST: 21, PROOF: 22, DROP_KEY: 23 },
   Value: { UNDEFINED: 0, NULL: 1, FALSE: 2, TRUE: 3, NUMBER: 4, STRING: 5, FUNCTION: 6, OTHER: 7, LIST: 8, MAP: 9, KEY: 10, END: 11 },
   Control: { NONE: 0, NO_TOKEN: 1, NO_REFRESH: 2, INVALID: 3 },
   Flag: { HAS_AUTH: 1, OWN_REFRESH: 2 },
@@ -19,11 +19,13 @@ const PROTOCOL = {
   WhyKind: { AUTH: 1, ABORTED: 2, TRANSPORT: 3 },
   ExpectKind: { ANY: 1, PAIR: 2, NOTHING: 3 },
   NoticeKind: { REFRESHED: 1, REFRESH_ERROR: 2, LOGOUT: 3, TOKENS: 4, NAVIGATE: 5, WARN: 6 },
-  JudgeKind: { BODY: 1, APP: 2 },
-  Setup: { COOKIE: 1, CROSS_TAB: 2 },
+  JudgeKind: { BODY: 1, APP: 2, ERROR: 3 },
+  Setup: { COOKIE: 1, CROSS_TAB: 2, DPOP: 4 },
   Call: { RESPONSE: 1, RETURNED: 2, THREW: 3, NOT_A_RESPONSE: 4, BAD_HEADERS: 5 },
+  ProvenKind: { SEND: 1, REFRESH: 2, CALLER: 3 },
+  RemoveKind: { KEEP: 1, USED: 2, ANY: 3 },
 };
-const { Op, Value, Control, Flag, WhyKind, ExpectKind, NoticeKind, JudgeKind, Setup, Call } = PROTOCOL;
+const { Op, Value, Control, Flag, WhyKind, ExpectKind, NoticeKind, JudgeKind, Setup, Call, ProvenKind, RemoveKind } = PROTOCOL;
 
 const CONTROL_HEADER = "x-seamless-fetch";
 /** A body judged for `expiredBodyCodes` is read up to this size and for this long. */
@@ -145,6 +147,9 @@ class Session {
     [this.kind, this.accessKey, this.refreshKey, , this.lockName] = setup.texts; // texts[3]: the token header, each instance's
     this.cookie = (setup.flag & Setup.COOKIE) !== 0;
     this.crossTab = (setup.flag & Setup.CROSS_TAB) !== 0;
+    this.dpop = (setup.flag & Setup.DPOP) !== 0;
+    this.key = null; // the DPoP key, as a promise (see `keyFor`)
+    this.proofs = new Map(); // request id or "refresh <flight>" -> the core's PROOF for its next send
     this.members = []; // WeakRefs to its instances' Members, first made first
     this.current = null; // the instance whose call or request the core is hearing about
     this.flight = -1; // the flight the core's last lock, refresh or gate was about
@@ -346,6 +351,8 @@ class Session {
         this.parks.set(core.code(), { statuses: text(0).split(",").map(Number).filter(Boolean), seen: core.out_seen(), generation: core.out_generation(), ids: [] });
         break;
       case Op.RESUME: this.resumeDue = true; break;
+      case Op.PROOF: this.proof(id, core.code(), text(0), text(1)); break;
+      case Op.DROP_KEY: this.dropKey(core.code()); break;
       case Op.INVALID: return authError();
     }
     return null;
@@ -434,8 +441,8 @@ class Session {
     return id;
   }
 
-  begin(id, url, control, flags) {
-    this.put(url);
+  begin(id, url, control, flags, method) {
+    this.put(url, this.dpop ? method : null);
     core.begin(this.handle, Date.now(), id, this.current.rules, control, flags);
     this.run();
   }
@@ -472,17 +479,20 @@ class Session {
   send(id, value, last) {
     const r = this.requests.get(id);
     if (!r) return;
-    const go = () => {
-      if (!r.request) return r.owner.transport(r.input, withHeader(r.init, r.headers, r.owner.authHeader, value));
+    const go = (proof) => {
+      if (!r.request) return r.owner.transport(r.input, withHeader(r.init, r.headers, r.owner.authHeader, value, proof));
       const attempt = r.request.clone();
       if (value !== null) attempt.headers.set(r.owner.authHeader, value);
+      if (proof) attempt.headers.set("DPoP", proof);
       return r.owner.transport(attempt);
     };
+    const proof = this.proofs.get(id);
+    this.proofs.delete(id);
     // A replay goes out from a microtask, as it did when it waited on a promise: the code that
-    // woke it (a setTokens, a callback) has finished first.
+    // woke it (a setTokens, a callback) has finished first. A proof is signed first.
     let sent;
     try {
-      sent = r.response ? Promise.resolve().then(go) : go();
+      sent = proof ? this.sign(proof).then(go) : r.response ? Promise.resolve().then(go) : go();
     } catch (e) {
       sent = Promise.reject(e);
     }
@@ -497,6 +507,10 @@ class Session {
         this.lastDate = date;
         if (!last || changed) {
           this.current = r.owner;
+          if (this.dpop) {
+            put(response.headers.get("dpop-nonce"), response.status === 401 ? response.headers.get("www-authenticate") : null);
+            core.dpop_headers(this.handle, Date.now(), id);
+          }
           this.put(changed ? date : null, response.headers.get("content-type"));
           core.answer(this.handle, Date.now(), id, response.status);
           this.run();
@@ -517,6 +531,15 @@ class Session {
     const r = this.requests.get(id);
     if (!r) return;
     const isExpired = r.owner.options.isExpired;
+    if (how === JudgeKind.ERROR) {
+      peekJson(r.response).then((body) => {
+        this.enter(r.owner);
+        walk(body);
+        core.refusal(this.handle, Date.now(), id);
+        this.run();
+      });
+      return;
+    }
     if (how === JudgeKind.APP) {
       Promise.resolve()
         .then(() => isExpired(r.response.clone()))
@@ -633,14 +656,14 @@ class Session {
     this.calls.set(flight, controller);
     const flyer = this.flyer;
     const o = flyer.options;
-    const ended = (how, status, value, retryAfter, error) => {
+    const ended = (how, status, value, retryAfter, error, nonce = null) => {
       if (this.calls.get(flight) !== controller) return;
       this.calls.delete(flight);
       if (this.callSignal === controller.signal) this.callSignal = null;
       this.enter(flyer);
       this.callError = error;
       walk(value);
-      this.put(retryAfter, error && error.name, error && typeof error.code === "string" ? error.code : null);
+      this.put(retryAfter, error && error.name, error && typeof error.code === "string" ? error.code : null, nonce);
       core.refreshed(this.handle, Date.now(), flight, how, status, Math.random());
       this.run();
     };
@@ -667,8 +690,15 @@ class Session {
       } catch (e) {
         return void Promise.resolve().then(() => threw(Call.BAD_HEADERS)(e));
       }
+      const proof = this.proofs.get("refresh " + flight);
+      this.proofs.delete("refresh " + flight);
       try {
-        call = Promise.resolve(flyer.transport(request));
+        call = proof
+          ? this.sign(proof).then((p) => {
+            request.headers.set("DPoP", p);
+            return flyer.transport(request);
+          })
+          : Promise.resolve(flyer.transport(request));
       } catch (e) {
         call = Promise.reject(e);
       }
@@ -678,7 +708,7 @@ class Session {
         const retryAfter = answer.headers.get("retry-after");
         return answer.text().then((t) => {
           const json = parseJson(t);
-          ended(Call.RESPONSE, answer.status, json !== null && typeof json === "object" && !Array.isArray(json) ? json : undefined, retryAfter, null);
+          ended(Call.RESPONSE, answer.status, json !== null && typeof json === "object" && !Array.isArray(json) ? json : undefined, retryAfter, null, answer.headers.get("dpop-nonce"));
         });
       }
       if (typeof o.refresh !== "function") return ended(Call.NOT_A_RESPONSE, 0, undefined, null, null);
@@ -725,6 +755,55 @@ class Session {
       for (const [key, old] of before.reverse()) try { this.set(key, old); } catch {}
       this.failed();
     }
+  }
+
+  /** Keeps the core's PROOF for the send it is for, or signs it for a `dpopProof` call. */
+  proof(id, of, claims, ath) {
+    const proof = { claims, ath };
+    if (of === ProvenKind.SEND) this.proofs.set(id, proof);
+    else if (of === ProvenKind.REFRESH) this.proofs.set("refresh " + id, proof);
+    else this.sign(proof).then((p) => this.settle(id, true, p), (e) => this.settle(id, false, e));
+  }
+
+  /**
+   * The DPoP key (a promise): loaded once, from IndexedDB or made there. A key made while the
+   * core may hold tokens is reported (`KEY_CREATED`): they were bound to a key now gone.
+   */
+  keyFor() {
+    if (this.key === null) {
+      const key = (this.key = loadKey(this.accessKey).then((k) => {
+        if (k.created) {
+          this.enter(this.current || this.first());
+          this.put();
+          core.key_created(this.handle, Date.now());
+          this.run();
+        }
+        return k;
+      }));
+      key.catch(() => {
+        if (this.key === key) this.key = null; // asked again next time
+      });
+    }
+    return this.key;
+  }
+
+  /** A DPoP proof: the core's claims, a random `jti`, `ath` of the token it names, signed. */
+  async sign({ claims, ath }) {
+    const key = await this.keyFor();
+    const hash = ath === null ? "" : ',"ath":"' + base64url(await crypto.subtle.digest("SHA-256", encoder.encode(ath))) + '"';
+    const input = key.header + "." + base64url(encoder.encode('{"jti":"' + randomId() + '"' + hash + "," + claims.slice(1)));
+    return input + "." + base64url(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, key.privateKey, encoder.encode(input)));
+  }
+
+  /** Forgets the DPoP key; removes its record as the core says (`RemoveKind`). */
+  dropKey(remove) {
+    const key = this.key;
+    this.key = null;
+    if (remove === RemoveKind.KEEP) return;
+    const used = remove === RemoveKind.USED;
+    Promise.resolve(key && key.catch(() => null)).then((k) => {
+      if (!used || k) deleteKey(this.accessKey, used ? k.id : null);
+    });
   }
 
   timer(kind, flight, at) {
@@ -911,14 +990,116 @@ function isPlainObject(x) {
   return proto === Object.prototype || proto === null;
 }
 
-/** `init` with a fresh copy of `headers` (as `ownHeaders` made it), plus `name: value` unless null. */
-function withHeader(init, headers, name, value) {
+/**
+ * `init` with a fresh copy of `headers` (as `ownHeaders` made it), plus `name: value` unless null,
+ * and a DPoP `proof` when given.
+ */
+function withHeader(init, headers, name, value, proof) {
   const copy = Array.isArray(headers) ? headers.slice() : { ...headers };
-  if (name !== null && value !== null) {
-    if (Array.isArray(copy)) copy.push([name, value]);
-    else copy[name] = value;
-  }
+  const add = (n, v) => (Array.isArray(copy) ? copy.push([n, v]) : (copy[n] = v));
+  if (name !== null && value !== null) add(name, value);
+  if (proof) add("DPoP", proof);
   return { ...init, headers: copy };
+}
+
+/** Bytes (an ArrayBuffer or a view) as base64url without padding. */
+function base64url(bytes) {
+  let s = "";
+  for (const b of new Uint8Array(bytes.buffer || bytes, bytes.byteOffset || 0, bytes.byteLength)) s += String.fromCharCode(b);
+  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** 128 random bits, base64url: a proof's `jti`, a key record's id. */
+function randomId() {
+  return base64url(crypto.getRandomValues(new Uint8Array(16)));
+}
+
+// The DPoP key of each session, by its access key's name, in IndexedDB: every tab and every reload
+// of the origin signs with the one key the tokens are bound to. Its private half cannot be
+// exported. The operations of this page run one after the other (`lane`): a removal asked for
+// before a load is done before it.
+const KEY_DB = "seamless-fetch";
+const KEY_STORE = "dpop-keys";
+let lane = Promise.resolve();
+let memoryWarned = false;
+
+function inLane(op) {
+  const done = lane.then(op);
+  lane = done.catch(() => {});
+  return done;
+}
+
+/** Runs `work(store, done)` in one IndexedDB transaction of `mode`; resolves with what `done` got. */
+function keyStore(mode, work) {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open(KEY_DB, 1);
+    open.onupgradeneeded = () => open.result.createObjectStore(KEY_STORE);
+    open.onerror = () => reject(open.error);
+    open.onblocked = () => reject(new Error("IndexedDB blocked"));
+    open.onsuccess = () => {
+      const db = open.result;
+      db.onversionchange = () => db.close(); // a test or another tab may delete the database
+      let result;
+      try {
+        const tx = db.transaction(KEY_STORE, mode);
+        tx.oncomplete = () => { db.close(); resolve(result); };
+        tx.onerror = tx.onabort = () => { db.close(); reject(tx.error); };
+        work(tx.objectStore(KEY_STORE), (r) => { result = r; });
+      } catch (e) {
+        db.close();
+        reject(e);
+      }
+    };
+  });
+}
+
+const isKeyRecord = (r) => r != null && typeof r.id === "string" && r.privateKey instanceof CryptoKey && r.publicKey instanceof CryptoKey;
+const makeKey = () => crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"])
+  .then((pair) => ({ id: randomId(), privateKey: pair.privateKey, publicKey: pair.publicKey }));
+
+/**
+ * The key stored under `name`, or one made and stored now (`created`): read, and when absent add
+ * in one transaction that reads again, so two tabs starting at once keep one key. Where IndexedDB
+ * fails, a key of this page's memory, said once on the console.
+ */
+function loadKey(name) {
+  return inLane(async () => {
+    let record;
+    let created = false;
+    try {
+      record = await keyStore("readonly", (store, done) => { const rq = store.get(name); rq.onsuccess = () => done(rq.result); });
+      if (!isKeyRecord(record)) {
+        const mine = await makeKey();
+        record = await keyStore("readwrite", (store, done) => {
+          const rq = store.get(name);
+          rq.onsuccess = () => {
+            if (isKeyRecord(rq.result)) return done(rq.result);
+            store.put(mine, name);
+            done(mine);
+          };
+        });
+        created = record === mine;
+      }
+    } catch (e) {
+      if (!memoryWarned) console.warn("seamless-fetch: IndexedDB is unavailable (" + (e && e.name) + "); the DPoP key lives in this page's memory, so a reload or another tab needs a new login");
+      memoryWarned = true;
+      record = await makeKey();
+      created = true;
+    }
+    const jwk = await crypto.subtle.exportKey("jwk", record.publicKey);
+    const header = { typ: "dpop+jwt", alg: "ES256", jwk: { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y } };
+    return { id: record.id, privateKey: record.privateKey, header: base64url(encoder.encode(JSON.stringify(header))), created };
+  });
+}
+
+/** Deletes the key record under `name`: only if its id is `id` (null: whatever it is). */
+function deleteKey(name, id) {
+  return inLane(() => keyStore("readwrite", (store) => {
+    const rq = store.get(name);
+    rq.onsuccess = () => {
+      if (rq.result != null && (id === null || (rq.result && rq.result.id === id))) store.delete(name);
+    };
+  })).catch(() => {});
 }
 
 /** An input made absolute against the document's base URL (a `<base>` counts): href, origin, path. */
@@ -966,12 +1147,15 @@ class Member {
   request(input, init) {
     const session = this.session;
     if (this.disposed) return Promise.reject(new Error("seamless-fetch: this AuthFetch was disposed"));
-    let sent, parts, control, hasAuth, signal, url;
+    let sent, parts, control, hasAuth, signal, url, method;
     try {
       if (init !== null && (typeof init === "object" || typeof init === "function")) init = requestInit(init);
       parts = plainParts(input, init, this.authHeader.toLowerCase());
       if (parts !== null) {
         ({ control, hasAuth, signal, href: url } = parts);
+        // As fetch normalises it (the DPoP proof's `htm`).
+        const m = init == null || init.method === undefined ? "GET" : String(init.method);
+        method = /^(delete|get|head|options|post|put)$/i.test(m) ? m.toUpperCase() : m;
         // As fetch: a request it cannot build throws its TypeError before an aborted signal.
         if (signal !== undefined && signal.aborted) new Request(url, init);
         // Sent to the URL as resolved now: its origin decided about the token, and a replay goes
@@ -984,6 +1168,7 @@ class Member {
         hasAuth = request.headers.has(this.authHeader);
         signal = request.signal;
         url = request.url;
+        method = request.method;
         sent = { request };
       }
     } catch (e) {
@@ -1000,19 +1185,19 @@ class Member {
     const flags = (hasAuth ? Flag.HAS_AUTH : 0) | (own ? Flag.OWN_REFRESH : 0);
     return new Promise((resolve, reject) => {
       session.enter(this);
-      session.begin(session.track(this, sent, signal, resolve, reject), url, controlKind, flags);
+      session.begin(session.track(this, sent, signal, resolve, reject), url, controlKind, flags, method);
     });
   }
 
-  /** A call answered by the core (`GIVE`, `RESOLVE` or `REJECT`), as a promise. */
-  call(report) {
+  /** A call answered by the core (`GIVE`, `RESOLVE`, `PROOF` or `REJECT`), as a promise; `first`: its strings. */
+  call(report, first = []) {
     if (this.disposed) return Promise.reject(new Error("seamless-fetch: this AuthFetch was disposed"));
     const session = this.session;
     const id = ++lastId;
     return new Promise((resolve, reject) => {
       session.requests.set(id, { resolve, reject, signal: null });
       session.enter(this);
-      session.put();
+      session.put(...first);
       report(session.handle, id);
       session.run();
     });
@@ -1051,6 +1236,13 @@ export class AuthFetch {
       session.refreshUrl = resolved;
       sessions.set(handle, session);
     }
+    if (session.dpop && !(globalThis.crypto && crypto.subtle)) {
+      if (core.alive(handle) === 0) sessions.delete(handle);
+      const e = new Error("AuthFetch options: dpop: true needs WebCrypto (crypto.subtle), which browsers give secure contexts only (https, or localhost)");
+      e.name = "AuthError";
+      e.code = "INVALID_OPTIONS";
+      throw e;
+    }
     const member = new Member(options, session);
     // Listening again when the session's instances were all disposed while its refresh ran.
     if (session.unwatch === null) session.watch();
@@ -1085,6 +1277,18 @@ export class AuthFetch {
 
   refresh() {
     return this.#member.call((h, id) => core.force_refresh(h, Date.now(), id));
+  }
+
+  /** A DPoP proof for the app's own request (a WebSocket, an SDK): `{ method, url }`. */
+  dpopProof(request) {
+    let method, url;
+    try {
+      method = request && request.method !== undefined ? String(request.method) : "GET";
+      url = absolute(request && request.url).href;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#member.call((h, id) => core.prove(h, Date.now(), id), [method, url]);
   }
 
   stats() {

@@ -22,6 +22,12 @@ pub enum Code {
     InvalidToken,
     /// The options object passed to `new AuthFetch` is wrong.
     InvalidOptions,
+    /// `dpop: true`: the key the tokens are bound to is gone (IndexedDB cleared while they
+    /// remained): they can never be used again, so the session ends.
+    DpopKeyLost,
+    /// `dpop: true`: a server refused our proof (`invalid_dpop_proof`), or a refresh answer's
+    /// tokens are not DPoP-bound; nothing is retried in a loop.
+    DpopRefused,
 }
 
 impl Code {
@@ -34,13 +40,15 @@ impl Code {
             Code::NoSession => "NO_SESSION",
             Code::InvalidToken => "INVALID_TOKEN",
             Code::InvalidOptions => "INVALID_OPTIONS",
+            Code::DpopKeyLost => "DPOP_KEY_LOST",
+            Code::DpopRefused => "DPOP_REFUSED",
         }
     }
 
     /// Whether a failure with this code ends the session (tokens cleared, redirect to the login
     /// page): the one place that says so, for [`Failure`] and the JS-facing `AuthError` alike.
     pub fn ends_session(self) -> bool {
-        matches!(self, Code::SessionExpired | Code::NoRefreshToken)
+        matches!(self, Code::SessionExpired | Code::NoRefreshToken | Code::DpopKeyLost)
     }
 }
 

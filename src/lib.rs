@@ -10,7 +10,7 @@
 //!   deterministic simulation of many tabs (tests only).
 //! * [`boundary`]: the wasm boundary of numbers and strings the shell speaks; its codes in
 //!   `boundary::wire`, checked against the shell by a test.
-//! * [`options`], [`policy`], [`expiry`], [`refresh`], [`backoff`], [`pair`]: plain-Rust rules the
+//! * [`options`], [`policy`], [`expiry`], [`refresh`], [`backoff`], [`pair`], [`dpop`]: plain-Rust rules the
 //!   core applies; [`code`]: the one error type with its codes.
 
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
@@ -25,6 +25,7 @@ compile_error!("seamless-fetch is single-threaded; build without the atomics tar
 pub mod backoff;
 pub mod boundary;
 pub mod code;
+pub mod dpop;
 pub mod expiry;
 #[cfg(all(target_arch = "wasm32", not(feature = "std")))]
 mod heap;

@@ -108,23 +108,25 @@ pub struct Options {
     pub lock: bool,
     /// Refresh this long before expiry (0 = off).
     pub refresh_ahead_ms: f64,
+    /// `dpop: true`: tokens bound to this browser's key, every token request with a proof (RFC 9449).
+    pub dpop: bool,
 }
 
 /// Option keys whose value is a function; the boundary picks these up itself.
 pub const FUNCTION_KEYS: [&str; 8] = ["fetch", "refresh", "isExpired", "onRefresh", "onRefreshError", "onLogout", "onTokens", "navigate"];
 
-const KEYS: [&str; 22] = [
+const KEYS: [&str; 23] = [
     "refreshUrl", "refreshTokenIn", "refreshHeaders", "loginUrl", "loginReturnParam", "storage", "accessTokenKey", "refreshTokenKey", "authHeader",
     "authScheme", "expiredStatuses", "expiredBodyCodes", "expiredBodyField", "refreshFormat", "refreshFields",
-    "tokenPaths", "clientId", "scope", "refreshTimeoutMs", "allowedOrigins", "crossTab", "refreshAheadMs",
+    "tokenPaths", "clientId", "scope", "refreshTimeoutMs", "allowedOrigins", "crossTab", "refreshAheadMs", "dpop",
 ];
 
 /// Every key of the options object: [`KEYS`], then [`FUNCTION_KEYS`].
-const KNOWN: [&str; 30] = {
-    let mut all = [""; 30];
+const KNOWN: [&str; 31] = {
+    let mut all = [""; 31];
     let mut i = 0;
-    while i < 30 {
-        all[i] = if i < 22 { KEYS[i] } else { FUNCTION_KEYS[i - 22] };
+    while i < 31 {
+        all[i] = if i < 23 { KEYS[i] } else { FUNCTION_KEYS[i - 23] };
         i += 1;
     }
     all
@@ -381,6 +383,16 @@ impl Options {
             Some(Value::Bool(b)) => *b,
             Some(_) => return Err(invalid(&["crossTab must be a boolean"])),
         };
+        let dpop = match r.get("dpop") {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(invalid(&["dpop must be a boolean"])),
+        };
+        // A DPoP-bound token goes as `Authorization: DPoP <token>` with its proof (RFC 9449 §7.1),
+        // and only the library's own refresh call can carry a proof.
+        if dpop && (by_function || r.has("authScheme") || !auth_header.eq_ignore_ascii_case("Authorization")) {
+            return Err(invalid(&["dpop: true needs refreshUrl (not a refresh function) and the Authorization header with its DPoP scheme (no authHeader or authScheme of your own)"]));
+        }
 
         let url = if by_function { "" } else { r.nonempty("refreshUrl", "")? };
         if url.chars().any(char::is_control) {
@@ -412,7 +424,7 @@ impl Options {
             access_key: access_key.into(),
             refresh_key: refresh_key.into(),
             auth_header: auth_header.into(),
-            auth_scheme: auth_scheme.into(),
+            auth_scheme: if dpop { "DPoP".into() } else { auth_scheme.into() },
             expired_statuses: collect(statuses, status),
             expired_body_codes: collect(codes, body_code),
             expired_body_field: expired_body_field.into(),
@@ -424,6 +436,7 @@ impl Options {
             cross_tab: cross_tab && storage == StorageKind::Local,
             lock: cross_tab && (storage == StorageKind::Local || cookie),
             refresh_ahead_ms,
+            dpop,
         })
     }
 

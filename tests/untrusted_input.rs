@@ -11,6 +11,7 @@
 use proptest::prelude::*;
 use seamless_fetch::backoff::{delay_ms, retry_after_ms, Backoff, CAP_MS};
 use seamless_fetch::code::decimal;
+use seamless_fetch::dpop::{challenge, claims, htu, is_nonce, Challenge};
 use seamless_fetch::expiry::{claim_ms, clock_offset, jwt_payload, parse_http_date, refresh_due_at, Lifetime, FLOOR_MS};
 use seamless_fetch::options::{Options, Value};
 use seamless_fetch::policy::*;
@@ -192,6 +193,21 @@ proptest! {
     }
 
     #[test]
+    fn dpop_challenges_nonces_and_claims(s in prop_oneof![3 => text(), 1 => "(DPoP|Bearer|dpop)[ ,]{0,3}(error|algs|error_description)[ ]?=[ ]?\"?(use_dpop_nonce|invalid_dpop_proof|[ -~]{0,12})\"?[ ,]{0,3}"], url in text(), n in number()) {
+        match challenge(&s) {
+            Some(Challenge::BadProof(d)) => prop_assert!(d.len() <= 200 && d.bytes().all(|b| (b' '..=b'~').contains(&b)), "{d:?}"),
+            Some(Challenge::UseNonce) => prop_assert!(s.to_ascii_lowercase().contains("dpop") && s.contains("use_dpop_nonce")),
+            None => {}
+        }
+        if is_nonce(&s) {
+            prop_assert!(!s.is_empty() && !s.contains('"') && !s.contains('\\') && s.bytes().all(|b| (0x21..=0x7e).contains(&b)));
+        }
+        let c = claims(&s, &url, n, is_nonce(&s).then_some(s.as_str()));
+        prop_assert!(c.starts_with(r#"{"htm":"#) && c.ends_with("}") && !c.chars().any(|ch| (ch as u32) < 0x20), "claims {}", c);
+        prop_assert!(!htu(&url).contains(['?', '#']) && url.starts_with(htu(&url)));
+    }
+
+    #[test]
     fn jwt_payloads_and_claims(s in text(), n in number()) {
         let _ = jwt_payload(&s);
         if let Some(ms) = claim_ms(n) {
@@ -308,7 +324,7 @@ mod core_events {
         prop_oneof![
             (number(), id.clone(), text(), 0u8..4, any::<bool>(), stored()).prop_map(|(now, id, url, c, has_auth, stored)| {
                 let control = [Control::None, Control::NoToken, Control::NoRefresh, Control::Invalid][c as usize];
-                Event::Begin { now, id, rules: id % 2, url, control, has_auth, own_refresh: false, stored }
+                Event::Begin { now, id, rules: id % 2, url, method: None, control, has_auth, own_refresh: false, stored }
             }),
             (number(), id.clone(), any::<u16>(), any::<bool>(), prop::option::of(text()), stored()).prop_map(|(now, id, status, json, date, stored)| Event::Answer { now, id, status, json, date, stored }),
             (number(), 0u32..3, text(), any::<u16>()).prop_map(|(now, rules, url, status)| Event::Passed { now, rules, url, status }),
@@ -318,7 +334,7 @@ mod core_events {
             (number(), 0u32..3, any::<bool>(), any::<bool>(), stored()).prop_map(|(now, flight, contended, held, stored)| Event::Granted { now, flight, contended, held, stored }),
             (number(), 0u32..3, any::<u16>(), any::<bool>(), field(), field(), field(), field(), prop::option::of(text()), any::<f64>(), stored()).prop_map(
                 |(now, flight, status, json, access, refresh, expires_in, oauth_error, retry_after, jitter, stored)| Event::Refreshed {
-                    now, flight, reply: Reply { status, json, access, refresh, expires_in, oauth_error, retry_after, failure: None, access_path: String::new(), fields: String::new() }, jitter, stored,
+                    now, flight, reply: Reply { status, json, access, refresh, expires_in, oauth_error, retry_after, nonce: None, token_type: Field::Missing, failure: None, access_path: String::new(), fields: String::new() }, jitter, stored,
                 }
             ),
             (number(), 0u32..3, 0u8..3, any::<f64>(), stored()).prop_map(|(now, f, k, jitter, stored)| {
@@ -335,6 +351,16 @@ mod core_events {
             number().prop_map(|now| Event::Logout { now }),
             (number(), stored()).prop_map(|(now, stored)| Event::Open { now, stored }),
             number().prop_map(|now| Event::Close { now }),
+            (number(), id.clone(), text(), text(), stored()).prop_map(|(now, id, method, url, stored)| Event::Begin { now, id, rules: 0, url, method: Some(method), control: Control::None, has_auth: false, own_refresh: false, stored }),
+            (number(), id.clone(), prop::option::of(text()), prop::option::of(text())).prop_map(|(now, id, nonce, challenge)| Event::DpopHeaders { now, id, nonce, challenge }),
+            (number(), id.clone(), prop::option::of(text()), prop::option::of(text())).prop_map(|(now, id, error, description)| Event::Refusal { now, id, error, description }),
+            (number(), stored()).prop_map(|(now, stored)| Event::KeyCreated { now, stored }),
+            (number(), id.clone(), text(), text(), stored()).prop_map(|(now, id, method, url, stored)| Event::Prove { now, id, method, url, stored }),
+            (number(), 0u32..3, any::<u16>(), field(), field(), prop::option::of(text()), stored()).prop_map(
+                |(now, flight, status, oauth_error, token_type, nonce, stored)| Event::Refreshed {
+                    now, flight, reply: Reply { status, json: true, access: Field::Str("a9".into()), refresh: Field::Missing, expires_in: Field::Missing, oauth_error, retry_after: None, nonce, token_type, failure: None, access_path: String::new(), fields: String::new() }, jitter: 0.5, stored,
+                }
+            ),
         ]
     }
 
@@ -344,7 +370,7 @@ mod core_events {
         #![proptest_config(ProptestConfig { cases: (config().cases / 4).max(1), ..config() })]
 
         #[test]
-        fn no_sequence_of_events_panics(events in prop::collection::vec(event(), 1..40), cross_tab in any::<bool>(), cookie in any::<bool>(), judge in any::<bool>(), oauth2 in any::<bool>()) {
+        fn no_sequence_of_events_panics(events in prop::collection::vec(event(), 1..40), cross_tab in any::<bool>(), cookie in any::<bool>(), judge in any::<bool>(), oauth2 in any::<bool>(), dpop in any::<bool>()) {
             let refresh_format = if oauth2 {
                 Format::OAuth2 { client_id: Some("spa".into()), scope: None }
             } else {
@@ -362,6 +388,7 @@ mod core_events {
                 lock: cross_tab || cookie,
                 cookie,
                 on_refresh: judge,
+                dpop,
             });
             for e in events {
                 m.handle(e);

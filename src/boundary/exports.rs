@@ -35,7 +35,7 @@ pub extern "C" fn create() -> u32 {
     b().create()
 }
 
-/// A request of an instance with `rules` begins (inbox: URL, stored keys).
+/// A request of an instance with `rules` begins (inbox: URL, method or null, stored keys).
 #[no_mangle]
 pub extern "C" fn begin(s: u32, now: f64, id: u32, rules: u32, control: u32, flags: u32) {
     b().begin(s, now, id, rules, control, flags)
@@ -51,6 +51,30 @@ pub extern "C" fn passed(s: u32, now: f64, rules: u32, status: u32) {
 #[no_mangle]
 pub extern "C" fn answer(s: u32, now: f64, id: u32, status: u32) {
     b().answer(s, now, id, status)
+}
+
+/// `dpop: true`: the answer's `DPoP-Nonce` and `WWW-Authenticate` (inbox), before its `answer`.
+#[no_mangle]
+pub extern "C" fn dpop_headers(s: u32, now: f64, id: u32) {
+    b().dpop_headers(s, now, id)
+}
+
+/// The body of a 400 asked about with `ERROR`, walked just before.
+#[no_mangle]
+pub extern "C" fn refusal(s: u32, now: f64, id: u32) {
+    b().refusal(s, now, id)
+}
+
+/// The DPoP key was made, none being stored (inbox: stored keys).
+#[no_mangle]
+pub extern "C" fn key_created(s: u32, now: f64) {
+    b().key_created(s, now)
+}
+
+/// `dpopProof` (inbox: method, absolute URL, stored keys).
+#[no_mangle]
+pub extern "C" fn prove(s: u32, now: f64, id: u32) {
+    b().prove(s, now, id)
 }
 
 /// `isExpired` said (inbox: stored keys).
@@ -84,7 +108,7 @@ pub extern "C" fn granted(s: u32, now: f64, flight: u32, contended: u32, held: u
 }
 
 /// The refresh call ended `how`, its answer walked just before (inbox: `Retry-After`, the thrown
-/// error's name and code, stored keys).
+/// error's name and code, `DPoP-Nonce`, stored keys).
 #[no_mangle]
 pub extern "C" fn refreshed(s: u32, now: f64, flight: u32, how: u32, status: u32, jitter: f64) {
     b().refreshed(s, now, flight, how, status, jitter)

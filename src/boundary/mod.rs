@@ -12,7 +12,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::code::{Code, Failure};
-use crate::machine::{Command, Config, Control, Event, Expect, Judge, Machine, Notice, Reply, Rules, Stats, Stored, Timer, Via, Why};
+use crate::machine::{Command, Config, Control, Event, Expect, Judge, Machine, Notice, Proven, Remove, Reply, Rules, Stats, Stored, Timer, Via, Why};
 use crate::options::{Options, Source, StorageKind, Value};
 use crate::pair::{fingerprint, present};
 use crate::policy::{safe_return_path, with_return_param};
@@ -23,7 +23,7 @@ pub mod wire;
 #[cfg(all(target_arch = "wasm32", not(feature = "std")))]
 mod exports;
 
-use wire::{ExpectKind, JudgeKind, NoticeKind, Op, TimerKind, WhyKind};
+use wire::{ExpectKind, JudgeKind, NoticeKind, Op, ProvenKind, RemoveKind, TimerKind, WhyKind};
 
 /// How deep the shell may walk a value: deeper nodes are not asked for (a cyclic object ends).
 const MAX_DEPTH: usize = 8;
@@ -255,7 +255,7 @@ impl Boundary {
             if !s.machine.alive() {
                 *slot = None;
             } else if s.identity == identity && s.machine.joinable() {
-                if s.endpoint != endpoint {
+                if s.endpoint != endpoint || s.opts().dpop != opts.dpop {
                     return self.refuse(Failure::new(Code::InvalidOptions, &["AuthFetch options: another AuthFetch refreshes the same stored tokens elsewhere (refreshUrl, refresh); use one, or give each its own accessTokenKey and refreshTokenKey"]));
                 }
                 if on_refresh {
@@ -295,6 +295,7 @@ impl Boundary {
             lock: opts.lock,
             cookie: opts.cookie,
             on_refresh,
+            dpop: opts.dpop,
             refresh_format: match &opts.source {
                 Source::Endpoint { format, .. } => format.clone(),
                 Source::Function => Format::Json { refresh_field: String::new(), access_field: String::new() },
@@ -326,7 +327,7 @@ impl Boundary {
         };
         let lock = ["seamless-fetch:", &o.access_key, ":", &session.endpoint].concat();
         let texts = [Some(storage.into()), Some(o.access_key.clone()), Some(o.refresh_key.clone()), Some(header.clone()), Some(lock)];
-        let flag = if o.cookie { wire::Setup::Cookie as u32 } else { 0 } | if o.cross_tab { wire::Setup::CrossTab as u32 } else { 0 };
+        let flag = if o.cookie { wire::Setup::Cookie as u32 } else { 0 } | if o.cross_tab { wire::Setup::CrossTab as u32 } else { 0 } | if o.dpop { wire::Setup::Dpop as u32 } else { 0 };
         self.out.texts = texts;
         self.out.flag = flag;
         self.out.code = joined as u32;
@@ -358,10 +359,12 @@ impl Boundary {
         }
     }
 
-    /// `begin` of a request of an instance with `rules`: inbox holds the URL, then the stored keys.
+    /// `begin` of a request of an instance with `rules`: inbox holds the URL, the method (null
+    /// without DPoP), then the stored keys.
     pub fn begin(&mut self, s: u32, now: f64, id: u32, rules: u32, control: u32, flags: u32) {
         self.event(s, |b| {
             let url = b.take().unwrap_or_default();
+            let method = b.take();
             let control = match wire::Control::from_wire(control) {
                 Some(wire::Control::None) => Control::None,
                 Some(wire::Control::NoToken) => Control::NoToken,
@@ -370,7 +373,7 @@ impl Boundary {
             };
             let has_auth = flags & wire::Flag::HasAuth as u32 != 0;
             let own_refresh = flags & wire::Flag::OwnRefresh as u32 != 0;
-            Some(Event::Begin { now, id, rules, url, control, has_auth, own_refresh, stored: b.stored() })
+            Some(Event::Begin { now, id, rules, url, method, control, has_auth, own_refresh, stored: b.stored() })
         });
     }
 
@@ -386,6 +389,35 @@ impl Boundary {
     /// `passed`: the status of a watched `PASS` of an instance with `rules`; inbox: its URL.
     pub fn passed(&mut self, s: u32, now: f64, rules: u32, status: u32) {
         self.event(s, |b| Some(Event::Passed { now, rules, url: b.take().unwrap_or_default(), status: status.min(999) as u16 }));
+    }
+
+    /// `dpop_headers` of the answer to `id`: inbox holds its `DPoP-Nonce` and `WWW-Authenticate`.
+    pub fn dpop_headers(&mut self, s: u32, now: f64, id: u32) {
+        self.event(s, |b| Some(Event::DpopHeaders { now, id, nonce: b.take(), challenge: b.take() }));
+    }
+
+    /// `refusal`: the body of a 400 asked about with `ERROR`, walked just before.
+    pub fn refusal(&mut self, s: u32, now: f64, id: u32) {
+        let body = self.walked();
+        let text = |f: Field| match f {
+            Field::Str(s) => Some(s),
+            _ => None,
+        };
+        let (error, description) = (text(field_at(&body, "error")), text(field_at(&body, "error_description")));
+        self.event(s, |_| Some(Event::Refusal { now, id, error, description }));
+    }
+
+    /// `key_created`: inbox holds the stored keys.
+    pub fn key_created(&mut self, s: u32, now: f64) {
+        self.event(s, |b| Some(Event::KeyCreated { now, stored: b.stored() }));
+    }
+
+    /// `dpopProof`: inbox holds the method, the absolute URL, then the stored keys.
+    pub fn prove(&mut self, s: u32, now: f64, id: u32) {
+        self.event(s, |b| {
+            let (method, url) = (b.take().unwrap_or_default(), b.take().unwrap_or_default());
+            Some(Event::Prove { now, id, method, url, stored: b.stored() })
+        });
     }
 
     /// `verdict` of `isExpired`: inbox holds the stored keys.
@@ -416,6 +448,7 @@ impl Boundary {
             let _name = self.take();
             self.take()
         };
+        let nonce = self.take();
         let Some(session) = self.session(s) else { return };
         let endpoint = matches!(session.opts().source, Source::Endpoint { .. });
         let failed = |why: &str| Some(Failure { caused: true, ..Failure::new(Code::RefreshFailed, &["the refresh failed: ", why]) });
@@ -447,6 +480,8 @@ impl Boundary {
             refresh: token_at(paths[1], &REFRESH_NAMES, at),
             expires_in: token_at(paths[2], &EXPIRES_NAMES, at),
             oauth_error: at("error"),
+            token_type: at("token_type"),
+            nonce,
             access,
             retry_after,
             failure,
@@ -603,6 +638,7 @@ impl Boundary {
                 out.code = match how {
                     Judge::Body => JudgeKind::Body,
                     Judge::App => JudgeKind::App,
+                    Judge::Error => JudgeKind::Error,
                 } as u32;
                 (Op::Ask, id)
             }
@@ -745,6 +781,24 @@ impl Boundary {
                 (Op::Notify, 0)
             }
             Command::Resume => (Op::Resume, 0),
+            Command::Proof { id, claims, ath, of } => {
+                out.texts[0] = Some(claims);
+                out.texts[1] = ath;
+                out.code = match of {
+                    Proven::Send => ProvenKind::Send,
+                    Proven::Refresh => ProvenKind::Refresh,
+                    Proven::Caller => ProvenKind::Caller,
+                } as u32;
+                (Op::Proof, id)
+            }
+            Command::DropKey(remove) => {
+                out.code = match remove {
+                    Remove::Keep => RemoveKind::Keep,
+                    Remove::Used => RemoveKind::Used,
+                    Remove::Any => RemoveKind::Any,
+                } as u32;
+                (Op::DropKey, 0)
+            }
             Command::Invalid(e) => {
                 out.failure(&e);
                 (Op::Invalid, 0)

@@ -48,7 +48,7 @@ fn drain(b: &mut Boundary, s: u32) -> Vec<(u32, u32, Vec<Option<String>>)> {
 
 /// Request 1 with a1/r1 stored, answered 401, the lock granted: the `REFRESH` command.
 fn to_refresh(b: &mut Boundary, s: u32) -> (u32, u32, Vec<Option<String>>) {
-    b.put(&[Some("https://app.example/api"), Some("a1"), Some("r1"), None, None]);
+    b.put(&[Some("https://app.example/api"), None, Some("a1"), Some("r1"), None, None]);
     b.begin(s, 0.0, 1, 0, 0, 0);
     drain(b, s);
     b.put(&[None, None, Some("a1"), Some("r1"), None, None]);
@@ -92,7 +92,7 @@ fn a_session_hands_the_shell_its_keys_and_instances_share_it() {
 fn a_request_goes_out_with_the_header_value_the_options_give() {
     let mut b = Boundary::default();
     let s = session(&mut b, &[("authScheme", "Token")]);
-    b.put(&[Some("https://app.example/api"), Some("a1"), Some("r1"), None, None]);
+    b.put(&[Some("https://app.example/api"), None, Some("a1"), Some("r1"), None, None]);
     b.begin(s, 1_000.0, 7, 0, 0, 0);
     let cmds = drain(&mut b, s);
     assert_eq!(cmds[0], (Op::Send as u32, 7, vec![Some("Token a1".into()), None, None, None, None]));
@@ -101,7 +101,7 @@ fn a_request_goes_out_with_the_header_value_the_options_give() {
     assert_eq!(cmds[1], (Op::Shortcut as u32, 0, texts(&["https://app.example", "https://app.example/auth/refresh", "Token a1", "a1"])));
     assert_eq!(cmds.len(), 2);
     // To another origin: passed as it is, without the token.
-    b.put(&[Some("https://evil.example/x"), Some("a1"), Some("r1"), None, None]);
+    b.put(&[Some("https://evil.example/x"), None, Some("a1"), Some("r1"), None, None]);
     b.begin(s, 1_000.0, 8, 0, 0, 0);
     assert_eq!(drain(&mut b, s)[0].0, Op::Pass as u32);
 }
@@ -110,7 +110,7 @@ fn a_request_goes_out_with_the_header_value_the_options_give() {
 fn an_expired_answer_refreshes_with_the_cores_body_and_stores_over_what_it_spent() {
     let mut b = Boundary::default();
     let s = session(&mut b, &[]);
-    let keys = [Some("https://app.example/api"), Some("a1"), Some("r1"), None, None];
+    let keys = [Some("https://app.example/api"), None, Some("a1"), Some("r1"), None, None];
     b.put(&keys);
     b.begin(s, 1_000.0, 1, 0, 0, 0);
     drain(&mut b, s);
@@ -131,7 +131,7 @@ fn an_expired_answer_refreshes_with_the_cores_body_and_stores_over_what_it_spent
     key(&mut b, "refreshToken");
     walk_str(&mut b, "r2");
     b.value(V::End as u32, 0.0);
-    b.put(&[None, None, None, Some("a1"), Some("r1"), None, None]);
+    b.put(&[None, None, None, None, Some("a1"), Some("r1"), None, None]);
     b.refreshed(s, 1_100.0, refresh.1, wire::Call::Response as u32, 200, 0.5);
     let (mut saw_store, mut saw_replay) = (false, false);
     while b.next(s) != 0 {
@@ -157,7 +157,7 @@ fn a_refused_refresh_rejects_with_the_code_and_message_the_rules_give() {
     let s = session(&mut b, &[("loginUrl", "/signin"), ("loginReturnParam", "next")]);
     let refresh = to_refresh(&mut b, s);
     b.value(V::Undefined as u32, 0.0);
-    b.put(&[None, None, None, Some("a1"), Some("r1"), None, None]);
+    b.put(&[None, None, None, None, Some("a1"), Some("r1"), None, None]);
     b.refreshed(s, 0.0, refresh.1, wire::Call::Response as u32, 401, 0.5);
     let (mut rejected, mut navigate) = (false, false);
     while b.next(s) != 0 {
@@ -199,7 +199,7 @@ fn a_walk_stops_where_the_core_says() {
 fn an_inbox_that_runs_out_reads_as_nothing() {
     let mut b = Boundary::default();
     let s = session(&mut b, &[]);
-    b.put(&[Some("https://app.example/api")]);
+    b.put(&[Some("https://app.example/api"), None]);
     b.begin(s, 0.0, 1, 0, 0, 0);
     // No stored keys were written: no session, so no token is sent.
     let cmds = drain(&mut b, s);
@@ -222,7 +222,7 @@ fn how_a_refresh_function_failed_decides_the_code() {
     let refresh = to_refresh(&mut b, s);
     assert_eq!((refresh.2[0].as_deref(), refresh.2[1].as_deref()), (Some("r1"), Some("a1")), "the function gets the tokens");
     b.value(V::Undefined as u32, 0.0);
-    b.put(&[None, Some("Error"), Some("SESSION_EXPIRED"), Some("a1"), Some("r1"), None, None]);
+    b.put(&[None, Some("Error"), Some("SESSION_EXPIRED"), None, Some("a1"), Some("r1"), None, None]);
     b.refreshed(s, 0.0, refresh.1, wire::Call::Threw as u32, 0, 0.5);
     let mut codes = Vec::new();
     while b.next(s) != 0 {
@@ -264,7 +264,7 @@ fn an_instance_with_other_request_rules_joins_with_its_own() {
     assert_eq!(session(&mut b, &other), s);
     assert_eq!(b.out.number, 1.0, "equal rules share an index");
     for (rules, url, sent) in [(0, "https://api.example/x", None), (1, "https://api.example/x", Some("Token a1")), (0, "https://app.example/x", Some("Bearer a1"))] {
-        b.put(&[Some(url), Some("a1"), Some("r1"), None, None]);
+        b.put(&[Some(url), None, Some("a1"), Some("r1"), None, None]);
         b.begin(s, 0.0, 9, rules, 0, 0);
         let op = b.next(s);
         assert_eq!((op, b.out.texts[0].as_deref()), (if sent.is_some() { Op::Send } else { Op::Pass } as u32, sent), "rules {rules} to {url}");
@@ -286,7 +286,7 @@ fn an_expired_answer_from_a_withheld_origin_is_explained_once_per_origin() {
     let s = session(&mut b, &[]);
     let mut warned = Vec::new();
     for (url, status) in [("https://evil.example/a?key=SECRET", 401), ("https://evil.example/b", 401), ("https://other.example/c", 200), ("https://other.example/d", 401)] {
-        b.put(&[Some(url), Some("a1"), Some("r1"), None, None]);
+        b.put(&[Some(url), None, Some("a1"), Some("r1"), None, None]);
         b.begin(s, 0.0, 1, 0, 0, 0);
         assert_eq!((b.next(s), b.out.code), (Op::Pass as u32, 1), "watched: {url}");
         b.put(&[Some(url)]);

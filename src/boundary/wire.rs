@@ -46,6 +46,8 @@ group! {
     CancelTimer = 19 => "CANCEL_TIMER",
     Park = 20 => "PARK",
     SendLast = 21 => "SEND_LAST",
+    Proof = 22 => "PROOF",
+    DropKey = 23 => "DROP_KEY",
 }
 
 group! {
@@ -122,6 +124,7 @@ group! {
     JudgeKind:
     Body = 1 => "BODY",
     App = 2 => "APP",
+    Error = 3 => "ERROR",
 }
 
 group! {
@@ -129,6 +132,23 @@ group! {
     Setup:
     Cookie = 1 => "COOKIE",
     CrossTab = 2 => "CROSS_TAB",
+    Dpop = 4 => "DPOP",
+}
+
+group! {
+    /// Whose proof a `PROOF` is (`PROOF`'s `code`).
+    ProvenKind:
+    Send = 1 => "SEND",
+    Refresh = 2 => "REFRESH",
+    Caller = 3 => "CALLER",
+}
+
+group! {
+    /// Which key record a `DROP_KEY` removes (`DROP_KEY`'s `code`).
+    RemoveKind:
+    Keep = 1 => "KEEP",
+    Used = 2 => "USED",
+    Any = 3 => "ANY",
 }
 
 group! {
@@ -142,8 +162,10 @@ group! {
 }
 
 /// Every group, as `PROTOCOL` in the shell must spell it.
-pub const TABLE: [(&str, &[(&str, u32)]); 11] =
-    [Op::ROWS, Value::ROWS, Control::ROWS, Flag::ROWS, TimerKind::ROWS, WhyKind::ROWS, ExpectKind::ROWS, NoticeKind::ROWS, JudgeKind::ROWS, Setup::ROWS, Call::ROWS];
+pub const TABLE: [(&str, &[(&str, u32)]); 13] = [
+    Op::ROWS, Value::ROWS, Control::ROWS, Flag::ROWS, TimerKind::ROWS, WhyKind::ROWS, ExpectKind::ROWS, NoticeKind::ROWS, JudgeKind::ROWS, Setup::ROWS, Call::ROWS,
+    ProvenKind::ROWS, RemoveKind::ROWS,
+];
 
 #[cfg(test)]
 mod tests {

@@ -32,6 +32,8 @@ pub(super) struct Flight {
     held: bool,
     /// Its refresh call went out.
     called: bool,
+    /// Its call was made again for a DPoP nonce challenge (once).
+    nonce_retried: bool,
     /// The requests waiting for it, woken when it lands.
     pub queue: Vec<u32>,
 }
@@ -89,7 +91,7 @@ impl Machine {
         let id = self.next_flight;
         self.next_flight = id.wrapping_add(1);
         let deadline = now + self.cfg.refresh_timeout_ms;
-        self.flight = Some(Flight { id, sent_access, started: now, deadline, stage: Stage::Gate, held: false, called: false, queue: Vec::new() });
+        self.flight = Some(Flight { id, sent_access, started: now, deadline, stage: Stage::Gate, held: false, called: false, nonce_retried: false, queue: Vec::new() });
         true
     }
 
@@ -198,17 +200,12 @@ impl Machine {
             Some(p) => (p.refresh, Some(p.access)),
             None => (None, None),
         };
-        let via = match self.cfg.refresh_url {
-            Some(_) => {
-                let (content_type, body) = request_body(&self.cfg.refresh_format, refresh, access);
-                Via::Endpoint { content_type, body }
-            }
-            None => Via::Function { refresh: refresh.map(String::from), access: access.map(String::from) },
-        };
+        let via = self.via(refresh, access);
         if let Some(f) = self.flight.as_mut() {
             f.stage = Stage::Calling { spent: stored.map(Held::owned) };
             f.called = true;
         }
+        self.prove_refresh(id);
         self.push(Command::Refresh { flight: id, via });
         self.push(Command::Timer { at: now + self.cfg.refresh_timeout_ms, timer: Timer::Timeout(id) });
     }
@@ -253,6 +250,9 @@ impl Machine {
             if orphan.held {
                 self.push(Command::Unlock { flight, mark_ms: SETTLE_MS });
             }
+            return;
+        }
+        if self.cfg.dpop && self.nonce_challenged(flight, reply) {
             return;
         }
         let spent = match self.flight.as_mut() {
@@ -341,8 +341,46 @@ impl Machine {
         }
     }
 
+    /// A DPoP nonce challenge to flight `flight`'s call (`400 use_dpop_nonce`), its nonce kept:
+    /// the call is made again at once with it, once per flight (true then). Every answer's
+    /// `DPoP-Nonce` is kept.
+    fn nonce_challenged(&mut self, flight: u32, reply: Option<&Reply>) -> bool {
+        let Some(r) = reply else { return false };
+        if let Some(url) = self.cfg.refresh_url.clone() {
+            self.hear_nonce(&url, r.nonce.as_deref());
+        }
+        let spent = match &mut self.flight {
+            Some(Flight { id, stage: Stage::Calling { spent }, nonce_retried: retried @ false, .. }) if *id == flight => {
+                if !(r.status == 400 && matches!(&r.oauth_error, Field::Str(e) if e == "use_dpop_nonce")) {
+                    return false;
+                }
+                *retried = true;
+                spent.clone()
+            }
+            _ => return false,
+        };
+        let via = self.via(spent.as_ref().and_then(|p| p.refresh.as_deref()), spent.as_ref().map(|p| p.access.as_str()));
+        self.prove_refresh(flight);
+        self.push(Command::Refresh { flight, via });
+        true
+    }
+
+    /// How the refresh call spends `refresh` (and sends `access`).
+    fn via(&self, refresh: Option<&str>, access: Option<&str>) -> Via {
+        match self.cfg.refresh_url {
+            Some(_) => {
+                let (content_type, body) = request_body(&self.cfg.refresh_format, refresh, access);
+                Via::Endpoint { content_type, body }
+            }
+            None => Via::Function { refresh: refresh.map(String::from), access: access.map(String::from) },
+        }
+    }
+
     /// What the answer means (`refresh::classify`), with its `Retry-After` on a 429 or 503.
     fn classify(&self, now: f64, r: &Reply) -> Got {
+        if let Some(e) = self.dpop_refused(r.status, &r.oauth_error, &r.token_type) {
+            return Err(e);
+        }
         // In a cookie session a refresh token in the answer is not ours to keep.
         let refresh = if self.cfg.cookie { &Field::Missing } else { &r.refresh };
         let retry = r.retry_after.as_deref().filter(|_| matches!(r.status, 429 | 503)).and_then(|v| retry_after_ms(v, self.clock.server(now)));

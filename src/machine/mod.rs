@@ -22,6 +22,7 @@ use crate::refresh::Format;
 mod calls;
 mod clock;
 mod flight;
+mod proofs;
 pub mod protocol;
 mod requests;
 mod session;
@@ -32,7 +33,7 @@ mod sim;
 #[cfg(test)]
 mod tests;
 
-pub use protocol::{Command, Control, Event, Expect, Judge, Notice, Reply, Stored, Timer, Via, Why};
+pub use protocol::{Command, Control, Event, Expect, Judge, Notice, Proven, Remove, Reply, Stored, Timer, Via, Why};
 
 /// How long a tab whose lock wait was contended waits for the previous holder's tokens to show in
 /// its storage before refreshing itself (Chromium delivers other tabs' writes late).
@@ -69,6 +70,10 @@ pub struct Config {
     /// queue then waits for `Resume` (see `Command::Resume`). Set by `Machine::hear_on_refresh`
     /// when a later instance brings one.
     pub on_refresh: bool,
+    /// `dpop: true`: requests with the token, the refresh call and the app's own requests to
+    /// `refreshUrl` carry a proof (`proofs`); no shortcut, no last send (every answer may carry a
+    /// nonce or a challenge the core must read).
+    pub dpop: bool,
 }
 
 /// How one instance's requests are judged. The instances of a session share its tokens, its
@@ -186,6 +191,8 @@ pub struct Machine {
     counts: Stats,
     /// Web Storage threw once: the keys are in the shell's memory from then on.
     memory: bool,
+    /// `dpop: true`: the nonce each origin gave last (`proofs::MAX_NONCES` origins at most).
+    nonces: Vec<(String, String)>,
     /// The pair storage holds as this page last knew it: the last snapshot an event carried, or
     /// the pair of a `Store` polled since (the shell reports a write that throws while it carries
     /// it). `Memory` keeps it.
@@ -225,6 +232,7 @@ impl Machine {
             counts: Stats::default(),
             memory: false,
             held: None,
+            nonces: Vec::new(),
             now: 0.0,
             #[cfg(test)]
             mutant: None,
@@ -321,7 +329,7 @@ impl Machine {
             }
         }
         match event {
-            Event::Begin { now, id, rules, url, control, has_auth, own_refresh, stored } => self.begin(now, id, rules, &url, control, has_auth || own_refresh, &stored),
+            Event::Begin { now, id, rules, url, method, control, has_auth, own_refresh, stored } => self.begin(now, id, rules, &url, method, control, has_auth || own_refresh, &stored),
             Event::Answer { now, id, status, json, date, stored } => self.answer(now, id, status, json, date.as_deref(), &stored),
             Event::Passed { rules, url, status, .. } => self.passed(rules, &url, status),
             Event::Verdict { now, id, expired, stored } => self.verdict(now, id, expired, &stored),
@@ -355,6 +363,10 @@ impl Machine {
             Event::Close { .. } => self.instances = self.instances.saturating_sub(1),
             Event::Resume { now, stored } => self.resume(now, &stored),
             Event::StorageFailed { .. } => self.unavailable(),
+            Event::DpopHeaders { id, nonce, challenge, .. } => self.dpop_headers(id, nonce.as_deref(), challenge.as_deref()),
+            Event::Refusal { id, error, description, .. } => self.refusal(id, error.as_deref(), description.as_deref()),
+            Event::KeyCreated { now, stored } => self.key_created(now, &stored),
+            Event::Prove { id, method, url, stored, .. } => self.prove(id, &method, &url, &stored),
         }
     }
 

@@ -31,6 +31,10 @@
 //! | `Open` / `Close` | an instance joins or leaves the session | nothing |
 //! | `Resume` | (the commands before the core's `Resume` are carried out) | the landed flight's queue: `Send`, `Resolve`, `Give`, `Reject` |
 //! | `StorageFailed` | (Web Storage threw: a read, or a write, whose keys the shell put back) | the first time: a warning, `Memory` and the `Store` of the pair kept, ahead of any command still waiting |
+//! | `DpopHeaders` | id, the answer's `DPoP-Nonce` and (of a 401) `WWW-Authenticate`, just before its `Answer` (`dpop: true` only) | nothing: the origin's nonce is kept, the challenge read by the `Answer` |
+//! | `Refusal` | id, the `error` and `error_description` of a 400 from the refresh endpoint to the app's own request (`Ask` with `Judge::Error`) | `Proof` and `Send` (a nonce challenge, once), `Resolve`, or `Reject(DPOP_REFUSED)` |
+//! | `KeyCreated` | (the shell made the DPoP key: none was stored) | with tokens stored, bound to a key now gone: the session ends (`DPOP_KEY_LOST`) |
+//! | `Prove` | call id, method, URL (`dpopProof`) | `Proof` for the caller; `Reject` |
 //!
 //! | command | the shell |
 //! |---|---|
@@ -53,6 +57,8 @@
 //! | `Notify(..)` | calls `onRefresh`, `onRefreshError`, `onLogout`, `onTokens`, navigates to the login page, or warns on the console (`Warn`'s text, or an origin passed through) |
 //! | `Invalid(failure)` | the synchronous call (`setTokens`) throws this error |
 //! | `Resume` | reports `Resume` at once, reading the keys after the callbacks before it ran |
+//! | `Proof { id, claims, ath, of }` | `dpop: true`: signs a DPoP proof of `claims` (the JSON object the core decided: `htm`, `htu`, `iat`, `nonce`) with the session's key, adding a random `jti` and, with `ath`, the base64url SHA-256 of that token; `Proven::Send`: the next `Send` of request `id` carries it as `DPoP`; `Proven::Refresh`: the `Refresh` of flight `id` does; `Proven::Caller`: `dpopProof` call `id` resolves with it. The key is loaded from IndexedDB (made there if none is: `KeyCreated`; kept in memory where IndexedDB fails) |
+//! | `DropKey(remove)` | forgets the session's DPoP key; `Remove::Used` deletes its IndexedDB record if it is the one this page used, `Remove::Any` whatever it is |
 //!
 //! `Park` hands out one decision of `recover`: while a flight runs, an answer with an "expired"
 //! status is queued for it, whatever token its request carried (the replay, or the error, is
@@ -126,6 +132,10 @@ pub struct Reply {
     pub oauth_error: Field,
     /// The `Retry-After` header, when there was one.
     pub retry_after: Option<String>,
+    /// The `DPoP-Nonce` header (`dpop: true`).
+    pub nonce: Option<String>,
+    /// The `token_type` field.
+    pub token_type: Field,
     /// The call gave no answer to read (it threw, timed out, or gave what is not an answer): the
     /// outcome is this failure, as the shell's report of how it ended decides it.
     pub failure: Option<Failure>,
@@ -155,7 +165,8 @@ pub enum Timer {
 pub enum Event {
     /// A request begins, under the request rules `rules` (its instance's: `Machine::add_rules`).
     /// `url` is absolute, as the URL parser serialises it.
-    Begin { now: f64, id: u32, rules: u32, url: String, control: Control, has_auth: bool, own_refresh: bool, stored: Stored },
+    /// `method` as fetch normalises it, given with `dpop: true` only.
+    Begin { now: f64, id: u32, rules: u32, url: String, method: Option<String>, control: Control, has_auth: bool, own_refresh: bool, stored: Stored },
     /// The answer to the last `Send` of `id` arrived; `date` is its `Date` header, `json` whether
     /// its `Content-Type` names one JSON document (`policy::is_json_document`).
     Answer { now: f64, id: u32, status: u16, json: bool, date: Option<String>, stored: Stored },
@@ -199,6 +210,15 @@ pub enum Event {
     /// An instance joins the session; the tokens it finds are "found at start" (no floor), and a
     /// pair heard later counts as received.
     Open { now: f64, stored: Stored },
+    /// `dpop: true`: the `DPoP-Nonce` and (of a 401) `WWW-Authenticate` headers of the answer to
+    /// `id`, reported just before its `Answer`.
+    DpopHeaders { now: f64, id: u32, nonce: Option<String>, challenge: Option<String> },
+    /// The `error` and `error_description` of a 400 answer the core asked about (`Judge::Error`).
+    Refusal { now: f64, id: u32, error: Option<String>, description: Option<String> },
+    /// The shell made the DPoP key: none was stored.
+    KeyCreated { now: f64, stored: Stored },
+    /// `dpopProof({method, url})`; `url` absolute.
+    Prove { now: f64, id: u32, method: String, url: String, stored: Stored },
     /// An instance leaves it (`dispose`, or collected).
     Close { now: f64 },
     /// The shell carried out `Resume`'s commands before it (`onRefresh` among them).
@@ -214,12 +234,12 @@ impl Event {
         match self {
             Event::Begin { stored, .. } | Event::Answer { stored, .. } | Event::Verdict { stored, .. } | Event::Granted { stored, .. } | Event::Refreshed { stored, .. } => Some(stored),
             Event::Timer { stored, .. } | Event::Storage { stored, .. } | Event::Online { stored, .. } | Event::Token { stored, .. } | Event::ShortcutAnswer { stored, .. } => Some(stored),
-            Event::Parked { stored, .. } => Some(stored),
+            Event::Parked { stored, .. } | Event::KeyCreated { stored, .. } | Event::Prove { stored, .. } => Some(stored),
             Event::ForceRefresh { stored, .. } | Event::SetTokens { stored, .. } | Event::Open { stored, .. } | Event::Resume { stored, .. } => Some(stored),
             // Listed, not `_`: a new event must say whether it carries a snapshot (one that did
             // not was missed once: `Resume`).
             Event::Passed { .. } | Event::Failed { .. } | Event::Abort { .. } | Event::Offline { .. } | Event::ClearTokens { .. } => None,
-            Event::Logout { .. } | Event::Close { .. } | Event::StorageFailed { .. } => None,
+            Event::Logout { .. } | Event::Close { .. } | Event::StorageFailed { .. } | Event::DpopHeaders { .. } | Event::Refusal { .. } => None,
         }
     }
 
@@ -231,6 +251,7 @@ impl Event {
             Event::Token { now, .. } | Event::ForceRefresh { now, .. } | Event::ShortcutAnswer { now, .. } | Event::Parked { now, .. } => *now,
             Event::Offline { now } | Event::SetTokens { now, .. } | Event::ClearTokens { now } | Event::Logout { now } | Event::Close { now } => *now,
             Event::Resume { now, .. } | Event::StorageFailed { now } => *now,
+            Event::DpopHeaders { now, .. } | Event::Refusal { now, .. } | Event::KeyCreated { now, .. } | Event::Prove { now, .. } => *now,
         }
     }
 }
@@ -242,6 +263,31 @@ pub enum Judge {
     Body,
     /// The app's `isExpired`.
     App,
+    /// A JSON body's `error` and `error_description` (`Refusal`): a 400 from the refresh endpoint
+    /// to the app's own request, with `dpop: true`.
+    Error,
+}
+
+/// Whose `Proof` it is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Proven {
+    /// The next `Send` of the request.
+    Send,
+    /// The flight's `Refresh`.
+    Refresh,
+    /// A `dpopProof` call.
+    Caller,
+}
+
+/// Which DPoP key record `DropKey` removes from IndexedDB.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Remove {
+    /// None: this page only forgets the key (another tab ended the session, and removes it).
+    Keep,
+    /// The one this page used, if it is still there (a session that ended here).
+    Used,
+    /// Whatever is there (`clearTokens()`, `logout()`: the app's decision).
+    Any,
 }
 
 /// Why a request is rejected.
@@ -352,4 +398,8 @@ pub enum Command {
     /// Report `Resume` now, with the keys as they are after the commands before this one (a
     /// callback may have changed them): the landed flight's queue waits for it.
     Resume,
+    /// Sign a DPoP proof of `claims` (with `ath` of that token) for `of` (see the module's table).
+    Proof { id: u32, claims: String, ath: Option<String>, of: Proven },
+    /// Forget the DPoP key, removing its record as `Remove` says.
+    DropKey(Remove),
 }

@@ -31,13 +31,13 @@ impl Requests {
     /// Adds `id` as a request or call of `kind`, unless one has that id already (false then).
     pub(super) fn enter(&mut self, id: u32, kind: Kind, rules: u32, no_refresh: bool) -> bool {
         let Err(i) = self.at(id) else { return false };
-        self.0.insert(i, (id, Request { kind, rules, no_refresh, sent_before: false, phase: Phase::Idle }));
+        self.0.insert(i, (id, Request { kind, rules, no_refresh, sent_before: false, phase: Phase::Idle, target: None }));
         true
     }
-    fn get(&self, id: &u32) -> Option<&Request> {
+    pub(super) fn get(&self, id: &u32) -> Option<&Request> {
         self.at(*id).ok().map(|i| &self.0[i].1)
     }
-    fn get_mut(&mut self, id: &u32) -> Option<&mut Request> {
+    pub(super) fn get_mut(&mut self, id: &u32) -> Option<&mut Request> {
         self.at(*id).ok().map(|i| &mut self.0[i].1)
     }
     fn remove(&mut self, id: &u32) -> Option<Request> {
@@ -60,14 +60,16 @@ pub(super) enum Kind {
 pub(super) struct Request {
     pub(super) kind: Kind,
     /// Its instance's request rules (`Machine::add_rules`).
-    rules: u32,
+    pub(super) rules: u32,
     no_refresh: bool,
     /// An attempt went out already: the next is the last.
     sent_before: bool,
-    phase: Phase,
+    pub(super) phase: Phase,
+    /// What its DPoP proofs say (`dpop: true` only).
+    pub(super) target: Option<alloc::boxed::Box<super::proofs::Target>>,
 }
 
-enum Phase {
+pub(super) enum Phase {
     /// Its attempt went out with `token` when `seen` flights had finished.
     Sent { token: Option<String>, seen: u64 },
     /// Between two phases, or answered (a last attempt is not held: `go` lets it go).
@@ -96,8 +98,9 @@ fn is_endpoint(url: &str, endpoint: &str) -> bool {
 
 impl Machine {
     /// A request begins. `own`: it carries its own token header, or comes from the app's refresh
-    /// function (it is the refresh, and must not wait behind it).
-    pub(super) fn begin(&mut self, now: f64, id: u32, rules: u32, url: &str, control: Control, own: bool, s: &Stored) {
+    /// function (it is the refresh, and must not wait behind it). `method`: with `dpop: true`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn begin(&mut self, now: f64, id: u32, rules: u32, url: &str, method: Option<String>, control: Control, own: bool, s: &Stored) {
         if self.refused_pageless(id) {
             return;
         }
@@ -112,11 +115,22 @@ impl Machine {
         let endpoint = self.cfg.refresh_url.as_deref().is_some_and(|e| is_endpoint(url, e));
         let allowed = origin_allowed(origin_of(url).unwrap_or("null"), &self.cfg.page_origin, &self.rules(rules).allowed_origins);
         let allowed = allowed || mutant!(self, AnyOrigin);
-        if own || endpoint || !allowed || !self.requests.enter(id, Kind::Fetch, rules, no_refresh) {
+        // With DPoP the app's own requests to the refresh endpoint (its code exchange) carry a
+        // proof, never the token.
+        let proven = endpoint && self.cfg.dpop && !own;
+        if (own || endpoint || !allowed) && !proven || !self.requests.enter(id, Kind::Fetch, rules, no_refresh || proven) {
             return self.push(Command::Pass { id, watch: !own && !endpoint && !allowed });
         }
+        if self.cfg.dpop {
+            self.aim(id, method, url, proven);
+        }
+        if proven {
+            return self.send(id, None, self.completed);
+        }
         self.go(now, id, !no_refresh, s);
-        self.shortcut(now, id, url);
+        if !self.cfg.dpop {
+            self.shortcut(now, id, url);
+        }
     }
 
     /// After a plain request went out with a token and nothing running: the same decision for the
@@ -202,16 +216,19 @@ impl Machine {
             Err(e) => self.settle(id, Err(Why::Auth(e.into()))),
             Ok(Plan::Send(token, seen)) => {
                 let Some(r) = self.requests.get_mut(&id) else { return };
-                let (rules, last) = (r.rules, r.sent_before || r.no_refresh);
-                if last {
+                // (With DPoP every answer may carry a nonce or a challenge: none is let go.)
+                if (r.sent_before || r.no_refresh) && !self.cfg.dpop {
                     // Its answer is the caller's whatever it says: the core lets it go now (no
                     // queue holds it), and the shell reports only a `Date` the core has not heard.
+                    let rules = r.rules;
                     self.requests.remove(&id);
-                } else {
-                    r.phase = Phase::Sent { token: token.clone(), seen };
-                    r.sent_before = true;
+                    return self.push(Command::Send { id, rules, token, last: true });
                 }
-                self.push(Command::Send { id, rules, token, last });
+                r.sent_before = true;
+                if let Some(t) = r.target.as_mut() {
+                    t.nonce_retried = false; // once per attempt
+                }
+                self.send(id, token, seen);
             }
             Ok(Plan::Wait(stored)) => self.queue(now, id, stored, false, s),
             Ok(Plan::Ahead(access)) => self.refresh_for(now, id, Some(access.clone()), Some(access), false, s),
@@ -260,6 +277,9 @@ impl Machine {
             Phase::Sent { token, seen } => (token, seen),
             _ => return self.settle(id, Ok(())),
         };
+        if self.cfg.dpop && self.dpop_answer(id, status, &token, seen) {
+            return;
+        }
         let r = self.rules(rules);
         if r.expired_statuses.contains(&status) {
             self.recover(now, id, token, seen, s);
@@ -272,8 +292,17 @@ impl Machine {
         }
     }
 
+    /// Sends an attempt of `id` with `token` (`seen` flights finished), its proof first.
+    pub(super) fn send(&mut self, id: u32, token: Option<String>, seen: u64) {
+        let Some(r) = self.requests.get_mut(&id) else { return };
+        let rules = r.rules;
+        r.phase = Phase::Sent { token: token.clone(), seen };
+        self.prove_send(id, token.as_deref());
+        self.push(Command::Send { id, rules, token, last: false });
+    }
+
     /// Has the shell judge the answer of `id` (sent with `token` when `seen` flights had finished).
-    fn ask(&mut self, id: u32, token: Option<String>, seen: u64, how: Judge) {
+    pub(super) fn ask(&mut self, id: u32, token: Option<String>, seen: u64, how: Judge) {
         if let Some(r) = self.requests.get_mut(&id) {
             r.phase = Phase::Asking { token, seen, how };
         }

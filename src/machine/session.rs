@@ -9,7 +9,7 @@ use crate::code::{Code, Failure};
 use crate::pair::Pair;
 use crate::policy::is_b64token;
 
-use super::protocol::{Command, Expect, Notice, Stored};
+use super::protocol::{Command, Expect, Notice, Remove, Stored};
 use super::stored::{self, access_written, same, written, Garbage, Held, STORAGE_WARNING};
 use super::{mutant, Machine};
 
@@ -74,6 +74,7 @@ impl Machine {
     /// `clearTokens()` (and `logout()`): removes the tokens, then [`Machine::forget`]s them.
     pub(super) fn clear_tokens(&mut self, now: f64) {
         self.push(Command::Store { pair: None, expect: Expect::Any });
+        self.drop_key(Remove::Any);
         self.forget(now);
     }
 
@@ -99,6 +100,7 @@ impl Machine {
                 }
             }
             Ok(None) if !access_written(s) && !mutant!(self, LogoutRevival) => {
+                self.drop_key(Remove::Keep); // the tab that ended the session removes it
                 if self.forget(now) {
                     self.notify(Notice::LoggedOut);
                     self.notify(Notice::Navigate);
@@ -113,6 +115,7 @@ impl Machine {
     /// Ends the session here: the first to end it fires `onLogout` and navigates. Removes nothing.
     pub(super) fn end_session(&mut self, why: Code) {
         self.announce(None, "clear");
+        self.drop_key(Remove::Used);
         if core::mem::replace(&mut self.known, false) {
             self.notify(Notice::Logout(why));
             self.notify(Notice::Navigate);

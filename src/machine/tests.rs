@@ -21,6 +21,7 @@ fn cfg(cross_tab: bool, cookie: bool) -> Config {
         lock: cross_tab,
         cookie,
         on_refresh: false,
+        dpop: false,
     }
 }
 
@@ -34,11 +35,11 @@ fn drain(m: &mut Machine) -> Vec<Command> {
 }
 
 fn begin(id: u32, url: &str, s: &Stored) -> Event {
-    Event::Begin { now: 0.0, id, rules: 0, url: url.into(), control: Control::None, has_auth: false, own_refresh: false, stored: s.clone() }
+    Event::Begin { now: 0.0, id, rules: 0, url: url.into(), method: None, control: Control::None, has_auth: false, own_refresh: false, stored: s.clone() }
 }
 
 fn ok_reply(access: &str, refresh: &str) -> Reply {
-    Reply { status: 200, json: true, access: Field::Str(access.into()), refresh: Field::Str(refresh.into()), expires_in: Field::Missing, oauth_error: Field::Missing, retry_after: None, failure: None, access_path: String::new(), fields: String::new() }
+    Reply { status: 200, json: true, access: Field::Str(access.into()), refresh: Field::Str(refresh.into()), expires_in: Field::Missing, oauth_error: Field::Missing, token_type: Field::Missing, nonce: None, retry_after: None, failure: None, access_path: String::new(), fields: String::new() }
 }
 
 fn token(now: f64, id: u32, min_validity_ms: f64, s: &Stored) -> Event {
@@ -149,7 +150,7 @@ fn a_last_attempt_is_let_go_as_it_is_sent_and_only_its_date_is_heard() {
     assert!(drain(&mut m).is_empty());
     assert_ne!(m.generation(), generation, "the server's clock moved");
     // `no-refresh`: the first attempt is the last.
-    m.handle(Event::Begin { now: 4.0, id: 2, rules: 0, url: "https://app.test/x".into(), control: Control::NoRefresh, has_auth: false, own_refresh: false, stored: stored("a2", "r2") });
+    m.handle(Event::Begin { now: 4.0, id: 2, rules: 0, url: "https://app.test/x".into(), method: None, control: Control::NoRefresh, has_auth: false, own_refresh: false, stored: stored("a2", "r2") });
     assert_eq!(lasts(&drain(&mut m)), [2]);
     m.handle(Event::Failed { now: 4.0, id: 2 });
     assert!(drain(&mut m).is_empty(), "its error is the caller's, from the shell");
@@ -335,10 +336,10 @@ fn untrusted_events_never_panic() {
 /// parsing or anything else of the crate beyond them.
 #[test]
 fn the_core_uses_only_the_plain_rules() {
-    const PLAIN: [&str; 8] = ["machine", "code", "pair", "policy", "expiry", "refresh", "backoff", "alloc"];
+    const PLAIN: [&str; 9] = ["machine", "code", "pair", "policy", "expiry", "refresh", "backoff", "dpop", "alloc"];
     let root = env!("CARGO_MANIFEST_DIR");
     let mut files: Vec<String> = std::fs::read_dir(alloc::format!("{root}/src/machine")).unwrap().map(|e| e.unwrap().path().display().to_string()).filter(|p| p.ends_with(".rs") && !p.ends_with("tests.rs")).collect();
-    files.extend(["code", "pair", "policy", "expiry", "refresh", "backoff"].map(|m| alloc::format!("{root}/src/{m}.rs")));
+    files.extend(["code", "pair", "policy", "expiry", "refresh", "backoff", "dpop"].map(|m| alloc::format!("{root}/src/{m}.rs")));
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
         for used in text.split("crate::").skip(1) {
@@ -511,7 +512,7 @@ fn each_instance_s_requests_go_by_its_own_rules() {
     let mut m = Machine::new(cfg(false, false));
     let r = m.add_rules(Rules { allowed_origins: alloc::vec!["https://other.test".into()], ..cfg(false, false).rules }).unwrap();
     let s = stored("a1", "r1");
-    let begin_with = |id, rules, url: &str| Event::Begin { now: 0.0, id, rules, url: url.into(), control: Control::None, has_auth: false, own_refresh: false, stored: s.clone() };
+    let begin_with = |id, rules, url: &str| Event::Begin { now: 0.0, id, rules, url: url.into(), method: None, control: Control::None, has_auth: false, own_refresh: false, stored: s.clone() };
     m.handle(begin_with(1, r, "https://api.test/x"));
     assert!(drain(&mut m) == [Command::Pass { id: 1, watch: true }], "api.test is not in the second instance's allowedOrigins");
     m.handle(begin_with(2, r, "https://other.test/x"));
@@ -681,4 +682,194 @@ fn a_login_made_by_onrefresh_is_the_pair_kept_when_storage_then_fails() {
     drain(&mut m);
     m.handle(Event::StorageFailed { now: 4_000.0 });
     assert!(drain(&mut m) == to_memory(Some(pair("b1", "q1"))), "the pair storage held last, not the one the refresh wrote");
+}
+
+/// DPoP (`dpop: true`): the session of [`cfg`] with proofs.
+fn dpop() -> Machine {
+    Machine::new(Config { dpop: true, ..cfg(false, false) })
+}
+
+fn proofs(cmds: &[Command]) -> Vec<(u32, String, Option<String>, Proven)> {
+    cmds.iter().filter_map(|c| match c { Command::Proof { id, claims, ath, of } => Some((*id, claims.clone(), ath.clone(), *of)), _ => None }).collect()
+}
+
+fn dpop_begin(id: u32, method: &str, url: &str, s: &Stored) -> Event {
+    Event::Begin { now: 0.0, id, rules: 0, url: url.into(), method: Some(method.into()), control: Control::None, has_auth: false, own_refresh: false, stored: s.clone() }
+}
+
+fn answered(m: &mut Machine, id: u32, status: u16, nonce: Option<&str>, challenge: Option<&str>, s: &Stored) -> Vec<Command> {
+    m.handle(Event::DpopHeaders { now: 1.0, id, nonce: nonce.map(String::from), challenge: challenge.map(String::from) });
+    m.handle(Event::Answer { now: 1.0, id, status, json: false, date: None, stored: s.clone() });
+    drain(m)
+}
+
+#[test]
+fn dpop_a_request_with_the_token_carries_a_proof_of_what_it_is() {
+    let mut m = dpop();
+    let s = stored("a1", "r1");
+    m.handle(dpop_begin(1, "POST", "https://api.test/v1?q=1#f", &s));
+    let cmds = drain(&mut m);
+    assert_eq!(proofs(&cmds), [(1, r#"{"htm":"POST","htu":"https://api.test/v1","iat":0}"#.into(), Some("a1".into()), Proven::Send)]);
+    assert!(matches!(&cmds[..], [Command::Proof { .. }, Command::Send { id: 1, last: false, .. }]), "the proof, then the send; no shortcut");
+    // No token stored: no proof (nothing is bound); another origin: untouched.
+    m.handle(dpop_begin(2, "GET", "https://api.test/v1", &Stored::default()));
+    m.handle(dpop_begin(3, "GET", "https://evil.test/v1", &s));
+    let cmds = drain(&mut m);
+    assert!(proofs(&cmds).is_empty() && cmds.contains(&Command::Pass { id: 3, watch: true }));
+}
+
+#[test]
+fn dpop_a_nonce_challenge_is_sent_again_once_and_is_no_expiry() {
+    let mut m = dpop();
+    let s = stored("a1", "r1");
+    m.handle(dpop_begin(1, "GET", "https://api.test/v1", &s));
+    drain(&mut m);
+    let cmds = answered(&mut m, 1, 401, Some("n-1"), Some(r#"DPoP error="use_dpop_nonce""#), &s);
+    assert_eq!(proofs(&cmds)[0].1, r#"{"htm":"GET","htu":"https://api.test/v1","iat":0,"nonce":"n-1"}"#);
+    assert_eq!(sends(&cmds), [(1, Some("a1".into()))], "the same token again, at once");
+    assert!(!m.is_refreshing() && m.stats().retried == 0, "no refresh, no replay counted");
+    // A second challenge to the same attempt is an expired token's 401 now: a refresh.
+    answered(&mut m, 1, 401, Some("n-2"), Some(r#"DPoP error="use_dpop_nonce""#), &s);
+    assert!(m.is_refreshing());
+}
+
+#[test]
+fn dpop_nonces_are_kept_per_origin_from_any_answer() {
+    let mut m = dpop();
+    let s = stored("a1", "r1");
+    m.handle(dpop_begin(1, "GET", "https://api.test/v1", &s));
+    drain(&mut m);
+    let cmds = answered(&mut m, 1, 200, Some("fresh"), None, &s);
+    assert!(cmds.contains(&Command::Resolve { id: 1 }));
+    m.handle(dpop_begin(2, "GET", "https://api.test/v2", &s));
+    m.handle(dpop_begin(3, "GET", "https://app.test/v2", &s));
+    m.handle(dpop_begin(4, "GET", "https://api.test/v3", &s));
+    let cmds = drain(&mut m);
+    let claims: Vec<String> = proofs(&cmds).into_iter().map(|p| p.1).collect();
+    assert!(claims[0].ends_with(r#","nonce":"fresh"}"#) && !claims[1].contains("nonce"), "{claims:?}");
+    // A junk nonce is not kept: the last good one stays.
+    m.handle(dpop_begin(5, "GET", "https://api.test/v1", &s));
+    drain(&mut m);
+    answered(&mut m, 5, 200, Some("bad nonce"), None, &s);
+    m.handle(dpop_begin(6, "GET", "https://api.test/v1", &s));
+    assert!(proofs(&drain(&mut m))[0].1.ends_with(r#","nonce":"fresh"}"#));
+}
+
+#[test]
+fn dpop_a_refused_proof_is_the_callers_error_with_the_servers_words() {
+    let mut m = dpop();
+    let s = stored("a1", "r1");
+    for (id, description, said) in [(1, "htu mismatch", "htu mismatch"), (2, "a1 is bad", "no description")] {
+        m.handle(dpop_begin(id, "GET", "https://api.test/v1", &s));
+        drain(&mut m);
+        let header = ["DPoP error=\"invalid_dpop_proof\", error_description=\"", description, "\""].concat();
+        let cmds = answered(&mut m, id, 401, None, Some(&header), &s);
+        let [Command::Reject { why: Why::Auth(e), .. }] = &cmds[..] else { panic!("one rejection") };
+        assert_eq!(e.code, Code::DpopRefused);
+        assert!(e.message.contains(said) && !e.message.contains("a1 "), "{}", e.message);
+    }
+    assert!(!m.is_refreshing());
+}
+
+#[test]
+fn dpop_the_apps_own_request_to_the_refresh_endpoint_carries_a_proof_and_no_token() {
+    let mut m = dpop();
+    let s = stored("a1", "r1");
+    m.handle(dpop_begin(1, "POST", "https://app.test/auth/refresh", &s));
+    let cmds = drain(&mut m);
+    assert_eq!(proofs(&cmds), [(1, r#"{"htm":"POST","htu":"https://app.test/auth/refresh","iat":0}"#.into(), None, Proven::Send)]);
+    assert_eq!(sends(&cmds), [(1, None)]);
+    // Its 400 is read: a nonce challenge goes again once, with the nonce.
+    let cmds = answered(&mut m, 1, 400, Some("n-1"), None, &s);
+    assert!(cmds == [Command::Ask { id: 1, how: Judge::Error }]);
+    m.handle(Event::Refusal { now: 1.0, id: 1, error: Some("use_dpop_nonce".into()), description: None });
+    let cmds = drain(&mut m);
+    assert!(proofs(&cmds)[0].1.contains(r#""nonce":"n-1""#) && sends(&cmds) == [(1, None)]);
+    answered(&mut m, 1, 400, None, None, &s);
+    m.handle(Event::Refusal { now: 1.0, id: 1, error: Some("use_dpop_nonce".into()), description: None });
+    assert!(drain(&mut m) == [Command::Resolve { id: 1 }], "once: the second 400 is the app's");
+    // Any other answer is the app's at once.
+    m.handle(dpop_begin(2, "POST", "https://app.test/auth/refresh", &s));
+    drain(&mut m);
+    assert!(answered(&mut m, 2, 200, None, None, &s) == [Command::Resolve { id: 2 }]);
+}
+
+#[test]
+fn dpop_the_refresh_call_carries_a_proof_and_answers_a_nonce_challenge_once() {
+    let mut m = Machine::new(Config { dpop: true, ..cfg(false, false) });
+    let s = stored("a1", "r1");
+    m.handle(dpop_begin(0, "GET", "https://app.test/x", &s));
+    drain(&mut m);
+    let cmds = answered(&mut m, 0, 401, None, Some(r#"DPoP error="invalid_token""#), &s);
+    assert_eq!(proofs(&cmds), [(0, r#"{"htm":"POST","htu":"https://app.test/auth/refresh","iat":0}"#.into(), None, Proven::Refresh)]);
+    let challenge = Reply { status: 400, json: true, oauth_error: Field::Str("use_dpop_nonce".into()), nonce: Some("n-7".into()), ..ok_reply("", "") };
+    m.handle(Event::Refreshed { now: 2.0, flight: 0, reply: challenge.clone(), jitter: 0.5, stored: s.clone() });
+    let cmds = drain(&mut m);
+    assert!(proofs(&cmds)[0].1.contains(r#""nonce":"n-7""#) && refreshes(&cmds).len() == 1, "again at once, with the nonce");
+    assert!(m.is_refreshing() && m.stats().refreshes == 0);
+    m.handle(Event::Refreshed { now: 3.0, flight: 0, reply: challenge, jitter: 0.5, stored: s.clone() });
+    let cmds = drain(&mut m);
+    assert!(refreshes(&cmds).is_empty() && rejected(&cmds) == [(0, Code::RefreshFailed)], "once");
+}
+
+#[test]
+fn dpop_a_refresh_answer_whose_tokens_are_not_bound_is_refused_and_not_stored() {
+    for (token_type, stored_pair) in [("Bearer", false), ("dpop", true)] {
+        let mut m = calling_under(Config { dpop: true, ..cfg(false, false) }, None);
+        let reply = Reply { token_type: Field::Str(token_type.into()), ..ok_reply("a2", "r2") };
+        m.handle(Event::Refreshed { now: 2.0, flight: 0, reply, jitter: 0.5, stored: stored("a1", "r1") });
+        let cmds = drain(&mut m);
+        assert_eq!(cmds.iter().any(|c| matches!(c, Command::Store { pair: Some(_), .. })), stored_pair, "{token_type}");
+        if !stored_pair {
+            assert_eq!(rejected(&cmds), [(0, Code::DpopRefused)]);
+            assert_eq!(m.stats().refreshes, 0);
+        }
+    }
+}
+
+#[test]
+fn dpop_a_key_made_while_tokens_remain_ends_the_session_without_a_refresh() {
+    let mut m = dpop();
+    let s = stored("a1", "r1");
+    m.handle(Event::Open { now: 0.0, stored: s.clone() });
+    m.handle(Event::KeyCreated { now: 1.0, stored: s.clone() });
+    let cmds = drain(&mut m);
+    let a1 = Pair { access: "a1".into(), refresh: Some("r1".into()) };
+    assert!(cmds.contains(&Command::Store { pair: None, expect: Expect::Pair(Some(a1)) }), "only the pair bound to the lost key");
+    assert!(cmds.contains(&Command::Notify(Notice::Logout(Code::DpopKeyLost))) && cmds.contains(&Command::Notify(Notice::Navigate)));
+    assert!(refreshes(&cmds).is_empty() && !m.is_refreshing());
+    // A key made with no tokens (a first login) ends nothing.
+    let mut m = dpop();
+    m.handle(Event::KeyCreated { now: 1.0, stored: Stored::default() });
+    assert!(drain(&mut m).is_empty());
+}
+
+#[test]
+fn dpop_the_key_goes_with_the_session() {
+    let mut m = dpop();
+    let s = stored("a1", "r1");
+    m.handle(Event::Open { now: 0.0, stored: s.clone() });
+    m.handle(Event::ClearTokens { now: 1.0 });
+    assert!(drain(&mut m).contains(&Command::DropKey(Remove::Any)), "clearTokens: whatever record");
+    let mut m = dpop();
+    m.handle(Event::Open { now: 0.0, stored: s.clone() });
+    m.handle(Event::Storage { now: 1.0, stored: Stored::default() });
+    assert!(drain(&mut m).contains(&Command::DropKey(Remove::Keep)), "another tab's logout: that tab removes it");
+    let mut m = calling_under(Config { dpop: true, ..cfg(false, false) }, None);
+    m.handle(Event::Refreshed { now: 2.0, flight: 0, reply: Reply { status: 401, ..ok_reply("", "") }, jitter: 0.5, stored: s });
+    assert!(drain(&mut m).contains(&Command::DropKey(Remove::Used)), "a refused refresh: the record it used");
+    // Without DPoP, no key.
+    let mut m = Machine::new(cfg(false, false));
+    m.handle(Event::ClearTokens { now: 1.0 });
+    assert!(!drain(&mut m).iter().any(|c| matches!(c, Command::DropKey(_))));
+}
+
+#[test]
+fn dpop_proof_for_the_apps_own_request() {
+    let mut m = dpop();
+    m.handle(Event::Prove { now: 5_000.0, id: 9, method: "GET".into(), url: "wss://api.test/socket?t=1".into(), stored: stored("a1", "r1") });
+    assert_eq!(proofs(&drain(&mut m)), [(9, r#"{"htm":"GET","htu":"wss://api.test/socket","iat":5}"#.into(), Some("a1".into()), Proven::Caller)]);
+    let mut m = Machine::new(cfg(false, false));
+    m.handle(Event::Prove { now: 0.0, id: 9, method: "GET".into(), url: "https://api.test/".into(), stored: Stored::default() });
+    assert_eq!(rejected(&drain(&mut m)), [(9, Code::InvalidOptions)]);
 }

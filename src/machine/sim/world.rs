@@ -306,6 +306,7 @@ fn config(judge: bool, via: u8) -> Config {
         cookie: false,
         // The queue waits for the shell's `Resume` after every landing that may call onRefresh.
         on_refresh: true,
+        dpop: false,
     }
 }
 
@@ -567,7 +568,7 @@ impl World {
                     return;
                 }
                 let stored = self.stored(tab, core);
-                self.feed(tab, core, Event::Begin { now, id, rules: 0, url, control, has_auth: false, own_refresh: false, stored });
+                self.feed(tab, core, Event::Begin { now, id, rules: 0, url, method: None, control, has_auth: false, own_refresh: false, stored });
             }
             Action::Token { tab, min } => {
                 let min_validity_ms = MIN_VALIDITY_MS[min as usize % MIN_VALIDITY_MS.len()];
@@ -734,6 +735,8 @@ impl World {
 
     fn carry(&mut self, tab: usize, core: usize, c: Command, app: bool) {
         match c {
+            // Its tabs run without DPoP (the core's DPoP rules are tested in `machine::tests`).
+            Command::Proof { .. } | Command::DropKey(_) => self.fail("a DPoP command without dpop".into()),
             Command::Pass { id, .. } => self.settle(id, "passed as it is"),
             Command::Send { id, token, last, .. } => {
                 let Some(r) = self.reqs.get_mut(&id) else { return self.fail(format!("send of unknown request {id}")) };
@@ -1243,7 +1246,7 @@ fn reply(status: u16, tokens: Option<(String, String)>) -> Reply {
         Some((a, r)) => (Field::Str(a), Field::Str(r)),
         None => (Field::Missing, Field::Missing),
     };
-    Reply { status, json: status != 0, access, refresh, expires_in: Field::Missing, oauth_error: Field::Missing, retry_after: None, failure: None, access_path: String::new(), fields: String::new() }
+    Reply { status, json: status != 0, access, refresh, expires_in: Field::Missing, oauth_error: Field::Missing, token_type: Field::Str("Bearer".into()), nonce: None, retry_after: None, failure: None, access_path: String::new(), fields: String::new() }
 }
 
 fn reply_refused() -> Reply {
