@@ -5,7 +5,8 @@
 // - a resource server on its own origin that checks every DPoP request itself (proof, nonce it
 //   issued, ath, token binding) and records each request and each violation.
 // Prints one line `DPOP-SERVER {json}` with the URLs once both listen. Control (from node only):
-// GET /control/log, POST /control/reset, POST /control/rotate, POST /control/expire, POST /control/revoke, POST /control/ttl?s=N on the
+// GET /control/log, POST /control/reset, POST /control/rotate, POST /control/expire, POST /control/revoke, POST /control/refuse-next (the next good proof
+// is answered invalid_dpop_proof), POST /control/ttl?s=N on the
 // resource origin. Options: --access-ttl N (seconds, default 600), --break NAME (a deliberate
 // fault, to show the checks fail: "no-nonce" stops the resource server asking for nonces,
 // "ath" makes it expect the wrong ath).
@@ -255,6 +256,10 @@ async function resource(req, res, url, body) {
   const ath = broken === "ath" ? b64sha256(token + "x") : b64sha256(token);
   if (payload.ath !== ath) problems.push(payload.ath === undefined ? "no ath" : "ath is not the token's hash");
   if (problems.length) return challenge("invalid_dpop_proof", "proof checks failed");
+  if (state.refuseNext) {
+    state.refuseNext = false;
+    return challenge("invalid_dpop_proof", "refused on request by the test");
+  }
 
   // The nonce: this server's own.
   if (broken !== "no-nonce") {
@@ -308,6 +313,7 @@ function control(url, res) {
   else if (url.pathname === "/control/rotate") rotate(true);
   else if (url.pathname === "/control/expire") for (const jti of issuedTokens) expiredTokens.add(jti);
   else if (url.pathname === "/control/revoke") return revokeAll(res);
+  else if (url.pathname === "/control/refuse-next") state.refuseNext = true;
   else if (url.pathname === "/control/ttl") state.accessTtl = Number(url.searchParams.get("s"));
   else { res.writeHead(404); return res.end(); }
   res.writeHead(200, { "content-type": "application/json" });

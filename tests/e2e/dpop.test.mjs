@@ -38,6 +38,7 @@ function startDpopServer(args = []) {
         ttl: (s) => control("ttl?s=" + s),
         expire: () => control("expire"),
         revoke: () => control("revoke"),
+        refuseNext: () => control("refuse-next"),
         stderr: () => err,
         stop: () => new Promise((r) => { child.removeAllListeners("exit"); child.on("exit", r); child.kill("SIGTERM"); }),
       });
@@ -214,6 +215,25 @@ test("the resource server's nonces: one taken from a 200 answer is used next; a 
   assert.deepEqual(log.requests.map((r) => [r.status, r.outcome, r.nonce]), [[401, "use_dpop_nonce", "stale"], [200, "ok", "current"]]);
   assert.equal(refreshCalls(log).length, 0);
   assert.equal((await stats(page)).refreshes, 0);
+  await context.close();
+});
+
+test("a resource refusing the proof (invalid_dpop_proof): DPOP_REFUSED with the server's description, no retry, no refresh", async () => {
+  await world.server.reset();
+  const context = await world.browser.newContext();
+  const page = await open(context);
+  assert.equal((await login(page)).status, 200);
+  assert.equal(await get(page), 200);
+  await world.server.reset();
+  await world.server.refuseNext();
+  const outcome = await page.evaluate(async (url) => window.api.fetch(url).then((r) => ({ status: r.status }), (e) => ({ name: e.name, code: e.code, message: String(e.message), token: String(e.message).includes(localStorage.getItem("token")) })), world.server.resource + "/api/me");
+  assert.equal(outcome.code, "DPOP_REFUSED", JSON.stringify(outcome));
+  assert.match(outcome.message, /refused on request by the test/);
+  assert.equal(outcome.token, false);
+  const log = await clean("invalid_dpop_proof");
+  assert.deepEqual(log.requests.map((r) => [r.status, r.outcome]), [[401, "invalid_dpop_proof"]], "no retry");
+  assert.deepEqual(log.token, [], "no refresh");
+  assert.equal(await get(page), 200, "the session goes on");
   await context.close();
 });
 
