@@ -1,15 +1,17 @@
-// The DPoP end-to-end world (issue 32), two origins on 127.0.0.1:
+// The DPoP end-to-end world (issue 32), three origins on 127.0.0.1:
 // - the authorization server: the real oidc-provider (DPoP with nonces required, rotating
 //   refresh tokens whose reuse revokes the grant, a public PKCE client), plus a blank page and
 //   /pkg/ on the same origin, so the token endpoint is the page's same-origin refreshUrl;
 // - a resource server on its own origin that checks every DPoP request itself (proof, nonce it
-//   issued, ath, token binding) and records each request and each violation.
-// Prints one line `DPOP-SERVER {json}` with the URLs once both listen. Control (from node only):
-// GET /control/log, POST /control/reset, POST /control/rotate, POST /control/expire, POST /control/revoke, POST /control/refuse-next (the next good proof
-// is answered invalid_dpop_proof), POST /control/ttl?s=N on the
-// resource origin. Options: --access-ttl N (seconds, default 600), --break NAME (a deliberate
-// fault, to show the checks fail: "no-nonce" stops the resource server asking for nonces,
-// "ath" makes it expect the wrong ath).
+//   issued, ath, token binding) and records each request and each violation;
+// - an origin the page does not allow, which must never see the token or a proof.
+// Prints one line `DPOP-SERVER {json}` with the URLs once all listen. Control, from node only, on
+// the resource origin: GET /control/log; POST /control/reset (the log), rotate (drops every
+// nonce issued), expire (every access token issued so far counts as expired), revoke (every
+// grant), refuse-next (the next good proof is answered invalid_dpop_proof), ttl?s=N (the access
+// token TTL from now on). Options: --access-ttl N (seconds, default 600); --break NAME, a
+// deliberate fault to see the checks fail: "no-nonce" (never asks for a nonce) or "ath" (expects
+// a wrong ath).
 import { createHash, randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
