@@ -29,6 +29,6 @@ echo "== ecosystem matrix: the packed package in one fresh project per tool (Vit
 # About two minutes with its npm ci; ECOSYSTEM=fast runs the fast subset (scripts/ecosystem.sh --fast).
 if [ "${ECOSYSTEM:-full}" = fast ]; then bash scripts/ecosystem.sh --fast; else bash scripts/ecosystem.sh; fi
 
-echo "== end-to-end: demo server + Playwright (Chromium), WebKit via WebDriver, Vite consumer app, the packed package in Node and a worker"
+echo "== end-to-end: demo server + Playwright (Chromium), DPoP against oidc-provider, WebKit via WebDriver, Vite consumer app, the packed package in Node and a worker"
 node --test --test-concurrency=1 tests/e2e/
 echo "screenshots are in $(pwd)/test-results/"
