@@ -577,11 +577,12 @@ export const scenarios = {
     }
   },
 
-  async the_end_of_a_session_leaves_a_key_it_did_not_use(make) {
-    // Another tab replaced the record meanwhile (its own login after the data was cleared): this
-    // session's end must not delete that tab's key. The contract says so of a refused refresh,
-    // clearTokens and logout alike.
-    for (const how of ["a refused refresh", "logout", "clearTokens"]) {
+  async a_refused_refresh_leaves_a_key_it_did_not_use(make) {
+    // Another tab replaced the record meanwhile (its own login after the data was cleared): a
+    // session that ends here by a refusal must not delete that tab's key. (`logout()` and
+    // `clearTokens()` are the app's decision and remove whatever tokens and key are there:
+    // logout_and_clear_tokens_drop_the_key.)
+    for (const how of ["a refused refresh"]) {
       const { api, server } = world(make);
       await wipeKeys();
       await login(api);
