@@ -41,6 +41,12 @@ export function useCore(exports) {
   core = exports;
 }
 
+/** DPoP's key and signing (pkg-template/dpop.js), which the "seamless-fetch/dpop" entry hands over. */
+let dpop = null;
+export function useDpop(io) {
+  dpop = io;
+}
+
 /** Writes `strings` into the core's inbox for the next call. */
 function put(...strings) {
   let size = 0;
@@ -148,7 +154,7 @@ class Session {
     this.cookie = (setup.flag & Setup.COOKIE) !== 0;
     this.crossTab = (setup.flag & Setup.CROSS_TAB) !== 0;
     this.dpop = (setup.flag & Setup.DPOP) !== 0;
-    this.key = null; // the DPoP key, as a promise (see `keyFor`)
+    this.key = null; // the DPoP key, as a promise (dpop.js)
     this.proofs = new Map(); // request id or "refresh <flight>" -> the core's PROOF for its next send
     this.members = []; // WeakRefs to its instances' Members, first made first
     this.current = null; // the instance whose call or request the core is hearing about
@@ -352,7 +358,7 @@ class Session {
         break;
       case Op.RESUME: this.resumeDue = true; break;
       case Op.PROOF: this.proof(id, core.code(), text(0), text(1)); break;
-      case Op.DROP_KEY: this.dropKey(core.code()); break;
+      case Op.DROP_KEY: dpop.drop(this, core.code() === RemoveKind.KEEP ? null : core.code() === RemoveKind.USED); break;
       case Op.INVALID: return authError();
     }
     return null;
@@ -767,44 +773,14 @@ class Session {
     else this.sign(proof).then((p) => this.settle(id, true, p), (e) => this.settle(id, false, e));
   }
 
-  /**
-   * The DPoP key (a promise): loaded once, from IndexedDB or made there. A key made while the
-   * core may hold tokens is reported (`KEY_CREATED`): they were bound to a key now gone.
-   */
-  keyFor() {
-    if (this.key === null) {
-      const key = (this.key = loadKey(this.accessKey).then((k) => {
-        if (k.created) {
-          this.enter(this.current || this.first());
-          this.put();
-          core.key_created(this.handle, Date.now());
-          this.run();
-        }
-        return k;
-      }));
-      key.catch(() => {
-        if (this.key === key) this.key = null; // asked again next time
-      });
-    }
-    return this.key;
-  }
-
-  /** A DPoP proof: the core's claims, a random `jti`, `ath` of the token it names, signed. */
-  async sign({ claims, ath }) {
-    const key = await this.keyFor();
-    const hash = ath === null ? "" : ',"ath":"' + base64url(await crypto.subtle.digest("SHA-256", encoder.encode(ath))) + '"';
-    const input = key.header + "." + base64url(encoder.encode('{"jti":"' + randomId() + '"' + hash + "," + claims.slice(1)));
-    return input + "." + base64url(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, key.privateKey, encoder.encode(input)));
-  }
-
-  /** Forgets the DPoP key; removes its record as the core says (`RemoveKind`). */
-  dropKey(remove) {
-    const key = this.key;
-    this.key = null;
-    if (remove === RemoveKind.KEEP) return;
-    const used = remove === RemoveKind.USED;
-    Promise.resolve(key && key.catch(() => null)).then((k) => {
-      if (!used || k) deleteKey(this.accessKey, used ? k.id : null);
+  /** A DPoP proof of the core's PROOF, signed with the session's key (dpop.js keeps it in `key`). */
+  sign(proof) {
+    return dpop.sign(this, proof, () => {
+      // The key had to be made: tokens stored now were bound to one that is gone (`KEY_CREATED`).
+      this.enter(this.current || this.first());
+      this.put();
+      core.key_created(this.handle, Date.now());
+      this.run();
     });
   }
 
@@ -1002,106 +978,6 @@ function withHeader(init, headers, name, value, proof) {
   if (name !== null && value !== null) add(name, value);
   if (proof) add("DPoP", proof);
   return { ...init, headers: copy };
-}
-
-/** Bytes (an ArrayBuffer or a view) as base64url without padding. */
-function base64url(bytes) {
-  let s = "";
-  for (const b of new Uint8Array(bytes.buffer || bytes, bytes.byteOffset || 0, bytes.byteLength)) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-/** 128 random bits, base64url: a proof's `jti`, a key record's id. */
-function randomId() {
-  return base64url(crypto.getRandomValues(new Uint8Array(16)));
-}
-
-// The DPoP key of each session, by its access key's name, in IndexedDB: every tab and every reload
-// of the origin signs with the one key the tokens are bound to. Its private half cannot be
-// exported. The operations of this page run one after the other (`lane`): a removal asked for
-// before a load is done before it.
-const KEY_DB = "seamless-fetch";
-const KEY_STORE = "dpop-keys";
-let lane = Promise.resolve();
-let memoryWarned = false;
-
-function inLane(op) {
-  const done = lane.then(op);
-  lane = done.catch(() => {});
-  return done;
-}
-
-/** Runs `work(store, done)` in one IndexedDB transaction of `mode`; resolves with what `done` got. */
-function keyStore(mode, work) {
-  return new Promise((resolve, reject) => {
-    const open = indexedDB.open(KEY_DB, 1);
-    open.onupgradeneeded = () => open.result.createObjectStore(KEY_STORE);
-    open.onerror = () => reject(open.error);
-    open.onblocked = () => reject(new Error("IndexedDB blocked"));
-    open.onsuccess = () => {
-      const db = open.result;
-      db.onversionchange = () => db.close(); // a test or another tab may delete the database
-      let result;
-      try {
-        const tx = db.transaction(KEY_STORE, mode);
-        tx.oncomplete = () => { db.close(); resolve(result); };
-        tx.onerror = tx.onabort = () => { db.close(); reject(tx.error); };
-        work(tx.objectStore(KEY_STORE), (r) => { result = r; });
-      } catch (e) {
-        db.close();
-        reject(e);
-      }
-    };
-  });
-}
-
-const isKeyRecord = (r) => r != null && typeof r.id === "string" && r.privateKey instanceof CryptoKey && r.publicKey instanceof CryptoKey;
-const makeKey = () => crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"])
-  .then((pair) => ({ id: randomId(), privateKey: pair.privateKey, publicKey: pair.publicKey }));
-
-/**
- * The key stored under `name`, or one made and stored now (`created`): read, and when absent add
- * in one transaction that reads again, so two tabs starting at once keep one key. Where IndexedDB
- * fails, a key of this page's memory, said once on the console.
- */
-function loadKey(name) {
-  return inLane(async () => {
-    let record;
-    let created = false;
-    try {
-      record = await keyStore("readonly", (store, done) => { const rq = store.get(name); rq.onsuccess = () => done(rq.result); });
-      if (!isKeyRecord(record)) {
-        const mine = await makeKey();
-        record = await keyStore("readwrite", (store, done) => {
-          const rq = store.get(name);
-          rq.onsuccess = () => {
-            if (isKeyRecord(rq.result)) return done(rq.result);
-            store.put(mine, name);
-            done(mine);
-          };
-        });
-        created = record === mine;
-      }
-    } catch (e) {
-      if (!memoryWarned) console.warn("seamless-fetch: IndexedDB is unavailable (" + (e && e.name) + "); the DPoP key lives in this page's memory, so a reload or another tab needs a new login");
-      memoryWarned = true;
-      record = await makeKey();
-      created = true;
-    }
-    const jwk = await crypto.subtle.exportKey("jwk", record.publicKey);
-    const header = { typ: "dpop+jwt", alg: "ES256", jwk: { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y } };
-    return { id: record.id, privateKey: record.privateKey, header: base64url(encoder.encode(JSON.stringify(header))), created };
-  });
-}
-
-/** Deletes the key record under `name`: only if its id is `id` (null: whatever it is). */
-function deleteKey(name, id) {
-  return inLane(() => keyStore("readwrite", (store) => {
-    const rq = store.get(name);
-    rq.onsuccess = () => {
-      if (rq.result != null && (id === null || (rq.result && rq.result.id === id))) store.delete(name);
-    };
-  })).catch(() => {});
 }
 
 /** An input made absolute against the document's base URL (a `<base>` counts): href, origin, path. */

@@ -1,7 +1,8 @@
 // The browser tests: every scenario of tests/support/{core,tabs,hardening,backends,resilience,dpop}.js
-// against the package as it ships (pkg/index.js, built by scripts/build.sh), each on a fresh page,
-// through the public API, with real localStorage, fetch and Web Locks, in Chromium, Firefox and
-// WebKit. Prints each outcome with the first line of why; exits 1 if any scenario fails.
+// against the package as it ships (pkg/index.js, or pkg/dpop.js for dpop.js's, built by
+// scripts/build.sh), each on a fresh page, through the public API, with real localStorage, fetch
+// and Web Locks, in Chromium, Firefox and WebKit. Prints each outcome with the first line of why;
+// exits 1 if any scenario fails.
 //
 // Engines (--engine, default all): `chromium` is Debian's Chromium through playwright-core, a
 // fresh browser context per scenario; `firefox` (Firefox ESR through geckodriver, headless) and
@@ -42,7 +43,7 @@ if (todo.length === 0) throw new Error("no scenario found" + (filter ? " whose m
 async function inPage(m, name) {
   localStorage.clear(); // what a fresh Chromium context starts with; the WebDriver engines keep storage per origin
   sessionStorage.clear();
-  const pkg = await import("/pkg/index.js");
+  const pkg = await import(m === "dpop" ? "/pkg/dpop.js" : "/pkg/index.js"); // DPoP is in its own entry
   const exports = await pkg.default(); // the core's exports: scenarios read its memory
   const make = (options) => new pkg.AuthFetch(options);
   const mod = await import("/support/" + m + ".js");

@@ -10,19 +10,25 @@ cd "$(dirname "$0")/.."
 # -Zmir-opt-level=1 (no MIR inlining), LLVM's inline threshold 10 (opt-level "z" uses 5), and core
 # and alloc built optimize_for_size: 1 KB more raw but 0.2 KB less gzip (docs/size.md, issue 29
 # stage 4); a request whose token is ready does not enter the core at all.
-RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none -Zmir-opt-level=1 -Cllvm-args=-inline-threshold=10" \
-  cargo build --quiet --release --target wasm32-unknown-unknown --no-default-features \
-  -Zbuild-std=core,alloc -Zbuild-std-features=optimize_for_size --target-dir target/shell
 out=target/shell-pkg
 rm -rf "$out" && mkdir -p "$out"
-# wasm-opt: -Oz, then -Oz again after --gufa (whole-module inference of constants), on code
-# re-structured by --flatten --rereloop; --reorder-functions gives the most-called functions the
-# shortest indices. --low-memory-unused (-lmu) lets `x + C` become a load offset: the low 1 KiB is
-# the bottom of the 1 MiB stack (stack first), which the core never reaches. ~1 KB gzip less than
-# -Oz --converge alone.
-node_modules/.bin/wasm-opt -lmu --flatten --rereloop -Oz --converge --gufa -Oz --converge --reorder-functions ${KEEP_NAMES:+-g} --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-  --enable-mutable-globals --strip-producers --strip-target-features \
-  target/shell/wasm32-unknown-unknown/release/seamless_fetch.wasm -o "$out/core.wasm"
+# Twice: core.wasm without DPoP (the default entries), core-dpop.wasm with it (`--features dpop`,
+# for "seamless-fetch/dpop"), each in its own target directory.
+for variant in core core-dpop; do
+  features=""
+  [ "$variant" = core-dpop ] && features="--features dpop"
+  RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none -Zmir-opt-level=1 -Cllvm-args=-inline-threshold=10" \
+    cargo build --quiet --release --target wasm32-unknown-unknown --no-default-features $features \
+    -Zbuild-std=core,alloc -Zbuild-std-features=optimize_for_size --target-dir "target/shell-$variant"
+  # wasm-opt: -Oz, then -Oz again after --gufa (whole-module inference of constants), on code
+  # re-structured by --flatten --rereloop; --reorder-functions gives the most-called functions the
+  # shortest indices. --low-memory-unused (-lmu) lets `x + C` become a load offset: the low 1 KiB
+  # is the bottom of the 1 MiB stack (stack first), which the core never reaches. ~1 KB gzip less
+  # than -Oz --converge alone.
+  node_modules/.bin/wasm-opt -lmu --flatten --rereloop -Oz --converge --gufa -Oz --converge --reorder-functions ${KEEP_NAMES:+-g} --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --strip-producers --strip-target-features \
+    "target/shell-$variant/wasm32-unknown-unknown/release/seamless_fetch.wasm" -o "$out/$variant.wasm"
+done
 cp pkg-template/shell.js "$out/shell.js"
 node - "$out" <<'EOF'
 const { readFileSync } = require("fs");

@@ -15,11 +15,12 @@ fi
 
 # The core (scripts/build-shell.sh: the sans-IO core behind its boundary of numbers and strings,
 # no imports; KEEP_NAMES=1 keeps function names for bench/profile.mjs, never shipped), then the
-# entries around it: index.js and index.cjs with the core inside, seamless_fetch.js for
+# entries around it: index.js and index.cjs with the core inside (dpop.js and dpop.cjs with the core
+# built with DPoP, for "seamless-fetch/dpop"), seamless_fetch.js for
 # "seamless-fetch/manual" with the core beside it as seamless_fetch_bg.wasm (scripts/bundle-entry.mjs).
 SKIP_SETUP=1 bash scripts/build-shell.sh
 rm -rf pkg && mkdir -p pkg
 cp target/shell-pkg/core.wasm pkg/seamless_fetch_bg.wasm
-node scripts/bundle-entry.mjs pkg
+node scripts/bundle-entry.mjs pkg target/shell-pkg/core-dpop.wasm
 cp pkg-template/package.json pkg-template/README.md LICENSE CHANGELOG.md SECURITY.md pkg/
 node scripts/size.mjs pkg

@@ -46,10 +46,11 @@ const run = (bin, args) => {
   }
 };
 run("publint", ["run", tarball, "--strict"]);
-// The default entry under every profile (node10, CommonJS and ESM under node16, bundler). The
-// manual entry is ES-module-only by design (it finds its .wasm through import.meta.url), so it is
-// checked under the ESM profile; the `.wasm` export is an asset, which attw cannot type.
-run("attw", [tarball, "--entrypoints", "."]);
+// The default and DPoP entries under every profile (node10, CommonJS and ESM under node16,
+// bundler). The manual entry is ES-module-only by design (it finds its .wasm through
+// import.meta.url), so it is checked under the ESM profile; the `.wasm` export is an asset, which
+// attw cannot type.
+run("attw", [tarball, "--entrypoints", ".", "./dpop"]);
 run("attw", [tarball, "--profile", "esm-only", "--entrypoints", "./manual"]);
 
 if (problems.length) {

@@ -388,6 +388,9 @@ impl Options {
             Some(Value::Bool(b)) => *b,
             Some(_) => return Err(invalid(&["dpop must be a boolean"])),
         };
+        if dpop && !cfg!(feature = "dpop") {
+            return Err(invalid(&["dpop: true needs the DPoP build: import { AuthFetch } from \"seamless-fetch/dpop\""]));
+        }
         // A DPoP-bound token goes as `Authorization: DPoP <token>` with its proof (RFC 9449 §7.1),
         // and only the library's own refresh call can carry a proof.
         if dpop && (by_function || r.has("authScheme") || !auth_header.eq_ignore_ascii_case("Authorization")) {

@@ -54,24 +54,28 @@ pub extern "C" fn answer(s: u32, now: f64, id: u32, status: u32) {
 }
 
 /// `dpop: true`: the answer's `DPoP-Nonce` and `WWW-Authenticate` (inbox), before its `answer`.
+#[cfg(feature = "dpop")]
 #[no_mangle]
 pub extern "C" fn dpop_headers(s: u32, now: f64, id: u32) {
     b().dpop_headers(s, now, id)
 }
 
 /// The body of a 400 asked about with `ERROR`, walked just before.
+#[cfg(feature = "dpop")]
 #[no_mangle]
 pub extern "C" fn refusal(s: u32, now: f64, id: u32) {
     b().refusal(s, now, id)
 }
 
 /// The DPoP key was made, none being stored (inbox: stored keys).
+#[cfg(feature = "dpop")]
 #[no_mangle]
 pub extern "C" fn key_created(s: u32, now: f64) {
     b().key_created(s, now)
 }
 
 /// `dpopProof` (inbox: method, absolute URL, stored keys).
+#[cfg(feature = "dpop")]
 #[no_mangle]
 pub extern "C" fn prove(s: u32, now: f64, id: u32) {
     b().prove(s, now, id)

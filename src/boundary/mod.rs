@@ -392,11 +392,13 @@ impl Boundary {
     }
 
     /// `dpop_headers` of the answer to `id`: inbox holds its `DPoP-Nonce` and `WWW-Authenticate`.
+    #[cfg(feature = "dpop")]
     pub fn dpop_headers(&mut self, s: u32, now: f64, id: u32) {
         self.event(s, |b| Some(Event::DpopHeaders { now, id, nonce: b.take(), challenge: b.take() }));
     }
 
     /// `refusal`: the body of a 400 asked about with `ERROR`, walked just before.
+    #[cfg(feature = "dpop")]
     pub fn refusal(&mut self, s: u32, now: f64, id: u32) {
         let body = self.walked();
         let text = |f: Field| match f {
@@ -408,11 +410,13 @@ impl Boundary {
     }
 
     /// `key_created`: inbox holds the stored keys.
+    #[cfg(feature = "dpop")]
     pub fn key_created(&mut self, s: u32, now: f64) {
         self.event(s, |b| Some(Event::KeyCreated { now, stored: b.stored() }));
     }
 
     /// `dpopProof`: inbox holds the method, the absolute URL, then the stored keys.
+    #[cfg(feature = "dpop")]
     pub fn prove(&mut self, s: u32, now: f64, id: u32) {
         self.event(s, |b| {
             let (method, url) = (b.take().unwrap_or_default(), b.take().unwrap_or_default());

@@ -260,7 +260,7 @@ impl Machine {
             }
             return;
         }
-        if self.cfg.dpop && self.nonce_challenged(flight, reply) {
+        if self.dpop() && self.nonce_challenged(flight, reply) {
             return;
         }
         let spent = match self.flight.as_mut() {

@@ -283,6 +283,11 @@ impl Machine {
         Some(self.rules.len() as u32 - 1)
     }
 
+    /// `dpop: true`, in a build with DPoP (without it, every DPoP path is dead code, left out).
+    fn dpop(&self) -> bool {
+        cfg!(feature = "dpop") && self.cfg.dpop
+    }
+
     /// Rules `i` (an index the shell reports: untrusted; an unknown one reads as the first).
     fn rules(&self, i: u32) -> &Rules {
         self.rules.get(i as usize).unwrap_or(&self.rules[0])

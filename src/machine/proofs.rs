@@ -68,6 +68,9 @@ impl Machine {
     /// The proof of the `Send` of `id` about to go with `token`: one with the token (bound to it
     /// by `ath`), or one of the app's own request to the refresh endpoint.
     pub(super) fn prove_send(&mut self, id: u32, token: Option<&str>) {
+        if !self.dpop() {
+            return;
+        }
         let Some(t) = self.requests.get(&id).and_then(|r| r.target.as_deref()) else { return };
         if token.is_some() || t.endpoint {
             let claims = self.claims_for(&t.method, &t.url);
@@ -77,7 +80,7 @@ impl Machine {
 
     /// The proof of flight `flight`'s call to the refresh endpoint.
     pub(super) fn prove_refresh(&mut self, flight: u32) {
-        if let (true, Some(url)) = (self.cfg.dpop, self.cfg.refresh_url.as_deref()) {
+        if let (true, Some(url)) = (self.dpop(), self.cfg.refresh_url.as_deref()) {
             let claims = self.claims_for("POST", url);
             self.push(Command::Proof { id: flight, claims, ath: None, of: Proven::Refresh });
         }
@@ -86,7 +89,7 @@ impl Machine {
     /// `dpopProof({method, url})`: a proof for the app's own request, with `ath` of the stored
     /// access token when there is one.
     pub(super) fn prove(&mut self, id: u32, method: &str, url: &str, s: &Stored) {
-        if !self.cfg.dpop {
+        if !self.dpop() {
             return self.reject(id, Failure::new(Code::InvalidOptions, &["dpopProof() needs the option dpop: true"]));
         }
         let ath = self.stored_access(s).ok().flatten().map(String::from);
@@ -96,6 +99,9 @@ impl Machine {
 
     /// The DPoP headers of the answer to `id`, just before its `Answer`.
     pub(super) fn dpop_headers(&mut self, id: u32, nonce: Option<&str>, header: Option<&str>) {
+        if !self.dpop() {
+            return;
+        }
         let Some(t) = self.requests.get_mut(&id).and_then(|r| r.target.as_mut()) else { return };
         t.challenge = header.and_then(challenge);
         let url = t.url.clone();
@@ -133,6 +139,9 @@ impl Machine {
 
     /// The `error` of a 400 the refresh endpoint gave the app's own request (`Judge::Error`).
     pub(super) fn refusal(&mut self, id: u32, error: Option<&str>, description: Option<&str>) {
+        if !self.dpop() {
+            return;
+        }
         let Some(r) = self.requests.get_mut(&id) else { return };
         let Phase::Asking { seen, how: Judge::Error, .. } = core::mem::replace(&mut r.phase, Phase::Idle) else { return };
         let retried = r.target.as_ref().is_some_and(|t| t.nonce_retried);
@@ -158,7 +167,7 @@ impl Machine {
     /// What a refresh answer means with DPoP beyond `refresh::classify`: a refused proof, or
     /// tokens that are not DPoP-bound (never stored, never sent as bearer).
     pub(super) fn dpop_refused(&self, r: &Reply) -> Option<Failure> {
-        if !self.cfg.dpop {
+        if !self.dpop() {
             return None;
         }
         match (r.status, &r.oauth_error, &r.token_type) {
@@ -180,10 +189,10 @@ impl Machine {
     /// with a token still wait for it in the shell, and are rejected instead (the shell sends no
     /// attempt it no longer holds); a refresh call waiting for it is cancelled.
     pub(super) fn key_created(&mut self, now: f64, s: &Stored) {
-        let Ok(Some(pair)) = self.tokens(s) else { return };
-        if !self.cfg.dpop {
+        if !self.dpop() {
             return;
         }
+        let Ok(Some(pair)) = self.tokens(s) else { return };
         let pair = pair.owned();
         self.push(Command::Store { pair: None, expect: Expect::Pair(Some(pair)) });
         let e = Failure::new(Code::DpopKeyLost, &["the DPoP key the tokens were bound to is gone (browser data cleared?): they cannot be used; log in again"]);
@@ -199,7 +208,7 @@ impl Machine {
 
     /// The session's key goes with it (`Remove` says which record; see `Command::DropKey`).
     pub(super) fn drop_key(&mut self, remove: Remove) {
-        if self.cfg.dpop {
+        if self.dpop() {
             self.push(Command::DropKey(remove));
         }
     }

@@ -120,18 +120,18 @@ impl Machine {
         let allowed = allowed || mutant!(self, AnyOrigin);
         // With DPoP the app's own requests to the refresh endpoint (its code exchange) carry a
         // proof, never the token.
-        let proven = endpoint && self.cfg.dpop && !own;
+        let proven = endpoint && self.dpop() && !own;
         if (own || endpoint || !allowed) && !proven || !self.requests.enter(id, Kind::Fetch, rules, no_refresh || proven) {
             return self.push(Command::Pass { id, watch: !own && !endpoint && !allowed });
         }
-        if self.cfg.dpop {
+        if self.dpop() {
             self.aim(id, method, url, proven);
         }
         if proven {
             return self.send(id, None, self.completed);
         }
         self.go(now, id, !no_refresh, s);
-        if !self.cfg.dpop {
+        if !self.dpop() {
             self.shortcut(now, id, url);
         }
     }
@@ -218,20 +218,23 @@ impl Machine {
         match self.plan(now, ahead, s) {
             Err(e) => self.settle(id, Err(Why::Auth(e.into()))),
             Ok(Plan::Send(token, seen)) => {
+                let dpop = self.dpop();
                 let Some(r) = self.requests.get_mut(&id) else { return };
                 // (With DPoP every answer may carry a nonce or a challenge: none is let go.)
-                if (r.sent_before || r.no_refresh) && !self.cfg.dpop {
+                let (rules, last) = (r.rules, (r.sent_before || r.no_refresh) && !dpop);
+                if last {
                     // Its answer is the caller's whatever it says: the core lets it go now (no
                     // queue holds it), and the shell reports only a `Date` the core has not heard.
-                    let rules = r.rules;
                     self.requests.remove(&id);
-                    return self.push(Command::Send { id, rules, token, last: true });
+                } else {
+                    r.phase = Phase::Sent { token: token.clone(), seen };
+                    r.sent_before = true;
+                    if let (true, Some(t)) = (dpop, r.target.as_mut()) {
+                        t.nonce_retried = false; // once per attempt
+                    }
+                    self.prove_send(id, token.as_deref());
                 }
-                r.sent_before = true;
-                if let Some(t) = r.target.as_mut() {
-                    t.nonce_retried = false; // once per attempt
-                }
-                self.send(id, token, seen);
+                self.push(Command::Send { id, rules, token, last });
             }
             Ok(Plan::Wait(stored)) => self.queue(now, id, stored, false, s),
             Ok(Plan::Ahead(access)) => self.refresh_for(now, id, Some(access.clone()), Some(access), false, s),
@@ -280,7 +283,7 @@ impl Machine {
             Phase::Sent { token, seen } => (token, seen),
             _ => return self.settle(id, Ok(())),
         };
-        if self.cfg.dpop && self.dpop_answer(id, status, &token, seen) {
+        if self.dpop() && self.dpop_answer(id, status, &token, seen) {
             return;
         }
         let r = self.rules(rules);

@@ -14,7 +14,7 @@ import { calculateJwkThumbprint, decodeProtectedHeader } from "jose";
 import { launch, sleep } from "./helpers.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-if (!existsSync(resolve(here, "../../pkg/index.js"))) throw new Error("the package is missing: run scripts/build.sh");
+if (!existsSync(resolve(here, "../../pkg/dpop.js"))) throw new Error("the package is missing: run scripts/build.sh");
 
 /** Starts dpop-server.mjs; resolves to its URLs plus control calls and stop(). */
 function startDpopServer(args = []) {
@@ -71,7 +71,7 @@ async function open(context, path = "/") {
 async function setUp(page) {
   const { tokenEndpoint, clientId, resource } = world.server;
   await page.evaluate(async ({ tokenEndpoint, clientId, resource }) => {
-    const { AuthFetch } = await import("/pkg/index.js");
+    const { AuthFetch } = await import("/pkg/dpop.js");
     window.logouts = [];
     window.navigated = [];
     window.make = (extra = {}) => new AuthFetch({

@@ -693,6 +693,20 @@ export const scenarios = {
     eq(seen, [["tagged", undefined, "kept"], ["tagged", undefined, "kept"]], "both attempts carry the symbol member");
   },
 
+  async dpop_needs_its_own_entry(make) {
+    // The default entry's core is built without DPoP (its bytes are the DPoP entry's alone): it
+    // refuses the option and names the entry to import, rather than send bearer tokens.
+    let error = null;
+    try {
+      make({ refreshUrl: "/auth/refresh", dpop: true });
+    } catch (e) {
+      error = e;
+    }
+    eq([error && error.name, error && error.code], ["AuthError", "INVALID_OPTIONS"]);
+    assert(error.message.includes('"seamless-fetch/dpop"'), error.message);
+    eq(localStorage.length, 0, "nothing stored");
+  },
+
   async one_stored_pair_is_refreshed_through_one_endpoint(make) {
     // Instances with the same storage and keys share one session, so one refresh: they must agree
     // on where it goes. In Web Storage another endpoint on the same keys is refused; in memory it

@@ -1,0 +1,145 @@
+// The I/O of DPoP (RFC 9449) for the shell, in the "seamless-fetch/dpop" entry only: the key in
+// IndexedDB and WebCrypto's signing. What a proof says, and when one is made or the key dropped,
+// is the core's (src/machine/proofs.rs); this module signs what the shell hands it.
+
+/** Bytes (an ArrayBuffer or a view) as base64url without padding. */
+function base64url(bytes) {
+  let s = "";
+  for (const b of new Uint8Array(bytes.buffer || bytes, bytes.byteOffset || 0, bytes.byteLength)) s += String.fromCharCode(b);
+  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** 128 random bits, base64url: a proof's `jti`, a key record's id. */
+function randomId() {
+  return base64url(crypto.getRandomValues(new Uint8Array(16)));
+}
+
+// The DPoP key of each session, by its access key's name, in IndexedDB: every tab and every reload
+// of the origin signs with the one key the tokens are bound to. Its private half cannot be
+// exported. The operations of this page run one after the other (`lane`): a removal asked for
+// before a load is done before it.
+const KEY_DB = "seamless-fetch";
+const KEY_STORE = "dpop-keys";
+let lane = Promise.resolve();
+let memoryWarned = false;
+
+function inLane(op) {
+  const done = lane.then(op);
+  lane = done.catch(() => {});
+  return done;
+}
+
+/** Runs `work(store, done)` in one IndexedDB transaction of `mode`; resolves with what `done` got. */
+function keyStore(mode, work) {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open(KEY_DB, 1);
+    open.onupgradeneeded = () => open.result.createObjectStore(KEY_STORE);
+    open.onerror = () => reject(open.error);
+    open.onblocked = () => reject(new Error("IndexedDB blocked"));
+    open.onsuccess = () => {
+      const db = open.result;
+      db.onversionchange = () => db.close(); // a test or another tab may delete the database
+      let result;
+      try {
+        const tx = db.transaction(KEY_STORE, mode);
+        tx.oncomplete = () => { db.close(); resolve(result); };
+        tx.onerror = tx.onabort = () => { db.close(); reject(tx.error); };
+        work(tx.objectStore(KEY_STORE), (r) => { result = r; });
+      } catch (e) {
+        db.close();
+        reject(e);
+      }
+    };
+  });
+}
+
+const isKeyRecord = (r) => r != null && typeof r.id === "string" && r.privateKey instanceof CryptoKey && r.publicKey instanceof CryptoKey;
+const makeKey = () => crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"])
+  .then((pair) => ({ id: randomId(), privateKey: pair.privateKey, publicKey: pair.publicKey }));
+
+/**
+ * The key stored under `name`, or one made and stored now (`created`): read, and when absent add
+ * in one transaction that reads again, so two tabs starting at once keep one key. Where IndexedDB
+ * fails, a key of this page's memory, said once on the console.
+ */
+function loadKey(name) {
+  return inLane(async () => {
+    let record;
+    let created = false;
+    try {
+      record = await keyStore("readonly", (store, done) => { const rq = store.get(name); rq.onsuccess = () => done(rq.result); });
+      if (!isKeyRecord(record)) {
+        const mine = await makeKey();
+        record = await keyStore("readwrite", (store, done) => {
+          const rq = store.get(name);
+          rq.onsuccess = () => {
+            if (isKeyRecord(rq.result)) return done(rq.result);
+            store.put(mine, name);
+            done(mine);
+          };
+        });
+        created = record === mine;
+      }
+    } catch (e) {
+      if (!memoryWarned) console.warn("seamless-fetch: IndexedDB is unavailable (" + (e && e.name) + "); the DPoP key lives in this page's memory, so a reload or another tab needs a new login");
+      memoryWarned = true;
+      record = await makeKey();
+      created = true;
+    }
+    const jwk = await crypto.subtle.exportKey("jwk", record.publicKey);
+    const header = { typ: "dpop+jwt", alg: "ES256", jwk: { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y } };
+    return { id: record.id, privateKey: record.privateKey, header: base64url(new TextEncoder().encode(JSON.stringify(header))), created };
+  });
+}
+
+/** Deletes the key record under `name`: only if its id is `id` (null: whatever it is). */
+function deleteKey(name, id) {
+  return inLane(() => keyStore("readwrite", (store) => {
+    const rq = store.get(name);
+    rq.onsuccess = () => {
+      if (rq.result != null && (id === null || (rq.result && rq.result.id === id))) store.delete(name);
+    };
+  })).catch(() => {});
+}
+
+/**
+ * `session`'s key (a promise in `session.key`): loaded once, from IndexedDB or made there; when it
+ * had to be made, `created()` first.
+ */
+function keyOf(session, created) {
+  if (session.key === null) {
+    const key = (session.key = loadKey(session.accessKey).then((k) => {
+      if (k.created) created();
+      return k;
+    }));
+    key.catch(() => {
+      if (session.key === key) session.key = null; // asked again next time
+    });
+  }
+  return session.key;
+}
+
+/**
+ * `session` forgets its key; `used` (null: none removed) removes its record: true, only if it is
+ * the one this session used; false, whatever is there.
+ */
+export function drop(session, used) {
+  const key = session.key;
+  session.key = null;
+  if (used === null) return;
+  Promise.resolve(key && key.catch(() => null)).then((k) => {
+    if (!used || k) deleteKey(session.accessKey, used ? k.id : null);
+  });
+}
+
+/**
+ * A proof of the core's `claims` (a JSON object) by `session`'s key: a random `jti`, `ath` of the
+ * token it names.
+ */
+export async function sign(session, { claims, ath }, created) {
+  const key = await keyOf(session, created);
+  const encoder = new TextEncoder();
+  const hash = ath === null ? "" : ',"ath":"' + base64url(await crypto.subtle.digest("SHA-256", encoder.encode(ath))) + '"';
+  const input = key.header + "." + base64url(encoder.encode('{"jti":"' + randomId() + '"' + hash + "," + claims.slice(1)));
+  return input + "." + base64url(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, key.privateKey, encoder.encode(input)));
+}
