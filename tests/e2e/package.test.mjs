@@ -52,6 +52,18 @@ test("plain Node, CommonJS: require() resolves the .cjs entry, which runs a refr
   assert.deepEqual(out.cycle, { status: 200, user: "demo", stats: { refreshes: 1, retried: 1, queued: 0 } });
 });
 
+test("seamless-fetch/dpop resolves for import and require; the default entry refuses dpop: true, naming it", () => {
+  const run = (type, code) => JSON.parse(execFileSync(process.execPath, ["--input-type=" + type, "-e", code], { cwd: project, encoding: "utf8" }).trim().split("\n").pop());
+  const made = 'const a = new AuthFetch({ refreshUrl: "https://auth.example/token", dpop: true }); const p = a.dpopProof({ method: "GET", url: "https://api.example/x" });';
+  const esm = run("module", 'import { AuthFetch } from "seamless-fetch/dpop"; ' + made + ' const proof = await p; console.log(JSON.stringify({ name: AuthFetch.name, parts: proof.split(".").length, header: JSON.parse(Buffer.from(proof.split(".")[0], "base64url")).typ }));');
+  assert.deepEqual(esm, { name: "AuthFetch", parts: 3, header: "dpop+jwt" }, "a proof made in Node (WebCrypto; the key in memory: no IndexedDB)");
+  const cjs = run("commonjs", 'const { AuthFetch } = require("seamless-fetch/dpop"); ' + made + ' p.then((proof) => console.log(JSON.stringify({ file: require.resolve("seamless-fetch/dpop").split("/").pop(), parts: proof.split(".").length })));');
+  assert.deepEqual(cjs, { file: "dpop.cjs", parts: 3 });
+  const plain = run("module", 'import { AuthFetch } from "seamless-fetch"; try { new AuthFetch({ refreshUrl: "https://auth.example/token", dpop: true }); console.log("{}"); } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }');
+  assert.equal(plain.code, "INVALID_OPTIONS");
+  assert.match(plain.message, /seamless-fetch\/dpop/);
+});
+
 test("dedicated Web Worker in Chromium: import by path, no init(), a refresh cycle, a refusal", async () => {
   browser = await launch();
   const out = await pageResults(browser, server.url + "installed/worker.html");
