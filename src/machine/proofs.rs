@@ -27,6 +27,9 @@ pub(super) struct Target {
     endpoint: bool,
     /// This attempt was sent again for a nonce challenge already.
     pub(super) nonce_retried: bool,
+    /// This attempt is the last (a replay, a `no-refresh` request): its answer is the caller's
+    /// whatever it says, as a `Send` with `last` would have it, but the core still reads it.
+    pub(super) last: bool,
     /// The challenge of the answer being judged (`DpopHeaders`, just before it).
     challenge: Option<Challenge>,
 }
@@ -40,7 +43,7 @@ impl Machine {
     pub(super) fn aim(&mut self, id: u32, method: Option<String>, url: &str, endpoint: bool) {
         if let Some(r) = self.requests.get_mut(&id) {
             let method = method.unwrap_or_else(|| "GET".into());
-            r.target = Some(Box::new(Target { method, url: url.into(), endpoint, nonce_retried: false, challenge: None }));
+            r.target = Some(Box::new(Target { method, url: url.into(), endpoint, nonce_retried: false, last: false, challenge: None }));
         }
     }
 
@@ -111,7 +114,8 @@ impl Machine {
     /// The DPoP part of judging the answer to `id` (sent with `token`, `seen`): true when it is
     /// decided here. A 401 nonce challenge is sent again at once with the new nonce (once per
     /// attempt: not the replay, not an expired token); a refused proof is the caller's error; a
-    /// 400 from the refresh endpoint to the app's own request is read for its `error`.
+    /// last attempt's answer is the caller's; a 400 from the refresh endpoint to the app's own
+    /// request is read for its `error`.
     pub(super) fn dpop_answer(&mut self, id: u32, status: u16, token: &Option<String>, seen: u64) -> bool {
         let Some(r) = self.requests.get_mut(&id) else { return true };
         let Some(t) = r.target.as_mut() else { return false };
@@ -132,6 +136,7 @@ impl Machine {
             // Challenged again: the server's answer is the caller's (it is no expired token).
             Some(Challenge::UseNonce) if status == 401 => self.settle(id, Ok(())),
             Some(Challenge::BadProof(why)) if status == 401 => self.refuse_proof(id, &why, token.as_deref()),
+            _ if t.last => self.settle(id, Ok(())),
             _ => return false,
         }
         true

@@ -221,7 +221,8 @@ impl Machine {
                 let dpop = self.dpop();
                 let Some(r) = self.requests.get_mut(&id) else { return };
                 // (With DPoP every answer may carry a nonce or a challenge: none is let go.)
-                let (rules, last) = (r.rules, (r.sent_before || r.no_refresh) && !dpop);
+                let final_attempt = r.sent_before || r.no_refresh;
+                let (rules, last) = (r.rules, final_attempt && !dpop);
                 if last {
                     // Its answer is the caller's whatever it says: the core lets it go now (no
                     // queue holds it), and the shell reports only a `Date` the core has not heard.
@@ -231,6 +232,7 @@ impl Machine {
                     r.sent_before = true;
                     if let (true, Some(t)) = (dpop, r.target.as_mut()) {
                         t.nonce_retried = false; // once per attempt
+                        t.last = final_attempt;
                     }
                     self.prove_send(id, token.as_deref());
                 }

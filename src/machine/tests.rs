@@ -889,3 +889,23 @@ fn dpop_proof_for_the_apps_own_request() {
     m.handle(Event::Prove { now: 0.0, id: 9, method: "GET".into(), url: "https://api.test/".into(), stored: Stored::default() });
     assert_eq!(rejected(&drain(&mut m)), [(9, Code::InvalidOptions)]);
 }
+
+#[test]
+fn dpop_a_last_attempts_answer_is_the_callers() {
+    // Kept by the core (its answer may carry a nonce), a replay's or a `no-refresh` request's 401
+    // is still the caller's: no second refresh, no loop.
+    let mut m = calling_under(Config { dpop: true, ..cfg(false, false) }, None);
+    m.handle(Event::Refreshed { now: 2.0, flight: 0, reply: Reply { token_type: Field::Str("DPoP".into()), ..ok_reply("a2", "r2") }, jitter: 0.5, stored: stored("a1", "r1") });
+    let cmds = drain(&mut m);
+    assert_eq!(sends(&cmds), [(0, Some("a2".into()))], "the replay");
+    assert!(cmds.iter().any(|c| matches!(c, Command::Send { id: 0, last: false, .. })), "kept: its answer is read");
+    let cmds = answered(&mut m, 0, 401, Some("n-1"), None, &stored("a2", "r2"));
+    assert!(cmds == [Command::Resolve { id: 0 }] && !m.is_refreshing(), "the replay's 401 is the caller's");
+    let s = stored("a2", "r2");
+    m.handle(Event::Begin { now: 3.0, id: 5, rules: 0, url: "https://api.test/x".into(), method: Some("GET".into()), control: Control::NoRefresh, has_auth: false, own_refresh: false, stored: s.clone() });
+    drain(&mut m);
+    assert!(answered(&mut m, 5, 401, None, None, &s) == [Command::Resolve { id: 5 }] && !m.is_refreshing(), "no-refresh");
+    // The nonce it brought is kept all the same.
+    m.handle(dpop_begin(6, "GET", "https://app.test/y", &s));
+    assert!(proofs(&drain(&mut m))[0].1.contains(r#""nonce":"n-1""#));
+}

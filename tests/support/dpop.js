@@ -612,6 +612,22 @@ export const scenarios = {
     }
   },
 
+  async a_replay_refused_again_is_the_callers_401(make) {
+    // The core keeps every DPoP request to read its answer's nonce: a replay's 401, and a
+    // no-refresh request's, must still be the caller's, without a second refresh (no loop).
+    const { api, server } = world(make);
+    await login(api);
+    server.apiAnswer = (call) => (call.path === "/api/stuck" ? new Response("no", { status: 401, headers: { "www-authenticate": 'DPoP error="invalid_token"' } }) : null);
+    eq((await api.fetch(API + "/api/stuck")).status, 401, "the replay's answer");
+    eq(server.callsTo("/api/stuck").length, 2, "the first attempt and one replay");
+    eq([server.refreshCallList().length, api.stats().refreshes], [1, 1], "one refresh");
+    eq((await api.fetch(API + "/api/stuck", { headers: { "x-seamless-fetch": "no-refresh" } })).status, 401, "no-refresh: its own 401");
+    eq([server.callsTo("/api/stuck").length, server.refreshCallList().length], [3, 1], "sent once, no refresh");
+    server.apiAnswer = null;
+    eq((await api.fetch(API + "/api/fine")).status, 200, "the session goes on");
+    noViolations(server);
+  },
+
   async a_refresh_answer_of_token_type_bearer_is_refused(make) {
     const heard = [];
     const { api, server } = world(make, { onRefreshError: (e) => heard.push(e) });
