@@ -703,6 +703,8 @@ class Session {
       try {
         call = proof
           ? this.sign(proof).then((p) => {
+            // Cancelled while its proof was made (its timeout, a lost key): never sent.
+            if (this.calls.get(flight) !== controller) return null;
             request.headers.set("DPoP", p);
             return flyer.transport(request);
           })
@@ -980,6 +982,12 @@ function withHeader(init, headers, name, value, proof) {
   return { ...init, headers: copy };
 }
 
+/** `method` as fetch sends it (the DPoP proof's `htm`): the six standard ones upper-cased. */
+function fetchMethod(method) {
+  const m = method === undefined ? "GET" : String(method);
+  return /^(delete|get|head|options|post|put)$/i.test(m) ? m.toUpperCase() : m;
+}
+
 /** An input made absolute against the document's base URL (a `<base>` counts): href, origin, path. */
 function absolute(input) {
   const text = String(input);
@@ -1031,9 +1039,7 @@ class Member {
       parts = plainParts(input, init, this.authHeader.toLowerCase());
       if (parts !== null) {
         ({ control, hasAuth, signal, href: url } = parts);
-        // As fetch normalises it (the DPoP proof's `htm`).
-        const m = init == null || init.method === undefined ? "GET" : String(init.method);
-        method = /^(delete|get|head|options|post|put)$/i.test(m) ? m.toUpperCase() : m;
+        method = fetchMethod(init == null ? undefined : init.method);
         // As fetch: a request it cannot build throws its TypeError before an aborted signal.
         if (signal !== undefined && signal.aborted) new Request(url, init);
         // Sent to the URL as resolved now: its origin decided about the token, and a replay goes
@@ -1162,11 +1168,13 @@ export class AuthFetch {
     let method, url;
     try {
       if (request == null || request.url == null) throw new TypeError("seamless-fetch: dpopProof needs { method, url }");
-      method = request.method !== undefined ? String(request.method) : "GET";
+      method = fetchMethod(request.method);
       url = absolute(request.url).href;
     } catch (e) {
       return Promise.reject(e);
     }
+    // The default entry's core has no DPoP: its options refuse `dpop: true` already.
+    if (typeof core.prove !== "function") return Promise.reject(Object.assign(new Error("dpopProof() needs seamless-fetch/dpop and the option dpop: true"), { name: "AuthError", code: "INVALID_OPTIONS" }));
     return this.#member.call((h, id) => core.prove(h, Date.now(), id), [method, url]);
   }
 

@@ -106,7 +106,12 @@ for (const [entry, wasm, files] of entries) {
 }
 writeFileSync(join(dir, "seamless_fetch.js"), await bundle("manual.js", "esm"));
 
-const types = readFileSync("pkg-template/types.d.ts", "utf8").trimEnd();
+// The DPoP entry's types are types.d.ts as written; the others' take no `dpop: true` (their core
+// has no DPoP, and refuses it).
+const dpopTypes = readFileSync("pkg-template/types.d.ts", "utf8").trimEnd();
+const DPOP_OPTION = "    dpop?: boolean;";
+if (dpopTypes.split(DPOP_OPTION).length !== 2) fail("types.d.ts declares `" + DPOP_OPTION.trim() + "` not exactly once");
+const types = dpopTypes.replace(DPOP_OPTION, "    /** Only in `seamless-fetch/dpop`. */\n    dpop?: false;");
 writeFileSync(join(dir, "index.d.ts"), types + `
 
 /** The WebAssembly module's exports that an app may read. */
@@ -122,7 +127,8 @@ export default function init(): Promise<Ready>;
 /** \`init()\` done synchronously (what the first \`new AuthFetch\` does anyway). Takes no argument. */
 export function initSync(): Ready;
 `);
-for (const file of ["index.d.cts", "dpop.d.ts", "dpop.d.cts"]) writeFileSync(join(dir, file), readFileSync(join(dir, "index.d.ts")));
+writeFileSync(join(dir, "index.d.cts"), readFileSync(join(dir, "index.d.ts")));
+for (const file of ["dpop.d.ts", "dpop.d.cts"]) writeFileSync(join(dir, file), readFileSync(join(dir, "index.d.ts"), "utf8").replace(types, () => dpopTypes));
 writeFileSync(join(dir, "seamless_fetch.d.ts"), types + `
 
 /** Where \`init\` loads the core's \`.wasm\` from (a URL or path, a Request, a Response), or it as bytes or a compiled module. */

@@ -48,9 +48,19 @@ pub fn is_nonce(v: &str) -> bool {
 pub enum Challenge {
     /// `error="use_dpop_nonce"`: try again at once with the nonce the answer gave.
     UseNonce,
-    /// `error="invalid_dpop_proof"`: the proof is wrong (a bug of ours); its `error_description`,
-    /// printable ASCII only and bounded.
+    /// `error="invalid_dpop_proof"`: the proof is wrong (a bug of ours); its `error_description`
+    /// as the server wrote it (server text: see [`printable`] before it is shown).
     BadProof(String),
+}
+
+/// What a token endpoint's `400` with the OAuth `error` (and `error_description`) says about DPoP
+/// (RFC 9449 §8, §5): the one reading of it, for the refresh call and the app's own requests.
+pub fn token_error(status: u16, error: Option<&str>, description: Option<&str>) -> Option<Challenge> {
+    match (status, error) {
+        (400, Some("use_dpop_nonce")) => Some(Challenge::UseNonce),
+        (400, Some("invalid_dpop_proof")) => Some(Challenge::BadProof(description.unwrap_or_default().into())),
+        _ => None,
+    }
 }
 
 /// The `DPoP` challenge of a `WWW-Authenticate` value, when it says one of [`Challenge`]'s
@@ -91,7 +101,7 @@ pub fn challenge(header: &str) -> Option<Challenge> {
     }
     match error.as_deref() {
         Some(b"use_dpop_nonce") => Some(Challenge::UseNonce),
-        Some(b"invalid_dpop_proof") => Some(Challenge::BadProof(printable(&description.unwrap_or_default()))),
+        Some(b"invalid_dpop_proof") => Some(Challenge::BadProof(String::from_utf8(description.unwrap_or_default()).unwrap_or_default())),
         _ => None,
     }
 }
@@ -162,7 +172,11 @@ mod tests {
         assert_eq!(challenge(r#"Bearer error="use_dpop_nonce", DPoP algs="ES256""#), None);
         assert_eq!(challenge(r#"DPoP error="invalid_token""#), None);
         assert_eq!(challenge(r#"DPoP error="invalid_dpop_proof", error_description="a
-b""#), Some(Challenge::BadProof("a?b".into())));
+b""#), Some(Challenge::BadProof("a\nb".into())));
+        assert_eq!(token_error(400, Some("use_dpop_nonce"), None), Some(Challenge::UseNonce));
+        assert_eq!(token_error(400, Some("invalid_dpop_proof"), Some("why")), Some(Challenge::BadProof("why".into())));
+        assert_eq!(token_error(400, Some("invalid_grant"), None), None);
+        assert_eq!(token_error(401, Some("use_dpop_nonce"), None), None);
         for junk in ["", "=", "DPoP =", "DPoP error=\"", "DPoP error=\"\\", ",,,", "DPoP error", "\u{0}\u{ff}"] {
             let _ = challenge(junk);
         }

@@ -255,7 +255,10 @@ impl Boundary {
             if !s.machine.alive() {
                 *slot = None;
             } else if s.identity == identity && s.machine.joinable() {
-                if s.endpoint != endpoint || s.opts().dpop != opts.dpop {
+                if s.opts().dpop != opts.dpop {
+                    return self.refuse(Failure::new(Code::InvalidOptions, &["AuthFetch options: another AuthFetch on the same stored tokens has another dpop; the tokens are bound to a key, or not: give each its own accessTokenKey and refreshTokenKey"]));
+                }
+                if s.endpoint != endpoint {
                     return self.refuse(Failure::new(Code::InvalidOptions, &["AuthFetch options: another AuthFetch refreshes the same stored tokens elsewhere (refreshUrl, refresh); use one, or give each its own accessTokenKey and refreshTokenKey"]));
                 }
                 if on_refresh {

@@ -11,6 +11,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::backoff::retry_after_ms;
+use crate::dpop::{token_error, Challenge};
 use crate::code::{Code, Failure};
 use crate::pair::Pair;
 use crate::refresh::{classify, request_body, Field};
@@ -260,7 +261,7 @@ impl Machine {
             }
             return;
         }
-        if self.dpop() && self.nonce_challenged(flight, reply) {
+        if self.dpop() && self.nonce_challenged(flight, reply, s) {
             return;
         }
         let spent = match self.flight.as_mut() {
@@ -350,18 +351,24 @@ impl Machine {
     }
 
     /// A DPoP nonce challenge to flight `flight`'s call (`400 use_dpop_nonce`), its nonce kept:
-    /// the call is made again at once with it, once per flight (true then). Every answer's
-    /// `DPoP-Nonce` is kept.
-    fn nonce_challenged(&mut self, flight: u32, reply: Option<&Reply>) -> bool {
+    /// the call is made again at once with it, once per flight (true then), while storage still
+    /// holds the pair it spends (else the answer lands as any other: a logout or another tab's
+    /// pair meanwhile). Every answer's `DPoP-Nonce` is kept.
+    fn nonce_challenged(&mut self, flight: u32, reply: Option<&Reply>, s: &Stored) -> bool {
         let Some(r) = reply else { return false };
         if let Some(url) = self.cfg.refresh_url.clone() {
             self.hear_nonce(&url, r.nonce.as_deref());
         }
+        let error = match &r.oauth_error {
+            Field::Str(e) => Some(e.as_str()),
+            _ => None,
+        };
+        if token_error(r.status, error, None) != Some(Challenge::UseNonce) {
+            return false;
+        }
+        let stored = self.tokens(s).ok().flatten();
         let spent = match &mut self.flight {
-            Some(Flight { id, stage: Stage::Calling { spent }, nonce_retried: retried @ false, .. }) if *id == flight => {
-                if !(r.status == 400 && matches!(&r.oauth_error, Field::Str(e) if e == "use_dpop_nonce")) {
-                    return false;
-                }
+            Some(Flight { id, stage: Stage::Calling { spent }, nonce_retried: retried @ false, .. }) if *id == flight && same(stored, spent.as_ref()) => {
                 *retried = true;
                 spent.clone()
             }

@@ -8,7 +8,7 @@ use alloc::boxed::Box;
 use alloc::string::String;
 
 use crate::code::{Code, Failure};
-use crate::dpop::{challenge, claims, is_nonce, printable, Challenge};
+use crate::dpop::{challenge, claims, is_nonce, printable, token_error, Challenge};
 use crate::refresh::Field;
 use crate::policy::origin_of;
 
@@ -135,7 +135,7 @@ impl Machine {
             }
             // Challenged again: the server's answer is the caller's (it is no expired token).
             Some(Challenge::UseNonce) if status == 401 => self.settle(id, Ok(())),
-            Some(Challenge::BadProof(why)) if status == 401 => self.refuse_proof(id, &why, token.as_deref()),
+            Some(Challenge::BadProof(why)) if status == 401 => self.settle(id, Err(Why::Auth(self.proof_refused("the server", &why, token.as_deref())))),
             _ if t.last => self.settle(id, Ok(())),
             _ => return false,
         }
@@ -148,25 +148,30 @@ impl Machine {
             return;
         }
         let Some(r) = self.requests.get_mut(&id) else { return };
-        let Phase::Asking { seen, how: Judge::Error, .. } = core::mem::replace(&mut r.phase, Phase::Idle) else { return };
+        let Phase::Asking { seen, how: Judge::Error, .. } = r.phase else { return };
+        r.phase = Phase::Idle;
         let retried = r.target.as_ref().is_some_and(|t| t.nonce_retried);
-        match error {
-            Some("use_dpop_nonce") if !retried => {
+        match token_error(400, error, description) {
+            Some(Challenge::UseNonce) if !retried => {
                 if let Some(t) = r.target.as_mut() {
                     t.nonce_retried = true;
                 }
                 self.send(id, None, seen);
             }
-            Some("invalid_dpop_proof") => self.refuse_proof(id, &printable(description.unwrap_or("").as_bytes()), None),
+            Some(Challenge::BadProof(why)) => self.settle(id, Err(Why::Auth(self.proof_refused("the refresh endpoint", &why, None)))),
             _ => self.settle(id, Ok(())),
         }
     }
 
-    /// Rejects `id`: a server refused its proof, saying `why` (kept out if it quotes the token).
-    fn refuse_proof(&mut self, id: u32, why: &str, token: Option<&str>) {
-        let quotes = |t: &str| why.as_bytes().windows(t.len().max(1)).any(|w| w == t.as_bytes());
-        let why = if token.is_some_and(quotes) || why.is_empty() { "no description" } else { why };
-        self.settle(id, Err(Why::Auth(refused(&["the server refused the DPoP proof (invalid_dpop_proof: ", why, ")"]))));
+    /// `who` refused a proof, saying `why`: server text, shown printable and cut short, and left
+    /// out whole when it holds a token this page sent (`sent`) or holds (checked before it is cut,
+    /// so that no part of one shows).
+    fn proof_refused(&self, who: &str, why: &str, sent: Option<&str>) -> Failure {
+        let held = self.held.as_ref();
+        let tokens = [sent, held.map(|p| p.access.as_str()), held.and_then(|p| p.refresh.as_deref())];
+        let quotes = |t: &str| !t.is_empty() && why.as_bytes().windows(t.len()).any(|w| w == t.as_bytes());
+        let why = if why.is_empty() || tokens.into_iter().flatten().any(quotes) { "no description".into() } else { printable(why.as_bytes()) };
+        refused(&[who, " refused the DPoP proof (invalid_dpop_proof: ", &why, ")"])
     }
 
     /// What a refresh answer means with DPoP beyond `refresh::classify`: a refused proof, or
@@ -175,13 +180,16 @@ impl Machine {
         if !self.dpop() {
             return None;
         }
-        match (r.status, &r.oauth_error, &r.token_type) {
-            (400, Field::Str(e), _) if e == "invalid_dpop_proof" => {
-                let why = printable(r.description.as_deref().unwrap_or("no description").as_bytes());
-                Some(refused(&["the refresh endpoint refused the DPoP proof (invalid_dpop_proof: ", &why, ")"]))
-            }
-            (200..=299, _, Field::Str(t)) if t.eq_ignore_ascii_case("DPoP") => None,
-            (200..=299, _, _) => Some(refused(&["the refresh answer's token_type is not DPoP: the server did not bind the tokens to this browser's key; they were not stored (dpop: true)"])),
+        let error = match &r.oauth_error {
+            Field::Str(e) => Some(e.as_str()),
+            _ => None,
+        };
+        if let Some(Challenge::BadProof(why)) = token_error(r.status, error, r.description.as_deref()) {
+            return Some(self.proof_refused("the refresh endpoint", &why, None));
+        }
+        match (r.status, &r.token_type) {
+            (200..=299, Field::Str(t)) if t.eq_ignore_ascii_case("DPoP") => None,
+            (200..=299, _) => Some(refused(&["the refresh answer's token_type is not DPoP: the server did not bind the tokens to this browser's key; they were not stored (dpop: true)"])),
             _ => None,
         }
     }

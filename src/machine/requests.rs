@@ -188,7 +188,8 @@ impl Machine {
     fn park(&mut self, id: u32) {
         let Some(rules) = self.requests.get(&id).map(|r| r.rules) else { return };
         let generation = self.generation();
-        if self.flight.is_none() || rules >= 32 || self.rules(rules).judges() {
+        // (Nothing is sent by a shortcut with DPoP: nothing to park.)
+        if self.flight.is_none() || rules >= 32 || self.rules(rules).judges() || self.dpop() {
             return;
         }
         if self.parks.0 != generation {

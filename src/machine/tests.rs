@@ -909,3 +909,62 @@ fn dpop_a_last_attempts_answer_is_the_callers() {
     m.handle(dpop_begin(6, "GET", "https://app.test/y", &s));
     assert!(proofs(&drain(&mut m))[0].1.contains(r#""nonce":"n-1""#));
 }
+
+fn failure_messages(cmds: &[Command]) -> Vec<String> {
+    cmds.iter().filter_map(|c| match c {
+        Command::Reject { why: Why::Auth(e), .. } => Some(e.message.clone()),
+        Command::Notify(Notice::RefreshError(e)) => Some(e.message.clone()),
+        _ => None,
+    }).collect()
+}
+
+#[test]
+fn dpop_a_refresh_endpoints_description_never_quotes_a_token() {
+    let (access, refresh) = ("access-token-AAAAAAAAAAAA", "refresh-token-RRRRRRRRRRRR");
+    let mut m = dpop();
+    let s = stored(access, refresh);
+    m.handle(dpop_begin(0, "GET", "https://app.test/x", &s));
+    drain(&mut m);
+    answered(&mut m, 0, 401, None, None, &s);
+    let reply = Reply { status: 400, oauth_error: Field::Str("invalid_dpop_proof".into()), description: Some(alloc::format!("proof does not match refresh token {refresh}")), ..ok_reply("", "") };
+    m.handle(Event::Refreshed { now: 2.0, flight: 0, reply, jitter: 0.5, stored: s.clone() });
+    let cmds = drain(&mut m);
+    let msgs = failure_messages(&cmds);
+    assert!(!msgs.is_empty());
+    for text in msgs {
+        assert!(!text.contains(refresh) && !text.contains(access), "a token in {text}");
+    }
+}
+
+#[test]
+fn dpop_a_resource_description_never_quotes_part_of_a_token() {
+    let token = "tok-0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut m = dpop();
+    let s = stored(token, "r1");
+    m.handle(dpop_begin(1, "GET", "https://api.test/v1", &s));
+    drain(&mut m);
+    let header = alloc::format!("DPoP error=\"invalid_dpop_proof\", error_description=\"{}{token}\"", "x".repeat(180));
+    let cmds = answered(&mut m, 1, 401, None, Some(&header), &s);
+    let text = failure_messages(&cmds).join("|");
+    assert!(!text.contains(&token[..16]), "part of the token in {text}");
+}
+
+#[test]
+fn dpop_no_nonce_retry_of_a_refresh_after_a_logout_elsewhere() {
+    let mut m = calling_under(Config { dpop: true, ..cfg(false, false) }, None);
+    let challenge = Reply { status: 400, json: true, oauth_error: Field::Str("use_dpop_nonce".into()), nonce: Some("n-7".into()), ..ok_reply("", "") };
+    // Storage emptied meanwhile (a logout in another tab).
+    m.handle(Event::Refreshed { now: 2.0, flight: 0, reply: challenge, jitter: 0.5, stored: Stored::default() });
+    let cmds = drain(&mut m);
+    assert!(refreshes(&cmds).is_empty(), "the refresh token spent again after a logout: {:?}", refreshes(&cmds));
+}
+
+#[test]
+fn dpop_no_park() {
+    let mut m = dpop();
+    let s = stored("a1", "r1");
+    m.handle(dpop_begin(0, "GET", "https://app.test/x", &s));
+    drain(&mut m);
+    let cmds = answered(&mut m, 0, 401, None, None, &s);
+    assert!(!cmds.iter().any(|c| matches!(c, Command::Park { .. })), "a Park under DPoP");
+}

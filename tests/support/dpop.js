@@ -501,8 +501,10 @@ export const scenarios = {
     make.freeAll();
     await wipeKeys();
 
-    // Two sessions on one storage key name (local and session storage) starting without a key at
-    // once, then two tabs (an iframe with its own copy of the package) likewise: one key each time.
+    // Two sessions on one access key name in localStorage (other refresh keys) starting without a
+    // key at once, then two tabs (an iframe with its own copy of the package) likewise: one key
+    // each time. (With sessionStorage each tab's session has a record of its own:
+    // session_storage_sessions_do_not_drop_each_others_key.)
     for (const leg of ["two sessions", "two tabs"]) {
       make.freeAll();
       localStorage.clear();
@@ -512,7 +514,7 @@ export const scenarios = {
       const tab = leg === "two tabs" ? await otherTab() : null;
       try {
         const a = make(options(server));
-        const b = tab ? tab.make(options(server)) : make(options(server, { storage: "session" }));
+        const b = tab ? tab.make(options(server)) : make(options(server, { refreshTokenKey: "refreshToken2" }));
         eq(await keyRecords(), [], leg + ": no key yet");
         await Promise.all([login(a), login(b)]);
         const records = await keyRecords();
@@ -526,6 +528,27 @@ export const scenarios = {
         tab?.close();
       }
     }
+  },
+
+  async each_request_leaves_once_its_own_proof_is_made(make) {
+    // Requests begun together: the first is handed to the transport before the second's proof is
+    // signed (WebCrypto may sign on the page's thread, inside the call: proofs begun together
+    // would all be computed before the first could leave). An order, not a timing.
+    const server = newServer();
+    const events = [];
+    const { api } = world(make, { fetch: (input, init) => { events.push("send " + new URL(input).pathname); return server.fetch(input, init); } }, server);
+    await login(api);
+    const sign = crypto.subtle.sign;
+    crypto.subtle.sign = function (...args) { events.push("sign"); return sign.apply(this, args); };
+    try {
+      events.length = 0;
+      const answers = await Promise.all(["/api/1", "/api/2", "/api/3"].map((p) => api.fetch(API + p)));
+      eq(answers.map((r) => r.status), [200, 200, 200]);
+      eq(events, ["sign", "send /api/1", "sign", "send /api/2", "sign", "send /api/3"], "each proof, then its request");
+    } finally {
+      crypto.subtle.sign = sign;
+    }
+    noViolations(server);
   },
 
   async reload_keeps_the_key(make) {
@@ -769,5 +792,60 @@ export const scenarios = {
     const again = await api.dpopProof({ method: "POST", url: API + "/api/manual" });
     assert(decodeJws(again).claims.jti !== claims.jti, "a new jti each call");
     noViolations(server);
+  },
+
+  async clear_then_login_at_once_keeps_the_new_key(make) {
+    // clearTokens() then a new login in the same tick (switching account, a password grant):
+    // the record of the key the new tokens are bound to must survive.
+    const { api, server } = world(make);
+    await login(api);
+    eq((await api.fetch(API + "/api/x")).status, 200);
+    const [oldKey] = await jkts(server.callsTo("/api/x"));
+    api.clearTokens();
+    await login(api);
+    const [exchangeKey] = await jkts(server.calls.slice(-1));
+    await tick(300);
+    const records = await keyRecords();
+    eq([exchangeKey === oldKey, records.map((r) => r.jkt)], [false, [exchangeKey]], "a new key for the new login, and its record kept");
+  },
+
+  async a_reload_after_clear_then_login_at_once_keeps_the_session(make) {
+    const { api, server } = world(make);
+    await login(api);
+    eq((await api.fetch(API + "/api/x")).status, 200);
+    api.clearTokens();
+    await login(api);
+    await tick(300);
+    make.freeAll(); // a reload
+    const again = make(options(server));
+    eq((await again.fetch(API + "/api/after")).status, 200, "the reloaded page uses its tokens");
+  },
+
+  async session_storage_sessions_do_not_drop_each_others_key(make) {
+    // Two independent sessions on one accessTokenKey name (a tab with storage "session" and
+    // another session): one's logout must not make the other's tokens unusable after a reload.
+    const { api: a, server } = world(make, { storage: "session" });
+    const b = make(options(server));
+    await login(a);
+    await login(b);
+    eq((await b.fetch(API + "/api/b")).status, 200);
+    a.clearTokens();
+    await tick(300);
+    eq((await keyRecords()).length, 1, "b's key record still there");
+  },
+
+  async a_lost_key_under_a_forced_refresh_sends_no_refresh(make) {
+    // The key is gone and the first thing the reloaded page does is a refresh (refresh(), or a
+    // token due ahead): the call waiting for the key must not go out.
+    const { api, server } = world(make);
+    await login(api);
+    eq((await api.fetch(API + "/api/x")).status, 200);
+    make.freeAll();
+    await wipeKeys();
+    const before = server.refreshCallList().length;
+    const next = make(options(server));
+    const outcome = await next.refresh().then(() => "ok", (e) => e.code);
+    await tick(300);
+    eq([outcome, server.refreshCallList().length - before], ["DPOP_KEY_LOST", 0], "refresh() outcome, refresh calls sent");
   },
 };

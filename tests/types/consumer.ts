@@ -2,6 +2,7 @@
 // options and errors precisely enough to catch mistakes (the @ts-expect-error lines must fail).
 import ready, { AuthFetch, type AuthError, type AuthErrorCode, type AuthFetchOptions, type RefreshFunction, type SeamlessFetchControl, type TokenChange } from "seamless-fetch";
 import init, { initSync } from "seamless-fetch/manual";
+import { AuthFetch as BoundFetch } from "seamless-fetch/dpop";
 
 // The manual entry: for apps that load the .wasm themselves (CDN, strict CSP, edge runtimes).
 await init({ module_or_path: "/assets/seamless_fetch_bg.wasm" });
@@ -71,11 +72,13 @@ const sure: string = await sdk.getAccessToken();
 // @ts-expect-error onTokens hears reasons, not tokens
 new AuthFetch({ refreshUrl: "/r", onTokens: (t: string) => t });
 
-// DPoP: proofs for the app's own requests; dpop applies to refreshUrl only.
-const bound = new AuthFetch({ refreshUrl: "https://auth.example/token", refreshFormat: "oauth2", clientId: "spa", dpop: true });
+// DPoP, from its own entry: proofs for the app's own requests; dpop applies to refreshUrl only.
+const bound = new BoundFetch({ refreshUrl: "https://auth.example/token", refreshFormat: "oauth2", clientId: "spa", dpop: true });
 const proof: string = await bound.dpopProof({ method: "GET", url: "wss://api.example/socket" });
 // @ts-expect-error dpop needs refreshUrl
-new AuthFetch({ refresh: viaFunction, dpop: true });
+new BoundFetch({ refresh: viaFunction, dpop: true });
+// @ts-expect-error the default entry has no DPoP
+new AuthFetch({ refreshUrl: "/r", dpop: true });
 
 // Ending an instance: dispose(), or `using` (Symbol.dispose).
 sdk.dispose();
