@@ -310,7 +310,7 @@ window.bench = {
    * before the warm-up storm, so that the JIT has compiled the peer's request path by then.
    */
   async stormPhases(peer, n, delay, warm = 0) {
-    const server = memoryServer({ refreshDelay: delay, timeline: true });
+    const server = memoryServer({ refreshDelay: delay, timeline: true, dpop: peer === "seamless-dpop" });
     const client = await (await load(peer)).create({ fetch: server.fetch });
     const storm = (k) => Promise.allSettled(Array.from({ length: k }, () => client.get(location.origin + "/api/me")));
     for (let i = 0; i < warm; i++) await client.get(location.origin + "/api/me");
