@@ -20,7 +20,7 @@ export async function bundlePeers(peers, { minify = true } = {}) {
     entryPoints: peers.map((p) => resolve(here, "peers", p + ".js")),
     outdir: resolve(dist, "peers"),
     bundle: true, minify, format: "esm", target: "es2022", logLevel: "warning",
-    alias: { "seamless-fetch": resolve(root, "pkg/index.js") },
+    alias: { "seamless-fetch": resolve(root, "pkg/index.js"), "seamless-fetch/dpop": resolve(root, "pkg/dpop.js") },
     logOverride: { "duplicate-object-key": "silent" }, // wasm-bindgen's glue repeats one import key
   });
   for (const f of readdirSync(resolve(here, "page"))) copyFileSync(resolve(here, "page", f), resolve(dist, f));
@@ -33,9 +33,22 @@ export async function bundlePeers(peers, { minify = true } = {}) {
 export function benchServer() {
   const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm" };
   const json = (res, status, body) => { res.writeHead(status, { "content-type": "application/json" }); res.end(JSON.stringify(body)); };
+  // `Authorization: DPoP bench-a` is accepted too (bench/dpop.mjs): the proofs are not verified,
+  // only counted (requests with a `DPoP` header, distinct `jti`s) in `dpop`, which `resetDpop` empties.
+  const dpop = { requests: 0, withProof: 0, jtis: new Set() };
   const http = createServer((req, res) => {
     const path = new URL(req.url, "http://x").pathname;
     if (path === "/auth/login") return json(res, 200, { token: "bench-a", refreshToken: "bench-r" });
+    if (path === "/api/me" && req.headers.authorization === "DPoP bench-a") {
+      dpop.requests++;
+      const proof = req.headers.dpop;
+      const claims = typeof proof === "string" ? proof.split(".")[1] : undefined;
+      if (claims) {
+        dpop.withProof++;
+        try { dpop.jtis.add(JSON.parse(Buffer.from(claims, "base64url").toString()).jti); } catch {}
+      }
+      return json(res, 200, { ok: true });
+    }
     if (path === "/api/me") return req.headers.authorization === "Bearer bench-a" ? json(res, 200, { ok: true }) : json(res, 401, { error: "expired" });
     const file = resolve(dist, (path.replace(/^\/bench\//, "") || "index.html").replace(/\.\./g, ""));
     try {
@@ -48,6 +61,8 @@ export function benchServer() {
   });
   return new Promise((ready) => http.listen(0, "127.0.0.1", () => ready({
     url: `http://127.0.0.1:${http.address().port}/`,
+    dpop: () => ({ requests: dpop.requests, withProof: dpop.withProof, distinctJti: dpop.jtis.size }),
+    resetDpop: () => { dpop.requests = 0; dpop.withProof = 0; dpop.jtis.clear(); },
     stop: () => new Promise((done) => { http.closeAllConnections(); http.close(done); }),
   })));
 }

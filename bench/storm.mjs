@@ -7,16 +7,19 @@
 //   node bench/storm.mjs [pages per peer, default 9] [--warm N]
 // `--warm N`: N sequential requests with a good token before each page's warm-up storm (and
 // before the plain batch's warm-up), for every peer alike: the storm with the JIT's work on the
-// request path done (row 2 measures it after the 200-request warm-up storm only).
+// request path done (row 2 measures it after the 200-request warm-up storm only). `--dpop`: this
+// library with `dpop: true` too ("seamless-fetch/dpop", bench/peers/seamless-dpop.js; issue 32).
 import { launch } from "../tests/e2e/helpers.mjs";
 import { benchServer, bundlePeers, inFreshPage, median } from "./serve.mjs";
 
 const args = process.argv.slice(2);
+const dpopAt = args.indexOf("--dpop");
+if (dpopAt >= 0) args.splice(dpopAt, 1);
 const at = args.indexOf("--warm");
 const WARM = at >= 0 ? Number(args.splice(at, 2)[1]) : 0;
 const R = Number(args[0] || 9);
 if (!Number.isInteger(WARM) || WARM < 0 || !Number.isInteger(R) || R < 1) throw new Error("usage: node bench/storm.mjs [pages per peer] [--warm N]");
-const PEERS = ["seamless", "minimal", "minimal-locked"];
+const PEERS = ["seamless", "minimal", "minimal-locked", ...(dpopAt >= 0 ? ["seamless-dpop"] : [])];
 await bundlePeers(["raw", ...PEERS]);
 const server = await benchServer();
 const browser = await launch();
@@ -37,6 +40,7 @@ try {
 
 const PHASES = [
   ["sent", "every first attempt sent"],
+  ["last401", "last first attempt at the server"],
   ["judged", "every first answer judged (next task)"],
   ["lockAsked", "cross-tab lock asked for"],
   ["lockGranted", "lock granted"],
