@@ -165,10 +165,24 @@ export function drop(session, used) {
  */
 export function sign(session, proof, created) {
   const mine = signing.then(() => signNow(session, proof, created));
-  signing = mine.then(() => {}, () => {}); // before the caller's then: the next proof starts after its send
+  // The next proof starts in a task of its own, after this one's caller has sent its request (a
+  // then registered before the caller's), so that the answers that came meanwhile are heard.
+  signing = mine.then(nextTask, nextTask);
   return mine;
 }
 let signing = Promise.resolve();
+
+// A task of its own without a timer's clamp: a MessageChannel message (unref'd in Node, where an
+// open port would keep the process alive); without one, a microtask.
+const channel = typeof MessageChannel === "function" ? new MessageChannel() : null;
+const woken = [];
+if (channel) {
+  channel.port1.onmessage = () => woken.shift()();
+  channel.port1.unref?.();
+}
+function nextTask() {
+  return channel ? new Promise((wake) => { woken.push(wake); channel.port2.postMessage(0); }) : undefined;
+}
 
 async function signNow(session, { claims, ath }, created) {
   const key = await keyOf(session, created);

@@ -539,15 +539,6 @@ class Session {
     const r = this.requests.get(id);
     if (!r) return;
     const isExpired = r.owner.options.isExpired;
-    if (how === JudgeKind.ERROR) {
-      peekJson(r.response).then((body) => {
-        this.enter(r.owner);
-        walk(body);
-        core.refusal(this.handle, Date.now(), id);
-        this.run();
-      });
-      return;
-    }
     if (how === JudgeKind.APP) {
       Promise.resolve()
         .then(() => isExpired(r.response.clone()))
@@ -560,11 +551,15 @@ class Session {
         });
       return;
     }
+    // The body's JSON: for `expiredBodyCodes` (BODY), or a DPoP refusal's `error` (ERROR).
     peekJson(r.response).then((body) => {
       this.enter(r.owner);
       walk(body);
-      this.put();
-      core.body(this.handle, Date.now(), id, r.owner.rules);
+      if (how === JudgeKind.ERROR) core.refusal(this.handle, Date.now(), id);
+      else {
+        this.put();
+        core.body(this.handle, Date.now(), id, r.owner.rules);
+      }
       this.run();
     });
   }

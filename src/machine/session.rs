@@ -115,7 +115,11 @@ impl Machine {
     /// Ends the session here: the first to end it fires `onLogout` and navigates. Removes nothing.
     pub(super) fn end_session(&mut self, why: Code) {
         self.announce(None, "clear");
-        self.drop_key(Remove::Used);
+        // The key goes with the session, except the one just made for a lost one: it is no
+        // session's yet, and a login under way may be signing with it (simulation, seed 811611).
+        if why != Code::DpopKeyLost {
+            self.drop_key(Remove::Used);
+        }
         if core::mem::replace(&mut self.known, false) {
             self.notify(Notice::Logout(why));
             self.notify(Notice::Navigate);

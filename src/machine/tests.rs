@@ -854,6 +854,7 @@ fn dpop_a_key_made_while_tokens_remain_ends_the_session_without_a_refresh() {
     assert!(cmds.contains(&Command::Store { pair: None, expect: Expect::Pair(Some(a1)) }), "only the pair bound to the lost key");
     assert!(cmds.contains(&Command::Notify(Notice::Logout(Code::DpopKeyLost))) && cmds.contains(&Command::Notify(Notice::Navigate)));
     assert!(refreshes(&cmds).is_empty() && !m.is_refreshing());
+    assert!(!cmds.iter().any(|c| matches!(c, Command::DropKey(_))), "the new key stays: a login may be signing with it");
     // A key made with no tokens (a first login) ends nothing.
     let mut m = dpop();
     m.handle(Event::KeyCreated { now: 1.0, stored: Stored::default() });
