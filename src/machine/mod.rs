@@ -144,6 +144,9 @@ pub enum Mutant {
     /// Not a past defect: storage that throws keeps in memory the pair read last, not the one
     /// written since (proves the simulation's storage that fills up checks the memory rule).
     MemoryOfReads,
+    /// Not a past defect: a DPoP key made while tokens are stored (the key they were bound to is
+    /// gone) does not end the session (proves the simulation's key-lost invariant can fail).
+    KeyLostKept,
 }
 
 /// Whether mutant `$m` is on; `false`, and no code, outside tests.

@@ -189,7 +189,7 @@ impl Machine {
     /// with a token still wait for it in the shell, and are rejected instead (the shell sends no
     /// attempt it no longer holds); a refresh call waiting for it is cancelled.
     pub(super) fn key_created(&mut self, now: f64, s: &Stored) {
-        if !self.dpop() {
+        if !self.dpop() || super::mutant!(self, KeyLostKept) {
             return;
         }
         let Ok(Some(pair)) = self.tokens(s) else { return };
