@@ -148,11 +148,19 @@ struct Req {
     sends: u32,
     /// A login's `dpopProof()`: the login follows, bound to its key.
     login: bool,
+    /// DPoP: its URL and method (what its proofs must claim); to the refresh endpoint (the app's
+    /// own request: a proof, never the token); the `error` of its 400 answer, and the core asked
+    /// for it (`Judge::Error`).
+    url: String,
+    post: bool,
+    endpoint: bool,
+    error: Option<&'static str>,
+    asked: bool,
 }
 
 impl Req {
     fn new(kind: Kind, tab: usize, evil: bool, body: u32, begun: u64) -> Req {
-        Req { kind, tab, evil, body, begun, settled: false, last: None, shortcut: None, let_go: false, api: false, challenged: false, nonce_retries: 0, sends: 0, login: false }
+        Req { kind, tab, evil, body, begun, settled: false, last: None, shortcut: None, let_go: false, api: false, challenged: false, nonce_retries: 0, sends: 0, login: false, url: String::new(), post: false, endpoint: false, error: None, asked: false }
     }
 }
 
@@ -212,6 +220,8 @@ pub struct DpopCounts {
     /// Calls of reset flights that spent a pair bound to a key no tab has, the key store never
     /// cleared (a finding).
     pub orphan_lost_spends: u64,
+    /// `Refusal`s: the 400s of the refresh endpoint to the app's own requests.
+    pub refusals: u64,
 }
 
 impl DpopCounts {
@@ -227,6 +237,7 @@ impl DpopCounts {
         self.lost_spends += o.lost_spends;
         self.retried_after_logout += o.retried_after_logout;
         self.orphan_lost_spends += o.orphan_lost_spends;
+        self.refusals += o.refusals;
     }
 }
 
@@ -259,6 +270,8 @@ enum CoreEv {
     Abort(u32),
     Failed(u32),
     Verdict(u32, bool),
+    /// The `error` of a 400 from the refresh endpoint to the app's own request.
+    Refusal(u32, Option<&'static str>),
     Granted(u32, bool, bool),
     /// Id, status, `Date`, and with DPoP the `DPoP-Nonce` and `WWW-Authenticate` headers.
     Answer(u32, u16, String, Option<(Option<String>, Option<String>)>),
@@ -731,13 +744,16 @@ impl World {
                     7 | 8 => API,
                     _ => EVIL,
                 };
-                let url = format!("{origin}/{}", if post { "post" } else { "get" });
+                // With DPoP some POSTs are the app's own to the refresh endpoint (its code exchange).
+                let endpoint = self.sched.dpop && post && target == 6;
+                let url = if endpoint { format!("{APP}/auth/refresh") } else { format!("{origin}/{}", if post { "post" } else { "get" }) };
                 let control = match control {
                     0 => Control::NoRefresh,
                     1 => Control::NoToken,
                     _ => Control::None,
                 };
-                self.reqs.insert(id, Req { api: origin == API, ..Req::new(Kind::Fetch, tab, evil, id, self.t) });
+                let req = Req { api: origin == API, post, endpoint, ..Req::new(Kind::Fetch, tab, evil, id, self.t) };
+                self.reqs.insert(id, if self.sched.dpop { Req { url: url.clone(), ..req } } else { req });
                 if let Some(ms) = abort_after {
                     self.at(self.t + ms as u64, Ev::Core { tab, core, ev: CoreEv::Abort(id) });
                 }
@@ -745,7 +761,8 @@ impl World {
                     return;
                 }
                 let stored = self.stored(tab, core);
-                self.feed(tab, core, Event::Begin { now, id, rules: 0, url, method: None, control, has_auth: false, own_refresh: false, stored });
+                let method = self.sched.dpop.then(|| String::from(if post { "POST" } else { "GET" }));
+                self.feed(tab, core, Event::Begin { now, id, rules: 0, url, method, control, has_auth: false, own_refresh: false, stored });
             }
             Action::Token { tab, min } => {
                 let min_validity_ms = MIN_VALIDITY_MS[min as usize % MIN_VALIDITY_MS.len()];
@@ -986,6 +1003,14 @@ impl World {
                 if self.sched.dpop {
                     match self.tabs[tab].proofs.remove(&(core, false, id)) {
                         Some((claims, ath)) => {
+                            let r = &self.reqs[&id];
+                            let (htu, htm) = (format!("\"htu\":\"{}\"", r.url), if r.post { "\"htm\":\"POST\"" } else { "\"htm\":\"GET\"" });
+                            if !claims.contains(&htu) || !claims.contains(htm) {
+                                return self.fail(format!("request {id}'s proof claims {claims}, not its method and URL {}", r.url));
+                            }
+                            if r.endpoint && token.is_some() {
+                                return self.fail(format!("request {id} to the refresh endpoint went with the token"));
+                            }
                             if ath != token {
                                 return self.fail(format!("request {id}'s proof has ath of {:?}, sent with {:?}", ath.as_deref().map(short), token.as_deref().map(short)));
                             }
@@ -997,6 +1022,12 @@ impl World {
                     }
                 }
                 self.transmit(tab, core, id, token, body, None);
+            }
+            Command::Ask { id, how: Judge::Error } => {
+                let Some(r) = self.reqs.get_mut(&id) else { return };
+                r.asked = true;
+                let error = r.error;
+                self.at(self.t + 1, Ev::Core { tab, core, ev: CoreEv::Refusal(id, error) });
             }
             Command::Ask { id, .. } => {
                 let expired = self.reqs.get(&id).and_then(|r| r.last).is_some_and(|(s, _)| s == 401);
@@ -1121,16 +1152,38 @@ impl World {
         }
     }
 
+    /// After a nonce challenge to request `id` (`flying` and `sends` before it was heard): it
+    /// began no refresh, and it was sent again at once, or (the second of its attempt) answered.
+    fn nonce_check(&mut self, tab: usize, core: usize, id: u32, flying: Option<u32>, sends: u32) {
+        if self.violation.is_some() {
+            return;
+        }
+        if flying.is_none() && self.tabs[tab].cores[core].flight().is_some() {
+            return self.fail(format!("a nonce challenge to request {id} began a refresh in tab {tab}"));
+        }
+        let Some(r) = self.reqs.get_mut(&id) else { return };
+        if !r.settled && r.sends == sends {
+            return self.fail(format!("a nonce challenge to request {id} was neither sent again nor answered (queued?)"));
+        }
+        if r.sends == sends {
+            r.challenged = false; // the second: the caller's
+        }
+    }
+
     /// An attempt of request `id` leaves (with DPoP, its proof signed by key `proof.0`).
     fn transmit(&mut self, tab: usize, core: usize, id: u32, token: Option<String>, body: u32, proof: Option<(u32, Option<String>)>) {
         if let (Some(tok), Some((key, _))) = (&token, &proof) {
-            self.check_binding(tab, core, tok, *key, &format!("request {id}"));
-            if self.violation.is_some() {
-                return;
+            if self.tokens.get(tok).and_then(|i| i.key) != Some(*key) || !self.lost.is_empty() {
+                self.check_binding(tab, core, tok, *key, &format!("request {id}"));
+                if self.violation.is_some() {
+                    return;
+                }
             }
         }
-        let by = proof.as_ref().map_or(String::new(), |(k, n)| format!(" (proof by key {k}, nonce {})", n.as_deref().unwrap_or("-")));
-        self.log(|t| format!("{t:>7} tab{tab} send #{id} with {}{by}", token.as_deref().map_or("no token".into(), short)));
+        self.log(|t| {
+            let by = proof.as_ref().map_or(String::new(), |(k, n)| format!(" (proof by key {k}, nonce {})", n.as_deref().unwrap_or("-")));
+            format!("{t:>7} tab{tab} send #{id} with {}{by}", token.as_deref().map_or("no token".into(), short))
+        });
         if !self.online {
             self.at(self.t + 1, Ev::Core { tab, core, ev: CoreEv::Failed(id) });
             return;
@@ -1431,6 +1484,20 @@ impl World {
             CoreEv::Failed(id) if self.reqs.get(&id).is_some_and(|r| r.let_go) => return self.settle(id, "failed (last attempt)"),
             CoreEv::Failed(id) => Event::Failed { now, id },
             CoreEv::Verdict(id, expired) => Event::Verdict { now, id, expired, stored },
+            CoreEv::Refusal(id, error) => {
+                let (flying, sends) = (self.tabs[tab].cores[core].flight(), self.reqs.get(&id).map_or(0, |r| r.sends));
+                let challenged = self.reqs.get_mut(&id).is_some_and(|r| {
+                    r.asked = false;
+                    r.challenged
+                });
+                self.log(|t| format!("{t:>7} tab{tab} #{id} refusal {error:?}"));
+                self.dpop.refusals += 1;
+                self.feed(tab, core, Event::Refusal { now, id, error: error.map(String::from), description: None });
+                if challenged {
+                    self.nonce_check(tab, core, id, flying, sends);
+                }
+                return;
+            }
             CoreEv::Granted(flight, contended, held) => Event::Granted { now, flight, contended, held, stored },
             CoreEv::Answer(id, status, date, dpop) => {
                 let shortcut = self.reqs.get_mut(&id).and_then(|r| r.shortcut.take());
@@ -1474,20 +1541,9 @@ impl World {
                         }
                         let (flying, sends) = (self.tabs[tab].cores[core].flight(), self.reqs.get(&id).map_or(0, |r| r.sends));
                         self.feed(tab, core, ev);
-                        if self.violation.is_some() {
-                            return;
-                        }
-                        if flying.is_none() && self.tabs[tab].cores[core].flight().is_some() {
-                            return self.fail(format!("a nonce challenge to request {id} began a refresh in tab {tab}"));
-                        }
-                        let r = &self.reqs[&id];
-                        if !r.settled && r.sends == sends {
-                            return self.fail(format!("a nonce challenge to request {id} was neither sent again nor answered (queued?)"));
-                        }
-                        if let Some(r) = self.reqs.get_mut(&id) {
-                            if r.sends == sends {
-                                r.challenged = false; // the second: the caller's
-                            }
+                        // (The refresh endpoint's challenge is a 400 the core asks the `error` of.)
+                        if !self.reqs.get(&id).is_some_and(|r| r.asked && !r.settled) {
+                            self.nonce_check(tab, core, id, flying, sends);
                         }
                         return;
                     }
@@ -1551,6 +1607,24 @@ impl World {
         // DPoP: a proof without the nonce its origin requires is challenged (nothing else is
         // judged); a token proven by another key than its own is refused as invalid.
         let mut headers = None;
+        if self.reqs.get(&id).is_some_and(|r| r.endpoint) {
+            // The token endpoint, to the app's own request: a nonce challenge (400 JSON
+            // `use_dpop_nonce`), else now and then `invalid_grant`, else 200.
+            let given = proof.and_then(|(_, n)| n);
+            let (mut nonce, mut error, mut status) = (None, None, 200);
+            if self.sched.nonce[0] && (self.nonces[0].is_none() || self.nonces[0] != given) {
+                (nonce, error, status) = (Some(self.nonce_now(0, false)), Some("use_dpop_nonce"), 400);
+            } else if self.rng.below(5) == 0 {
+                (error, status) = (Some("invalid_grant"), 400);
+            } else if self.sched.nonce[0] && self.rng.below(8) == 0 {
+                nonce = Some(self.nonce_now(0, true));
+            }
+            if let Some(r) = self.reqs.get_mut(&id) {
+                (r.last, r.error, r.challenged) = (Some((status, body)), error, error == Some("use_dpop_nonce"));
+            }
+            let (date, l) = (http_date(self.issuer_ms()), self.lat());
+            return self.at(self.t + l, Ev::Core { tab, core, ev: CoreEv::Answer(id, status, date, Some((nonce, None))) });
+        }
         if self.sched.dpop {
             let o = self.reqs.get(&id).is_some_and(|r| r.api) as usize;
             let (mut nonce, mut challenge) = (None, None);
