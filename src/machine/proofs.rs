@@ -113,6 +113,7 @@ impl Machine {
     /// attempt: not the replay, not an expired token); a refused proof is the caller's error; a
     /// 400 from the refresh endpoint to the app's own request is read for its `error`.
     pub(super) fn dpop_answer(&mut self, id: u32, status: u16, token: &Option<String>, seen: u64) -> bool {
+        let nonce_expires = super::mutant!(self, NonceExpires);
         let Some(r) = self.requests.get_mut(&id) else { return true };
         let Some(t) = r.target.as_mut() else { return false };
         let challenge = t.challenge.take();
@@ -125,6 +126,7 @@ impl Machine {
             return true;
         }
         match challenge {
+            Some(Challenge::UseNonce) if nonce_expires => return false,
             Some(Challenge::UseNonce) if status == 401 && !t.nonce_retried => {
                 t.nonce_retried = true;
                 self.send(id, token.clone(), seen);

@@ -153,9 +153,9 @@ fn report(seed: u64, mutant: Option<Mutant>, why: &str) {
     println!("replay (unshrunk): {m}SIM_SEED={seed} cargo test --lib machine::sim::replay -- --nocapture");
 }
 
-/// Every mutant: issue 16's and issue 28's defects, then four that exist only to show that the
-/// origin, settle, memory and DPoP key-lost invariants can fail.
-const MUTANTS: [Mutant; 10] = [
+/// Every mutant: issue 16's and issue 28's defects, then five that exist only to show that the
+/// origin, settle, memory, DPoP key-lost and nonce invariants can fail.
+const MUTANTS: [Mutant; 11] = [
     Mutant::LogoutRevival,
     Mutant::HalfPairErased,
     Mutant::RefusalErases,
@@ -166,6 +166,7 @@ const MUTANTS: [Mutant; 10] = [
     Mutant::ResetDropsQueue,
     Mutant::MemoryOfReads,
     Mutant::KeyLostKept,
+    Mutant::NonceExpires,
 ];
 
 fn env_u64(name: &str, default: u64) -> u64 {
