@@ -174,6 +174,8 @@ struct KeyStore {
     cleared: bool,
     /// Keys whose record a core in memory removed (its `clearTokens()`/`logout()`, storage left).
     by_memory: Vec<u32>,
+    /// Keys whose record the session that made them removed as `KeyCreated` ended it.
+    by_created: Vec<u32>,
 }
 
 /// DPoP: one load of a session's key (dpop.js `keyOf`): its key once loaded, and what waits for it.
@@ -190,7 +192,7 @@ enum Waiter {
     Send { id: u32, token: Option<String>, nonce: Option<String>, body: u32 },
     Refresh { call: usize, nonce: Option<String> },
     Caller { id: u32 },
-    Delete { used: bool, memory: bool },
+    Delete { used: bool, memory: bool, created: bool },
 }
 
 /// An IndexedDB operation of a page's lane (one after the other, as dpop.js's `inLane`): a load
@@ -198,8 +200,8 @@ enum Waiter {
 enum IdbOp {
     Read(usize),
     Add(usize),
-    /// (`true`: asked by a core in memory.)
-    Delete(Option<u32>, bool),
+    /// (Asked by a core in memory; by a core hearing `KeyCreated`.)
+    Delete(Option<u32>, bool, bool),
 }
 
 /// What the DPoP schedules did (summed over the run).
@@ -229,6 +231,8 @@ pub struct DpopCounts {
     /// finding), and those of them whose key a core in memory removed.
     pub replaced_lost_spends: u64,
     pub memory_lost_spends: u64,
+    /// Of them, those whose key the session that made it removed as its `KeyCreated` ended it.
+    pub created_lost_spends: u64,
 }
 
 std::thread_local! {
@@ -253,6 +257,7 @@ impl DpopCounts {
         self.refusals += o.refusals;
         self.replaced_lost_spends += o.replaced_lost_spends;
         self.memory_lost_spends += o.memory_lost_spends;
+        self.created_lost_spends += o.created_lost_spends;
     }
 }
 
@@ -975,12 +980,13 @@ impl World {
             Command::DropKey(remove) => {
                 let load = self.tabs[tab].key.remove(&core);
                 let memory = self.tabs[tab].memory.contains_key(&core);
+                let created = self.keyless == Some((tab, core));
                 let had = load.and_then(|l| self.loads[l].key).map_or("none loaded".into(), |k| format!("key {k}"));
                 self.log(|t| format!("{t:>7} tab{tab} drop key ({remove:?}, {had})"));
                 match (remove, load) {
                     (Remove::Keep, _) | (Remove::Used, None) => {}
-                    (Remove::Any, None) => self.idb(tab, IdbOp::Delete(None, memory)),
-                    (_, Some(l)) => self.after_key(l, Waiter::Delete { used: remove == Remove::Used, memory }),
+                    (Remove::Any, None) => self.idb(tab, IdbOp::Delete(None, memory, created)),
+                    (_, Some(l)) => self.after_key(l, Waiter::Delete { used: remove == Remove::Used, memory, created }),
                 }
             }
             Command::Pass { id, .. } => self.settle(id, "passed as it is"),
@@ -1294,13 +1300,16 @@ impl World {
                     self.key_ready(l, k, true);
                 }
             },
-            IdbOp::Delete(only, memory) => {
+            IdbOp::Delete(only, memory, created) => {
                 if let Some(k) = self.store.record.filter(|k| only.map_or(true, |o| o == *k)) {
                     self.log(|t| format!("{t:>7} tab{tab} key {k} removed{}", if memory { " (by a core in memory)" } else { "" }));
                     self.store.record = None;
                     self.store.removed.push(k);
                     if memory {
                         self.store.by_memory.push(k);
+                    }
+                    if created {
+                        self.store.by_created.push(k);
                     }
                 }
             }
@@ -1384,9 +1393,13 @@ impl World {
                             // not the stored pair; a `logout()` while a login was in flight): a
                             // session then loads the new record without `KeyCreated`, and nothing
                             // tells it its tokens are bound to another key. Counted likewise.
+                            // Found by the long run (seed 811611, issue 32): a `KeyCreated` that
+                            // ends the session removes the key it just made (`DropKey(Used)`),
+                            // which the proof that made it (a login's) goes on with: the pair the
+                            // login brings is bound to a key no record holds. Counted likewise.
                             let orphan = self.tabs[tab].cores[core].flight() != Some(self.calls[call].flight);
-                            let replaced = self.store.record.is_some();
-                            let msg = format!("tab {tab} spent {rt}, bound to key {b} which no tab has (the key store was never cleared{})", if orphan { "; its flight was reset while the call waited for a key" } else if replaced { "; the key record was replaced since" } else { "" });
+                            let replaced = self.store.record.is_some() || self.store.by_created.contains(&b);
+                            let msg = format!("tab {tab} spent {rt}, bound to key {b} which no tab has (the key store was never cleared{})", if orphan { "; its flight was reset while the call waited for a key" } else if self.store.by_created.contains(&b) { "; the session that made that key removed it as its KeyCreated ended the session" } else if replaced { "; the key record was replaced since" } else { "" });
                             if !self.store.cleared && (STRICT.with(|s| *s) || !orphan && !replaced) {
                                 return self.fail(msg);
                             }
@@ -1395,6 +1408,7 @@ impl World {
                             } else if !orphan {
                                 self.dpop.replaced_lost_spends += 1;
                                 self.dpop.memory_lost_spends += self.store.by_memory.contains(&b) as u64;
+                                self.dpop.created_lost_spends += self.store.by_created.contains(&b) as u64;
                                 self.log(|t| format!("{t:>7} {msg} (known, issue 32)"));
                             } else {
                                 self.dpop.orphan_lost_spends += 1;
@@ -1413,7 +1427,7 @@ impl World {
                     self.at(at, Ev::LoginAt { tab, key: k });
                 }
             }
-            Waiter::Delete { used, memory } => self.idb(tab, IdbOp::Delete(used.then_some(k), memory)),
+            Waiter::Delete { used, memory, created } => self.idb(tab, IdbOp::Delete(used.then_some(k), memory, created)),
         }
     }
 
