@@ -144,6 +144,12 @@ pub enum Mutant {
     /// Not a past defect: storage that throws keeps in memory the pair read last, not the one
     /// written since (proves the simulation's storage that fills up checks the memory rule).
     MemoryOfReads,
+    /// Not a past defect: a DPoP key made while tokens are stored (the key they were bound to is
+    /// gone) does not end the session (proves the simulation's key-lost invariant can fail).
+    KeyLostKept,
+    /// Not a past defect: a resource's nonce challenge (`401 use_dpop_nonce`) is judged as an
+    /// expired token (proves the simulation's nonce invariant can fail).
+    NonceExpires,
 }
 
 /// Whether mutant `$m` is on; `false`, and no code, outside tests.

@@ -117,6 +117,7 @@ impl Machine {
     /// last attempt's answer is the caller's; a 400 from the refresh endpoint to the app's own
     /// request is read for its `error`.
     pub(super) fn dpop_answer(&mut self, id: u32, status: u16, token: &Option<String>, seen: u64) -> bool {
+        let nonce_expires = super::mutant!(self, NonceExpires);
         let Some(r) = self.requests.get_mut(&id) else { return true };
         let Some(t) = r.target.as_mut() else { return false };
         let challenge = t.challenge.take();
@@ -129,6 +130,7 @@ impl Machine {
             return true;
         }
         match challenge {
+            Some(Challenge::UseNonce) if nonce_expires => return false,
             Some(Challenge::UseNonce) if status == 401 && !t.nonce_retried => {
                 t.nonce_retried = true;
                 self.send(id, token.clone(), seen);
@@ -202,7 +204,7 @@ impl Machine {
     /// with a token still wait for it in the shell, and are rejected instead (the shell sends no
     /// attempt it no longer holds); a refresh call waiting for it is cancelled.
     pub(super) fn key_created(&mut self, now: f64, s: &Stored) {
-        if !self.dpop() {
+        if !self.dpop() || super::mutant!(self, KeyLostKept) {
             return;
         }
         let Ok(Some(pair)) = self.tokens(s) else { return };

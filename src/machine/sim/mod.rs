@@ -95,8 +95,25 @@ fn schedule(seed: u64) -> Schedule {
     // Now and then the origin's storage fills up (from a stream of its own, likewise).
     let mut r = Rng(seed ^ 0xf011);
     let full_at = (r.below(6) == 0).then(|| r.below(span));
+    // A third of the schedules run with DPoP (issue 32), from a stream of their own likewise:
+    // nonces the token endpoint (the page's origin) and the API require, and now and then the
+    // browser's data cleared (the key store emptied, the tokens left).
+    let mut r = Rng(seed ^ 0xd909);
+    let dpop = r.below(3) == 0;
+    let (mut nonce, mut via) = ([false; 2], via);
+    if dpop {
+        nonce = [r.below(2) == 0, r.below(2) == 0];
+        if via == 3 {
+            via = r.below(3) as u8; // the app's own function signs nothing of the library's
+        }
+        if r.below(2) == 0 {
+            for _ in 0..1 + r.below(2) {
+                actions.push((r.below(span), Action::ClearKeys));
+            }
+        }
+    }
     actions.sort_by_key(|(t, _)| *t);
-    Schedule { tabs, life_s, api_ahead_ms, fail, judge, via, full_at, actions }
+    Schedule { tabs, life_s, api_ahead_ms, fail, judge, via, full_at, dpop, nonce, actions }
 }
 
 /// Runs one schedule; `Err` with the violation.
@@ -136,9 +153,9 @@ fn report(seed: u64, mutant: Option<Mutant>, why: &str) {
     println!("replay (unshrunk): {m}SIM_SEED={seed} cargo test --lib machine::sim::replay -- --nocapture");
 }
 
-/// Every mutant: issue 16's and issue 28's defects, then three that exist only to show that the
-/// origin, settle and memory invariants can fail.
-const MUTANTS: [Mutant; 9] = [
+/// Every mutant: issue 16's and issue 28's defects, then five that exist only to show that the
+/// origin, settle, memory, DPoP key-lost and nonce invariants can fail.
+const MUTANTS: [Mutant; 11] = [
     Mutant::LogoutRevival,
     Mutant::HalfPairErased,
     Mutant::RefusalErases,
@@ -148,6 +165,8 @@ const MUTANTS: [Mutant; 9] = [
     Mutant::AnyOrigin,
     Mutant::ResetDropsQueue,
     Mutant::MemoryOfReads,
+    Mutant::KeyLostKept,
+    Mutant::NonceExpires,
 ];
 
 fn env_u64(name: &str, default: u64) -> u64 {
@@ -178,6 +197,7 @@ fn schedules() {
     let (first, count) = (env_u64("SIM_FIRST", 0), env_u64("SIM_SCHEDULES", 10_000));
     let started = std::time::Instant::now();
     let (mut steps, mut raced, mut shortcuts, mut in_memory, mut parked, mut handed_over) = (0u64, 0usize, 0u64, 0u64, 0u64, 0u64);
+    let mut d = world::DpopCounts::default();
     for seed in first..first + count {
         let (result, w) = run(seed, &schedule(seed), None, false);
         steps += w.steps;
@@ -186,6 +206,7 @@ fn schedules() {
         handed_over += w.handed_over;
         in_memory += w.in_memory;
         raced += w.raced.len();
+        d.add(&w.dpop);
         if let Err(why) = result {
             report(seed, None, &why);
             panic!("seed {seed}: {why}");
@@ -193,10 +214,14 @@ fn schedules() {
     }
     let secs = started.elapsed().as_secs_f64();
     // The shortcut is a path of its own: the schedules must take it, or they check nothing of it.
-    assert!(count < 100 || shortcuts > count, "only {shortcuts} requests went by a shortcut in {count} schedules");
+    // (DPoP schedules have no shortcut, park or last send: those are counted over the others.)
+    let plain = count - d.schedules;
+    assert!(count < 100 || shortcuts > plain, "only {shortcuts} requests went by a shortcut in {plain} schedules without DPoP");
     assert!(count < 100 || in_memory > count / 20, "only {in_memory} cores went on in memory in {count} schedules");
-    assert!(count < 100 || parked > count / 100, "only {parked} answers were parked in {count} schedules");
-    assert!(count < 100 || handed_over > count / 10, "only {handed_over} answers to last attempts were handed over without the core in {count} schedules");
+    assert!(count < 100 || parked > plain / 100, "only {parked} answers were parked in {plain} schedules without DPoP");
+    assert!(count < 100 || handed_over > plain / 10, "only {handed_over} answers to last attempts were handed over without the core in {plain} schedules without DPoP");
+    assert!(count < 100 || d.key_lost > 0 && d.nonce_retries > 0 && d.refresh_nonce_retries > 0 && d.refusals > 0, "DPoP paths not taken in {count} schedules: {d:?}");
+    println!("DPoP: {d:?}");
     println!("{count} schedules from seed {first}: {steps} steps, {shortcuts} requests sent by a shortcut, {parked} answers parked, {handed_over} answers to last attempts handed over without the core, {in_memory} cores on in memory (storage full), in {secs:.1} s ({:.0} schedules/s); {raced} logged-out families revived by a refresh answer that landed before the logout reached its tab (the storage propagation race)", count as f64 / secs);
 }
 
