@@ -158,22 +158,49 @@ export function drop(session, used) {
 
 /**
  * A proof of the core's `claims` (a JSON object) by `session`'s key: a random `jti`, `ath` of the
- * token it names. One proof at a time, in the order asked: WebCrypto may sign on the page's thread
- * inside the call (Chromium does), so proofs begun together would all be computed before the
- * first of them could leave; one after the other, each request leaves as soon as its own proof is
- * made (bench/dpop.mjs: 100 requests at once left together after 41 ms).
+ * token it names. One signature at a time, in the order asked: WebCrypto may sign on the page's
+ * thread inside the call (Chromium does), so proofs begun together would all be computed before
+ * the first of them could leave (bench/dpop.mjs: 100 requests at once left together after 41 ms).
+ * The next signature starts in a task of its own once this one's call has returned: this
+ * request's send, and answers that came meanwhile, go first.
  */
-export function sign(session, proof, created) {
-  const mine = signing.then(() => signNow(session, proof, created));
-  // The next proof starts in a task of its own, after this one's caller has sent its request (a
-  // then registered before the caller's), so that the answers that came meanwhile are heard.
-  signing = mine.then(nextTask, nextTask);
-  return mine;
+export function sign(session, { claims, ath }, created) {
+  const turn = signing;
+  let open;
+  signing = new Promise((resolve) => (open = resolve));
+  let released = false;
+  const release = () => {
+    if (!released) Promise.resolve(nextTask()).then(open);
+    released = true;
+  };
+  return turn.then(async () => {
+    try {
+      const key = await keyOf(session, created);
+      const hash = ath === null ? "" : ',"ath":"' + (await hashOf(ath)) + '"';
+      const input = key.header + "." + base64url(new TextEncoder().encode('{"jti":"' + randomId() + '"' + hash + "," + claims.slice(1)));
+      const signature = crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, key.privateKey, new TextEncoder().encode(input));
+      release();
+      return input + "." + base64url(await signature);
+    } finally {
+      release();
+    }
+  });
 }
 let signing = Promise.resolve();
 
+/** `ath`: the base64url SHA-256 of `token`, made once per token (a storm's proofs share it). */
+function hashOf(token) {
+  if (hashed.token !== token) {
+    hashed.token = token;
+    hashed.value = crypto.subtle.digest("SHA-256", new TextEncoder().encode(token)).then(base64url);
+    hashed.value.catch(() => { if (hashed.token === token) hashed.token = null; });
+  }
+  return hashed.value;
+}
+const hashed = { token: null, value: null };
+
 // A task of its own without a timer's clamp: a MessageChannel message (unref'd in Node, where an
-// open port would keep the process alive); without one, a microtask.
+// open port would keep the process alive); without one, none.
 const channel = typeof MessageChannel === "function" ? new MessageChannel() : null;
 const woken = [];
 if (channel) {
@@ -182,12 +209,4 @@ if (channel) {
 }
 function nextTask() {
   return channel ? new Promise((wake) => { woken.push(wake); channel.port2.postMessage(0); }) : undefined;
-}
-
-async function signNow(session, { claims, ath }, created) {
-  const key = await keyOf(session, created);
-  const encoder = new TextEncoder();
-  const hash = ath === null ? "" : ',"ath":"' + base64url(await crypto.subtle.digest("SHA-256", encoder.encode(ath))) + '"';
-  const input = key.header + "." + base64url(encoder.encode('{"jti":"' + randomId() + '"' + hash + "," + claims.slice(1)));
-  return input + "." + base64url(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, key.privateKey, encoder.encode(input)));
 }

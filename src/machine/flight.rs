@@ -219,6 +219,14 @@ impl Machine {
         }
     }
 
+    /// Cancels the refresh calls of the flights a reset took away (their timeouts release the lock).
+    pub(super) fn cancel_orphans(&mut self) {
+        for i in 0..self.orphans.len() {
+            let flight = self.orphans[i].id;
+            self.push(Command::CancelRefresh { flight });
+        }
+    }
+
     /// A call that answered needs its timeout no more: cancelled, so that a page refreshing often
     /// does not keep one timer per refresh scheduled for `refreshTimeoutMs`.
     fn answered(&mut self, flight: u32, reply: Option<&Reply>) {

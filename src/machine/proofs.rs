@@ -118,6 +118,7 @@ impl Machine {
     /// request is read for its `error`.
     pub(super) fn dpop_answer(&mut self, id: u32, status: u16, token: &Option<String>, seen: u64) -> bool {
         let nonce_expires = super::mutant!(self, NonceExpires);
+        let completed = self.completed;
         let Some(r) = self.requests.get_mut(&id) else { return true };
         let Some(t) = r.target.as_mut() else { return false };
         let challenge = t.challenge.take();
@@ -129,9 +130,12 @@ impl Machine {
             }
             return true;
         }
+        // A flight or a reset finished since the attempt left (a logout, new tokens): its token
+        // is no longer the one to send again; the answer goes the usual way (simulation, seed 220).
+        let current = completed <= seen;
         match challenge {
             Some(Challenge::UseNonce) if nonce_expires => return false,
-            Some(Challenge::UseNonce) if status == 401 && !t.nonce_retried => {
+            Some(Challenge::UseNonce) if status == 401 && !t.nonce_retried && current => {
                 t.nonce_retried = true;
                 self.send(id, token.clone(), seen);
             }
@@ -207,6 +211,9 @@ impl Machine {
         if !self.dpop() || super::mutant!(self, KeyLostKept) {
             return;
         }
+        // A call a reset took away that waited for this key would spend, with a key its refresh
+        // token is not bound to, a session that is gone: cancelled (simulation, seed 450).
+        self.cancel_orphans();
         let Ok(Some(pair)) = self.tokens(s) else { return };
         let pair = pair.owned();
         self.push(Command::Store { pair: None, expect: Expect::Pair(Some(pair)) });

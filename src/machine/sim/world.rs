@@ -1626,8 +1626,10 @@ impl World {
                 let jitter = self.rng.unit();
                 if seen == Seen::Nonce {
                     // The first nonce challenge of a flight's call: made again at once, unless a
-                    // reset took that flight away meanwhile (its answer is then a failure).
-                    let current = self.tabs[tab].cores[core].flight() == Some(flight);
+                    // reset took that flight away meanwhile (its answer is then a failure), or
+                    // storage no longer holds the pair it spends (a logout, another tab's pair:
+                    // the flight lands on that, as any answer would).
+                    let current = self.tabs[tab].cores[core].flight() == Some(flight) && self.view_pair(tab, core) == spent;
                     self.expect_retry = Some((tab, core, flight));
                     self.feed(tab, core, Event::Refreshed { now, flight, reply, jitter, stored });
                     self.refusing = None;
