@@ -315,6 +315,12 @@ impl Machine {
         Stats { queued: u32::try_from(queued).unwrap_or(u32::MAX), ..self.counts }
     }
 
+    /// Flights and resets finished (tests only: the simulation tells a stale attempt).
+    #[cfg(test)]
+    pub fn completed(&self) -> u64 {
+        self.completed
+    }
+
     /// The running flight's number (tests only: the simulation tells which flight a call joined).
     #[cfg(test)]
     pub fn flight(&self) -> Option<u32> {

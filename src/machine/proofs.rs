@@ -134,8 +134,8 @@ impl Machine {
         // is no longer the one to send again; the answer goes the usual way (simulation, seed 220).
         let current = completed <= seen;
         match challenge {
-            Some(Challenge::UseNonce) if nonce_expires => return false,
-            Some(Challenge::UseNonce) if status == 401 && !t.nonce_retried && current => {
+            Some(Challenge::UseNonce) if nonce_expires || !current => return false,
+            Some(Challenge::UseNonce) if status == 401 && !t.nonce_retried => {
                 t.nonce_retried = true;
                 self.send(id, token.clone(), seen);
             }

@@ -969,3 +969,29 @@ fn dpop_no_park() {
     let cmds = answered(&mut m, 0, 401, None, None, &s);
     assert!(!cmds.iter().any(|c| matches!(c, Command::Park { .. })), "a Park under DPoP");
 }
+
+#[test]
+fn dpop_no_nonce_retry_of_a_request_after_a_logout() {
+    // Simulation, seed 220: the attempt's token is no longer the one to send once a reset (here
+    // `logout()`) finished since it left; the answer goes the usual way (the reset's outcome).
+    let mut m = dpop();
+    let s = stored("a1", "r1");
+    m.handle(dpop_begin(1, "GET", "https://api.test/v1", &s));
+    drain(&mut m);
+    m.handle(Event::Logout { now: 1.0 });
+    drain(&mut m);
+    let cmds = answered(&mut m, 1, 401, Some("n-1"), Some(r#"DPoP error="use_dpop_nonce""#), &Stored::default());
+    assert!(sends(&cmds).is_empty(), "not sent again with a1 after the logout");
+    assert_eq!(rejected(&cmds), [(1, Code::NoRefreshToken)]);
+}
+
+#[test]
+fn dpop_a_key_made_cancels_the_calls_a_reset_took_away() {
+    // Simulation, seed 450: a refresh call whose proof waited for the key, its flight taken away by
+    // a logout meanwhile, must not spend with a key its refresh token is not bound to.
+    let mut m = calling_under(Config { dpop: true, ..cfg(false, false) }, None);
+    m.handle(Event::Logout { now: 1.5 });
+    drain(&mut m);
+    m.handle(Event::KeyCreated { now: 2.0, stored: Stored::default() });
+    assert!(drain(&mut m).contains(&Command::CancelRefresh { flight: 0 }));
+}

@@ -146,6 +146,8 @@ struct Req {
     challenged: bool,
     nonce_retries: u8,
     sends: u32,
+    /// The core's flights and resets finished when its last attempt was sent.
+    sent_completed: u64,
     /// A login's `dpopProof()`: the login follows, bound to its key.
     login: bool,
     /// DPoP: its URL and method (what its proofs must claim); to the refresh endpoint (the app's
@@ -160,7 +162,7 @@ struct Req {
 
 impl Req {
     fn new(kind: Kind, tab: usize, evil: bool, body: u32, begun: u64) -> Req {
-        Req { kind, tab, evil, body, begun, settled: false, last: None, shortcut: None, let_go: false, api: false, challenged: false, nonce_retries: 0, sends: 0, login: false, url: String::new(), post: false, endpoint: false, error: None, asked: false }
+        Req { kind, tab, evil, body, begun, settled: false, last: None, shortcut: None, let_go: false, api: false, challenged: false, nonce_retries: 0, sends: 0, sent_completed: 0, login: false, url: String::new(), post: false, endpoint: false, error: None, asked: false }
     }
 }
 
@@ -994,8 +996,11 @@ impl World {
                 let Some(r) = self.reqs.get_mut(&id) else { return self.fail(format!("send of unknown request {id}")) };
                 r.let_go = last;
                 r.sends += 1;
-                // A nonce challenge is sent again once per attempt.
-                let retry = std::mem::take(&mut r.challenged);
+                // A nonce challenge is sent again once per attempt (after a flight or a reset that
+                // finished since the last one left, a send is a new attempt: the replay).
+                let completed = self.tabs[tab].cores[core].completed();
+                let stale = completed > std::mem::replace(&mut r.sent_completed, completed);
+                let retry = std::mem::take(&mut r.challenged) && !stale;
                 if retry {
                     r.nonce_retries += 1;
                     if r.nonce_retries > 1 {
@@ -1183,8 +1188,11 @@ impl World {
         if flying.is_none() && self.tabs[tab].cores[core].flight().is_some() {
             return self.fail(format!("a nonce challenge to request {id} began a refresh in tab {tab}"));
         }
+        // An attempt older than a flight or reset that finished since goes the usual way (the
+        // core's `dpop_answer`: its token is no longer the one to send again).
+        let stale = self.tabs[tab].cores[core].completed() > self.reqs.get(&id).map_or(0, |r| r.sent_completed);
         let Some(r) = self.reqs.get_mut(&id) else { return };
-        if !r.settled && r.sends == sends {
+        if !r.settled && r.sends == sends && !stale {
             return self.fail(format!("a nonce challenge to request {id} was neither sent again nor answered (queued?)"));
         }
         if r.sends == sends {
