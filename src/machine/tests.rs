@@ -995,3 +995,27 @@ fn dpop_a_key_made_cancels_the_calls_a_reset_took_away() {
     m.handle(Event::KeyCreated { now: 2.0, stored: Stored::default() });
     assert!(drain(&mut m).contains(&Command::CancelRefresh { flight: 0 }));
 }
+
+#[test]
+fn a_settle_step_long_after_its_window_waits_on() {
+    // Simulation, seed 997125: a tab whose lock was contended waits for the other tab's write; it
+    // is frozen past the window, and thaws hearing the first key of that write (the fingerprint is
+    // written first). It must wait on, not spend the refresh token the other tab just spent.
+    let mut m = Machine::new(cfg(true, false));
+    let s = stored("a1", "r1");
+    m.handle(begin(0, "https://app.test/x", &s));
+    m.handle(Event::Answer { now: 1_000.0, id: 0, status: 401, json: false, date: None, stored: s.clone() });
+    drain(&mut m);
+    m.handle(Event::Granted { now: 1_010.0, flight: 0, contended: true, held: true, stored: s.clone() });
+    assert!(drain(&mut m).iter().any(|c| matches!(c, Command::Timer { timer: Timer::Settle(0), .. })));
+    let a2 = Pair { access: "a2".into(), refresh: Some("r2".into()) };
+    let first_key = Stored { stamp: Some(fingerprint(&a2)), ..s.clone() };
+    m.handle(Event::Storage { now: 3_000.0, stored: first_key });
+    let cmds = drain(&mut m);
+    assert!(refreshes(&cmds).is_empty(), "spent after sleeping through the window");
+    assert!(cmds.iter().any(|c| matches!(c, Command::Timer { at, timer: Timer::Settle(0) } if *at == 3_250.0)), "waits 250 ms more");
+    // The rest of the write arrives: adopted, nothing spent.
+    m.handle(Event::Storage { now: 3_020.0, stored: stored("a2", "r2") });
+    let cmds = drain(&mut m);
+    assert!(refreshes(&cmds).is_empty() && sends(&cmds) == [(0, Some("a2".into()))]);
+}
