@@ -116,9 +116,12 @@ impl Machine {
     /// attempt: not the replay, not an expired token); a refused proof is the caller's error; a
     /// last attempt's answer is the caller's; a 400 from the refresh endpoint to the app's own
     /// request is read for its `error`.
-    pub(super) fn dpop_answer(&mut self, id: u32, status: u16, token: &Option<String>, seen: u64) -> bool {
+    pub(super) fn dpop_answer(&mut self, id: u32, status: u16, token: &Option<String>, seen: u64, s: &Stored) -> bool {
         let nonce_expires = super::mutant!(self, NonceExpires);
-        let completed = self.completed;
+        // A flight or a reset finished since the attempt left, or storage holds another token now
+        // (a logout, new tokens): its token is no longer the one to send again; the answer goes
+        // the usual way (simulation, seeds 220 and 473266).
+        let current = self.completed <= seen && self.stored_access(s).ok().flatten() == token.as_deref();
         let Some(r) = self.requests.get_mut(&id) else { return true };
         let Some(t) = r.target.as_mut() else { return false };
         let challenge = t.challenge.take();
@@ -130,9 +133,6 @@ impl Machine {
             }
             return true;
         }
-        // A flight or a reset finished since the attempt left (a logout, new tokens): its token
-        // is no longer the one to send again; the answer goes the usual way (simulation, seed 220).
-        let current = completed <= seen;
         match challenge {
             Some(Challenge::UseNonce) if nonce_expires || !current => return false,
             Some(Challenge::UseNonce) if status == 401 && !t.nonce_retried => {

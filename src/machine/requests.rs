@@ -286,7 +286,7 @@ impl Machine {
             Phase::Sent { token, seen } => (token, seen),
             _ => return self.settle(id, Ok(())),
         };
-        if self.dpop() && self.dpop_answer(id, status, &token, seen) {
+        if self.dpop() && self.dpop_answer(id, status, &token, seen, s) {
             return;
         }
         let r = self.rules(rules);

@@ -986,6 +986,22 @@ fn dpop_no_nonce_retry_of_a_request_after_a_logout() {
 }
 
 #[test]
+fn dpop_no_nonce_retry_of_a_request_whose_token_is_no_longer_stored() {
+    // Simulation, seed 473266: another tab's logout not heard yet, but the snapshot the answer
+    // carries holds no tokens: a1 is not sent again.
+    let mut m = dpop();
+    let s = stored("a1", "r1");
+    m.handle(Event::Open { now: 0.0, stored: s.clone() });
+    m.handle(dpop_begin(1, "GET", "https://api.test/v1", &s));
+    drain(&mut m);
+    let cmds = answered(&mut m, 1, 401, Some("n-1"), Some(r#"DPoP error="use_dpop_nonce""#), &Stored::default());
+    assert!(sends(&cmds).is_empty(), "not sent again with a1 once storage holds none");
+    let cmds2 = answered(&mut m, 1, 401, None, None, &Stored::default());
+    assert!(cmds2.is_empty(), "settled once");
+    assert_eq!(rejected(&cmds), [(1, Code::NoRefreshToken)]);
+}
+
+#[test]
 fn dpop_a_key_made_cancels_the_calls_a_reset_took_away() {
     // Simulation, seed 450: a refresh call whose proof waited for the key, its flight taken away by
     // a logout meanwhile, must not spend with a key its refresh token is not bound to.

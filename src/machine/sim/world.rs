@@ -146,8 +146,9 @@ struct Req {
     challenged: bool,
     nonce_retries: u8,
     sends: u32,
-    /// The core's flights and resets finished when its last attempt was sent.
+    /// The core's flights and resets finished when its last attempt was sent, and its token.
     sent_completed: u64,
+    sent_token: Option<String>,
     /// A login's `dpopProof()`: the login follows, bound to its key.
     login: bool,
     /// DPoP: its URL and method (what its proofs must claim); to the refresh endpoint (the app's
@@ -162,7 +163,7 @@ struct Req {
 
 impl Req {
     fn new(kind: Kind, tab: usize, evil: bool, body: u32, begun: u64) -> Req {
-        Req { kind, tab, evil, body, begun, settled: false, last: None, shortcut: None, let_go: false, api: false, challenged: false, nonce_retries: 0, sends: 0, sent_completed: 0, login: false, url: String::new(), post: false, endpoint: false, error: None, asked: false }
+        Req { kind, tab, evil, body, begun, settled: false, last: None, shortcut: None, let_go: false, api: false, challenged: false, nonce_retries: 0, sends: 0, sent_completed: 0, sent_token: None, login: false, url: String::new(), post: false, endpoint: false, error: None, asked: false }
     }
 }
 
@@ -989,7 +990,8 @@ impl World {
                 // A nonce challenge is sent again once per attempt (after a flight or a reset that
                 // finished since the last one left, a send is a new attempt: the replay).
                 let completed = self.tabs[tab].cores[core].completed();
-                let stale = completed > std::mem::replace(&mut r.sent_completed, completed);
+                let stale = completed > std::mem::replace(&mut r.sent_completed, completed) || r.sent_token != token;
+                r.sent_token = token.clone();
                 let retry = std::mem::take(&mut r.challenged) && !stale;
                 if retry {
                     r.nonce_retries += 1;
@@ -1173,7 +1175,8 @@ impl World {
         }
         // An attempt older than a flight or reset that finished since goes the usual way (the
         // core's `dpop_answer`: its token is no longer the one to send again).
-        let stale = self.tabs[tab].cores[core].completed() > self.reqs.get(&id).map_or(0, |r| r.sent_completed);
+        let held = self.view_pair(tab, core).map(|p| p.access);
+        let stale = self.reqs.get(&id).is_some_and(|r| self.tabs[tab].cores[core].completed() > r.sent_completed || held != r.sent_token);
         let Some(r) = self.reqs.get_mut(&id) else { return };
         if !r.settled && r.sends == sends && !stale {
             return self.fail(format!("a nonce challenge to request {id} was neither sent again nor answered (queued?)"));
