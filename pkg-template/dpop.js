@@ -177,8 +177,9 @@ export function sign(session, { claims, ath }, created) {
     try {
       const key = await keyOf(session, created);
       const hash = ath === null ? "" : ',"ath":"' + (await hashOf(ath)) + '"';
-      const input = key.header + "." + base64url(new TextEncoder().encode('{"jti":"' + randomId() + '"' + hash + "," + claims.slice(1)));
-      const signature = crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, key.privateKey, new TextEncoder().encode(input));
+      const encoder = new TextEncoder();
+      const input = key.header + "." + base64url(encoder.encode('{"jti":"' + randomId() + '"' + hash + "," + claims.slice(1)));
+      const signature = crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, key.privateKey, encoder.encode(input));
       release();
       return input + "." + base64url(await signature);
     } finally {

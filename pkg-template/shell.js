@@ -1034,7 +1034,8 @@ class Member {
       parts = plainParts(input, init, this.authHeader.toLowerCase());
       if (parts !== null) {
         ({ control, hasAuth, signal, href: url } = parts);
-        method = fetchMethod(init == null ? undefined : init.method);
+        // The proof's `htm`: read with DPoP only (no work on every other request).
+        if (session.dpop) method = fetchMethod(init == null ? undefined : init.method);
         // As fetch: a request it cannot build throws its TypeError before an aborted signal.
         if (signal !== undefined && signal.aborted) new Request(url, init);
         // Sent to the URL as resolved now: its origin decided about the token, and a replay goes

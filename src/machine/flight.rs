@@ -11,12 +11,13 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::backoff::retry_after_ms;
-use crate::dpop::{token_error, Challenge};
+use crate::dpop::Challenge;
 use crate::code::{Code, Failure};
 use crate::pair::Pair;
 use crate::refresh::{classify, request_body, Field};
 
 use super::protocol::{Command, Expect, Notice, Reply, Stored, Timer, Via};
+use super::proofs::reply_error;
 use super::stored::{mixed, same, shared_backoff, unsettled, written, Held};
 use super::{mutant, Machine, Outcome, SETTLE_MS};
 
@@ -378,11 +379,7 @@ impl Machine {
         if let Some(url) = self.cfg.refresh_url.clone() {
             self.hear_nonce(&url, r.nonce.as_deref());
         }
-        let error = match &r.oauth_error {
-            Field::Str(e) => Some(e.as_str()),
-            _ => None,
-        };
-        if token_error(r.status, error, None) != Some(Challenge::UseNonce) {
+        if reply_error(r) != Some(Challenge::UseNonce) {
             return false;
         }
         let stored = self.tokens(s).ok().flatten();

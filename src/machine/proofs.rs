@@ -34,6 +34,15 @@ pub(super) struct Target {
     challenge: Option<Challenge>,
 }
 
+/// What a refresh answer's `error` says about DPoP (`dpop::token_error`).
+pub(super) fn reply_error(r: &Reply) -> Option<Challenge> {
+    let error = match &r.oauth_error {
+        Field::Str(e) => Some(e.as_str()),
+        _ => None,
+    };
+    token_error(r.status, error, r.description.as_deref())
+}
+
 fn refused(parts: &[&str]) -> Failure {
     Failure::new(Code::DpopRefused, parts)
 }
@@ -186,11 +195,7 @@ impl Machine {
         if !self.dpop() {
             return None;
         }
-        let error = match &r.oauth_error {
-            Field::Str(e) => Some(e.as_str()),
-            _ => None,
-        };
-        if let Some(Challenge::BadProof(why)) = token_error(r.status, error, r.description.as_deref()) {
+        if let Some(Challenge::BadProof(why)) = reply_error(r) {
             return Some(self.proof_refused("the refresh endpoint", &why, None));
         }
         match (r.status, &r.token_type) {
