@@ -45,6 +45,7 @@ export class FakeServer {
     this.refreshToken = refresh;
     this.generation = 1;
     this.calls = [];
+    this.arrivals = 0;
     this.refreshCalls = 0;
     this.refreshGate = null;      // a deferred that holds refresh answers back
     this.refreshAnswer = null;    // (call) => Response | Promise<Response>, replaces the default
@@ -71,6 +72,11 @@ export class FakeServer {
   async fetch(input, init) {
     const req = new Request(input, init);
     const url = new URL(req.url);
+    // Calls are recorded, and held ones released, in the order they came, however long each body
+    // takes to read (a string and bytes do not read alike in every engine).
+    const arrival = ++this.arrivals;
+    const gate = url.pathname === this.refreshPath ? undefined : this.apiGates.get(url.pathname);
+    const released = gate && (gate.last = (gate.last || gate.promise).then(() => {}));
     const call = {
       url: req.url, path: url.pathname, method: req.method,
       auth: req.headers.get(this.authHeader), headers: req.headers, credentials: req.credentials,
@@ -78,8 +84,11 @@ export class FakeServer {
       // null for no body; "<unreadable>" where the engine cannot read it (see canReadBlobForms).
       body: req.method === "GET" || req.method === "HEAD" ? null : await req.text().catch(() => "<unreadable>"),
       signal: req.signal,
+      arrival,
     };
-    this.calls.push(call);
+    const at = this.calls.findIndex((c) => c.arrival > arrival);
+    if (at < 0) this.calls.push(call);
+    else this.calls.splice(at, 0, call);
     if (url.pathname === this.refreshPath) {
       this.refreshCalls++;
       if (this.refreshGate) await this.refreshGate.promise;
@@ -95,9 +104,8 @@ export class FakeServer {
       if (this.rotate) this.refreshToken = this.prefix + "r" + this.generation;
       return json(200, this.rotate ? { token: access, refreshToken: this.refreshToken } : { token: access });
     }
-    const gate = this.apiGates.get(url.pathname);
     call.tokenAtSend = call.auth;
-    if (gate) await gate.promise;
+    if (released) await released;
     const token = call.auth && call.auth.startsWith(this.scheme) ? call.auth.slice(this.scheme.length) : null;
     if (!this.valid.has(token)) {
       return this.expiredAsBody ? json(200, { code: 409, message: "token expired" }) : json(401, { error: "expired" });
