@@ -549,7 +549,11 @@ export const scenarios = {
       eq(answers.map((r) => r.status), [200, 200, 200, 200, 200]);
       eq(events.filter((e) => e === "sign").length, 5, "one proof each");
       eq(events.filter((e) => e !== "sign"), paths.map((p) => "send " + p), "sent in order");
-      assert(events.indexOf("send /api/1") < events.lastIndexOf("sign"), "the first request left before the last proof was signed: " + events.join(", "));
+      // Where the signature is computed inside the call (Chromium), the first request must leave
+      // before the last proof is signed. Where it is computed off the page's thread (Firefox,
+      // WebKit), the calls return at once and no request waits on another's signature whatever
+      // the order of calls and sends, which is then timing, not a rule: not checked there.
+      if (/Chrome\//.test(navigator.userAgent)) assert(events.indexOf("send /api/1") < events.lastIndexOf("sign"), "the first request left before the last proof was signed: " + events.join(", "));
     } finally {
       crypto.subtle.sign = sign;
     }
