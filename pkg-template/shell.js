@@ -41,7 +41,11 @@ export function useCore(exports) {
   core = exports;
 }
 
-/** DPoP's key and signing (pkg-template/dpop.js), which the "seamless-fetch/dpop" entry hands over. */
+/**
+ * DPoP's key and signing (pkg-template/dpop.js), which the "seamless-fetch/dpop" entry hands over.
+ * `DPOP` is no variable: scripts/bundle-entry.mjs defines it, true in that entry's bundle and false
+ * in the others, which then carry none of the code it guards (their core has no DPoP).
+ */
 let dpop = null;
 export function useDpop(io) {
   dpop = io;
@@ -153,9 +157,9 @@ class Session {
     [this.kind, this.accessKey, this.refreshKey, , this.lockName] = setup.texts; // texts[3]: the token header, each instance's
     this.cookie = (setup.flag & Setup.COOKIE) !== 0;
     this.crossTab = (setup.flag & Setup.CROSS_TAB) !== 0;
-    this.dpop = (setup.flag & Setup.DPOP) !== 0;
+    this.dpop = DPOP && (setup.flag & Setup.DPOP) !== 0;
     this.key = null; // the DPoP key, as a promise (dpop.js)
-    this.proofs = new Map(); // request id or "refresh <flight>" -> the core's PROOF for its next send
+    this.proofs = DPOP ? new Map() : null; // request id or "refresh <flight>" -> the core's PROOF for its next send
     this.members = []; // WeakRefs to its instances' Members, first made first
     this.current = null; // the instance whose call or request the core is hearing about
     this.flight = -1; // the flight the core's last lock, refresh or gate was about
@@ -357,8 +361,8 @@ class Session {
         this.parks.set(core.code(), { statuses: text(0).split(",").map(Number).filter(Boolean), seen: core.out_seen(), generation: core.out_generation(), ids: [] });
         break;
       case Op.RESUME: this.resumeDue = true; break;
-      case Op.PROOF: this.proof(id, core.code(), text(0), text(1)); break;
-      case Op.DROP_KEY: dpop.drop(this, core.code() === RemoveKind.KEEP ? null : core.code() === RemoveKind.USED); break;
+      case Op.PROOF: if (DPOP) proven(this, id, core.code(), text(0), text(1)); break;
+      case Op.DROP_KEY: if (DPOP) dpop.drop(this, core.code() === RemoveKind.KEEP ? null : core.code() === RemoveKind.USED); break;
       case Op.INVALID: return authError();
     }
     return null;
@@ -489,17 +493,17 @@ class Session {
       if (!r.request) return r.owner.transport(r.input, withHeader(r.init, r.headers, r.owner.authHeader, value, proof));
       const attempt = r.request.clone();
       if (value !== null) attempt.headers.set(r.owner.authHeader, value);
-      if (proof) attempt.headers.set("DPoP", proof);
+      if (DPOP && proof) attempt.headers.set("DPoP", proof);
       return r.owner.transport(attempt);
     };
-    const proof = this.proofs.get(id);
-    this.proofs.delete(id);
+    const proof = DPOP ? this.proofs.get(id) : undefined;
+    if (DPOP) this.proofs.delete(id);
     // A replay goes out from a microtask, as it did when it waited on a promise: the code that
     // woke it (a setTokens, a callback) has finished first. A proof is signed first.
     let sent;
     try {
       // (A request the core settled while its proof waited for the key is not sent: KEY_CREATED.)
-      sent = proof ? this.sign(proof).then((p) => (this.requests.get(id) === r ? go(p) : undefined)) : r.response ? Promise.resolve().then(go) : go();
+      sent = DPOP && proof ? signed(this, proof).then((p) => (this.requests.get(id) === r ? go(p) : undefined)) : r.response ? Promise.resolve().then(go) : go();
     } catch (e) {
       sent = Promise.reject(e);
     }
@@ -515,7 +519,7 @@ class Session {
         this.lastDate = date;
         if (!last || changed) {
           this.current = r.owner;
-          if (this.dpop) {
+          if (DPOP && this.dpop) {
             put(response.headers.get("dpop-nonce"), response.status === 401 ? response.headers.get("www-authenticate") : null);
             core.dpop_headers(this.handle, Date.now(), id);
           }
@@ -693,11 +697,11 @@ class Session {
       } catch (e) {
         return void Promise.resolve().then(() => threw(Call.BAD_HEADERS)(e));
       }
-      const proof = this.proofs.get("refresh " + flight);
-      this.proofs.delete("refresh " + flight);
+      const proof = DPOP ? this.proofs.get("refresh " + flight) : undefined;
+      if (DPOP) this.proofs.delete("refresh " + flight);
       try {
-        call = proof
-          ? this.sign(proof).then((p) => {
+        call = DPOP && proof
+          ? signed(this, proof).then((p) => {
             // Cancelled while its proof was made (its timeout, a lost key): never sent.
             if (this.calls.get(flight) !== controller) return null;
             request.headers.set("DPoP", p);
@@ -713,7 +717,7 @@ class Session {
         const retryAfter = answer.headers.get("retry-after");
         return answer.text().then((t) => {
           const json = parseJson(t);
-          ended(Call.RESPONSE, answer.status, json !== null && typeof json === "object" && !Array.isArray(json) ? json : undefined, retryAfter, null, answer.headers.get("dpop-nonce"));
+          ended(Call.RESPONSE, answer.status, json !== null && typeof json === "object" && !Array.isArray(json) ? json : undefined, retryAfter, null, DPOP ? answer.headers.get("dpop-nonce") : null);
         });
       }
       if (typeof o.refresh !== "function") return ended(Call.NOT_A_RESPONSE, 0, undefined, null, null);
@@ -760,25 +764,6 @@ class Session {
       for (const [key, old] of before.reverse()) try { this.set(key, old); } catch {}
       this.failed();
     }
-  }
-
-  /** Keeps the core's PROOF for the send it is for, or signs it for a `dpopProof` call. */
-  proof(id, of, claims, ath) {
-    const proof = { claims, ath };
-    if (of === ProvenKind.SEND) this.proofs.set(id, proof);
-    else if (of === ProvenKind.REFRESH) this.proofs.set("refresh " + id, proof);
-    else this.sign(proof).then((p) => this.settle(id, true, p), (e) => this.settle(id, false, e));
-  }
-
-  /** A DPoP proof of the core's PROOF, signed with the session's key (dpop.js keeps it in `key`). */
-  sign(proof) {
-    return dpop.sign(this, proof, () => {
-      // The key had to be made: tokens stored now were bound to one that is gone (`KEY_CREATED`).
-      this.enter(this.current || this.first());
-      this.put();
-      core.key_created(this.handle, Date.now());
-      this.run();
-    });
   }
 
   timer(kind, flight, at) {
@@ -1000,6 +985,25 @@ function absolute(input) {
 }
 const resolved = new Map();
 
+/** Keeps the core's PROOF for the send it is for, or signs it for a `dpopProof` call. */
+function proven(session, id, of, claims, ath) {
+  const proof = { claims, ath };
+  if (of === ProvenKind.SEND) session.proofs.set(id, proof);
+  else if (of === ProvenKind.REFRESH) session.proofs.set("refresh " + id, proof);
+  else signed(session, proof).then((p) => session.settle(id, true, p), (e) => session.settle(id, false, e));
+}
+
+/** A DPoP proof of the core's PROOF, signed with the session's key (dpop.js keeps it in `key`). */
+function signed(session, proof) {
+  return dpop.sign(session, proof, () => {
+    // The key had to be made: tokens stored now were bound to one that is gone (`KEY_CREATED`).
+    session.enter(session.current || session.first());
+    session.put();
+    core.key_created(session.handle, Date.now());
+    session.run();
+  });
+}
+
 /** Tells a session an instance was collected without `dispose()`. */
 const collected = typeof FinalizationRegistry === "function" ? new FinalizationRegistry(({ session, ref }) => session.leave(ref)) : null;
 
@@ -1035,7 +1039,7 @@ class Member {
       if (parts !== null) {
         ({ control, hasAuth, signal, href: url } = parts);
         // The proof's `htm`: read with DPoP only (no work on every other request).
-        if (session.dpop) method = fetchMethod(init == null ? undefined : init.method);
+        if (DPOP && session.dpop) method = fetchMethod(init == null ? undefined : init.method);
         // As fetch: a request it cannot build throws its TypeError before an aborted signal.
         if (signal !== undefined && signal.aborted) new Request(url, init);
         // Sent to the URL as resolved now: its origin decided about the token, and a replay goes
@@ -1116,7 +1120,7 @@ export class AuthFetch {
       session.refreshUrl = resolved;
       sessions.set(handle, session);
     }
-    if (session.dpop && !(globalThis.crypto && crypto.subtle)) {
+    if (DPOP && session.dpop && !(globalThis.crypto && crypto.subtle)) {
       if (core.alive(handle) === 0) sessions.delete(handle);
       const e = new Error("AuthFetch options: dpop: true needs WebCrypto (crypto.subtle), which browsers give secure contexts only (https, or localhost)");
       e.name = "AuthError";
@@ -1170,7 +1174,7 @@ export class AuthFetch {
       return Promise.reject(e);
     }
     // The default entry's core has no DPoP: its options refuse `dpop: true` already.
-    if (typeof core.prove !== "function") return Promise.reject(Object.assign(new Error("dpopProof() needs seamless-fetch/dpop and the option dpop: true"), { name: "AuthError", code: "INVALID_OPTIONS" }));
+    if (!DPOP) return Promise.reject(Object.assign(new Error("dpopProof() needs seamless-fetch/dpop and the option dpop: true"), { name: "AuthError", code: "INVALID_OPTIONS" }));
     return this.#member.call((h, id) => core.prove(h, Date.now(), id), [method, url]);
   }
 

@@ -36,7 +36,7 @@ const { gzipSync } = require("zlib");
 const esbuild = require("esbuild");
 const dir = process.argv[2];
 const wasm = readFileSync(dir + "/core.wasm");
-const js = esbuild.transformSync(readFileSync(dir + "/shell.js", "utf8"), { minify: true, format: "esm" }).code;
+const js = esbuild.transformSync(readFileSync(dir + "/shell.js", "utf8"), { minify: true, format: "esm", define: { DPOP: "false" } }).code;
 const gz = (b) => gzipSync(b, { level: 9 }).length;
 const kb = (n) => (n / 1024).toFixed(1) + " KB";
 console.log(`core.wasm ${wasm.length} B, ${gz(wasm)} B gzip -9; shell.js minified ${js.length} B, ${gz(js)} B gzip -9; together ${kb(gz(wasm) + gz(js))}`);

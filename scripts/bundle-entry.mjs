@@ -75,6 +75,8 @@ async function bundle(entry, format) {
       },
     }],
     bundle: true,
+    // shell.js's DPoP code only in the DPoP entry's bundle.
+    define: { DPOP: String(entry === "entry-dpop.js") },
     format,
     platform: "neutral",
     charset: "utf8",

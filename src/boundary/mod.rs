@@ -12,7 +12,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::code::{Code, Failure};
-use crate::machine::{Command, Config, Control, Event, Expect, Judge, Machine, Notice, Proven, Remove, Reply, Rules, Stats, Stored, Timer, Via, Why};
+use crate::machine::{Command, Config, Control, Event, Expect, Judge, Machine, Notice, Reply, Rules, Stats, Stored, Timer, Via, Why};
+#[cfg(feature = "dpop")]
+use crate::machine::{Proven, Remove};
 use crate::options::{Options, Source, StorageKind, Value};
 use crate::pair::{fingerprint, present};
 use crate::policy::{safe_return_path, with_return_param};
@@ -23,7 +25,9 @@ pub mod wire;
 #[cfg(all(target_arch = "wasm32", not(feature = "std")))]
 mod exports;
 
-use wire::{ExpectKind, JudgeKind, NoticeKind, Op, ProvenKind, RemoveKind, TimerKind, WhyKind};
+use wire::{ExpectKind, JudgeKind, NoticeKind, Op, TimerKind, WhyKind};
+#[cfg(feature = "dpop")]
+use wire::{ProvenKind, RemoveKind};
 
 /// How deep the shell may walk a value: deeper nodes are not asked for (a cyclic object ends).
 const MAX_DEPTH: usize = 8;
@@ -792,6 +796,7 @@ impl Boundary {
                 (Op::Notify, 0)
             }
             Command::Resume => (Op::Resume, 0),
+            #[cfg(feature = "dpop")]
             Command::Proof { id, claims, ath, of } => {
                 out.texts[0] = Some(claims);
                 out.texts[1] = ath;
@@ -802,6 +807,7 @@ impl Boundary {
                 } as u32;
                 (Op::Proof, id)
             }
+            #[cfg(feature = "dpop")]
             Command::DropKey(remove) => {
                 out.code = match remove {
                     Remove::Keep => RemoveKind::Keep,

@@ -225,6 +225,7 @@ impl Machine {
 
     /// Cancels the running flight's refresh call, if it is out (DPoP: its proof waits for a key
     /// that is not the one the tokens were bound to); its timeout then releases the lock.
+    #[cfg(feature = "dpop")]
     pub(super) fn cancel_call(&mut self) {
         if let Some(Flight { id, stage: Stage::Calling { .. }, .. }) = self.flight {
             self.push(Command::CancelRefresh { flight: id });
@@ -232,6 +233,7 @@ impl Machine {
     }
 
     /// Cancels the refresh calls of the flights a reset took away (their timeouts release the lock).
+    #[cfg(feature = "dpop")]
     pub(super) fn cancel_orphans(&mut self) {
         for i in 0..self.orphans.len() {
             let flight = self.orphans[i].id;

@@ -380,9 +380,13 @@ impl Machine {
             Event::Close { .. } => self.instances = self.instances.saturating_sub(1),
             Event::Resume { now, stored } => self.resume(now, &stored),
             Event::StorageFailed { .. } => self.unavailable(),
+            #[cfg(feature = "dpop")]
             Event::DpopHeaders { id, nonce, challenge, .. } => self.dpop_headers(id, nonce.as_deref(), challenge.as_deref()),
+            #[cfg(feature = "dpop")]
             Event::Refusal { id, error, description, .. } => self.refusal(id, error.as_deref(), description.as_deref()),
+            #[cfg(feature = "dpop")]
             Event::KeyCreated { now, stored } => self.key_created(now, &stored),
+            #[cfg(feature = "dpop")]
             Event::Prove { id, method, url, stored, .. } => self.prove(id, &method, &url, &stored),
         }
     }

@@ -3,6 +3,10 @@
 //! never the replay), a refused proof, and the key's life: dropped with the session, and a key
 //! made while tokens remain means the key they were bound to is gone. The proof's content is
 //! decided here (`dpop::claims`); the shell signs it.
+//!
+//! Without the `dpop` feature (the default entry) the events and commands of DPoP are compiled
+//! out, and what only they use here is left unused: ~0.2 KB gzip less wasm for every app.
+#![cfg_attr(not(feature = "dpop"), allow(dead_code, unused_imports))]
 
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -12,7 +16,9 @@ use crate::dpop::{challenge, claims, is_nonce, printable, token_error, Challenge
 use crate::refresh::Field;
 use crate::policy::origin_of;
 
-use super::protocol::{Command, Expect, Judge, Proven, Remove, Reply, Stored, Why};
+#[cfg(feature = "dpop")]
+use super::protocol::{Command, Proven};
+use super::protocol::{Expect, Judge, Remove, Reply, Stored, Why};
 use super::requests::Phase;
 use super::Machine;
 
@@ -79,19 +85,22 @@ impl Machine {
 
     /// The proof of the `Send` of `id` about to go with `token`: one with the token (bound to it
     /// by `ath`), or one of the app's own request to the refresh endpoint.
+    #[cfg_attr(not(feature = "dpop"), allow(unused_variables))]
     pub(super) fn prove_send(&mut self, id: u32, token: Option<&str>) {
-        if !self.dpop() {
-            return;
-        }
-        let Some(t) = self.requests.get(&id).and_then(|r| r.target.as_deref()) else { return };
-        if token.is_some() || t.endpoint {
-            let claims = self.claims_for(&t.method, &t.url);
-            self.push(Command::Proof { id, claims, ath: token.map(String::from), of: Proven::Send });
+        #[cfg(feature = "dpop")]
+        if self.dpop() {
+            let Some(t) = self.requests.get(&id).and_then(|r| r.target.as_deref()) else { return };
+            if token.is_some() || t.endpoint {
+                let claims = self.claims_for(&t.method, &t.url);
+                self.push(Command::Proof { id, claims, ath: token.map(String::from), of: Proven::Send });
+            }
         }
     }
 
     /// The proof of flight `flight`'s call to the refresh endpoint.
+    #[cfg_attr(not(feature = "dpop"), allow(unused_variables))]
     pub(super) fn prove_refresh(&mut self, flight: u32) {
+        #[cfg(feature = "dpop")]
         if let (true, Some(url)) = (self.dpop(), self.cfg.refresh_url.as_deref()) {
             let claims = self.claims_for("POST", url);
             self.push(Command::Proof { id: flight, claims, ath: None, of: Proven::Refresh });
@@ -100,6 +109,7 @@ impl Machine {
 
     /// `dpopProof({method, url})`: a proof for the app's own request, with `ath` of the stored
     /// access token when there is one.
+    #[cfg(feature = "dpop")]
     pub(super) fn prove(&mut self, id: u32, method: &str, url: &str, s: &Stored) {
         if !self.dpop() {
             return self.reject(id, Failure::new(Code::InvalidOptions, &["dpopProof() needs the option dpop: true"]));
@@ -110,6 +120,7 @@ impl Machine {
     }
 
     /// The DPoP headers of the answer to `id`, just before its `Answer`.
+    #[cfg(feature = "dpop")]
     pub(super) fn dpop_headers(&mut self, id: u32, nonce: Option<&str>, header: Option<&str>) {
         if !self.dpop() {
             return;
@@ -158,6 +169,7 @@ impl Machine {
     }
 
     /// The `error` of a 400 the refresh endpoint gave the app's own request (`Judge::Error`).
+    #[cfg(feature = "dpop")]
     pub(super) fn refusal(&mut self, id: u32, error: Option<&str>, description: Option<&str>) {
         if !self.dpop() {
             return;
@@ -212,6 +224,7 @@ impl Machine {
     /// No proof was signed in this page before (signing waits for the key): the attempts sent
     /// with a token still wait for it in the shell, and are rejected instead (the shell sends no
     /// attempt it no longer holds); a refresh call waiting for it is cancelled.
+    #[cfg(feature = "dpop")]
     pub(super) fn key_created(&mut self, now: f64, s: &Stored) {
         if !self.dpop() || super::mutant!(self, KeyLostKept) {
             return;
@@ -234,7 +247,9 @@ impl Machine {
     }
 
     /// The session's key goes with it (`Remove` says which record; see `Command::DropKey`).
+    #[cfg_attr(not(feature = "dpop"), allow(unused_variables))]
     pub(super) fn drop_key(&mut self, remove: Remove) {
+        #[cfg(feature = "dpop")]
         if self.dpop() {
             self.push(Command::DropKey(remove));
         }

@@ -215,12 +215,16 @@ pub enum Event {
     Open { now: f64, stored: Stored },
     /// `dpop: true`: the `DPoP-Nonce` and (of a 401) `WWW-Authenticate` headers of the answer to
     /// `id`, reported just before its `Answer`.
+    #[cfg(feature = "dpop")]
     DpopHeaders { now: f64, id: u32, nonce: Option<String>, challenge: Option<String> },
     /// The `error` and `error_description` of a 400 answer the core asked about (`Judge::Error`).
+    #[cfg(feature = "dpop")]
     Refusal { now: f64, id: u32, error: Option<String>, description: Option<String> },
     /// The shell made the DPoP key: none was stored.
+    #[cfg(feature = "dpop")]
     KeyCreated { now: f64, stored: Stored },
     /// `dpopProof({method, url})`; `url` absolute.
+    #[cfg(feature = "dpop")]
     Prove { now: f64, id: u32, method: String, url: String, stored: Stored },
     /// An instance leaves it (`dispose`, or collected).
     Close { now: f64 },
@@ -237,12 +241,16 @@ impl Event {
         match self {
             Event::Begin { stored, .. } | Event::Answer { stored, .. } | Event::Verdict { stored, .. } | Event::Granted { stored, .. } | Event::Refreshed { stored, .. } => Some(stored),
             Event::Timer { stored, .. } | Event::Storage { stored, .. } | Event::Online { stored, .. } | Event::Token { stored, .. } | Event::ShortcutAnswer { stored, .. } => Some(stored),
-            Event::Parked { stored, .. } | Event::KeyCreated { stored, .. } | Event::Prove { stored, .. } => Some(stored),
+            Event::Parked { stored, .. } => Some(stored),
+            #[cfg(feature = "dpop")]
+            Event::KeyCreated { stored, .. } | Event::Prove { stored, .. } => Some(stored),
             Event::ForceRefresh { stored, .. } | Event::SetTokens { stored, .. } | Event::Open { stored, .. } | Event::Resume { stored, .. } => Some(stored),
             // Listed, not `_`: a new event must say whether it carries a snapshot (one that did
             // not was missed once: `Resume`).
             Event::Passed { .. } | Event::Failed { .. } | Event::Abort { .. } | Event::Offline { .. } | Event::ClearTokens { .. } => None,
-            Event::Logout { .. } | Event::Close { .. } | Event::StorageFailed { .. } | Event::DpopHeaders { .. } | Event::Refusal { .. } => None,
+            Event::Logout { .. } | Event::Close { .. } | Event::StorageFailed { .. } => None,
+            #[cfg(feature = "dpop")]
+            Event::DpopHeaders { .. } | Event::Refusal { .. } => None,
         }
     }
 
@@ -254,6 +262,7 @@ impl Event {
             Event::Token { now, .. } | Event::ForceRefresh { now, .. } | Event::ShortcutAnswer { now, .. } | Event::Parked { now, .. } => *now,
             Event::Offline { now } | Event::SetTokens { now, .. } | Event::ClearTokens { now } | Event::Logout { now } | Event::Close { now } => *now,
             Event::Resume { now, .. } | Event::StorageFailed { now } => *now,
+            #[cfg(feature = "dpop")]
             Event::DpopHeaders { now, .. } | Event::Refusal { now, .. } | Event::KeyCreated { now, .. } | Event::Prove { now, .. } => *now,
         }
     }
@@ -402,7 +411,9 @@ pub enum Command {
     /// callback may have changed them): the landed flight's queue waits for it.
     Resume,
     /// Sign a DPoP proof of `claims` (with `ath` of that token) for `of` (see the module's table).
+    #[cfg(feature = "dpop")]
     Proof { id: u32, claims: String, ath: Option<String>, of: Proven },
     /// Forget the DPoP key, removing its record as `Remove` says.
+    #[cfg(feature = "dpop")]
     DropKey(Remove),
 }

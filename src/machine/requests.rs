@@ -28,6 +28,7 @@ impl Requests {
     pub(super) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+    #[cfg(feature = "dpop")]
     pub(super) fn ids(&self) -> Vec<u32> {
         self.0.iter().map(|(id, _)| *id).collect()
     }

@@ -64,6 +64,21 @@ test("seamless-fetch/dpop resolves for import and require; the default entry ref
   assert.match(plain.message, /seamless-fetch\/dpop/);
 });
 
+test("an app that bundles the default entry carries none of the shell's DPoP code; one that bundles seamless-fetch/dpop does", async () => {
+  const { build } = await import(resolve(root, "node_modules/esbuild/lib/main.js"));
+  const bundled = async (entry) => {
+    writeFileSync(join(project, "app.mjs"), `import { AuthFetch } from "${entry}"; globalThis.api = new AuthFetch({ refreshUrl: "/auth/refresh" });`);
+    const out = await build({ entryPoints: [join(project, "app.mjs")], absWorkingDir: project, bundle: true, minify: true, format: "esm", write: false, logLevel: "error" });
+    return out.outputFiles[0].text;
+  };
+  // Code only the DPoP paths have: reading the nonce header, the WebCrypto check's message, the lost key's report.
+  const dpopOnly = ["dpop-nonce", "needs WebCrypto", "key_created"];
+  const plain = await bundled("seamless-fetch");
+  assert.deepEqual(dpopOnly.filter((s) => plain.includes(s)), [], "the default entry's bundle");
+  const dpop = await bundled("seamless-fetch/dpop");
+  assert.deepEqual(dpopOnly.filter((s) => dpop.includes(s)), dpopOnly, "the DPoP entry's bundle");
+});
+
 test("dedicated Web Worker in Chromium: import by path, no init(), a refresh cycle, a refusal", async () => {
   browser = await launch();
   const out = await pageResults(browser, server.url + "installed/worker.html");
