@@ -2,7 +2,7 @@
 // (scripts/bundle-entry.mjs embeds core-dpop.wasm into this bundle) and DPoP's key and signing
 // (dpop.js) handed to the shell. An app without `dpop: true` imports "seamless-fetch", which
 // carries none of DPoP's code paths, only the option's refusal and the fields its protocol reads
-// (docs/size.md, "DPoP").
+// (docs/size.md, "Issue 29: DPoP out of the default entry").
 import { useDpop } from "./shell.js";
 import * as io from "./dpop.js";
 

@@ -452,7 +452,7 @@ class Session {
   }
 
   begin(id, url, control, flags, method) {
-    this.put(url, this.dpop ? method : null);
+    this.put(url, DPOP && this.dpop ? method : null);
     core.begin(this.handle, Date.now(), id, this.current.rules, control, flags);
     this.run();
   }
@@ -559,7 +559,7 @@ class Session {
     peekJson(r.response).then((body) => {
       this.enter(r.owner);
       walk(body);
-      if (how === JudgeKind.ERROR) core.refusal(this.handle, Date.now(), id);
+      if (DPOP && how === JudgeKind.ERROR) core.refusal(this.handle, Date.now(), id);
       else {
         this.put();
         core.body(this.handle, Date.now(), id, r.owner.rules);
@@ -958,7 +958,7 @@ function withHeader(init, headers, name, value, proof) {
   const copy = Array.isArray(headers) ? headers.slice() : { ...headers };
   const add = (n, v) => (Array.isArray(copy) ? copy.push([n, v]) : (copy[n] = v));
   if (name !== null && value !== null) add(name, value);
-  if (proof) add("DPoP", proof);
+  if (DPOP && proof) add("DPoP", proof);
   return { ...init, headers: copy };
 }
 
