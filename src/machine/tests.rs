@@ -1017,11 +1017,8 @@ fn a_settle_step_long_after_its_window_waits_on() {
     // Simulation, seed 997125: a tab whose lock was contended waits for the other tab's write; it
     // is frozen past the window, and thaws hearing the first key of that write (the fingerprint is
     // written first). It must wait on, not spend the refresh token the other tab just spent.
-    let mut m = Machine::new(cfg(true, false));
+    let mut m = calling_under(cfg(true, false), None);
     let s = stored("a1", "r1");
-    m.handle(begin(0, "https://app.test/x", &s));
-    m.handle(Event::Answer { now: 1_000.0, id: 0, status: 401, json: false, date: None, stored: s.clone() });
-    drain(&mut m);
     m.handle(Event::Granted { now: 1_010.0, flight: 0, contended: true, held: true, stored: s.clone() });
     assert!(drain(&mut m).iter().any(|c| matches!(c, Command::Timer { timer: Timer::Settle(0), .. })));
     let a2 = Pair { access: "a2".into(), refresh: Some("r2".into()) };

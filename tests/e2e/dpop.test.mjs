@@ -135,6 +135,16 @@ async function clean(what) {
 
 const refreshCalls = (log) => log.token.filter((t) => t.grant === "refresh_token" && t.error !== "use_dpop_nonce");
 
+/** A fresh server state and browser context, a page logged in that has made one resource request. */
+async function signedIn() {
+  await world.server.reset();
+  const context = await world.browser.newContext();
+  const page = await open(context);
+  assert.equal((await login(page)).status, 200);
+  assert.equal(await get(page), 200);
+  return { context, page };
+}
+
 /** Logs in with an access token that lives 3 s (later ones live 600 s) and waits it out. */
 async function loginExpiring(page) {
   await world.server.ttl(3);
@@ -196,11 +206,7 @@ test("login by PKCE through api.fetch to the token endpoint, then a resource req
 });
 
 test("the resource server's nonces: one taken from a 200 answer is used next; a stale one is challenged and retried without a refresh", async () => {
-  await world.server.reset();
-  const context = await world.browser.newContext();
-  const page = await open(context);
-  assert.equal((await login(page)).status, 200);
-  assert.equal(await get(page), 200);
+  const { context, page } = await signedIn();
   await clean("login");
   await world.server.reset();
   // 20 in a row: the server rotates every 7 and sends the new nonce on that 200.
@@ -219,11 +225,7 @@ test("the resource server's nonces: one taken from a 200 answer is used next; a 
 });
 
 test("a resource refusing the proof (invalid_dpop_proof): DPOP_REFUSED with the server's description, no retry, no refresh", async () => {
-  await world.server.reset();
-  const context = await world.browser.newContext();
-  const page = await open(context);
-  assert.equal((await login(page)).status, 200);
-  assert.equal(await get(page), 200);
+  const { context, page } = await signedIn();
   await world.server.reset();
   await world.server.refuseNext();
   const outcome = await page.evaluate(async (url) => window.api.fetch(url).then((r) => ({ status: r.status }), (e) => ({ name: e.name, code: e.code, message: String(e.message), token: String(e.message).includes(localStorage.getItem("token")) })), world.server.resource + "/api/me");
@@ -285,11 +287,7 @@ test("two tabs: one key made once for both, one session; an expiry under both ta
 });
 
 test("a reload keeps the session and the key: a new AuthFetch after reload works without a new login or refresh", async () => {
-  await world.server.reset();
-  const context = await world.browser.newContext();
-  const page = await open(context);
-  assert.equal((await login(page)).status, 200);
-  assert.equal(await get(page), 200);
+  const { context, page } = await signedIn();
   const before = await clean("before the reload");
   const jkt = before.requests.at(-1).jkt;
   await world.server.reset();
@@ -312,11 +310,7 @@ test("a reload keeps the session and the key: a new AuthFetch after reload works
 });
 
 test("a revoked grant: the refresh is refused, SESSION_EXPIRED, the tokens and the key record are removed", async () => {
-  await world.server.reset();
-  const context = await world.browser.newContext();
-  const page = await open(context);
-  assert.equal((await login(page)).status, 200);
-  assert.equal(await get(page), 200);
+  const { context, page } = await signedIn();
   assert.equal(await keyRecords(page), 1);
   await world.server.revoke();
   await world.server.reset();
@@ -332,11 +326,7 @@ test("a revoked grant: the refresh is refused, SESSION_EXPIRED, the tokens and t
 });
 
 test("the key lost (IndexedDB cleared, tokens kept): DPOP_KEY_LOST once, logged out, no refresh spent, nothing sent", async () => {
-  await world.server.reset();
-  const context = await world.browser.newContext();
-  const page = await open(context);
-  assert.equal((await login(page)).status, 200);
-  assert.equal(await get(page), 200);
+  const { context, page } = await signedIn();
   await page.evaluate(() => new Promise((done, fail) => {
     const del = indexedDB.deleteDatabase("seamless-fetch");
     del.onsuccess = done;
